@@ -1,0 +1,251 @@
+"""Memory-bounded tiling of the analysis grid, with halos for focal operations.
+
+Every raster operation in sxplan runs tile by tile. A tile is a *core* window of the grid plus a
+*halo* of neighbouring cells read for focal operations (slope needs 1 cell, a 500 m buffer at
+30 m needs 17). The tile size is chosen so that a tile's working set, ``bytes_per_cell`` for
+each cell of the core plus halo, stays within the memory budget passed in.
+
+Inputs: a :class:`~layers.grid.GridSpec`, a memory budget in MB, bytes per cell, halo cells.
+Outputs: :class:`Tile` objects and :func:`run_tiles`, which computes tiles (optionally on two
+threads) and hands results to a writer in grid order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from rasterio.windows import Window
+
+from .errors import ConfigError, MemoryBudgetError
+from .grid import GridSpec
+
+__all__ = ["DEFAULT_MEM_LIMIT_MB", "Tile", "plan_tiles", "run_tiles"]
+
+#: Default memory budget for one raster operation, in MB.
+DEFAULT_MEM_LIMIT_MB = 512
+
+# Tiles are multiples of this many cells on a side, matching 256x256 GeoTIFF blocks.
+_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A core window of the grid and the halo'd window read around it.
+
+    Attributes
+    ----------
+    window : rasterio.windows.Window
+        The core cells this tile computes and writes (grid coordinates).
+    outer : rasterio.windows.Window
+        ``window`` grown by ``halo`` cells on every side, clipped to the grid.
+    halo : int
+        Requested halo width in cells.
+    """
+
+    window: Window
+    outer: Window
+    halo: int
+
+    @property
+    def inner(self) -> tuple[slice, slice]:
+        """Slices that select the core window from an array read over ``outer``."""
+        r0 = self.window.row_off - self.outer.row_off
+        c0 = self.window.col_off - self.outer.col_off
+        return (slice(r0, r0 + self.window.height), slice(c0, c0 + self.window.width))
+
+    @property
+    def pad(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Cells by which ``outer`` falls short of a full halo on each side (grid edges).
+
+        ``((top, bottom), (left, right))``, suitable for :func:`numpy.pad`.
+        """
+        w, o, h = self.window, self.outer, self.halo
+        top = h - (w.row_off - o.row_off)
+        left = h - (w.col_off - o.col_off)
+        bottom = h - ((o.row_off + o.height) - (w.row_off + w.height))
+        right = h - ((o.col_off + o.width) - (w.col_off + w.width))
+        return ((top, bottom), (left, right))
+
+
+def _tile_side(budget_bytes: float, bytes_per_cell: float, halo: int) -> int:
+    """Largest tile side s (cells) with (s + 2 halo)^2 * bytes_per_cell <= budget."""
+    return int(math.floor(math.sqrt(budget_bytes / bytes_per_cell) - 2 * halo))
+
+
+def plan_tiles(
+    grid: GridSpec,
+    *,
+    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    bytes_per_cell: float = 8.0,
+    halo: int = 0,
+    n_workers: int = 1,
+    tile_size: int | None = None,
+) -> list[Tile]:
+    """Split ``grid`` into tiles whose working sets fit a memory budget.
+
+    Parameters
+    ----------
+    grid : GridSpec
+        The analysis grid.
+    mem_limit_mb : float
+        Memory budget in MB for all tiles in flight together.
+    bytes_per_cell : float
+        Working-set bytes per cell of a tile (inputs, temporaries and outputs together).
+    halo : int
+        Cells of context needed on each side (0 for cell-wise operations).
+    n_workers : int
+        Tiles computed at the same time; the budget is shared between them.
+    tile_size : int, optional
+        Force a tile side in cells (tests use this to cut small grids into many tiles).
+
+    Returns
+    -------
+    list of Tile
+        Row-major tiles covering the grid exactly once.
+
+    Raises
+    ------
+    MemoryBudgetError
+        If not even a minimal tile fits the budget.
+
+    Examples
+    --------
+    >>> from layers.grid import GridSpec
+    >>> g = GridSpec.from_bounds((0, 0, 1000, 1000), 10)
+    >>> [t.window.width for t in plan_tiles(g, tile_size=40)]
+    [40, 40, 20, 40, 40, 20, 40, 40, 20]
+    """
+    if halo < 0:
+        raise ConfigError(f"halo must be >= 0 cells, got {halo}")
+    if bytes_per_cell <= 0:
+        raise ConfigError(f"bytes_per_cell must be positive, got {bytes_per_cell}")
+    height, width = grid.shape
+    if tile_size is None:
+        budget = mem_limit_mb * 1024 * 1024 / max(1, n_workers)
+        side = _tile_side(budget, bytes_per_cell, halo)
+        if side >= max(height, width):
+            side = max(height, width)
+        else:
+            side = (side // _BLOCK) * _BLOCK
+            if side < _BLOCK:
+                side = _tile_side(budget, bytes_per_cell, halo)
+                if side < 16:
+                    need = (16 + 2 * halo) ** 2 * bytes_per_cell * max(1, n_workers) / 2**20
+                    raise MemoryBudgetError(
+                        f"a memory budget of {mem_limit_mb} MB cannot hold even a 16x16 tile "
+                        f"with a halo of {halo} cells at {bytes_per_cell} bytes/cell; raise "
+                        f"mem_limit_mb to at least {math.ceil(need)} MB or coarsen the grid"
+                    )
+    else:
+        side = int(tile_size)
+        if side < 1:
+            raise ConfigError(f"tile_size must be >= 1 cell, got {tile_size}")
+    tiles = []
+    for r0 in range(0, height, side):
+        for c0 in range(0, width, side):
+            h = min(side, height - r0)
+            w = min(side, width - c0)
+            orow = max(0, r0 - halo)
+            ocol = max(0, c0 - halo)
+            oh = min(height, r0 + h + halo) - orow
+            ow = min(width, c0 + w + halo) - ocol
+            tiles.append(Tile(Window(c0, r0, w, h), Window(ocol, orow, ow, oh), halo))
+    return tiles
+
+
+def default_workers() -> int:
+    """Worker threads to use by default: the machine's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def run_tiles(
+    tiles: Iterable[Tile],
+    compute: Callable[[Tile], object],
+    write: Callable[[Tile, object], None] | None = None,
+    *,
+    scheduler: str = "sync",
+    n_workers: int | None = None,
+    progress: str | None = None,
+) -> None:
+    """Compute every tile and hand each result to ``write`` in tile order.
+
+    ``compute`` must be a pure function of its tile (it reads inputs and returns arrays); all
+    writing happens in the calling thread, so writers need no locks. With
+    ``scheduler="threads"`` tiles are computed on a thread pool (NumPy, SciPy and GDAL release
+    the GIL for the heavy parts); results stay bounded because at most ``2 * n_workers``
+    tiles are in flight.
+
+    Parameters
+    ----------
+    tiles : iterable of Tile
+        Tiles from :func:`plan_tiles`.
+    compute : callable
+        ``compute(tile) -> result``.
+    write : callable, optional
+        ``write(tile, result)``, called in tile order.
+    scheduler : {"sync", "threads"}
+        Where tiles are computed.
+    n_workers : int, optional
+        Threads for ``"threads"``; default :func:`default_workers`.
+    progress : str, optional
+        A label; when given, a progress bar is shown on stderr (tqdm).
+    """
+    tiles = list(tiles)
+    bar = _progress(len(tiles), progress)
+    try:
+        if scheduler == "sync" or len(tiles) <= 1:
+            for tile in tiles:
+                result = compute(tile)
+                if write is not None:
+                    write(tile, result)
+                bar.update(1)
+            return
+        if scheduler != "threads":
+            raise ConfigError(
+                f"scheduler {scheduler!r} is not known here; use 'sync' or 'threads' "
+                "(Dask schedulers are chosen at the run level)"
+            )
+        workers = n_workers or default_workers()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for tile, result in zip(
+                tiles, _bounded_map(pool, compute, tiles, 2 * workers), strict=True
+            ):
+                if write is not None:
+                    write(tile, result)
+                bar.update(1)
+    finally:
+        bar.close()
+
+
+def _bounded_map(pool, func, items, max_in_flight) -> Iterator[object]:
+    """Like ``pool.map`` but with at most ``max_in_flight`` futures pending, results in order."""
+    from collections import deque
+
+    pending = deque()
+    it = iter(items)
+    for item in it:
+        pending.append(pool.submit(func, item))
+        if len(pending) >= max_in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, label: str | None):
+    if not label or total <= 1 or os.environ.get("SXPLAN_NO_PROGRESS"):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="tile", leave=False)

@@ -1,0 +1,1 @@
+"""maps: see README.md."""

@@ -1,0 +1,1 @@
+"""siting: see README.md."""

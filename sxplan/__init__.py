@@ -1,0 +1,1 @@
+"""sxplan: CLI, project config, run orchestration and embedded Shanxi demo data."""
