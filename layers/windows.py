@@ -248,4 +248,4 @@ def _progress(total: int, label: str | None):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="tile", leave=False)
+    return tqdm(total=total, desc=label, unit="tile", leave=False, disable=None)

@@ -1,0 +1,212 @@
+"""Align raster inputs to the analysis grid, window by window.
+
+The resampling method follows the layer's kind and whether the source is finer or coarser than
+the grid:
+
+============  ======================  =======================
+kind          source finer than grid  source as coarse or coarser
+============  ======================  =======================
+categorical   mode                    nearest
+continuous    average                 bilinear
+============  ======================  =======================
+
+The source is read through a GDAL warped VRT, so only the windows being written are warped and
+memory stays within the budget whatever the source size.
+
+Inputs: a :class:`~layers.specs.RasterLayerSpec`, the run's :class:`~layers.grid.GridSpec`.
+Outputs: an :class:`~layers.io.AlignedLayer` GeoTIFF on the grid.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from pyproj import CRS, Transformer
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+
+from .errors import CRSError, CRSMismatchError, NoOverlapError
+from .grid import GridSpec
+from .io import AlignedLayer, RasterTileWriter, open_raster
+from .specs import RasterLayerSpec
+from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles
+
+__all__ = ["align_raster", "choose_resampling", "source_resolution_m"]
+
+# A source within 1% of the grid resolution counts as "the same" (not finer).
+_SAME_RES_TOL = 0.01
+
+
+def choose_resampling(kind: str, source_res_m: float, grid_res_m: float) -> str:
+    """Pick the resampling method for a layer kind and the source/grid resolutions.
+
+    Parameters
+    ----------
+    kind : {"categorical", "continuous"}
+        The layer kind.
+    source_res_m : float
+        Source cell size in metres (approximate, at the study area).
+    grid_res_m : float
+        Grid cell size in metres.
+
+    Returns
+    -------
+    str
+        ``mode``, ``nearest``, ``average`` or ``bilinear``.
+
+    Examples
+    --------
+    >>> choose_resampling("categorical", 30, 1000), choose_resampling("continuous", 5000, 1000)
+    ('mode', 'bilinear')
+    """
+    finer = source_res_m < grid_res_m * (1 - _SAME_RES_TOL)
+    if kind == "categorical":
+        return "mode" if finer else "nearest"
+    return "average" if finer else "bilinear"
+
+
+def source_resolution_m(src_crs, src_transform, grid: GridSpec) -> float:
+    """Approximate source cell size in metres on the grid, measured at the grid's centre.
+
+    A source cell at the grid centre is projected to the grid CRS and its side lengths
+    (geometric mean of the two) are returned.
+    """
+    xmin, ymin, xmax, ymax = grid.bounds
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    to_src = Transformer.from_crs(grid.pyproj_crs, CRS.from_user_input(src_crs), always_xy=True)
+    to_grid = Transformer.from_crs(CRS.from_user_input(src_crs), grid.pyproj_crs, always_xy=True)
+    sx, sy = to_src.transform(cx, cy)
+    dx, dy = abs(src_transform.a), abs(src_transform.e)
+    x0, y0 = to_grid.transform(sx, sy)
+    x1, y1 = to_grid.transform(sx + dx, sy)
+    x2, y2 = to_grid.transform(sx, sy + dy)
+    return math.sqrt(math.hypot(x1 - x0, y1 - y0) * math.hypot(x2 - x0, y2 - y0))
+
+
+def _default_nodata(dtype: str):
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return float("nan")
+    if dt.kind == "u":
+        return int(np.iinfo(dt).max)
+    return int(np.iinfo(dt).min)
+
+
+def align_raster(
+    spec: RasterLayerSpec,
+    grid: GridSpec,
+    out_path: str | Path,
+    *,
+    name: str,
+    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    cog: bool = True,
+) -> AlignedLayer:
+    """Resample a raster input onto the analysis grid and write it as a GeoTIFF.
+
+    Parameters
+    ----------
+    spec : RasterLayerSpec
+        What the file is.
+    grid : GridSpec
+        The run's grid.
+    out_path : str or pathlib.Path
+        Destination GeoTIFF (written atomically).
+    name : str
+        Layer name for messages and the returned handle.
+    mem_limit_mb : float
+        Memory budget for the warp buffers.
+    cog : bool
+        Write a Cloud-Optimized GeoTIFF.
+
+    Returns
+    -------
+    AlignedLayer
+        On ``grid``; cells the source does not cover are nodata.
+
+    Raises
+    ------
+    LayerIOError
+        Missing or unreadable file.
+    CRSError
+        No CRS in the file and none declared, or a declared CRS that contradicts the file's.
+    NoOverlapError
+        The raster does not overlap the grid.
+    """
+    with open_raster(spec.path, name) as src:
+        src_crs = _resolve_crs(src, spec, name)
+        src_nodata = src.nodata if src.nodata is not None else spec.nodata
+        if spec.nodata is not None and src.nodata is not None and src.nodata != spec.nodata:
+            if not (np.isnan(src.nodata) and np.isnan(spec.nodata)):
+                raise CRSMismatchError(  # a contradiction between file and spec, like a CRS
+                    f"layer '{name}': {spec.path} declares nodata {src.nodata} but the spec says "
+                    f"{spec.nodata}; remove `nodata:` from the spec or fix the file"
+                )
+        _require_overlap(src, src_crs, grid, name, spec.path)
+        dtype = src.dtypes[spec.band - 1]
+        out_nodata = src_nodata if src_nodata is not None else _default_nodata(dtype)
+        src_res = source_resolution_m(src_crs, src.transform, grid)
+        method = spec.resampling or choose_resampling(spec.kind, src_res, grid.res)
+        # bytes per cell: output value plus GDAL's warp buffers (source cells per output cell
+        # when averaging a finer source, capped; they are read by GDAL in chunks)
+        itemsize = np.dtype(dtype).itemsize
+        bytes_per_cell = itemsize * 4 + 8
+        tiles = plan_tiles(grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=bytes_per_cell)
+        vrt_opts = {
+            "crs": grid.rasterio_crs,
+            "transform": grid.transform,
+            "width": grid.width,
+            "height": grid.height,
+            "resampling": Resampling[method],
+            "nodata": out_nodata,
+            "warp_mem_limit": max(64, int(mem_limit_mb // 4)),
+        }
+        if src.crs is None:
+            vrt_opts["src_crs"] = src_crs
+        if src_nodata is not None:
+            vrt_opts["src_nodata"] = src_nodata
+        tags = {
+            "units": spec.units,
+            "source": str(spec.path),
+            "resampling": method,
+            "source_res_m": f"{src_res:.1f}",
+        }
+        with (
+            WarpedVRT(src, **vrt_opts) as vrt,
+            RasterTileWriter(
+                out_path, grid, dtype, out_nodata, cog=cog, kind=spec.kind, tags=tags
+            ) as writer,
+        ):
+            for tile in tiles:
+                writer.write(vrt.read(spec.band, window=tile.window), tile.window)
+    return AlignedLayer(name, Path(out_path), grid, spec.kind, spec.units, out_nodata, dtype)
+
+
+def _resolve_crs(src, spec: RasterLayerSpec, name: str):
+    if src.crs is None:
+        if spec.crs is None:
+            raise CRSError(
+                f"layer '{name}' ({spec.path}) has no CRS; set `crs:` in its spec, "
+                "e.g. `crs: EPSG:4326` for longitude/latitude"
+            )
+        return CRS.from_user_input(spec.crs).to_wkt()
+    if spec.crs is not None and CRS.from_user_input(spec.crs) != CRS.from_wkt(src.crs.to_wkt()):
+        raise CRSMismatchError(
+            f"layer '{name}' ({spec.path}) is in {src.crs.to_string()} but its spec says "
+            f"crs: {spec.crs}; remove `crs:` (it is only for files without one) or fix the file"
+        )
+    return src.crs.to_wkt()
+
+
+def _require_overlap(src, src_crs, grid: GridSpec, name: str, path) -> None:
+    from rasterio.warp import transform_bounds
+
+    gb = transform_bounds(grid.rasterio_crs, src_crs, *grid.bounds, densify_pts=21)
+    sb = src.bounds
+    if gb[0] >= sb[2] or gb[2] <= sb[0] or gb[1] >= sb[3] or gb[3] <= sb[1]:
+        raise NoOverlapError(
+            f"layer '{name}' ({path}) covers {tuple(round(v, 4) for v in sb)} in its CRS, "
+            f"which does not overlap the study area {tuple(round(v, 4) for v in gb)}; check the "
+            "file and its CRS (a GCJ-02 or projected file labelled as EPSG:4326 lands elsewhere)"
+        )

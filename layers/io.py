@@ -1,0 +1,497 @@
+"""Reading and atomically writing layers on the analysis grid.
+
+Everything sxplan writes goes to a temporary name in the destination folder and is renamed into
+place only when complete, so a failed run never leaves a half-written file, and an existing file
+is replaced in one step. Rasters are tiled, DEFLATE-compressed GeoTIFFs; outputs meant for users
+are converted to Cloud-Optimized GeoTIFF (COG) when GDAL's COG driver is available.
+
+Inputs: arrays or tiles on a :class:`~layers.grid.GridSpec`, GeoDataFrames, DataFrames.
+Outputs: :class:`AlignedLayer` handles to GeoTIFFs on the grid; GeoPackages; CSV (UTF-8 + BOM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from .errors import GridMismatchError, LayerIOError
+from .grid import GridSpec
+
+__all__ = [
+    "AlignedLayer",
+    "RasterTileWriter",
+    "atomic_path",
+    "file_sha256",
+    "grid_of_raster",
+    "open_raster",
+    "write_csv",
+    "write_gpkg",
+    "write_gpkg_layers",
+    "write_raster",
+]
+
+Kind = Literal["categorical", "continuous"]
+
+_GTIFF_OPTIONS = {
+    "tiled": True,
+    "blockxsize": 256,
+    "blockysize": 256,
+    "compress": "DEFLATE",
+    "BIGTIFF": "IF_SAFER",
+}
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    On any exception the temporary file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final destination. Its folder is created if needed.
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write. It does not exist yet; keep its suffix (drivers pick formats by it).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "a.txt") as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> (d / "a.txt").read_text()
+    'done'
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise LayerIOError(f"nothing was written for {final}")
+        os.replace(tmp, final)
+    except BaseException:
+        _remove_quietly(tmp)
+        for side in tmp.parent.glob(tmp.name + "*"):  # e.g. .aux.xml, -wal/-shm sidecars
+            _remove_quietly(side)
+        raise
+
+
+def _remove_quietly(p: Path) -> None:
+    with contextlib.suppress(OSError):
+        if p.is_dir():
+            import shutil
+
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def file_sha256(path: str | os.PathLike, chunk_mb: int = 4) -> str:
+    """Return the SHA-256 hex digest of a file, read in chunks.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to hash.
+    chunk_mb : int
+        Read size in MB.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk_mb * 1024 * 1024):
+            h.update(block)
+    return h.hexdigest()
+
+
+def open_raster(path: str | os.PathLike, what: str = "raster"):
+    """Open a raster with rasterio, turning every failure into a clear :class:`LayerIOError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to open.
+    what : str
+        The layer's name, for messages.
+
+    Returns
+    -------
+    rasterio.io.DatasetReader
+        An open dataset; close it (or use it as a context manager).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise LayerIOError(
+            f"layer '{what}': file {p} does not exist; check `path:` in the layer spec "
+            "(relative paths are taken from the config file's folder)"
+        )
+    if p.is_dir():
+        raise LayerIOError(f"layer '{what}': {p} is a folder, expected a raster file")
+    try:
+        return rasterio.open(p)
+    except rasterio.errors.RasterioIOError as exc:
+        raise LayerIOError(
+            f"layer '{what}': {p} is not a raster GDAL can read ({exc}); "
+            "convert it to GeoTIFF or check the file is complete"
+        ) from exc
+
+
+def grid_of_raster(src) -> GridSpec:
+    """Return the :class:`GridSpec` of an open raster dataset on a projected metric grid."""
+    if src.crs is None:
+        raise GridMismatchError(f"{src.name} has no CRS, so it is not on an analysis grid")
+    return GridSpec(src.crs.to_wkt(), src.transform, (src.height, src.width))
+
+
+@dataclass(frozen=True)
+class AlignedLayer:
+    """A single-band raster on the run's analysis grid.
+
+    Attributes
+    ----------
+    name : str
+        Layer name used in configs (``dem``, ``landcover``, ``slope_deg`` ...).
+    path : pathlib.Path
+        The GeoTIFF on disk.
+    grid : GridSpec
+        The grid it is on.
+    kind : {"categorical", "continuous"}
+        How it was (and may be) resampled.
+    units : str
+        Units of the values (``m``, ``degree``, ``kWh/m2/yr``, ``class``...).
+    nodata : float or int or None
+        The value marking cells without data.
+    dtype : str
+        NumPy dtype name of the band.
+    """
+
+    name: str
+    path: Path
+    grid: GridSpec
+    kind: Kind
+    units: str
+    nodata: float | int | None
+    dtype: str
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike, name: str, kind: Kind, units: str, grid: GridSpec | None
+    ) -> AlignedLayer:
+        """Wrap an existing GeoTIFF, checking it is on ``grid`` when one is given.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The raster.
+        name, kind, units : str
+            See the class attributes.
+        grid : GridSpec or None
+            The run's grid; a raster on another grid raises :class:`GridMismatchError`.
+
+        Returns
+        -------
+        AlignedLayer
+        """
+        with open_raster(path, name) as src:
+            own = grid_of_raster(src)
+            if grid is not None:
+                grid.require_same(own, f"layer '{name}' ({path})")
+            return cls(name, Path(path), grid or own, kind, units, src.nodata, src.dtypes[0])
+
+    def read(self, window: Window | None = None, *, masked: bool = True):
+        """Read the band (or a window of it).
+
+        Parameters
+        ----------
+        window : rasterio.windows.Window, optional
+            Grid window to read; default the whole grid (only sensible for small grids).
+        masked : bool
+            Return a masked array with nodata cells masked (default), else the raw array.
+
+        Returns
+        -------
+        numpy.ma.MaskedArray or numpy.ndarray
+        """
+        with rasterio.open(self.path) as src:
+            data = src.read(1, window=window)
+        if not masked:
+            return data
+        return np.ma.MaskedArray(data, mask=~self.valid_mask(data))
+
+    def read_valid(self, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Read values and a boolean array that is True where the cell holds data.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(values, valid)``.
+        """
+        with rasterio.open(self.path) as src:
+            data = src.read(1, window=window)
+        return data, self.valid_mask(data)
+
+    def valid_mask(self, data: np.ndarray) -> np.ndarray:
+        """True where ``data`` (read from this layer) is not nodata."""
+        if self.nodata is None:
+            valid = np.ones(data.shape, dtype=bool)
+        elif isinstance(self.nodata, float) and np.isnan(self.nodata):
+            valid = ~np.isnan(data)
+        else:
+            valid = data != self.nodata
+        if data.dtype.kind == "f":
+            valid &= np.isfinite(data)
+        return valid
+
+
+def _to_cog(src_path: Path, dst_path: Path, compress: str = "DEFLATE") -> None:
+    """Copy a tiled GeoTIFF into Cloud-Optimized layout (with overviews)."""
+    from rasterio.shutil import copy as rio_copy
+
+    with rasterio.open(src_path) as src:
+        categorical = src.tags().get("SXPLAN_KIND") == "categorical"
+    rio_copy(
+        src_path,
+        dst_path,
+        driver="COG",
+        compress=compress,
+        BLOCKSIZE=256,
+        BIGTIFF="IF_SAFER",
+        OVERVIEW_RESAMPLING="NEAREST" if categorical else "AVERAGE",
+    )
+
+
+class RasterTileWriter:
+    """Write a single-band raster on a grid tile by tile, atomically.
+
+    Use as a context manager; the file appears at ``path`` only if the block exits cleanly.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination GeoTIFF.
+    grid : GridSpec
+        Grid of the raster.
+    dtype : str
+        NumPy dtype of the band.
+    nodata : float or int or None
+        Nodata value written into the file.
+    cog : bool
+        Convert to Cloud-Optimized GeoTIFF on close (for files users open).
+    kind : {"categorical", "continuous"}
+        Recorded in a tag; chooses overview resampling for COGs.
+    tags : dict, optional
+        Extra GeoTIFF metadata (e.g. units, description).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from layers.grid import GridSpec
+    >>> g = GridSpec.from_bounds((0, 0, 4000, 2000), 1000)
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ones.tif"
+    >>> with RasterTileWriter(p, g, "uint8", 255, cog=False) as w:
+    ...     w.write(np.ones((2, 4), "uint8"), g.full_window())
+    >>> p.exists()
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        grid: GridSpec,
+        dtype: str,
+        nodata=None,
+        *,
+        cog: bool = False,
+        kind: Kind = "continuous",
+        tags: dict | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.grid = grid
+        self.dtype = np.dtype(dtype).name
+        self.nodata = nodata
+        self.cog = cog
+        self.kind = kind
+        self.tags = dict(tags or {})
+        self._ctx = None
+        self._dst = None
+
+    def __enter__(self) -> RasterTileWriter:
+        self._ctx = atomic_path(self.path)
+        tmp = self._ctx.__enter__()
+        self._tmp = tmp
+        self._work = tmp.with_name(tmp.stem + ".tiles.tif") if self.cog else tmp
+        profile = self.grid.profile(self.dtype, self.nodata, **_GTIFF_OPTIONS)
+        if self.dtype in ("float32", "float64"):
+            profile["predictor"] = 3
+        elif self.dtype in ("int16", "uint16", "int32", "uint32"):
+            profile["predictor"] = 2
+        self._dst = rasterio.open(self._work, "w", **profile)
+        self._dst.update_tags(SXPLAN_KIND=self.kind, **{k: str(v) for k, v in self.tags.items()})
+        return self
+
+    def write(self, array: np.ndarray, window: Window) -> None:
+        """Write ``array`` into ``window`` of the grid (masked cells become nodata)."""
+        self.grid.require_array(array, f"tile for {self.path.name}", window)
+        if np.ma.isMaskedArray(array):
+            if self.nodata is None:
+                raise LayerIOError(
+                    f"{self.path.name}: a masked array needs a nodata value to be written"
+                )
+            array = array.filled(self.nodata)
+        self._dst.write(np.asarray(array, dtype=self.dtype), 1, window=window)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            self._dst.close()
+            if exc_type is None and self.cog:
+                _to_cog(self._work, self._tmp)
+        except BaseException as err:
+            _remove_quietly(self._work)
+            self._ctx.__exit__(type(err), err, err.__traceback__)
+            raise
+        finally:
+            if self.cog:
+                _remove_quietly(self._work)
+        return bool(self._ctx.__exit__(exc_type, exc, tb))
+
+    def layer(self, name: str, units: str) -> AlignedLayer:
+        """The :class:`AlignedLayer` for the finished file."""
+        return AlignedLayer(name, self.path, self.grid, self.kind, units, self.nodata, self.dtype)
+
+
+def write_raster(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    grid: GridSpec,
+    *,
+    nodata=None,
+    name: str | None = None,
+    units: str = "",
+    kind: Kind = "continuous",
+    cog: bool = True,
+    tags: dict | None = None,
+) -> AlignedLayer:
+    """Write a whole-grid array atomically and return it as an :class:`AlignedLayer`.
+
+    For small rasters (summaries, the 1 km demo); large ones are written with
+    :class:`RasterTileWriter` tile by tile.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination GeoTIFF.
+    array : numpy.ndarray or numpy.ma.MaskedArray
+        Values of shape ``grid.shape``.
+    grid : GridSpec
+        The grid.
+    nodata : float or int, optional
+        Nodata value; masked cells are filled with it.
+    name, units, kind : str
+        Layer metadata for the returned handle.
+    cog : bool
+        Write a Cloud-Optimized GeoTIFF (default).
+    tags : dict, optional
+        Extra GeoTIFF metadata.
+
+    Returns
+    -------
+    AlignedLayer
+    """
+    grid.require_array(array, f"array for {Path(path).name}")
+    with RasterTileWriter(
+        path, grid, array.dtype.name, nodata, cog=cog, kind=kind, tags=tags
+    ) as writer:
+        writer.write(array, grid.full_window())
+    return writer.layer(name or Path(path).stem, units)
+
+
+def write_csv(df, path: str | os.PathLike, *, index: bool = False, float_format=None) -> Path:
+    """Write a DataFrame as CSV in UTF-8 with BOM (Excel shows Chinese names), atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : str or os.PathLike
+        Destination.
+    index : bool
+        Write the index as a column.
+    float_format : str, optional
+        Passed to :meth:`pandas.DataFrame.to_csv`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=index, encoding="utf-8-sig", float_format=float_format)
+    return Path(path)
+
+
+def write_gpkg(gdf, path: str | os.PathLike, layer: str) -> Path:
+    """Write a GeoDataFrame as a one-layer GeoPackage, atomically.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Features with a CRS.
+    path : str or os.PathLike
+        Destination ``.gpkg``; an existing file is replaced whole.
+    layer : str
+        Layer name inside the GeoPackage.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return write_gpkg_layers({layer: gdf}, path)
+
+
+def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
+    """Write several GeoDataFrames as layers of one GeoPackage, atomically.
+
+    Parameters
+    ----------
+    frames : dict of str to geopandas.GeoDataFrame
+        Layer name -> features (each with a CRS).
+    path : str or os.PathLike
+        Destination ``.gpkg``; an existing file is replaced whole.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from .errors import CRSError
+
+    for layer, gdf in frames.items():
+        if gdf.crs is None:
+            raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")
+    final = Path(path)
+    with atomic_path(final) as tmp:
+        for layer, gdf in frames.items():
+            gdf.to_file(tmp, layer=layer, driver="GPKG")
+    return final

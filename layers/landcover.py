@@ -1,0 +1,196 @@
+"""Land-cover class schemes mapped to common classes.
+
+Planners bring land cover from different products. Each scheme maps its codes to eight common
+classes so siting and sink rules can be written once. Codes a scheme does not know are an error
+listing them, never silently dropped.
+
+Schemes:
+
+- ``igbp``: MODIS MCD12Q1/MCD12C1 IGBP (LC_Type1). 0 and 17 are water (C1 and Q1 use different
+  codes); 255 is fill.
+- ``worldcover``: ESA WorldCover 10 m v100/v200 (2020/2021).
+- ``clcd``: China Land Cover Dataset (Yang & Huang 2021, ESSD 13:3907), 30 m annual.
+- ``gbt21010``: first-level classes of China's land-use classification GB/T 21010-2017 and the
+  Third National Land Survey (三调) working classification (00 wetland ... 12 other land).
+
+Inputs: integer code arrays. Outputs: ``uint8`` arrays of common class codes (0 = no data).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError, UnknownCodeError
+
+__all__ = ["COMMON_CLASSES", "COMMON_NAMES_ZH", "SCHEMES", "common_lookup", "to_common"]
+
+#: Common classes, name -> code. 0 is reserved for "no data".
+COMMON_CLASSES: dict[str, int] = {
+    "forest": 1,
+    "shrub": 2,
+    "grass": 3,
+    "crop": 4,
+    "built": 5,
+    "water": 6,
+    "wetland": 7,
+    "barren": 8,
+}
+
+#: Chinese names of the common classes, for tables and maps.
+COMMON_NAMES_ZH: dict[str, str] = {
+    "forest": "林地",
+    "shrub": "灌木",
+    "grass": "草地",
+    "crop": "耕地",
+    "built": "建设用地",
+    "water": "水域",
+    "wetland": "湿地",
+    "barren": "裸地",
+}
+
+_F, _S, _G, _C, _B, _W, _WL, _BA = (COMMON_CLASSES[k] for k in COMMON_CLASSES)
+
+#: scheme -> {source code: (common class code, source class name)}
+SCHEMES: dict[str, dict[int, tuple[int, str]]] = {
+    "igbp": {
+        0: (_W, "Water bodies (MCD12C1)"),
+        1: (_F, "Evergreen needleleaf forests"),
+        2: (_F, "Evergreen broadleaf forests"),
+        3: (_F, "Deciduous needleleaf forests"),
+        4: (_F, "Deciduous broadleaf forests"),
+        5: (_F, "Mixed forests"),
+        6: (_S, "Closed shrublands"),
+        7: (_S, "Open shrublands"),
+        8: (_F, "Woody savannas (tree cover 30-60%)"),
+        9: (_G, "Savannas (tree cover 10-30%)"),
+        10: (_G, "Grasslands"),
+        11: (_WL, "Permanent wetlands"),
+        12: (_C, "Croplands"),
+        13: (_B, "Urban and built-up lands"),
+        14: (_C, "Cropland/natural vegetation mosaics"),
+        15: (_BA, "Permanent snow and ice"),
+        16: (_BA, "Barren"),
+        17: (_W, "Water bodies (MCD12Q1)"),
+    },
+    "worldcover": {
+        10: (_F, "Tree cover"),
+        20: (_S, "Shrubland"),
+        30: (_G, "Grassland"),
+        40: (_C, "Cropland"),
+        50: (_B, "Built-up"),
+        60: (_BA, "Bare / sparse vegetation"),
+        70: (_BA, "Snow and ice"),
+        80: (_W, "Permanent water bodies"),
+        90: (_WL, "Herbaceous wetland"),
+        95: (_WL, "Mangroves"),
+        100: (_G, "Moss and lichen"),
+    },
+    "clcd": {
+        1: (_C, "Cropland"),
+        2: (_F, "Forest"),
+        3: (_S, "Shrub"),
+        4: (_G, "Grassland"),
+        5: (_W, "Water"),
+        6: (_BA, "Snow/Ice"),
+        7: (_BA, "Barren"),
+        8: (_B, "Impervious"),
+        9: (_WL, "Wetland"),
+    },
+    "gbt21010": {
+        0: (_WL, "湿地 Wetland (三调 00)"),
+        1: (_C, "耕地 Cropland"),
+        2: (_C, "园地/种植园用地 Orchards and plantations"),
+        3: (_F, "林地 Forest land (incl. shrub forest 0305)"),
+        4: (_G, "草地 Grassland"),
+        5: (_B, "商服用地 Commercial"),
+        6: (_B, "工矿仓储用地 Industrial, mining, storage"),
+        7: (_B, "住宅用地 Residential"),
+        8: (_B, "公共管理与公共服务用地 Public administration and services"),
+        9: (_B, "特殊用地 Special use"),
+        10: (_B, "交通运输用地 Transport"),
+        11: (_W, "水域及水利设施用地 Water and water facilities"),
+        12: (_BA, "其他土地 Other land (bare, saline, sandy, rock)"),
+    },
+}
+
+
+def common_lookup(scheme: str) -> np.ndarray:
+    """Return a 65536-entry lookup table from source code to common class (0 = unknown).
+
+    Parameters
+    ----------
+    scheme : str
+        A key of :data:`SCHEMES`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array indexed by source code.
+    """
+    if scheme not in SCHEMES:
+        raise ConfigError(
+            f"land-cover scheme '{scheme}' is not known; use one of {sorted(SCHEMES)}"
+        )
+    lut = np.zeros(65536, dtype="uint8")
+    for code, (common, _name) in SCHEMES[scheme].items():
+        lut[code] = common
+    return lut
+
+
+def to_common(codes: np.ndarray, scheme: str, nodata=None, *, what: str = "land cover"):
+    """Map source land-cover codes to common class codes.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Integer codes (any integer dtype).
+    scheme : str
+        A key of :data:`SCHEMES`.
+    nodata : int, optional
+        Source nodata value; those cells become 0.
+    what : str
+        Layer name for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` common class codes, 0 where nodata.
+
+    Raises
+    ------
+    UnknownCodeError
+        Listing every code present that the scheme does not define.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_common(np.array([[10, 40], [50, 255]]), "worldcover", nodata=255).tolist()
+    [[1, 4], [5, 0]]
+    """
+    codes = np.asarray(codes)
+    if codes.dtype.kind not in "iu":
+        if codes.dtype.kind == "f" and np.all(np.isnan(codes) | (codes == np.round(codes))):
+            codes = np.where(np.isnan(codes), -1, codes).astype("int64")
+            if nodata is not None and np.isnan(nodata):
+                nodata = -1
+        else:
+            raise UnknownCodeError(
+                f"{what}: land-cover codes must be integers, got dtype {codes.dtype}"
+            )
+    lut = common_lookup(scheme)
+    valid = np.ones(codes.shape, dtype=bool) if nodata is None else codes != nodata
+    in_range = (codes >= 0) & (codes < lut.size)
+    safe = np.where(in_range & valid, codes, 0)
+    out = np.where(valid & in_range, lut[safe], 0).astype("uint8")
+    unknown_cells = valid & ((~in_range) | (out == 0))
+    if unknown_cells.any():
+        bad = np.unique(codes[unknown_cells])
+        shown = ", ".join(str(int(b)) for b in bad[:20])
+        more = f" and {bad.size - 20} more" if bad.size > 20 else ""
+        known = ", ".join(str(c) for c in sorted(SCHEMES[scheme]))
+        raise UnknownCodeError(
+            f"{what}: codes {shown}{more} are not in the '{scheme}' scheme (known: {known}); "
+            "declare the layer's `nodata:` if one of them marks missing data, or pick the "
+            "scheme the file really uses"
+        )
+    return out

@@ -1,0 +1,147 @@
+"""Build the aligned layer stack of a run: every input on one grid, plus derived layers.
+
+Inputs: layer specs by name, the run's :class:`~layers.grid.GridSpec`, an output folder.
+Outputs: a :class:`LayerStack` holding :class:`~layers.io.AlignedLayer` rasters (GeoTIFFs in
+the folder) and vector layers as GeoDataFrames in the grid CRS, with per-layer provenance
+(source path, SHA-256, resampling, seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from .align import align_raster
+from .errors import ConfigError
+from .grid import GridSpec
+from .io import AlignedLayer, atomic_path, file_sha256
+from .specs import RasterLayerSpec, VectorLayerSpec
+from .windows import DEFAULT_MEM_LIMIT_MB
+
+__all__ = ["LayerStack", "build_stack"]
+
+
+@dataclass
+class LayerStack:
+    """The run's layers on one grid.
+
+    Attributes
+    ----------
+    grid : GridSpec
+        The analysis grid.
+    folder : pathlib.Path
+        Where aligned and derived rasters are written.
+    rasters : dict of str to AlignedLayer
+        Aligned and derived rasters by name.
+    vectors : dict of str to geopandas.GeoDataFrame
+        Vector layers in the grid CRS by name.
+    provenance : list of dict
+        One record per input: name, type, source, sha256, resampling, seconds.
+    """
+
+    grid: GridSpec
+    folder: Path
+    rasters: dict[str, AlignedLayer] = field(default_factory=dict)
+    vectors: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    provenance: list[dict] = field(default_factory=list)
+
+    def raster(self, name: str) -> AlignedLayer:
+        """The aligned raster ``name``; a clear error lists the names there are."""
+        if name not in self.rasters:
+            raise ConfigError(
+                f"no raster layer named '{name}'; the run has {sorted(self.rasters)} "
+                "(declare it under `layers:` with `type: raster`)"
+            )
+        return self.rasters[name]
+
+    def vector(self, name: str) -> gpd.GeoDataFrame:
+        """The vector layer ``name``; a clear error lists the names there are."""
+        if name not in self.vectors:
+            raise ConfigError(
+                f"no vector layer named '{name}'; the run has {sorted(self.vectors)} "
+                "(declare it under `layers:` with `type: vector`)"
+            )
+        return self.vectors[name]
+
+    def add(self, layer: AlignedLayer) -> AlignedLayer:
+        """Register a derived raster (it must be on the stack's grid)."""
+        self.grid.require_same(layer.grid, f"layer '{layer.name}'")
+        self.rasters[layer.name] = layer
+        return layer
+
+    def write_grid_json(self) -> Path:
+        """Write ``grid.json`` (CRS, transform, shape, resolution) into the folder."""
+        path = self.folder / "grid.json"
+        g = self.grid
+        payload = {
+            "crs_wkt": g.crs,
+            "crs_proj4": g.pyproj_crs.to_proj4(),
+            "transform": list(g.transform)[:6],
+            "shape": list(g.shape),
+            "res_m": g.res,
+            "bounds": list(g.bounds),
+            "cell_area_km2": g.cell_area_km2,
+        }
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        return path
+
+
+def build_stack(
+    specs: dict[str, RasterLayerSpec | VectorLayerSpec],
+    grid: GridSpec,
+    folder: str | Path,
+    *,
+    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    cog: bool = True,
+) -> LayerStack:
+    """Align every raster spec to the grid and load every vector spec into the grid CRS.
+
+    Parameters
+    ----------
+    specs : dict
+        Layer name -> spec.
+    grid : GridSpec
+        The run's grid.
+    folder : str or pathlib.Path
+        Where aligned rasters ``<name>.tif`` are written.
+    mem_limit_mb : float
+        Memory budget per operation.
+    cog : bool
+        Write Cloud-Optimized GeoTIFFs.
+
+    Returns
+    -------
+    LayerStack
+    """
+    from .vector import load_vector
+
+    folder = Path(folder)
+    stack = LayerStack(grid=grid, folder=folder)
+    for name, spec in specs.items():
+        t0 = time.perf_counter()
+        record = {"name": name, "type": spec.type, "source": str(spec.path)}
+        if isinstance(spec, RasterLayerSpec):
+            layer = align_raster(
+                spec, grid, folder / f"{name}.tif", name=name, mem_limit_mb=mem_limit_mb, cog=cog
+            )
+            stack.rasters[name] = layer
+            from .io import open_raster
+
+            with open_raster(layer.path, name) as src:
+                record["resampling"] = src.tags().get("resampling")
+                record["source_res_m"] = src.tags().get("source_res_m")
+            record["kind"] = spec.kind
+        else:
+            stack.vectors[name] = load_vector(spec, grid, name=name)
+            record["features"] = len(stack.vectors[name])
+            record["datum"] = spec.datum
+        record["units"] = spec.units
+        record["sha256"] = file_sha256(spec.path)
+        record["seconds"] = round(time.perf_counter() - t0, 3)
+        stack.provenance.append(record)
+    return stack
