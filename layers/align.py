@@ -102,6 +102,7 @@ def align_raster(
     name: str,
     mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
     cog: bool = True,
+    tile_size: int | None = None,
 ) -> AlignedLayer:
     """Resample a raster input onto the analysis grid and write it as a GeoTIFF.
 
@@ -119,6 +120,8 @@ def align_raster(
         Memory budget for the warp buffers.
     cog : bool
         Write a Cloud-Optimized GeoTIFF.
+    tile_size : int, optional
+        Force a tile side in cells (tests).
 
     Returns
     -------
@@ -152,7 +155,9 @@ def align_raster(
         # when averaging a finer source, capped; they are read by GDAL in chunks)
         itemsize = np.dtype(dtype).itemsize
         bytes_per_cell = itemsize * 4 + 8
-        tiles = plan_tiles(grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=bytes_per_cell)
+        tiles = plan_tiles(
+            grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=bytes_per_cell, tile_size=tile_size
+        )
         vrt_opts = {
             "crs": grid.rasterio_crs,
             "transform": grid.transform,
