@@ -1,0 +1,223 @@
+"""Typed configuration of the sinks stage (the ``sinks:`` section of a project YAML).
+
+Inputs: a mapping parsed from YAML. Outputs: a validated, closed :class:`SinksConfig`.
+
+Class credits say how much of a land-cover cell counts as forest (``forest_credit``) and how
+much of it may be planted (``eligible_credit``). Keys are source codes of the declared scheme
+(``class_basis: source``, e.g. IGBP ``8: 0.5`` for woody savannas) or common class names
+(``class_basis: common``, e.g. ``forest: 1.0``). Cropland, built-up, water and wetland are never
+eligible for afforestation; a credit naming them is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["ClimateLimit", "SinksConfig"]
+
+#: Common classes that may never be planted (checked for both class bases).
+NEVER_ELIGIBLE = ("crop", "built", "water", "wetland")
+
+
+class ClimateLimit(BaseModel):
+    """A raster on the run grid whose value must lie in ``[min_value, max_value]`` for trees.
+
+    Cells where the layer has no data are not eligible (unknown climate is not assumed good).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: str = Field(description="name of an aligned raster, e.g. precip_mm_per_yr")
+    min_value: float | None = None
+    max_value: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> ClimateLimit:
+        if self.min_value is None and self.max_value is None:
+            raise ValueError(
+                f"climate limit on layer '{self.layer}' has neither min_value nor max_value; "
+                "set at least one, e.g. `min_value: 400` for annual rainfall in mm"
+            )
+        if (
+            self.min_value is not None
+            and self.max_value is not None
+            and self.min_value > self.max_value
+        ):
+            raise ValueError(
+                f"climate limit on '{self.layer}': min_value {self.min_value} > max_value "
+                f"{self.max_value}; swap them"
+            )
+        return self
+
+
+class SinksConfig(BaseModel):
+    """Settings of the county forest-sink estimate (baseline, eligibility, allocation, sink).
+
+    Units are in the field names. Every field has a default suitable for Shanxi with MODIS
+    IGBP land cover, so ``SinksConfig()`` is a valid configuration.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- land cover ---------------------------------------------------------------------
+    landcover_layer: str = "landcover"
+    landcover_scheme: Literal["igbp", "worldcover", "clcd", "gbt21010"] = "igbp"
+    class_basis: Literal["source", "common"] = "source"
+    forest_credit: dict[int | str, float] = Field(
+        default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0, 8: 0.5}
+    )
+    eligible_credit: dict[int | str, float] = Field(
+        default_factory=lambda: {6: 1.0, 7: 1.0, 8: 0.5, 9: 1.0, 10: 1.0, 16: 1.0}
+    )
+
+    # --- where forest can grow ----------------------------------------------------------
+    dem_layer: str | None = "dem"
+    slope_layer: str | None = "slope_deg"
+    max_slope_deg: float | None = Field(35.0, ge=0, le=90)
+    min_elevation_m: float | None = None
+    max_elevation_m: float | None = 2600.0
+    climate_limits: list[ClimateLimit] = Field(default_factory=list)
+    reserved_min_value: float = Field(
+        0.0,
+        description="a cell of the reserved (renewables) raster with a value above this is "
+        "kept for renewables and not planted",
+    )
+
+    # --- baseline and calibration -------------------------------------------------------
+    baseline_year: int = 2020
+    target_year: int = 2025
+    target_gain_points: float = Field(2.5, gt=0, le=100)
+    calibration: Literal["none", "replace", "rescale"] = "rescale"
+    official_csv: Path | None = Field(
+        None,
+        description="CSV adcode,year,forest_cover_pct; default the packaged provincial figure",
+    )
+    province_adcode: int = 140000
+
+    # --- allocation ---------------------------------------------------------------------
+    allocation: Literal["proportional", "equal_points", "priority"] = "proportional"
+    priority_score: str = Field(
+        "eligible_share",
+        description="'eligible_share' or the name of an aligned raster averaged over "
+        "eligible land (higher = planted first)",
+    )
+
+    # --- sequestration ------------------------------------------------------------------
+    planting_start_year: int = 2021
+    planting_end_year: int = 2025
+    trajectory_end_year: int = 2060
+    report_years: list[int] = Field(default_factory=lambda: [2025, 2030, 2060])
+    forest_mix: dict[Literal["broadleaf", "conifer"], float] = Field(
+        default_factory=lambda: {"broadleaf": 0.4, "conifer": 0.6}
+    )
+    ecological_zone: Literal["temperate_continental", "temperate_mountain", "by_elevation"] = (
+        "by_elevation"
+    )
+    mountain_min_elevation_m: float = Field(
+        800.0, description="FAO GEZ temperate mountain systems: above about 800 m"
+    )
+    parameter_table: Path | None = Field(None, description="default sinks/data/ipcc_tier1.csv")
+    monte_carlo_draws: int = Field(2000, ge=100, le=100_000)
+    seed: int = 20250101
+
+    @field_validator("forest_credit", "eligible_credit")
+    @classmethod
+    def _fractions(cls, v: dict) -> dict:
+        for key, credit in v.items():
+            if not 0.0 <= float(credit) <= 1.0:
+                raise ValueError(
+                    f"credit for class {key!r} is {credit}; credits are fractions of a cell "
+                    "between 0 and 1"
+                )
+        return v
+
+    @field_validator("forest_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, v: dict) -> dict:
+        total = sum(v.values())
+        if abs(total - 1.0) > 1e-9 or any(x < 0 for x in v.values()):
+            raise ValueError(
+                f"forest_mix shares must be >= 0 and sum to 1, got {dict(v)} (sum {total}); "
+                "e.g. `forest_mix: {broadleaf: 0.4, conifer: 0.6}`"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _years_and_classes(self) -> SinksConfig:
+        if not self.baseline_year < self.target_year:
+            raise ValueError(
+                f"target_year {self.target_year} must be after baseline_year {self.baseline_year}"
+            )
+        if not self.planting_start_year <= self.planting_end_year <= self.trajectory_end_year:
+            raise ValueError(
+                "need planting_start_year <= planting_end_year <= trajectory_end_year, got "
+                f"{self.planting_start_year}, {self.planting_end_year}, "
+                f"{self.trajectory_end_year}"
+            )
+        for y in self.report_years:
+            if not self.planting_start_year <= y <= self.trajectory_end_year:
+                raise ValueError(
+                    f"report year {y} is outside the trajectory {self.planting_start_year}-"
+                    f"{self.trajectory_end_year}; extend trajectory_end_year or drop it"
+                )
+        if self.class_basis == "common":
+            from layers.landcover import COMMON_CLASSES
+
+            for field in ("forest_credit", "eligible_credit"):
+                for key in getattr(self, field):
+                    if key not in COMMON_CLASSES:
+                        raise ValueError(
+                            f"{field}: {key!r} is not a common class; with class_basis: common "
+                            f"use names from {sorted(COMMON_CLASSES)}"
+                        )
+        else:
+            for field in ("forest_credit", "eligible_credit"):
+                for key in getattr(self, field):
+                    if not isinstance(key, int):
+                        raise ValueError(
+                            f"{field}: {key!r} is not an integer source code; with class_basis: "
+                            "source use the codes of the land-cover scheme, e.g. `8: 0.5`, or "
+                            "set class_basis: common"
+                        )
+        _check_class_credits(self)
+        return self
+
+
+def _check_class_credits(cfg: SinksConfig) -> None:
+    """Refuse eligible credit on never-plantable classes and forest + eligible above 1."""
+    from layers.landcover import COMMON_CLASSES, SCHEMES
+
+    names = {code: name for name, code in COMMON_CLASSES.items()}
+    scheme = SCHEMES[cfg.landcover_scheme]
+    for key, credit in cfg.eligible_credit.items():
+        if credit == 0:
+            continue
+        if cfg.class_basis == "common":
+            common = key
+        else:
+            if key not in scheme:
+                raise ValueError(
+                    f"eligible_credit: code {key} is not in the '{cfg.landcover_scheme}' scheme "
+                    f"(known: {sorted(scheme)})"
+                )
+            common = names[scheme[key][0]]
+        if common in NEVER_ELIGIBLE:
+            raise ValueError(
+                f"eligible_credit: class {key!r} is {common} land, which is never planted "
+                f"(cropland, built-up, water and wetland are excluded); remove it"
+            )
+    for key, credit in cfg.forest_credit.items():
+        if cfg.class_basis == "source" and key not in scheme:
+            raise ValueError(
+                f"forest_credit: code {key} is not in the '{cfg.landcover_scheme}' scheme "
+                f"(known: {sorted(scheme)})"
+            )
+        both = credit + cfg.eligible_credit.get(key, 0.0)
+        if both > 1.0 + 1e-9:
+            raise ValueError(
+                f"class {key!r}: forest_credit {credit} + eligible_credit "
+                f"{cfg.eligible_credit[key]} = {both} exceeds one cell; lower one of them"
+            )
