@@ -1,0 +1,596 @@
+"""Typed, closed configuration of the siting stage (the ``siting:`` section of a project YAML).
+
+Every model rejects unknown keys and suggests the key most likely meant ("unknown key
+'buffer_meters'; did you mean 'buffer_m'?"). Units are part of field names. Defaults that are
+assumptions carry their source in the field description.
+
+Inputs: a mapping (parsed YAML) or a path to a YAML file.
+Outputs: a frozen :class:`SitingConfig`.
+
+Examples
+--------
+>>> cfg = load_siting_config({"exclusions": [
+...     {"name": "steep", "type": "range", "layer": "slope_pct", "above": 25}]})
+>>> cfg.exclusions[0].above, cfg.pv.min_parcel_area_km2, cfg.wind.min_parcel_area_km2
+(25.0, 0.5, 5.0)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from layers.errors import ConfigError
+
+__all__ = [
+    "AHPConfig",
+    "CategoricalRule",
+    "CategoricalSelector",
+    "CapacityConfig",
+    "Criterion",
+    "InverseDistanceTransform",
+    "LinearTransform",
+    "PVConfig",
+    "PVEnergyConfig",
+    "PiecewiseTransform",
+    "PlanTargets",
+    "RangeRule",
+    "RangeSelector",
+    "Rule",
+    "Selector",
+    "SitingConfig",
+    "TECHNOLOGIES",
+    "VectorRule",
+    "VectorSelector",
+    "WindConfig",
+    "WindEnergyConfig",
+    "format_validation_error",
+    "load_siting_config",
+]
+
+#: Technologies the siting engine knows.
+TECHNOLOGIES = ("pv", "wind")
+
+Tech = Literal["pv", "wind"]
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class _Closed(BaseModel):
+    """Base for every siting model: frozen, unknown keys refused with a suggestion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        allowed = set(cls.model_fields)
+        unknown = [k for k in data if k not in allowed]
+        if unknown:
+            parts = []
+            for key in unknown:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                parts.append(f"unknown key {key!r} in {cls.__name__}{hint}")
+            raise ValueError("; ".join(parts) + f" (allowed keys: {', '.join(sorted(allowed))})")
+        return data
+
+
+# --------------------------------------------------------------------------------------------
+# Selectors: which cells a rule (or a rule's `within` zone) matches
+# --------------------------------------------------------------------------------------------
+class CategoricalSelector(_Closed):
+    """Cells of a categorical raster whose value is one of ``codes`` or ``classes``.
+
+    ``codes`` are raw values of the layer; ``classes`` are common land-cover class names
+    (forest, shrub, grass, crop, built, water, wetland, barren) and need the layer to be the
+    land-cover layer (its scheme is :attr:`SitingConfig.landcover_scheme`). With ``buffer_m``
+    the selection grows to every cell whose centre lies within that Euclidean distance of a
+    matching cell's centre.
+    """
+
+    type: Literal["categorical"]
+    layer: str
+    codes: list[int] = Field(default_factory=list)
+    classes: list[str] = Field(default_factory=list)
+    buffer_m: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some_codes(self):
+        if not self.codes and not self.classes:
+            raise ValueError(
+                f"categorical selection on layer {self.layer!r} lists no `codes` and no "
+                "`classes`; give e.g. `classes: [built]` or `codes: [13]`"
+            )
+        return self
+
+
+class RangeSelector(_Closed):
+    """Cells of a continuous raster with value ``< below`` or ``> above`` (units of the layer).
+
+    Examples: ``{layer: slope_pct, above: 25}`` selects slopes steeper than 25 %;
+    ``{layer: wind_proxy, below: 5.0}`` selects wind speeds under 5 m/s.
+    """
+
+    type: Literal["range"]
+    layer: str
+    below: float | None = None
+    above: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self):
+        if self.below is None and self.above is None:
+            raise ValueError(
+                f"range selection on layer {self.layer!r} needs `below:` and/or `above:` "
+                "(cells with value < below or > above are selected)"
+            )
+        if self.below is not None and self.above is not None and self.above < self.below:
+            raise ValueError(
+                f"range selection on layer {self.layer!r}: above={self.above} < "
+                f"below={self.below} selects every cell; did you swap them?"
+            )
+        return self
+
+
+class VectorSelector(_Closed):
+    """Cells whose centre lies within ``buffer_m`` metres of a feature of a vector layer.
+
+    With ``buffer_m: 0`` polygons select cells whose centre is inside; lines and points select
+    every cell they touch (``all_touched`` overrides either default).
+    """
+
+    type: Literal["vector"]
+    layer: str
+    buffer_m: float = Field(0.0, ge=0)
+    all_touched: bool | None = None
+
+
+Selector = Annotated[
+    CategoricalSelector | RangeSelector | VectorSelector, Field(discriminator="type")
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Exclusion rules
+# --------------------------------------------------------------------------------------------
+class _RuleCommon(_Closed):
+    name: str = Field(pattern=_NAME, description="Rule id (lower_snake_case), used in outputs.")
+    label_zh: str | None = Field(None, description="Chinese label for tables and maps.")
+    mode: Literal["hard", "soft"] = Field(
+        "hard",
+        description="hard: selected cells are excluded. soft: their score is multiplied by "
+        "`score_factor`.",
+    )
+    score_factor: float | None = Field(
+        None, ge=0.0, lt=1.0, description="Score multiplier for soft rules (0 <= f < 1)."
+    )
+    technologies: list[Tech] = Field(default_factory=lambda: ["pv", "wind"])
+    within: Selector | None = Field(
+        None,
+        description="Apply the rule only to cells inside this zone (as reV's `extent`).",
+    )
+    note: str | None = Field(None, description="Why the rule exists; its source.")
+
+    @model_validator(mode="after")
+    def _soft_needs_factor(self):
+        if self.mode == "soft" and self.score_factor is None:
+            raise ValueError(
+                f"rule {self.name!r} is soft but has no `score_factor`; add e.g. "
+                "`score_factor: 0.5` (the score of affected cells is multiplied by it)"
+            )
+        if self.mode == "hard" and self.score_factor is not None:
+            raise ValueError(
+                f"rule {self.name!r} is hard (cells are excluded) but sets `score_factor`; "
+                "remove it or set `mode: soft`"
+            )
+        if not self.technologies:
+            raise ValueError(f"rule {self.name!r} applies to no technology; list pv and/or wind")
+        return self
+
+
+class CategoricalRule(_RuleCommon, CategoricalSelector):
+    """Exclude cells of given codes or land-cover classes, optionally with a buffer in metres."""
+
+
+class RangeRule(_RuleCommon, RangeSelector):
+    """Exclude cells whose continuous value is below ``below`` or above ``above``."""
+
+
+class VectorRule(_RuleCommon, VectorSelector):
+    """Exclude cells within ``buffer_m`` of the features of a vector layer."""
+
+
+Rule = Annotated[CategoricalRule | RangeRule | VectorRule, Field(discriminator="type")]
+
+
+# --------------------------------------------------------------------------------------------
+# Criteria and weights
+# --------------------------------------------------------------------------------------------
+class LinearTransform(_Closed):
+    """0 at ``x0``, 1 at ``x1``, linear between and clipped outside (``x1 < x0`` decreases)."""
+
+    type: Literal["linear"]
+    x0: float
+    x1: float
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.x0 == self.x1:
+            raise ValueError(f"linear transform needs x0 != x1, got both {self.x0}")
+        return self
+
+
+class PiecewiseTransform(_Closed):
+    """Piecewise-linear through ``points`` ``[[x, score], ...]``, constant beyond the ends."""
+
+    type: Literal["piecewise"]
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+    @field_validator("points")
+    @classmethod
+    def _increasing(cls, points):
+        xs = [p[0] for p in points]
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            raise ValueError(f"piecewise points need strictly increasing x, got x = {xs}")
+        bad = [p[1] for p in points if not 0.0 <= p[1] <= 1.0]
+        if bad:
+            raise ValueError(f"piecewise scores must lie in [0, 1], got {bad}")
+        return points
+
+
+class InverseDistanceTransform(_Closed):
+    """Score ``h / (h + d)`` of a distance ``d`` in metres: 1 at 0 m, 0.5 at ``half_value_m``."""
+
+    type: Literal["inverse_distance"]
+    half_value_m: float = Field(gt=0)
+
+
+Transform = Annotated[
+    LinearTransform | PiecewiseTransform | InverseDistanceTransform,
+    Field(discriminator="type"),
+]
+
+
+class Criterion(_Closed):
+    """One scoring criterion: a raster layer (or a distance to a vector layer) and a transform.
+
+    Exactly one of ``layer`` (a raster on the run grid) and ``distance_to`` (a vector layer;
+    Euclidean distance in metres from each cell centre, capped at ``max_distance_m``).
+    """
+
+    name: str = Field(pattern=_NAME)
+    layer: str | None = None
+    distance_to: str | None = None
+    max_distance_m: float = Field(
+        30_000.0,
+        gt=0,
+        description="Cap for `distance_to` distances; sets the tile halo, keep it modest.",
+    )
+    transform: Transform
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.layer is None) == (self.distance_to is None):
+            raise ValueError(
+                f"criterion {self.name!r} needs exactly one of `layer:` (a raster) and "
+                "`distance_to:` (a vector layer)"
+            )
+        if isinstance(self.transform, InverseDistanceTransform) and self.layer is not None:
+            if not self.layer.endswith("_m"):
+                raise ValueError(
+                    f"criterion {self.name!r}: inverse_distance needs distances in metres; use "
+                    "`distance_to: <vector layer>` or a raster layer whose name ends in `_m`"
+                )
+        return self
+
+
+class AHPConfig(_Closed):
+    """Weights from an AHP pairwise comparison matrix (Saaty 1-9 scale).
+
+    ``matrix[i][j]`` says how much more important criterion ``i`` is than ``j``; the matrix
+    must be positive and reciprocal. Weights are the principal eigenvector; a consistency
+    ratio above ``max_consistency_ratio`` (Saaty's 0.1) is refused unless
+    ``allow_inconsistent`` is true.
+    """
+
+    criteria: list[str] = Field(min_length=1)
+    matrix: list[list[float]]
+    max_consistency_ratio: float = Field(0.1, gt=0)
+    allow_inconsistent: bool = False
+
+
+class CapacityConfig(_Closed):
+    """Capacity = area x ``density_mw_per_km2`` x ``usable_share``."""
+
+    density_mw_per_km2: float = Field(gt=0)
+    usable_share: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of a parcel's area that carries plant; default 1 (no discount, as "
+        "reV's technical potential). A planner's assumption: set it in the project YAML.",
+    )
+
+
+class PVEnergyConfig(_Closed):
+    """PV energy from specific yield: GWh/yr = MW x kWh/kWp/yr / 1000 x (1 - extra_losses)."""
+
+    yield_layer: str = Field("pv_yield", description="Raster of specific yield, kWh/kWp/yr.")
+    extra_losses_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Losses not already in the yield layer (the demo yield already includes "
+        "system losses).",
+    )
+
+
+class WindEnergyConfig(_Closed):
+    """Wind energy from a turbine power curve over a Weibull speed distribution.
+
+    The default GE130/3200 (3.2 MW, 130 m rotor, IEC IIIa per windpowerlib's oedb turbine
+    library) is a low-wind-speed class turbine, the class installed on Shanxi's inland sites
+    (mean speeds of roughly 5-7 m/s at hub height). ``weibull_k = 2`` is the Rayleigh
+    distribution, the usual assumption when only a mean speed is known (IEC 61400-12-1
+    annual energy production uses Rayleigh distributions).
+    """
+
+    speed_layer: str = Field("wind_proxy", description="Mean wind speed raster, m/s.")
+    speed_height_m: float = Field(100.0, gt=0, description="Height of the speed layer, m.")
+    turbine_type: str = Field("GE130/3200", description="windpowerlib oedb turbine type.")
+    hub_height_m: float = Field(110.0, gt=0)
+    shear_exponent: float = Field(
+        1 / 7, ge=0, le=0.6, description="Power-law shear from speed height to hub height."
+    )
+    weibull_k: float = Field(2.0, gt=0, description="Weibull shape; 2 = Rayleigh.")
+    losses_share: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="Wake, availability and electrical losses; ~15 % total is the typical "
+        "range in NREL's Annual Technology Baseline for land-based wind.",
+    )
+
+
+def _pv_capacity() -> CapacityConfig:
+    return CapacityConfig(density_mw_per_km2=36.0)
+
+
+def _wind_capacity() -> CapacityConfig:
+    return CapacityConfig(density_mw_per_km2=3.0)
+
+
+class _TechCommon(_Closed):
+    enabled: bool = True
+    criteria: list[Criterion] = Field(default_factory=list)
+    weights: dict[str, float] | None = Field(
+        None, description="Direct weights by criterion name; normalised to sum 1."
+    )
+    ahp: AHPConfig | None = None
+    score_threshold: float = Field(
+        0.5, ge=0, le=1, description="Parcels hold eligible cells with score >= this."
+    )
+    connectivity: Literal[4, 8] = Field(
+        8, description="Cell neighbourhood for connected parcels (4 = edges, 8 = + corners)."
+    )
+    max_parcel_area_km2: float = Field(
+        50.0,
+        gt=0,
+        description="Regions larger than this are cut into square blocks of at most this "
+        "area (slivers under the minimum join a neighbouring piece).",
+    )
+    resource_layer: str = Field(description="Layer reported as the parcel's mean resource.")
+
+    @model_validator(mode="after")
+    def _weights(self):
+        names = [c.name for c in self.criteria]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"criterion names must be unique; repeated: {dup}")
+        if not self.criteria:
+            if self.weights or self.ahp:
+                raise ValueError("weights or ahp given but no criteria")
+            return self
+        if (self.weights is None) == (self.ahp is None):
+            raise ValueError(
+                "give exactly one of `weights:` (direct) and `ahp:` (pairwise matrix) for "
+                f"criteria {names}"
+            )
+        keys = list(self.weights) if self.weights is not None else list(self.ahp.criteria)
+        missing = [n for n in names if n not in keys]
+        extra = [k for k in keys if k not in names]
+        if missing or extra:
+            hint = ""
+            for k in extra:
+                close = difflib.get_close_matches(k, names, n=1)
+                if close:
+                    hint += f"; {k!r} -> did you mean {close[0]!r}?"
+            raise ValueError(
+                f"weights must name every criterion exactly once: missing {missing}, "
+                f"unknown {extra}{hint}"
+            )
+        if self.weights is not None:
+            bad = {k: v for k, v in self.weights.items() if not v >= 0}
+            if bad or sum(self.weights.values()) <= 0:
+                raise ValueError(f"weights must be >= 0 with a positive sum, got {self.weights}")
+        return self
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        if self.max_parcel_area_km2 < self.min_parcel_area_km2:
+            raise ValueError(
+                f"max_parcel_area_km2 ({self.max_parcel_area_km2}) is below "
+                f"min_parcel_area_km2 ({self.min_parcel_area_km2})"
+            )
+        return self
+
+
+class PVConfig(_TechCommon):
+    """Utility-scale PV: criteria, weights, parcel sizes, capacity and energy.
+
+    ``capacity.density_mw_per_km2`` defaults to 36 MWdc/km2, the physical PV power density
+    quoted for NREL's reV supply curves in the project's issue 4; it is a plant-footprint
+    density, so parcels' capacities are technical potential, not a forecast.
+    """
+
+    min_parcel_area_km2: float = Field(0.5, gt=0, description="Default 0.5 km2 (~18 MWdc).")
+    max_parcel_area_km2: float = 20.0
+    resource_layer: str = Field("ghi", description="GHI raster, kWh/m2/yr.")
+    capacity: CapacityConfig = Field(default_factory=_pv_capacity)
+    energy: PVEnergyConfig = Field(default_factory=PVEnergyConfig)
+
+
+class WindConfig(_TechCommon):
+    """Onshore wind: criteria, weights, parcel sizes, capacity and energy.
+
+    ``capacity.density_mw_per_km2`` defaults to 3 MW/km2, the land-use power density of
+    NREL's reV reference wind supply curves and PyPSA-Eur's `onwind: capacity_per_sqkm: 3`.
+    """
+
+    min_parcel_area_km2: float = Field(5.0, gt=0, description="Default 5 km2 (~15 MW).")
+    max_parcel_area_km2: float = 100.0
+    resource_layer: str = Field("wind_proxy", description="Mean wind speed raster, m/s.")
+    capacity: CapacityConfig = Field(default_factory=_wind_capacity)
+    energy: WindEnergyConfig = Field(default_factory=WindEnergyConfig)
+
+
+class PlanTargets(_Closed):
+    """Province-wide wind+PV targets of the Shanxi Carbon Peak Implementation Plan (2023)."""
+
+    wind_pv_gw_2025: float | None = Field(80.0, ge=0, description="About 80 GW by 2025.")
+    wind_pv_gw_2030: float | None = Field(120.0, ge=0, description="About 120 GW by 2030.")
+    source: str = (
+        "山西省碳达峰实施方案 (2023): 风电光伏装机 2025 年约 8000 万千瓦, 2030 年约 1.2 亿千瓦"
+    )
+
+
+class SitingConfig(_Closed):
+    """The ``siting:`` section of a project YAML."""
+
+    landcover_layer: str = "landcover"
+    landcover_scheme: Literal["igbp", "worldcover", "clcd", "gbt21010"] = "igbp"
+    slope_layer: str = Field("slope_pct", description="Reported as parcels' mean slope, %.")
+    highways_layer: str | None = Field(
+        "highways", description="Vector layer for parcels' distance to the nearest highway."
+    )
+    exclusions: list[Rule] = Field(default_factory=list)
+    pv: PVConfig = Field(default_factory=PVConfig)
+    wind: WindConfig = Field(default_factory=WindConfig)
+    bases_file: str | None = Field(
+        None,
+        description="Bases YAML/GeoJSON; default the shipped sxplan/data/shanxi/bases.yaml.",
+    )
+    installed_capacity_csv: str | None = Field(
+        None, description="Optional CSV: adcode, technology (pv|wind), capacity_mw."
+    )
+    targets: PlanTargets = Field(default_factory=PlanTargets)
+    shortlist_top_n: int = Field(50, ge=1, description="Parcels per technology in shortlist.")
+
+    @model_validator(mode="after")
+    def _unique_rules(self):
+        names = [r.name for r in self.exclusions]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"exclusion rule names must be unique; repeated: {dup}")
+        if len(names) > 250:
+            raise ValueError(f"at most 250 exclusion rules, got {len(names)}")
+        return self
+
+    def technology(self, tech: str) -> PVConfig | WindConfig:
+        """The settings of ``tech`` ("pv" or "wind")."""
+        if tech not in TECHNOLOGIES:
+            raise ConfigError(f"unknown technology {tech!r}; use one of {list(TECHNOLOGIES)}")
+        return getattr(self, tech)
+
+    def rules_for(self, tech: str) -> list:
+        """Exclusion rules that apply to ``tech``, in config order."""
+        return [r for r in self.exclusions if tech in r.technologies]
+
+
+def format_validation_error(err: ValidationError, where: str = "siting") -> str:
+    """Render a pydantic error as one line per problem: ``where.path.to.field: message``.
+
+    Parameters
+    ----------
+    err : pydantic.ValidationError
+        The error.
+    where : str
+        Prefix naming the file or section.
+
+    Returns
+    -------
+    str
+    """
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not _is_union_tag(p))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}.{loc}: {msg}" if loc else f"{where}: {msg}")
+    return "\n".join(lines)
+
+
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and part in {
+        "categorical",
+        "range",
+        "vector",
+        "linear",
+        "piecewise",
+        "inverse_distance",
+    }
+
+
+def load_siting_config(source: Mapping | str | Path | None, where: str | None = None):
+    """Validate a ``siting:`` mapping (or a YAML file holding one) into a :class:`SitingConfig`.
+
+    Parameters
+    ----------
+    source : mapping, str, Path or None
+        The parsed section, or a path to a YAML file whose top level is the section or has a
+        ``siting:`` key. ``None`` gives the defaults.
+    where : str, optional
+        Name of the file/section for messages.
+
+    Returns
+    -------
+    SitingConfig
+
+    Raises
+    ------
+    ConfigError
+        With one line per problem, naming the field and the fix.
+    """
+    if source is None:
+        source = {}
+    if isinstance(source, str | Path):
+        import yaml
+
+        path = Path(source)
+        where = where or str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as exc:
+            raise ConfigError(f"siting config file {path} does not exist") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if isinstance(data, Mapping) and "siting" in data:
+            data = data["siting"] or {}
+        source = data
+    if not isinstance(source, Mapping):
+        raise ConfigError(f"{where or 'siting'}: expected a mapping, got {type(source).__name__}")
+    try:
+        return SitingConfig.model_validate(dict(source))
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, where or "siting")) from None
