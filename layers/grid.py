@@ -239,7 +239,7 @@ class GridSpec:
 
     def window_transform(self, window: Window) -> Affine:
         """Affine transform of a window's upper-left cell."""
-        return self.transform * Affine.translation(window.col_off, window.row_off)
+        return self.transform @ Affine.translation(window.col_off, window.row_off)
 
     def subgrid(self, window: Window) -> GridSpec:
         """The grid of a window of this grid."""
@@ -266,8 +266,9 @@ class GridSpec:
 
     def rowcol(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Row and column of the cells containing points ``(x, y)`` in the grid CRS."""
-        inv = ~self.transform
-        col, row = inv * (np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
+        t = self.transform
+        col = (np.asarray(x, dtype="float64") - t.c) / t.a
+        row = (np.asarray(y, dtype="float64") - t.f) / t.e
         return np.floor(row).astype("int64"), np.floor(col).astype("int64")
 
     # --- checks -----------------------------------------------------------------------------

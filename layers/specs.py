@@ -135,15 +135,14 @@ def parse_layer_spec(name: str, data: dict, base_dir: Path | None = None):
     ConfigError
         With the field, the problem and a suggestion.
     """
-    from pydantic import TypeAdapter
-
     if not isinstance(data, dict) or data.get("type") not in ("raster", "vector"):
         raise ConfigError(
             f"layer '{name}': every layer needs `type: raster` or `type: vector`, got "
             f"{data.get('type') if isinstance(data, dict) else data!r}"
         )
     try:
-        spec = TypeAdapter(LayerSpec).validate_python(data)
+        model = RasterLayerSpec if data["type"] == "raster" else VectorLayerSpec
+        spec = model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, f"layers.{name}")) from None
     if base_dir is not None and not spec.path.is_absolute():

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+from _sxtest import write_tif
+from rasterio.transform import from_origin
+
+from layers import (
+    CRSError,
+    CRSMismatchError,
+    GridSpec,
+    LayerIOError,
+    NoOverlapError,
+    RasterLayerSpec,
+    align_raster,
+    choose_resampling,
+)
+
+
+@pytest.mark.parametrize(
+    "kind,src,grid,method",
+    [
+        ("categorical", 30, 1000, "mode"),
+        ("categorical", 5000, 1000, "nearest"),
+        ("categorical", 1000, 1000, "nearest"),
+        ("continuous", 30, 1000, "average"),
+        ("continuous", 5000, 1000, "bilinear"),
+    ],
+)
+def test_resampling_follows_kind_and_relative_resolution(kind, src, grid, method):
+    assert choose_resampling(kind, src, grid) == method
+
+
+def grid_100():
+    return GridSpec.from_bounds((0, 0, 800, 600), 100)
+
+
+def test_finer_categorical_uses_mode_and_continuous_average(tmp_path):
+    g = grid_100()
+    # source at 25 m on the same CRS: each 100 m cell holds 4x4 source cells
+    codes = np.full((24, 32), 10, "uint8")
+    codes[0:4, 0:4] = 13
+    codes[0, 0] = 10  # 15 of 16 cells are 13 -> mode 13
+    codes[4:8, 0:4] = np.array([[12, 12, 12, 14]] * 4)  # 12 is the majority
+    src = write_tif(tmp_path / "lc.tif", codes, from_origin(0, 600, 25, 25), g.crs, nodata=255)
+    lc = align_raster(
+        RasterLayerSpec(path=src, kind="categorical"), g, tmp_path / "lc_a.tif", name="lc"
+    ).read(masked=False)
+    assert lc[0, 0] == 13 and lc[1, 0] == 12 and lc[2, 2] == 10
+
+    vals = np.arange(24 * 32, dtype="float32").reshape(24, 32)
+    src = write_tif(tmp_path / "v.tif", vals, from_origin(0, 600, 25, 25), g.crs, nodata=-1.0)
+    got = align_raster(
+        RasterLayerSpec(path=src, kind="continuous"), g, tmp_path / "v_a.tif", name="v"
+    ).read(masked=False)
+    expected = vals.reshape(6, 4, 8, 4).mean(axis=(1, 3))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_windowed_alignment_equals_single_tile(tmp_path, rng):
+    g = GridSpec.from_bounds((0, 0, 3100, 2300), 100)
+    vals = rng.normal(size=(70, 95)).astype("float32")
+    src = write_tif(tmp_path / "s.tif", vals, from_origin(-120, 2410, 35, 35), g.crs)
+    spec = RasterLayerSpec(path=src, kind="continuous")
+    one = align_raster(spec, g, tmp_path / "one.tif", name="s").read(masked=False)
+    many = align_raster(spec, g, tmp_path / "many.tif", name="s", tile_size=5).read(masked=False)
+    np.testing.assert_array_equal(one, many)
+
+
+def test_missing_crs_needs_override_and_conflicting_crs_is_refused(tmp_path):
+    g = grid_100()
+    src = write_tif(
+        tmp_path / "nocrs.tif", np.ones((6, 8), "uint8"), from_origin(0, 600, 100, 100), None
+    )
+    with pytest.raises(CRSError, match=r"nocrs.tif\) has no CRS; set `crs:`"):
+        align_raster(RasterLayerSpec(path=src, kind="categorical"), g, tmp_path / "o.tif", name="x")
+    ok = align_raster(
+        RasterLayerSpec(path=src, kind="categorical", crs=g.crs), g, tmp_path / "o.tif", name="x"
+    )
+    assert (ok.read(masked=False) == 1).all()
+    src2 = write_tif(
+        tmp_path / "utm.tif", np.ones((6, 8), "uint8"), from_origin(0, 600, 100, 100), "EPSG:32649"
+    )
+    with pytest.raises(CRSMismatchError, match="remove `crs:`"):
+        align_raster(
+            RasterLayerSpec(path=src2, kind="categorical", crs="EPSG:4326"),
+            g,
+            tmp_path / "p.tif",
+            name="y",
+        )
+
+
+def test_missing_unreadable_and_non_overlapping_files(tmp_path):
+    g = grid_100()
+    with pytest.raises(LayerIOError, match="does not exist"):
+        align_raster(
+            RasterLayerSpec(path=tmp_path / "nope.tif", kind="continuous"),
+            g,
+            tmp_path / "o.tif",
+            name="dem",
+        )
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"not a tiff")
+    with pytest.raises(LayerIOError, match="not a raster GDAL can read"):
+        align_raster(
+            RasterLayerSpec(path=bad, kind="continuous"), g, tmp_path / "o.tif", name="dem"
+        )
+    far = write_tif(
+        tmp_path / "far.tif", np.ones((6, 8), "float32"), from_origin(1e6, 1e6, 100, 100), g.crs
+    )
+    with pytest.raises(NoOverlapError, match="does not overlap"):
+        align_raster(
+            RasterLayerSpec(path=far, kind="continuous"), g, tmp_path / "o.tif", name="dem"
+        )
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_categorical_spec_refuses_interpolation():
+    with pytest.raises(ValueError, match="invent class codes"):
+        RasterLayerSpec(path="x.tif", kind="categorical", resampling="bilinear")

@@ -1,0 +1,88 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from layers import (
+    ConfigError,
+    GridSpec,
+    distance_array,
+    distance_to,
+    features_from_codes,
+    features_from_vector,
+    write_raster,
+)
+from layers.distance import distance_tile
+from layers.windows import plan_tiles
+
+
+def test_single_road_cell_gives_exact_euclidean_metres(tmp_path):
+    res = 30.0
+    g = GridSpec.from_bounds((0, 0, 21 * res, 15 * res), res)
+    codes = np.zeros(g.shape, "uint8")
+    codes[7, 10] = 1
+    layer = write_raster(tmp_path / "road.tif", codes, g, name="road", kind="categorical")
+    out = distance_to(
+        features_from_codes(layer, [1]), g, tmp_path / "d.tif", max_distance_m=250.0, tile_size=4
+    ).read(masked=False)
+    rows, cols = np.indices(g.shape)
+    expected = np.minimum(res * np.hypot(rows - 7, cols - 10), 250.0)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-3)
+    assert out[7, 10] == 0 and out[7, 11] == 30 and out[8, 11] == pytest.approx(30 * 2**0.5)
+
+
+def test_no_features_gives_cap_everywhere():
+    assert (distance_array(np.zeros((3, 4), bool), 10, 99.0) == 99.0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    density=st.floats(0.0, 0.05),
+    tile=st.integers(3, 17),
+    max_cells=st.floats(0.5, 9.0),
+)
+def test_windowed_distance_equals_whole_array(seed, density, tile, max_cells):
+    rng = np.random.default_rng(seed)
+    res = 10.0
+    g = GridSpec.from_bounds((0, 0, 40 * res, 31 * res), res)
+    feats = rng.random(g.shape) < density
+    max_d = max_cells * res
+    whole = distance_array(feats, res, max_d)
+    halo = int(np.ceil(max_d / res))
+    out = np.empty(g.shape, "float32")
+
+    def reader(win):
+        return feats[win.row_off : win.row_off + win.height, win.col_off : win.col_off + win.width]
+
+    for t in plan_tiles(g, tile_size=tile, halo=halo):
+        w = t.window
+        sl = (slice(w.row_off, w.row_off + w.height), slice(w.col_off, w.col_off + w.width))
+        out[sl] = distance_tile(reader, g, t, max_d)
+    np.testing.assert_array_equal(out, whole)
+
+
+def test_too_small_halo_is_refused():
+    g = GridSpec.from_bounds((0, 0, 100, 100), 10)
+    t = plan_tiles(g, tile_size=5, halo=1)[0]
+    with pytest.raises(ConfigError, match="halo >= 5"):
+        distance_tile(lambda w: np.zeros((w.height, w.width), bool), g, t, 50.0)
+
+
+def test_distance_to_vector_line_is_perpendicular_distance(tmp_path):
+    res = 100.0
+    g = GridSpec.from_bounds((0, 0, 3000, 2000), res)
+    # a horizontal road through the centres of row 9 (y = 2000 - 950 = 1050)
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 1050), (3000, 1050)])], crs=g.crs)
+    d = distance_to(
+        features_from_vector(road, g, all_touched=True),
+        g,
+        tmp_path / "d.tif",
+        max_distance_m=500,
+        tile_size=7,
+    ).read(masked=False)
+    expected_col = np.minimum(np.abs(np.arange(20) - 9) * res, 500)
+    for c in (0, 13, 29):
+        np.testing.assert_allclose(d[:, c], expected_col)

@@ -1,0 +1,70 @@
+import math
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from layers import GridSpec, horn_slope_aspect, slope_aspect, write_raster
+from layers.terrain import grid_north_offset_deg
+
+
+def plane(shape, gx, gy_north, res):
+    """Elevation of a plane rising gx m per m eastward and gy_north m per m northward."""
+    rows, cols = np.indices(shape)
+    return cols * res * gx - rows * res * gy_north + 500.0
+
+
+def test_tilted_plane_gives_known_slope_everywhere_inside():
+    res = 30.0
+    dem = plane((12, 15), 0.3, 0.4, res)  # gradient magnitude 0.5 -> 50 %, atan(0.5) deg
+    s_deg, s_pct, asp = horn_slope_aspect(dem, res)
+    inner = (slice(1, -1), slice(1, -1))
+    np.testing.assert_allclose(s_pct[inner], 50.0, rtol=1e-5)
+    np.testing.assert_allclose(s_deg[inner], math.degrees(math.atan(0.5)), rtol=1e-5)
+    # rising to the north-east: faces (downhill) south-west, atan2(-0.3, -0.4)
+    expected = math.degrees(math.atan2(-0.3, -0.4)) % 360
+    np.testing.assert_allclose(asp[inner], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "gx,gy,aspect", [(0, -0.1, 0.0), (-0.1, 0, 90.0), (0, 0.1, 180.0), (0.1, 0, 270.0)]
+)
+def test_aspect_cardinal_directions(gx, gy, aspect):
+    _, _, asp = horn_slope_aspect(plane((5, 5), gx, gy, 10.0), 10.0)
+    assert asp[2, 2] == pytest.approx(aspect)
+
+
+def test_flat_is_minus_one_and_nodata_stays_nodata():
+    dem = np.full((5, 5), 100.0)
+    dem[0, 0] = np.nan
+    s, _, asp = horn_slope_aspect(dem, 10.0)
+    assert np.isnan(s[0, 0]) and np.isnan(asp[0, 0])
+    assert asp[2, 2] == -1.0 and s[2, 2] == 0.0
+    assert s[1, 1] == 0.0  # a nodata neighbour is replaced by the centre, no false cliff
+
+
+def test_windowed_equals_whole_array(tmp_path, rng):
+    res = 30.0
+    g = GridSpec.from_bounds((0, 0, 37 * res, 23 * res), res)
+    dem = (rng.normal(0, 20, g.shape).cumsum(0).cumsum(1)).astype("float32")
+    dem[5:8, 10:13] = -9999.0
+    layer = write_raster(tmp_path / "dem.tif", dem, g, nodata=-9999.0, name="dem", units="m")
+    whole = horn_slope_aspect(np.where(dem == -9999.0, np.nan, dem), res)
+    tiled = slope_aspect(layer, tmp_path / "tiles", tile_size=6, scheduler="threads")
+    for name, ref in zip(("slope_deg", "slope_pct", "aspect_deg"), whole, strict=True):
+        got = tiled[name].read(masked=False)
+        np.testing.assert_array_equal(got, ref)
+        assert tiled[name].grid.same_as(g)
+
+
+def test_grid_north_offset_matches_step_due_north():
+    g = GridSpec.from_bounds((0, 0, 1000, 1000), 100)
+    tr = Transformer.from_crs("EPSG:4326", g.pyproj_crs, always_xy=True)
+    for lon, lat in [(110.5, 35.0), (112.5, 37.9), (114.4, 40.5)]:
+        x0, y0 = tr.transform(lon, lat)
+        x1, y1 = tr.transform(lon, lat + 0.001)
+        true_north_in_grid = math.degrees(math.atan2(x1 - x0, y1 - y0))
+        # a direction's true azimuth = grid azimuth + offset; true north has true azimuth 0
+        assert true_north_in_grid + float(grid_north_offset_deg(g, x0, y0)) == pytest.approx(
+            0.0, abs=1e-4
+        )
