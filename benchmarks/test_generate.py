@@ -1,0 +1,48 @@
+"""Checks of the synthetic dataset generator (run: .venv/bin/pytest benchmarks -q)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import generate  # noqa: E402
+from _synth import Terrain, lattice_noise  # noqa: E402
+
+
+def test_noise_of_a_window_equals_the_same_cells_of_a_larger_window():
+    x = np.arange(2000) * 30.0 + 15.0 + 400_000
+    y = 4_000_000 - np.arange(1500) * 30.0 - 15.0
+    whole = lattice_noise(x, y, 900.0, 7)
+    part = lattice_noise(x[333:1201], y[77:1055], 900.0, 7)
+    assert np.array_equal(whole[77:1055, 333:1201], part)
+    assert 0.8 < whole.std() < 1.2
+
+
+def test_fields_do_not_depend_on_the_window():
+    t = Terrain(5, (600_000.0, 4_000_000.0), 150_000.0, 330_000.0)
+    x = np.arange(300) * 100.0 + 550_000
+    y = 4_050_000 - np.arange(200) * 100.0
+    whole = t.fields(x, y)
+    part = t.fields(x[10:250], y[50:120])
+    for name in ("dem_m", "landcover", "ghi_kwh_m2_yr", "wind_ms"):
+        assert np.array_equal(whole[name][50:120, 10:250], part[name]), name
+
+
+def test_rasters_do_not_depend_on_tiling_or_threads(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert generate.main(["--res", "2000", "--out", str(a), "--workers", "1"]) == 0
+    assert generate.main(["--res", "2000", "--out", str(b), "--workers", "2", "--block", "16"]) == 0
+    for name in generate.RASTERS:
+        with rasterio.open(a / f"{name}.tif") as sa, rasterio.open(b / f"{name}.tif") as sb:
+            assert np.array_equal(sa.read(1), sb.read(1)), name
+    m = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    assert m["stats"]["n_counties"] == 117
+    assert 0.06 < m["stats"]["protected_share_of_province"] < 0.10
+    assert 5_500 < m["stats"]["highway_km_inside_province"] < 7_000
+    assert abs(m["stats"]["province_area_km2"] - 156_700) < 100
