@@ -1,0 +1,341 @@
+"""Shared steps of the siting and sinks maps: context, vector layers, legends, panel notes.
+
+Inputs: a run folder and :class:`maps.config.MapsConfig`. Outputs: folium layers added to a map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.errors import LayerIOError
+from maps._geo import display_geometries, feature_collection, list_layers, read_vector
+from maps._raster import RAMPS, ramp_css, read_overlay
+from maps._text import esc, format_value, label, table_html
+from maps.config import MapsConfig
+
+__all__ = [
+    "MapContext",
+    "add_raster",
+    "add_vector",
+    "class_breaks",
+    "class_colors",
+    "continuous_legend",
+    "classes_legend",
+    "popup_rows",
+]
+
+
+@dataclass
+class MapContext:
+    """What every map step needs: the run folder, settings, and notes for the panel."""
+
+    run_dir: Path
+    config: MapsConfig
+    notes: list[str] = field(default_factory=list)
+    layer_keys: list[str] = field(default_factory=list)
+
+    @property
+    def language(self) -> str:
+        """Label language."""
+        return self.config.language
+
+    @property
+    def to_gcj02(self) -> bool:
+        """Shift overlays to GCJ-02 (only for an online Amap base map)."""
+        return (not self.config.offline) and self.config.basemap == "amap"
+
+    def t(self, zh: str, en: str) -> str:
+        """Bilingual label (unescaped)."""
+        return label(zh, en, self.config.language)  # type: ignore[arg-type]
+
+    def missing(self, what: str, path: Path) -> None:
+        """Record an optional input that was not found (``what`` is a display label)."""
+        rel = path.relative_to(self.run_dir) if path.is_relative_to(self.run_dir) else path
+        self.notes.append(f"{self.t('未找到，已跳过', 'not found, skipped')}: {what} ({rel})")
+
+
+def read_optional_vector(ctx: MapContext, path: Path, layer: str, zh: str, en: str):
+    """Read a layer of a GeoPackage, or record it as missing and return None."""
+    if layer not in list_layers(path):
+        where = path if not path.is_file() else path / layer
+        ctx.missing(ctx.t(zh, en), where)
+        return None
+    gdf = read_vector(path, layer, what=f"{layer} ({en})")
+    if gdf.empty:
+        ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {ctx.t(zh, en)}")
+        return None
+    return gdf
+
+
+def popup_rows(
+    row: pd.Series, first: Sequence[str] = (), skip: Sequence[str] = ()
+) -> list[tuple[str, Any]]:
+    """Return (column, value) pairs: the ``first`` columns present, then every other column."""
+    cols = [c for c in row.index if c != "geometry" and c not in skip]
+    ordered = [c for c in first if c in cols] + [c for c in cols if c not in first]
+    return [(c, row[c]) for c in ordered]
+
+
+def class_breaks(values: np.ndarray, n: int = 5) -> list[float]:
+    """Quantile class edges (n+1 values, strictly increasing where the data allow).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Data values (NaN ignored).
+    n : int
+        Number of classes.
+
+    Returns
+    -------
+    list of float
+        Edges from min to max; fewer classes when values repeat.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return []
+    edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, n + 1)))
+    if edges.size == 1:
+        edges = np.array([edges[0], edges[0]])
+    return [float(e) for e in edges]
+
+
+def class_colors(ramp: str, n: int) -> list[str]:
+    """Return ``n`` colours sampled evenly along a ramp."""
+    stops = RAMPS[ramp]
+    pos = np.array([p for p, _ in stops])
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in stops], dtype=float)
+    out = []
+    for t in np.linspace(0.0, 1.0, max(n, 1)) if n > 1 else [1.0]:
+        r, g, b = (int(round(np.interp(t, pos, rgb[:, k]))) for k in range(3))
+        out.append(f"#{r:02x}{g:02x}{b:02x}")
+    return out
+
+
+def classify(values: np.ndarray, edges: list[float], colors: list[str]) -> list[str | None]:
+    """Colour of each value's class (None for NaN)."""
+    out: list[str | None] = []
+    inner = np.asarray(edges[1:-1], dtype=float)
+    for v in np.asarray(values, dtype=float):
+        if not np.isfinite(v):
+            out.append(None)
+            continue
+        out.append(colors[min(int(np.searchsorted(inner, v, side="right")), len(colors) - 1)])
+    return out
+
+
+def classes_legend(title: str, edges: list[float], colors: list[str]) -> str:
+    """Legend HTML of classed colours (title escaped here)."""
+    parts = [f"<h4>{esc(title)}</h4>"]
+    for i, color in enumerate(colors):
+        lo, hi = edges[i], edges[min(i + 1, len(edges) - 1)]
+        parts.append(
+            f'<div><span class="sx-sw" style="background:{color}"></span>'
+            f"{esc(format_value(lo))} – {esc(format_value(hi))}</div>"
+        )
+    return "".join(parts)
+
+
+def continuous_legend(title: str, ramp: str, vmin: float, vmax: float) -> str:
+    """Legend HTML of a colour ramp (title escaped here)."""
+    return (
+        f"<h4>{esc(title)}</h4>"
+        f'<div class="sx-bar" style="background:{ramp_css(ramp)}"></div>'
+        f'<div style="display:flex;justify-content:space-between;width:182px">'
+        f"<span>{esc(format_value(vmin))}</span><span>{esc(format_value(vmax))}</span></div>"
+    )
+
+
+def add_vector(
+    m,
+    ctx: MapContext,
+    gdf: gpd.GeoDataFrame,
+    *,
+    key: str,
+    name: str,
+    style: dict[str, Any],
+    popup: Callable[[pd.Series], str] | None = None,
+    tooltip: Callable[[pd.Series], str] | None = None,
+    colors: Sequence[str | None] | None = None,
+    color_key: str = "fillColor",
+    label_permanent: bool = False,
+    coverage: bool = False,
+    show: bool = True,
+):
+    """Add a vector layer with escaped popups/tooltips; return the folium layer.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    ctx : MapContext
+        Settings and notes.
+    gdf : geopandas.GeoDataFrame
+        Features in EPSG:4326 with their attributes.
+    key : str
+        Stable layer id.
+    name : str
+        Layer-control name (unescaped).
+    style : dict
+        Leaflet path options.
+    popup, tooltip : callable, optional
+        Row -> HTML already escaped (use :func:`maps._text.table_html` / :func:`esc`).
+    colors : sequence, optional
+        Per-row colour (``#rrggbb``) set on ``color_key``.
+    color_key : {"fillColor", "color"}
+        Style option the per-row colour sets.
+    label_permanent : bool
+        Tooltips shown as permanent labels.
+    coverage : bool
+        Polygons tile the plane (simplify shared edges once).
+    show : bool
+        Visible on open.
+
+    Returns
+    -------
+    SafeGeoJson
+        The layer (already added to ``m``).
+    """
+    from maps._elements import SafeGeoJson
+
+    geoms = display_geometries(
+        gdf,
+        tolerance_m=ctx.config.simplify_tolerance_m,
+        decimals=ctx.config.coordinate_decimals,
+        coverage=coverage,
+        to_gcj02=ctx.to_gcj02,
+    )
+    props = []
+    for i, (_, row) in enumerate(gdf.iterrows()):
+        p: dict[str, Any] = {}
+        if popup is not None:
+            p["p"] = popup(row)
+        if tooltip is not None:
+            p["t"] = tooltip(row)
+        if colors is not None and colors[i]:
+            p["c"] = colors[i]
+        props.append(p)
+    layer = SafeGeoJson(
+        feature_collection(geoms, props),
+        name=name,
+        key=key,
+        style=style,
+        color_key=color_key,
+        label_permanent=label_permanent,
+        show=show,
+    )
+    layer.add_to(m)
+    ctx.layer_keys.append(key)
+    return layer
+
+
+def add_raster(
+    m,
+    ctx: MapContext,
+    path: Path,
+    *,
+    key: str,
+    name: str,
+    ramp: str,
+    legend_title: str,
+    show: bool = True,
+    positive_only: bool = False,
+):
+    """Add a raster overlay with a legend, or note it as missing; return the layer or None."""
+    from maps._elements import HtmlControl, KeyedImageOverlay
+
+    if not path.is_file():
+        ctx.missing(name, path)
+        return None
+    overlay = read_overlay(
+        path,
+        what=key,
+        max_px=ctx.config.raster_max_px,
+        ramp=ramp,
+        to_gcj02=ctx.to_gcj02,
+        positive_only=positive_only,
+    )
+    layer = KeyedImageOverlay(overlay.url, overlay.bounds, name=name, key=key, show=show)
+    layer.add_to(m)
+    ctx.layer_keys.append(key)
+    HtmlControl(
+        continuous_legend(legend_title, ramp, overlay.vmin, overlay.vmax),
+        follows=layer,
+        key=key,
+    ).add_to(m)
+    return layer
+
+
+def require_file(path: Path, what: str, fix: str) -> Path:
+    """Return ``path`` or raise :class:`LayerIOError` naming the file and the fix."""
+    if not path.is_file():
+        raise LayerIOError(f"maps: required file {path} ({what}) does not exist; {fix}")
+    return path
+
+
+def popup_table(ctx: MapContext, title: str, rows, section=(), section_title=None) -> str:
+    """Escaped popup HTML for a row."""
+    return table_html(
+        rows,
+        title=title,
+        language=ctx.language,  # type: ignore[arg-type]
+        section_rows=section,
+        section_title=section_title,
+    )
+
+
+def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]:
+    """Hex colour of each value along a continuous ramp (None for NaN)."""
+    from maps._raster import colorize
+
+    v = np.asarray(values, dtype=float).reshape(1, -1)
+    rgba = colorize(v, vmin, vmax, ramp)
+    out: list[str | None] = []
+    for i in range(v.shape[1]):
+        if not np.isfinite(v[0, i]):
+            out.append(None)
+        else:
+            out.append("#{:02x}{:02x}{:02x}".format(*(int(rgba[b, 0, i]) for b in range(3))))
+    return out
+
+
+def find_column(
+    columns, candidates: Sequence[str], *, contains: Sequence[str] = (), numeric_of=None
+) -> str | None:
+    """First column among ``candidates``; else the first whose name contains all ``contains``.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Available columns.
+    candidates : sequence of str
+        Exact names, in order of preference.
+    contains : sequence of str
+        Substrings that a fallback column name must all contain (case-insensitive).
+    numeric_of : pandas.DataFrame, optional
+        When given, only numeric columns of this frame qualify.
+
+    Returns
+    -------
+    str or None
+        The column, or None.
+    """
+    cols = [c for c in columns if c != "geometry"]
+    if numeric_of is not None:
+        cols = [c for c in cols if pd.api.types.is_numeric_dtype(numeric_of[c])]
+    for c in candidates:
+        if c in cols:
+            return c
+    if contains:
+        for c in cols:
+            if all(s in c.lower() for s in contains):
+                return c
+    return None

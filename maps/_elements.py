@@ -1,0 +1,381 @@
+"""Folium building blocks for sxplan maps (this module imports folium; import it lazily).
+
+- :func:`new_map`: a ``folium.Map`` whose page loads nothing from a network: folium's default
+  CDN assets (Leaflet, jQuery, Bootstrap, Font-Awesome, awesome-markers) are dropped and Leaflet
+  is inlined from the installed ``xstatic-leaflet`` package; the map object is exposed as
+  ``window.sxplanMap``.
+- :class:`SafeGeoJson`: a GeoJSON layer whose popups and tooltips are HTML built and escaped
+  in Python (folium's ``GeoJsonPopup``/``GeoJsonTooltip`` build raw HTML from attribute values
+  in the browser, which would run markup inside a county or parcel name).
+- :class:`HtmlControl`: a legend or panel (our own HTML) that can follow a layer's visibility.
+- :func:`add_base_layers`: online base maps (OpenStreetMap, Tianditu, Amap).
+
+Inputs: display-ready data from the other maps modules. Outputs: folium elements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from layers.errors import ConfigError
+from maps._assets import leaflet_head_html
+from maps._text import js_literal
+
+__all__ = ["HtmlControl", "SafeGeoJson", "add_base_layers", "finish_map", "new_map"]
+
+_CSS = """
+<style>
+.folium-map { background: #f4f1ea; }
+.sx-box { background: rgba(255,255,255,0.94); padding: 6px 9px; border-radius: 5px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 "Noto Sans CJK SC", "Microsoft YaHei",
+  "PingFang SC", sans-serif; color: #222; max-width: 360px; }
+.sx-box h4 { margin: 0 0 4px 0; font-size: 13px; }
+.sx-panel { max-height: 45vh; overflow: auto; }
+.sx-panel table, .sx-pop table { border-collapse: collapse; }
+.sx-panel td, .sx-panel th, .sx-pop td, .sx-pop th { padding: 1px 5px; text-align: left;
+  vertical-align: top; border-bottom: 1px solid #eee; font-weight: normal; }
+.sx-pop th { color: #555; } .sx-pop td { font-weight: 600; }
+.sx-pop .sx-sec { color: #222; font-weight: 700; padding-top: 5px; }
+.sx-bar { height: 10px; width: 180px; border: 1px solid #999; margin: 2px 0; }
+.sx-sw { display: inline-block; width: 14px; height: 10px; margin-right: 4px;
+  border: 1px solid #777; vertical-align: middle; }
+.sx-note { color: #7a4b00; margin-top: 4px; }
+.sx-ok { color: #14632d; } .sx-short { color: #9b1c1c; }
+.sx-label { background: transparent; border: 0; box-shadow: none; font-weight: 700;
+  color: #3b2a7a; text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
+.sx-label::before { display: none; }
+</style>
+"""
+
+_OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+_OSM_ATTR = "&copy; OpenStreetMap contributors"
+_TDT_URL = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk={key}"
+)
+_TDT_ATTR = "&copy; 天地图 Tianditu (国家地理信息公共服务平台)"
+_AMAP_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
+_AMAP_ATTR = "&copy; 高德地图 AutoNavi (GCJ-02)"
+
+
+class SafeGeoJson(Layer):
+    """GeoJSON layer with pre-escaped popups (``p``), tooltips (``t``) and colours (``c``).
+
+    Parameters
+    ----------
+    data : dict
+        FeatureCollection whose feature properties hold only ``p`` (popup HTML, escaped),
+        ``t`` (tooltip HTML, escaped) and ``c`` (a ``#rrggbb`` colour).
+    name : str
+        Name in the layer control (escaped here).
+    key : str
+        Stable id of the layer (``window.sxplan.layers[key]``), used by tests and scripts.
+    style : dict
+        Leaflet path options for every feature.
+    color_key : {"fillColor", "color"}
+        Which style option the per-feature colour ``c`` sets.
+    label_permanent : bool
+        Show tooltips as permanent labels (for base names).
+    show : bool
+        Visible when the map opens.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON({{ this.data_js }}, {
+            style: function (f) {
+                var s = Object.assign({}, {{ this.style_js }});
+                var c = f.properties && f.properties.c;
+                if (c) { s[{{ this.color_key_js }}] = c; }
+                return s;
+            },
+            pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 5}); },
+            onEachFeature: function (f, layer) {
+                var p = f.properties || {};
+                if (p.p) { layer.bindPopup(p.p, {maxWidth: 380, maxHeight: 420}); }
+                if (p.t) { layer.bindTooltip(p.t, {{ this.tooltip_js }}); }
+            }
+        });
+        window.sxplan = window.sxplan || {layers: {}, legends: {}};
+        window.sxplan.layers[{{ this.key_js }}] = {{ this.get_name() }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        *,
+        name: str,
+        key: str,
+        style: dict[str, Any],
+        color_key: str = "fillColor",
+        label_permanent: bool = False,
+        show: bool = True,
+    ):
+        import html
+
+        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        self._name = "SafeGeoJson"
+        self.key = key
+        self.data_js = js_literal(data)
+        self.style_js = js_literal(style)
+        self.color_key_js = js_literal(color_key)
+        self.key_js = js_literal(key)
+        tooltip = (
+            {"permanent": True, "direction": "center", "className": "sx-label"}
+            if label_permanent
+            else {"sticky": True}
+        )
+        self.tooltip_js = js_literal(tooltip)
+
+
+class KeyedImageOverlay(Layer):
+    """An ``L.imageOverlay`` registered as ``window.sxplan.layers[key]``.
+
+    Parameters
+    ----------
+    url : str
+        Image URL (a ``data:`` URL for offline maps).
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees.
+    name : str
+        Name in the layer control (escaped here).
+    key : str
+        Stable id of the layer.
+    show : bool
+        Visible when the map opens.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.imageOverlay({{ this.url_js }}, {{ this.bounds_js }},
+            {opacity: 0.85, interactive: false});
+        window.sxplan = window.sxplan || {layers: {}, legends: {}};
+        window.sxplan.layers[{{ this.key_js }}] = {{ this.get_name() }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, bounds: list, *, name: str, key: str, show: bool = True):
+        import html
+
+        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        self._name = "KeyedImageOverlay"
+        self.url_js = js_literal(url)
+        self.bounds_js = js_literal(bounds)
+        self.key_js = js_literal(key)
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control showing our own (already escaped) HTML: a legend or a panel.
+
+    Parameters
+    ----------
+    html_text : str
+        Inner HTML, every data value in it already escaped.
+    position : str
+        Leaflet control position, e.g. ``"bottomright"``.
+    css_class : str
+        Extra CSS class.
+    follows : Layer, optional
+        Show the control only while this layer is on the map.
+    key : str, optional
+        Stable id (``window.sxplan.legends[key]``).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position_js }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var d = L.DomUtil.create('div', 'sx-box ' + {{ this.css_js }});
+            d.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(d);
+            L.DomEvent.disableScrollPropagation(d);
+            return d;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        window.sxplan = window.sxplan || {layers: {}, legends: {}};
+        {%- if this.key_js %}
+        window.sxplan.legends[{{ this.key_js }}] = {{ this.get_name() }};
+        {%- endif %}
+        {%- if this.follows %}
+        (function (map, ctl, layer) {
+            function sync() {
+                ctl.getContainer().style.display = map.hasLayer(layer) ? '' : 'none';
+            }
+            map.on('overlayadd overlayremove', sync);
+            sync();
+        })({{ this._parent.get_name() }}, {{ this.get_name() }}, {{ this.follows.get_name() }});
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        html_text: str,
+        *,
+        position: str = "bottomright",
+        css_class: str = "",
+        follows: Layer | None = None,
+        key: str | None = None,
+    ):
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html_js = js_literal(html_text)
+        self.position_js = js_literal(position)
+        self.css_js = js_literal(css_class)
+        self.follows = follows
+        self.key_js = js_literal(key) if key else ""
+
+
+class _ExposeMap(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.sxplanMap = {{ this._parent.get_name() }};
+        window.sxplan = window.sxplan || {layers: {}, legends: {}};
+        window.sxplan.ready = true;
+        {% endmacro %}
+        """
+    )
+
+
+def new_map(bounds: list, *, title: str) -> folium.Map:
+    """Create a map fitted to ``bounds`` that loads no external asset.
+
+    Parameters
+    ----------
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees (the province).
+    title : str
+        Page title (escaped here).
+
+    Returns
+    -------
+    folium.Map
+        Map without tiles; Leaflet inlined in the page head.
+    """
+    import html
+
+    (south, west), (north, east) = bounds
+    m = folium.Map(
+        location=[(south + north) / 2.0, (west + east) / 2.0],
+        zoom_start=7,
+        tiles=None,
+        control_scale=True,
+        zoom_snap=0.25,
+    )
+    # Drop folium's CDN assets (Leaflet, jQuery, Bootstrap, Font-Awesome, awesome-markers).
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.title = html.escape(title)
+    root.header.add_child(Element(leaflet_head_html()), name="leaflet_inline")
+    root.header.add_child(Element(_CSS), name="sxplan_css")
+    m.fit_bounds(bounds)
+    return m
+
+
+def add_base_layers(m: folium.Map, *, basemap: str, tianditu_key: str | None) -> list[str]:
+    """Add online base maps; return notes (bilingual strings) for the panel.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    basemap : {"osm", "tianditu", "amap"}
+        Base map shown on open. OpenStreetMap is always offered and Tianditu too when a key
+        is given; Amap (GCJ-02) is offered only when chosen, as the only base map, because the
+        overlays are then shifted to GCJ-02 and would sit ~0.5 km off any other base map.
+    tianditu_key : str, optional
+        The user's Tianditu ``tk`` key.
+
+    Returns
+    -------
+    list of str
+        Notes for the summary panel (unescaped).
+
+    Raises
+    ------
+    ConfigError
+        If Tianditu is chosen without a key, or the base map is unknown.
+    """
+    notes: list[str] = []
+    if basemap == "amap":
+        folium.TileLayer(
+            tiles=_AMAP_URL,
+            attr=_AMAP_ATTR,
+            name="高德地图 / Amap (GCJ-02)",
+            subdomains="1234",
+            max_zoom=18,
+            show=True,
+        ).add_to(m)
+        notes.append(
+            "叠加图层已由WGS84转换为GCJ-02以对齐高德底图 / Overlays shifted from WGS84 to "
+            "GCJ-02 to match the Amap base map"
+        )
+        return notes
+    if basemap not in ("osm", "tianditu"):
+        raise ConfigError(
+            f"maps: basemap {basemap!r} is unknown; use one of 'osm', 'tianditu', 'amap' "
+            "(or none for an offline map)"
+        )
+    if basemap == "tianditu" and not tianditu_key:
+        raise ConfigError(
+            "maps: basemap 'tianditu' needs your Tianditu key; pass tianditu_key=... or set the "
+            "TIANDITU_KEY environment variable (get one at the Tianditu developer console)"
+        )
+    folium.TileLayer(
+        tiles=_OSM_URL,
+        attr=_OSM_ATTR,
+        name="OpenStreetMap",
+        max_zoom=19,
+        show=basemap == "osm",
+    ).add_to(m)
+    if tianditu_key:
+        folium.TileLayer(
+            tiles=_TDT_URL.replace("{layer}", "vec").replace("{key}", tianditu_key),
+            attr=_TDT_ATTR,
+            name="天地图 / Tianditu",
+            subdomains="01234567",
+            max_zoom=18,
+            show=basemap == "tianditu",
+        ).add_to(m)
+        folium.TileLayer(
+            tiles=_TDT_URL.replace("{layer}", "cva").replace("{key}", tianditu_key),
+            attr=_TDT_ATTR,
+            name="天地图注记 / Tianditu labels",
+            subdomains="01234567",
+            max_zoom=18,
+            overlay=True,
+            show=basemap == "tianditu",
+        ).add_to(m)
+    else:
+        notes.append("未提供天地图密钥，未加载天地图 / No Tianditu key given, Tianditu not offered")
+    return notes
+
+
+def finish_map(m: folium.Map) -> None:
+    """Add the layer control and expose the map as ``window.sxplanMap`` (call last).
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    """
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(_ExposeMap())

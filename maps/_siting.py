@@ -1,0 +1,405 @@
+"""The siting map: suitability, parcels, roadside PV, bases, boundaries, exclusions, highways.
+
+Inputs (run folder): ``layers/vectors.gpkg`` (required: ``province``; optional: prefectures,
+counties, bases, redline_proxy, water, highways), ``siting/bases.csv`` (required),
+``siting/parcels_pv.gpkg`` and/or ``siting/parcels_wind.gpkg`` (at least one),
+``siting/suitability_<tech>.tif`` and ``siting/roadside_pv_segments.gpkg`` (optional).
+Outputs: a ``folium.Map`` (the caller writes it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layers.errors import LayerIOError
+from maps._common import (
+    MapContext,
+    add_raster,
+    add_vector,
+    continuous_legend,
+    find_column,
+    popup_rows,
+    popup_table,
+    ramp_colors,
+    read_optional_vector,
+    require_file,
+)
+from maps._elements import HtmlControl, add_base_layers, finish_map, new_map
+from maps._geo import list_layers, read_vector
+from maps._text import esc, format_value
+
+__all__ = ["build_siting_map"]
+
+_TECHS = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
+_PARCEL_FIRST = (
+    "parcel_id",
+    "id",
+    "rank",
+    "tech",
+    "technology",
+    "area_km2",
+    "capacity_mw",
+    "annual_energy_gwh",
+    "energy_gwh_per_yr",
+    "county",
+    "county_name",
+    "name",
+    "adcode",
+    "prefecture",
+    "base",
+    "bases",
+    "base_name",
+    "score_mean",
+    "mean_score",
+    "score_max",
+    "max_score",
+)
+_CRITERIA_PREFIXES = ("crit_", "criterion_", "criteria_", "driver", "top_criteria")
+_SCORE_CANDIDATES = ("score_mean", "mean_score", "score", "suitability_mean")
+_YIELD_CANDIDATES = (
+    "specific_yield_kwh_per_kwp",
+    "yield_kwh_per_kwp",
+    "energy_gwh_per_yr",
+    "annual_energy_gwh",
+    "energy_mwh_per_yr",
+    "ghi_kwh_m2_yr",
+)
+
+
+def _bounds(ctx: MapContext, gdf) -> list:
+    west, south, east, north = (float(v) for v in gdf.total_bounds)
+    if ctx.to_gcj02:
+        from layers.datum import wgs84_to_gcj02
+
+        lon, lat = wgs84_to_gcj02(np.array([west, east]), np.array([south, north]))
+        west, east, south, north = float(lon[0]), float(lon[1]), float(lat[0]), float(lat[1])
+    return [[south, west], [north, east]]
+
+
+def _name_label(ctx: MapContext, row: pd.Series) -> str:
+    zh_col = next((c for c in ("name_zh", "name", "base_name", "base") if c in row.index), None)
+    en_col = next((c for c in ("name_en", "base_en", "name_english") if c in row.index), None)
+    zh = format_value(row[zh_col]) if zh_col else ""
+    en = format_value(row[en_col]) if en_col else ""
+    if zh and en:
+        return ctx.t(zh, en)
+    return zh or en
+
+
+def _add_boundaries(m, ctx: MapContext, vectors) -> None:
+    counties = read_optional_vector(ctx, vectors, "counties", "县界", "County boundaries")
+    if counties is not None:
+        add_vector(
+            m,
+            ctx,
+            counties,
+            key="counties",
+            name=ctx.t("县界", "County boundaries"),
+            style={"color": "#8a8a8a", "weight": 0.8, "fill": False},
+            tooltip=lambda r: esc(_name_label(ctx, r)),
+            coverage=True,
+        )
+    prefectures = read_optional_vector(ctx, vectors, "prefectures", "市界", "Prefectures")
+    if prefectures is not None:
+        add_vector(
+            m,
+            ctx,
+            prefectures,
+            key="prefectures",
+            name=ctx.t("市界", "Prefecture boundaries"),
+            style={"color": "#555555", "weight": 1.6, "fill": False},
+            tooltip=lambda r: esc(_name_label(ctx, r)),
+            coverage=True,
+        )
+    province = read_vector(vectors, "province", what="province")
+    add_vector(
+        m,
+        ctx,
+        province,
+        key="province",
+        name=ctx.t("省界", "Province boundary"),
+        style={"color": "#222222", "weight": 2.5, "fill": False, "interactive": False},
+    )
+
+
+def _add_context(m, ctx: MapContext, vectors) -> None:
+    red = read_optional_vector(ctx, vectors, "redline_proxy", "生态保护红线", "Red lines")
+    if red is not None:
+        add_vector(
+            m,
+            ctx,
+            red,
+            key="redline_proxy",
+            name=ctx.t("生态保护红线(近似)", "Ecological red lines (proxy)"),
+            style={
+                "color": "#c0172c",
+                "weight": 1,
+                "fillColor": "#e0303f",
+                "fillOpacity": 0.28,
+                "interactive": False,
+            },
+        )
+    water = read_optional_vector(ctx, vectors, "water", "水体", "Water")
+    if water is not None:
+        add_vector(
+            m,
+            ctx,
+            water,
+            key="water",
+            name=ctx.t("水体", "Water"),
+            style={
+                "color": "#1f78b4",
+                "weight": 1,
+                "fillColor": "#4aa3df",
+                "fillOpacity": 0.55,
+                "interactive": False,
+            },
+        )
+    highways = read_optional_vector(ctx, vectors, "highways", "高速公路", "Highways")
+    if highways is not None:
+        add_vector(
+            m,
+            ctx,
+            highways,
+            key="highways",
+            name=ctx.t("高速公路", "Highways"),
+            style={"color": "#b35806", "weight": 1.8, "opacity": 0.9},
+            tooltip=lambda r: esc(_name_label(ctx, r)) if _name_label(ctx, r) else "",
+        )
+    bases = read_optional_vector(ctx, vectors, "bases", "五大基地", "Bases")
+    if bases is not None:
+        add_vector(
+            m,
+            ctx,
+            bases,
+            key="bases",
+            name=ctx.t("五大基地", "Five bases"),
+            style={"color": "#3b2a7a", "weight": 2.5, "dashArray": "6 4", "fill": False},
+            tooltip=lambda r: esc(_name_label(ctx, r)),
+            label_permanent=True,
+        )
+
+
+def _add_roadside(m, ctx: MapContext) -> None:
+    path = ctx.run_dir / "siting" / "roadside_pv_segments.gpkg"
+    name = ctx.t("高速公路边坡光伏", "Roadside PV segments")
+    if not path.is_file():
+        ctx.missing(name, path)
+        return
+    seg = read_vector(path, None, what="roadside_pv_segments")
+    if seg.empty:
+        ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
+        return
+    col = find_column(seg.columns, _YIELD_CANDIDATES, contains=("yield",), numeric_of=seg)
+    colors = None
+    layer_style = {"color": "#6a3d9a", "weight": 4, "opacity": 0.9}
+    if col is not None:
+        vals = seg[col].to_numpy(dtype=float)
+        vmin, vmax = float(np.nanmin(vals)), float(np.nanmax(vals))
+        colors = ramp_colors(vals, vmin, vmax, "yield")
+    else:
+        ctx.notes.append(ctx.t("路侧光伏段无产量字段，统一着色", "Roadside PV: no yield column"))
+    layer = add_vector(
+        m,
+        ctx,
+        seg,
+        key="roadside_pv",
+        name=name,
+        style=layer_style,
+        colors=colors,
+        color_key="color",
+        popup=lambda r: popup_table(ctx, name, popup_rows(r)),
+    )
+    if col is not None:
+        HtmlControl(
+            continuous_legend(f"{name}: {col}", "yield", vmin, vmax),
+            follows=layer,
+            key="roadside_pv",
+        ).add_to(m)
+
+
+def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
+    zh, en = _TECHS[tech]
+    name = ctx.t(f"{zh}候选地块", f"{en} parcels")
+    parcels = read_vector(path, None, what=f"parcels_{tech}")
+    if parcels.empty:
+        ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
+        return
+    score = find_column(parcels.columns, _SCORE_CANDIDATES, contains=("score",), numeric_of=parcels)
+    if score is not None:
+        parcels = parcels.sort_values(score, ascending=False, kind="stable")
+    cap = ctx.config.max_parcels_per_tech
+    if len(parcels) > cap:
+        ctx.notes.append(
+            ctx.t(
+                f"{zh}地块仅显示得分最高的 {cap} 个(共 {len(parcels)} 个)",
+                f"{en}: only the best {cap} of {len(parcels)} parcels are drawn",
+            )
+        )
+        parcels = parcels.iloc[:cap]
+    colors = None
+    if score is not None:
+        vals = parcels[score].to_numpy(dtype=float)
+        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        vmin, vmax = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
+        colors = ramp_colors(vals, vmin, vmax, "suitability")
+    criteria = [c for c in parcels.columns if c.lower().startswith(_CRITERIA_PREFIXES)]
+    title_crit = ctx.t("决定得分的指标", "Criteria behind the score")
+
+    def _popup(row: pd.Series) -> str:
+        rows = popup_rows(row, first=_PARCEL_FIRST, skip=criteria)
+        return popup_table(ctx, name, rows, [(c, row[c]) for c in criteria], title_crit)
+
+    def _tooltip(row: pd.Series) -> str:
+        ident = next((row[c] for c in ("parcel_id", "id", "rank") if c in row.index), "")
+        text = f"{name} {format_value(ident)}"
+        if score is not None:
+            text += f" · {format_value(row[score])}"
+        return esc(text)
+
+    layer = add_vector(
+        m,
+        ctx,
+        parcels,
+        key=f"parcels_{tech}",
+        name=name,
+        style={
+            "color": "#4d1a00" if tech == "pv" else "#08306b",
+            "weight": 1,
+            "fillColor": "#f16913",
+            "fillOpacity": 0.8,
+        },
+        colors=colors,
+        popup=_popup,
+        tooltip=_tooltip,
+    )
+    if score is not None:
+        HtmlControl(
+            continuous_legend(f"{name}: {score}", "suitability", vmin, vmax),
+            follows=layer,
+            key=f"parcels_{tech}",
+        ).add_to(m)
+
+
+def _panel(ctx: MapContext, bases_csv) -> str:
+    df = pd.read_csv(bases_csv, encoding="utf-8-sig")
+    t = ctx.t
+    title = t("山西风光基地潜力与目标", "Shanxi wind & PV bases: potential vs target")
+    parts = [f"<h4>{esc(title)}</h4>"]
+    base_col = find_column(df.columns, ("base", "base_name", "name_zh", "name"))
+    en_col = find_column(df.columns, ("base_en", "name_en"))
+    tech_col = find_column(df.columns, ("tech", "technology"))
+    pot_col = find_column(
+        df.columns, ("potential_gw",), contains=("potential", "gw"), numeric_of=df
+    )
+    tgt_col = find_column(df.columns, ("target_gw",), contains=("target", "gw"), numeric_of=df)
+    if base_col and pot_col:
+        head = [t("基地", "Base")]
+        if tech_col:
+            head.append(t("技术", "Tech"))
+        head.append(t("潜力 GW", "Potential GW"))
+        if tgt_col:
+            head += [t("目标 GW", "Target GW"), t("潜力/目标", "Potential/target")]
+        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>")
+        for _, row in df.iterrows():
+            name = format_value(row[base_col])
+            if en_col and ctx.language != "zh":
+                name = t(name, format_value(row[en_col]))
+            cells = [esc(name)]
+            if tech_col:
+                cells.append(esc(row[tech_col]))
+            cells.append(esc(row[pot_col]))
+            if tgt_col:
+                cells.append(esc(row[tgt_col]))
+                pot, tgt = float(row[pot_col]), float(row[tgt_col])
+                if np.isfinite(pot) and np.isfinite(tgt) and tgt > 0:
+                    ratio = pot / tgt
+                    cls = "sx-ok" if ratio >= 1 else "sx-short"
+                    cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
+                else:
+                    cells.append("—")
+            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        parts.append("</table>")
+    else:
+        ctx.notes.append(
+            t(
+                "bases.csv 缺少基地名或潜力(GW)列",
+                "bases.csv has no base-name or potential_gw column",
+            )
+        )
+        parts.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in df.columns) + "</tr>")
+        for _, row in df.iterrows():
+            parts.append("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row.to_numpy()) + "</tr>")
+        parts.append("</table>")
+    for note in ctx.notes:
+        parts.append(f'<div class="sx-note">{esc(note)}</div>')
+    return "".join(parts)
+
+
+def build_siting_map(ctx: MapContext):
+    """Build the siting map from a run folder.
+
+    Parameters
+    ----------
+    ctx : MapContext
+        Run folder, settings; notes collect skipped optional layers.
+
+    Returns
+    -------
+    folium.Map
+        The map, ready to be written.
+
+    Raises
+    ------
+    LayerIOError
+        If ``layers/vectors.gpkg`` (with a ``province`` layer), ``siting/bases.csv`` or both
+        parcel files are missing.
+    """
+    run = ctx.run_dir
+    fix = "run 'sxplan demo' or the siting stage into this folder first"
+    vectors = require_file(run / "layers" / "vectors.gpkg", "boundaries and context layers", fix)
+    if "province" not in list_layers(vectors):
+        raise LayerIOError(
+            f"maps: {vectors} has no 'province' layer (found {list_layers(vectors)}); the layers "
+            "stage writes it, re-run it"
+        )
+    bases_csv = require_file(run / "siting" / "bases.csv", "potential per base", fix)
+    parcel_paths = {tech: run / "siting" / f"parcels_{tech}.gpkg" for tech in _TECHS}
+    if not any(p.is_file() for p in parcel_paths.values()):
+        raise LayerIOError(
+            f"maps: neither {parcel_paths['pv']} nor {parcel_paths['wind']} exists; the siting "
+            f"map needs parcels of at least one technology; {fix}"
+        )
+    province = read_vector(vectors, "province", what="province")
+    m = new_map(_bounds(ctx, province), title=ctx.t("山西风光选址", "Shanxi wind & PV siting"))
+    if not ctx.config.offline:
+        ctx.notes.extend(
+            add_base_layers(
+                m, basemap=ctx.config.basemap or "osm", tianditu_key=ctx.config.tianditu_key
+            )
+        )
+    for tech, (zh, en) in _TECHS.items():
+        add_raster(
+            m,
+            ctx,
+            run / "siting" / f"suitability_{tech}.tif",
+            key=f"suitability_{tech}",
+            name=ctx.t(f"{zh}适宜性", f"{en} suitability"),
+            ramp="suitability" if tech == "pv" else "wind",
+            legend_title=ctx.t(f"{zh}适宜性得分", f"{en} suitability score"),
+            show=tech == "pv",
+        )
+    _add_boundaries(m, ctx, vectors)
+    _add_context(m, ctx, vectors)
+    _add_roadside(m, ctx)
+    for tech, path in parcel_paths.items():
+        if path.is_file():
+            _add_parcels(m, ctx, tech, path)
+        else:
+            ctx.missing(ctx.t(f"{_TECHS[tech][0]}候选地块", f"{_TECHS[tech][1]} parcels"), path)
+    HtmlControl(
+        _panel(ctx, bases_csv), position="topleft", css_class="sx-panel", key="panel"
+    ).add_to(m)
+    finish_map(m)
+    return m

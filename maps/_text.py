@@ -1,0 +1,268 @@
+"""Safe text for the maps: HTML escaping, bilingual labels, popup tables, JSON for scripts.
+
+Every attribute value or key that reaches a popup, a tooltip, a legend or a panel goes through
+:func:`esc` on the Python side. The browser then receives already-escaped HTML and inserts it
+once (Leaflet's ``bindPopup``/``bindTooltip`` set ``innerHTML``), so markup in a county or
+parcel name shows as text and never runs. Strings placed inside ``<script>`` go through
+:func:`js_literal`, which also escapes ``<``, ``>`` and ``&`` so no value can close the script.
+
+Inputs: Python values (attribute rows, labels). Outputs: HTML fragments and JavaScript literals.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+__all__ = [
+    "LANGUAGES",
+    "Language",
+    "column_label",
+    "esc",
+    "format_value",
+    "js_literal",
+    "label",
+    "table_html",
+]
+
+Language = Literal["zh+en", "zh", "en"]
+LANGUAGES: tuple[str, ...] = ("zh+en", "zh", "en")
+
+# Known column names -> (Chinese, English) display labels. Unknown columns show their own name.
+_COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "id": ("编号", "ID"),
+    "parcel_id": ("地块编号", "Parcel ID"),
+    "name": ("名称", "Name"),
+    "name_zh": ("名称", "Name"),
+    "name_en": ("英文名称", "English name"),
+    "tech": ("技术", "Technology"),
+    "technology": ("技术", "Technology"),
+    "rank": ("排名", "Rank"),
+    "area_km2": ("面积 (km²)", "Area (km²)"),
+    "area_ha": ("面积 (ha)", "Area (ha)"),
+    "capacity_mw": ("装机容量 (MW)", "Capacity (MW)"),
+    "annual_energy_gwh": ("年发电量 (GWh/年)", "Annual energy (GWh/yr)"),
+    "energy_gwh_per_yr": ("年发电量 (GWh/年)", "Annual energy (GWh/yr)"),
+    "adcode": ("行政区划代码", "Admin code"),
+    "county": ("县(区)", "County"),
+    "county_name": ("县(区)", "County"),
+    "county_adcode": ("县代码", "County code"),
+    "prefecture": ("地级市", "Prefecture"),
+    "prefecture_adcode": ("地级市代码", "Prefecture code"),
+    "base": ("基地", "Base"),
+    "bases": ("基地", "Bases"),
+    "base_name": ("基地", "Base"),
+    "score_mean": ("平均适宜性得分", "Mean suitability score"),
+    "score_max": ("最高适宜性得分", "Max suitability score"),
+    "mean_score": ("平均适宜性得分", "Mean suitability score"),
+    "max_score": ("最高适宜性得分", "Max suitability score"),
+    "slope_deg_mean": ("平均坡度 (°)", "Mean slope (°)"),
+    "mean_slope_deg": ("平均坡度 (°)", "Mean slope (°)"),
+    "ghi_kwh_m2_yr": ("水平总辐射 (kWh/m²/年)", "GHI (kWh/m²/yr)"),
+    "wind_proxy_ms": ("风速代用指标 (m/s)", "Wind proxy (m/s)"),
+    "dist_highway_km": ("距高速公路 (km)", "Distance to highway (km)"),
+    "length_km": ("长度 (km)", "Length (km)"),
+    "yield_kwh_per_kwp": ("单位发电量 (kWh/kWp)", "Specific yield (kWh/kWp)"),
+    "specific_yield_kwh_per_kwp": ("单位发电量 (kWh/kWp)", "Specific yield (kWh/kWp)"),
+    "eligible_km2": ("可用面积 (km²)", "Eligible area (km²)"),
+    "n_parcels": ("地块数", "Parcels"),
+    "parcels": ("地块数", "Parcels"),
+    "potential_gw": ("潜力 (GW)", "Potential (GW)"),
+    "target_gw": ("目标 (GW)", "Target (GW)"),
+    "energy_twh": ("发电量 (TWh/年)", "Energy (TWh/yr)"),
+    "energy_twh_per_yr": ("发电量 (TWh/年)", "Energy (TWh/yr)"),
+    "eligible_ha": ("宜林地 (ha)", "Afforestation-eligible (ha)"),
+    "allocated_gain_ha": ("分配造林面积 (ha)", "Allocated gain (ha)"),
+}
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value for display as text (quotes included).
+
+    Parameters
+    ----------
+    value : Any
+        Value to show; converted with :func:`format_value` first.
+
+    Returns
+    -------
+    str
+        Escaped text, safe to insert as HTML.
+
+    Examples
+    --------
+    >>> esc("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
+    """
+    return html.escape(format_value(value), quote=True)
+
+
+def format_value(value: Any) -> str:
+    """Format an attribute value for a popup: floats to 3 significant decimals, NaN as '—'.
+
+    Parameters
+    ----------
+    value : Any
+        Attribute value.
+
+    Returns
+    -------
+    str
+        Unescaped display text.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        v = float(value)
+        if math.isnan(v):
+            return "—"
+        if v != 0 and abs(v) < 0.01:
+            return f"{v:.3g}"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:,.3f}".rstrip("0").rstrip(".")
+    if type(value).__name__.startswith("int"):
+        return str(int(value))
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return "—"
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def label(zh: str, en: str, language: Language) -> str:
+    """Return a bilingual label, Chinese first, as the language option asks (unescaped).
+
+    Parameters
+    ----------
+    zh, en : str
+        Chinese and English text.
+    language : {"zh+en", "zh", "en"}
+        Which languages to show.
+
+    Returns
+    -------
+    str
+        ``"zh / en"``, ``"zh"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> label("县", "County", "zh+en")
+    '县 / County'
+    """
+    if language == "zh":
+        return zh
+    if language == "en":
+        return en
+    if zh == en:
+        return zh
+    return f"{zh} / {en}"
+
+
+def column_label(column: str, language: Language) -> str:
+    """Return the display label of a column (bilingual when known, else the column name).
+
+    Parameters
+    ----------
+    column : str
+        Column name as written in the run folder.
+    language : {"zh+en", "zh", "en"}
+        Which languages to show.
+
+    Returns
+    -------
+    str
+        Unescaped label.
+    """
+    known = _COLUMN_LABELS.get(column)
+    if known is None:
+        return column
+    return label(*known, language)
+
+
+def table_html(
+    rows: Iterable[tuple[str, Any]],
+    *,
+    title: str | None = None,
+    language: Language = "zh+en",
+    section_rows: Iterable[tuple[str, Any]] = (),
+    section_title: str | None = None,
+) -> str:
+    """Build a popup table; every key and value is escaped here.
+
+    Parameters
+    ----------
+    rows : iterable of (column, value)
+        Attribute rows; known columns get bilingual labels.
+    title : str, optional
+        Heading (unescaped text; escaped here).
+    language : {"zh+en", "zh", "en"}
+        Label language.
+    section_rows : iterable of (column, value)
+        Optional second block (for example the criteria that drove a score).
+    section_title : str, optional
+        Heading of the second block.
+
+    Returns
+    -------
+    str
+        HTML fragment whose only markup is our own.
+    """
+    parts = ['<div class="sx-pop">']
+    if title:
+        parts.append(f"<b>{esc(title)}</b>")
+    parts.append("<table>")
+    for key, value in rows:
+        parts.append(f"<tr><th>{esc(column_label(key, language))}</th><td>{esc(value)}</td></tr>")
+    section = list(section_rows)
+    if section:
+        head = esc(section_title or "")
+        parts.append(f'<tr><th colspan="2" class="sx-sec">{head}</th></tr>')
+        for key, value in section:
+            parts.append(
+                f"<tr><th>{esc(column_label(key, language))}</th><td>{esc(value)}</td></tr>"
+            )
+    parts.append("</table></div>")
+    return "".join(parts)
+
+
+def js_literal(value: Any) -> str:
+    r"""Serialise a value as a JavaScript literal that is safe inside ``<script>``.
+
+    Parameters
+    ----------
+    value : Any
+        JSON-serialisable value (NaN is not allowed).
+
+    Returns
+    -------
+    str
+        JSON text with ``<``, ``>``, ``&`` and the JS line separators escaped.
+
+    Examples
+    --------
+    >>> print(js_literal("</script>"))
+    "\u003c/script\u003e"
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def mapping_rows(row: Mapping[str, Any], skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
+    """Return (column, value) pairs of a row, leaving out the skipped columns."""
+    skipped = set(skip)
+    return [(k, v) for k, v in row.items() if k not in skipped]

@@ -1,0 +1,144 @@
+"""Build the interactive maps of a run folder: ``maps/siting.html`` and ``maps/sinks.html``.
+
+:func:`run_maps` is the only place the order of the map steps is written down. It reads only
+files of a run folder (see the run-folder contract in the README), so ``sxplan map RUN_DIR``
+rebuilds the maps of an earlier run.
+
+Inputs: ``RUN_DIR/layers/vectors.gpkg``, ``RUN_DIR/siting/*``, ``RUN_DIR/sinks/*``.
+Outputs: ``OUT_DIR/siting.html`` and/or ``OUT_DIR/sinks.html`` (written atomically).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from layers.errors import ConfigError, LayerIOError
+from maps.config import MapsConfig
+
+__all__ = ["MAP_NAMES", "run_maps"]
+
+MAP_NAMES: tuple[str, ...] = ("siting", "sinks")
+
+
+def run_maps(
+    run_dir: str | os.PathLike,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    offline: bool = True,
+    language: str = "zh+en",
+    basemap: str | None = None,
+    tianditu_key: str | None = None,
+    which: Sequence[str] | None = None,
+    config: MapsConfig | None = None,
+) -> dict[str, Path]:
+    """Write the siting and sinks maps of a run folder.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        Run folder written by ``sxplan demo`` (or by the siting/sinks stages).
+    out_dir : str or os.PathLike, optional
+        Where to write the HTML; default ``run_dir/maps``.
+    offline : bool
+        True (default): the pages load nothing from any network (Leaflet inlined, no tiles).
+        False: OpenStreetMap, Tianditu (with a key) or Amap base maps are offered.
+    language : {"zh+en", "zh", "en"}
+        Labels and popups: Chinese first then English (default), or one language.
+    basemap : {"osm", "tianditu", "amap"}, optional
+        Online base map shown on open. ``"amap"`` (GCJ-02) shifts every overlay from WGS84 to
+        GCJ-02 and is then the only base map offered.
+    tianditu_key : str, optional
+        Tianditu key; default the ``TIANDITU_KEY`` environment variable.
+    which : sequence of {"siting", "sinks"}, optional
+        Maps to build. Default: each map whose stage folder (``siting/``, ``sinks/``) exists;
+        a map asked for by name whose inputs are missing raises.
+    config : MapsConfig, optional
+        Further settings (simplification, raster size, ...); its ``offline``, ``language``,
+        ``basemap`` and ``tianditu_key`` are replaced by the keyword arguments given here.
+
+    Returns
+    -------
+    dict
+        Map name -> path of the written HTML file.
+
+    Raises
+    ------
+    LayerIOError
+        If the run folder or a required input file is missing.
+    ConfigError
+        If an option is invalid.
+
+    Examples
+    --------
+    >>> paths = run_maps("sxplan-demo")  # doctest: +SKIP
+    >>> sorted(paths)  # doctest: +SKIP
+    ['sinks', 'siting']
+    """
+    from pydantic import ValidationError
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise LayerIOError(f"maps: run folder {run} does not exist; run 'sxplan demo' first")
+    base = config or MapsConfig()
+    key = tianditu_key or base.tianditu_key or os.environ.get("TIANDITU_KEY") or None
+    try:
+        cfg = base.model_copy(
+            update={
+                "offline": offline,
+                "language": language,
+                "basemap": basemap,
+                "tianditu_key": key,
+            }
+        )
+        cfg = MapsConfig.model_validate(cfg.model_dump())
+    except ValidationError as exc:
+        raise ConfigError(f"maps: invalid option: {exc}") from exc
+    if which is None:
+        names = [n for n in MAP_NAMES if (run / n).is_dir()]
+        if not names:
+            raise LayerIOError(
+                f"maps: {run} has neither a siting/ nor a sinks/ folder, so there is nothing to "
+                "map; run 'sxplan demo' (or the siting/sinks stages) into it first"
+            )
+    else:
+        unknown = [n for n in which if n not in MAP_NAMES]
+        if unknown:
+            raise ConfigError(f"maps: unknown map {unknown}; choose from {list(MAP_NAMES)}")
+        names = list(dict.fromkeys(which))
+    out = Path(out_dir) if out_dir is not None else run / "maps"
+    # folium is imported here, never at `import maps`.
+    from maps._common import MapContext
+    from maps._sinks import build_sinks_map
+    from maps._siting import build_siting_map
+
+    builders = {"siting": build_siting_map, "sinks": build_sinks_map}
+    written: dict[str, Path] = {}
+    for name in names:
+        ctx = MapContext(run_dir=run, config=cfg)
+        figure = builders[name](ctx).get_root()
+        page = figure.render()
+        if cfg.offline:
+            _require_offline(page, name)
+        written[name] = _write_text(out / f"{name}.html", page)
+    return written
+
+
+def _require_offline(page: str, name: str) -> None:
+    from maps._assets import external_urls
+
+    found = external_urls(page)
+    if found:
+        raise ConfigError(
+            f"maps: the offline {name} map would fetch {found[:3]} from the network; this is a "
+            "bug in maps/, please report it"
+        )
+
+
+def _write_text(path: Path, text: str) -> Path:
+    from layers.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

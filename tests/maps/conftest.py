@@ -1,0 +1,180 @@
+"""A tiny synthetic run folder (real GeoPackages and GeoTIFFs) for the map tests.
+
+Geography: a 1 x 1 degree "province" (112-113 E, 37-38 N) split into two prefectures
+(west/east halves) and four counties (quadrants). One base covers the northern half.
+Three PV parcels (Albers CRS, to exercise reprojection), two roadside segments, a PV
+suitability raster (0 at the west edge rising to 1 at the east edge, nodata in the south-west
+quadrant), an afforestation-eligible raster (1 in the north half). Wind outputs are absent on
+purpose: optional layers must be skipped and noted, not fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import LineString, box
+
+from layers.grid import ALBERS_CHINA
+
+XSS = "<img src=x onerror=alert(1)>"
+COUNTY_XSS = "<script>alert(2)</script>县"
+
+# Parcel centres (lon, lat) and half-size in degrees; parcel 2 carries the XSS name.
+PARCELS = [
+    (1, 112.25, 37.75, "阳曲县", 0.9),
+    (2, 112.75, 37.75, XSS, 0.6),
+    (3, 112.75, 37.25, "榆次区", 0.3),
+]
+PARCEL_HALF_DEG = 0.06
+
+
+def _quadrants():
+    return {
+        "sw": box(112.0, 37.0, 112.5, 37.5),
+        "se": box(112.5, 37.0, 113.0, 37.5),
+        "nw": box(112.0, 37.5, 112.5, 38.0),
+        "ne": box(112.5, 37.5, 113.0, 38.0),
+    }
+
+
+def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
+    """Write the synthetic run folder under ``root`` and return it."""
+    q = _quadrants()
+    layers_dir, siting_dir, sinks_dir = root / "layers", root / "siting", root / "sinks"
+    for d in (layers_dir, siting_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    wgs = "EPSG:4326"
+    vectors = layers_dir / "vectors.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["山西省(测试)"], "adcode": [140000]}, geometry=[box(112, 37, 113, 38)], crs=wgs
+    ).to_file(vectors, layer="province")
+    gpd.GeoDataFrame(
+        {"name": ["西市", "东市"], "adcode": [140100, 140700]},
+        geometry=[box(112, 37, 112.5, 38), box(112.5, 37, 113, 38)],
+        crs=wgs,
+    ).to_file(vectors, layer="prefectures")
+    county_names = {"sw": "清徐县", "se": "榆次区", "nw": "阳曲县", "ne": COUNTY_XSS}
+    counties = gpd.GeoDataFrame(
+        {
+            "adcode": [140121, 140702, 140122, 140703],
+            "name": [county_names[k] for k in ("sw", "se", "nw", "ne")],
+            "prefecture": ["西市", "东市", "西市", "东市"],
+        },
+        geometry=[q[k] for k in ("sw", "se", "nw", "ne")],
+        crs=wgs,
+    )
+    counties.to_file(vectors, layer="counties")
+    gpd.GeoDataFrame(
+        {"name_zh": ["晋北测试基地"], "name_en": ["North test base"]},
+        geometry=[box(112.05, 37.55, 112.95, 37.95)],
+        crs=wgs,
+    ).to_file(vectors, layer="bases")
+    gpd.GeoDataFrame({"name": ["红线"]}, geometry=[box(112.1, 37.1, 112.2, 37.2)], crs=wgs).to_file(
+        vectors, layer="redline_proxy"
+    )
+    gpd.GeoDataFrame(
+        {"name": ["水库"]}, geometry=[box(112.3, 37.1, 112.35, 37.15)], crs=wgs
+    ).to_file(vectors, layer="water")
+    gpd.GeoDataFrame(
+        {"name": ["G5"]}, geometry=[LineString([(112.0, 37.4), (113.0, 37.45)])], crs=wgs
+    ).to_file(vectors, layer="highways")
+
+    h = PARCEL_HALF_DEG
+    parcels = gpd.GeoDataFrame(
+        {
+            "parcel_id": [p[0] for p in PARCELS],
+            "tech": ["pv"] * 3,
+            "name": [p[3] for p in PARCELS],
+            "area_km2": [40.1, 40.2, 40.3],
+            "capacity_mw": [1443.6, 1447.2, 1450.8],
+            "annual_energy_gwh": [2100.5, 2050.25, 1990.0],
+            "county_name": [p[3] for p in PARCELS],
+            "prefecture": ["西市", "东市", "东市"],
+            "base": ["晋北测试基地", "晋北测试基地", ""],
+            "score_mean": [p[4] for p in PARCELS],
+            "crit_ghi": [0.8, 0.7, 0.5],
+            "crit_slope": [0.9, 0.4, 0.2],
+            "surprise_extra_col": ["a", "b", "c"],
+        },
+        geometry=[box(x - h, y - h, x + h, y + h) for _, x, y, _, _ in PARCELS],
+        crs=wgs,
+    ).to_crs(ALBERS_CHINA)
+    parcels.to_file(siting_dir / "parcels_pv.gpkg", layer="parcels_pv")
+    gpd.GeoDataFrame(
+        {
+            "segment_id": [1, 2],
+            "specific_yield_kwh_per_kwp": [1350.0, 1420.0],
+            "length_km": [5.0, 6.5],
+        },
+        geometry=[
+            LineString([(112.1, 37.41), (112.4, 37.42)]),
+            LineString([(112.6, 37.43), (112.9, 37.44)]),
+        ],
+        crs=wgs,
+    ).to_file(siting_dir / "roadside_pv_segments.gpkg", layer="roadside_pv_segments")
+    pd.DataFrame(
+        {
+            "base": ["晋北测试基地", "晋北测试基地"],
+            "base_en": ["North test base", "North test base"],
+            "tech": ["pv", "wind"],
+            "potential_gw": [4.3, 0.0],
+            "target_gw": [2.0, 1.0],
+        }
+    ).to_csv(siting_dir / "bases.csv", index=False, encoding="utf-8-sig")
+
+    # Albers grid covering the province at 2 km.
+    prov_albers = gpd.GeoSeries([box(112, 37, 113, 38)], crs=wgs).to_crs(ALBERS_CHINA)
+    minx, miny, maxx, maxy = prov_albers.total_bounds
+    res = 2000.0
+    cols, rows = int(np.ceil((maxx - minx) / res)), int(np.ceil((maxy - miny) / res))
+    transform = from_origin(minx, maxy, res, res)
+    suit = np.tile(np.linspace(0, 1, cols, dtype="float32"), (rows, 1))
+    suit[rows // 2 :, : cols // 2] = -9999.0
+    profile = {
+        "driver": "GTiff",
+        "width": cols,
+        "height": rows,
+        "count": 1,
+        "crs": ALBERS_CHINA,
+        "transform": transform,
+    }
+    with rasterio.open(
+        siting_dir / "suitability_pv.tif", "w", dtype="float32", nodata=-9999.0, **profile
+    ) as dst:
+        dst.write(suit, 1)
+
+    if with_sinks:
+        sinks_dir.mkdir(parents=True, exist_ok=True)
+        sinks = counties.copy()
+        sinks["forest_baseline_pct"] = [10.0, 20.0, 30.0, 40.0]
+        sinks["forest_calibrated_pct"] = [11.0, 21.0, 31.0, 41.0]
+        sinks["eligible_ha"] = [1000.0, 2000.0, 3000.0, 4000.0]
+        sinks["allocated_gain_ha"] = [100.0, 200.0, 300.0, 400.0]
+        sinks["sink_tco2_per_yr_2030"] = [500.0, 1000.0, 1500.0, 2000.0]
+        sinks["sink_tco2_per_yr_2030_p05"] = [400.0, 800.0, 1200.0, 1600.0]
+        sinks.to_file(sinks_dir / "counties.gpkg", layer="counties")
+        elig = np.zeros((rows, cols), dtype="uint8")
+        elig[: rows // 2, :] = 1
+        with rasterio.open(
+            sinks_dir / "afforestation_eligible.tif", "w", dtype="uint8", nodata=255, **profile
+        ) as dst:
+            dst.write(elig, 1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory) -> Path:
+    return write_run_folder(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="session")
+def built_maps(run_folder) -> dict[str, Path]:
+    from maps import run_maps
+
+    return run_maps(run_folder)
