@@ -1,0 +1,270 @@
+"""Project config: one YAML file, one typed model per section.
+
+```yaml
+project:   # study area, grid, memory budget
+layers:    # every input file, with kind/units/nodata/CRS declared
+siting:    # siting.config.SitingConfig
+roadside_pv:  # siting.roadside.RoadsidePVConfig
+sinks:     # sinks.config.SinksConfig
+maps:      # maps.config.MapsConfig
+```
+
+Relative paths are resolved against the config file's folder. Unknown keys are errors with a
+suggestion; each section is validated by the model of the stage that owns it.
+
+Inputs: a YAML file. Outputs: :class:`ProjectConfig`.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from layers import ALBERS_CHINA, ConfigError
+from layers.grid import require_metric_crs
+from layers.specs import (
+    RasterLayerSpec,
+    StrictModel,
+    VectorLayerSpec,
+    format_validation_error,
+    parse_layer_spec,
+)
+
+__all__ = [
+    "CountyFields",
+    "ProjectConfig",
+    "ProjectSection",
+    "demo_config_path",
+    "load_config",
+]
+
+SECTIONS = ("project", "layers", "siting", "roadside_pv", "sinks", "maps")
+
+
+class CountyFields(StrictModel):
+    """Which attributes of the county layer hold the code, name and prefecture."""
+
+    adcode: str = "adcode"
+    name: str = "name"
+    prefecture: str = "prefecture"
+    prefecture_adcode: str = "prefecture_adcode"
+
+
+class ProjectSection(StrictModel):
+    """Study area, analysis grid and run settings.
+
+    Attributes
+    ----------
+    name : str
+        Shown in outputs.
+    study_area : str
+        Name of the vector layer (under ``layers:``) whose union is the study area.
+    counties : str
+        Name of the vector layer of counties (for parcels, summaries, sinks).
+    county_fields : CountyFields
+        Attribute names in the county layer.
+    prefectures : str, optional
+        Name of the vector layer of prefectures (maps).
+    crs : str
+        Analysis CRS, projected in metres; default Albers equal-area for China.
+    resolution_m : float
+        Cell size in metres.
+    margin_m : float
+        Extra grid around the study area, in metres.
+    mem_limit_mb : float
+        Memory budget for one raster operation, in MB.
+    scheduler : str
+        ``sync``, ``threads`` (both cores), ``processes`` or a ``tcp://`` dask scheduler.
+    """
+
+    name: str = "sxplan project"
+    study_area: str
+    counties: str
+    county_fields: CountyFields = CountyFields()
+    prefectures: str | None = None
+    crs: str = ALBERS_CHINA
+    resolution_m: float = Field(1000.0, gt=0)
+    margin_m: float = Field(0.0, ge=0)
+    mem_limit_mb: float = Field(1024.0, gt=0)
+    scheduler: str = "threads"
+    progress: bool = True
+
+    @field_validator("crs")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        try:
+            require_metric_crs(v, "project.crs")
+        except ConfigError as exc:  # CRSError is a ConfigError sibling; both are ValueError
+            raise ValueError(str(exc)) from None
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("scheduler")
+    @classmethod
+    def _sched(cls, v: str) -> str:
+        if v in ("sync", "threads", "processes") or v.startswith("tcp://"):
+            return v
+        raise ValueError(
+            f"scheduler must be 'sync', 'threads', 'processes' or a 'tcp://host:port' dask "
+            f"scheduler address, got {v!r}"
+        )
+
+
+class ProjectConfig(StrictModel):
+    """The whole project config.
+
+    Attributes
+    ----------
+    path : pathlib.Path, optional
+        The YAML file it came from.
+    project : ProjectSection
+    layers : dict
+        Layer name -> :class:`~layers.specs.RasterLayerSpec` or
+        :class:`~layers.specs.VectorLayerSpec` (paths resolved).
+    siting, roadside_pv, sinks, maps : optional
+        Section models of the stages; ``None`` when the section is absent or empty.
+    raw : dict
+        The YAML as read (for ``run.json``).
+    """
+
+    path: Path | None = None
+    project: ProjectSection
+    layers: dict[str, RasterLayerSpec | VectorLayerSpec]
+    siting: Any = None
+    roadside_pv: Any = None
+    sinks: Any = None
+    maps: Any = None
+    raw: dict = Field(default_factory=dict, repr=False)
+
+    def layer(self, name: str, kind: Literal["raster", "vector"] | None = None):
+        """The spec of layer ``name``; a clear error lists the declared layers."""
+        spec = self.layers.get(name)
+        if spec is None or (kind is not None and spec.type != kind):
+            have = sorted(n for n, s in self.layers.items() if kind is None or s.type == kind)
+            raise ConfigError(
+                f"{self.path or 'config'}: no {kind or ''} layer named '{name}' under `layers:`;"
+                f" declared: {have}"
+            )
+        return spec
+
+
+def demo_config_path() -> Path:
+    """Path of the shipped Shanxi demo config (``sxplan/data/shanxi.yaml``)."""
+    return Path(str(importlib.resources.files("sxplan") / "data" / "shanxi.yaml"))
+
+
+def _section_model(name: str):
+    if name == "siting":
+        from siting.config import SitingConfig
+
+        return SitingConfig
+    if name == "roadside_pv":
+        from siting.roadside import RoadsidePVConfig
+
+        return RoadsidePVConfig
+    if name == "sinks":
+        from sinks.config import SinksConfig
+
+        return SinksConfig
+    if name == "maps":
+        from maps.config import MapsConfig
+
+        return MapsConfig
+    raise KeyError(name)
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and validate a project YAML.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The config file.
+
+    Returns
+    -------
+    ProjectConfig
+
+    Raises
+    ------
+    ConfigError
+        For a missing file, bad YAML, unknown keys (with suggestions), bad values, or a section
+        that names a layer not declared under ``layers:``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; `sxplan init DIR` writes a template")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections {SECTIONS}")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        import difflib
+
+        hints = [
+            f"'{k}'"
+            + (
+                f" (did you mean '{m[0]}'?)"
+                if (m := difflib.get_close_matches(k, SECTIONS, 1))
+                else ""
+            )
+            for k in unknown
+        ]
+        raise ConfigError(
+            f"{path}: unknown section(s) {', '.join(hints)}; sections are {', '.join(SECTIONS)}"
+        )
+    base = path.parent.resolve()
+    layers_raw = raw.get("layers") or {}
+    if not isinstance(layers_raw, dict):
+        raise ConfigError(f"{path}: `layers:` must map layer names to specs")
+    layer_specs = {n: parse_layer_spec(n, s, base) for n, s in layers_raw.items()}
+    try:
+        project = ProjectSection.model_validate(raw.get("project") or {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: " + format_validation_error(exc, "project")) from None
+    sections = {}
+    for name in ("siting", "roadside_pv", "sinks", "maps"):
+        data = raw.get(name)
+        if not data:
+            sections[name] = None
+            continue
+        model = _section_model(name)
+        try:
+            sections[name] = model.model_validate(_resolve_paths(data, base))
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: " + format_validation_error(exc, name)) from None
+    cfg = ProjectConfig(
+        path=path.resolve(), project=project, layers=layer_specs, raw=raw, **sections
+    )
+    for ref in (project.study_area, project.counties):
+        cfg.layer(ref, "vector")
+    if project.prefectures:
+        cfg.layer(project.prefectures, "vector")
+    return cfg
+
+
+_PATH_KEYS = {"path"}  # plus any key ending in "_path"
+
+
+def _resolve_paths(data, base: Path):
+    """Resolve relative file paths in a section (keys named like paths) against ``base``."""
+    if isinstance(data, dict):
+        out = {}
+        for k, v in data.items():
+            if isinstance(v, str) and (k in _PATH_KEYS or k.endswith("_path")):
+                p = Path(v)
+                out[k] = str(p if p.is_absolute() else (base / p).resolve())
+            else:
+                out[k] = _resolve_paths(v, base)
+        return out
+    if isinstance(data, list):
+        return [_resolve_paths(v, base) for v in data]
+    return data
