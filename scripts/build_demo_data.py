@@ -15,7 +15,7 @@ Determinism: no randomness; GeoTIFFs carry no timestamps; GeoPackages are writte
 OGR_CURRENT_DATE fixed, so a rebuild is byte-identical with the same package and GDAL
 versions (tests/sxplan/test_demo_data.py checks it).
 
-Usage: .venv/bin/python scripts/build_demo_data.py [--out DIR]
+Usage: .venv/bin/python scripts/build_demo_data.py [--out DIR] [--manifest-only]
 """
 
 from __future__ import annotations
@@ -771,8 +771,16 @@ def build(out: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    ap.add_argument(
+        "--manifest-only",
+        action="store_true",
+        help="only rewrite manifest.json (after editing DATA.md or bases.yaml)",
+    )
     args = ap.parse_args(argv)
-    build(args.out)
+    if args.manifest_only:
+        write_manifest(args.out)
+    else:
+        build(args.out)
     return 0
 
 
