@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
@@ -252,7 +253,7 @@ def read_overlay(
         method = Resampling.average if resampling == "average" else Resampling.nearest
         band = src.read(1, out_shape=(rows, cols), resampling=method, masked=True)
         data = np.ma.filled(band.astype("float32"), np.nan)
-        src_transform = src.transform * src.transform.scale(src.width / cols, src.height / rows)
+        src_transform = src.transform @ Affine.scale(src.width / cols, src.height / rows)
         src_crs = src.crs
     if positive_only:
         data = np.where(data > 0, data, np.nan)

@@ -101,7 +101,7 @@ def esc(value: Any) -> str:
 
 
 def format_value(value: Any) -> str:
-    """Format an attribute value for a popup: floats to 3 significant decimals, NaN as '—'.
+    """Format an attribute value for a popup: readable floats, thousands separators, NaN as '—'.
 
     Parameters
     ----------
@@ -124,7 +124,7 @@ def format_value(value: Any) -> str:
         if v != 0 and abs(v) < 0.01:
             return f"{v:.3g}"
         if abs(v) >= 1000:
-            return f"{v:,.0f}"
+            return f"{v:,.1f}".removesuffix(".0")
         return f"{v:,.3f}".rstrip("0").rstrip(".")
     if type(value).__name__.startswith("int"):
         return str(int(value))

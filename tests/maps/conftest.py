@@ -93,7 +93,7 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
             "name": [p[3] for p in PARCELS],
             "area_km2": [40.1, 40.2, 40.3],
             "capacity_mw": [1443.6, 1447.2, 1450.8],
-            "annual_energy_gwh": [2100.5, 2050.25, 1990.0],
+            "annual_energy_gwh": [2100.5, 2050.3, 1990.0],
             "county_name": [p[3] for p in PARCELS],
             "prefecture": ["西市", "东市", "东市"],
             "base": ["晋北测试基地", "晋北测试基地", ""],
@@ -178,3 +178,9 @@ def built_maps(run_folder) -> dict[str, Path]:
     from maps import run_maps
 
     return run_maps(run_folder)
+
+
+@pytest.fixture(scope="session")
+def facts() -> dict:
+    """Known values of the synthetic run folder, for assertions."""
+    return {"xss": XSS, "county_xss": COUNTY_XSS, "parcels": PARCELS}

@@ -1,0 +1,224 @@
+"""Open the maps in headless Chromium (Debian's package) with every network request blocked.
+
+Checks, per map: no console or page errors, the Leaflet map object exists, the layer control
+lists the expected layers, a real mouse click on a feature opens its popup with its attributes,
+markup in attribute values shows as text (no dialog, no injected element), and a screenshot is
+not blank.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
+
+pytestmark = pytest.mark.browser
+
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    candidates = [os.environ.get("SXPLAN_CHROMIUM", ""), "/usr/bin/chromium"]
+    candidates.append(shutil.which("chromium") or "")
+    candidates.append(shutil.which("chromium-browser") or "")
+    for c in candidates:
+        if c and os.access(c, os.X_OK):
+            return c
+    pytest.fail(
+        "the map tests need Chromium and found none. Install Debian's package "
+        "('make browser' does it when run as root, or 'sudo apt-get install chromium'), "
+        "or set SXPLAN_CHROMIUM to a chromium binary. Playwright must not download a browser."
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=_chromium(),
+            headless=True,
+            args=_FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        yield context
+        context.close()
+
+
+class OpenedMap:
+    """A page showing one map, with everything it tried and reported."""
+
+    def __init__(self, context, path: Path):
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page = context.new_page()
+
+        def _route(route):
+            url = route.request.url
+            if url.startswith(("file:", "data:")):
+                route.continue_()
+            else:
+                self.blocked.append(url)
+                route.abort()
+
+        self.page.route("**/*", _route)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def _dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        self.page.on("dialog", _dialog)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_function("window.sxplan && window.sxplan.ready === true", timeout=15000)
+        self.page.wait_for_timeout(300)
+
+    def overlay_labels(self) -> list[str]:
+        labels = self.page.locator(".leaflet-control-layers-overlays label")
+        return [t.strip() for t in labels.all_inner_texts()]
+
+    def click_latlng(self, lat: float, lon: float) -> None:
+        """A real mouse click at a map coordinate."""
+        pt = self.page.evaluate(
+            "([lat, lon]) => { const p = window.sxplanMap.latLngToContainerPoint([lat, lon]);"
+            " return [p.x, p.y]; }",
+            [lat, lon],
+        )
+        box = self.page.locator(".folium-map").bounding_box()
+        self.page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
+
+    def popup_text(self) -> str:
+        popup = self.page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible", timeout=5000)
+        return popup.inner_text()
+
+    def screenshot_std(self) -> float:
+        return _png_std(self.page.screenshot())
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def _png_std(png: bytes) -> float:
+    """Standard deviation of the RGB values of a PNG (0 for a one-colour image)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with MemoryFile(png) as mem, mem.open() as src:
+            rgb = src.read()[:3].astype(float)
+    return float(rgb.std())
+
+
+def _assert_clean(opened: OpenedMap) -> None:
+    assert opened.blocked == [], f"the map tried the network: {opened.blocked}"
+    assert opened.errors == [], f"console/page errors: {opened.errors}"
+    assert opened.dialogs == [], f"a dialog fired (markup ran): {opened.dialogs}"
+    assert opened.page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert opened.page.evaluate("window.sxplanMap instanceof L.Map") is True
+
+
+def test_siting_map_in_chromium(browser, built_maps, facts):
+    opened = OpenedMap(browser, built_maps["siting"])
+    try:
+        _assert_clean(opened)
+        labels = opened.overlay_labels()
+        for expected in (
+            "光伏适宜性 / PV suitability",
+            "光伏候选地块 / PV parcels",
+            "高速公路边坡光伏 / Roadside PV segments",
+            "五大基地 / Five bases",
+            "县界 / County boundaries",
+            "市界 / Prefecture boundaries",
+            "生态保护红线(近似) / Ecological red lines (proxy)",
+            "水体 / Water",
+            "高速公路 / Highways",
+        ):
+            assert expected in labels, f"{expected!r} not in layer control {labels}"
+        # Wind outputs are absent in the fixture: skipped, and said so in the panel.
+        assert not any("Wind suitability" in label for label in labels)
+        panel = opened.page.locator(".sx-panel").inner_text()
+        assert "suitability_wind.tif" in panel and "parcels_wind.gpkg" in panel
+        assert "215%" in panel  # 4.3 GW potential / 2.0 GW target for the PV row
+
+        # Fitted to the province on open: its four corners are inside the view.
+        assert opened.page.evaluate(
+            "window.sxplanMap.getBounds().contains(L.latLngBounds([[37, 112], [38, 113]]))"
+        )
+
+        # A real click on parcel 2 (the one whose name is markup) opens its popup.
+        _, lon, lat, _, _ = facts["parcels"][1]
+        opened.click_latlng(lat, lon)
+        text = opened.popup_text()
+        for expected in ("40.2", "1,447.2", "2,050.3", "东市", "0.6", "crit_slope", "0.4"):
+            assert expected in text, f"{expected!r} not in popup: {text!r}"
+        assert "surprise_extra_col" in text  # unknown columns are shown too
+        assert "面积 (km²) / Area (km²)" in text
+        assert facts["xss"] in text  # markup shown literally, as text
+        assert opened.page.locator(".leaflet-popup-content img").count() == 0
+        _assert_clean(opened)
+
+        # Switching a layer off removes it and hides its legend.
+        opened.page.locator(
+            ".leaflet-control-layers-overlays label", has_text="光伏候选地块 / PV parcels"
+        ).locator("input").click()
+        assert opened.page.evaluate("!window.sxplanMap.hasLayer(window.sxplan.layers.parcels_pv)")
+        assert opened.page.evaluate(
+            "window.sxplan.legends.parcels_pv.getContainer().style.display === 'none'"
+        )
+        assert opened.screenshot_std() > 10.0
+    finally:
+        opened.close()
+
+
+def test_sinks_map_in_chromium(browser, built_maps, facts):
+    opened = OpenedMap(browser, built_maps["sinks"])
+    try:
+        _assert_clean(opened)
+        labels = opened.overlay_labels()
+        for expected in (
+            "宜林地 / Afforestation-eligible land",
+            "基线森林覆盖率 / Baseline forest cover (forest_baseline_pct)",
+            "分配新增造林面积 / Allocated afforestation gain (allocated_gain_ha)",
+            "年固碳量 / Annual sequestration (sink_tco2_per_yr_2030)",
+        ):
+            assert expected in labels, f"{expected!r} not in layer control {labels}"
+        # The north-east county's name is a script tag: a real click shows it as text.
+        opened.click_latlng(37.8, 112.8)
+        text = opened.popup_text()
+        assert facts["county_xss"] in text
+        for expected in ("140703", "40", "4,000", "400", "2,000", "1,600"):
+            assert expected in text, f"{expected!r} not in popup: {text!r}"
+        _assert_clean(opened)
+        assert opened.screenshot_std() > 10.0
+    finally:
+        opened.close()
+
+
+def test_blank_page_has_no_variance(browser, tmp_path):
+    """The non-blank check can fail: an empty page has (almost) no pixel variance."""
+    page = tmp_path / "blank.html"
+    page.write_text("<html><body></body></html>", encoding="utf-8")
+    p = browser.new_page()
+    try:
+        p.goto(page.as_uri())
+        assert _png_std(p.screenshot()) < 1.0
+    finally:
+        p.close()
