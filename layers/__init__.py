@@ -29,6 +29,7 @@ from .errors import (
     LayerIOError,
     MemoryBudgetError,
     NoOverlapError,
+    OutputExistsError,
     SxplanError,
     UnknownCodeError,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "LayerStack",
     "MemoryBudgetError",
     "NoOverlapError",
+    "OutputExistsError",
     "RasterLayerSpec",
     "RasterTileWriter",
     "SCHEMES",

@@ -18,6 +18,7 @@ __all__ = [
     "LayerIOError",
     "MemoryBudgetError",
     "NoOverlapError",
+    "OutputExistsError",
     "SxplanError",
     "UnknownCodeError",
 ]
@@ -57,3 +58,7 @@ class UnknownCodeError(SxplanError, ValueError):
 
 class MemoryBudgetError(SxplanError, MemoryError):
     """An operation cannot run within the memory budget it was given."""
+
+
+class OutputExistsError(SxplanError, FileExistsError):
+    """An output folder or file exists and overwriting was not asked for."""

@@ -79,7 +79,6 @@ class LayerStack:
         g = self.grid
         payload = {
             "crs_wkt": g.crs,
-            "crs_proj4": g.pyproj_crs.to_proj4(),
             "transform": list(g.transform)[:6],
             "shape": list(g.shape),
             "res_m": g.res,

@@ -1,0 +1,230 @@
+"""The ``sxplan`` command: thin wrappers that parse, load config, call one run, and report.
+
+Inputs: command-line arguments. Outputs: a run folder; a short report on stdout; errors on
+stderr as ``sxplan: error: ...`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from layers import SxplanError
+
+__all__ = ["main"]
+
+
+def _echo(msg: str = "") -> None:
+    click.echo(msg)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sxplan")
+def cli() -> None:
+    """sxplan: spatial planning for the Shanxi Carbon Peak Implementation Plan.
+
+    山西省碳达峰实施方案空间规划工具：风光选址、高速公路边坡光伏、县域森林碳汇、离线地图。
+    """
+
+
+def _out_option(default: str | None = None):
+    return click.option(
+        "--out",
+        "out",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=default is None,
+        default=default,
+        help="Output folder (created; replaced only with --overwrite).",
+    )
+
+
+_overwrite = click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+_no_progress = click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+
+
+@cli.command()
+@_out_option("sxplan-demo")
+@_overwrite
+@click.option("--res", "res_m", type=float, default=None, help="Grid resolution in metres.")
+@click.option("--no-maps", is_flag=True, help="Skip the HTML maps.")
+@_no_progress
+def demo(out: Path, overwrite: bool, res_m: float | None, no_maps: bool, no_progress: bool):
+    """Run everything on the embedded Shanxi data (offline)."""
+    from .config import demo_config_path, load_config
+    from .report import print_run
+    from .run import STEPS, run_project
+
+    cfg = load_config(demo_config_path())
+    cfg = _with_project(cfg, res_m=res_m, progress=not no_progress)
+    steps = tuple(s for s in STEPS if not (no_maps and s == "maps"))
+    _echo(
+        "WARNING: the demo's wind layer is `wind_proxy`, a terrain-based proxy, not a wind "
+        "climatology; wind results show the method, not real potential. Replace it with the "
+        "Global Wind Atlas (see sxplan/data/shanxi/DATA.md)."
+    )
+    _echo(
+        "注意：演示风能数据为地形代理（wind_proxy），并非真实风资源；红线与高速公路亦为示意数据。"
+    )
+    ctx = run_project(cfg, out, steps=steps, overwrite=overwrite, log=_echo)
+    print_run(ctx, _echo)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@_out_option()
+@_overwrite
+@_no_progress
+def layers(config: Path, out: Path, overwrite: bool, no_progress: bool):
+    """Align every layer of CONFIG onto the analysis grid and write the stack."""
+    from .config import load_config
+    from .report import print_run
+    from .run import run_project
+
+    cfg = _with_project(load_config(config), progress=not no_progress)
+    ctx = run_project(cfg, out, steps=("layers",), overwrite=overwrite, log=_echo)
+    print_run(ctx, _echo)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--tech",
+    "techs",
+    multiple=True,
+    type=click.Choice(["pv", "wind", "roadside_pv"]),
+    help="Technologies to site (repeatable; default: pv and wind, plus roadside_pv when "
+    "configured).",
+)
+@_out_option()
+@_overwrite
+@_no_progress
+def site(config: Path, techs: tuple[str, ...], out: Path, overwrite: bool, no_progress: bool):
+    """Site utility PV, wind and roadside PV from the rules in CONFIG."""
+    from .config import load_config
+    from .report import print_run
+    from .run import run_project
+
+    cfg = _with_project(load_config(config), progress=not no_progress)
+    if not techs:
+        techs = ("pv", "wind") + (("roadside_pv",) if cfg.roadside_pv is not None else ())
+    steps = ["layers"]
+    grid_techs = [t for t in techs if t in ("pv", "wind")]
+    if grid_techs:
+        steps.append("siting")
+    if "roadside_pv" in techs:
+        if cfg.roadside_pv is None:
+            raise SxplanError(f"{config}: --tech roadside_pv needs a `roadside_pv:` section")
+        steps.append("roadside_pv")
+    ctx = run_project(
+        cfg, out, steps=tuple(steps), overwrite=overwrite, log=_echo,
+        options={"techs": grid_techs},
+    )  # fmt: skip
+    print_run(ctx, _echo)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@_out_option()
+@_overwrite
+@_no_progress
+def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool):
+    """County forest baseline, afforestation toward +2.5 points, and sequestration."""
+    from .config import load_config
+    from .report import print_run
+    from .run import run_project
+
+    cfg = _with_project(load_config(config), progress=not no_progress)
+    ctx = run_project(cfg, out, steps=("layers", "sinks"), overwrite=overwrite, log=_echo)
+    print_run(ctx, _echo)
+
+
+@cli.command(name="map")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--online", is_flag=True, help="Use online base maps (default: offline).")
+@click.option(
+    "--basemap",
+    type=click.Choice(["osm", "tianditu", "amap"]),
+    default=None,
+    help="Online base map (with --online).",
+)
+@click.option("--tianditu-key", envvar="TIANDITU_KEY", default=None, help="Tianditu key.")
+@click.option(
+    "--language", type=click.Choice(["zh+en", "zh", "en"]), default="zh+en", show_default=True
+)
+def map_cmd(run_dir: Path, online: bool, basemap: str | None, tianditu_key, language: str):
+    """Rebuild the HTML maps of RUN_DIR (written to RUN_DIR/maps)."""
+    from maps import run_maps
+
+    paths = run_maps(
+        run_dir,
+        offline=not online,
+        language=language,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+    )
+    for name, path in paths.items():
+        _echo(f"{name}: {path}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_overwrite
+def init(directory: Path, overwrite: bool):
+    """Write a commented project template into DIRECTORY."""
+    from importlib.resources import files
+
+    from layers import OutputExistsError, atomic_path
+
+    target = directory / "project.yaml"
+    if target.exists() and not overwrite:
+        raise OutputExistsError(f"{target} exists; pass --overwrite to replace it")
+    text = (files("sxplan") / "templates" / "project.yaml").read_text(encoding="utf-8")
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    _echo(f"wrote {target}; edit the paths under `layers:`, then run `sxplan site {target} ...`")
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+def validate(config: Path):
+    """Check CONFIG without running anything."""
+    from .config import load_config
+
+    cfg = load_config(config)
+    missing = [f"{n}: {s.path}" for n, s in cfg.layers.items() if not Path(s.path).exists()]
+    if missing:
+        raise SxplanError("files not found:\n  " + "\n  ".join(missing))
+    _echo(f"{config}: valid ({len(cfg.layers)} layers)")
+
+
+def _with_project(cfg, **changes):
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "res_m" in changes:
+        changes["resolution_m"] = changes.pop("res_m")
+    if not changes:
+        return cfg
+    return cfg.model_copy(update={"project": cfg.project.model_copy(update=changes)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sxplan`` console script; returns the exit status."""
+    try:
+        cli.main(args=argv, prog_name="sxplan", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SxplanError as exc:
+        width = shutil.get_terminal_size((100, 20)).columns
+        click.echo(f"sxplan: error: {exc}"[: max(width * 40, 2000)], err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

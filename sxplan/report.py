@@ -1,0 +1,88 @@
+"""Compact console reports of a finished run.
+
+Inputs: a :class:`~sxplan.run.RunContext`. Outputs: lines passed to an ``echo`` callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["print_run"]
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> list[str]:
+    """Format rows as a fixed-width table; columns are (key, header, format)."""
+    cells = [[h for _, h, _ in columns]]
+    for row in rows:
+        cells.append(
+            [format(row.get(k, ""), f) if row.get(k) is not None else "" for k, _, f in columns]
+        )
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(columns))]
+    return ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)) for r in cells]
+
+
+def _width(s: str) -> int:
+    """Display width: CJK characters take two columns."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(s))
+
+
+def _pad(s: str, width: int) -> str:
+    return str(s) + " " * (width - _width(s))
+
+
+def print_run(ctx, echo: Callable[[str], None]) -> None:
+    """Print what a run produced: layers, per-step summaries, output paths, timings."""
+    g = ctx.grid
+    echo("")
+    echo(
+        f"Grid: {g.shape[0]} x {g.shape[1]} cells at {g.res:g} m ({g.n_cells:,} cells), "
+        "Albers equal-area"
+        if g.is_equal_area
+        else f"Grid: {g.shape} at {g.res:g} m"
+    )
+    rows = [
+        {
+            "name": r["name"],
+            "type": r["type"],
+            "how": r.get("resampling") or r.get("datum", ""),
+            "n": r.get("features", ""),
+            "s": r["seconds"],
+        }
+        for r in ctx.stack.provenance
+    ]
+    echo("Layers on the grid (provenance in layers/provenance.csv):")
+    for line in _table(
+        rows,
+        [
+            ("name", "layer", ""),
+            ("type", "type", ""),
+            ("how", "resampling/datum", ""),
+            ("n", "features", ""),
+            ("s", "seconds", ".2f"),
+        ],
+    ):
+        echo("  " + line)
+    for step in ("siting", "roadside_pv", "sinks", "maps"):
+        result = ctx.results.get(step)
+        if result is None:
+            continue
+        summary = getattr(result, "summary_lines", None)
+        if callable(summary):
+            echo("")
+            for line in summary():
+                echo(line)
+    echo("")
+    echo(f"Outputs in {ctx.out}:")
+    for sub in ("layers", "siting", "sinks", "maps"):
+        folder = ctx.out / sub
+        if folder.is_dir():
+            names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+            echo(f"  {sub}/: " + ", ".join(names))
+    maps = ctx.results.get("maps")
+    if isinstance(maps, dict):
+        for name, path in maps.items():
+            echo(f"Map {name}: {path}")
+    t = ctx.timings_s
+    echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))

@@ -1,0 +1,315 @@
+"""Run orchestration: the only place the order of a whole run is written down.
+
+A run builds everything in a hidden staging folder beside the output folder and renames it into
+place only when every step succeeded, so a failed run leaves no half-written output, and an
+existing output folder is replaced only with ``overwrite=True``.
+
+Steps: ``layers`` (grid, aligned stack, slope/aspect, vectors, provenance) -> ``siting`` (PV and
+wind) -> ``roadside_pv`` -> ``sinks`` -> ``maps``; then ``run.json``.
+
+Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder described in README.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from layers import (
+    ConfigError,
+    GridSpec,
+    LayerStack,
+    OutputExistsError,
+    build_stack,
+    file_sha256,
+    load_vector,
+    slope_aspect,
+    write_csv,
+    write_gpkg_layers,
+)
+
+from .config import ProjectConfig
+
+__all__ = ["RunContext", "output_folder", "prepare_counties", "run_layers", "run_project"]
+
+STEPS = ("layers", "siting", "roadside_pv", "sinks", "maps")
+VERSION_PACKAGES = (
+    "sxplan", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "rtree",
+    "folium", "pydantic", "pvlib", "windpowerlib", "exactextract",
+)  # fmt: skip
+
+
+@dataclass
+class RunContext:
+    """What the steps of a run share.
+
+    Attributes
+    ----------
+    config : ProjectConfig
+        The validated config.
+    out : pathlib.Path
+        The folder being written (the staging folder during the run).
+    grid : GridSpec
+        The analysis grid.
+    stack : LayerStack
+        Aligned and derived layers.
+    counties : geopandas.GeoDataFrame
+        Counties in the grid CRS with columns adcode, name, prefecture, prefecture_adcode.
+    results : dict
+        Each step's result object, by step name.
+    timings_s : dict
+        Seconds per step.
+    """
+
+    config: ProjectConfig
+    out: Path
+    grid: GridSpec | None = None
+    stack: LayerStack | None = None
+    counties: gpd.GeoDataFrame | None = None
+    results: dict = field(default_factory=dict)
+    timings_s: dict = field(default_factory=dict)
+    log: Callable[[str], None] = print
+    options: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def output_folder(out: str | Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a staging folder that replaces ``out`` only when the block succeeds.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The final output folder.
+    overwrite : bool
+        Replace an existing non-empty ``out``; otherwise refuse before doing any work.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder (same parent, so the final rename is atomic).
+    """
+    out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output {out} exists and is not a folder; choose another --out")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(
+            f"output folder {out} already has files; pass --overwrite to replace it, "
+            "or choose another --out"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def prepare_counties(gdf: gpd.GeoDataFrame, config: ProjectConfig, path: str) -> gpd.GeoDataFrame:
+    """Rename the county layer's fields to the standard names and check them.
+
+    Returns a frame with ``adcode`` (int), ``name``, ``prefecture``, ``prefecture_adcode``.
+    """
+    f = config.project.county_fields
+    mapping = {f.adcode: "adcode", f.name: "name", f.prefecture: "prefecture"}
+    if f.prefecture_adcode in gdf.columns:
+        mapping[f.prefecture_adcode] = "prefecture_adcode"
+    missing = [src for src in (f.adcode, f.name, f.prefecture) if src not in gdf.columns]
+    if missing:
+        raise ConfigError(
+            f"county layer '{config.project.counties}' ({path}) lacks fields {missing}; it has "
+            f"{sorted(c for c in gdf.columns if c != 'geometry')}. Set project.county_fields "
+            "to the names your file uses"
+        )
+    out = gdf.rename(columns=mapping)[[*mapping.values(), "geometry"]].copy()
+    try:
+        out["adcode"] = out["adcode"].astype("int64")
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"county adcodes in {path} must be integers ({exc})") from None
+    dup = out["adcode"][out["adcode"].duplicated()].unique()
+    if len(dup):
+        raise ConfigError(f"county adcodes repeat in {path}: {sorted(dup)[:10]}")
+    if "prefecture_adcode" not in out.columns:
+        out["prefecture_adcode"] = (out["adcode"] // 100) * 100
+    return out
+
+
+def _log_step(ctx: RunContext, name: str):
+    @contextlib.contextmanager
+    def timed():
+        t0 = time.perf_counter()
+        yield
+        ctx.timings_s[name] = round(time.perf_counter() - t0, 3)
+
+    return timed()
+
+
+def run_layers(ctx: RunContext) -> LayerStack:
+    """Build the grid and the aligned stack, derive slope/aspect, write vectors and provenance.
+
+    Writes ``layers/<name>.tif``, ``layers/slope_*.tif``, ``layers/aspect_deg.tif``,
+    ``layers/vectors.gpkg`` (EPSG:4326), ``layers/grid.json`` and ``layers/provenance.csv``.
+    """
+    cfg, proj = ctx.config, ctx.config.project
+    study_spec = cfg.layer(proj.study_area, "vector")
+    study = load_vector(study_spec, name=proj.study_area)
+    grid = GridSpec.from_geometry(
+        study.union_all(), study.crs, proj.resolution_m, crs=proj.crs, margin_m=proj.margin_m
+    )
+    ctx.grid = grid
+    folder = ctx.out / "layers"
+    stack = build_stack(cfg.layers, grid, folder, mem_limit_mb=proj.mem_limit_mb)
+    ctx.stack = stack
+    if "dem" in stack.rasters:
+        for layer in slope_aspect(
+            stack.raster("dem"), folder, mem_limit_mb=proj.mem_limit_mb,
+            scheduler="threads" if proj.scheduler == "threads" else "sync", cog=True,
+        ).values():  # fmt: skip
+            stack.add(layer)
+    counties_spec = cfg.layer(proj.counties, "vector")
+    ctx.counties = prepare_counties(stack.vector(proj.counties), cfg, str(counties_spec.path))
+    stack.vectors[proj.counties] = ctx.counties
+    write_vectors(ctx)
+    stack.write_grid_json()
+    write_csv(pd.DataFrame(stack.provenance), folder / "provenance.csv")
+    return stack
+
+
+def write_vectors(ctx: RunContext, extra: dict[str, gpd.GeoDataFrame] | None = None) -> Path:
+    """Write every vector layer (and ``extra`` ones) to ``layers/vectors.gpkg`` in EPSG:4326."""
+    frames = {name: gdf.to_crs("EPSG:4326") for name, gdf in ctx.stack.vectors.items()}
+    for name, gdf in (extra or {}).items():
+        frames[name] = gdf.to_crs("EPSG:4326")
+    return write_gpkg_layers(frames, ctx.out / "layers" / "vectors.gpkg")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for pkg in VERSION_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    try:
+        from osgeo import gdal  # noqa: F401  (not a dependency; rasterio bundles GDAL)
+    except ImportError:
+        import rasterio
+
+        out["gdal"] = rasterio.__gdal_version__
+    return out
+
+
+def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
+    """Write ``run.json``: config, input checksums, versions, grid, timings."""
+    from layers import atomic_path
+
+    inputs = {}
+    for rec in ctx.stack.provenance if ctx.stack else []:
+        inputs[rec["name"]] = {"path": rec["source"], "sha256": rec["sha256"]}
+    cfg = ctx.config
+    if cfg.path is not None:
+        inputs["config"] = {"path": str(cfg.path), "sha256": file_sha256(cfg.path)}
+    payload = {
+        "sxplan_run": 1,
+        "command": command or sys.argv,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": json.loads(cfg.model_dump_json(exclude={"raw"})),
+        "config_yaml": cfg.raw,
+        "inputs": inputs,
+        "grid": {
+            "crs_wkt": ctx.grid.crs if ctx.grid else None,
+            "res_m": ctx.grid.res if ctx.grid else None,
+            "shape": list(ctx.grid.shape) if ctx.grid else None,
+            "bounds": list(ctx.grid.bounds) if ctx.grid else None,
+        },
+        "versions": _versions(),
+        "timings_s": ctx.timings_s,
+    }
+    path = ctx.out / "run.json"
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
+    return path
+
+
+StepFn = Callable[[RunContext], object]
+
+
+def run_project(
+    config: ProjectConfig,
+    out_dir: str | Path,
+    *,
+    steps: tuple[str, ...] = STEPS,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+    step_functions: dict[str, StepFn] | None = None,
+    options: dict | None = None,
+) -> RunContext:
+    """Run the listed steps of a project into ``out_dir``.
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        Validated config.
+    out_dir : str or pathlib.Path
+        Output folder (replaced atomically at the end).
+    steps : tuple of str
+        Subset of :data:`STEPS`, run in :data:`STEPS` order; ``layers`` always runs.
+    overwrite : bool
+        Replace an existing output folder.
+    log : callable
+        Receives one-line progress messages.
+    step_functions : dict, optional
+        Step implementations by name (default: :data:`STEP_FUNCTIONS`).
+    options : dict, optional
+        Step options, e.g. ``{"techs": ["pv"]}`` to site one technology.
+
+    Returns
+    -------
+    RunContext
+        With ``out`` pointing at the final folder and each step's result.
+    """
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise ConfigError(f"unknown steps {unknown}; steps are {list(STEPS)}")
+    if not config.project.progress:
+        os.environ["SXPLAN_NO_PROGRESS"] = "1"
+    funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
+    final = Path(out_dir).resolve()
+    with output_folder(final, overwrite) as staging:
+        ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
+        t_all = time.perf_counter()
+        for step in STEPS:
+            if step != "layers" and step not in steps:
+                continue
+            if step not in funcs:
+                raise ConfigError(f"step '{step}' is not available in this version of sxplan")
+            log(f"[{step}] ...")
+            with _log_step(ctx, step):
+                ctx.results[step] = funcs[step](ctx)
+        ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
+        write_run_json(ctx)
+    ctx.out = final
+    return ctx
+
+
+STEP_FUNCTIONS: dict[str, StepFn] = {"layers": run_layers}
