@@ -1,0 +1,340 @@
+"""Forest credit and afforestation-eligible land on the run grid, tile by tile.
+
+For every cell of the land-cover raster this stage computes two fractions of the cell:
+
+- ``forest_credit``: how much of the cell counts as forest now (class credits from the config,
+  e.g. IGBP forests 1.0, woody savannas 0.5);
+- ``eligible``: how much of the cell may be planted: the land-cover credit (grass, shrub,
+  barren ...; never cropland, built-up, water or wetland), set to 0 where the slope or
+  elevation is out of range, where a climate layer is out of range, and where the renewables
+  reservation raster holds a cell for wind/PV. Cells where a limiting layer has no data are not
+  eligible (unknown is never assumed good).
+
+It also keeps, per limit, the eligible fraction that limit removed (applied in the order
+slope, elevation, climate, reserved), so county tables can say which rule removed how much land.
+
+Inputs: :class:`~layers.io.AlignedLayer` rasters on one grid, a :class:`~sinks.config.SinksConfig`,
+a memory budget. Outputs: float32 GeoTIFFs (fractions 0-1, nodata -1 outside land-cover data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from layers.errors import ConfigError, GridMismatchError
+from layers.grid import GridSpec
+from layers.io import AlignedLayer, RasterTileWriter
+from layers.landcover import COMMON_CLASSES, common_lookup, to_common
+from layers.windows import plan_tiles, run_tiles
+
+from .config import SinksConfig
+
+__all__ = [
+    "NODATA",
+    "LandRasters",
+    "compute_land_rasters",
+    "credit_lookups",
+    "land_fractions",
+]
+
+#: Nodata of the fraction rasters written here.
+NODATA = -1.0
+
+# Working set per cell: land cover + up to ~5 float inputs + masks + ~7 float32 outputs.
+_BYTES_PER_CELL = 96
+
+
+def credit_lookups(config: SinksConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables from source land-cover code to forest and eligible credit.
+
+    Parameters
+    ----------
+    config : SinksConfig
+        Class scheme and credits.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(forest_lut, eligible_lut)``, float32 arrays of 65536 entries indexed by source code.
+
+    Examples
+    --------
+    >>> f, e = credit_lookups(SinksConfig())
+    >>> float(f[1]), float(f[8]), float(e[8]), float(e[12])
+    (1.0, 0.5, 0.5, 0.0)
+    """
+    to_common_lut = common_lookup(config.landcover_scheme)
+    luts = []
+    for credits in (config.forest_credit, config.eligible_credit):
+        lut = np.zeros(65536, dtype="float32")
+        if config.class_basis == "source":
+            for code, credit in credits.items():
+                lut[int(code)] = credit
+        else:
+            by_common = np.zeros(256, dtype="float32")
+            for name, credit in credits.items():
+                by_common[COMMON_CLASSES[name]] = credit
+            lut = by_common[to_common_lut]
+        luts.append(lut)
+    return luts[0], luts[1]
+
+
+def land_fractions(
+    codes: np.ndarray,
+    codes_valid: np.ndarray,
+    config: SinksConfig,
+    luts: tuple[np.ndarray, np.ndarray],
+    limits: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    what: str = "land cover",
+) -> dict[str, np.ndarray]:
+    """Forest credit, eligible fraction and per-limit removals for one block of cells.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Source land-cover codes.
+    codes_valid : numpy.ndarray
+        True where ``codes`` holds data.
+    config : SinksConfig
+        Limits and credits.
+    luts : tuple of numpy.ndarray
+        From :func:`credit_lookups`.
+    limits : dict
+        Optional ``"slope"``, ``"dem"``, ``"reserved"`` and ``"climate:<layer>"`` entries, each
+        ``(values, valid)`` on the same block.
+    what : str
+        Land-cover layer name for error messages.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        float32 arrays ``forest``, ``eligible``, ``eligible_landcover`` and ``removed_<rule>``
+        for each rule applied; ``NODATA`` where land cover has no data.
+    """
+    # Validates codes against the scheme (raises UnknownCodeError listing unknown codes).
+    to_common(
+        np.where(codes_valid, codes, next(iter(_scheme_codes(config)))),
+        config.landcover_scheme,
+        what=what,
+    )
+    safe = np.where(codes_valid, codes, 0).astype("int64")
+    forest = np.where(codes_valid, luts[0][safe], NODATA).astype("float32")
+    eligible = np.where(codes_valid, luts[1][safe], 0.0).astype("float32")
+    out = {"forest": forest, "eligible_landcover": _nodata_outside(eligible.copy(), codes_valid)}
+
+    def remove(rule: str, blocked: np.ndarray) -> None:
+        removed = np.where(blocked, eligible, 0.0).astype("float32")
+        eligible[blocked] = 0.0
+        out[f"removed_{rule}"] = _nodata_outside(removed, codes_valid)
+
+    if "slope" in limits and config.max_slope_deg is not None:
+        s, sv = limits["slope"]
+        remove("slope", ~sv | (s > config.max_slope_deg))
+    if "dem" in limits and (
+        config.min_elevation_m is not None or config.max_elevation_m is not None
+    ):
+        d, dv = limits["dem"]
+        blocked = ~dv
+        if config.min_elevation_m is not None:
+            blocked |= d < config.min_elevation_m
+        if config.max_elevation_m is not None:
+            blocked |= d > config.max_elevation_m
+        remove("elevation", blocked)
+    if config.climate_limits:
+        blocked = np.zeros(codes.shape, dtype=bool)
+        for lim in config.climate_limits:
+            c, cv = limits[f"climate:{lim.layer}"]
+            blocked |= ~cv
+            if lim.min_value is not None:
+                blocked |= c < lim.min_value
+            if lim.max_value is not None:
+                blocked |= c > lim.max_value
+        remove("climate", blocked)
+    if "reserved" in limits:
+        r, rv = limits["reserved"]
+        remove("reserved", rv & (r > config.reserved_min_value))
+    out["eligible"] = _nodata_outside(eligible, codes_valid)
+    return out
+
+
+def _scheme_codes(config: SinksConfig):
+    from layers.landcover import SCHEMES
+
+    return sorted(SCHEMES[config.landcover_scheme])
+
+
+def _nodata_outside(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    a[~valid] = NODATA
+    return a
+
+
+@dataclass(frozen=True)
+class LandRasters:
+    """The fraction rasters of one run.
+
+    Attributes
+    ----------
+    forest : AlignedLayer
+        Fraction of each cell counted as forest.
+    eligible : AlignedLayer
+        Fraction of each cell eligible for afforestation after all limits.
+    eligible_landcover : AlignedLayer
+        Fraction eligible by land cover alone.
+    removed : dict of str to AlignedLayer
+        Per limit (``slope``, ``elevation``, ``climate``, ``reserved``), the eligible fraction it
+        removed.
+    """
+
+    forest: AlignedLayer
+    eligible: AlignedLayer
+    eligible_landcover: AlignedLayer
+    removed: dict[str, AlignedLayer]
+
+
+def _limit_layers(
+    grid: GridSpec,
+    rasters: dict[str, AlignedLayer],
+    config: SinksConfig,
+    reserved: AlignedLayer | None,
+) -> dict[str, AlignedLayer]:
+    """The layers limiting eligibility, checked to exist and to be on the grid."""
+    wanted: dict[str, str] = {}
+    if config.max_slope_deg is not None and config.slope_layer:
+        wanted["slope"] = config.slope_layer
+    if config.dem_layer and (
+        config.min_elevation_m is not None or config.max_elevation_m is not None
+    ):
+        wanted["dem"] = config.dem_layer
+    for lim in config.climate_limits:
+        wanted[f"climate:{lim.layer}"] = lim.layer
+    layers: dict[str, AlignedLayer] = {}
+    for key, name in wanted.items():
+        if name not in rasters:
+            raise ConfigError(
+                f"sinks: layer '{name}' (needed for {key.split(':')[0]} limits) is not among "
+                f"the run's rasters {sorted(rasters)}; add it to `layers:` or remove the limit "
+                "from `sinks:`"
+            )
+        layers[key] = rasters[name]
+    if reserved is not None:
+        layers["reserved"] = reserved
+    for layer in layers.values():
+        grid.require_same(layer.grid, f"layer '{layer.name}' ({layer.path})")
+    return layers
+
+
+def compute_land_rasters(
+    grid: GridSpec,
+    rasters: dict[str, AlignedLayer],
+    config: SinksConfig,
+    out_dir: str | Path,
+    *,
+    mem_limit_mb: float,
+    reserved: AlignedLayer | None = None,
+    eligible_path: str | Path | None = None,
+    tile_size: int | None = None,
+) -> LandRasters:
+    """Compute forest-credit and eligible-fraction rasters window by window.
+
+    Parameters
+    ----------
+    grid : GridSpec
+        The run's grid.
+    rasters : dict of str to AlignedLayer
+        Aligned layers by name (land cover, slope, DEM, climate).
+    config : SinksConfig
+        Which layers and limits to use.
+    out_dir : str or pathlib.Path
+        Folder for the working rasters (``forest_credit.tif`` ...).
+    mem_limit_mb : float
+        Memory budget for the tiles in flight.
+    reserved : AlignedLayer, optional
+        Renewables reservation on the grid; cells above ``config.reserved_min_value`` are not
+        planted.
+    eligible_path : str or pathlib.Path, optional
+        Where to write the eligible raster (a Cloud-Optimized GeoTIFF); default
+        ``out_dir/afforestation_eligible.tif``.
+    tile_size : int, optional
+        Force the tile side in cells (tests).
+
+    Returns
+    -------
+    LandRasters
+    """
+    out_dir = Path(out_dir)
+    if config.landcover_layer not in rasters:
+        raise ConfigError(
+            f"sinks: land-cover layer '{config.landcover_layer}' is not among the run's rasters "
+            f"{sorted(rasters)}; set `sinks.landcover_layer` to one of them"
+        )
+    lc = rasters[config.landcover_layer]
+    grid.require_same(lc.grid, f"layer '{lc.name}' ({lc.path})")
+    if lc.kind != "categorical":
+        raise GridMismatchError(
+            f"land-cover layer '{lc.name}' ({lc.path}) was aligned as {lc.kind}; class codes "
+            "need categorical (mode/nearest) resampling: set `kind: categorical` in its spec"
+        )
+    limit_layers = _limit_layers(grid, rasters, config, reserved)
+    luts = credit_lookups(config)
+    rules = [
+        r
+        for r, present in (
+            ("slope", "slope" in limit_layers),
+            ("elevation", "dem" in limit_layers),
+            ("climate", bool(config.climate_limits)),
+            ("reserved", "reserved" in limit_layers),
+        )
+        if present
+    ]
+    names = ["forest", "eligible", "eligible_landcover"] + [f"removed_{r}" for r in rules]
+    paths = {n: out_dir / f"{n}.tif" for n in names}
+    paths["eligible"] = (
+        Path(eligible_path) if eligible_path else out_dir / "afforestation_eligible.tif"
+    )
+    tiles = plan_tiles(
+        grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=_BYTES_PER_CELL, tile_size=tile_size
+    )
+
+    def compute(tile):
+        codes, valid = lc.read_valid(tile.window)
+        limits = {k: layer.read_valid(tile.window) for k, layer in limit_layers.items()}
+        return land_fractions(codes, valid, config, luts, limits, what=lc.name)
+
+    writers = {
+        n: RasterTileWriter(
+            paths[n],
+            grid,
+            "float32",
+            NODATA,
+            cog=(n == "eligible"),
+            tags={"units": "fraction of cell", "description": n},
+        )
+        for n in names
+    }
+    opened = []
+    try:
+        for w in writers.values():
+            opened.append(w.__enter__())
+
+        def write(tile, result):
+            for n in names:
+                writers[n].write(result[n], tile.window)
+
+        run_tiles(tiles, compute, write)
+    except BaseException as exc:
+        for w in reversed(opened):
+            w.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    for w in reversed(opened):
+        w.__exit__(None, None, None)
+    layer = {n: writers[n].layer(n, "fraction") for n in names}
+    return LandRasters(
+        layer["forest"],
+        layer["eligible"],
+        layer["eligible_landcover"],
+        {r: layer[f"removed_{r}"] for r in rules},
+    )

@@ -1,0 +1,229 @@
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from layers.errors import ConfigError
+from layers.grid import ALBERS_CHINA, GridSpec
+from layers.io import write_raster
+from sinks import SinksConfig, run_sinks
+from sinks.baseline import calibrate_forest_cover, read_official
+
+X0, Y1 = 1_000_000.0, 4_000_000.0
+
+
+def make_province(tmp_path, *, forest_cols=2, dem_m=1000.0):
+    """Four 5x5 km counties in a 10x10 km square, 1 km cells.
+
+    Land cover: the first ``forest_cols`` columns of every county are forest (IGBP 1),
+    the next column is cropland (12), the rest grassland (10).
+    """
+    g = GridSpec.from_bounds((X0, Y1 - 10_000, X0 + 10_000, Y1), 1000.0, ALBERS_CHINA)
+    codes = np.full((10, 10), 10, dtype="uint8")
+    for c0 in (0, 5):
+        codes[:, c0 : c0 + forest_cols] = 1
+        codes[:, c0 + forest_cols] = 12
+    rasters = {
+        "landcover": write_raster(
+            tmp_path / "lc.tif",
+            codes,
+            g,
+            nodata=255,
+            name="landcover",
+            kind="categorical",
+            cog=False,
+        ),
+        "dem": write_raster(
+            tmp_path / "dem.tif",
+            np.full((10, 10), dem_m, "float32"),
+            g,
+            nodata=-9999.0,
+            name="dem",
+            cog=False,
+        ),
+        "slope_deg": write_raster(
+            tmp_path / "slope.tif",
+            np.full((10, 10), 5.0, "float32"),
+            g,
+            nodata=-9999.0,
+            name="slope_deg",
+            cog=False,
+        ),
+    }
+    boxes = [
+        box(X0, Y1 - 5000, X0 + 5000, Y1),
+        box(X0 + 5000, Y1 - 5000, X0 + 10_000, Y1),
+        box(X0, Y1 - 10_000, X0 + 5000, Y1 - 5000),
+        box(X0 + 5000, Y1 - 10_000, X0 + 10_000, Y1 - 5000),
+    ]
+    counties = gpd.GeoDataFrame(
+        {
+            "adcode": [140105, 140106, 140107, 140108],
+            "name": ["小店区", "迎泽区", "杏花岭区", "尖草坪区"],
+            "prefecture": ["太原市"] * 4,
+            "prefecture_adcode": [140100] * 4,
+        },
+        geometry=boxes,
+        crs=ALBERS_CHINA,
+    )
+    return g, rasters, counties
+
+
+@pytest.mark.parametrize("strategy", ["proportional", "equal_points", "priority"])
+def test_run_sinks_end_to_end(tmp_path, strategy):
+    g, rasters, counties = make_province(tmp_path)
+    cfg = SinksConfig(calibration="none", allocation=strategy, monte_carlo_draws=500)
+    out = tmp_path / "sinks"
+    res = run_sinks(
+        grid=g, rasters=rasters, counties=counties, config=cfg, out_dir=out, mem_limit_mb=64
+    )
+    t = res.counties
+    # each county: 25 cells, 10 forest (40 %), 5 cropland, 10 grassland (eligible, 1000 ha)
+    np.testing.assert_allclose(t["area_km2"], 25.0)
+    np.testing.assert_allclose(t["baseline_forest_pct"], 40.0)
+    np.testing.assert_allclose(t["eligible_ha"], 1000.0)
+    p = res.province
+    assert p["baseline_raw_pct"] == pytest.approx(40.0)
+    # target: +2.5 points of 10,000 ha = 250 ha
+    assert p["required_gain_ha"] == pytest.approx(250.0)
+    assert p["feasible"] and abs(p["allocated_gain_ha"] - 250.0) < 1e-6
+    assert p["target_pct"] == pytest.approx(42.5)
+    assert p["cover_target_year_pct"] == pytest.approx(42.5)
+    # sink 2025: 250 ha planted evenly 2021-2025, all young in 2025; mountain zone (1000 m)
+    # factor per ha = 3.0 x (1 + R) x 0.47 x 44/12 x 0.85, R: broadleaf 0.46 (40 %),
+    # conifer 0.40 (60 %) -> 3.0 x 0.47 x 3.666667 x 0.85 x (0.4 x 1.46 + 0.6 x 1.40)
+    per_ha = 3.0 * 0.47 * 44 / 12 * 0.85 * (0.4 * 1.46 + 0.6 * 1.40)
+    assert p["sink_tco2_per_yr_2025"] == pytest.approx(250.0 * per_ha)
+    assert p["sink_tco2_per_yr_2025_p05"] < p["sink_tco2_per_yr_2025"]
+    assert p["sink_tco2_per_yr_2025_p95"] > p["sink_tco2_per_yr_2025"]
+    assert set(t["ecological_zone"]) == {"temperate_mountain"}
+    # files
+    raw = (out / "counties.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    csv = pd.read_csv(out / "counties.csv", encoding="utf-8-sig")
+    assert csv["name"].tolist() == ["小店区", "迎泽区", "杏花岭区", "尖草坪区"]
+    for col in (
+        "adcode",
+        "name",
+        "prefecture",
+        "area_km2",
+        "baseline_forest_pct",
+        "calibrated_forest_pct",
+        "eligible_ha",
+        "allocated_gain_ha",
+        "cover_2025_pct",
+        "sink_tco2_per_yr_2030_p05",
+        "sink_tco2_per_yr_2060_p95",
+    ):
+        assert col in csv.columns
+    gp = gpd.read_file(out / "counties.gpkg")
+    assert len(gp) == 4 and gp.crs is not None
+    assert (out / "afforestation_eligible.tif").exists()
+    assert not list(out.glob(".sinks_work_*"))
+    assert any("MtCO2/yr" in line for line in res.summary_lines())
+
+
+def test_infeasible_target_is_reported(tmp_path):
+    g, rasters, counties = make_province(tmp_path, forest_cols=4)  # 0 grassland left
+    cfg = SinksConfig(calibration="none", monte_carlo_draws=200)
+    res = run_sinks(
+        grid=g,
+        rasters=rasters,
+        counties=counties,
+        config=cfg,
+        out_dir=tmp_path / "o",
+        mem_limit_mb=64,
+    )
+    p = res.province
+    assert not p["feasible"]
+    assert p["eligible_ha"] == pytest.approx(0.0)
+    assert p["shortfall_ha"] == pytest.approx(250.0)
+    assert any("INFEASIBLE" in line for line in res.summary_lines())
+    assert not res.counties["feasible_locally"].any()
+
+
+def test_rescale_to_official_province_figure(tmp_path):
+    g, rasters, counties = make_province(tmp_path)
+    off = tmp_path / "official.csv"
+    off.write_text(
+        "adcode,year,forest_cover_pct\n140000,2020,20.0\n140105,2020,10.0\n", encoding="utf-8"
+    )
+    cfg = SinksConfig(calibration="rescale", monte_carlo_draws=200)
+    res = run_sinks(
+        grid=g,
+        rasters=rasters,
+        counties=counties,
+        config=cfg,
+        out_dir=tmp_path / "o",
+        mem_limit_mb=64,
+        official=off,
+    )
+    t = res.counties
+    # county 140105 takes its official 10 %; the other three share 4 x 20 - 10 = 70 points of
+    # equal-area counties, raw 40 % each -> 70 / 3 = 23.333 % each (factor 0.58333)
+    assert t["calibrated_forest_pct"].tolist() == pytest.approx([10.0] + [70 / 3] * 3)
+    assert t["calibration_source"].tolist() == ["official", "rescaled", "rescaled", "rescaled"]
+    assert res.province["baseline_calibrated_pct"] == pytest.approx(20.0)
+    assert res.province["baseline_raw_pct"] == pytest.approx(40.0)
+    assert res.province["calibration_factor"] == pytest.approx((70 / 3) / 40)
+
+
+def test_calibration_caps_at_100_percent():
+    # raw 50 % and 10 %; official province 80 % of two equal counties -> 160 points to share;
+    # proportional 5:1 would give 133 % and 27 %: the first is capped at 100 %, the rest 60 %
+    c = calibrate_forest_cover(
+        [1, 2],
+        [100.0, 100.0],
+        [50.0, 10.0],
+        pd.DataFrame({"adcode": [0], "year": [2020], "forest_cover_pct": [80.0]}),
+        mode="rescale",
+        year=2020,
+        province_adcode=0,
+    )
+    assert c.forest_pct.tolist() == pytest.approx([100.0, 60.0])
+
+
+def test_official_table_errors(tmp_path):
+    p = tmp_path / "o.csv"
+    p.write_text("adcode,year,cover\n1,2020,3\n")
+    with pytest.raises(ConfigError, match="forest_cover_pct"):
+        read_official(p)
+    p.write_text("adcode,year,forest_cover_pct\n1,2020,300\n")
+    with pytest.raises(ConfigError, match="0-100"):
+        read_official(p)
+    ok = pd.DataFrame({"adcode": [1], "year": [2020], "forest_cover_pct": [20.0]})
+    with pytest.raises(ConfigError, match="province row"):
+        calibrate_forest_cover(
+            [1], [1.0], [5.0], ok, mode="rescale", year=2019, province_adcode=140000
+        )
+
+
+def test_packaged_official_figure_is_used_by_default(tmp_path):
+    g, rasters, counties = make_province(tmp_path)
+    res = run_sinks(
+        grid=g,
+        rasters=rasters,
+        counties=counties,
+        config=SinksConfig(monte_carlo_draws=200),
+        out_dir=tmp_path / "o",
+        mem_limit_mb=64,
+    )
+    assert res.province["official_province_pct"] == pytest.approx(23.18)
+    assert res.province["baseline_calibrated_pct"] == pytest.approx(23.18)
+    assert math.isclose(res.province["target_pct"], 23.18 + 2.5)
+
+
+def test_missing_county_columns_raise(tmp_path):
+    g, rasters, counties = make_province(tmp_path)
+    with pytest.raises(ConfigError, match="prefecture"):
+        run_sinks(
+            grid=g,
+            rasters=rasters,
+            counties=counties.drop(columns="prefecture"),
+            config=SinksConfig(),
+            out_dir=tmp_path / "o",
+            mem_limit_mb=64,
+        )
