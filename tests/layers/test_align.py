@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from _sxtest import write_tif
 from rasterio.transform import from_origin
 
+from _sxtest import write_tif
 from layers import (
     CRSError,
     CRSMismatchError,

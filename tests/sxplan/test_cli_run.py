@@ -1,0 +1,138 @@
+"""The CLI and run orchestration on a tiny synthetic project written to real files."""
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import yaml
+from rasterio.transform import from_origin
+
+from _sxtest import write_tif
+from layers import ConfigError
+from sxplan.cli import main
+from sxplan.config import load_config
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A 0.2 x 0.2 degree study area near Taiyuan with two counties, a DEM and roads."""
+    d = tmp_path / "inputs"
+    d.mkdir()
+    box = shapely.box(112.4, 37.7, 112.6, 37.9)
+    gpd.GeoDataFrame({"name": ["示范省"]}, geometry=[box], crs="EPSG:4326").to_file(
+        d / "admin.gpkg", layer="province"
+    )
+    west, east = shapely.box(112.4, 37.7, 112.5, 37.9), shapely.box(112.5, 37.7, 112.6, 37.9)
+    gpd.GeoDataFrame(
+        {"code": [140101, 140102], "cname": ["甲县", "乙县"], "pref": ["示范市", "示范市"]},
+        geometry=[west, east],
+        crs="EPSG:4326",
+    ).to_file(d / "admin.gpkg", layer="counties")
+    dem = (np.arange(30)[None, :] * 10 + np.zeros((30, 1))).astype("int16") + 800
+    write_tif(d / "dem.tif", dem, from_origin(112.35, 37.95, 0.01, 0.01), "EPSG:4326", -32768)
+    cfg = {
+        "project": {
+            "study_area": "province",
+            "counties": "counties",
+            "county_fields": {"adcode": "code", "name": "cname", "prefecture": "pref"},
+            "resolution_m": 500,
+            "scheduler": "sync",
+        },
+        "layers": {
+            "province": {"type": "vector", "path": "inputs/admin.gpkg", "layer": "province"},
+            "counties": {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties"},
+            "dem": {"type": "raster", "path": "inputs/dem.tif", "kind": "continuous", "units": "m"},
+        },
+    }
+    path = tmp_path / "project.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_layers_command_writes_stack_and_run_json(project, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    for name in (
+        "dem.tif",
+        "slope_deg.tif",
+        "slope_pct.tif",
+        "aspect_deg.tif",
+        "vectors.gpkg",
+        "grid.json",
+        "provenance.csv",
+    ):
+        assert (out / "layers" / name).exists(), name
+    run = json.loads((out / "run.json").read_text())
+    from layers import file_sha256
+
+    assert run["inputs"]["dem"]["sha256"] == file_sha256(tmp_path / "inputs" / "dem.tif")
+    assert run["grid"]["res_m"] == 500 and "layers" in run["timings_s"]
+    counties = gpd.read_file(out / "layers" / "vectors.gpkg", layer="counties")
+    assert sorted(counties["adcode"]) == [140101, 140102]
+    assert set(counties.columns) >= {"adcode", "name", "prefecture", "prefecture_adcode"}
+    assert counties.crs.to_epsg() == 4326
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+    assert "dem" in capsys.readouterr().out
+
+
+def test_existing_output_is_not_replaced_without_overwrite(project, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["layers", str(project), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    assert main(["layers", str(project), "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "run.json").exists()
+
+
+def test_failed_run_leaves_nothing_behind(project, tmp_path, capsys):
+    (tmp_path / "inputs" / "dem.tif").write_bytes(b"broken")
+    out = tmp_path / "run"
+    assert main(["layers", str(project), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "layer 'dem'" in err and "dem.tif" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+
+
+def test_inputs_are_not_modified(project, tmp_path):
+    from layers import file_sha256
+
+    before = {p.name: file_sha256(p) for p in (tmp_path / "inputs").iterdir()}
+    assert main(["layers", str(project), "--out", str(tmp_path / "run")]) == 0
+    assert before == {p.name: file_sha256(p) for p in (tmp_path / "inputs").iterdir()}
+
+
+def test_config_errors_name_the_key_and_suggest(project, tmp_path):
+    raw = yaml.safe_load(project.read_text(encoding="utf-8"))
+    raw["project"]["resolution"] = 100
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"project.resolution: unknown key .*'resolution_m'"):
+        load_config(bad)
+    raw["project"].pop("resolution")
+    raw["layer"] = raw.pop("layers")
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="did you mean 'layers'"):
+        load_config(bad)
+    raw["layers"] = raw.pop("layer")
+    raw["project"]["counties"] = "districts"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="no vector layer named 'districts'"):
+        load_config(bad)
+    raw["project"]["counties"] = "counties"
+    raw["project"]["crs"] = "EPSG:4326"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="geographic"):
+        load_config(bad)
+
+
+def test_missing_county_fields_are_named(project, tmp_path, capsys):
+    raw = yaml.safe_load(project.read_text(encoding="utf-8"))
+    raw["project"]["county_fields"]["adcode"] = "ADCODE99"
+    project.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert main(["layers", str(project), "--out", str(tmp_path / "run")]) == 2
+    assert "lacks fields ['ADCODE99']" in capsys.readouterr().err
