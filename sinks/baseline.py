@@ -8,7 +8,11 @@ or gaps. Work is done in the run's equal-area grid CRS, where every cell has the
 Official statistics: a CSV ``adcode,year,forest_cover_pct`` (UTF-8, optional ``name`` and
 ``source``) holds county and/or province forest cover. ``replace`` takes county values where
 given; ``rescale`` also scales the remaining counties by one factor so the province matches its
-official figure (counties at 100 % are capped and the rest rescaled).
+official figure (counties at 100 % are capped and the rest rescaled); ``distribute`` instead adds
+the province gap to the remaining counties in proportion to a pool of land (the land the raster
+calls shrub, grass, savanna or barren), i.e. it assumes the forest the raster misses (sparse
+forest, the shrub forest Chinese statistics count) lies uniformly on that land. ``distribute``
+avoids the implausible 100 % counties a large multiplicative factor produces on coarse rasters.
 
 Inputs: counties (GeoDataFrame in the grid CRS), fraction rasters on the grid, official CSV.
 Outputs: per-county sums in hectares; calibrated forest cover.
@@ -237,10 +241,12 @@ class Calibration:
     forest_pct : numpy.ndarray
         Calibrated forest cover per county, percent of county area.
     source : numpy.ndarray
-        Per county: ``raw`` (raster estimate), ``official`` (county statistic) or
-        ``rescaled`` (raster estimate times the province factor).
+        Per county: ``raw`` (raster estimate), ``official`` (county statistic),
+        ``rescaled`` (raster estimate times the province factor) or ``distributed`` (raster
+        estimate plus a share of the pool land).
     factor : float
-        The rescaling factor applied to ``rescaled`` counties (1.0 if none).
+        ``rescale``: the factor applied to ``rescaled`` counties; ``distribute``: the share of
+        the pool land counted as forest; 1.0 / 0.0 when not used.
     official_province_pct : float or None
         The province figure used, if any.
     """
@@ -261,6 +267,7 @@ def calibrate_forest_cover(
     year: int,
     province_adcode: int,
     where: str = "official table",
+    pool_ha=None,
 ) -> Calibration:
     """Replace or rescale raster forest cover with official statistics.
 
@@ -274,7 +281,7 @@ def calibrate_forest_cover(
         Raster forest cover per county, percent.
     official : pandas.DataFrame or None
         From :func:`read_official`.
-    mode : {"none", "replace", "rescale"}
+    mode : {"none", "replace", "rescale", "distribute"}
         What to do.
     year : int
         Year of the official figures to use (the baseline year).
@@ -282,6 +289,8 @@ def calibrate_forest_cover(
         adcode of the province row (e.g. 140000 for Shanxi).
     where : str
         Name of the official table for messages.
+    pool_ha : array_like, optional
+        Per county, hectares of land that may hold unmapped forest (``distribute`` only).
 
     Returns
     -------
@@ -311,11 +320,13 @@ def calibrate_forest_cover(
     if mode == "replace":
         prov = float(rows[province_adcode]) if province_adcode in rows.index else None
         return Calibration(pct, source, 1.0, prov)
-    if mode != "rescale":
-        raise ConfigError(f"calibration mode {mode!r} is not known; use none, replace or rescale")
+    if mode not in ("rescale", "distribute"):
+        raise ConfigError(
+            f"calibration mode {mode!r} is not known; use none, replace, rescale or distribute"
+        )
     if province_adcode not in rows.index:
         raise ConfigError(
-            f"calibration 'rescale' needs the province row adcode {province_adcode}, year {year} "
+            f"calibration '{mode}' needs the province row adcode {province_adcode}, year {year} "
             f"in {where}; add it (e.g. {province_adcode},{year},23.18) or use calibration: "
             "replace/none"
         )
@@ -324,6 +335,10 @@ def calibrate_forest_cover(
     fixed_ha = math.fsum((pct[has_county] * area[has_county] / 100).tolist())
     target_free_ha = target_pct / 100 * math.fsum(area.tolist()) - fixed_ha
     raw_free_ha = raw[free] * area[free] / 100
+    if mode == "distribute":
+        return _distribute(
+            pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, target_pct, where
+        )
     if target_free_ha < 0 or (raw_free_ha.sum() <= 0 and target_free_ha > 0):
         raise ConfigError(
             f"{where}: the province figure {target_pct}% cannot be met by rescaling the raster "
@@ -344,3 +359,27 @@ def calibrate_forest_cover(
     raw_sum = raw_free_ha.sum()
     factor = float(target_free_ha / raw_sum) if raw_sum > 0 else 1.0
     return Calibration(pct, source, factor, target_pct)
+
+
+def _distribute(pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, target_pct, where):
+    """Add the province gap to free counties in proportion to their pool land."""
+    if pool_ha is None:
+        raise ConfigError("calibration 'distribute' needs the pool land per county")
+    pool = np.asarray(pool_ha, dtype="float64")[free]
+    gap_ha = target_free_ha - math.fsum(raw_free_ha.tolist())
+    pool_total = math.fsum(pool.tolist())
+    if gap_ha < 0:
+        raise ConfigError(
+            f"{where}: the raster already finds more forest than the official {target_pct}%; "
+            "use calibration: rescale (which can scale down) or replace"
+        )
+    if gap_ha > pool_total:
+        raise ConfigError(
+            f"{where}: the official {target_pct}% needs {gap_ha:,.0f} ha more forest than the "
+            f"raster finds, but only {pool_total:,.0f} ha of shrub/grass/barren land could hold "
+            "it; use calibration: rescale"
+        )
+    share = gap_ha / pool_total if pool_total > 0 else 0.0
+    pct[free] = (raw_free_ha + share * pool) / area[free] * 100
+    source[free] = "distributed"
+    return Calibration(pct, source, share, target_pct)

@@ -90,7 +90,12 @@ class SinksConfig(BaseModel):
     baseline_year: int = 2020
     target_year: int = 2025
     target_gain_points: float = Field(2.5, gt=0, le=100)
-    calibration: Literal["none", "replace", "rescale"] = "rescale"
+    calibration: Literal["none", "replace", "rescale", "distribute"] = "distribute"
+    deduct_calibrated_forest: bool = Field(
+        True,
+        description="forest the official figures add beyond the raster is taken off eligible "
+        "land (it cannot be planted again)",
+    )
     official_csv: Path | None = Field(
         None,
         description="CSV adcode,year,forest_cover_pct; default the packaged provincial figure",

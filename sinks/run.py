@@ -249,6 +249,22 @@ def _priority_score(counties, rasters, config, grid, mem_limit_mb, land, sums):
     )
 
 
+def _net_eligible(eligible_raster_ha, raw_pct, cal, area_ha, config):
+    """Eligible land minus the forest calibration added that the raster called open land.
+
+    ``distributed`` counties: the added forest lies uniformly on the pool land, so eligible
+    land shrinks by the same share. Other counties: the added forest hectares are taken off
+    eligible land (floored at 0).
+    """
+    if not config.deduct_calibrated_forest:
+        return eligible_raster_ha.copy()
+    added_ha = np.maximum(cal.forest_pct - raw_pct, 0.0) / 100 * area_ha
+    net = np.maximum(eligible_raster_ha - added_ha, 0.0)
+    distributed = cal.source == "distributed"
+    net[distributed] = eligible_raster_ha[distributed] * (1.0 - cal.factor)
+    return net
+
+
 def _assemble(
     counties, sums, zone_index, mean_elev, score, config, table, official_df, official_path
 ):
@@ -275,12 +291,14 @@ def _assemble(
         year=config.baseline_year,
         province_adcode=config.province_adcode,
         where=str(official_path),
+        pool_ha=sums["eligible_landcover_ha"].to_numpy(),
     )
     total_area = math.fsum(area_ha.tolist())
     prov_raw_pct = math.fsum((raw_pct * area_ha).tolist()) / total_area
     prov_cal_pct = math.fsum((cal.forest_pct * area_ha).tolist()) / total_area
-    # 4. target and allocation
-    eligible_ha = sums["eligible_ha"].to_numpy()
+    # 4. eligible land net of forest the calibration added, target and allocation
+    eligible_raster_ha = sums["eligible_ha"].to_numpy()
+    eligible_ha = _net_eligible(eligible_raster_ha, raw_pct, cal, area_ha, config)
     required_ha = config.target_gain_points / 100 * total_area
     alloc = allocate(config.allocation, required_ha, eligible_ha, area_ha=area_ha, score=score)
     # 5. planting schedule (even over the planting years) and sinks
@@ -317,6 +335,7 @@ def _assemble(
     gain_points = alloc.allocated_ha / area_ha * 100
     cols.update(
         {
+            "eligible_raster_ha": eligible_raster_ha,
             "eligible_ha": eligible_ha,
             "required_gain_ha": county_required_ha,
             "required_gain_points": np.full(len(area_ha), config.target_gain_points),
@@ -348,6 +367,7 @@ def _assemble(
         "target_gain_points": config.target_gain_points,
         "target_pct": prov_cal_pct + config.target_gain_points,
         "required_gain_ha": required_ha,
+        "eligible_raster_ha": math.fsum(eligible_raster_ha.tolist()),
         "eligible_ha": math.fsum(eligible_ha.tolist()),
         "allocated_gain_ha": alloc.allocated_total_ha,
         "feasible": alloc.feasible,

@@ -207,13 +207,50 @@ def test_packaged_official_figure_is_used_by_default(tmp_path):
         grid=g,
         rasters=rasters,
         counties=counties,
-        config=SinksConfig(monte_carlo_draws=200),
+        config=SinksConfig(calibration="rescale", monte_carlo_draws=200),
         out_dir=tmp_path / "o",
         mem_limit_mb=64,
     )
     assert res.province["official_province_pct"] == pytest.approx(23.18)
     assert res.province["baseline_calibrated_pct"] == pytest.approx(23.18)
     assert math.isclose(res.province["target_pct"], 23.18 + 2.5)
+    # rescale lowers forest here, so nothing is taken off eligible land
+    np.testing.assert_allclose(res.counties["eligible_ha"], 1000.0)
+    # the default (distribute) refuses to lower forest, with a message naming the fix
+    with pytest.raises(ConfigError, match="calibration: rescale"):
+        run_sinks(
+            grid=g,
+            rasters=rasters,
+            counties=counties,
+            config=SinksConfig(),
+            out_dir=tmp_path / "o2",
+            mem_limit_mb=64,
+        )
+
+
+def test_distribute_gap_over_open_land_and_net_eligible(tmp_path):
+    g, rasters, counties = make_province(tmp_path)
+    off = tmp_path / "official.csv"
+    off.write_text("adcode,year,forest_cover_pct\n140000,2020,50.0\n", encoding="utf-8")
+    res = run_sinks(
+        grid=g,
+        rasters=rasters,
+        counties=counties,
+        config=SinksConfig(calibration="distribute", monte_carlo_draws=200),
+        out_dir=tmp_path / "o",
+        mem_limit_mb=64,
+        official=off,
+    )
+    t = res.counties
+    # raw 40 % of 10,000 ha = 4,000 ha; official 50 % = 5,000 ha -> gap 1,000 ha over the
+    # 4 x 1,000 ha of grassland (the pool) -> share 0.25; each county 40 % + 250/2500 = 50 %
+    np.testing.assert_allclose(t["calibrated_forest_pct"], 50.0)
+    assert set(t["calibration_source"]) == {"distributed"}
+    assert res.province["calibration_factor"] == pytest.approx(0.25)
+    # a quarter of the grassland is now forest: 750 ha per county stays eligible
+    np.testing.assert_allclose(t["eligible_raster_ha"], 1000.0)
+    np.testing.assert_allclose(t["eligible_ha"], 750.0)
+    assert res.province["eligible_ha"] == pytest.approx(3000.0)
 
 
 def test_missing_county_columns_raise(tmp_path):
