@@ -312,4 +312,23 @@ def run_project(
     return ctx
 
 
-STEP_FUNCTIONS: dict[str, StepFn] = {"layers": run_layers}
+def run_sinks_step(ctx: RunContext):
+    """Sinks: county baseline, eligible land, allocation, sequestration -> ``sinks/``."""
+    from sinks import run_sinks
+
+    cfg = ctx.config.sinks
+    if cfg is None:
+        raise ConfigError(f"{ctx.config.path}: the sinks step needs a `sinks:` section")
+    return run_sinks(
+        grid=ctx.grid,
+        rasters=ctx.stack.rasters,
+        counties=ctx.counties,
+        config=cfg,
+        out_dir=ctx.out / "sinks",
+        mem_limit_mb=ctx.config.project.mem_limit_mb,
+        reserved=ctx.stack.rasters.get("reserved_for_renewables"),
+        official=cfg.official_csv,
+    )
+
+
+STEP_FUNCTIONS: dict[str, StepFn] = {"layers": run_layers, "sinks": run_sinks_step}
