@@ -85,7 +85,7 @@ def _clear_year(lat: float, lon: float) -> dict:
     zen = sp["zenith"].to_numpy()
     ext_h = np.maximum(dni_extra.to_numpy() * np.cos(np.radians(zen)), 0.0)
     day = zen < 90.0
-    doy = times.dayofyear.to_numpy()
+    doy = times.day_of_year.to_numpy()
     ghi_cs = cs["ghi"].to_numpy()
     # Daily clear-sky clearness, used to scale each day's clear-sky shape to a target kt.
     cs_day = np.bincount(doy, weights=ghi_cs, minlength=367)
