@@ -488,11 +488,11 @@ class SitingConfig(_Closed):
     exclusions: list[Rule] = Field(default_factory=list)
     pv: PVConfig = Field(default_factory=PVConfig)
     wind: WindConfig = Field(default_factory=WindConfig)
-    bases_file: str | None = Field(
+    bases_path: str | None = Field(
         None,
         description="Bases YAML/GeoJSON; default the shipped sxplan/data/shanxi/bases.yaml.",
     )
-    installed_capacity_csv: str | None = Field(
+    installed_capacity_path: str | None = Field(
         None, description="Optional CSV: adcode, technology (pv|wind), capacity_mw."
     )
     targets: PlanTargets = Field(default_factory=PlanTargets)

@@ -1,0 +1,376 @@
+"""Exclusion rules evaluated tile by tile, with per-rule accounting.
+
+Every cell of the study area (cells whose centre lies in a county) gets a code: 0 if eligible,
+the rule's code (its position in the config's ``exclusions`` list, from 1) if a hard rule
+excluded it (the first matching rule in list order), :data:`NO_DATA_CODE` if it passed every
+rule but lacks an input the technology needs, and :data:`OUTSIDE_CODE` outside the study area
+(the raster's nodata). Soft rules never exclude; they multiply the score of the cells they
+select by their ``score_factor``.
+
+Accounting per rule: cells it selects on its own ("alone", ignoring every other rule) and cells
+it excluded in sequence (attributed to the first matching rule). In-sequence counts of hard
+rules and no-data add up exactly to the excluded area.
+
+Buffers are exact Euclidean distances: categorical buffers measure from cell centre to matching
+cell centre on a halo'd window (exact for the core), vector buffers buffer the geometry itself
+and select cells whose centre lies inside, so no tile sees anything different from the whole.
+
+Inputs: rules from :mod:`siting.config`, a :class:`~siting._context.LayerSet`.
+Outputs: :class:`CompiledRules` whose :meth:`~CompiledRules.evaluate` returns per-tile codes,
+soft factors and counts; :func:`exclusion_codes` writes the code raster for a whole grid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from scipy import ndimage
+
+from layers.errors import ConfigError
+from layers.landcover import COMMON_CLASSES, to_common
+from layers.vector import burn_tile
+
+from ._context import LayerSet, TileContext
+from .config import CategoricalSelector, RangeSelector, VectorSelector
+
+__all__ = [
+    "NO_DATA_CODE",
+    "OUTSIDE_CODE",
+    "CompiledRules",
+    "ExclusionTile",
+    "compile_rules",
+    "compile_selector",
+    "study_area_tile",
+]
+
+#: Code of cells that pass every rule but lack an input the technology needs.
+NO_DATA_CODE = 254
+#: Code (and raster nodata) of cells outside the study area.
+OUTSIDE_CODE = 255
+
+
+def _halo(distance_m: float, res_m: float) -> int:
+    return int(math.ceil(distance_m / res_m - 1e-9)) if distance_m > 0 else 0
+
+
+class _Selector:
+    """Selects cells of a tile's core window; ``halo`` cells of context needed."""
+
+    halo = 0
+    rasters: tuple[str, ...] = ()
+
+    def select(self, ctx: TileContext) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _CategoricalSel(_Selector):
+    def __init__(
+        self, sel: CategoricalSelector, layers: LayerSet, scheme: str, lc_layer: str, what: str
+    ):
+        self.layer = layers.raster(sel.layer, what)
+        if self.layer.kind != "categorical":
+            raise ConfigError(
+                f"{what}: layer '{sel.layer}' is {self.layer.kind}, a categorical rule needs "
+                "a categorical layer (use `type: range` for continuous layers)"
+            )
+        self.name = sel.layer
+        self.rasters = (sel.layer,)
+        self.codes = np.array(sorted(set(sel.codes)), dtype="int64")
+        bad = [c for c in sel.classes if c not in COMMON_CLASSES]
+        if bad:
+            raise ConfigError(
+                f"{what}: unknown land-cover classes {bad}; common classes are "
+                f"{list(COMMON_CLASSES)}"
+            )
+        if sel.classes and sel.layer != lc_layer:
+            raise ConfigError(
+                f"{what}: `classes:` needs the land-cover layer '{lc_layer}' (scheme "
+                f"{scheme}); for layer '{sel.layer}' list raw `codes:` instead"
+            )
+        self.classes = np.array([COMMON_CLASSES[c] for c in sel.classes], dtype="uint8")
+        self.scheme = scheme
+        self.buffer_m = float(sel.buffer_m)
+        self.halo = _halo(self.buffer_m, layers.grid.res)
+        self.res = layers.grid.res
+        self.what = what
+
+    def _match(self, values, valid):
+        m = np.zeros(values.shape, dtype=bool)
+        if self.codes.size:
+            m |= np.isin(values, self.codes) & valid
+        if self.classes.size:
+            common = to_common(values, self.scheme, self.layer.nodata, what=self.name)
+            m |= np.isin(common, self.classes) & valid
+        return m
+
+    def select(self, ctx):
+        if self.halo == 0:
+            return self._match(*ctx.read(self.name, what=self.what))
+        values, valid = ctx.read(self.name, outer=True, what=self.what)
+        m = self._match(values, valid)
+        if not m.any():
+            return np.zeros(ctx.shape, dtype=bool)
+        dist = ndimage.distance_transform_edt(~m, sampling=(self.res, self.res))
+        return (dist <= self.buffer_m * (1 + 1e-9))[ctx.tile.inner]
+
+
+class _RangeSel(_Selector):
+    def __init__(self, sel: RangeSelector, layers: LayerSet, what: str):
+        layer = layers.raster(sel.layer, what)
+        if layer.kind != "continuous":
+            raise ConfigError(
+                f"{what}: layer '{sel.layer}' is categorical; a range rule needs a continuous "
+                "layer (use `type: categorical` with `codes:`)"
+            )
+        self.name = sel.layer
+        self.rasters = (sel.layer,)
+        self.below, self.above = sel.below, sel.above
+        self.what = what
+
+    def select(self, ctx):
+        values, valid = ctx.read(self.name, what=self.what)
+        m = np.zeros(values.shape, dtype=bool)
+        if self.below is not None:
+            m |= values < self.below
+        if self.above is not None:
+            m |= values > self.above
+        return m & valid
+
+
+class _VectorSel(_Selector):
+    def __init__(self, sel: VectorSelector, layers: LayerSet, what: str):
+        gdf = layers.vector(sel.layer, what)
+        geoms = np.asarray(gdf.geometry.values)
+        geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+        all_touched = sel.all_touched
+        if sel.buffer_m > 0:
+            # quad_segs=32 keeps the polygonal circle within 0.05 % of the radius.
+            geoms = shapely.buffer(geoms, sel.buffer_m, quad_segs=32)
+            if all_touched is None:
+                all_touched = False
+        elif all_touched is None:
+            kinds = set(shapely.get_type_id(geoms).tolist())
+            all_touched = not kinds <= {3, 6}  # lines or points: burn every touched cell
+        self.geoms = geoms
+        self.tree = shapely.STRtree(geoms)
+        self.all_touched = bool(all_touched)
+        self.grid = layers.grid
+
+    def select(self, ctx):
+        return burn_tile(
+            self.geoms,
+            None,
+            self.grid,
+            ctx.tile.window,
+            all_touched=self.all_touched,
+            tree=self.tree,
+        ).astype(bool)
+
+
+def compile_selector(
+    sel,
+    layers: LayerSet,
+    *,
+    scheme: str = "igbp",
+    landcover_layer: str = "landcover",
+    what: str = "rule",
+) -> _Selector:
+    """Turn a selector model into an object that selects cells of a tile.
+
+    Parameters
+    ----------
+    sel : CategoricalSelector, RangeSelector or VectorSelector
+        The model (rules are selectors too).
+    layers : LayerSet
+        Layers of the run.
+    scheme : str
+        Land-cover scheme of ``landcover_layer``, for ``classes:``.
+    landcover_layer : str
+        Name of the land-cover raster.
+    what : str
+        Name used in error messages.
+
+    Returns
+    -------
+    object
+        With ``select(ctx) -> bool array``, ``halo`` (cells) and ``rasters`` (names read).
+    """
+    if isinstance(sel, CategoricalSelector):
+        return _CategoricalSel(sel, layers, scheme, landcover_layer, what)
+    if isinstance(sel, RangeSelector):
+        return _RangeSel(sel, layers, what)
+    if isinstance(sel, VectorSelector):
+        return _VectorSel(sel, layers, what)
+    raise TypeError(f"unknown selector {sel!r}")
+
+
+@dataclass
+class _CompiledRule:
+    code: int
+    rule: object
+    selector: _Selector
+    within: _Selector | None
+
+    @property
+    def halo(self) -> int:
+        return max(self.selector.halo, self.within.halo if self.within else 0)
+
+    def select(self, ctx) -> np.ndarray:
+        m = self.selector.select(ctx)
+        if self.within is not None and m.any():
+            m &= self.within.select(ctx)
+        return m
+
+
+@dataclass
+class ExclusionTile:
+    """Exclusion results of one tile.
+
+    Attributes
+    ----------
+    code : numpy.ndarray
+        uint8 codes (0 eligible, rule code, :data:`NO_DATA_CODE`, :data:`OUTSIDE_CODE`).
+    score_factor : numpy.ndarray
+        float32 product of soft-rule factors (1 where no soft rule applies).
+    alone_cells : numpy.ndarray
+        int64 cells each rule selects on its own within the study area (rule order).
+    soft_masks : list of numpy.ndarray
+        Cells selected by each soft rule (rule order, None for hard rules).
+    """
+
+    code: np.ndarray
+    score_factor: np.ndarray
+    alone_cells: np.ndarray
+    soft_masks: list = field(default_factory=list)
+
+
+class CompiledRules:
+    """The exclusion rules of one technology, ready to evaluate tile by tile.
+
+    Parameters
+    ----------
+    rules : list
+        ``[(code, rule_model), ...]`` in order.
+    layers : LayerSet
+        Layers of the run.
+    scheme, landcover_layer : str
+        Land-cover settings for ``classes:``.
+    """
+
+    def __init__(self, rules, layers: LayerSet, *, scheme: str, landcover_layer: str):
+        self.rules: list[_CompiledRule] = []
+        for code, rule in rules:
+            what = f"exclusion rule '{rule.name}'"
+            sel = compile_selector(
+                rule, layers, scheme=scheme, landcover_layer=landcover_layer, what=what
+            )
+            within = None
+            if rule.within is not None:
+                within = compile_selector(
+                    rule.within,
+                    layers,
+                    scheme=scheme,
+                    landcover_layer=landcover_layer,
+                    what=f"{what} (within)",
+                )
+            self.rules.append(_CompiledRule(code, rule, sel, within))
+
+    @property
+    def halo(self) -> int:
+        """Cells of halo the rules need."""
+        return max((r.halo for r in self.rules), default=0)
+
+    @property
+    def hard_rasters(self) -> list[str]:
+        """Raster layers read by hard rules (cells lacking them are no-data exclusions)."""
+        names = []
+        for r in self.rules:
+            if r.rule.mode == "hard":
+                names += [n for n in r.selector.rasters if n not in names]
+        return names
+
+    def evaluate(self, ctx: TileContext, study: np.ndarray) -> ExclusionTile:
+        """Evaluate every rule on a tile.
+
+        Parameters
+        ----------
+        ctx : TileContext
+            The tile's reads.
+        study : numpy.ndarray of bool
+            True on study-area cells of the core window.
+
+        Returns
+        -------
+        ExclusionTile
+            Codes here are 0, rule codes or :data:`OUTSIDE_CODE`; the caller adds
+            :data:`NO_DATA_CODE` once it knows which inputs are missing.
+        """
+        code = np.where(study, 0, OUTSIDE_CODE).astype("uint8")
+        factor = np.ones(ctx.shape, dtype="float32")
+        alone = np.zeros(len(self.rules), dtype="int64")
+        soft = []
+        if not study.any():
+            return ExclusionTile(code, factor, alone, [None] * len(self.rules))
+        for i, r in enumerate(self.rules):
+            m = r.select(ctx) & study
+            alone[i] = int(np.count_nonzero(m))
+            if r.rule.mode == "hard":
+                code[(code == 0) & m] = r.code
+                soft.append(None)
+            else:
+                factor[m] *= np.float32(r.rule.score_factor)
+                soft.append(m)
+        return ExclusionTile(code, factor, alone, soft)
+
+
+def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
+    """Compile the hard and soft rules of ``tech`` from a :class:`~siting.config.SitingConfig`.
+
+    Rule codes are positions in ``cfg.exclusions`` counted from 1, so a code means the same rule
+    for every technology.
+
+    Parameters
+    ----------
+    cfg : SitingConfig
+        The siting settings.
+    tech : {"pv", "wind"}
+        Technology.
+    layers : LayerSet
+        Layers of the run.
+
+    Returns
+    -------
+    CompiledRules
+    """
+    pairs = [(i + 1, r) for i, r in enumerate(cfg.exclusions) if tech in r.technologies]
+    return CompiledRules(
+        pairs, layers, scheme=cfg.landcover_scheme, landcover_layer=cfg.landcover_layer
+    )
+
+
+def study_area_tile(county_geoms, county_tree, grid, window) -> np.ndarray:
+    """County index (1-based, uint16; 0 outside) of each cell of a window, by cell centre.
+
+    Parameters
+    ----------
+    county_geoms : numpy.ndarray of shapely.Geometry
+        County polygons in the grid CRS, in county-table order.
+    county_tree : shapely.STRtree
+        Index over ``county_geoms``.
+    grid : GridSpec
+        The grid.
+    window : rasterio.windows.Window
+        The window.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint16 county index + 1; where counties overlap, the later one wins.
+    """
+    values = np.arange(1, len(county_geoms) + 1, dtype="uint16")
+    return burn_tile(
+        county_geoms, values, grid, window, all_touched=False, dtype="uint16", tree=county_tree
+    )
