@@ -17,7 +17,7 @@ import pandas as pd
 from layers.errors import LayerIOError
 from maps._geo import display_geometries, feature_collection, list_layers, read_vector
 from maps._raster import RAMPS, ramp_css, read_overlay
-from maps._text import esc, format_value, label, table_html
+from maps._text import esc, format_value, label, popup_spec
 from maps.config import MapsConfig
 
 __all__ = [
@@ -28,7 +28,8 @@ __all__ = [
     "class_colors",
     "continuous_legend",
     "classes_legend",
-    "popup_rows",
+    "popup_columns",
+    "shared_features",
 ]
 
 
@@ -74,13 +75,12 @@ def read_optional_vector(ctx: MapContext, path: Path, layer: str, zh: str, en: s
     return gdf
 
 
-def popup_rows(
-    row: pd.Series, first: Sequence[str] = (), skip: Sequence[str] = ()
-) -> list[tuple[str, Any]]:
-    """Return (column, value) pairs: the ``first`` columns present, then every other column."""
-    cols = [c for c in row.index if c != "geometry" and c not in skip]
-    ordered = [c for c in first if c in cols] + [c for c in cols if c not in first]
-    return [(c, row[c]) for c in ordered]
+def popup_columns(
+    columns: Sequence[str], first: Sequence[str] = (), skip: Sequence[str] = ()
+) -> list[str]:
+    """Every attribute column, the ``first`` ones (when present) leading; ``skip`` left out."""
+    cols = [c for c in columns if c != "geometry" and c not in skip]
+    return [c for c in first if c in cols] + [c for c in cols if c not in first]
 
 
 def class_breaks(values: np.ndarray, n: int = 5) -> list[float]:
@@ -132,6 +132,11 @@ def classify(values: np.ndarray, edges: list[float], colors: list[str]) -> list[
     return out
 
 
+def _edge(value: float) -> str:
+    """A class edge for a legend: whole numbers from 100 up, else one decimal."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
 def classes_legend(title: str, edges: list[float], colors: list[str]) -> str:
     """Legend HTML of classed colours (title escaped here)."""
     parts = [f"<h4>{esc(title)}</h4>"]
@@ -139,7 +144,7 @@ def classes_legend(title: str, edges: list[float], colors: list[str]) -> str:
         lo, hi = edges[i], edges[min(i + 1, len(edges) - 1)]
         parts.append(
             f'<div><span class="sx-sw" style="background:{color}"></span>'
-            f"{esc(format_value(lo))} – {esc(format_value(hi))}</div>"
+            f"{esc(_edge(lo))} – {esc(_edge(hi))}</div>"
         )
     return "".join(parts)
 
@@ -154,6 +159,56 @@ def continuous_legend(title: str, ramp: str, vmin: float, vmax: float) -> str:
     )
 
 
+def shared_features(
+    m,
+    ctx: MapContext,
+    gdf: gpd.GeoDataFrame,
+    *,
+    popup_columns: Sequence[str] = (),
+    coverage: bool = False,
+):
+    """Write a layer's display geometry and escaped popup values once; return the element.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    ctx : MapContext
+        Settings.
+    gdf : geopandas.GeoDataFrame
+        Features with their attributes (any CRS).
+    popup_columns : sequence of str
+        Columns whose values (escaped) go into each feature's ``v``; empty for no popup.
+    coverage : bool
+        Polygons tile the plane (simplify shared edges once).
+
+    Returns
+    -------
+    SharedGeoJson
+        Added to ``m``; pass it to :func:`add_vector` as ``shared``.
+    """
+    from maps._elements import SharedGeoJson
+
+    geoms = display_geometries(
+        gdf,
+        tolerance_m=ctx.config.simplify_tolerance_m,
+        decimals=ctx.config.coordinate_decimals,
+        coverage=coverage,
+        to_gcj02=ctx.to_gcj02,
+    )
+    cols = list(popup_columns)
+    values = gdf[cols].to_numpy(dtype=object) if cols else None
+    props = []
+    for i in range(len(gdf)):
+        p: dict[str, Any] = {"i": i}
+        if values is not None:
+            p["v"] = [esc(v) for v in values[i]]
+        props.append(p)
+    shared = SharedGeoJson(feature_collection(geoms, props))
+    m.add_child(shared)
+    return shared
+
+
 def add_vector(
     m,
     ctx: MapContext,
@@ -162,15 +217,18 @@ def add_vector(
     key: str,
     name: str,
     style: dict[str, Any],
-    popup: Callable[[pd.Series], str] | None = None,
+    popup_columns: Sequence[str] = (),
+    section_columns: Sequence[str] = (),
+    section_title: str | None = None,
     tooltip: Callable[[pd.Series], str] | None = None,
     colors: Sequence[str | None] | None = None,
     color_key: str = "fillColor",
     label_permanent: bool = False,
     coverage: bool = False,
     show: bool = True,
+    shared=None,
 ):
-    """Add a vector layer with escaped popups/tooltips; return the folium layer.
+    """Add a vector layer with escaped popups and tooltips; return the folium layer.
 
     Parameters
     ----------
@@ -179,15 +237,19 @@ def add_vector(
     ctx : MapContext
         Settings and notes.
     gdf : geopandas.GeoDataFrame
-        Features in EPSG:4326 with their attributes.
+        Features with their attributes.
     key : str
         Stable layer id.
     name : str
-        Layer-control name (unescaped).
+        Layer-control name and popup title (unescaped; escaped here).
     style : dict
         Leaflet path options.
-    popup, tooltip : callable, optional
-        Row -> HTML already escaped (use :func:`maps._text.table_html` / :func:`esc`).
+    popup_columns, section_columns : sequence of str
+        Columns shown in the popup (the section under ``section_title``); none: no popup.
+    section_title : str, optional
+        Heading of the section.
+    tooltip : callable, optional
+        Row -> plain text (escaped here); empty text gives no tooltip.
     colors : sequence, optional
         Per-row colour (``#rrggbb``) set on ``color_key``.
     color_key : {"fillColor", "color"}
@@ -198,6 +260,8 @@ def add_vector(
         Polygons tile the plane (simplify shared edges once).
     show : bool
         Visible on open.
+    shared : SharedGeoJson, optional
+        Features already written by :func:`shared_features` with the same popup columns.
 
     Returns
     -------
@@ -206,28 +270,29 @@ def add_vector(
     """
     from maps._elements import SafeGeoJson
 
-    geoms = display_geometries(
-        gdf,
-        tolerance_m=ctx.config.simplify_tolerance_m,
-        decimals=ctx.config.coordinate_decimals,
-        coverage=coverage,
-        to_gcj02=ctx.to_gcj02,
-    )
-    props = []
-    for i, (_, row) in enumerate(gdf.iterrows()):
-        p: dict[str, Any] = {}
-        if popup is not None:
-            p["p"] = popup(row)
-        if tooltip is not None:
-            p["t"] = tooltip(row)
-        if colors is not None and colors[i]:
-            p["c"] = colors[i]
-        props.append(p)
+    all_cols = [*popup_columns, *section_columns]
+    if shared is None:
+        shared = shared_features(m, ctx, gdf, popup_columns=all_cols, coverage=coverage)
+    popup = None
+    if all_cols:
+        popup = popup_spec(
+            popup_columns,
+            title=name,
+            language=ctx.language,  # type: ignore[arg-type]
+            section_columns=section_columns,
+            section_title=section_title,
+        )
+    tips = None
+    if tooltip is not None:
+        tips = [esc(tooltip(row)) if tooltip(row) else "" for _, row in gdf.iterrows()]
     layer = SafeGeoJson(
-        feature_collection(geoms, props),
+        shared,
         name=name,
         key=key,
         style=style,
+        popup=popup,
+        tooltips=tips,
+        colors=list(colors) if colors is not None else None,
         color_key=color_key,
         label_permanent=label_permanent,
         show=show,
@@ -279,17 +344,6 @@ def require_file(path: Path, what: str, fix: str) -> Path:
     if not path.is_file():
         raise LayerIOError(f"maps: required file {path} ({what}) does not exist; {fix}")
     return path
-
-
-def popup_table(ctx: MapContext, title: str, rows, section=(), section_title=None) -> str:
-    """Escaped popup HTML for a row."""
-    return table_html(
-        rows,
-        title=title,
-        language=ctx.language,  # type: ignore[arg-type]
-        section_rows=section,
-        section_title=section_title,
-    )
 
 
 def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]:

@@ -26,7 +26,15 @@ from layers.errors import ConfigError
 from maps._assets import leaflet_head_html
 from maps._text import js_literal
 
-__all__ = ["HtmlControl", "SafeGeoJson", "add_base_layers", "finish_map", "new_map"]
+__all__ = [
+    "HtmlControl",
+    "KeyedImageOverlay",
+    "SafeGeoJson",
+    "SharedGeoJson",
+    "add_base_layers",
+    "finish_map",
+    "new_map",
+]
 
 _CSS = """
 <style>
@@ -67,22 +75,57 @@ _AMAP_URL = (
 _AMAP_ATTR = "&copy; 高德地图 AutoNavi (GCJ-02)"
 
 
-class SafeGeoJson(Layer):
-    """GeoJSON layer with pre-escaped popups (``p``), tooltips (``t``) and colours (``c``).
+class SharedGeoJson(MacroElement):
+    """A FeatureCollection written once as a JS variable, drawn by several layers.
 
     Parameters
     ----------
     data : dict
-        FeatureCollection whose feature properties hold only ``p`` (popup HTML, escaped),
-        ``t`` (tooltip HTML, escaped) and ``c`` (a ``#rrggbb`` colour).
+        FeatureCollection; each feature's properties hold ``i`` (row index) and ``v`` (the
+        popup values, already HTML-escaped).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.data_js }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict[str, Any]):
+        super().__init__()
+        self._name = "SharedGeoJson"
+        self.data_js = js_literal(data)
+
+
+class SafeGeoJson(Layer):
+    """GeoJSON layer whose popups, tooltips and colours come from escaped, per-row data.
+
+    Popups are a table of the layer's column labels (escaped in Python) and each feature's
+    values ``v`` (escaped in Python); the browser only concatenates them, so no attribute
+    value is ever parsed as markup. (folium's ``GeoJsonPopup``/``GeoJsonTooltip`` insert raw
+    attribute values as HTML, which would run markup inside a county or parcel name.)
+
+    Parameters
+    ----------
+    data : SharedGeoJson
+        The features (properties ``i`` and ``v``), possibly shared with other layers.
     name : str
         Name in the layer control (escaped here).
     key : str
         Stable id of the layer (``window.sxplan.layers[key]``), used by tests and scripts.
     style : dict
         Leaflet path options for every feature.
+    popup : dict, optional
+        ``{"title": str, "cols": [str], "section_at": int or None, "section_title": str}``,
+        every string already escaped; rows from ``section_at`` on sit under ``section_title``.
+    tooltips : list of str, optional
+        Escaped tooltip per row (index ``i``); empty strings get no tooltip.
+    colors : list, optional
+        ``#rrggbb`` (or None) per row, set on ``color_key``.
     color_key : {"fillColor", "color"}
-        Which style option the per-feature colour ``c`` sets.
+        Which style option the per-row colour sets.
     label_permanent : bool
         Show tooltips as permanent labels (for base names).
     show : bool
@@ -92,20 +135,40 @@ class SafeGeoJson(Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.data_js }}, {
-            style: function (f) {
-                var s = Object.assign({}, {{ this.style_js }});
-                var c = f.properties && f.properties.c;
-                if (c) { s[{{ this.color_key_js }}] = c; }
-                return s;
-            },
-            pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 5}); },
-            onEachFeature: function (f, layer) {
-                var p = f.properties || {};
-                if (p.p) { layer.bindPopup(p.p, {maxWidth: 380, maxHeight: 420}); }
-                if (p.t) { layer.bindTooltip(p.t, {{ this.tooltip_js }}); }
+        var {{ this.get_name() }} = (function (data, spec, tips, colors, base, colorKey) {
+            function popupHtml(v) {
+                var h = '<div class="sx-pop">';
+                if (spec.title) { h += '<b>' + spec.title + '</b>'; }
+                h += '<table>';
+                for (var k = 0; k < spec.cols.length; k++) {
+                    if (k === spec.section_at) {
+                        h += '<tr><th colspan="2" class="sx-sec">' + spec.section_title +
+                            '</th></tr>';
+                    }
+                    h += '<tr><th>' + spec.cols[k] + '</th><td>' + v[k] + '</td></tr>';
+                }
+                return h + '</table></div>';
             }
-        });
+            return L.geoJSON(data, {
+                style: function (f) {
+                    var s = Object.assign({}, base);
+                    var c = colors && colors[f.properties.i];
+                    if (c) { s[colorKey] = c; }
+                    return s;
+                },
+                pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 5}); },
+                onEachFeature: function (f, layer) {
+                    var p = f.properties;
+                    if (spec && p.v) {
+                        layer.bindPopup(function () { return popupHtml(p.v); },
+                            {maxWidth: 380, maxHeight: 420});
+                    }
+                    var t = tips && tips[p.i];
+                    if (t) { layer.bindTooltip(t, {{ this.tooltip_js }}); }
+                }
+            });
+        })({{ this.data.get_name() }}, {{ this.popup_js }}, {{ this.tips_js }},
+           {{ this.colors_js }}, {{ this.style_js }}, {{ this.color_key_js }});
         window.sxplan = window.sxplan || {layers: {}, legends: {}};
         window.sxplan.layers[{{ this.key_js }}] = {{ this.get_name() }};
         {% endmacro %}
@@ -114,11 +177,14 @@ class SafeGeoJson(Layer):
 
     def __init__(
         self,
-        data: dict[str, Any],
+        data: SharedGeoJson,
         *,
         name: str,
         key: str,
         style: dict[str, Any],
+        popup: dict[str, Any] | None = None,
+        tooltips: list[str] | None = None,
+        colors: list[str | None] | None = None,
         color_key: str = "fillColor",
         label_permanent: bool = False,
         show: bool = True,
@@ -128,7 +194,10 @@ class SafeGeoJson(Layer):
         super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
         self._name = "SafeGeoJson"
         self.key = key
-        self.data_js = js_literal(data)
+        self.data = data
+        self.popup_js = js_literal(popup)
+        self.tips_js = js_literal(tooltips)
+        self.colors_js = js_literal(colors)
         self.style_js = js_literal(style)
         self.color_key_js = js_literal(color_key)
         self.key_js = js_literal(key)

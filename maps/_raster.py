@@ -38,6 +38,7 @@ RAMPS: dict[str, list[tuple[float, str]]] = {
     "wind": [(0.0, "#eef4fb"), (0.35, "#8fbde0"), (0.7, "#2f72b8"), (1.0, "#0b2f6b")],
     "green": [(0.0, "#edf8e9"), (0.4, "#a1d99b"), (0.75, "#41ab5d"), (1.0, "#00441b")],
     "yield": [(0.0, "#fde725"), (0.5, "#21918c"), (1.0, "#3b0f70")],
+    "parcel": [(0.0, "#f3e8fb"), (0.5, "#b467d6"), (1.0, "#4a0a70")],
 }
 
 _WEB_MERCATOR_R = 6378137.0
@@ -72,7 +73,13 @@ def _hex_rgb(color: str) -> tuple[int, int, int]:
 
 
 def colorize(
-    values: np.ndarray, vmin: float, vmax: float, ramp: str, *, alpha: int = 210
+    values: np.ndarray,
+    vmin: float,
+    vmax: float,
+    ramp: str,
+    *,
+    alpha: int = 210,
+    levels: int | None = None,
 ) -> np.ndarray:
     """Map values to RGBA through a colour ramp; NaN becomes transparent.
 
@@ -86,6 +93,8 @@ def colorize(
         Key of :data:`RAMPS`.
     alpha : int
         Opacity (0-255) of valid pixels.
+    levels : int, optional
+        Quantise to this many colours (smaller PNGs; 64 is indistinguishable on a map).
 
     Returns
     -------
@@ -99,6 +108,8 @@ def colorize(
     t = np.clip((values - vmin) / span, 0.0, 1.0)
     valid = np.isfinite(values)
     t = np.where(valid, t, 0.0)
+    if levels is not None and levels > 1:
+        t = np.round(t * (levels - 1)) / (levels - 1)
     out = np.zeros((4, *values.shape), dtype=np.uint8)
     for band in range(3):
         out[band] = np.round(np.interp(t, pos, rgb[:, band])).astype(np.uint8)
@@ -286,7 +297,7 @@ def read_overlay(
     if value_range is None:
         lo, hi = float(finite.min()), float(finite.max())
         value_range = (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
-    rgba = colorize(out, value_range[0], value_range[1], ramp)
+    rgba = colorize(out, value_range[0], value_range[1], ramp, levels=64)
     lon, lat = _merc_to_lonlat(np.array([xmin, xmax]), np.array([ymin, ymax]))
     bounds = [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
     return RasterOverlay(

@@ -21,14 +21,14 @@ from maps._common import (
     class_colors,
     classes_legend,
     classify,
-    popup_rows,
-    popup_table,
+    popup_columns,
     read_optional_vector,
     require_file,
+    shared_features,
 )
 from maps._elements import HtmlControl, add_base_layers, finish_map, new_map
 from maps._geo import list_layers, read_vector
-from maps._siting import _bounds, _name_label
+from maps._siting import _bounds, _edges, _name_label
 from maps._text import esc, format_value
 
 __all__ = ["build_sinks_map", "sink_metric_columns"]
@@ -175,6 +175,10 @@ def build_sinks_map(ctx: MapContext):
         positive_only=True,
     )
     first_shown = next(k for k, c in cols.items() if c is not None)
+    # Geometry and popup values written once, drawn by the three choropleths.
+    shared = shared_features(
+        m, ctx, counties, popup_columns=popup_columns(counties.columns, first=_COUNTY_FIRST)
+    )
     for key, col in cols.items():
         zh, en, ramp = _METRICS[key]
         name = ctx.t(zh, en)
@@ -184,7 +188,6 @@ def build_sinks_map(ctx: MapContext):
         values = counties[col].to_numpy(dtype=float)
         edges = class_breaks(values, 5)
         colors = class_colors(ramp, max(len(edges) - 1, 1))
-        title = ctx.t(f"{zh}(按县)", f"{en} by county")
         layer = add_vector(
             m,
             ctx,
@@ -193,11 +196,9 @@ def build_sinks_map(ctx: MapContext):
             name=f"{name} ({col})",
             style={"color": "#666666", "weight": 0.8, "fillOpacity": 0.75},
             colors=classify(values, edges, colors),
-            popup=lambda r, _t=title: popup_table(
-                ctx, f"{_name_label(ctx, r)} — {_t}", popup_rows(r, first=_COUNTY_FIRST)
-            ),
-            tooltip=lambda r, _c=col: esc(f"{_name_label(ctx, r)}: {format_value(r[_c])}"),
-            coverage=True,
+            popup_columns=popup_columns(counties.columns, first=_COUNTY_FIRST),
+            tooltip=lambda r, _c=col: f"{_name_label(ctx, r)}: {format_value(r[_c])}",
+            shared=shared,
             show=key == first_shown,
         )
         HtmlControl(
@@ -210,11 +211,10 @@ def build_sinks_map(ctx: MapContext):
             add_vector(
                 m,
                 ctx,
-                prefectures,
+                _edges(prefectures),
                 key="prefectures",
                 name=ctx.t("市界", "Prefecture boundaries"),
                 style={"color": "#333333", "weight": 1.8, "fill": False, "interactive": False},
-                coverage=True,
             )
     else:
         ctx.missing(ctx.t("市界", "Prefecture boundaries"), vectors)

@@ -19,8 +19,7 @@ from maps._common import (
     add_vector,
     continuous_legend,
     find_column,
-    popup_rows,
-    popup_table,
+    popup_columns,
     ramp_colors,
     read_optional_vector,
     require_file,
@@ -87,30 +86,35 @@ def _name_label(ctx: MapContext, row: pd.Series) -> str:
     return zh or en
 
 
+def _edges(gdf):
+    """Each shared boundary once, as lines (half the vertices of the polygons' rings)."""
+    import geopandas as gpd
+    import shapely
+
+    lines = shapely.line_merge(shapely.union_all(gdf.boundary.to_numpy()))
+    return gpd.GeoDataFrame(geometry=[lines], crs=gdf.crs)
+
+
 def _add_boundaries(m, ctx: MapContext, vectors) -> None:
     counties = read_optional_vector(ctx, vectors, "counties", "县界", "County boundaries")
     if counties is not None:
         add_vector(
             m,
             ctx,
-            counties,
+            _edges(counties),
             key="counties",
             name=ctx.t("县界", "County boundaries"),
-            style={"color": "#8a8a8a", "weight": 0.8, "fill": False},
-            tooltip=lambda r: esc(_name_label(ctx, r)),
-            coverage=True,
+            style={"color": "#8a8a8a", "weight": 0.8, "fill": False, "interactive": False},
         )
     prefectures = read_optional_vector(ctx, vectors, "prefectures", "市界", "Prefectures")
     if prefectures is not None:
         add_vector(
             m,
             ctx,
-            prefectures,
+            _edges(prefectures),
             key="prefectures",
             name=ctx.t("市界", "Prefecture boundaries"),
-            style={"color": "#555555", "weight": 1.6, "fill": False},
-            tooltip=lambda r: esc(_name_label(ctx, r)),
-            coverage=True,
+            style={"color": "#555555", "weight": 1.6, "fill": False, "interactive": False},
         )
     province = read_vector(vectors, "province", what="province")
     add_vector(
@@ -165,7 +169,7 @@ def _add_context(m, ctx: MapContext, vectors) -> None:
             key="highways",
             name=ctx.t("高速公路", "Highways"),
             style={"color": "#b35806", "weight": 1.8, "opacity": 0.9},
-            tooltip=lambda r: esc(_name_label(ctx, r)) if _name_label(ctx, r) else "",
+            tooltip=lambda r: _name_label(ctx, r),
         )
     bases = read_optional_vector(ctx, vectors, "bases", "五大基地", "Bases")
     if bases is not None:
@@ -176,7 +180,7 @@ def _add_context(m, ctx: MapContext, vectors) -> None:
             key="bases",
             name=ctx.t("五大基地", "Five bases"),
             style={"color": "#3b2a7a", "weight": 2.5, "dashArray": "6 4", "fill": False},
-            tooltip=lambda r: esc(_name_label(ctx, r)),
+            tooltip=lambda r: _name_label(ctx, r),
             label_permanent=True,
         )
 
@@ -209,7 +213,7 @@ def _add_roadside(m, ctx: MapContext) -> None:
         style=layer_style,
         colors=colors,
         color_key="color",
-        popup=lambda r: popup_table(ctx, name, popup_rows(r)),
+        popup_columns=popup_columns(seg.columns),
     )
     if col is not None:
         HtmlControl(
@@ -243,20 +247,15 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
         vals = parcels[score].to_numpy(dtype=float)
         lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
         vmin, vmax = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
-        colors = ramp_colors(vals, vmin, vmax, "suitability")
+        colors = ramp_colors(vals, vmin, vmax, "parcel")
     criteria = [c for c in parcels.columns if c.lower().startswith(_CRITERIA_PREFIXES)]
-    title_crit = ctx.t("决定得分的指标", "Criteria behind the score")
-
-    def _popup(row: pd.Series) -> str:
-        rows = popup_rows(row, first=_PARCEL_FIRST, skip=criteria)
-        return popup_table(ctx, name, rows, [(c, row[c]) for c in criteria], title_crit)
 
     def _tooltip(row: pd.Series) -> str:
         ident = next((row[c] for c in ("parcel_id", "id", "rank") if c in row.index), "")
         text = f"{name} {format_value(ident)}"
         if score is not None:
             text += f" · {format_value(row[score])}"
-        return esc(text)
+        return text
 
     layer = add_vector(
         m,
@@ -265,18 +264,20 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
         key=f"parcels_{tech}",
         name=name,
         style={
-            "color": "#4d1a00" if tech == "pv" else "#08306b",
-            "weight": 1,
-            "fillColor": "#f16913",
+            "color": "#2b0542" if tech == "pv" else "#08306b",
+            "weight": 1.2,
+            "fillColor": "#b467d6",
             "fillOpacity": 0.8,
         },
         colors=colors,
-        popup=_popup,
+        popup_columns=popup_columns(parcels.columns, first=_PARCEL_FIRST, skip=criteria),
+        section_columns=criteria,
+        section_title=ctx.t("决定得分的指标", "Criteria behind the score"),
         tooltip=_tooltip,
     )
     if score is not None:
         HtmlControl(
-            continuous_legend(f"{name}: {score}", "suitability", vmin, vmax),
+            continuous_legend(f"{name}: {score}", "parcel", vmin, vmax),
             follows=layer,
             key=f"parcels_{tech}",
         ).add_to(m)

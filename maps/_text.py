@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from typing import Any, Literal
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
     "format_value",
     "js_literal",
     "label",
-    "table_html",
+    "popup_spec",
 ]
 
 Language = Literal["zh+en", "zh", "en"]
@@ -188,50 +188,50 @@ def column_label(column: str, language: Language) -> str:
     return label(*known, language)
 
 
-def table_html(
-    rows: Iterable[tuple[str, Any]],
+def popup_spec(
+    columns: Sequence[str],
     *,
     title: str | None = None,
     language: Language = "zh+en",
-    section_rows: Iterable[tuple[str, Any]] = (),
+    section_columns: Sequence[str] = (),
     section_title: str | None = None,
-) -> str:
-    """Build a popup table; every key and value is escaped here.
+) -> dict[str, Any]:
+    """Describe a layer's popup table with every label escaped here.
+
+    Each feature then carries only its values, escaped with :func:`esc`, in the order
+    ``[*columns, *section_columns]``; the browser concatenates labels and values into a table
+    and never parses a value as markup.
 
     Parameters
     ----------
-    rows : iterable of (column, value)
-        Attribute rows; known columns get bilingual labels.
+    columns : sequence of str
+        Attribute columns; known columns get bilingual labels.
     title : str, optional
-        Heading (unescaped text; escaped here).
+        Popup heading (unescaped text; escaped here).
     language : {"zh+en", "zh", "en"}
         Label language.
-    section_rows : iterable of (column, value)
-        Optional second block (for example the criteria that drove a score).
+    section_columns : sequence of str
+        A second block (for example the criteria that drove a score).
     section_title : str, optional
         Heading of the second block.
 
     Returns
     -------
-    str
-        HTML fragment whose only markup is our own.
+    dict
+        ``{"title", "cols", "section_at", "section_title"}``.
+
+    Examples
+    --------
+    >>> popup_spec(["area_km2", "<b>x</b>"], language="en")["cols"]
+    ['Area (km²)', '&lt;b&gt;x&lt;/b&gt;']
     """
-    parts = ['<div class="sx-pop">']
-    if title:
-        parts.append(f"<b>{esc(title)}</b>")
-    parts.append("<table>")
-    for key, value in rows:
-        parts.append(f"<tr><th>{esc(column_label(key, language))}</th><td>{esc(value)}</td></tr>")
-    section = list(section_rows)
-    if section:
-        head = esc(section_title or "")
-        parts.append(f'<tr><th colspan="2" class="sx-sec">{head}</th></tr>')
-        for key, value in section:
-            parts.append(
-                f"<tr><th>{esc(column_label(key, language))}</th><td>{esc(value)}</td></tr>"
-            )
-    parts.append("</table></div>")
-    return "".join(parts)
+    cols = [esc(column_label(c, language)) for c in (*columns, *section_columns)]
+    return {
+        "title": esc(title) if title else "",
+        "cols": cols,
+        "section_at": len(columns) if section_columns else None,
+        "section_title": esc(section_title or ""),
+    }
 
 
 def js_literal(value: Any) -> str:
@@ -260,9 +260,3 @@ def js_literal(value: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
-
-
-def mapping_rows(row: Mapping[str, Any], skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
-    """Return (column, value) pairs of a row, leaving out the skipped columns."""
-    skipped = set(skip)
-    return [(k, v) for k, v in row.items() if k not in skipped]

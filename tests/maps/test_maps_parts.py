@@ -26,7 +26,7 @@ from maps._common import class_breaks, classify
 from maps._geo import display_geometries, read_vector
 from maps._raster import RAMPS, colorize, read_overlay
 from maps._sinks import sink_metric_columns
-from maps._text import esc, format_value, js_literal, label, table_html
+from maps._text import esc, format_value, js_literal, label, popup_spec
 
 
 def _decode(url: str) -> np.ndarray:
@@ -47,11 +47,14 @@ def test_escaped_text_has_no_markup(value):
     assert js_literal(out).count("<") == 0
 
 
-def test_table_escapes_keys_values_and_title():
-    html = table_html([("<b>k</b>", "<img src=x onerror=alert(1)>")], title="<i>t</i>")
-    assert "<b>k" not in html and "<img" not in html and "<i>" not in html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "&lt;b&gt;k&lt;/b&gt;" in html
+def test_popup_spec_escapes_labels_and_title():
+    spec = popup_spec(
+        ["<b>k</b>", "area_km2"], title="<i>t</i>", section_columns=["crit_x"], section_title="<s>"
+    )
+    assert spec["title"] == "&lt;i&gt;t&lt;/i&gt;"
+    assert spec["cols"] == ["&lt;b&gt;k&lt;/b&gt;", "面积 (km²) / Area (km²)", "crit_x"]
+    assert spec["section_at"] == 2 and spec["section_title"] == "&lt;s&gt;"
+    assert popup_spec(["a"])["section_at"] is None
 
 
 def test_js_literal_cannot_close_a_script():
