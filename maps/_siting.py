@@ -33,6 +33,15 @@ __all__ = ["build_siting_map"]
 _TECHS = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
 _PARCEL_FIRST = (
     "parcel_id",
+    "rank",
+    "technology",
+    "area_km2",
+    "capacity_mw",
+    "energy_gwh_per_yr",
+    "county",
+    "prefecture",
+    "bases_zh",
+    "bases",
     "id",
     "rank",
     "tech",
@@ -54,7 +63,8 @@ _PARCEL_FIRST = (
     "score_max",
     "max_score",
 )
-_CRITERIA_PREFIXES = ("crit_", "criterion_", "criteria_", "driver", "top_criteria")
+_CRITERIA_PREFIXES = ("crit_", "criterion_", "criteria_", "driver", "top_criteria", "score_")
+_NOT_CRITERIA = ("score_mean", "score_max", "score_min")
 _SCORE_CANDIDATES = ("score_mean", "mean_score", "score", "suitability_mean")
 _YIELD_CANDIDATES = (
     "specific_yield_kwh_per_kwp",
@@ -248,7 +258,12 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
         lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
         vmin, vmax = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
         colors = ramp_colors(vals, vmin, vmax, "parcel")
-    criteria = [c for c in parcels.columns if c.lower().startswith(_CRITERIA_PREFIXES)]
+    # Criterion values (crit_<name>) and their 0-1 scores (score_<name>) that drove the score.
+    criteria = [
+        c
+        for c in parcels.columns
+        if c.lower().startswith(_CRITERIA_PREFIXES) and c.lower() not in _NOT_CRITERIA
+    ]
 
     def _tooltip(row: pd.Series) -> str:
         ident = next((row[c] for c in ("parcel_id", "id", "rank") if c in row.index), "")
@@ -285,6 +300,8 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
 
 def _panel(ctx: MapContext, bases_csv) -> str:
     df = pd.read_csv(bases_csv, encoding="utf-8-sig")
+    if "level" in df.columns:  # siting writes base, all-bases and province rows (and others)
+        df = df[df["level"].isin(["base", "all_bases", "province"])]
     t = ctx.t
     title = t("山西风光基地潜力与目标", "Shanxi wind & PV bases: potential vs target")
     parts = [f"<h4>{esc(title)}</h4>"]
@@ -294,14 +311,22 @@ def _panel(ctx: MapContext, bases_csv) -> str:
     pot_col = find_column(
         df.columns, ("potential_gw",), contains=("potential", "gw"), numeric_of=df
     )
-    tgt_col = find_column(df.columns, ("target_gw",), contains=("target", "gw"), numeric_of=df)
+    tgt_col = find_column(
+        df.columns,
+        ("target_gw", "target_gw_2030", "target_gw_2025"),
+        contains=("target", "gw"),
+        numeric_of=df,
+    )
     if base_col and pot_col:
         head = [t("基地", "Base")]
         if tech_col:
             head.append(t("技术", "Tech"))
         head.append(t("潜力 GW", "Potential GW"))
         if tgt_col:
-            head += [t("目标 GW", "Target GW"), t("潜力/目标", "Potential/target")]
+            head += [
+                t("目标 GW", "Target GW") + f" ({tgt_col})",
+                t("潜力/目标", "Potential/target"),
+            ]
         parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>")
         for _, row in df.iterrows():
             name = format_value(row[base_col])

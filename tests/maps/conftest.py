@@ -88,18 +88,21 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
     h = PARCEL_HALF_DEG
     parcels = gpd.GeoDataFrame(
         {
-            "parcel_id": [p[0] for p in PARCELS],
-            "tech": ["pv"] * 3,
+            "parcel_id": [f"PV-{p[0]:05d}" for p in PARCELS],
+            "technology": ["pv"] * 3,
             "name": [p[3] for p in PARCELS],
             "area_km2": [40.1, 40.2, 40.3],
             "capacity_mw": [1443.6, 1447.2, 1450.8],
-            "annual_energy_gwh": [2100.5, 2050.3, 1990.0],
-            "county_name": [p[3] for p in PARCELS],
+            "energy_gwh_per_yr": [2100.5, 2050.3, 1990.0],
+            "county": [p[3] for p in PARCELS],
             "prefecture": ["西市", "东市", "东市"],
-            "base": ["晋北测试基地", "晋北测试基地", ""],
+            "bases": ["north", "north", ""],
+            "bases_zh": ["晋北测试基地", "晋北测试基地", ""],
             "score_mean": [p[4] for p in PARCELS],
-            "crit_ghi": [0.8, 0.7, 0.5],
-            "crit_slope": [0.9, 0.4, 0.2],
+            "score_max": [0.95, 0.7, 0.4],
+            "crit_ghi": [1560.0, 1540.0, 1500.0],
+            "score_ghi": [0.8, 0.7, 0.5],
+            "crit_slope": [2.5, 7.25, 12.0],
             "surprise_extra_col": ["a", "b", "c"],
         },
         geometry=[box(x - h, y - h, x + h, y + h) for _, x, y, _, _ in PARCELS],
@@ -118,13 +121,17 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
         ],
         crs=wgs,
     ).to_file(siting_dir / "roadside_pv_segments.gpkg", layer="roadside_pv_segments")
+    # As siting writes it: rows per level x technology; targets only on the pv+wind rows.
     pd.DataFrame(
         {
-            "base": ["晋北测试基地", "晋北测试基地"],
-            "base_en": ["North test base", "North test base"],
-            "tech": ["pv", "wind"],
-            "potential_gw": [4.3, 0.0],
-            "target_gw": [2.0, 1.0],
+            "level": ["base", "base", "base", "prefecture"],
+            "id": ["north", "north", "north", "140100"],
+            "name_zh": ["晋北测试基地", "晋北测试基地", "晋北测试基地", "西市"],
+            "name_en": ["North test base", "North test base", "North test base", "West"],
+            "technology": ["pv", "wind", "pv+wind", "pv"],
+            "potential_gw": [4.3, 0.0, 4.3, 9.9],
+            "target_gw_2025": [None, None, 1.0, None],
+            "target_gw_2030": [None, None, 2.0, None],
         }
     ).to_csv(siting_dir / "bases.csv", index=False, encoding="utf-8-sig")
 

@@ -156,7 +156,8 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
         assert not any("Wind suitability" in label for label in labels)
         panel = opened.page.locator(".sx-panel").inner_text()
         assert "suitability_wind.tif" in panel and "parcels_wind.gpkg" in panel
-        assert "215%" in panel  # 4.3 GW potential / 2.0 GW target for the PV row
+        assert "215%" in panel  # 4.3 GW potential / 2.0 GW 2030 target, pv+wind row
+        assert "9.9" not in panel  # prefecture rows are not base rows
 
         # Fitted to the province on open: its four corners are inside the view.
         assert opened.page.evaluate(
@@ -167,8 +168,13 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
         _, lon, lat, _, _ = facts["parcels"][1]
         opened.click_latlng(lat, lon)
         text = opened.popup_text()
-        for expected in ("40.2", "1,447.2", "2,050.3", "东市", "0.6", "crit_slope", "0.4"):
+        for expected in ("PV-00002", "40.2", "1,447.2", "2,050.3", "东市", "晋北测试基地"):
             assert expected in text, f"{expected!r} not in popup: {text!r}"
+        # The criteria behind the score, in their own block after the other attributes.
+        crit = text.split("决定得分的指标 / Criteria behind the score", 1)[1]
+        for expected in ("crit_ghi\t1,540", "score_ghi\t0.7", "crit_slope\t7.25"):
+            assert expected in crit, f"{expected!r} not in criteria block: {crit!r}"
+        assert "score_mean" not in crit
         assert "surprise_extra_col" in text  # unknown columns are shown too
         assert "面积 (km²) / Area (km²)" in text
         assert facts["xss"] in text  # markup shown literally, as text
