@@ -34,6 +34,7 @@ import argparse
 import json
 import math
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -100,6 +101,14 @@ class Job:
                 for b in (URBAN_BUFFER_M, PROTECTED_BUFFER_M, HIGHWAY_BUFFER_M)
             )
         self.trees = {k: shapely.STRtree(v) for k, v in self.vec.items()}
+        self.step_s: dict[str, float] = {}  # thread-seconds per step, summed over tiles
+        self._lock = threading.Lock()
+
+    def _clock(self, step: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        with self._lock:
+            self.step_s[step] = self.step_s.get(step, 0.0) + (t1 - t0)
+        return t1
 
     # -- pieces ---------------------------------------------------------------------------------
     def _burn(self, key, window, all_touched=False):
@@ -171,28 +180,38 @@ class Job:
 
     # -- one tile -------------------------------------------------------------------------------
     def compute(self, tile) -> dict:
+        t = time.perf_counter()
         inside = self._burn("province", tile.window).astype(bool)
         n_inside = int(inside.sum())
+        t = self._clock("province_mask", t)
         if n_inside == 0:
             return {"inside": 0}
         lc, lc_valid = self.lc.read_valid(tile.outer)
         urban = np.isin(lc, URBAN_CODES) & lc_valid
         if self.clip_sources:  # atlite crops rasters to the province before buffering
             urban &= self._burn("province", tile.outer).astype(bool)
+        t = self._clock("read_landcover", t)
         ex = {}
         if self.engine == "fast":
             ex["urban_500m"] = self._urban_blocks(urban, tile)
+            t = self._clock("urban_buffer", t)
             ex["protected_1km"] = self._burn("protected_1km", tile.window).astype(bool)
             ex["highway_200m"] = self._burn("highway_200m", tile.window).astype(bool)
+            t = self._clock("vector_buffers", t)
             dem, _ = self.dem.read_valid(tile.outer)
+            t = self._clock("read_dem", t)
             ex["slope_gt_25pct"] = self._steep_fast(tile, dem)
+            t = self._clock("slope", t)
         else:
             ex["urban_500m"] = self._within(urban, tile, URBAN_BUFFER_M)
+            t = self._clock("urban_buffer", t)
             pa = self._burn("protected_1km", tile.outer).astype(bool)
             ex["protected_1km"] = self._within(pa, tile, PROTECTED_BUFFER_M)
             hw = self._burn("highway_200m", tile.outer, all_touched=False).astype(bool)
             ex["highway_200m"] = self._within(hw, tile, HIGHWAY_BUFFER_M)
+            t = self._clock("vector_buffers", t)
             ex["slope_gt_25pct"] = self._steep_layers(tile)
+            t = self._clock("read_dem+slope", t)
         excluded = np.zeros_like(inside)
         counts = {"inside": n_inside}
         for rule in RULES:
@@ -201,6 +220,7 @@ class Job:
         eligible = inside & ~excluded
         counts["eligible"] = int(eligible.sum())
         counts["_mask"] = eligible
+        self._clock("combine", t)
         return counts
 
 
@@ -265,6 +285,7 @@ def worker(args) -> dict:
         "province_km2": totals["inside"] * km2,
         "eligible_km2": totals["eligible"] * km2,
         "excluded_km2_by_rule": {r: totals[r] * km2 for r in RULES},
+        "thread_s_by_step": {k: round(v, 2) for k, v in job.step_s.items()},
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
 
