@@ -8,7 +8,7 @@ done
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "sxplan: installing Debian's chromium for the map tests" >&2
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
   exit 0
 fi
 echo "sxplan: map tests need Chromium. Install it (Debian/Ubuntu: 'sudo apt-get install chromium')" >&2

@@ -154,12 +154,32 @@ def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool):
 @click.option(
     "--language", type=click.Choice(["zh+en", "zh", "en"]), default="zh+en", show_default=True
 )
-def map_cmd(run_dir: Path, online: bool, basemap: str | None, tianditu_key, language: str):
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Project YAML whose `maps:` section to use.",
+)
+def map_cmd(
+    run_dir: Path,
+    online: bool,
+    basemap: str | None,
+    tianditu_key,
+    language: str,
+    config_path: Path | None,
+):
     """Rebuild the HTML maps of RUN_DIR (written to RUN_DIR/maps)."""
     from maps import run_maps
 
+    maps_cfg = None
+    if config_path is not None:
+        from .config import load_config
+
+        maps_cfg = load_config(config_path).maps
     paths = run_maps(
         run_dir,
+        config=maps_cfg,
         offline=not online,
         language=language,
         basemap=basemap,

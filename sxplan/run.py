@@ -331,4 +331,15 @@ def run_sinks_step(ctx: RunContext):
     )
 
 
-STEP_FUNCTIONS: dict[str, StepFn] = {"layers": run_layers, "sinks": run_sinks_step}
+def run_maps_step(ctx: RunContext) -> dict[str, Path]:
+    """Maps: offline ``maps/siting.html`` and ``maps/sinks.html`` from the run folder."""
+    from maps import run_maps
+
+    return run_maps(ctx.out, config=ctx.config.maps, offline=True)
+
+
+STEP_FUNCTIONS: dict[str, StepFn] = {
+    "layers": run_layers,
+    "sinks": run_sinks_step,
+    "maps": run_maps_step,
+}
