@@ -43,7 +43,7 @@ from .parcels import (
     ParcelSet,
     block_side_cells,
     empty_piece_tile,
-    label_pieces,
+    parcel_ids_tile,
     piece_tile,
 )
 from .suitability import CompiledCriteria
@@ -522,19 +522,19 @@ def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connecti
 
     def compute(tile):
         i = index[id(tile)]
-        kept = parcels.tile_kept[i]
-        if kept.size == 0:
+        if parcels.tile_kept[i].size == 0:
             return None
         score = suit.read(tile.window, masked=False)
         candidate = np.isfinite(score) & (score >= thr)
-        lab, _ = label_pieces(
-            candidate, int(tile.window.row_off), int(tile.window.col_off), block, connectivity
+        pid = parcel_ids_tile(
+            parcels,
+            i,
+            candidate,
+            int(tile.window.row_off),
+            int(tile.window.col_off),
+            block,
+            connectivity,
         )
-        pos = np.searchsorted(kept, lab)
-        pos = np.minimum(pos, kept.size - 1)
-        hit = (lab > 0) & (kept[pos] == lab)
-        node = np.where(hit, parcels.tile_offsets[i] + pos + 1, 0)
-        pid = parcels.node_parcel[node].astype("int32")
         if not pid.any():
             return None
         shapes = rio_features.shapes(
@@ -556,7 +556,9 @@ def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connecti
         ps = parts.get(pid, [])
         if not ps:
             raise RuntimeError(f"parcel {pid} has no cells on re-reading; please report")
-        geoms.append(ps[0] if len(ps) == 1 else shapely.union_all(ps))
+        geom = ps[0] if len(ps) == 1 else shapely.union_all(ps)
+        # Drop vertices left on straight edges where tiles met, so geometry is tiling-free.
+        geoms.append(shapely.normalize(shapely.simplify(geom, 0.0)))
     return geoms
 
 

@@ -11,7 +11,7 @@ from layers.grid import GridSpec
 from layers.io import write_raster
 
 
-def make_layers(tmp_path, grid, arrays: dict, kinds: dict | None = None, units=None, nodata=None):
+def _make_layers(tmp_path, grid, arrays: dict, kinds: dict | None = None, units=None, nodata=None):
     """Write arrays as aligned GeoTIFFs and return {name: AlignedLayer}."""
     kinds = kinds or {}
     units = units or {}
@@ -31,7 +31,7 @@ def make_layers(tmp_path, grid, arrays: dict, kinds: dict | None = None, units=N
     return out
 
 
-def counties_frame(grid, parts):
+def _counties_frame(grid, parts):
     """Counties as a GeoDataFrame from [(adcode, name, prefecture, pref_adcode, box)]."""
     return gpd.GeoDataFrame(
         {
@@ -54,3 +54,15 @@ def grid10():
 @pytest.fixture
 def box():
     return shapely.box
+
+
+@pytest.fixture(scope="session")
+def make_layers():
+    """``make_layers(tmp_path, grid, arrays, kinds=, units=, nodata=) -> {name: AlignedLayer}``."""
+    return _make_layers
+
+
+@pytest.fixture(scope="session")
+def counties_frame():
+    """``counties_frame(grid, [(adcode, name, prefecture, pref_adcode, geometry), ...])``."""
+    return _counties_frame

@@ -1,0 +1,30 @@
+"""Cheap imports and an explicit API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_import_siting_is_cheap_and_all_is_strings():
+    code = (
+        "import sys, siting; "
+        "assert all(isinstance(n, str) for n in siting.__all__); "
+        "bad = [m for m in ('folium', 'matplotlib', 'maps', 'sinks', 'sxplan') "
+        "if m in sys.modules]; "
+        "assert not bad, bad; "
+        "siting.run_siting; "
+        "bad = [m for m in ('folium', 'matplotlib', 'maps', 'sxplan') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_public_modules_declare_all():
+    import importlib
+
+    for name in ("ahp", "bases", "capacity", "config", "criteria", "exclusions", "parcels",
+                 "run", "suitability"):  # fmt: skip
+        mod = importlib.import_module(f"siting.{name}")
+        assert all(isinstance(n, str) for n in mod.__all__)
+        assert all(hasattr(mod, n) for n in mod.__all__), name

@@ -1,0 +1,194 @@
+"""run_siting end to end on a 10 x 10 km world whose every number can be worked out by hand."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+
+from layers.errors import ConfigError
+from siting.bases import Base, BasesTable
+from siting.capacity import HOURS_PER_YEAR, wind_cf_table
+from siting.config import WindEnergyConfig
+from siting.exclusions import OUTSIDE_CODE
+from siting.run import run_siting
+
+CFG = {
+    "shortlist_top_n": 5,
+    "exclusions": [
+        {"name": "quarter", "label_zh": "西北角", "type": "vector", "layer": "q"},
+        {"name": "soft_steep", "type": "range", "layer": "slope_pct", "above": 50,
+         "mode": "soft", "score_factor": 0.5},
+    ],
+    "pv": {
+        "criteria": [{"name": "ghi_kwh_m2_yr", "layer": "ghi",
+                      "transform": {"type": "linear", "x0": 1000, "x1": 2000}}],
+        "weights": {"ghi_kwh_m2_yr": 2.0},
+        "score_threshold": 0.5, "max_parcel_area_km2": 100,
+        "capacity": {"density_mw_per_km2": 36, "usable_share": 0.5},
+    },
+    "wind": {
+        "criteria": [{"name": "wind_proxy_ms", "layer": "wind_proxy",
+                      "transform": {"type": "linear", "x0": 4, "x1": 8}}],
+        "weights": {"wind_proxy_ms": 1.0},
+        "score_threshold": 0.5, "min_parcel_area_km2": 5, "max_parcel_area_km2": 20,
+    },
+}  # fmt: skip
+
+
+@pytest.fixture
+def world(tmp_path, grid10, make_layers, counties_frame):
+    h, w = grid10.shape
+    rasters = make_layers(
+        tmp_path / "in" if (tmp_path / "in").mkdir() is None else None,
+        grid10,
+        {
+            "slope_pct": np.full((h, w), 2.0, "float32"),
+            "landcover": np.full((h, w), 10, "uint8"),
+            "ghi": np.full((h, w), 1500.0, "float32"),
+            "pv_yield": np.full((h, w), 1400.0, "float32"),
+            "wind_proxy": np.full((h, w), 6.0, "float32"),
+        },
+        kinds={"landcover": "categorical"},
+        units={"slope_pct": "percent", "ghi": "kWh/m2/yr", "pv_yield": "kWh/kWp/yr",
+               "wind_proxy": "m/s"},
+        nodata={"landcover": 255},
+    )  # fmt: skip
+    quarter = gpd.GeoDataFrame(geometry=[shapely.box(0, 5000, 5000, 10_000)], crs=grid10.crs)
+    hw = gpd.GeoDataFrame(geometry=[shapely.LineString([(9500, 0), (9500, 10_000)])],
+                          crs=grid10.crs)  # fmt: skip
+    counties = counties_frame(grid10, [
+        (140101, "甲县", "太原市", 140100, shapely.box(0, 0, 5000, 10_000)),
+        (140202, "乙县", "大同市", 140200, shapely.box(5000, 0, 10_000, 10_000)),
+    ])  # fmt: skip
+    bases = BasesTable((
+        Base(id="north", name_zh="北基地", name_en="North", counties=[140202],
+             target_gw_2030=1.0),
+        Base(id="both", name_zh="两县基地", name_en="Both", counties=[140101, 140202]),
+    ))  # fmt: skip
+    return grid10, rasters, {"q": quarter, "highways": hw}, counties, bases
+
+
+def _run(world, out, **kw):
+    grid, rasters, vectors, counties, bases = world
+    return run_siting(grid, rasters, vectors, counties, bases, CFG, out, cog=False, **kw)
+
+
+def test_known_answers(world, tmp_path):
+    res = _run(world, tmp_path / "out")
+    pv, wind = res.techs["pv"], res.techs["wind"]
+    # Exclusion: the north-west quarter (25 cells of 1 km2) -> 75 km2 eligible.
+    assert pv.study_km2 == 100 and pv.eligible_km2 == 75
+    ex = res.exclusions[res.exclusions.technology == "pv"].set_index("rule")
+    assert ex.loc["quarter", "km2_in_sequence"] == 25 and ex.loc["soft_steep", "km2_alone"] == 0
+    assert ex.loc["total_excluded", "km2_in_sequence"] == 25
+    hard = ex[(ex["mode"] == "hard")]["km2_in_sequence"].sum()
+    assert hard == ex.loc["total_excluded", "km2_in_sequence"]
+    # Score: (1500 - 1000) / 1000 = 0.5 everywhere (weight 2 normalised to 1) -> all candidates.
+    assert pv.weights == {"ghi_kwh_m2_yr": 1.0}
+    p = pv.parcels
+    assert len(p) == 1 and p.loc[0, "area_km2"] == 75
+    assert p.loc[0, "score_mean"] == pytest.approx(0.5)
+    # Capacity 75 x 36 x 0.5 = 1350 MW; energy 1350 MW x 1400 kWh/kWp / 1000 = 1890 GWh.
+    assert p.loc[0, "capacity_mw"] == pytest.approx(1350)
+    assert p.loc[0, "energy_gwh_per_yr"] == pytest.approx(1890)
+    # 50 of its 75 cells lie in 乙县 (east half), 25 in 甲县.
+    assert p.loc[0, "adcode"] == 140202 and p.loc[0, "county"] == "乙县"
+    assert p.loc[0, "county_share"] == pytest.approx(2 / 3)
+    assert p.loc[0, "bases"] == "both;north" and p.loc[0, "lc_grass_share"] == 1.0
+    assert p.loc[0, "mean_slope_pct"] == 2.0 and p.loc[0, "mean_ghi_kwh_m2_yr"] == 1500
+    # nearest highway at x = 9500: the parcel reaches x = 10,000, so distance 0
+    assert p.loc[0, "dist_highway_km"] == 0
+    # Wind: 4 x 4-cell blocks (floor(sqrt(20)) = 4); pieces of the L-shaped region are
+    # 12, 8, 12, 15, 8, 8, 8 and 4 cells; the 4-cell corner (rows 8-9, cols 8-9) ties on 4
+    # contacts with the pieces above and to the left and joins the one whose first cell comes
+    # first (row 4, col 8): 7 parcels of 15, 12, 12, 12, 8, 8, 8 km2.
+    assert sorted(wind.parcels["area_km2"], reverse=True) == [15, 12, 12, 12, 8, 8, 8]
+    cf = float(wind_cf_table(WindEnergyConfig())(np.array([6.0]))[0])
+    w0 = wind.parcels.iloc[0]
+    assert w0["capacity_mw"] == pytest.approx(15 * 3)
+    assert w0["energy_gwh_per_yr"] == pytest.approx(45 * cf * HOURS_PER_YEAR / 1000, rel=1e-5)
+    assert w0["capacity_factor"] == pytest.approx(cf, rel=1e-5)
+    # Bases: north holds 乙县 only -> 2/3 of the PV parcel = 0.9 GW; union counts it once.
+    b = res.bases.set_index(["id", "technology"])
+    assert b.loc[("north", "pv"), "potential_gw"] == pytest.approx(0.9)
+    assert b.loc[("both", "pv"), "potential_gw"] == pytest.approx(1.35)
+    assert b.loc[("all_bases", "pv"), "potential_gw"] == pytest.approx(1.35)
+    assert b.loc[("north", "pv"), "eligible_km2"] == 50
+    assert b.loc[("north", "pv+wind"), "target_gw_2030"] == 1.0
+    assert b.loc[("province", "pv+wind"), "target_gw_2030"] == 120
+    pref = res.bases[(res.bases.level == "prefecture") & (res.bases.technology == "pv")]
+    assert pref["potential_gw"].sum() == pytest.approx(1.35)  # prefectures do not overlap
+    # Shortlist: ranked per technology, lon/lat inside the parcel.
+    sl = res.shortlist
+    assert list(sl["technology"].unique()) == ["pv", "wind"] and (sl["rank"] <= 5).all()
+    assert sl.iloc[0]["parcel_id"] == "PV-00001" and sl.iloc[0]["technology_zh"] == "光伏"
+    assert "WIND-00001" in set(sl["parcel_id"])
+    assert "乙县" in res.format_summary()
+
+
+def test_outputs_written(world, tmp_path):
+    out = tmp_path / "out"
+    res = _run(world, out)
+    names = {p.name for p in out.iterdir()}
+    for tech in ("pv", "wind"):
+        for n in (
+            f"suitability_{tech}.tif",
+            f"excluded_by_rule_{tech}.tif",
+            f"excluded_by_rule_{tech}.csv",
+            f"parcels_{tech}.gpkg",
+        ):
+            assert n in names
+    for n in ("shortlist.csv", "shortlist.gpkg", "bases.csv", "exclusions.csv"):
+        assert n in names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left
+    raw = (out / "shortlist.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "乙县".encode() in raw
+    sl = pd.read_csv(out / "shortlist.csv", encoding="utf-8-sig")
+    pts = gpd.points_from_xy(sl["lon"], sl["lat"], crs="EPSG:4326")
+    parcels = gpd.read_file(out / "shortlist.gpkg")
+    assert parcels.crs.to_epsg() == 4326
+    assert all(parcels.geometry.iloc[i].buffer(1e-9).contains(pts[i]) for i in range(len(sl)))
+    with rasterio.open(out / "excluded_by_rule_pv.tif") as src:
+        code = src.read(1)
+        assert src.nodata == OUTSIDE_CODE
+    assert (code[:5, :5] == 1).all() and (code == 0).sum() == 75
+    with rasterio.open(out / "suitability_pv.tif") as src:
+        s = src.read(1)
+    assert np.isnan(s[:5, :5]).all() and np.allclose(s[5:, :], 0.5)
+    legend = pd.read_csv(out / "excluded_by_rule_pv.csv", encoding="utf-8-sig")
+    assert legend.set_index("code").loc[1, "rule"] == "quarter"
+    assert res.outputs["bases"] == out / "bases.csv"
+
+
+def test_windowed_equals_whole(world, tmp_path):
+    a = _run(world, tmp_path / "a")
+    b = _run(world, tmp_path / "b", tile_size=3, scheduler="threads")
+    for tech in ("pv", "wind"):
+        pa, pb = a.techs[tech].parcels, b.techs[tech].parcels
+        pd.testing.assert_frame_equal(pa.drop(columns="geometry"), pb.drop(columns="geometry"))
+        assert all(pa.geometry.geom_equals(pb.geometry))
+        for f in (f"suitability_{tech}.tif", f"excluded_by_rule_{tech}.tif"):
+            with rasterio.open(tmp_path / "a" / f) as x, rasterio.open(tmp_path / "b" / f) as y:
+                np.testing.assert_array_equal(x.read(1), y.read(1))
+    pd.testing.assert_frame_equal(a.bases, b.bases)
+
+
+def test_installed_capacity_and_bad_inputs(world, tmp_path):
+    inst = pd.DataFrame({"adcode": [140202], "technology": ["pv"], "capacity_mw": [500.0]})
+    res = _run(world, tmp_path / "out", installed=inst, techs=["pv"])
+    b = res.bases.set_index(["id", "technology"])
+    assert b.loc[("north", "pv"), "installed_gw"] == 0.5
+    assert set(res.techs) == {"pv"}
+    grid, rasters, vectors, counties, bases = world
+    with pytest.raises(ConfigError, match="lacks columns"):
+        run_siting(grid, rasters, vectors, counties.drop(columns="prefecture"), bases, CFG,
+                   tmp_path / "x")  # fmt: skip
+    bad = BasesTable((Base(id="x", name_zh="x", name_en="x", counties=[149999]),), path="b.yaml")
+    with pytest.raises(ConfigError, match="149999"):
+        run_siting(grid, rasters, vectors, counties, bad, CFG, tmp_path / "y")
+    with pytest.raises(ConfigError, match="unknown technology"):
+        _run(world, tmp_path / "z", techs=["solar"])
