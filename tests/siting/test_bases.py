@@ -53,10 +53,9 @@ bases:
 
 
 def test_geojson_bases(tmp_path):
-    p = _write(tmp_path, """{"type": "FeatureCollection", "features": [
-      {"type": "Feature", "geometry": null,
-       "properties": {"id": "a", "name_zh": "甲", "name_en": "A", "counties": "140101,140102"}}]}""",
-               "bases.geojson")  # fmt: skip
+    props = '{"id": "a", "name_zh": "甲", "name_en": "A", "counties": "140101,140102"}'
+    text = '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, '
+    p = _write(tmp_path, text + f'"properties": {props}}}]}}', "bases.geojson")
     assert load_bases(p).bases[0].counties == [140101, 140102]
 
 

@@ -132,9 +132,10 @@ _rule = st.one_of(
               st.floats(0, 30)),
     st.builds(lambda cl, buf: {"type": "categorical", "layer": "landcover", "classes": cl,
                                "buffer_m": buf},
-              st.sampled_from([["crop"], ["built"], ["forest", "grass"]]), st.sampled_from([0, 700, 1500])),
-    st.builds(lambda x, y, r: {"type": "vector", "layer": "pts", "buffer_m": r},
-              st.integers(0, 9), st.integers(0, 9), st.sampled_from([0, 1200])),
+              st.sampled_from([["crop"], ["built"], ["forest", "grass"]]),
+              st.sampled_from([0, 700, 1500])),
+    st.builds(lambda r: {"type": "vector", "layer": "pts", "buffer_m": r},
+              st.sampled_from([0, 1200])),
 )  # fmt: skip
 
 
