@@ -14,12 +14,14 @@ from .datum import (
     wgs84_to_gcj02,
 )
 from .distance import (
+    buffered_vector_reader,
     distance_array,
     distance_tile,
     distance_to,
     features_from_codes,
     features_from_vector,
     halo_cells,
+    within_distance,
 )
 from .errors import (
     ConfigError,
@@ -47,7 +49,13 @@ from .io import (
 from .landcover import COMMON_CLASSES, SCHEMES, to_common
 from .specs import RasterLayerSpec, VectorLayerSpec, parse_layer_spec
 from .stack import LayerStack, build_stack
-from .terrain import grid_north_offset_deg, horn_slope_aspect, slope_aspect
+from .terrain import (
+    grid_north_offset_deg,
+    horn_gradient,
+    horn_slope_aspect,
+    slope_aspect,
+    steeper_than,
+)
 from .vector import burn_tile, load_vector, rasterize
 from .windows import DEFAULT_MEM_LIMIT_MB, Tile, plan_tiles, run_tiles
 
@@ -75,6 +83,7 @@ __all__ = [
     "VectorLayerSpec",
     "align_raster",
     "atomic_path",
+    "buffered_vector_reader",
     "build_stack",
     "burn_tile",
     "choose_resampling",
@@ -90,6 +99,7 @@ __all__ = [
     "geometry_wgs84_to_gcj02",
     "grid_north_offset_deg",
     "halo_cells",
+    "horn_gradient",
     "horn_slope_aspect",
     "load_vector",
     "parse_layer_spec",
@@ -97,8 +107,10 @@ __all__ = [
     "rasterize",
     "run_tiles",
     "slope_aspect",
+    "steeper_than",
     "to_common",
     "wgs84_to_gcj02",
+    "within_distance",
     "write_csv",
     "write_gpkg",
     "write_gpkg_layers",

@@ -28,12 +28,79 @@ import numpy as np
 from .io import AlignedLayer, RasterTileWriter
 from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles, run_tiles
 
-__all__ = ["grid_north_offset_deg", "horn_slope_aspect", "slope_aspect"]
+__all__ = [
+    "grid_north_offset_deg",
+    "horn_gradient",
+    "horn_slope_aspect",
+    "slope_aspect",
+    "steeper_than",
+]
+
+
+def horn_gradient(
+    dem: np.ndarray, res_m: float, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Horn's east and south gradients (metres per metre) of a DEM array, in float32.
+
+    Missing neighbours (grid edge or nodata) take the centre value. Most cells have all eight
+    neighbours, so the formula runs on array views without copies; only the few cells with a
+    missing neighbour are recomputed with the substitution, using the same float32 arithmetic,
+    so the result does not depend on how the grid was cut into tiles.
+
+    Parameters
+    ----------
+    dem : numpy.ndarray
+        Elevations in metres (2-D). A masked array's mask marks nodata.
+    res_m : float
+        Cell size in metres.
+    valid : numpy.ndarray of bool, optional
+        True where the DEM holds data (default: finite and unmasked cells).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(dz_dx_east, dz_dy_south, valid)``; gradients are NaN where the DEM has no data.
+    """
+    z = np.ma.getdata(dem).astype("float32", copy=True)
+    if valid is None:
+        valid = np.isfinite(z) & ~np.ma.getmaskarray(dem)
+    z[~valid] = np.nan
+    zp = np.pad(z, 1, mode="constant", constant_values=np.nan)
+    nrow, ncol = z.shape
+    scale = np.float32(8.0 * res_m)
+
+    def view(dr: int, dc: int) -> np.ndarray:
+        return zp[1 + dr : 1 + dr + nrow, 1 + dc : 1 + dc + ncol]
+
+    a, b, c = view(-1, -1), view(-1, 0), view(-1, 1)
+    d, f = view(0, -1), view(0, 1)
+    g, h, i = view(1, -1), view(1, 0), view(1, 1)
+    two = np.float32(2.0)
+    gx = ((c + two * f + i) - (a + two * d + g)) / scale
+    gy = ((g + two * h + i) - (a + two * b + c)) / scale
+    redo = np.isnan(gx) & valid
+    if redo.any():
+        rr, cc = np.nonzero(redo)
+        centre = z[rr, cc]
+
+        def nb(dr: int, dc: int) -> np.ndarray:
+            v = zp[rr + 1 + dr, cc + 1 + dc]
+            return np.where(np.isnan(v), centre, v)
+
+        a, b, c = nb(-1, -1), nb(-1, 0), nb(-1, 1)
+        d, f = nb(0, -1), nb(0, 1)
+        g, h, i = nb(1, -1), nb(1, 0), nb(1, 1)
+        gx[rr, cc] = ((c + two * f + i) - (a + two * d + g)) / scale
+        gy[rr, cc] = ((g + two * h + i) - (a + two * b + c)) / scale
+    return gx, gy, valid
 
 
 def horn_slope_aspect(
-    dem: np.ndarray, res_m: float, valid: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dem: np.ndarray,
+    res_m: float,
+    valid: np.ndarray | None = None,
+    outputs: tuple[str, ...] = ("slope_deg", "slope_pct", "aspect_deg"),
+) -> tuple[np.ndarray, ...]:
     """Slope (degrees and percent) and aspect (degrees) of a DEM array by Horn's method.
 
     Parameters
@@ -44,11 +111,13 @@ def horn_slope_aspect(
         Cell size in metres (square cells).
     valid : numpy.ndarray of bool, optional
         True where the DEM holds data (default: finite and unmasked cells).
+    outputs : tuple of str
+        Which of ``slope_deg``, ``slope_pct``, ``aspect_deg`` to return, in that order.
 
     Returns
     -------
     tuple of numpy.ndarray
-        ``(slope_deg, slope_pct, aspect_deg)`` as float32, NaN where the DEM has no data.
+        The requested arrays as float32, NaN where the DEM has no data.
 
     Examples
     --------
@@ -60,34 +129,52 @@ def horn_slope_aspect(
     >>> float(s_pct[2, 2]), float(asp[2, 2])
     (10.0, 270.0)
     """
-    z = np.ma.getdata(dem).astype("float64", copy=True)
-    if valid is None:
-        valid = np.isfinite(z) & ~np.ma.getmaskarray(dem)
-    z[~valid] = np.nan
-    zp = np.pad(z, 1, mode="constant", constant_values=np.nan)
-    centre = zp[1:-1, 1:-1]
-
-    def nb(dr: int, dc: int) -> np.ndarray:
-        v = zp[1 + dr : zp.shape[0] - 1 + dr, 1 + dc : zp.shape[1] - 1 + dc]
-        return np.where(np.isnan(v), centre, v)
-
-    a, b, c = nb(-1, -1), nb(-1, 0), nb(-1, 1)
-    d, f = nb(0, -1), nb(0, 1)
-    g, h, i = nb(1, -1), nb(1, 0), nb(1, 1)
-    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * res_m)
-    dzdy_south = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * res_m)
-    grad = np.hypot(dzdx, dzdy_south)
-    slope_deg = np.degrees(np.arctan(grad))
-    slope_pct = grad * 100.0
-    # downhill direction: east component -dzdx, north component +dzdy_south
-    aspect = np.degrees(np.arctan2(-dzdx, dzdy_south)) % 360.0
-    aspect = np.where(grad == 0, -1.0, aspect)
+    unknown = set(outputs) - {"slope_deg", "slope_pct", "aspect_deg"}
+    if unknown:
+        raise ValueError(f"unknown outputs {sorted(unknown)}")
+    gx, gy, _valid = horn_gradient(dem, res_m, valid)
+    grad = np.hypot(gx, gy)
     out = []
-    for arr in (slope_deg, slope_pct, aspect):
-        arr = arr.astype("float32")
-        arr[~valid] = np.nan
-        out.append(arr)
-    return out[0], out[1], out[2]
+    for name in outputs:
+        if name == "slope_deg":
+            out.append(np.degrees(np.arctan(grad)).astype("float32"))
+        elif name == "slope_pct":
+            out.append((grad * np.float32(100.0)).astype("float32"))
+        else:
+            # downhill direction: east component -dz/dx, north component +dz/dy_south
+            asp = (np.degrees(np.arctan2(-gx, gy)) % np.float32(360.0)).astype("float32")
+            asp[grad == 0] = -1.0
+            out.append(asp)
+    return tuple(out)
+
+
+def steeper_than(
+    dem: np.ndarray, res_m: float, limit_pct: float, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """True where Horn's slope exceeds ``limit_pct`` percent (no trigonometry, no slope raster).
+
+    Compares the squared gradient with ``(limit_pct / 100) ** 2``; agrees with
+    ``slope_pct > limit_pct`` except possibly in the last float32 bit at the limit itself.
+    Cells without data are False.
+
+    Parameters
+    ----------
+    dem : numpy.ndarray
+        Elevations in metres.
+    res_m : float
+        Cell size in metres.
+    limit_pct : float
+        Slope limit in percent (rise over run x 100).
+    valid : numpy.ndarray of bool, optional
+        True where the DEM holds data.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    gx, gy, _ = horn_gradient(dem, res_m, valid)
+    with np.errstate(invalid="ignore"):
+        return (gx * gx + gy * gy) > np.float32((limit_pct / 100.0) ** 2)
 
 
 def slope_aspect(
@@ -123,9 +210,9 @@ def slope_aspect(
     """
     out_dir = Path(out_dir)
     grid = dem.grid
-    # dem read (4-8 B) + float64 working copies (~14 arrays x 8 B) + 3 float32 outputs
+    # dem read (4 B) + float32 copy and pad (8 B) + gx, gy, grad (12 B) + 3 float32 outputs
     tiles = plan_tiles(
-        grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=140, halo=1, tile_size=tile_size
+        grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=64, halo=1, tile_size=tile_size
     )
     names = {"slope_deg": "degree", "slope_pct": "percent", "aspect_deg": "degree"}
 

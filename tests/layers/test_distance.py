@@ -86,3 +86,69 @@ def test_distance_to_vector_line_is_perpendicular_distance(tmp_path):
     expected_col = np.minimum(np.abs(np.arange(20) - 9) * res, 500)
     for c in (0, 13, 29):
         np.testing.assert_allclose(d[:, c], expected_col)
+
+
+def test_blockwise_skipping_matches_whole_array_on_a_multi_block_tile():
+    rng = np.random.default_rng(7)
+    res = 30.0
+    g = GridSpec.from_bounds((0, 0, 700 * res, 600 * res), res)
+    feats = np.zeros(g.shape, bool)
+    feats[rng.integers(0, 600, 12), rng.integers(0, 700, 12)] = True  # sparse: most blocks empty
+    max_d = 20 * res
+    whole = distance_array(feats, res, max_d)
+    (tile,) = plan_tiles(g, tile_size=700, halo=20)
+    got = distance_tile(lambda w: feats, g, tile, max_d)
+    np.testing.assert_array_equal(got, whole)
+
+
+def test_within_distance_is_an_exact_circle_with_inclusive_edge():
+    from layers import within_distance
+
+    res = 100.0
+    g = GridSpec.from_bounds((0, 0, 1500, 1500), res)
+    feats = np.zeros(g.shape, bool)
+    feats[7, 7] = True
+    (tile,) = plan_tiles(g, tile_size=15, halo=5)
+    inside = within_distance(lambda w: feats, g, tile, 500.0)
+    rows, cols = np.indices(g.shape)
+    expected = np.hypot(rows - 7, cols - 7) * res <= 500.0
+    np.testing.assert_array_equal(inside, expected)
+    assert inside[7, 12] and inside[10, 11]  # exactly 500 m (5 cells; 3-4-5) is inside
+    assert not inside[11, 11]  # 565.7 m (a diamond or square kernel would differ here)
+    assert expected.sum() == 81  # lattice points with i^2 + j^2 <= 25
+
+
+def test_within_distance_windowed_equals_whole(rng):
+    from layers import within_distance
+
+    res = 10.0
+    g = GridSpec.from_bounds((0, 0, 53 * res, 47 * res), res)
+    feats = rng.random(g.shape) < 0.01
+    whole = distance_array(feats, res, 1e9) <= 35.0
+    out = np.zeros(g.shape, bool)
+
+    def reader(win):
+        return feats[win.row_off : win.row_off + win.height, win.col_off : win.col_off + win.width]
+
+    for t in plan_tiles(g, tile_size=9, halo=4):
+        w = t.window
+        out[w.row_off : w.row_off + w.height, w.col_off : w.col_off + w.width] = within_distance(
+            reader, g, t, 35.0
+        )
+    np.testing.assert_array_equal(out, whole)
+
+
+def test_buffered_vector_reader_measures_from_the_true_line():
+    from layers.distance import buffered_vector_reader
+
+    res = 100.0
+    g = GridSpec.from_bounds((0, 0, 2000, 2000), res)
+    # a road along y = 1000 exactly on cell edges: centres lie 50, 150, 250 m away
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(-500, 1000), (2500, 1000)])], crs=g.crs)
+    got = buffered_vector_reader(road, g, 200.0)(g.full_window())
+    centre_dist = np.abs((2000 - (np.arange(20) + 0.5) * res) - 1000)
+    np.testing.assert_array_equal(got[:, 3], centre_dist <= 200.0)
+    assert got[:, 3].sum() == 4  # 50 and 150 m on each side
+    polys = gpd.GeoDataFrame(geometry=[shapely.box(900, 900, 1100, 1100)], crs=g.crs)
+    zero = buffered_vector_reader(polys, g, 0)(g.full_window())
+    assert zero.sum() == 4  # centres (950|1050, 950|1050) inside the 200 m box

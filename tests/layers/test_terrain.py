@@ -68,3 +68,26 @@ def test_grid_north_offset_matches_step_due_north():
         assert true_north_in_grid + float(grid_north_offset_deg(g, x0, y0)) == pytest.approx(
             0.0, abs=1e-4
         )
+
+
+def test_steeper_than_agrees_with_slope_percent(rng):
+    from layers.terrain import steeper_than
+
+    res = 30.0
+    dem = rng.normal(0, 8, (60, 70)).cumsum(0).astype("float32")
+    dem[3:6, 3:6] = np.nan
+    _, pct, _ = horn_slope_aspect(dem, res)
+    for limit in (5.0, 15.0, 25.0, 40.0):
+        steep = steeper_than(dem, res, limit)
+        with np.errstate(invalid="ignore"):
+            expected = pct > limit
+        assert (steep != expected).sum() <= 1  # at most a last-bit tie at the limit
+        assert not steep[4, 4]
+
+
+def test_outputs_parameter_selects_arrays():
+    dem = plane((6, 6), 0.2, 0.0, 10.0)
+    (pct,) = horn_slope_aspect(dem, 10.0, outputs=("slope_pct",))
+    assert pct[3, 3] == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="unknown outputs"):
+        horn_slope_aspect(dem, 10.0, outputs=("curvature",))
