@@ -14,6 +14,7 @@ legend ``excluded_by_rule_<tech>.csv``, ``parcels_<tech>.gpkg``, ``shortlist.csv
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from .parcels import (
     parcel_ids_tile,
     piece_tile,
 )
-from .suitability import CompiledCriteria
+from .suitability import CompiledCriteria, precompute_distances
 
 __all__ = ["SitingResult", "TechResult", "run_siting"]
 
@@ -241,17 +242,24 @@ def run_siting(
     results: dict[str, TechResult] = {}
     outputs: dict[str, Path] = {}
     timings: dict[str, float] = {}
-    for tech in techs:
-        if not cfg.technology(tech).enabled:
-            continue
-        t0 = time.perf_counter()
-        tr, files = _run_tech(
-            tech, cfg, grid, layers, counties, bases, out_dir, mem_limit_mb, scheduler,
-            tile_size, cog,
-        )  # fmt: skip
-        results[tech] = tr
-        outputs.update(files)
-        timings[tech] = round(time.perf_counter() - t0, 3)
+    with tempfile.TemporaryDirectory(prefix=".siting-work-", dir=out_dir) as work:
+        for tech in techs:
+            if not cfg.technology(tech).enabled:
+                continue
+            t0 = time.perf_counter()
+            precompute_distances(
+                cfg.technology(tech).criteria, layers, work, mem_limit_mb=mem_limit_mb,
+                scheduler=scheduler, tile_size=tile_size,
+            )  # fmt: skip
+            timings[f"{tech}_distances"] = round(time.perf_counter() - t0, 3)
+            t0 = time.perf_counter()
+            tr, files = _run_tech(
+                tech, cfg, grid, layers, counties, bases, out_dir, mem_limit_mb, scheduler,
+                tile_size, cog,
+            )  # fmt: skip
+            results[tech] = tr
+            outputs.update(files)
+            timings[tech] = round(time.perf_counter() - t0, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 

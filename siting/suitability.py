@@ -1,8 +1,9 @@
 """Criterion scores and suitability, tile by tile.
 
-Each criterion reads a raster (or measures the exact Euclidean distance in metres from cell
-centres to a vector layer's features, capped at ``max_distance_m``, over a halo'd window so
-tiles agree with the whole grid), transforms it to [0, 1], and the weighted sum is multiplied
+Each criterion reads a raster, or the exact Euclidean distance in metres from cell centres to
+the cells of a vector layer's features, capped at ``max_distance_m`` (precomputed in its own
+windowed pass by :func:`precompute_distances`, or else measured on a halo'd window so tiles
+agree with the whole grid); it is transformed to [0, 1], and the weighted sum is multiplied
 by soft-rule factors. Suitability is defined only on eligible cells.
 
 Inputs: :class:`~siting.config.Criterion` models, weights, a :class:`~siting._context.LayerSet`.
@@ -24,7 +25,63 @@ from layers.vector import burn_tile
 from ._context import LayerSet, TileContext
 from .criteria import apply_transform, weighted_sum
 
-__all__ = ["CompiledCriteria", "CriteriaTile"]
+__all__ = ["CompiledCriteria", "CriteriaTile", "distance_key", "precompute_distances"]
+
+
+def distance_key(vector: str, max_distance_m: float) -> str:
+    """Name of the precomputed distance raster for a vector layer and a cap."""
+    return f"_distance_to_{vector}_{int(round(max_distance_m))}m"
+
+
+def precompute_distances(
+    criteria,
+    layers: LayerSet,
+    work_dir,
+    *,
+    mem_limit_mb: float,
+    scheduler: str = "sync",
+    tile_size: int | None = None,
+) -> None:
+    """Write capped distance rasters for ``distance_to`` criteria and add them to ``layers``.
+
+    Distance needs a halo of ``max_distance_m / res`` cells, which at fine resolution is far
+    larger than the halo the rest of the engine needs; computing it in its own windowed pass
+    (:func:`layers.distance.distance_to`, a few bytes per cell) keeps the main pass small.
+    Rasters already present (another technology asked first) are reused.
+
+    Parameters
+    ----------
+    criteria : list of siting.config.Criterion
+        Criteria; only ``distance_to`` ones are computed.
+    layers : LayerSet
+        Layers of the run; gains rasters named by :func:`distance_key`.
+    work_dir : str or pathlib.Path
+        Folder for the rasters (temporary).
+    mem_limit_mb : float
+        Memory budget.
+    scheduler : {"sync", "threads"}
+        Tile scheduler.
+    tile_size : int, optional
+        Force a tile side (tests).
+    """
+    from pathlib import Path
+
+    from layers.distance import distance_to, features_from_vector
+
+    for crit in criteria:
+        if crit.distance_to is None:
+            continue
+        key = distance_key(crit.distance_to, crit.max_distance_m)
+        if key in layers.rasters:
+            continue
+        gdf = layers.vector(crit.distance_to, f"criterion '{crit.name}'")
+        kinds = set(shapely.get_type_id(np.asarray(gdf.geometry.values)).tolist())
+        feats = features_from_vector(gdf, layers.grid, all_touched=not kinds <= {3, 6})
+        layers.rasters[key] = distance_to(
+            feats, layers.grid, Path(work_dir) / f"{key}.tif",
+            max_distance_m=crit.max_distance_m, name=key, mem_limit_mb=mem_limit_mb,
+            scheduler=scheduler, tile_size=tile_size,
+        )  # fmt: skip
 
 
 class _Criterion:
@@ -33,10 +90,15 @@ class _Criterion:
         self.name = crit.name
         what = f"criterion '{crit.name}'"
         self.what = what
-        if crit.layer is not None:
-            layer = layers.raster(crit.layer, what)
+        key = (
+            distance_key(crit.distance_to, crit.max_distance_m)
+            if crit.distance_to is not None
+            else None
+        )
+        if crit.layer is not None or key in layers.rasters:
+            self.raster = crit.layer or key
+            layer = layers.raster(self.raster, what)
             self.units = layer.units
-            self.raster = crit.layer
             self.halo = 0
         else:
             gdf = layers.vector(crit.distance_to, what)
