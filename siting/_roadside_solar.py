@@ -27,6 +27,7 @@ true north, clockwise), horizon elevation (degrees). Outputs: dimensionless rati
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -76,20 +77,23 @@ def _clear_year(lat: float, lon: float) -> dict:
     import pvlib
 
     times = pd.date_range("2019-01-01 00:30", periods=8760, freq="h", tz="UTC")
-    sp = pvlib.solarposition.get_solarposition(times, lat, lon, altitude=SITE_ALTITUDE_M)
-    linke = pvlib.clearsky.lookup_linke_turbidity(times, lat, lon)
-    am_rel = pvlib.atmosphere.get_relative_airmass(sp["apparent_zenith"])
-    am_abs = pvlib.atmosphere.get_absolute_airmass(
-        am_rel, pvlib.atmosphere.alt2pres(SITE_ALTITUDE_M)
-    )
-    dni_extra = pvlib.irradiance.get_extra_radiation(times)
-    cs = pvlib.clearsky.ineichen(
-        sp["apparent_zenith"], am_abs, linke, altitude=SITE_ALTITUDE_M, dni_extra=dni_extra
-    )
+    with warnings.catch_warnings():  # pvlib 0.16 still calls DatetimeIndex.dayofyear
+        warnings.filterwarnings("ignore", message=".*dayofyear", category=DeprecationWarning)
+        sp = pvlib.solarposition.get_solarposition(times, lat, lon, altitude=SITE_ALTITUDE_M)
+        linke = pvlib.clearsky.lookup_linke_turbidity(times, lat, lon)
+        am_rel = pvlib.atmosphere.get_relative_airmass(sp["apparent_zenith"])
+        am_abs = pvlib.atmosphere.get_absolute_airmass(
+            am_rel, pvlib.atmosphere.alt2pres(SITE_ALTITUDE_M)
+        )
+        dni_extra = pvlib.irradiance.get_extra_radiation(times)
+        cs = pvlib.clearsky.ineichen(
+            sp["apparent_zenith"], am_abs, linke, altitude=SITE_ALTITUDE_M, dni_extra=dni_extra
+        )
     zen = sp["zenith"].to_numpy()
     ext_h = np.maximum(dni_extra.to_numpy() * np.cos(np.radians(zen)), 0.0)
     day = zen < 90.0
-    doy = times.day_of_year.to_numpy()
+    # Days in local solar time (UTC + lon / 15 h), so a day's morning and afternoon share it.
+    doy = (times + pd.Timedelta(hours=lon / 15.0)).day_of_year.to_numpy()
     ghi_cs = cs["ghi"].to_numpy()
     # Daily clear-sky clearness, used to scale each day's clear-sky shape to a target kt.
     cs_day = np.bincount(doy, weights=ghi_cs, minlength=367)

@@ -583,16 +583,19 @@ def _terrain(strips: pd.DataFrame, segs, dem, cfg) -> pd.DataFrame:
         (py[:, None] + ny[:, None] * dists).ravel(),
     ).reshape(-1, dists.size)
     ok = np.isfinite(z)
-    dd = np.where(ok, dists[None, :], np.nan)
-    dmean = np.nanmean(np.where(ok, dd, np.nan), axis=1, keepdims=True) if ok.any() else dd
+    cnt = ok.sum(axis=1)
+    dd = np.where(ok, dists[None, :], 0.0)
+    zz = np.where(ok, z, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cov = np.nansum((dd - dmean) * (z - np.nanmean(z, axis=1, keepdims=True)), axis=1)
-        var = np.nansum((dd - dmean) ** 2, axis=1)
-        grad = np.where((ok.sum(axis=1) >= 2) & (var > 0), cov / var, np.nan)
+        dmean = dd.sum(axis=1, keepdims=True) / cnt[:, None]
+        zmean = zz.sum(axis=1, keepdims=True) / cnt[:, None]
+        cov = np.where(ok, (dd - dmean) * (zz - zmean), 0.0).sum(axis=1)
+        var = np.where(ok, (dd - dmean) ** 2, 0.0).sum(axis=1)
+        grad = np.where((cnt >= 2) & (var > 0), cov / var, np.nan)
     n = len(strips)
     strips["cross_slope_deg"] = np.degrees(np.arctan(_group_mean(grad, strip_of, n)))
-    zmax = _group_reduce(np.nanmax(np.where(ok, z, -np.inf), axis=1), strip_of, n, np.maximum)
-    zmin = _group_reduce(np.nanmin(np.where(ok, z, np.inf), axis=1), strip_of, n, np.minimum)
+    zmax = _group_reduce(np.where(ok, z, -np.inf).max(axis=1), strip_of, n, np.maximum)
+    zmin = _group_reduce(np.where(ok, z, np.inf).min(axis=1), strip_of, n, np.minimum)
     relief = zmax - zmin
     strips["relief_m"] = np.where(np.isfinite(relief), relief, np.nan)
     mid_off = cfg.offset_m + 0.5 * cfg.strip_width_m
@@ -897,8 +900,10 @@ def summarize_roadside(segments: pd.DataFrame, config: RoadsidePVConfig):
         "road_km": float(once["segment_length_m"].sum() / 1000.0),
         "n_segments": int(len(once)),
         **{c: float(df[c].sum()) for c in _SUM_COLS},
-        "n_strips_missing_resource": int(
-            ((df["usable_area_km2"] > 0) & ~np.isfinite(df["ghi_kwh_m2_yr"])).sum()
+        # Strips with capacity but no energy (GHI or pv_yield nodata there): their energy is
+        # missing from the totals, so say how many.
+        "n_strips_missing_energy": int(
+            ((df["capacity_mw"] > 0) & ~np.isfinite(df["energy_gwh_per_yr"])).sum()
         ),
         "target_mw": config.target_mw,
         "target_year": config.target_year,

@@ -371,3 +371,57 @@ def test_config_is_closed_and_shipped_yaml_validates():
     doc = yaml.safe_load(files("sxplan").joinpath("data/shanxi.yaml").read_text("utf-8"))
     cfg = RoadsidePVConfig(**(doc.get("roadside_pv") or {}))
     assert cfg.pv_yield_reference_tilt_deg == 35.0
+
+
+def test_osm_style_geojson_end_to_end(tmp_path):
+    # An OSM-style extract in lon/lat: motorway (one carriageway, oneway), trunk with a
+    # tunnel part, a primary road and a motorway_link that must be ignored.
+    from layers.vector import load_vector
+
+    lat = LAT0 + 0.03
+    ways = gpd.GeoDataFrame(
+        {
+            "osm_id": [1, 2, 3, 4, 5],
+            "highway": ["motorway", "trunk", "trunk", "primary", "motorway_link"],
+            "ref": ["G5", "G208", "G208", "S1", ""],
+            "name": ["京昆高速", "二广线", "二广线", "", ""],
+            "oneway": ["yes", "no", "no", None, "yes"],
+            "tunnel": [None, None, "yes", None, None],
+            "bridge": [None, "no", None, None, None],
+        },
+        geometry=[
+            shapely.LineString([(112.50, lat), (112.54, lat)]),
+            shapely.LineString([(112.50, lat - 0.05), (112.53, lat - 0.05)]),
+            shapely.LineString([(112.53, lat - 0.05), (112.56, lat - 0.05)]),
+            shapely.LineString([(112.50, lat - 0.08), (112.56, lat - 0.08)]),
+            shapely.LineString([(112.54, lat), (112.55, lat - 0.01)]),
+        ],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "osm_roads.geojson"
+    ways.to_file(path, driver="GeoJSON")
+    loaded = load_vector(path, GRID)
+    seg = run(tmp_path, loaded).segments
+    assert set(seg["road_ref"]) == {"G5", "G208"}
+    g5 = seg[seg["road_ref"] == "G5"]
+    assert set(g5["side"]) == {"right"}  # eastbound one-way carriageway: outer side is south
+    assert set(g5["side_compass"]) == {"S"}
+    tunnel = seg[(seg["road_ref"] == "G208") & seg["tunnel"]]
+    assert len(tunnel) > 0 and (tunnel["capacity_mw"] == 0).all()
+    assert (seg.loc[(seg["road_ref"] == "G208") & ~seg["tunnel"], "capacity_mw"] > 0).all()
+    assert seg["strip_id"].is_unique
+
+
+def test_demo_highway_layer_is_selected():
+    from importlib.resources import files
+
+    from layers.specs import VectorLayerSpec
+    from layers.vector import load_vector
+
+    path = files("sxplan").joinpath("data/shanxi/highways_schematic.gpkg")
+    spec = VectorLayerSpec(path=str(path), layer="highways")
+    gdf = load_vector(spec)
+    sel = select_roads(gdf.to_crs(ALBERS_CHINA), RoadsidePVConfig())
+    assert len(sel) >= len(gdf) and set(sel["road_class"]) == {"motorway"}
+    assert not sel["tunnel"].any() and not sel["bridge"].any()
+    assert (sel["road_name"] != "").all() and (sel["road_ref"] != "").all()
