@@ -182,6 +182,7 @@ class RoadsidePVConfig(BaseModel):
     ghi_score_range_kwh_m2_yr: tuple[float, float] = (1200.0, 1700.0)
     score_weights: RoadsideScoreWeights = Field(default_factory=RoadsideScoreWeights)
     shortlist_min_score: float = Field(0.5, ge=0, le=1)
+    shortlist_min_capacity_mw: float = Field(0.5, ge=0)
     shortlist_max_rows: int = Field(200, ge=0)
     target_mw: float | None = Field(None, gt=0)
     target_year: int | None = None
@@ -745,7 +746,7 @@ def _exclusions(strips: pd.DataFrame, seg_geoms, stations, rasters, vectors, cfg
     usable_km2 = np.where(short, 0.0, usable_km2)
     strips["usable_geom"] = usable
     strips["usable_area_km2"] = usable_km2
-    strips["usable_km"] = np.where(short, 0.0, usable_km)
+    strips["usable_strip_km"] = np.where(short, 0.0, usable_km)
     strips["excluded_by"] = _main_rule(strips[rule_cols].to_numpy(), rule_cols)
     strips["panel_area_km2"] = usable_km2 * cfg.usable_share
     strips["capacity_mw"] = strips["panel_area_km2"] * cfg.density_mw_per_km2
@@ -875,7 +876,6 @@ def summarize_roadside(segments: pd.DataFrame, config: RoadsidePVConfig):
         segment's centreline once; ``usable_strip_km`` sums both sides.
     """
     df = pd.DataFrame(segments).copy()
-    df["usable_strip_km"] = df["usable_km"]
     once = df.drop_duplicates("seg_index")
     road_key = df["road_ref"].where(df["road_ref"] != "", "road" + df["road_id"].astype(str))
     df["road_key"] = road_key
@@ -936,7 +936,11 @@ def _summary_table(by_road, by_county, province) -> pd.DataFrame:
 
 
 def _shortlist(gdf: gpd.GeoDataFrame, cfg) -> gpd.GeoDataFrame:
-    ok = (gdf["capacity_mw"] > 0) & (gdf["score"] >= cfg.shortlist_min_score)
+    ok = (
+        (gdf["capacity_mw"] > 0)
+        & (gdf["capacity_mw"] >= cfg.shortlist_min_capacity_mw)
+        & (gdf["score"] >= cfg.shortlist_min_score)
+    )
     top = gdf[ok].sort_values("score", ascending=False, kind="stable").head(cfg.shortlist_max_rows)
     cen = shapely.centroid(np.asarray(top.geometry.values))
     if len(top):

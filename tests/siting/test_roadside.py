@@ -321,7 +321,7 @@ def test_outputs_county_split_and_target(tmp_path):
     sl = res.shortlist
     assert set(sl["tech"]) == {"roadside_pv"} and sl["adcode"].dtype.kind == "i"
     assert list(sl["score"]) == sorted(sl["score"], reverse=True)
-    assert (sl["score"] >= 0.5).all()
+    assert (sl["score"] >= 0.5).all() and (sl["capacity_mw"] >= 0.5).all()
 
 
 def test_outputs_not_half_written_on_error(tmp_path):
