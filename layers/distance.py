@@ -291,7 +291,7 @@ def distance_to(
     max_distance_m: float,
     name: str | None = None,
     mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
-    scheduler: str = "sync",
+    scheduler=None,
     cog: bool = False,
     tile_size: int | None = None,
 ) -> AlignedLayer:
@@ -312,8 +312,9 @@ def distance_to(
         Layer name.
     mem_limit_mb : float
         Memory budget.
-    scheduler : {"sync", "threads"}
-        Where tiles are computed.
+    scheduler : str or dask.distributed.Client, optional
+        Where tiles are computed (see :func:`layers.windows.run_tiles`); default the
+        enclosing :func:`layers.windows.use_scheduler` block's.
     cog : bool
         Write a Cloud-Optimized GeoTIFF.
     tile_size : int, optional

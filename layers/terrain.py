@@ -182,7 +182,7 @@ def slope_aspect(
     out_dir: str | Path,
     *,
     mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
-    scheduler: str = "sync",
+    scheduler=None,
     cog: bool = False,
     tile_size: int | None = None,
 ) -> dict[str, AlignedLayer]:
@@ -196,8 +196,9 @@ def slope_aspect(
         Folder for ``slope_deg.tif``, ``slope_pct.tif`` and ``aspect_deg.tif``.
     mem_limit_mb : float
         Memory budget.
-    scheduler : {"sync", "threads"}
-        Where tiles are computed.
+    scheduler : str or dask.distributed.Client, optional
+        Where tiles are computed (see :func:`layers.windows.run_tiles`); default the
+        enclosing :func:`layers.windows.use_scheduler` block's.
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
     tile_size : int, optional

@@ -12,6 +12,8 @@ threads) and hands results to a writer in grid order.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +25,14 @@ from rasterio.windows import Window
 from .errors import ConfigError, MemoryBudgetError
 from .grid import GridSpec
 
-__all__ = ["DEFAULT_MEM_LIMIT_MB", "Tile", "plan_tiles", "run_tiles"]
+__all__ = [
+    "DEFAULT_MEM_LIMIT_MB",
+    "Tile",
+    "default_workers",
+    "plan_tiles",
+    "run_tiles",
+    "use_scheduler",
+]
 
 #: Default memory budget for one raster operation, in MB.
 DEFAULT_MEM_LIMIT_MB = 512
@@ -167,72 +176,160 @@ def run_tiles(
     compute: Callable[[Tile], object],
     write: Callable[[Tile, object], None] | None = None,
     *,
-    scheduler: str = "sync",
+    scheduler=None,
     n_workers: int | None = None,
     progress: str | None = None,
 ) -> None:
     """Compute every tile and hand each result to ``write`` in tile order.
 
     ``compute`` must be a pure function of its tile (it reads inputs and returns arrays); all
-    writing happens in the calling thread, so writers need no locks. With
-    ``scheduler="threads"`` tiles are computed on a thread pool (NumPy, SciPy and GDAL release
-    the GIL for the heavy parts); results stay bounded because at most ``2 * n_workers``
-    tiles are in flight.
+    writing happens in the calling process and thread, so writers need no locks, and results
+    are the same whatever the scheduler. At most ``2 * workers`` tiles are in flight, so
+    memory stays bounded.
 
     Parameters
     ----------
     tiles : iterable of Tile
         Tiles from :func:`plan_tiles`.
     compute : callable
-        ``compute(tile) -> result``.
+        ``compute(tile) -> result``. For Dask schedulers it must be picklable by cloudpickle
+        (closures over arrays, layers and paths are; open file handles are not).
     write : callable, optional
         ``write(tile, result)``, called in tile order.
-    scheduler : {"sync", "threads"}
-        Where tiles are computed.
+    scheduler : str or dask.distributed.Client, optional
+        ``"sync"``, ``"threads"``, ``"processes"`` (a local Dask cluster), a ``"tcp://..."``
+        address of a running dask.distributed scheduler, or a Client. Default: the scheduler
+        of the enclosing :func:`use_scheduler` block, else ``"sync"``.
     n_workers : int, optional
         Threads for ``"threads"``; default :func:`default_workers`.
     progress : str, optional
         A label; when given, a progress bar is shown on stderr (tqdm).
     """
     tiles = list(tiles)
+    scheduler = _ACTIVE.get()[0] if scheduler is None else scheduler
     bar = _progress(len(tiles), progress)
     try:
         if scheduler == "sync" or len(tiles) <= 1:
-            for tile in tiles:
-                result = compute(tile)
-                if write is not None:
-                    write(tile, result)
-                bar.update(1)
-            return
-        if scheduler != "threads":
-            raise ConfigError(
-                f"scheduler {scheduler!r} is not known here; use 'sync' or 'threads' "
-                "(Dask schedulers are chosen at the run level)"
-            )
-        workers = n_workers or default_workers()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for tile, result in zip(
-                tiles, _bounded_map(pool, compute, tiles, 2 * workers), strict=True
-            ):
-                if write is not None:
-                    write(tile, result)
-                bar.update(1)
+            results = map(compute, tiles)
+        elif scheduler == "threads":
+            workers = n_workers or default_workers()
+            pool = ThreadPoolExecutor(max_workers=workers)
+            results = _bounded_map(pool.submit, compute, tiles, 2 * workers, pool)
+        else:
+            client = _dask_client(scheduler)
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+
+            def submit(func, tile):
+                return client.submit(func, tile, pure=False)
+
+            results = _bounded_map(submit, compute, tiles, 2 * workers, None)
+        for tile, result in zip(tiles, results, strict=True):
+            if write is not None:
+                write(tile, result)
+            bar.update(1)
     finally:
         bar.close()
 
 
-def _bounded_map(pool, func, items, max_in_flight) -> Iterator[object]:
-    """Like ``pool.map`` but with at most ``max_in_flight`` futures pending, results in order."""
+def _bounded_map(submit, func, items, max_in_flight, pool) -> Iterator[object]:
+    """Submit ``func(item)`` with at most ``max_in_flight`` pending; yield results in order."""
     from collections import deque
 
     pending = deque()
-    it = iter(items)
-    for item in it:
-        pending.append(pool.submit(func, item))
-        if len(pending) >= max_in_flight:
+    try:
+        for item in items:
+            pending.append(submit(func, item))
+            if len(pending) >= max_in_flight:
+                yield pending.popleft().result()
+        while pending:
             yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# The scheduler of the enclosing use_scheduler() block: (spec, dask client or None).
+_ACTIVE: contextvars.ContextVar = contextvars.ContextVar("sxplan_scheduler", default=("sync", None))
+
+
+@contextlib.contextmanager
+def use_scheduler(scheduler: str = "sync", n_workers: int | None = None):
+    """Make ``scheduler`` the default for :func:`run_tiles` inside the block.
+
+    ``"processes"`` starts a local Dask cluster (one single-threaded worker process per core,
+    or ``n_workers``) for the block; ``"tcp://host:port"`` connects to a running
+    dask.distributed scheduler. Workers must see the same file paths as this process.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``"sync"``, ``"threads"``, ``"processes"`` or a ``"tcp://..."`` address.
+    n_workers : int, optional
+        Worker processes for ``"processes"``.
+
+    Yields
+    ------
+    str or dask.distributed.Client
+        What :func:`run_tiles` will use.
+    """
+    if scheduler in ("sync", "threads"):
+        token = _ACTIVE.set((scheduler, None))
+        try:
+            yield scheduler
+        finally:
+            _ACTIVE.reset(token)
+        return
+    if scheduler != "processes" and not str(scheduler).startswith("tcp://"):
+        raise ConfigError(
+            f"scheduler {scheduler!r} is not known; use 'sync', 'threads', 'processes' or "
+            "'tcp://host:port' of a running dask.distributed scheduler"
+        )
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - dask is in the test and dask extras
+        raise ConfigError(
+            f"scheduler {scheduler!r} needs dask.distributed: pip install 'sxplan[dask]'"
+        ) from exc
+    cluster = None
+    if scheduler == "processes":
+        cluster = LocalCluster(
+            n_workers=n_workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot reach the dask scheduler at {scheduler} ({exc}); start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS`, or use 'threads'"
+            ) from None
+    token = _ACTIVE.set((client, client))
+    try:
+        yield client
+    finally:
+        _ACTIVE.reset(token)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_client(scheduler):
+    """The Dask client for ``scheduler`` (a Client, or the active block's for a string)."""
+    if hasattr(scheduler, "submit") and hasattr(scheduler, "scheduler_info"):
+        return scheduler
+    active = _ACTIVE.get()[1]
+    if active is not None:
+        return active
+    raise ConfigError(
+        f"scheduler {scheduler!r} needs a Dask client: run inside "
+        f"`with layers.windows.use_scheduler({scheduler!r}):` (sxplan runs do this for you)"
+    )
 
 
 class _NoBar:

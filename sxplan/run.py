@@ -39,6 +39,7 @@ from layers import (
     write_csv,
     write_gpkg_layers,
 )
+from layers.windows import use_scheduler
 
 from .config import ProjectConfig
 
@@ -184,9 +185,8 @@ def run_layers(ctx: RunContext) -> LayerStack:
     ctx.stack = stack
     if "dem" in stack.rasters:
         for layer in slope_aspect(
-            stack.raster("dem"), folder, mem_limit_mb=proj.mem_limit_mb,
-            scheduler="threads" if proj.scheduler == "threads" else "sync", cog=True,
-        ).values():  # fmt: skip
+            stack.raster("dem"), folder, mem_limit_mb=proj.mem_limit_mb, cog=True
+        ).values():
             stack.add(layer)
     counties_spec = cfg.layer(proj.counties, "vector")
     ctx.counties = prepare_counties(stack.vector(proj.counties), cfg, str(counties_spec.path))
@@ -295,7 +295,7 @@ def run_project(
         os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     final = Path(out_dir).resolve()
-    with output_folder(final, overwrite) as staging:
+    with output_folder(final, overwrite) as staging, use_scheduler(config.project.scheduler):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
         t_all = time.perf_counter()
         for step in STEPS:
