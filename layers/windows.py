@@ -255,7 +255,9 @@ _ACTIVE: contextvars.ContextVar = contextvars.ContextVar("sxplan_scheduler", def
 
 
 @contextlib.contextmanager
-def use_scheduler(scheduler: str = "sync", n_workers: int | None = None):
+def use_scheduler(
+    scheduler: str = "sync", n_workers: int | None = None, connect_timeout_s: float = 10.0
+):
     """Make ``scheduler`` the default for :func:`run_tiles` inside the block.
 
     ``"processes"`` starts a local Dask cluster (one single-threaded worker process per core,
@@ -268,6 +270,8 @@ def use_scheduler(scheduler: str = "sync", n_workers: int | None = None):
         ``"sync"``, ``"threads"``, ``"processes"`` or a ``"tcp://..."`` address.
     n_workers : int, optional
         Worker processes for ``"processes"``.
+    connect_timeout_s : float
+        How long to wait for a ``tcp://`` scheduler.
 
     Yields
     ------
@@ -303,7 +307,7 @@ def use_scheduler(scheduler: str = "sync", n_workers: int | None = None):
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=f"{connect_timeout_s}s")
         except OSError as exc:
             raise ConfigError(
                 f"cannot reach the dask scheduler at {scheduler} ({exc}); start one with "

@@ -28,8 +28,6 @@ def test_slope_and_distance_on_local_cluster_equal_sync(tmp_path, client, rng):
     road = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (2700, 2100)])], crs=g.crs)
     feats = features_from_vector(road, g, all_touched=True)
     a = distance_to(feats, g, tmp_path / "a.tif", max_distance_m=400, tile_size=11)
-    with use_scheduler("sync"):
-        pass
     b = distance_to(
         feats, g, tmp_path / "b.tif", max_distance_m=400, tile_size=11, scheduler=client
     )
