@@ -98,10 +98,25 @@ def layers(config: Path, out: Path, overwrite: bool, no_progress: bool):
     help="Technologies to site (repeatable; default: pv and wind, plus roadside_pv when "
     "configured).",
 )
+@click.option(
+    "--roads",
+    "roads",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Highway line file for roadside PV (e.g. OpenStreetMap motorways/trunks) instead of "
+    "the config's `highways` layer.",
+)
 @_out_option()
 @_overwrite
 @_no_progress
-def site(config: Path, techs: tuple[str, ...], out: Path, overwrite: bool, no_progress: bool):
+def site(
+    config: Path,
+    techs: tuple[str, ...],
+    roads: Path | None,
+    out: Path,
+    overwrite: bool,
+    no_progress: bool,
+):
     """Site utility PV, wind and roadside PV from the rules in CONFIG."""
     from .config import load_config
     from .report import print_run
@@ -120,7 +135,7 @@ def site(config: Path, techs: tuple[str, ...], out: Path, overwrite: bool, no_pr
         steps.append("roadside_pv")
     ctx = run_project(
         cfg, out, steps=tuple(steps), overwrite=overwrite, log=_echo,
-        options={"techs": grid_techs},
+        options={"techs": grid_techs, "roads_path": roads},
     )  # fmt: skip
     print_run(ctx, _echo)
 

@@ -73,6 +73,8 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo("")
             for line in summary():
                 echo(line)
+        elif step == "roadside_pv":
+            _print_roadside(result, echo)
     echo("")
     echo(f"Outputs in {ctx.out}:")
     for sub in ("layers", "siting", "sinks", "maps"):
@@ -86,3 +88,31 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo(f"Map {name}: {path}")
     t = ctx.timings_s
     echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+
+
+def _print_roadside(result, echo: Callable[[str], None]) -> None:
+    """Province totals and the top counties of a roadside PV run."""
+    p = result.province
+    echo("")
+    echo(
+        "Roadside PV 高速公路边坡光伏: "
+        f"{p.get('road_km', 0):,.0f} km of road, {p.get('usable_strip_km', 0):,.0f} km of usable "
+        f"strips, {p.get('capacity_mw', 0):,.0f} MW, {p.get('energy_gwh_per_yr', 0):,.0f} GWh/yr"
+    )
+    if p.get("target_mw"):
+        echo(
+            f"  against the target of {p['target_mw']:,.0f} MW: {p.get('target_share_pct', 0):.0f}%"
+        )
+    top = result.by_county.sort_values("capacity_mw", ascending=False).head(5)
+    rows = top.to_dict("records")
+    for line in _table(
+        rows,
+        [
+            ("name", "county 县", ""),
+            ("prefecture", "prefecture 市", ""),
+            ("usable_strip_km", "strip km", ",.0f"),
+            ("capacity_mw", "MW", ",.0f"),
+            ("energy_gwh_per_yr", "GWh/yr", ",.0f"),
+        ],
+    ):
+        echo("  " + line)

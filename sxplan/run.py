@@ -331,6 +331,33 @@ def run_sinks_step(ctx: RunContext):
     )
 
 
+def run_roadside_step(ctx: RunContext):
+    """Roadside PV: strips along highway slopes and verges -> ``siting/roadside_pv*``."""
+    from siting.roadside import run_roadside_pv
+
+    cfg = ctx.config.roadside_pv
+    if cfg is None:
+        raise ConfigError(f"{ctx.config.path}: the roadside_pv step needs a `roadside_pv:` section")
+    if ctx.options.get("roads_path"):
+        from layers import VectorLayerSpec
+
+        roads = load_vector(
+            VectorLayerSpec(path=ctx.options["roads_path"], all_touched=True), ctx.grid,
+            name="roads",
+        )  # fmt: skip
+    else:
+        roads = ctx.stack.vector(ctx.options.get("roads_layer") or "highways")
+    return run_roadside_pv(
+        roads,
+        grid=ctx.grid,
+        rasters=ctx.stack.rasters,
+        vectors=ctx.stack.vectors,
+        counties=ctx.counties,
+        config=cfg,
+        out_dir=ctx.out / "siting",
+    )
+
+
 def run_maps_step(ctx: RunContext) -> dict[str, Path]:
     """Maps: offline ``maps/siting.html`` and ``maps/sinks.html`` from the run folder."""
     from maps import run_maps
@@ -340,6 +367,7 @@ def run_maps_step(ctx: RunContext) -> dict[str, Path]:
 
 STEP_FUNCTIONS: dict[str, StepFn] = {
     "layers": run_layers,
+    "roadside_pv": run_roadside_step,
     "sinks": run_sinks_step,
     "maps": run_maps_step,
 }
