@@ -546,16 +546,15 @@ def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connecti
         if not pid.any():
             return None
         shapes = rio_features.shapes(
-            pid,
-            mask=pid > 0,
-            connectivity=connectivity,
+            pid, mask=pid > 0, connectivity=connectivity,
             transform=grid.window_transform(tile.window),
-        )
-        return [(int(v), shapely.geometry.shape(g)) for g, v in shapes]
+        )  # fmt: skip
+        return _shapes_to_polygons(shapes)
 
     def write(tile, out):
-        if out:
-            for v, g in out:
+        if out is not None:
+            values, polys = out
+            for v, g in zip(values.tolist(), polys, strict=True):
                 parts.setdefault(v, []).append(g)
 
     run_tiles(tiles, compute, write, scheduler=scheduler)
@@ -564,10 +563,54 @@ def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connecti
         ps = parts.get(pid, [])
         if not ps:
             raise RuntimeError(f"parcel {pid} has no cells on re-reading; please report")
-        geom = ps[0] if len(ps) == 1 else shapely.union_all(ps)
-        # Drop vertices left on straight edges where tiles met, so geometry is tiling-free.
-        geoms.append(shapely.normalize(shapely.simplify(geom, 0.0)))
+        if len(ps) == 1:
+            geom = ps[0]
+        else:
+            # Drop vertices left on straight edges where tiles met (GDAL's own outlines have
+            # none), so the geometry does not depend on the tiling.
+            geom = shapely.simplify(shapely.union_all(ps), 0.0)
+        geoms.append(shapely.normalize(geom))
     return geoms
+
+
+def _distance_to_features(polys: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Exact distance (grid units) from each (multi)polygon to the nearest feature.
+
+    Parcels cut by exclusions carry thousands of holes, which make GEOS distance slow. A
+    feature outside a polygon's outer ring is as far from the polygon as from the filled ring,
+    so distances are taken to the filled outer rings, and only parts whose filled ring a
+    feature reaches (distance 0) are measured again with their holes.
+    """
+    tree = shapely.STRtree(features)
+    parts, owner = shapely.get_parts(polys, return_index=True)
+    filled = shapely.polygons(shapely.get_exterior_ring(parts))
+    _, d = tree.query_nearest(filled, return_distance=True, all_matches=False)
+    d = np.asarray(d, dtype="float64")
+    recheck = np.nonzero(d == 0)[0]
+    if recheck.size:
+        _, d2 = tree.query_nearest(parts[recheck], return_distance=True, all_matches=False)
+        d[recheck] = d2
+    out = np.full(len(polys), np.inf)
+    np.minimum.at(out, owner, d)
+    return out
+
+
+def _shapes_to_polygons(shapes) -> tuple[np.ndarray, np.ndarray]:
+    """Values and polygons from :func:`rasterio.features.shapes`, built in bulk (fast)."""
+    values, rings, poly_of_ring = [], [], []
+    for p, (geom, value) in enumerate(shapes):
+        values.append(value)
+        for ring in geom["coordinates"]:
+            rings.append(np.asarray(ring, dtype="float64"))
+            poly_of_ring.append(p)
+    if not values:
+        return np.zeros(0, dtype="int64"), np.zeros(0, dtype=object)
+    lengths = np.fromiter((len(r) for r in rings), dtype="int64", count=len(rings))
+    ring_geoms = shapely.linearrings(
+        np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), lengths)
+    )
+    polys = shapely.polygons(ring_geoms, indices=np.asarray(poly_of_ring))
+    return np.asarray(values, dtype="int64"), polys
 
 
 def _parcel_table(
@@ -662,12 +705,8 @@ def _parcel_table(
         hw = cfg.highways_layer
         if hw and hw in layers.vectors and len(layers.vectors[hw]):
             hgeoms = np.asarray(layers.vectors[hw].geometry.values)
-            tree = shapely.STRtree(hgeoms)
-            _, dist = tree.query_nearest(
-                np.asarray(gdf.geometry.values), return_distance=True, all_matches=False
-            )
-            df_d = np.asarray(dist, dtype="float64")
-            gdf["dist_highway_km"] = df_d / 1000.0
+            dist = _distance_to_features(np.asarray(gdf.geometry.values), hgeoms)
+            gdf["dist_highway_km"] = dist / 1000.0
         pts = gpd.GeoSeries(
             shapely.point_on_surface(np.asarray(gdf.geometry.values)), crs=grid.pyproj_crs
         ).to_crs("EPSG:4326")
