@@ -121,6 +121,34 @@ class SitingResult:
     timings: dict
     settings: dict
 
+    def summary(self) -> dict:
+        """JSON-ready summary for run.json: areas, parcels, potential, weights, AHP, timings."""
+        techs = {}
+        for tech, tr in self.techs.items():
+            techs[tech] = {
+                "study_km2": tr.study_km2,
+                "eligible_km2": tr.eligible_km2,
+                "candidate_km2": tr.candidate_km2,
+                "parcels": int(len(tr.parcels)),
+                "parcel_area_km2": float(tr.parcels["area_km2"].sum()),
+                "potential_gw": float(tr.parcels["capacity_mw"].sum() / 1000.0),
+                "energy_twh_per_yr": float(tr.parcels["energy_gwh_per_yr"].sum() / 1000.0),
+                "weights": tr.weights,
+                "ahp": None
+                if tr.ahp is None
+                else {
+                    "lambda_max": tr.ahp.lambda_max,
+                    "consistency_index": tr.ahp.consistency_index,
+                    "consistency_ratio": tr.ahp.consistency_ratio,
+                },
+                "timings_s": tr.timings,
+            }
+        return {
+            "technologies": techs,
+            "outputs": {k: str(v) for k, v in self.outputs.items()},
+            "timings_s": self.timings,
+        }
+
     def base_table(self) -> pd.DataFrame:
         """Compact table per base: potential GW by technology and the 2030 target."""
         df = self.bases[self.bases["level"].isin(["base", "all_bases", "province"])]
@@ -236,6 +264,8 @@ def run_siting(
         bases = load_bases(bases)
     bases.check_counties(counties["adcode"], "counties layer")
     layers = LayerSet(grid, rasters, vectors)
+    if installed is None and cfg.installed_capacity_path:
+        installed = _read_installed(cfg.installed_capacity_path)
     if installed is not None:
         installed = _check_installed(installed)
 
@@ -305,6 +335,21 @@ def _check_counties(counties: gpd.GeoDataFrame, grid: GridSpec) -> gpd.GeoDataFr
     if dup:
         raise ConfigError(f"counties layer repeats adcodes {dup}; dissolve them first")
     return counties
+
+
+def _read_installed(path) -> pd.DataFrame:
+    from layers.errors import LayerIOError
+
+    p = Path(path)
+    if not p.is_file():
+        raise LayerIOError(
+            f"installed capacity file {p} does not exist; fix `siting.installed_capacity_path` "
+            "(a CSV with columns adcode, technology, capacity_mw) or remove it"
+        )
+    try:
+        return pd.read_csv(p, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise LayerIOError(f"installed capacity file {p} is not a readable CSV: {exc}") from exc
 
 
 def _check_installed(df: pd.DataFrame) -> pd.DataFrame:

@@ -192,3 +192,20 @@ def test_installed_capacity_and_bad_inputs(world, tmp_path):
         run_siting(grid, rasters, vectors, counties, bad, CFG, tmp_path / "y")
     with pytest.raises(ConfigError, match="unknown technology"):
         _run(world, tmp_path / "z", techs=["solar"])
+
+
+def test_summary_and_installed_csv(world, tmp_path):
+    import json
+
+    csv = tmp_path / "installed.csv"
+    csv.write_text("adcode,technology,capacity_mw\n140202,wind,300\n140101,wind,100\n", "utf-8")
+    cfg = dict(CFG, installed_capacity_path=str(csv))
+    grid, rasters, vectors, counties, bases = world
+    res = run_siting(grid, rasters, vectors, counties, bases, cfg, tmp_path / "o", cog=False)
+    b = res.bases.set_index(["id", "technology"])
+    assert b.loc[("north", "wind"), "installed_gw"] == pytest.approx(0.3)
+    assert b.loc[("province", "pv+wind"), "installed_gw"] == pytest.approx(0.4)
+    s = res.summary()
+    json.dumps(s)
+    assert s["technologies"]["pv"]["potential_gw"] == pytest.approx(1.35)
+    assert s["technologies"]["wind"]["parcels"] == 7
