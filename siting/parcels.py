@@ -42,6 +42,7 @@ __all__ = [
     "label_pieces",
     "parcel_ids_tile",
     "parcels_from_array",
+    "piece_parcel_ids",
     "piece_tile",
 ]
 
@@ -684,14 +685,51 @@ def parcel_ids_tile(
     numpy.ndarray
         int32 parcel ids.
     """
+    off = parcels.tile_offsets[tile_index]
     kept = parcels.tile_kept[tile_index]
+    return piece_parcel_ids(
+        candidate,
+        row_off,
+        col_off,
+        block_cells,
+        connectivity,
+        kept,
+        parcels.node_parcel[off + 1 : off + 1 + kept.size],
+    )
+
+
+def piece_parcel_ids(
+    candidate, row_off, col_off, block_cells, connectivity, kept, parcel_of_kept
+) -> np.ndarray:
+    """Parcel id per cell from a tile's kept piece labels and their parcel ids.
+
+    Parameters
+    ----------
+    candidate : numpy.ndarray of bool
+        The tile's candidate cells (as when its pieces were accumulated).
+    row_off, col_off : int
+        Global offset of the tile's core window.
+    block_cells : int
+        Block side in cells.
+    connectivity : {4, 8}
+        Neighbourhood.
+    kept : numpy.ndarray
+        Sorted local labels the tile kept (:attr:`PieceTile.kept_local`).
+    parcel_of_kept : numpy.ndarray
+        Parcel id of each kept label (0 = dropped).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 parcel ids.
+    """
     if kept.size == 0:
         return np.zeros(candidate.shape, dtype="int32")
     lab, _ = label_pieces(candidate, row_off, col_off, block_cells, connectivity)
     pos = np.minimum(np.searchsorted(kept, lab), kept.size - 1)
     hit = (lab > 0) & (kept[pos] == lab)
-    node = np.where(hit, parcels.tile_offsets[tile_index] + pos + 1, 0)
-    return parcels.node_parcel[node].astype("int32")
+    lookup = np.concatenate([[0], np.asarray(parcel_of_kept, dtype="int64")])
+    return lookup[np.where(hit, pos + 1, 0)].astype("int32")
 
 
 def parcels_from_array(

@@ -44,7 +44,7 @@ from .parcels import (
     ParcelSet,
     block_side_cells,
     empty_piece_tile,
-    parcel_ids_tile,
+    piece_parcel_ids,
     piece_tile,
 )
 from .suitability import CompiledCriteria, precompute_distances
@@ -210,7 +210,7 @@ def run_siting(
     *,
     techs: Sequence[str] = TECHNOLOGIES,
     mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
-    scheduler: str = "sync",
+    scheduler: str | None = None,
     installed: pd.DataFrame | None = None,
     tile_size: int | None = None,
     cog: bool = True,
@@ -239,8 +239,10 @@ def run_siting(
         Technologies to run (disabled ones in the config are skipped).
     mem_limit_mb : float
         Memory budget for tiles in flight.
-    scheduler : {"sync", "threads"}
-        Tile scheduler.
+    scheduler : str, optional
+        Tile scheduler for :func:`layers.windows.run_tiles` (``"sync"``, ``"threads"``, a Dask
+        scheduler); default: the one of an enclosing :func:`layers.windows.use_scheduler`
+        block, else ``"sync"``.
     installed : pandas.DataFrame, optional
         Installed capacity: ``adcode``, ``technology`` (pv|wind), ``capacity_mw``.
     tile_size : int, optional
@@ -413,7 +415,7 @@ def _run_tech(
     max_cells = tcfg.max_parcel_area_km2 / cell_km2
     thr = float(tcfg.score_threshold)
     halo = max(rules.halo, crit.halo)
-    n_workers = default_workers() if scheduler == "threads" else 1
+    n_workers = 1 if scheduler == "sync" else default_workers()
     bytes_per_cell = 160 + 24 * len(crit.items) + 8 * len(layers.rasters)
     tiles = plan_tiles(
         grid,
@@ -570,24 +572,25 @@ def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connecti
     )
     parts: dict[int, list] = {}
     if parcels.n == 0:
-        return [None] * 0
-    index = {id(t): i for i, t in enumerate(tiles)}
+        return []
+    # Per tile: its kept piece labels and their parcel ids (small; travels with the task when
+    # the scheduler is a Dask cluster, so no task needs the whole ParcelSet).
+    per_tile = {}
+    for i, t in enumerate(tiles):
+        kept = parcels.tile_kept[i]
+        if kept.size:
+            off = parcels.tile_offsets[i]
+            key = (int(t.window.row_off), int(t.window.col_off))
+            per_tile[key] = (kept, parcels.node_parcel[off + 1 : off + 1 + kept.size])
 
     def compute(tile):
-        i = index[id(tile)]
-        if parcels.tile_kept[i].size == 0:
+        key = (int(tile.window.row_off), int(tile.window.col_off))
+        if key not in per_tile:
             return None
         score = suit.read(tile.window, masked=False)
         candidate = np.isfinite(score) & (score >= thr)
-        pid = parcel_ids_tile(
-            parcels,
-            i,
-            candidate,
-            int(tile.window.row_off),
-            int(tile.window.col_off),
-            block,
-            connectivity,
-        )
+        kept, parcel_of_kept = per_tile[key]
+        pid = piece_parcel_ids(candidate, key[0], key[1], block, connectivity, kept, parcel_of_kept)
         if not pid.any():
             return None
         shapes = rio_features.shapes(

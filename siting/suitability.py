@@ -39,7 +39,7 @@ def precompute_distances(
     work_dir,
     *,
     mem_limit_mb: float,
-    scheduler: str = "sync",
+    scheduler: str | None = None,
     tile_size: int | None = None,
 ) -> None:
     """Write capped distance rasters for ``distance_to`` criteria and add them to ``layers``.
@@ -59,8 +59,8 @@ def precompute_distances(
         Folder for the rasters (temporary).
     mem_limit_mb : float
         Memory budget.
-    scheduler : {"sync", "threads"}
-        Tile scheduler.
+    scheduler : str, optional
+        Tile scheduler (default: the enclosing :func:`layers.windows.use_scheduler`).
     tile_size : int, optional
         Force a tile side (tests).
     """

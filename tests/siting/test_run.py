@@ -209,3 +209,17 @@ def test_summary_and_installed_csv(world, tmp_path):
     json.dumps(s)
     assert s["technologies"]["pv"]["potential_gw"] == pytest.approx(1.35)
     assert s["technologies"]["wind"]["parcels"] == 7
+
+
+def test_dask_processes_match_sync(world, tmp_path):
+    from layers.windows import use_scheduler
+
+    a = _run(world, tmp_path / "a", tile_size=4)
+    with use_scheduler("processes", n_workers=2):
+        b = _run(world, tmp_path / "b", tile_size=4)
+    for tech in ("pv", "wind"):
+        pd.testing.assert_frame_equal(
+            a.techs[tech].parcels.drop(columns="geometry"),
+            b.techs[tech].parcels.drop(columns="geometry"),
+        )
+    pd.testing.assert_frame_equal(a.exclusions, b.exclusions)
