@@ -158,8 +158,9 @@ class SitingResult:
             values="potential_gw",
             sort=False,
         ).reset_index()
-        tgt = df[df["technology"] == "pv+wind"].set_index("id")["target_gw_2030"]
-        wide["target_gw_2030"] = wide["id"].map(tgt)
+        both = df[df["technology"] == "pv+wind"].set_index("id")
+        for col in ("target_gw_2025", "target_gw_2030"):
+            wide[col] = wide["id"].map(both[col]) if len(both) else np.nan
         wide.columns.name = None
         return wide.drop(columns="level")
 
@@ -805,7 +806,10 @@ def _exclusion_table(tech, cfg, rules, totals, cell_km2) -> pd.DataFrame:
             "km2_in_sequence": cells * cell_km2,
             "share_of_study_area": cells / study if study else 0.0, "note": "",
         })  # fmt: skip
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    for col in ("order", "code"):
+        df[col] = df[col].astype("Int64")
+    return df
 
 
 def _legend(cfg, rules) -> pd.DataFrame:
