@@ -93,3 +93,11 @@ def test_config_from_yaml_file(tmp_path):
     assert load_siting_config(p).shortlist_top_n == 7
     with pytest.raises(ConfigError, match="does not exist"):
         load_siting_config(tmp_path / "missing.yaml")
+
+
+def test_template_validates():
+    from siting.config import TEMPLATE_YAML
+
+    data = yaml.safe_load(TEMPLATE_YAML)
+    cfg = load_siting_config(data["siting"], "template")
+    assert cfg.wind.resource_layer == "wind_speed" and len(cfg.exclusions) == 5
