@@ -438,8 +438,6 @@ def _run_tech(
         "eligible_county": np.zeros(n_counties + 1, dtype="int64"),
         "candidate_county": np.zeros(n_counties + 1, dtype="int64"),
     }
-    value_names = ["score", "resource", "energy"] + (["slope"] if slope_name else [])
-    value_names += [f"crit_{n}" for n in crit.names] + [f"score_{n}" for n in crit.names]
 
     def compute(tile):
         ctx = TileContext(layers, tile)
@@ -482,7 +480,7 @@ def _run_tech(
             values[f"score_{n}"] = cr.scores[n]
         lc = None
         if lc_name:
-            lv, lvalid = ctx.read(lc_name)
+            lv, _ = ctx.read(lc_name)
             lc = to_common(lv, cfg.landcover_scheme, layers.rasters[lc_name].nodata, what=lc_name)
         pt = piece_tile(
             candidate, row_off=int(tile.window.row_off), col_off=int(tile.window.col_off),
