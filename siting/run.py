@@ -191,6 +191,10 @@ class SitingResult:
                 f"km2, {len(tr.parcels)} parcels, "
                 f"{tr.parcels['capacity_mw'].sum() / 1000:,.1f} GW"
             )
+            if tr.weights:
+                w = ", ".join(f"{k} {v:.2f}" for k, v in tr.weights.items())
+                cr = f" (AHP CR {tr.ahp.consistency_ratio:.3f})" if tr.ahp is not None else ""
+                lines.append(f"  weights: {w}{cr}")
         with pd.option_context("display.width", 140, "display.max_columns", 20):
             lines.append("")
             lines.append(self.base_table().round(1).to_string(index=False))
