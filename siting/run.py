@@ -305,13 +305,15 @@ def run_siting(
     shortlist = _shortlist(results, cfg.shortlist_top_n)
     bases_df = _bases_table(results, bases, counties, cfg, installed)
     outputs["exclusions"] = write_csv(exclusions, out_dir / "exclusions.csv")
-    outputs["shortlist"] = write_csv(shortlist.drop(columns="geometry"), out_dir / "shortlist.csv")
+    outputs["shortlist"] = write_csv(
+        _rounded(shortlist.drop(columns="geometry")), out_dir / "shortlist.csv"
+    )
     outputs["shortlist_gpkg"] = write_gpkg(
         gpd.GeoDataFrame(shortlist, geometry="geometry", crs="EPSG:4326"),
         out_dir / "shortlist.gpkg",
         "shortlist",
     )
-    outputs["bases"] = write_csv(bases_df, out_dir / "bases.csv")
+    outputs["bases"] = write_csv(_rounded(bases_df), out_dir / "bases.csv")
     timings["tables"] = round(time.perf_counter() - t0, 3)
     timings["total"] = round(time.perf_counter() - t_start, 3)
     return SitingResult(
@@ -323,6 +325,23 @@ def run_siting(
         timings,
         cfg.model_dump(mode="json"),
     )
+
+
+def _rounded(df: pd.DataFrame) -> pd.DataFrame:
+    """Round float columns for CSVs people read (GeoPackages keep full precision)."""
+    digits = {}
+    for c in df.columns:
+        if df[c].dtype.kind != "f":
+            continue
+        if c in ("lon", "lat", "lon_gcj02", "lat_gcj02"):
+            digits[c] = 6
+        elif c.endswith(("_gw", "_twh_per_yr", "_km2", "_km", "_share", "_ratio")):
+            digits[c] = 4
+        elif c.endswith(("_mw", "_gwh_per_yr", "_m")):
+            digits[c] = 2
+        else:
+            digits[c] = 4
+    return df.round(digits)
 
 
 def _check_counties(counties: gpd.GeoDataFrame, grid: GridSpec) -> gpd.GeoDataFrame:
