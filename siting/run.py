@@ -335,7 +335,9 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
             continue
         if c in ("lon", "lat", "lon_gcj02", "lat_gcj02"):
             digits[c] = 6
-        elif c.endswith(("_gw", "_twh_per_yr", "_km2", "_km", "_share", "_ratio")):
+        elif c.startswith("score_") or c.endswith(
+            ("_gw", "_twh_per_yr", "_km2", "_km", "_share", "_ratio")
+        ):
             digits[c] = 4
         elif c.endswith(("_mw", "_gwh_per_yr", "_m")):
             digits[c] = 2
