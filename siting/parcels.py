@@ -536,23 +536,21 @@ class ParcelAccumulator:
             self.max_cells,
         )
         group_of_piece[piece[0]] = -1  # node 0 is "no piece"
-        group_cells = {}
-        for p_id, g in enumerate(group_of_piece):
-            if g >= 0:
-                group_cells[g] = group_cells.get(g, 0.0) + piece_cells[p_id]
-        group_first = {}
-        for p_id, g in enumerate(group_of_piece):
-            if g >= 0:
-                group_first[g] = min(group_first.get(g, np.iinfo("int64").max), piece_first[p_id])
-        kept = [g for g, c in group_cells.items() if c >= self.min_cells - 1e-9]
-        kept.sort(key=lambda g: group_first[g])
-        parcel_of_group = {g: i + 1 for i, g in enumerate(kept)}
-        parcel_of_piece = np.array(
-            [parcel_of_group.get(g, 0) for g in group_of_piece], dtype="int64"
-        )
+        valid = group_of_piece >= 0
+        groups, inv = np.unique(group_of_piece[valid], return_inverse=True)
+        inv = inv.ravel()
+        group_cells = np.bincount(inv, weights=piece_cells[valid], minlength=groups.size)
+        group_first = np.full(groups.size, np.iinfo("int64").max)
+        np.minimum.at(group_first, inv, piece_first[valid])
+        kept = np.nonzero(group_cells >= self.min_cells - 1e-9)[0]
+        kept = kept[np.argsort(group_first[kept], kind="stable")]
+        parcel_of_group = np.zeros(groups.size, dtype="int64")
+        parcel_of_group[kept] = np.arange(1, kept.size + 1)
+        parcel_of_piece = np.zeros(group_of_piece.size, dtype="int64")
+        parcel_of_piece[valid] = parcel_of_group[inv]
         node_parcel = parcel_of_piece[piece]
         node_parcel[0] = 0
-        n_parcels = len(kept)
+        n_parcels = int(kept.size)
         np_idx = node_parcel[1:]
         stats = {}
         for k, v in sums.items():
