@@ -195,6 +195,32 @@ def _add_context(m, ctx: MapContext, vectors) -> None:
         )
 
 
+_ROADSIDE_POPUP = (
+    "strip_id", "road_ref", "road_name", "name", "prefecture", "side_compass", "facing_compass",
+    "terrain_form", "panel_tilt_deg", "usable_strip_km", "capacity_mw",
+    "specific_yield_kwh_per_kwp", "energy_gwh_per_yr", "score", "excluded_by",
+)  # fmt: skip
+
+
+def _strip_axes(geoms):
+    """The long axis of each (near-rectangular) strip polygon, as a two-point line."""
+    import shapely
+
+    rect = shapely.oriented_envelope(np.asarray(geoms.values))
+    out = []
+    for r in rect:
+        if r is None or r.is_empty or r.geom_type != "Polygon":
+            out.append(r)
+            continue
+        xy = np.asarray(r.exterior.coords)[:4]
+        edges = np.roll(xy, -1, axis=0) - xy
+        lengths = np.hypot(edges[:, 0], edges[:, 1])
+        k = int(np.argmin(lengths))  # a short edge; the opposite one is k + 2
+        mids = [(xy[i] + xy[(i + 1) % 4]) / 2 for i in (k, (k + 2) % 4)]
+        out.append(shapely.LineString(mids))
+    return type(geoms)(out, crs=geoms.crs)
+
+
 def _add_roadside(m, ctx: MapContext) -> None:
     path = ctx.run_dir / "siting" / "roadside_pv_segments.gpkg"
     name = ctx.t("高速公路边坡光伏", "Roadside PV segments")
@@ -205,6 +231,13 @@ def _add_roadside(m, ctx: MapContext) -> None:
     if seg.empty:
         ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
         return
+    # Strips are 5-20 m wide: drawn as polygons they vanish below zoom 14 and their vertices
+    # dominate the page. Draw each strip's long axis as a line and keep the attributes a
+    # planner reads in the popup (all columns remain in the GeoPackage).
+    seg = seg.set_geometry(_strip_axes(seg.geometry))
+    keep = [c for c in _ROADSIDE_POPUP if c in seg.columns]
+    if keep:
+        seg = seg[[*keep, "geometry"]]
     col = find_column(seg.columns, _YIELD_CANDIDATES, contains=("yield",), numeric_of=seg)
     colors = None
     layer_style = {"color": "#6a3d9a", "weight": 4, "opacity": 0.9}

@@ -73,6 +73,9 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo("")
             for line in summary():
                 echo(line)
+        elif callable(getattr(result, "format_summary", None)):
+            echo("")
+            echo(result.format_summary())
         elif step == "roadside_pv":
             _print_roadside(result, echo)
     echo("")
@@ -85,7 +88,9 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
     maps = ctx.results.get("maps")
     if isinstance(maps, dict):
         for name, path in maps.items():
-            echo(f"Map {name}: {path}")
+            final = ctx.out / "maps" / path.name  # the run was staged under another name
+            size = final.stat().st_size / 1e6 if final.exists() else float("nan")
+            echo(f"Map {name} ({size:.1f} MB, works offline): {final}")
     t = ctx.timings_s
     echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
 

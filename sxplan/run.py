@@ -331,6 +331,70 @@ def run_sinks_step(ctx: RunContext):
     )
 
 
+def run_siting_step(ctx: RunContext):
+    """Siting: exclusions, scores, parcels, bases -> ``siting/``; reserves parcel land.
+
+    Also writes ``layers/reserved_for_renewables.tif`` (1 inside every shortlisted PV or wind
+    parcel), which the sinks step uses so afforestation and the proposed renewables never
+    claim the same cells, and adds the bases' outlines (dissolved counties) to
+    ``layers/vectors.gpkg`` for the maps. Only shortlisted parcels are reserved: the full
+    technical potential is far larger than the plan's targets need.
+    """
+    from layers import rasterize
+    from siting import run_siting
+    from siting.bases import load_bases
+
+    cfg = ctx.config.siting
+    if cfg is None:
+        raise ConfigError(f"{ctx.config.path}: the siting step needs a `siting:` section")
+    if not cfg.bases_path:
+        raise ConfigError(
+            f"{ctx.config.path}: siting.bases_path is required (a YAML listing each base's "
+            "counties; see sxplan/data/shanxi/bases.yaml)"
+        )
+    bases = load_bases(cfg.bases_path, ctx.counties)
+    res = run_siting(
+        ctx.grid,
+        ctx.stack.rasters,
+        ctx.stack.vectors,
+        ctx.counties,
+        bases,
+        cfg,
+        ctx.out / "siting",
+        techs=tuple(ctx.options.get("techs") or ("pv", "wind")),
+        mem_limit_mb=ctx.config.project.mem_limit_mb,
+    )
+    shortlisted = gpd.read_file(ctx.out / "siting" / "shortlist.gpkg", layer="shortlist")
+    if len(shortlisted):
+        reserved = rasterize(
+            shortlisted[["geometry"]], ctx.grid, ctx.out / "layers" / "reserved_for_renewables.tif",
+            all_touched=False, name="reserved_for_renewables", units="1 = candidate parcel",
+            mem_limit_mb=ctx.config.project.mem_limit_mb, cog=True,
+        )  # fmt: skip
+        ctx.stack.add(reserved)
+    write_vectors(ctx, extra={"bases": bases_outlines(bases, ctx.counties)})
+    return res
+
+
+def bases_outlines(bases, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One polygon per base: the union of its counties (bases may overlap)."""
+    rows = []
+    for b in bases.bases:
+        sel = counties[counties["adcode"].isin(b.counties)]
+        rows.append(
+            {
+                "id": b.id,
+                "name_zh": b.name_zh,
+                "name_en": b.name_en,
+                "n_counties": len(sel),
+                "target_gw_2025": b.target_gw_2025,
+                "target_gw_2030": b.target_gw_2030,
+                "geometry": sel.union_all(),
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=counties.crs)
+
+
 def run_roadside_step(ctx: RunContext):
     """Roadside PV: strips along highway slopes and verges -> ``siting/roadside_pv*``."""
     from siting.roadside import run_roadside_pv
@@ -347,7 +411,7 @@ def run_roadside_step(ctx: RunContext):
         )  # fmt: skip
     else:
         roads = ctx.stack.vector(ctx.options.get("roads_layer") or "highways")
-    return run_roadside_pv(
+    res = run_roadside_pv(
         roads,
         grid=ctx.grid,
         rasters=ctx.stack.rasters,
@@ -356,6 +420,10 @@ def run_roadside_step(ctx: RunContext):
         config=cfg,
         out_dir=ctx.out / "siting",
     )
+    from siting.shortlist import merge_roadside_shortlist
+
+    merge_roadside_shortlist(ctx.out / "siting", res.shortlist)
+    return res
 
 
 def run_maps_step(ctx: RunContext) -> dict[str, Path]:
@@ -367,6 +435,7 @@ def run_maps_step(ctx: RunContext) -> dict[str, Path]:
 
 STEP_FUNCTIONS: dict[str, StepFn] = {
     "layers": run_layers,
+    "siting": run_siting_step,
     "roadside_pv": run_roadside_step,
     "sinks": run_sinks_step,
     "maps": run_maps_step,
