@@ -43,6 +43,12 @@ def _out_option(default: str | None = None):
 
 _overwrite = click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 _no_progress = click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+_scheduler = click.option(
+    "--scheduler",
+    default=None,
+    help="Where windows are computed: sync, threads (default from the config), processes "
+    "(a local Dask cluster) or tcp://HOST:PORT of a running dask.distributed scheduler.",
+)
 
 
 @cli.command()
@@ -51,14 +57,22 @@ _no_progress = click.option("--no-progress", is_flag=True, help="Hide progress b
 @click.option("--res", "res_m", type=float, default=None, help="Grid resolution in metres.")
 @click.option("--no-maps", is_flag=True, help="Skip the HTML maps.")
 @_no_progress
-def demo(out: Path, overwrite: bool, res_m: float | None, no_maps: bool, no_progress: bool):
+@_scheduler
+def demo(
+    out: Path,
+    overwrite: bool,
+    res_m: float | None,
+    no_maps: bool,
+    no_progress: bool,
+    scheduler: str | None,
+):
     """Run everything on the embedded Shanxi data (offline)."""
     from .config import demo_config_path, load_config
     from .report import print_run
     from .run import STEPS, run_project
 
     cfg = load_config(demo_config_path())
-    cfg = _with_project(cfg, res_m=res_m, progress=not no_progress)
+    cfg = _with_project(cfg, res_m=res_m, progress=not no_progress, scheduler=scheduler)
     steps = tuple(s for s in STEPS if not (no_maps and s == "maps"))
     _echo(
         "WARNING: the demo's wind layer is `wind_proxy`, a terrain-based proxy, not a wind "
@@ -77,13 +91,14 @@ def demo(out: Path, overwrite: bool, res_m: float | None, no_maps: bool, no_prog
 @_out_option()
 @_overwrite
 @_no_progress
-def layers(config: Path, out: Path, overwrite: bool, no_progress: bool):
+@_scheduler
+def layers(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
     """Align every layer of CONFIG onto the analysis grid and write the stack."""
     from .config import load_config
     from .report import print_run
     from .run import run_project
 
-    cfg = _with_project(load_config(config), progress=not no_progress)
+    cfg = _with_project(load_config(config), progress=not no_progress, scheduler=scheduler)
     ctx = run_project(cfg, out, steps=("layers",), overwrite=overwrite, log=_echo)
     print_run(ctx, _echo)
 
@@ -109,6 +124,7 @@ def layers(config: Path, out: Path, overwrite: bool, no_progress: bool):
 @_out_option()
 @_overwrite
 @_no_progress
+@_scheduler
 def site(
     config: Path,
     techs: tuple[str, ...],
@@ -116,13 +132,14 @@ def site(
     out: Path,
     overwrite: bool,
     no_progress: bool,
+    scheduler: str | None,
 ):
     """Site utility PV, wind and roadside PV from the rules in CONFIG."""
     from .config import load_config
     from .report import print_run
     from .run import run_project
 
-    cfg = _with_project(load_config(config), progress=not no_progress)
+    cfg = _with_project(load_config(config), progress=not no_progress, scheduler=scheduler)
     if not techs:
         techs = ("pv", "wind") + (("roadside_pv",) if cfg.roadside_pv is not None else ())
     steps = ["layers"]
@@ -145,13 +162,14 @@ def site(
 @_out_option()
 @_overwrite
 @_no_progress
-def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool):
+@_scheduler
+def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
     """County forest baseline, afforestation toward +2.5 points, and sequestration."""
     from .config import load_config
     from .report import print_run
     from .run import run_project
 
-    cfg = _with_project(load_config(config), progress=not no_progress)
+    cfg = _with_project(load_config(config), progress=not no_progress, scheduler=scheduler)
     ctx = run_project(cfg, out, steps=("layers", "sinks"), overwrite=overwrite, log=_echo)
     print_run(ctx, _echo)
 
@@ -236,12 +254,26 @@ def validate(config: Path):
 
 
 def _with_project(cfg, **changes):
+    """Apply command-line overrides to the project section, validating them like the YAML."""
+    from pydantic import ValidationError
+
+    from layers import ConfigError
+    from layers.specs import format_validation_error
+
+    from .config import ProjectSection
+
     changes = {k: v for k, v in changes.items() if v is not None}
     if "res_m" in changes:
         changes["resolution_m"] = changes.pop("res_m")
     if not changes:
         return cfg
-    return cfg.model_copy(update={"project": cfg.project.model_copy(update=changes)})
+    try:
+        project = ProjectSection.model_validate({**cfg.project.model_dump(), **changes})
+    except ValidationError as exc:
+        raise ConfigError(
+            "command-line option: " + format_validation_error(exc, "project")
+        ) from None
+    return cfg.model_copy(update={"project": project})
 
 
 def main(argv: list[str] | None = None) -> int:

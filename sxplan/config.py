@@ -248,7 +248,53 @@ def load_config(path: str | Path) -> ProjectConfig:
         cfg.layer(ref, "vector")
     if project.prefectures:
         cfg.layer(project.prefectures, "vector")
+    _check_layer_references(cfg)
     return cfg
+
+
+#: Layers every run derives from ``dem`` (and siting), available to every section by name.
+DERIVED_LAYERS = ("slope_deg", "slope_pct", "aspect_deg", "reserved_for_renewables")
+
+
+def _layer_refs(data, where: str):
+    """Yield (location, layer name) for every key that names a layer in a section dump."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            loc = f"{where}.{k}"
+            names_layer = k in ("layer", "distance_to") or k.endswith("_layer")
+            if names_layer and isinstance(v, str):
+                yield loc, v
+            elif k.endswith("_layers") and isinstance(v, list | tuple):
+                for i, item in enumerate(v):
+                    if isinstance(item, str):
+                        yield f"{loc}[{i}]", item
+            else:
+                yield from _layer_refs(v, loc)
+    elif isinstance(data, list | tuple):
+        for i, item in enumerate(data):
+            yield from _layer_refs(item, f"{where}[{i}]")
+
+
+def _check_layer_references(cfg: ProjectConfig) -> None:
+    """Refuse a section that names a layer not declared under ``layers:`` (nor derived)."""
+    import difflib
+
+    known = set(cfg.layers) | set(DERIVED_LAYERS)
+    bad = []
+    for name in ("siting", "roadside_pv", "sinks"):
+        section = getattr(cfg, name)
+        if section is None:
+            continue
+        for loc, ref in _layer_refs(section.model_dump(mode="json"), name):
+            if ref not in known:
+                hint = difflib.get_close_matches(ref, sorted(known), n=1)
+                bad.append(f"{loc}: '{ref}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    if bad:
+        raise ConfigError(
+            f"{cfg.path}: these settings name layers that are not declared under `layers:` "
+            f"(declared: {sorted(cfg.layers)}; derived: {list(DERIVED_LAYERS)}):\n  "
+            + "\n  ".join(bad)
+        )
 
 
 _PATH_KEYS = {"path"}  # plus any key ending in "_path"

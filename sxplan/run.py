@@ -244,11 +244,27 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
         },
         "versions": _versions(),
         "timings_s": ctx.timings_s,
+        "results": _result_summaries(ctx),
     }
     path = ctx.out / "run.json"
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
     return path
+
+
+def _result_summaries(ctx: RunContext) -> dict:
+    """JSON-ready summaries of each step's result (siting per-tech figures, province totals)."""
+    out = {}
+    for step, res in ctx.results.items():
+        if hasattr(res, "summary") and callable(res.summary):
+            out[step] = res.summary()
+        elif hasattr(res, "province"):
+            out[step] = {"province": res.province}
+        elif isinstance(res, dict):
+            out[step] = {k: str(v) for k, v in res.items()}
+    if "siting" in ctx.results and hasattr(ctx.results["siting"], "timings"):
+        out.setdefault("siting", {})["timings_s"] = ctx.results["siting"].timings
+    return out
 
 
 StepFn = Callable[[RunContext], object]
@@ -347,12 +363,15 @@ def run_siting_step(ctx: RunContext):
     cfg = ctx.config.siting
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the siting step needs a `siting:` section")
-    if not cfg.bases_path:
-        raise ConfigError(
-            f"{ctx.config.path}: siting.bases_path is required (a YAML listing each base's "
-            "counties; see sxplan/data/shanxi/bases.yaml)"
+    bases_path = cfg.bases_path
+    if not bases_path:
+        from .demo_data import demo_file
+
+        bases_path = demo_file("bases.yaml")
+        ctx.log(
+            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
         )
-    bases = load_bases(cfg.bases_path, ctx.counties)
+    bases = load_bases(bases_path, ctx.counties)
     res = run_siting(
         ctx.grid,
         ctx.stack.rasters,

@@ -1,0 +1,49 @@
+"""Every shipped YAML validates, and config cross-checks catch typos before a run."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from layers import ConfigError
+from sxplan.cli import main
+from sxplan.config import demo_config_path, load_config
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "sxplan" / "templates" / "project.yaml"
+
+
+def test_demo_config_validates_with_every_section():
+    cfg = load_config(demo_config_path())
+    assert cfg.siting is not None and cfg.roadside_pv is not None
+    assert cfg.sinks is not None and cfg.maps is not None
+    for name, spec in cfg.layers.items():
+        assert Path(spec.path).exists(), f"demo layer {name} points at a missing file"
+
+
+def test_init_writes_a_template_that_validates(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "proj")]) == 0
+    written = tmp_path / "proj" / "project.yaml"
+    assert written.read_text(encoding="utf-8") == TEMPLATE.read_text(encoding="utf-8")
+    cfg = load_config(written)
+    assert {"dem", "landcover", "redline", "highways"} <= set(cfg.layers)
+    assert main(["init", str(tmp_path / "proj")]) == 2  # no silent overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["validate", str(written)]) == 2  # its data files do not exist yet
+    assert "files not found" in capsys.readouterr().err
+
+
+def test_a_section_naming_an_undeclared_layer_is_refused(tmp_path):
+    shutil.copy(TEMPLATE, tmp_path / "p.yaml")
+    raw = yaml.safe_load((tmp_path / "p.yaml").read_text(encoding="utf-8"))
+    raw["sinks"]["slope_layer"] = "slope_degs"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"sinks.slope_layer: 'slope_degs' \(did you mean 'slope_deg'"
+    ):
+        load_config(tmp_path / "p.yaml")
+
+
+def test_demo_validate_command(capsys):
+    assert main(["validate", str(demo_config_path())]) == 0
+    assert "valid" in capsys.readouterr().out
