@@ -1,0 +1,144 @@
+"""`sxplan demo` end to end on the embedded Shanxi data: every promised file, with facts."""
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from sxplan.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "sxplan-demo"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["demo", "--out", str(out), "--no-progress"]) == 0
+    return out, buf.getvalue()
+
+
+def test_every_promised_output_exists(demo):
+    out, _ = demo
+    expected = {
+        "layers": [
+            "dem.tif",
+            "landcover.tif",
+            "ghi.tif",
+            "pv_yield.tif",
+            "wind_proxy.tif",
+            "slope_deg.tif",
+            "slope_pct.tif",
+            "aspect_deg.tif",
+            "vectors.gpkg",
+            "grid.json",
+            "provenance.csv",
+            "reserved_for_renewables.tif",
+        ],
+        "siting": [
+            "suitability_pv.tif",
+            "suitability_wind.tif",
+            "excluded_by_rule_pv.tif",
+            "excluded_by_rule_wind.tif",
+            "parcels_pv.gpkg",
+            "parcels_wind.gpkg",
+            "shortlist.csv",
+            "shortlist.gpkg",
+            "bases.csv",
+            "exclusions.csv",
+            "roadside_pv_segments.gpkg",
+            "roadside_pv.csv",
+        ],
+        "sinks": ["counties.csv", "counties.gpkg", "afforestation_eligible.tif"],
+        "maps": ["siting.html", "sinks.html"],
+    }
+    for folder, names in expected.items():
+        for name in names:
+            assert (out / folder / name).is_file(), f"{folder}/{name}"
+    assert (out / "run.json").is_file()
+    assert not list(out.parent.glob(".sxplan-demo.*")), "staging folder left behind"
+
+
+def test_aligned_stack_is_one_1km_albers_grid(demo):
+    out, _ = demo
+    grids = set()
+    for tif in (out / "layers").glob("*.tif"):
+        with rasterio.open(tif) as src:
+            grids.add((src.crs.to_wkt(), tuple(src.transform)[:6], src.shape))
+            assert src.res == (1000.0, 1000.0)
+    assert len(grids) == 1
+    prov = pd.read_csv(out / "layers" / "provenance.csv")
+    assert {"dem", "landcover", "counties", "highways"} <= set(prov["name"])
+    assert prov["sha256"].str.len().eq(64).all()
+
+
+def test_run_json_records_inputs_versions_timings(demo):
+    out, _ = demo
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert len(run["inputs"]) == 12  # 11 layers + the config
+    assert {"rasterio", "geopandas", "numpy"} <= set(run["versions"])
+    assert {"layers", "siting", "roadside_pv", "sinks", "maps", "total"} <= set(run["timings_s"])
+    assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] > 0
+
+
+def test_shortlist_is_excel_ready_and_inside_shanxi(demo):
+    out, _ = demo
+    raw = (out / "siting" / "shortlist.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    sl = pd.read_csv(out / "siting" / "shortlist.csv", encoding="utf-8-sig")
+    assert set(sl["technology"]) == {"pv", "wind", "roadside_pv"}
+    assert sl["lon"].between(110.2, 114.6).all() and sl["lat"].between(34.5, 40.8).all()
+    assert sl["county"].str.contains("县|区|市").all()
+    for tech, grp in sl.groupby("technology"):
+        assert list(grp["rank"]) == list(range(1, len(grp) + 1)), tech
+
+
+def test_per_rule_accounting_adds_up(demo):
+    out, _ = demo
+    ex = pd.read_csv(out / "siting" / "exclusions.csv", encoding="utf-8-sig")
+    for tech, grp in ex.groupby("technology"):
+        rules = grp[grp["order"].notna() & (grp["mode"] == "hard")]  # soft rules only re-score
+        total = grp.loc[grp["rule"] == "total_excluded", "km2_in_sequence"].iloc[0]
+        assert rules["km2_in_sequence"].sum() == pytest.approx(total), tech
+        assert (rules["km2_alone"] >= rules["km2_in_sequence"] - 1e-9).all(), tech
+
+
+def test_bases_table_has_five_bases_and_targets(demo):
+    out, _ = demo
+    b = pd.read_csv(out / "siting" / "bases.csv", encoding="utf-8-sig")
+    assert set(b.loc[b["level"] == "base", "id"]) == {
+        "jinbei",
+        "xinshuo",
+        "jinxi_yanhuang",
+        "jindong",
+        "jinnan",
+    }
+    prov = b[(b["level"] == "province") & (b["technology"] == "pv+wind")].iloc[0]
+    assert prov["target_gw_2025"] == 80 and prov["target_gw_2030"] == 120
+
+
+def test_sinks_cover_all_117_counties(demo):
+    out, _ = demo
+    c = pd.read_csv(out / "sinks" / "counties.csv", encoding="utf-8-sig")
+    assert len(c) == 117 and c["adcode"].is_unique
+    gpkg = gpd.read_file(out / "sinks" / "counties.gpkg")
+    assert len(gpkg) == 117 and gpkg.crs is not None
+    pct = c["calibrated_forest_pct"] if "calibrated_forest_pct" in c else c.filter(like="pct")
+    assert np.isfinite(np.asarray(pct, dtype=float)).all()
+
+
+def test_maps_are_offline_and_paths_printed(demo):
+    out, stdout = demo
+    for name in ("siting.html", "sinks.html"):
+        html = (out / "maps" / name).read_text(encoding="utf-8")
+        # no element fetches from the network (links inside Leaflet's JS strings are not fetches)
+        assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']https?://""", html)
+        assert not re.search(r"""tileLayer\(\s*["']https?://""", html), name
+        assert f"{out / 'maps' / name}" in stdout
+    assert "wind_proxy" in stdout
