@@ -21,18 +21,22 @@ Inputs: a DEM :class:`~layers.io.AlignedLayer` (metres) or array. Outputs: float
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rasterio.windows import Window
 
 from .io import AlignedLayer, RasterTileWriter
 from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles, run_tiles
 
 __all__ = [
+    "DerivedSlopeLayer",
     "grid_north_offset_deg",
     "horn_gradient",
     "horn_slope_aspect",
     "slope_aspect",
+    "slope_pct_layer",
     "steeper_than",
 ]
 
@@ -239,6 +243,85 @@ def slope_aspect(
             progress="slope",
         )
     return {n: w.layer(n, u) for (n, u), w in zip(names.items(), writers, strict=True)}
+
+
+@dataclass(frozen=True)
+class DerivedSlopeLayer(AlignedLayer):
+    """Horn slope in percent of a DEM layer, computed window by window when read.
+
+    Reads the DEM over the requested window plus a 1-cell halo and returns exactly the values
+    :func:`slope_aspect` would write to ``slope_pct.tif`` (the gradient does not depend on how
+    the grid is cut), without writing a raster. ``path`` is a pseudo path (``<dem>#slope_pct``)
+    so that code opening the file directly fails loudly instead of reading elevations.
+
+    Attributes
+    ----------
+    dem : AlignedLayer
+        The elevation layer (metres) it is derived from.
+    """
+
+    dem: AlignedLayer | None = None
+
+    def read_valid(self, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Slope percent (float32, NaN without data) and validity over ``window``."""
+        h, w = self.grid.shape
+        if window is None:
+            window = Window(0, 0, w, h)
+        r0, c0 = int(window.row_off), int(window.col_off)
+        r1, c1 = r0 + int(window.height), c0 + int(window.width)
+        orow, ocol = max(0, r0 - 1), max(0, c0 - 1)
+        outer = Window(ocol, orow, min(w, c1 + 1) - ocol, min(h, r1 + 1) - orow)
+        values, valid = self.dem.read_valid(outer)
+        (slope,) = horn_slope_aspect(values, self.grid.res, valid, outputs=("slope_pct",))
+        inner = (slice(r0 - orow, r1 - orow), slice(c0 - ocol, c1 - ocol))
+        slope = slope[inner]
+        return slope, valid[inner].copy()
+
+    def read(self, window: Window | None = None, *, masked: bool = True):
+        """Slope percent over ``window`` (masked where the DEM has no data)."""
+        slope, valid = self.read_valid(window)
+        return np.ma.MaskedArray(slope, mask=~valid) if masked else slope
+
+
+def slope_pct_layer(dem: AlignedLayer, name: str = "slope_pct") -> DerivedSlopeLayer:
+    """A slope layer (percent) derived from ``dem`` on read, for windowed consumers.
+
+    Use it where a slope raster would otherwise be written only to be read once (e.g. a siting
+    run at 30 m): each window costs a DEM read with a 1-cell halo and a float32 Horn gradient.
+
+    Parameters
+    ----------
+    dem : AlignedLayer
+        Elevation in metres on the run's grid.
+    name : str
+        Layer name.
+
+    Returns
+    -------
+    DerivedSlopeLayer
+        Continuous, units ``percent``, NaN nodata, float32.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from layers.grid import GridSpec
+    >>> from layers.io import write_raster
+    >>> g = GridSpec.from_bounds((0, 0, 50, 50), 10)
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> dem = write_raster(d / "dem.tif", np.tile(np.arange(5.0), (5, 1)), g, cog=False)
+    >>> float(slope_pct_layer(dem).read()[2, 2])
+    10.0
+    """
+    return DerivedSlopeLayer(
+        name,
+        Path(f"{dem.path}#{name}"),
+        dem.grid,
+        "continuous",
+        "percent",
+        float("nan"),
+        "float32",
+        dem=dem,
+    )
 
 
 def grid_north_offset_deg(grid, x, y) -> np.ndarray:
