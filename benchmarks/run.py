@@ -1,0 +1,213 @@
+"""Benchmark the full PV + wind siting run on the synthetic province, timed and measured.
+
+Runs :func:`siting.run_siting` (the code ``sxplan siting`` runs; nothing benchmark-specific)
+on a dataset from ``generate.py`` with the config in ``siting_bench.yaml``: the exclusion job's
+rules (urban + 500 m, protected areas + 1 km, highways + 200 m, slope > 25 %) plus water, forest
+for PV and a soft cropland rule for wind; criteria GHI / wind speed, slope and distance to
+highways (capped at 30 km); parcels; capacity and energy; bases; shortlist. Slope is derived
+from the DEM on read (:func:`layers.terrain.slope_pct_layer`), so its cost is inside the run.
+
+The run happens in a fresh child process; wall time is the child's, peak RSS is that child's
+own ``ru_maxrss`` (``os.wait4``), imports and data loading included. With ``--scheduler
+processes`` the Dask worker processes are not the child and are reported separately
+(``workers_peak_rss_mb``, from the workers themselves).
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py --res 100 --data /work/bench-data/r100
+    .venv/bin/python benchmarks/run.py --res 30 --data /work/bench-data/r30 --no-progress
+    .venv/bin/python benchmarks/run.py --res 250 --data DIR --scheduler processes
+
+``--data`` is generated first (``generate.py --res R``) when it holds no ``manifest.json``.
+Outputs go to ``--out`` (default ``DATA/results/siting``); ``DATA/results/siting_run.json``
+keeps the figures, and the last line printed is one JSON object: ``wall_s``, ``peak_rss_mb``,
+``cells``, ``cells_per_s``, ``eligible_km2`` / ``parcels`` / ``potential_gw`` per technology,
+and the run's own step timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE / "siting_bench.yaml"
+N_BASES = 5
+
+
+def synthetic_bases(counties):
+    """Five bases over the synthetic counties: prefectures grouped in adcode order."""
+    from siting.bases import Base, BasesTable
+
+    prefs = sorted(counties["prefecture_adcode"].unique())
+    groups = [prefs[i::N_BASES] for i in range(N_BASES)]
+    bases = []
+    for i, g in enumerate(groups):
+        adcodes = sorted(int(a) for a in counties.loc[counties.prefecture_adcode.isin(g), "adcode"])
+        bases.append(
+            Base(
+                id=f"base_{i + 1}",
+                name_zh=f"合成基地{i + 1}",
+                name_en=f"synthetic base {i + 1}",
+                counties=adcodes,
+                target_gw_2030=24.0,
+            )
+        )
+    return BasesTable(tuple(bases), note="synthetic: prefectures grouped in adcode order")
+
+
+def worker(args) -> dict:
+    """Load the dataset, run the siting, return the figures (runs in the measured child)."""
+    import resource
+
+    from layers.io import AlignedLayer, grid_of_raster, open_raster
+    from layers.terrain import slope_pct_layer
+    from layers.vector import load_vector
+    from layers.windows import use_scheduler
+    from siting import run_siting
+    from siting.config import load_siting_config
+
+    t0 = time.perf_counter()
+    data = args.data
+    with open_raster(data / "dem.tif", "dem") as src:
+        grid = grid_of_raster(src)
+    rasters = {
+        "dem": AlignedLayer.open(data / "dem.tif", "dem", "continuous", "m", grid),
+        "landcover": AlignedLayer.open(
+            data / "landcover.tif", "landcover", "categorical", "IGBP class", grid
+        ),
+        "ghi": AlignedLayer.open(data / "ghi.tif", "ghi", "continuous", "kWh/m2/yr", grid),
+        "wind": AlignedLayer.open(data / "wind.tif", "wind", "continuous", "m/s", grid),
+    }
+    rasters["slope_pct"] = slope_pct_layer(rasters["dem"])
+    vectors = {
+        name: load_vector(data / f"{name}.gpkg", grid) for name in ("protected_areas", "highways")
+    }
+    counties = load_vector(data / "counties.gpkg", grid)
+    bases = synthetic_bases(counties)
+    cfg = load_siting_config(CONFIG)
+    t_load = time.perf_counter() - t0
+    with use_scheduler(args.scheduler) as sched:
+        res = run_siting(
+            grid,
+            rasters,
+            vectors,
+            counties,
+            bases,
+            cfg,
+            args.out,
+            mem_limit_mb=args.mem_limit_mb,
+        )
+        workers_rss = None
+        if not isinstance(sched, str):  # a dask client: ask each worker for its peak RSS
+
+            def _peak():
+                import resource as r
+
+                return r.getrusage(r.RUSAGE_SELF).ru_maxrss / 1024.0
+
+            workers_rss = sched.run(_peak)
+    techs = {}
+    for tech, tr in res.techs.items():
+        techs[tech] = {
+            "eligible_km2": round(tr.eligible_km2, 3),
+            "candidate_km2": round(tr.candidate_km2, 3),
+            "parcels": int(len(tr.parcels)),
+            "potential_gw": round(float(tr.parcels["capacity_mw"].sum()) / 1000.0, 3),
+            "energy_twh_per_yr": round(float(tr.parcels["energy_gwh_per_yr"].sum()) / 1000.0, 3),
+        }
+    return {
+        "res_m": grid.res,
+        "cells": grid.n_cells,
+        "scheduler": args.scheduler,
+        "mem_limit_mb": args.mem_limit_mb,
+        "load_s": round(t_load, 3),
+        "technologies": techs,
+        "timings_s": res.timings,
+        "tech_timings_s": {t: tr.timings for t, tr in res.techs.items()},
+        "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "workers_peak_rss_mb": workers_rss,
+    }
+
+
+def run_measured(cmd: list[str], env: dict) -> tuple[dict, float, float]:
+    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with exit code {code}")
+    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024.0
+
+
+def ensure_data(data: Path, res: float) -> None:
+    """Generate the dataset into ``data`` unless it already holds one at ``res``."""
+    manifest = data / "manifest.json"
+    if manifest.exists():
+        have = json.loads(manifest.read_text(encoding="utf-8"))["res_m"]
+        if abs(have - res) > 1e-9:
+            raise SystemExit(f"{data} holds a {have:g} m dataset, not {res:g} m; pick another")
+        return
+    if data.exists() and any(p.name != "results" for p in data.iterdir()):
+        raise SystemExit(f"{data} is not empty and has no manifest.json; use an empty folder")
+    print(f"generating the {res:g} m dataset in {data} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, str(HERE / "generate.py"), "--res", str(res), "--out", str(data)],
+        check=True,
+    )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--res", type=float, required=True, help="cell size in metres")
+    ap.add_argument("--data", type=Path, required=True, help="dataset folder (generated if empty)")
+    ap.add_argument("--out", type=Path, help="output folder (default DATA/results/siting)")
+    ap.add_argument(
+        "--scheduler",
+        default="threads",
+        help="threads (default), sync, processes, or tcp://host:port of a dask scheduler",
+    )
+    ap.add_argument("--mem-limit-mb", type=float, default=1024.0, help="memory budget for tiles")
+    ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    args.data = args.data.resolve()
+    args.out = (args.out or args.data / "results" / "siting").resolve()
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return 0
+
+    ensure_data(args.data, args.res)
+    env = dict(os.environ)
+    if args.no_progress:
+        env["SXPLAN_NO_PROGRESS"] = "1"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--res", str(args.res)]
+    cmd += ["--data", str(args.data), "--out", str(args.out), "--scheduler", args.scheduler]
+    cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
+    out, wall, rss = run_measured(cmd, env)
+    figures = {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(rss, 1),
+        "cells": out["cells"],
+        "cells_per_s": round(out["cells"] / wall),
+        "eligible_km2": {t: v["eligible_km2"] for t, v in out["technologies"].items()},
+        "parcels": {t: v["parcels"] for t, v in out["technologies"].items()},
+        "potential_gw": {t: v["potential_gw"] for t, v in out["technologies"].items()},
+        **out,
+    }
+    (args.data / "results").mkdir(exist_ok=True)
+    (args.data / "results" / "siting_run.json").write_text(json.dumps(figures, indent=1))
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
