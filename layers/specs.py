@@ -11,8 +11,9 @@ Inputs: mappings from YAML. Outputs: :class:`RasterLayerSpec` and :class:`Vector
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -29,9 +30,29 @@ __all__ = [
 
 
 class StrictModel(BaseModel):
-    """Base for every sxplan config model: unknown keys are errors, values are frozen."""
+    """Base for every sxplan config model: closed, frozen, typos answered with a suggestion.
+
+    An unknown key is refused with the closest allowed key (difflib) and the list of allowed
+    keys, e.g. ``unknown key 'no_data' in RasterLayerSpec; did you mean 'nodata'?``.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_keys(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        allowed = set(cls.model_fields)
+        unknown = [k for k in data if k not in allowed]
+        if unknown:
+            parts = []
+            for key in unknown:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                parts.append(f"unknown key {key!r} in {cls.__name__}{hint}")
+            raise ValueError("; ".join(parts) + f" (allowed keys: {', '.join(sorted(allowed))})")
+        return data
 
 
 class _LayerBase(StrictModel):
@@ -151,16 +172,16 @@ def parse_layer_spec(name: str, data: dict, base_dir: Path | None = None):
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:
-    """Turn a pydantic error into a short message naming the field and suggesting a fix.
+    """Render a pydantic error as one line per problem: ``where.path.to.field: message``.
 
-    Unknown keys get the closest allowed key as a suggestion.
+    Union tags that pydantic puts into locations (``raster``, ``linear`` ...) are left out.
 
     Parameters
     ----------
     exc : pydantic.ValidationError
         The error.
     where : str
-        Dotted location prefix, e.g. ``siting.pv``.
+        Dotted location prefix, e.g. ``siting`` or ``layers.dem``.
 
     Returns
     -------
@@ -168,60 +189,20 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
     """
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in (where, *err["loc"]) if p != "")
-        if err["type"] == "extra_forbidden":
-            key = str(err["loc"][-1])
-            allowed = _allowed_keys(exc, err["loc"][:-1])
-            hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-            known = f" Allowed keys: {', '.join(sorted(allowed))}." if allowed else ""
-            lines.append(f"{loc}: unknown key '{key}'{suggestion}{known}")
-        else:
-            lines.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] not in ("value_error", "assertion_error") and "input" in err:
+            shown = repr(err["input"])
+            msg += f" (got {shown[:80]})"
+        lines.append(f"{where}.{loc}: {msg}" if loc else f"{where}: {msg}")
     return "invalid config:\n  " + "\n  ".join(lines)
 
 
-def _allowed_keys(exc: ValidationError, parent_loc) -> list[str]:
-    """Field names of the model at ``parent_loc`` in the model that raised ``exc``."""
-    model = _MODEL_REGISTRY.get(exc.title)
-    if model is None:
-        return []
-    for part in parent_loc:
-        field = getattr(model, "model_fields", {}).get(str(part))
-        if field is None:
-            # dict keys or union tags in the location: skip to the next part
-            continue
-        model = _model_of(field.annotation) or model
-    return list(getattr(model, "model_fields", {}))
+#: Discriminator values of sxplan's tagged unions, which pydantic inserts into error locations.
+UNION_TAGS = frozenset(
+    {"raster", "vector", "categorical", "range", "linear", "piecewise", "inverse_distance"}
+)
 
 
-def _model_of(annotation):
-    """The BaseModel class inside an annotation (Optional[M], list[M], dict[str, M]), if one."""
-    import typing
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-class _Registry(dict):
-    """Maps pydantic error titles (model names) to model classes, filled lazily."""
-
-    def get(self, key, default=None):
-        if key not in self:
-            for cls in _all_subclasses(BaseModel):
-                self.setdefault(cls.__name__, cls)
-        return super().get(key, default)
-
-
-def _all_subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_subclasses(sub)
-
-
-_MODEL_REGISTRY = _Registry()
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and (part in UNION_TAGS or "[" in part)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from layers.specs import StrictModel
 
 __all__ = ["MapsConfig"]
 
 
-class MapsConfig(BaseModel):
+class MapsConfig(StrictModel):
     """How the siting and sinks maps are drawn.
 
     Attributes
@@ -36,8 +38,6 @@ class MapsConfig(BaseModel):
         At most this many parcels per technology are drawn (best first by score); the panel
         says when some were left out.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     offline: bool = True
     language: Literal["zh+en", "zh", "en"] = "zh+en"

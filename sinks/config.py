@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from layers.specs import StrictModel
 
 __all__ = ["ClimateLimit", "SinksConfig"]
 
@@ -22,13 +24,11 @@ __all__ = ["ClimateLimit", "SinksConfig"]
 NEVER_ELIGIBLE = ("crop", "built", "water", "wetland")
 
 
-class ClimateLimit(BaseModel):
+class ClimateLimit(StrictModel):
     """A raster on the run grid whose value must lie in ``[min_value, max_value]`` for trees.
 
     Cells where the layer has no data are not eligible (unknown climate is not assumed good).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     layer: str = Field(description="name of an aligned raster, e.g. precip_mm_per_yr")
     min_value: float | None = None
@@ -53,14 +53,12 @@ class ClimateLimit(BaseModel):
         return self
 
 
-class SinksConfig(BaseModel):
+class SinksConfig(StrictModel):
     """Settings of the county forest-sink estimate (baseline, eligibility, allocation, sink).
 
     Units are in the field names. Every field has a default suitable for Shanxi with MODIS
     IGBP land cover, so ``SinksConfig()`` is a valid configuration.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     # --- land cover ---------------------------------------------------------------------
     landcover_layer: str = "landcover"

@@ -20,11 +20,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -32,6 +30,7 @@ from pydantic import (
 )
 
 from layers.errors import ConfigError
+from layers.specs import StrictModel, format_validation_error
 
 __all__ = [
     "AHPConfig",
@@ -67,26 +66,8 @@ Tech = Literal["pv", "wind"]
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
-class _Closed(BaseModel):
+class _Closed(StrictModel):
     """Base for every siting model: frozen, unknown keys refused with a suggestion."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_unknown_keys(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        allowed = set(cls.model_fields)
-        unknown = [k for k in data if k not in allowed]
-        if unknown:
-            parts = []
-            for key in unknown:
-                close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                parts.append(f"unknown key {key!r} in {cls.__name__}{hint}")
-            raise ValueError("; ".join(parts) + f" (allowed keys: {', '.join(sorted(allowed))})")
-        return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,39 +499,6 @@ class SitingConfig(_Closed):
     def rules_for(self, tech: str) -> list:
         """Exclusion rules that apply to ``tech``, in config order."""
         return [r for r in self.exclusions if tech in r.technologies]
-
-
-def format_validation_error(err: ValidationError, where: str = "siting") -> str:
-    """Render a pydantic error as one line per problem: ``where.path.to.field: message``.
-
-    Parameters
-    ----------
-    err : pydantic.ValidationError
-        The error.
-    where : str
-        Prefix naming the file or section.
-
-    Returns
-    -------
-    str
-    """
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not _is_union_tag(p))
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}.{loc}: {msg}" if loc else f"{where}: {msg}")
-    return "\n".join(lines)
-
-
-def _is_union_tag(part) -> bool:
-    return isinstance(part, str) and part in {
-        "categorical",
-        "range",
-        "vector",
-        "linear",
-        "piecewise",
-        "inverse_distance",
-    }
 
 
 def load_siting_config(source: Mapping | str | Path | None, where: str | None = None):

@@ -93,10 +93,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from pyproj import Transformer
 
 from layers.errors import ConfigError, CRSMismatchError, NoOverlapError
+from layers.specs import StrictModel
 
 from ._roadside_geom import (
     compass_label,
@@ -128,10 +129,8 @@ SUMMARY_FILE = "roadside_pv.csv"
 _RULES = ["tunnel", "bridge", "overlap"]
 
 
-class RoadsideScoreWeights(BaseModel):
+class RoadsideScoreWeights(StrictModel):
     """Weights of the score components (normalised over the components present)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     orientation: float = Field(0.4, ge=0)
     shading: float = Field(0.2, ge=0)
@@ -139,14 +138,12 @@ class RoadsideScoreWeights(BaseModel):
     grid: float = Field(0.15, ge=0)
 
 
-class RoadsidePVConfig(BaseModel):
+class RoadsidePVConfig(StrictModel):
     """The ``roadside_pv:`` section of a project config.
 
     Every length is in metres, every angle in degrees, densities in MW per km2 of panel area.
     See the module docstring for the model and the sources of the defaults.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     road_classes: list[str] = Field(default_factory=lambda: ["motorway", "trunk"])
     class_fields: list[str] = Field(default_factory=lambda: ["class", "highway", "fclass"])

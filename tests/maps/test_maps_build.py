@@ -187,5 +187,5 @@ def test_shipped_yaml_maps_section_validates():
     data = yaml.safe_load((REPO / "sxplan" / "data" / "shanxi.yaml").read_text(encoding="utf-8"))
     cfg = MapsConfig.model_validate(data.get("maps") or {})
     assert cfg.offline is True and cfg.language == "zh+en"
-    with pytest.raises(ValueError, match="extra"):
+    with pytest.raises(ValueError, match="did you mean 'offline'"):
         MapsConfig.model_validate({"ofline": True})

@@ -30,7 +30,7 @@ def test_shipped_sinks_section_validates():
         ({"forest_mix": {"broadleaf": 0.5, "conifer": 0.6}}, "sum to 1"),
         ({"report_years": [2070]}, "outside the trajectory"),
         ({"target_year": 2019}, "after baseline_year"),
-        ({"unknown_key": 1}, "Extra inputs"),
+        ({"unknown_key": 1}, "unknown key .unknown_key. in SinksConfig"),
     ],
 )
 def test_bad_settings_are_refused_with_a_fix(bad, match):

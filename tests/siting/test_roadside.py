@@ -362,7 +362,7 @@ def test_crs_mismatch_raises(tmp_path):
 
 
 def test_config_is_closed_and_shipped_yaml_validates():
-    with pytest.raises(ValueError, match="extra"):
+    with pytest.raises(ValueError, match="did you mean 'segment_length_m'"):
         RoadsidePVConfig(segment_lenght_m=500)
     with pytest.raises(ValueError, match="built-up|common classes"):
         RoadsidePVConfig(excluded_landcover=["urban"])

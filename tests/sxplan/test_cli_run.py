@@ -111,7 +111,7 @@ def test_config_errors_name_the_key_and_suggest(project, tmp_path):
     raw["project"]["resolution"] = 100
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"project.resolution: unknown key .*'resolution_m'"):
+    with pytest.raises(ConfigError, match=r"project: unknown key 'resolution' .*'resolution_m'"):
         load_config(bad)
     raw["project"].pop("resolution")
     raw["layer"] = raw.pop("layers")
