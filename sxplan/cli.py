@@ -94,13 +94,7 @@ def demo(
 @_scheduler
 def layers(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
     """Align every layer of CONFIG onto the analysis grid and write the stack."""
-    from .config import load_config
-    from .report import print_run
-    from .run import run_project
-
-    cfg = _with_project(load_config(config), progress=not no_progress, scheduler=scheduler)
-    ctx = run_project(cfg, out, steps=("layers",), overwrite=overwrite, log=_echo)
-    print_run(ctx, _echo)
+    _run_config(config, out, ("layers",), overwrite, no_progress, scheduler)
 
 
 @cli.command()
@@ -136,10 +130,8 @@ def site(
 ):
     """Site utility PV, wind and roadside PV from the rules in CONFIG."""
     from .config import load_config
-    from .report import print_run
-    from .run import run_project
 
-    cfg = _with_project(load_config(config), progress=not no_progress, scheduler=scheduler)
+    cfg = load_config(config)
     if not techs:
         techs = ("pv", "wind") + (("roadside_pv",) if cfg.roadside_pv is not None else ())
     steps = ["layers"]
@@ -150,11 +142,8 @@ def site(
         if cfg.roadside_pv is None:
             raise SxplanError(f"{config}: --tech roadside_pv needs a `roadside_pv:` section")
         steps.append("roadside_pv")
-    ctx = run_project(
-        cfg, out, steps=tuple(steps), overwrite=overwrite, log=_echo,
-        options={"techs": grid_techs, "roads_path": roads},
-    )  # fmt: skip
-    print_run(ctx, _echo)
+    options = {"techs": grid_techs, "roads_path": roads}
+    _run_config(cfg, out, tuple(steps), overwrite, no_progress, scheduler, options)
 
 
 @cli.command()
@@ -165,13 +154,7 @@ def site(
 @_scheduler
 def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
     """County forest baseline, afforestation toward +2.5 points, and sequestration."""
-    from .config import load_config
-    from .report import print_run
-    from .run import run_project
-
-    cfg = _with_project(load_config(config), progress=not no_progress, scheduler=scheduler)
-    ctx = run_project(cfg, out, steps=("layers", "sinks"), overwrite=overwrite, log=_echo)
-    print_run(ctx, _echo)
+    _run_config(config, out, ("layers", "sinks"), overwrite, no_progress, scheduler)
 
 
 @cli.command(name="map")
@@ -251,6 +234,18 @@ def validate(config: Path):
     if missing:
         raise SxplanError("files not found:\n  " + "\n  ".join(missing))
     _echo(f"{config}: valid ({len(cfg.layers)} layers)")
+
+
+def _run_config(config, out, steps, overwrite, no_progress, scheduler, options=None) -> None:
+    """Load a config (path or loaded), apply CLI overrides, run the steps, print the report."""
+    from .config import load_config
+    from .report import print_run
+    from .run import run_project
+
+    cfg = load_config(config) if isinstance(config, Path) else config
+    cfg = _with_project(cfg, progress=not no_progress, scheduler=scheduler)
+    ctx = run_project(cfg, out, steps=steps, overwrite=overwrite, log=_echo, options=options)
+    print_run(ctx, _echo)
 
 
 def _with_project(cfg, **changes):
