@@ -149,19 +149,24 @@ _BLOCK = 256
 def _blockwise_edt(
     feat: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, cap_m: float
 ) -> np.ndarray:
-    """Capped distances for the ``inner`` cells of ``feat``, one 256-cell block at a time.
+    """Capped distances for the ``inner`` cells of ``feat``, one block at a time.
 
     A block reads features within ``reach`` cells of it; blocks with no feature in reach are
-    filled with the cap without a distance transform, so sparse features cost little.
+    filled with the cap without a distance transform, so sparse features cost little. Blocks
+    are 256 cells, or about 8 x ``reach`` for long reaches.
     """
     r0, c0 = inner[0].start, inner[1].start
     h, w = inner[0].stop - r0, inner[1].stop - c0
     out = np.full((h, w), cap_m, dtype="float32")
     if not feat.any():
         return out
-    for br in range(0, h, _BLOCK):
-        for bc in range(0, w, _BLOCK):
-            bh, bw = min(_BLOCK, h - br), min(_BLOCK, w - bc)
+    # Each block's transform covers the block plus ``reach`` cells around it; blocks of at
+    # least 8 x reach keep that overhead under about 1.6x for long reaches (a 30 km cap at
+    # 30 m reaches 1,000 cells), while 256-cell blocks let short reaches skip empty land.
+    bs = max(_BLOCK, -(-8 * reach // _BLOCK) * _BLOCK)
+    for br in range(0, h, bs):
+        for bc in range(0, w, bs):
+            bh, bw = min(bs, h - br), min(bs, w - bc)
             rr0, cc0 = max(0, r0 + br - reach), max(0, c0 + bc - reach)
             rr1 = min(feat.shape[0], r0 + br + bh + reach)
             cc1 = min(feat.shape[1], c0 + bc + bw + reach)
@@ -294,6 +299,7 @@ def distance_to(
     scheduler=None,
     cog: bool = False,
     tile_size: int | None = None,
+    compress: str | None = None,
 ) -> AlignedLayer:
     """Write a raster of capped Euclidean distance (metres) to features, tile by tile.
 
@@ -319,6 +325,8 @@ def distance_to(
         Write a Cloud-Optimized GeoTIFF.
     tile_size : int, optional
         Force a tile side (tests).
+    compress : {"DEFLATE", "ZSTD", "NONE"}, optional
+        Compression (see :class:`layers.io.RasterTileWriter`); ``"NONE"`` for scratch rasters.
 
     Returns
     -------
@@ -330,7 +338,9 @@ def distance_to(
     tiles = plan_tiles(
         grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=40, halo=halo, tile_size=tile_size
     )
-    with RasterTileWriter(out_path, grid, "float32", None, cog=cog, kind="continuous") as w:
+    with RasterTileWriter(
+        out_path, grid, "float32", None, cog=cog, kind="continuous", compress=compress
+    ) as w:
         run_tiles(
             tiles,
             lambda t: distance_tile(features, grid, t, max_distance_m),
