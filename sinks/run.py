@@ -28,6 +28,7 @@ import pandas as pd
 from layers.errors import ConfigError, NoOverlapError
 from layers.grid import GridSpec
 from layers.io import AlignedLayer, write_csv, write_gpkg
+from layers.tables import round_for_csv
 
 from .allocation import allocate
 from .baseline import (
@@ -194,12 +195,12 @@ def run_sinks(
         # 6. write
         gdf, province, trajectory = result
         paths["counties_csv"] = write_csv(
-            pd.DataFrame(gdf.drop(columns="geometry")), out_dir / "counties.csv"
+            round_for_csv(pd.DataFrame(gdf.drop(columns="geometry"))), out_dir / "counties.csv"
         )
         paths["counties_gpkg"] = write_gpkg(
             gdf.to_crs("EPSG:4326"), out_dir / "counties.gpkg", "counties"
         )
-        paths["trajectory_csv"] = write_csv(trajectory, out_dir / "trajectory.csv")
+        paths["trajectory_csv"] = write_csv(round_for_csv(trajectory), out_dir / "trajectory.csv")
         final_tif = out_dir / "afforestation_eligible.tif"
         eligible_tmp.replace(final_tif)
         paths["afforestation_eligible_tif"] = final_tif

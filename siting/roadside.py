@@ -98,6 +98,7 @@ from pyproj import Transformer
 
 from layers.errors import ConfigError, CRSMismatchError, NoOverlapError
 from layers.specs import StrictModel
+from layers.tables import round_for_csv
 
 from ._roadside_geom import (
     compass_label,
@@ -456,7 +457,7 @@ def run_roadside_pv(
     out.mkdir(parents=True, exist_ok=True)
     table = _summary_table(by_road, by_county, province)
     seg_path = write_gpkg(gdf, out / SEGMENTS_FILE, SEGMENTS_LAYER)
-    csv_path = write_csv(table, out / SUMMARY_FILE)
+    csv_path = write_csv(round_for_csv(table), out / SUMMARY_FILE)
     return RoadsidePVResult(
         gdf, by_road, by_county, province, shortlist, {"segments": seg_path, "summary": csv_path}
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from layers import write_csv, write_gpkg
+from layers.tables import round_for_csv
 
 __all__ = ["merge_roadside_shortlist", "roadside_rows_as_shortlist"]
 
@@ -77,7 +78,5 @@ def merge_roadside_shortlist(siting_dir: str | Path, rows: gpd.GeoDataFrame) -> 
         merged = road
     merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
     write_gpkg(merged, gpkg, "shortlist")
-    table = pd.DataFrame(merged.drop(columns="geometry"))
-    num = table.select_dtypes("float").columns
-    table[num] = table[num].round(4)
+    table = round_for_csv(pd.DataFrame(merged.drop(columns="geometry")))
     return write_csv(table, siting_dir / "shortlist.csv")
