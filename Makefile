@@ -34,7 +34,7 @@ lint: install-test
 	$(BIN)/ruff format --check layers siting sinks maps sxplan
 
 test: install-test browser lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --doctest-modules tests layers siting sinks maps sxplan
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
