@@ -69,10 +69,12 @@ def sink_metric_columns(df: pd.DataFrame) -> dict[str, str | None]:
     forest = _first_match(
         numeric,
         (
+            # the calibrated baseline (matched to official statistics) is what planners report;
+            # the raw raster estimate stays in the popup
+            r"calibrated.*forest.*pct|forest.*calibrated.*pct",
             r"^(forest_)?baseline(_forest)?(_cover)?_pct$",
             r"^forest(_cover)?_(baseline|2020)_pct$",
             r"forest.*(baseline|2020).*pct|(baseline|2020).*forest.*pct",
-            r"calibrated.*forest.*pct|forest.*calibrated.*pct",
             r"forest.*pct",
         ),
     )
