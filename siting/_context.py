@@ -83,6 +83,7 @@ class TileContext:
         self.tile = tile
         self.grid = layers.grid
         self._cache: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._derived: dict = {}
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -104,8 +105,22 @@ class TileContext:
         return got
 
     def read_float(self, name: str, *, what: str = "siting") -> np.ndarray:
-        """Core-window values of ``name`` as float64 with NaN where the layer has no data."""
-        values, valid = self.read(name, what=what)
-        out = values.astype("float64", copy=True)
-        out[~valid] = np.nan
-        return out
+        """Core-window values of ``name`` as float64 with NaN where the layer has no data.
+
+        The array is cached and shared by every caller of the tile: do not modify it.
+        """
+
+        def make():
+            values, valid = self.read(name, what=what)
+            out = values.astype("float64", copy=True)
+            out[~valid] = np.nan
+            out.flags.writeable = False
+            return out
+
+        return self.cached(("float", name), make)
+
+    def cached(self, key, make):
+        """``make()`` computed once per tile and key (results shared by technologies)."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]

@@ -12,7 +12,8 @@ it excluded in sequence (attributed to the first matching rule). In-sequence cou
 rules and no-data add up exactly to the excluded area.
 
 Buffers are exact Euclidean distances: categorical buffers measure from cell centre to matching
-cell centre on a halo'd window (exact for the core), vector buffers buffer the geometry itself
+cell centre on a halo'd window (exact for the core; :func:`layers.distance.within_distance`,
+``<=`` the buffer), vector buffers buffer the geometry itself
 and select cells whose centre lies inside, so no tile sees anything different from the whole.
 
 Inputs: rules from :mod:`siting.config`, a :class:`~siting._context.LayerSet`.
@@ -27,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from scipy import ndimage
 
+from layers.distance import within_distance
 from layers.errors import ConfigError
 from layers.landcover import COMMON_CLASSES, to_common
 from layers.vector import burn_tile
@@ -109,12 +110,12 @@ class _CategoricalSel(_Selector):
     def select(self, ctx):
         if self.halo == 0:
             return self._match(*ctx.read(self.name, what=self.what))
-        values, valid = ctx.read(self.name, outer=True, what=self.what)
-        m = self._match(values, valid)
-        if not m.any():
-            return np.zeros(ctx.shape, dtype=bool)
-        dist = ndimage.distance_transform_edt(~m, sampling=(self.res, self.res))
-        return (dist <= self.buffer_m * (1 + 1e-9))[ctx.tile.inner]
+
+        def features(window):  # the tile's outer window, read once per tile
+            return self._match(*ctx.read(self.name, outer=True, what=self.what))
+
+        # exact circle (<=), distance transforms only on blocks with a matching cell in reach
+        return within_distance(features, ctx.grid, ctx.tile, self.buffer_m)
 
 
 class _RangeSel(_Selector):
@@ -315,7 +316,8 @@ class CompiledRules:
         if not study.any():
             return ExclusionTile(code, factor, alone, [None] * len(self.rules))
         for i, r in enumerate(self.rules):
-            m = r.select(ctx) & study
+            # a rule code names the same rule for every technology: select once per tile
+            m = ctx.cached(("rule", r.code), lambda r=r: r.select(ctx)) & study
             alone[i] = int(np.count_nonzero(m))
             if r.rule.mode == "hard":
                 code[(code == 0) & m] = r.code

@@ -14,6 +14,7 @@ legend ``excluded_by_rule_<tech>.csv``, ``parcels_<tech>.gpkg``, ``shortlist.csv
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -279,24 +280,28 @@ def run_siting(
     results: dict[str, TechResult] = {}
     outputs: dict[str, Path] = {}
     timings: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix=".siting-work-", dir=out_dir) as work:
-        for tech in techs:
-            if not cfg.technology(tech).enabled:
-                continue
+    enabled = [t for t in techs if cfg.technology(t).enabled]
+    if enabled:
+        with tempfile.TemporaryDirectory(prefix=".siting-work-", dir=out_dir) as work:
             t0 = time.perf_counter()
-            precompute_distances(
-                cfg.technology(tech).criteria, layers, work, mem_limit_mb=mem_limit_mb,
-                scheduler=scheduler, tile_size=tile_size,
-            )  # fmt: skip
-            timings[f"{tech}_distances"] = round(time.perf_counter() - t0, 3)
+            for tech in enabled:  # rasters shared by technologies are computed once
+                precompute_distances(
+                    cfg.technology(tech).criteria, layers, work, mem_limit_mb=mem_limit_mb,
+                    scheduler=scheduler, tile_size=tile_size,
+                )  # fmt: skip
+            timings["distances"] = round(time.perf_counter() - t0, 3)
             t0 = time.perf_counter()
-            tr, files = _run_tech(
-                tech, cfg, grid, layers, counties, bases, out_dir, mem_limit_mb, scheduler,
-                tile_size, cog,
-            )  # fmt: skip
-            results[tech] = tr
-            outputs.update(files)
-            timings[tech] = round(time.perf_counter() - t0, 3)
+            passes = [_TechPass(tech, cfg, grid, layers, counties) for tech in enabled]
+            tiles = _shared_pass(
+                passes, grid, layers, counties, out_dir, mem_limit_mb, scheduler, tile_size, cog
+            )
+            timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
+            for tp in passes:
+                t0 = time.perf_counter()
+                tr, files = tp.finish(tiles, grid, layers, counties, bases, cfg, out_dir, scheduler)
+                results[tp.tech] = tr
+                outputs.update(files)
+                timings[tp.tech] = round(time.perf_counter() - t0, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
@@ -413,75 +418,66 @@ def _resource_column(name: str, units: str) -> str:
     return name if not suffix or name.endswith(suffix) else f"{name}_{suffix}"
 
 
-def _run_tech(
-    tech, cfg, grid, layers, counties, bases, out_dir, mem_limit_mb, scheduler, tile_size, cog
-):
-    tcfg = cfg.technology(tech)
-    timings = {}
-    t0 = time.perf_counter()
-    rules = compile_rules(cfg, tech, layers)
-    weights, ahp = weights_from_config(tcfg)
-    crit = CompiledCriteria(tcfg.criteria, weights, layers)
-    resource = layers.raster(tcfg.resource_layer, f"{tech}.resource_layer")
-    if tech == "pv":
-        energy_layer = layers.raster(tcfg.energy.yield_layer, "pv.energy.yield_layer").name
-        cf_table = None
-    else:
-        energy_layer = layers.raster(tcfg.energy.speed_layer, "wind.energy.speed_layer").name
-        cf_table = wind_cf_table(tcfg.energy)
-    slope_name = cfg.slope_layer if cfg.slope_layer in layers.rasters else None
-    lc_name = cfg.landcover_layer if cfg.landcover_layer in layers.rasters else None
-    required = list(dict.fromkeys(rules.hard_rasters + [resource.name, energy_layer]))
-    county_geoms = np.asarray(counties.geometry.values)
-    county_tree = shapely.STRtree(county_geoms)
-    n_counties = len(counties)
-    cell_km2 = grid.cell_area_km2
-    block = block_side_cells(tcfg.max_parcel_area_km2, cell_km2)
-    min_cells = tcfg.min_parcel_area_km2 / cell_km2
-    max_cells = tcfg.max_parcel_area_km2 / cell_km2
-    thr = float(tcfg.score_threshold)
-    halo = max(rules.halo, crit.halo)
-    n_workers = 1 if scheduler == "sync" else default_workers()
-    bytes_per_cell = 160 + 24 * len(crit.items) + 8 * len(layers.rasters)
-    tiles = plan_tiles(
-        grid,
-        mem_limit_mb=mem_limit_mb,
-        bytes_per_cell=bytes_per_cell,
-        halo=halo,
-        n_workers=n_workers,
-        tile_size=tile_size,
-    )
-    timings["compile"] = round(time.perf_counter() - t0, 3)
+class _TechCompute:
+    """What a tile task needs for one technology (picklable: no open files, no accumulators)."""
 
-    n_rules = len(rules.rules)
-    acc = ParcelAccumulator(grid.shape, block, tcfg.connectivity, min_cells, max_cells)
-    totals = {
-        "seq": np.zeros(256, dtype="int64"),
-        "alone": np.zeros(n_rules, dtype="int64"),
-        "soft_seq": np.zeros(n_rules, dtype="int64"),
-        "nodata_alone": 0,
-        "eligible_county": np.zeros(n_counties + 1, dtype="int64"),
-        "candidate_county": np.zeros(n_counties + 1, dtype="int64"),
-    }
+    def __init__(self, tech, cfg, grid, layers, n_counties):
+        tcfg = cfg.technology(tech)
+        self.tech = tech
+        self.rules = compile_rules(cfg, tech, layers)
+        self.weights, self.ahp = weights_from_config(tcfg)
+        self.crit = CompiledCriteria(tcfg.criteria, self.weights, layers)
+        self.resource = layers.raster(tcfg.resource_layer, f"{tech}.resource_layer")
+        if tech == "pv":
+            self.energy_layer = layers.raster(tcfg.energy.yield_layer, "pv.energy.yield_layer").name
+            self.cf_table = None
+        else:
+            self.energy_layer = layers.raster(
+                tcfg.energy.speed_layer, "wind.energy.speed_layer"
+            ).name
+            self.cf_table = wind_cf_table(tcfg.energy)
+        self.slope_name = cfg.slope_layer if cfg.slope_layer in layers.rasters else None
+        self.lc_name = cfg.landcover_layer if cfg.landcover_layer in layers.rasters else None
+        self.lc_scheme = cfg.landcover_scheme
+        self.lc_nodata = layers.rasters[self.lc_name].nodata if self.lc_name else None
+        self.required = list(
+            dict.fromkeys(self.rules.hard_rasters + [self.resource.name, self.energy_layer])
+        )
+        self.n_counties = n_counties
+        cell_km2 = grid.cell_area_km2
+        self.grid_width = grid.width
+        self.block = block_side_cells(tcfg.max_parcel_area_km2, cell_km2)
+        self.min_cells = tcfg.min_parcel_area_km2 / cell_km2
+        self.max_cells = tcfg.max_parcel_area_km2 / cell_km2
+        self.thr = float(tcfg.score_threshold)
+        self.connectivity = tcfg.connectivity
 
-    def compute(tile):
-        ctx = TileContext(layers, tile)
-        county = study_area_tile(county_geoms, county_tree, grid, tile.window)
-        study = county > 0
-        ex = rules.evaluate(ctx, study)
+    @property
+    def halo(self) -> int:
+        return max(self.rules.halo, self.crit.halo)
+
+    @property
+    def bytes_per_cell(self) -> int:
+        # codes, score, factor, masks, county, parcel values (float64) and criteria arrays
+        return 120 + 24 * len(self.crit.items)
+
+    def compute(self, tile, ctx, county, study):
+        """Codes, scores, counts and parcel pieces of one tile."""
+        ex = self.rules.evaluate(ctx, study)
         code = ex.code
         if not study.any():
             return code, np.full(ctx.shape, np.nan, "float32"), None
-        cr = crit.evaluate(ctx)
+        cr = self.crit.evaluate(ctx)
         missing = np.zeros(ctx.shape, dtype=bool)
-        for name in required:
-            missing |= ~ctx.read(name, what=f"{tech} inputs")[1]
+        for name in self.required:
+            missing |= ~ctx.read(name, what=f"{self.tech} inputs")[1]
         for arr in cr.raw.values():
             missing |= np.isnan(arr)
         code[(code == 0) & missing] = NO_DATA_CODE
         eligible = code == 0
         score = np.where(eligible, cr.combined * ex.score_factor, np.nan).astype("float32")
-        candidate = eligible & (score >= thr)
+        candidate = eligible & (score >= self.thr)
+        n = self.n_counties + 1
         counts = {
             "seq": np.bincount(code[study], minlength=256),
             "alone": ex.alone_cells,
@@ -490,102 +486,176 @@ def _run_tech(
                 dtype="int64",
             ),
             "nodata_alone": int(np.count_nonzero(missing & study)),
-            "eligible_county": np.bincount(county[eligible], minlength=n_counties + 1),
-            "candidate_county": np.bincount(county[candidate], minlength=n_counties + 1),
+            "eligible_county": np.bincount(county[eligible], minlength=n),
+            "candidate_county": np.bincount(county[candidate], minlength=n),
         }
         if not candidate.any():
             return code, score, (counts, None)
-        values = {"score": score, "resource": ctx.read_float(resource.name)}
-        energy_raw = ctx.read_float(energy_layer)
-        values["energy"] = energy_raw if cf_table is None else cf_table(energy_raw)
-        if slope_name:
-            values["slope"] = ctx.read_float(slope_name)
-        for n in crit.names:
-            values[f"crit_{n}"] = cr.raw[n]
-            values[f"score_{n}"] = cr.scores[n]
+        values = {"score": score, "resource": ctx.read_float(self.resource.name)}
+        energy_raw = ctx.read_float(self.energy_layer)
+        values["energy"] = energy_raw if self.cf_table is None else self.cf_table(energy_raw)
+        if self.slope_name:
+            values["slope"] = ctx.read_float(self.slope_name)
+        for name in self.crit.names:
+            values[f"crit_{name}"] = cr.raw[name]
+            values[f"score_{name}"] = cr.scores[name]
         lc = None
-        if lc_name:
-            lv, _ = ctx.read(lc_name)
-            lc = to_common(lv, cfg.landcover_scheme, layers.rasters[lc_name].nodata, what=lc_name)
+        if self.lc_name:
+            lc = ctx.cached(
+                ("common_landcover", self.lc_name),
+                lambda: to_common(
+                    ctx.read(self.lc_name)[0], self.lc_scheme, self.lc_nodata, what=self.lc_name
+                ),
+            )
         pt = piece_tile(
             candidate, row_off=int(tile.window.row_off), col_off=int(tile.window.col_off),
-            grid_width=grid.width, block_cells=block, connectivity=tcfg.connectivity,
-            min_cells=min_cells, values=values, max_fields=("score",), landcover=lc,
-            county=county,
+            grid_width=self.grid_width, block_cells=self.block,
+            connectivity=self.connectivity, min_cells=self.min_cells, values=values,
+            max_fields=("score",), landcover=lc, county=county,
         )  # fmt: skip
         return code, score, (counts, pt)
 
-    code_path = out_dir / f"excluded_by_rule_{tech}.tif"
-    suit_path = out_dir / f"suitability_{tech}.tif"
-    t0 = time.perf_counter()
-    with (
-        RasterTileWriter(code_path, grid, "uint8", OUTSIDE_CODE, cog=cog, kind="categorical",
-                         tags={"units": "rule code", "legend": code_path.with_suffix(".csv").name})
-        as wcode,
-        RasterTileWriter(suit_path, grid, "float32", float("nan"), cog=cog, kind="continuous",
-                         tags={"units": "score 0-1"}) as wsuit,
-    ):  # fmt: skip
 
-        def write(tile, out):
-            code, score, extra = out
-            wcode.write(code, tile.window)
-            wsuit.write(score, tile.window)
-            pt = None
-            if extra is not None:
-                counts, pt = extra
-                for k, v in counts.items():
-                    totals[k] = totals[k] + v
-            if pt is None:
-                pt = empty_piece_tile(int(tile.window.height), int(tile.window.width))
-            acc.add(tile.window, pt)
+class _TechPass:
+    """One technology's part of the shared pass: its compute spec, writers and accumulators."""
 
-        run_tiles(tiles, compute, write, scheduler=scheduler, progress=f"siting {tech}")
-    timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
+    def __init__(self, tech, cfg, grid, layers, counties):
+        t0 = time.perf_counter()
+        self.tech = tech
+        self.tcfg = cfg.technology(tech)
+        self.spec = _TechCompute(tech, cfg, grid, layers, len(counties))
+        sp = self.spec
+        self.acc = ParcelAccumulator(
+            grid.shape, sp.block, sp.connectivity, sp.min_cells, sp.max_cells
+        )
+        n_rules = len(sp.rules.rules)
+        n_counties = len(counties)
+        self.totals = {
+            "seq": np.zeros(256, dtype="int64"),
+            "alone": np.zeros(n_rules, dtype="int64"),
+            "soft_seq": np.zeros(n_rules, dtype="int64"),
+            "nodata_alone": 0,
+            "eligible_county": np.zeros(n_counties + 1, dtype="int64"),
+            "candidate_county": np.zeros(n_counties + 1, dtype="int64"),
+        }
+        self.timings = {"compile": round(time.perf_counter() - t0, 3)}
 
-    t0 = time.perf_counter()
-    parcels = acc.finish()
-    timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
+    def open_writers(self, stack, out_dir, grid, cog):
+        self.code_path = out_dir / f"excluded_by_rule_{self.tech}.tif"
+        self.suit_path = out_dir / f"suitability_{self.tech}.tif"
+        self.wcode = stack.enter_context(
+            RasterTileWriter(
+                self.code_path, grid, "uint8", OUTSIDE_CODE, cog=cog, kind="categorical",
+                tags={"units": "rule code", "legend": self.code_path.with_suffix(".csv").name},
+            )
+        )  # fmt: skip
+        self.wsuit = stack.enter_context(
+            RasterTileWriter(
+                self.suit_path, grid, "float32", float("nan"), cog=cog, kind="continuous",
+                tags={"units": "score 0-1"},
+            )
+        )  # fmt: skip
 
-    t0 = time.perf_counter()
-    geoms = _polygonize(parcels, tiles, suit_path, grid, thr, block, tcfg.connectivity, scheduler)
-    timings["polygons"] = round(time.perf_counter() - t0, 3)
+    def write(self, tile, out):
+        code, score, extra = out
+        self.wcode.write(code, tile.window)
+        self.wsuit.write(score, tile.window)
+        pt = None
+        if extra is not None:
+            counts, pt = extra
+            for k, v in counts.items():
+                self.totals[k] = self.totals[k] + v
+        if pt is None:
+            pt = empty_piece_tile(int(tile.window.height), int(tile.window.width))
+        self.acc.add(tile.window, pt)
 
-    t0 = time.perf_counter()
-    table = _parcel_table(
-        tech,
-        tcfg,
-        parcels,
-        geoms,
+    def finish(self, tiles, grid, layers, counties, bases, cfg, out_dir, scheduler):
+        """Resolve parcels, draw them, and build this technology's tables and files."""
+        tech, tcfg, sp, timings = self.tech, self.tcfg, self.spec, self.timings
+        cell_km2 = grid.cell_area_km2
+        t0 = time.perf_counter()
+        parcels = self.acc.finish()
+        timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
+
+        t0 = time.perf_counter()
+        geoms = _polygonize(
+            parcels, tiles, self.suit_path, grid, sp.thr, sp.block, sp.connectivity, scheduler,
+            progress=f"parcel outlines {tech}",
+        )  # fmt: skip
+        timings["polygons"] = round(time.perf_counter() - t0, 3)
+
+        t0 = time.perf_counter()
+        table = _parcel_table(
+            tech, tcfg, parcels, geoms, grid, counties, bases, layers, sp.crit, cfg,
+            sp.resource, sp.slope_name, sp.cf_table,
+        )  # fmt: skip
+        del geoms
+        totals = self.totals
+        excl = _exclusion_table(tech, cfg, sp.rules, totals, cell_km2)
+        legend = _legend(cfg, sp.rules)
+        code_path = self.code_path
+        files = {
+            f"suitability_{tech}": self.suit_path,
+            f"excluded_by_rule_{tech}": code_path,
+            f"excluded_by_rule_{tech}_legend": write_csv(legend, code_path.with_suffix(".csv")),
+            f"parcels_{tech}": write_gpkg(
+                table, out_dir / f"parcels_{tech}.gpkg", f"parcels_{tech}"
+            ),
+        }
+        per_county = _per_county(tech, tcfg, parcels, table, counties, totals, cell_km2)
+        timings["tables"] = round(time.perf_counter() - t0, 3)
+        study_cells = int(totals["seq"][:OUTSIDE_CODE].sum())
+        tr = TechResult(
+            tech, table, excl, per_county, study_cells * cell_km2,
+            int(totals["seq"][0]) * cell_km2, int(totals["candidate_county"][1:].sum()) * cell_km2,
+            sp.weights, sp.ahp, timings,
+        )  # fmt: skip
+        return tr, files
+
+
+def _shared_pass(passes, grid, layers, counties, out_dir, mem_limit_mb, scheduler, tile_size, cog):
+    """One windowed pass for every technology: each tile is read once and serves them all.
+
+    Reads, the study area, exclusion rules shared by technologies (same code = same rule),
+    the derived slope and land-cover classes are computed once per tile (cached in the
+    :class:`TileContext`). Returns the tiles (the parcel outline pass re-uses them).
+    """
+    county_geoms = np.asarray(counties.geometry.values)
+    county_tree = shapely.STRtree(county_geoms)
+    halo = max(tp.spec.halo for tp in passes)
+    n_workers = 1 if scheduler == "sync" else default_workers()
+    bytes_per_cell = 48 + sum(tp.spec.bytes_per_cell for tp in passes) + 8 * len(layers.rasters)
+    tiles = plan_tiles(
         grid,
-        counties,
-        bases,
-        layers,
-        crit,
-        cfg,
-        resource,
-        slope_name,
-        cf_table,
+        mem_limit_mb=mem_limit_mb,
+        bytes_per_cell=bytes_per_cell,
+        halo=halo,
+        n_workers=n_workers,
+        tile_size=tile_size,
     )
-    excl = _exclusion_table(tech, cfg, rules, totals, cell_km2)
-    legend = _legend(cfg, rules)
-    files = {
-        f"suitability_{tech}": suit_path,
-        f"excluded_by_rule_{tech}": code_path,
-        f"excluded_by_rule_{tech}_legend": write_csv(legend, code_path.with_suffix(".csv")),
-        f"parcels_{tech}": write_gpkg(table, out_dir / f"parcels_{tech}.gpkg", f"parcels_{tech}"),
-    }
-    per_county = _per_county(tech, tcfg, parcels, table, counties, totals, cell_km2)
-    timings["tables"] = round(time.perf_counter() - t0, 3)
-    study_cells = int(totals["seq"][:OUTSIDE_CODE].sum())
-    tr = TechResult(
-        tech, table, excl, per_county, study_cells * cell_km2,
-        int(totals["seq"][0]) * cell_km2, int(totals["candidate_county"][1:].sum()) * cell_km2,
-        weights, ahp, timings,
-    )  # fmt: skip
-    return tr, files
+    specs = [tp.spec for tp in passes]
+
+    def compute(tile):
+        ctx = TileContext(layers, tile)
+        county = study_area_tile(county_geoms, county_tree, grid, tile.window)
+        study = county > 0
+        return [sp.compute(tile, ctx, county, study) for sp in specs]
+
+    def write(tile, outs):
+        for tp, out in zip(passes, outs, strict=True):
+            tp.write(tile, out)
+
+    with contextlib.ExitStack() as stack:
+        for tp in passes:
+            tp.open_writers(stack, out_dir, grid, cog)
+        label = "siting " + "+".join(tp.tech for tp in passes)
+        run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
+    return tiles
 
 
-def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connectivity, scheduler):
+def _polygonize(
+    parcels: ParcelSet, tiles, suit_path, grid, thr, block, connectivity, scheduler, progress=None
+):
     """Parcel polygons (grid CRS) by re-labelling each tile from the written suitability."""
     from rasterio import features as rio_features
 
@@ -629,7 +699,7 @@ def _polygonize(parcels: ParcelSet, tiles, suit_path, grid, thr, block, connecti
             for v, g in zip(values.tolist(), polys, strict=True):
                 parts.setdefault(v, []).append(g)
 
-    run_tiles(tiles, compute, write, scheduler=scheduler)
+    run_tiles(tiles, compute, write, scheduler=scheduler, progress=progress)
     geoms = []
     for pid in range(1, parcels.n + 1):
         ps = parts.get(pid, [])

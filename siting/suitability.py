@@ -13,14 +13,10 @@ scores and the weighted sum for a tile.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy import ndimage
-
-from layers.vector import burn_tile
 
 from ._context import LayerSet, TileContext
 from .criteria import apply_transform, weighted_sum
@@ -80,7 +76,7 @@ def precompute_distances(
         layers.rasters[key] = distance_to(
             feats, layers.grid, Path(work_dir) / f"{key}.tif",
             max_distance_m=crit.max_distance_m, name=key, mem_limit_mb=mem_limit_mb,
-            scheduler=scheduler, tile_size=tile_size,
+            scheduler=scheduler, tile_size=tile_size, compress="NONE",
         )  # fmt: skip
 
 
@@ -101,35 +97,28 @@ class _Criterion:
             self.units = layer.units
             self.halo = 0
         else:
+            from layers.distance import features_from_vector, halo_cells
+
             gdf = layers.vector(crit.distance_to, what)
             geoms = np.asarray(gdf.geometry.values)
-            geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
-            self.geoms = geoms
-            self.tree = shapely.STRtree(geoms)
-            kinds = set(shapely.get_type_id(geoms).tolist())
-            self.all_touched = not kinds <= {3, 6}
+            keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+            kinds = set(shapely.get_type_id(geoms[keep]).tolist())
+            # the same features and transform as precompute_distances, so both paths agree
+            self.features = features_from_vector(
+                gdf[keep], layers.grid, all_touched=not kinds <= {3, 6}
+            )
             self.units = "m"
             self.raster = None
-            self.res = layers.grid.res
             self.grid = layers.grid
             self.max_m = float(crit.max_distance_m)
-            self.halo = int(math.ceil(self.max_m / self.res - 1e-9))
+            self.halo = halo_cells(self.max_m, self.grid.res)
 
     def raw(self, ctx: TileContext) -> np.ndarray:
         if self.raster is not None:
             return ctx.read_float(self.raster, what=self.what)
-        feat = burn_tile(
-            self.geoms,
-            None,
-            self.grid,
-            ctx.tile.outer,
-            all_touched=self.all_touched,
-            tree=self.tree,
-        ).astype(bool)
-        if not feat.any():
-            return np.full(ctx.shape, self.max_m)
-        dist = ndimage.distance_transform_edt(~feat, sampling=(self.res, self.res))
-        return np.minimum(dist[ctx.tile.inner], self.max_m)
+        from layers.distance import distance_tile
+
+        return distance_tile(self.features, self.grid, ctx.tile, self.max_m).astype("float64")
 
 
 @dataclass
