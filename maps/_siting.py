@@ -331,6 +331,46 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
         ).add_to(m)
 
 
+def _pivot_table(ctx: MapContext, df, base_col, en_col, tech_col, pot_col) -> str:
+    """One row per base (and all bases, province): PV, wind and total GW against targets."""
+    t = ctx.t
+    wide = df.pivot_table(index="id", columns=tech_col, values=pot_col, aggfunc="first")
+    first = df.drop_duplicates("id").set_index("id")
+    head = [t("基地", "Base"), t("光伏 GW", "PV GW"), t("风电 GW", "Wind GW"), t("合计", "Total")]
+    targets = [c for c in ("target_gw_2025", "target_gw_2030") if c in first.columns]
+    head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in targets]
+    rows = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
+    for bid in first.index:
+        name = format_value(first.loc[bid, base_col])
+        if en_col and ctx.language == "en":
+            name = format_value(first.loc[bid, en_col])
+        pv = float(wide.loc[bid].get("pv", np.nan))
+        wind = float(wide.loc[bid].get("wind", np.nan))
+        total = float(wide.loc[bid].get("pv+wind", pv + wind))
+        cells = [esc(name), esc(f"{pv:,.1f}"), esc(f"{wind:,.1f}"), esc(f"{total:,.1f}")]
+        for c in targets:
+            tgt = float(first.loc[bid, c]) if pd.notna(first.loc[bid, c]) else np.nan
+            if np.isfinite(tgt) and tgt > 0:
+                cls = "sx-ok" if total >= tgt else "sx-short"
+                cells.append(f'<span class="{cls}">{esc(f"{tgt:,.0f}")}</span>')
+            else:
+                cells.append("—")
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    rows.append("</table>")
+    rows.append(
+        '<div class="sx-note">'
+        + esc(
+            t(
+                "技术潜力(GW)：排除后的候选地块装机；基地可能重叠，合计行已去重",
+                "Technical potential (GW) of candidate parcels after exclusions; bases may "
+                "overlap, the all-bases row counts each county once",
+            )
+        )
+        + "</div>"
+    )
+    return "".join(rows)
+
+
 def _panel(ctx: MapContext, bases_csv) -> str:
     df = pd.read_csv(bases_csv, encoding="utf-8-sig")
     if "level" in df.columns:  # siting writes base, all-bases and province rows (and others)
@@ -350,7 +390,15 @@ def _panel(ctx: MapContext, bases_csv) -> str:
         contains=("target", "gw"),
         numeric_of=df,
     )
-    if base_col and pot_col:
+    if (
+        base_col
+        and pot_col
+        and tech_col
+        and {"pv", "wind"} <= set(df[tech_col].astype(str))
+        and "id" in df.columns
+    ):
+        parts.append(_pivot_table(ctx, df, base_col, en_col, tech_col, pot_col))
+    elif base_col and pot_col:
         head = [t("基地", "Base")]
         if tech_col:
             head.append(t("技术", "Tech"))
