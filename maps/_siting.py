@@ -339,6 +339,8 @@ def _pivot_table(ctx: MapContext, df, base_col, en_col, tech_col, pot_col) -> st
     head = [t("基地", "Base"), t("光伏 GW", "PV GW"), t("风电 GW", "Wind GW"), t("合计", "Total")]
     targets = [c for c in ("target_gw_2025", "target_gw_2030") if c in first.columns]
     head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in targets]
+    if targets:
+        head.append(t("潜力/目标", "Potential/target") + f" {targets[-1][-4:]}")
     rows = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
     for bid in first.index:
         name = format_value(first.loc[bid, base_col])
@@ -353,6 +355,14 @@ def _pivot_table(ctx: MapContext, df, base_col, en_col, tech_col, pot_col) -> st
             if np.isfinite(tgt) and tgt > 0:
                 cls = "sx-ok" if total >= tgt else "sx-short"
                 cells.append(f'<span class="{cls}">{esc(f"{tgt:,.0f}")}</span>')
+            else:
+                cells.append("—")
+        if targets:
+            last = first.loc[bid, targets[-1]]
+            if pd.notna(last) and float(last) > 0 and np.isfinite(total):
+                ratio = total / float(last)
+                cls = "sx-ok" if ratio >= 1 else "sx-short"
+                cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
             else:
                 cells.append("—")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
