@@ -336,6 +336,9 @@ def _pivot_table(ctx: MapContext, df, base_col, en_col, tech_col, pot_col) -> st
     t = ctx.t
     wide = df.pivot_table(index="id", columns=tech_col, values=pot_col, aggfunc="first")
     first = df.drop_duplicates("id").set_index("id")
+    for c in ("target_gw_2025", "target_gw_2030"):
+        if c in df.columns:  # targets sit on one technology row (pv+wind); take it per base
+            first[c] = df.groupby("id")[c].max()
     head = [t("基地", "Base"), t("光伏 GW", "PV GW"), t("风电 GW", "Wind GW"), t("合计", "Total")]
     targets = [c for c in ("target_gw_2025", "target_gw_2030") if c in first.columns]
     head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in targets]
