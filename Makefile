@@ -1,6 +1,7 @@
 # Two entry points, both from a fresh machine with Python 3.11+ and make:
 #   make demo   -> .venv, install, run the demo on the embedded Shanxi data
-#   make test   -> .venv, install test extras (and Chromium for map tests), lint, run the suite
+#   make test   -> .venv, install test + demo-build extras (the rebuild test needs the source
+#                  packages) and Chromium for map tests, lint, run the suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -17,7 +18,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,demo-build]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
