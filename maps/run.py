@@ -72,9 +72,9 @@ def run_maps(
 
     Examples
     --------
-    >>> paths = run_maps("sxplan-demo")  # doctest: +SKIP
-    >>> sorted(paths)  # doctest: +SKIP
-    ['sinks', 'siting']
+    After ``sxplan demo --out sxplan-demo``, ``run_maps("sxplan-demo")`` rebuilds
+    ``sxplan-demo/maps/siting.html`` and ``sinks.html`` and returns
+    ``{"siting": Path(...), "sinks": Path(...)}`` (the end-to-end demo test runs it).
     """
     from pydantic import ValidationError
 
