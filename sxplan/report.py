@@ -85,14 +85,14 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
         if folder.is_dir():
             names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
             echo(f"  {sub}/: " + ", ".join(names))
+    t = ctx.timings_s
+    echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
     maps = ctx.results.get("maps")
     if isinstance(maps, dict):
         for name, path in maps.items():
             final = ctx.out / "maps" / path.name  # the run was staged under another name
             size = final.stat().st_size / 1e6 if final.exists() else float("nan")
             echo(f"Map {name} ({size:.1f} MB, works offline): {final}")
-    t = ctx.timings_s
-    echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
 
 
 def _print_roadside(result, echo: Callable[[str], None]) -> None:
