@@ -30,7 +30,7 @@ from .errors import ConfigError
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter
 from .vector import burn_tile
-from .windows import DEFAULT_MEM_LIMIT_MB, Tile, plan_tiles, run_tiles
+from .windows import _ACTIVE, DEFAULT_MEM_LIMIT_MB, Tile, default_workers, plan_tiles, run_tiles
 
 __all__ = [
     "FeatureReader",
@@ -84,9 +84,30 @@ def distance_array(features: np.ndarray, res_m: float, max_distance_m: float) ->
         return np.full(features.shape, max_distance_m, dtype="float32")
     if features.all():
         return np.zeros(features.shape, dtype="float32")
-    dist = ndimage.distance_transform_edt(~features, sampling=(res_m, res_m))
-    np.minimum(dist, max_distance_m, out=dist)
-    return dist.astype("float32")
+    # SciPy's feature transform gives the nearest feature cell of every cell (int32 row and
+    # column); distances are then formed a few rows at a time with the same float64
+    # arithmetic as ndimage.distance_transform_edt (so the values are identical), instead of
+    # its whole-array int32 and float64 temporaries: about 15 bytes per cell instead of 45.
+    ft = ndimage.distance_transform_edt(
+        ~features, sampling=(res_m, res_m), return_distances=False, return_indices=True
+    )
+    h, w = features.shape
+    out = np.empty((h, w), dtype="float32")
+    cols = np.arange(w, dtype=np.int32)
+    step = max(1, (1 << 18) // w)
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        dr = (ft[0, r0:r1] - np.arange(r0, r1, dtype=np.int32)[:, None]).astype(np.float64)
+        dc = (ft[1, r0:r1] - cols).astype(np.float64)
+        dr *= res_m
+        dc *= res_m
+        np.multiply(dr, dr, out=dr)
+        np.multiply(dc, dc, out=dc)
+        dr += dc
+        np.sqrt(dr, out=dr)
+        np.minimum(dr, max_distance_m, out=dr)
+        out[r0:r1] = dr
+    return out
 
 
 def features_from_vector(
@@ -237,6 +258,10 @@ def within_distance(
     return dist <= np.float32(buffer_m) * np.float32(1 + 1e-6)
 
 
+def _active_scheduler():
+    return _ACTIVE.get()[0]
+
+
 def _require_halo(tile: Tile, need: int, what: str, res: float) -> None:
     if tile.halo < need:
         raise ConfigError(
@@ -334,9 +359,16 @@ def distance_to(
         float32 metres, units ``m``.
     """
     halo = halo_cells(max_distance_m, grid.res)
-    # feature bool + EDT float64 distances and int32 index arrays + float32 output
+    # features (bool, int8 copy) + feature transform (2 x int32) + float32 distances, the
+    # budget shared by the tiles computed at once
+    n_workers = 1 if (scheduler or _active_scheduler()) == "sync" else default_workers()
     tiles = plan_tiles(
-        grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=40, halo=halo, tile_size=tile_size
+        grid,
+        mem_limit_mb=mem_limit_mb,
+        bytes_per_cell=16,
+        halo=halo,
+        n_workers=n_workers,
+        tile_size=tile_size,
     )
     with RasterTileWriter(
         out_path, grid, "float32", None, cog=cog, kind="continuous", compress=compress

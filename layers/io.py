@@ -282,6 +282,7 @@ def _to_cog(src_path: Path, dst_path: Path, compress: str = "DEFLATE") -> None:
         BIGTIFF="IF_SAFER",
         OVERVIEW_RESAMPLING="NEAREST" if categorical else "AVERAGE",
         NUM_THREADS=str(max(1, min(4, os.cpu_count() or 1))),  # compress blocks in parallel
+        LEVEL=1,  # libdeflate level 1: about 30 % faster than 6, files within 1 % in size
     )
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 import shapely
 from pyproj import CRS
 
@@ -260,6 +261,21 @@ def run_siting(
     -------
     SitingResult
     """
+    # GDAL's block cache defaults to 5 % of the machine's RAM (1.2 GB here) and fills with the
+    # output rasters' blocks; bound it by the budget so the run's memory stays flat.
+    cache_mb = int(min(256, max(32, mem_limit_mb / 8)))
+    with rasterio.Env(GDAL_CACHEMAX=cache_mb * 1024 * 1024):  # bytes
+        return _run_siting(
+            grid, rasters, vectors, counties, bases, config, out_dir, techs=techs,
+            mem_limit_mb=mem_limit_mb, scheduler=scheduler, installed=installed,
+            tile_size=tile_size, cog=cog,
+        )  # fmt: skip
+
+
+def _run_siting(
+    grid, rasters, vectors, counties, bases, config, out_dir, *, techs, mem_limit_mb, scheduler,
+    installed, tile_size, cog,
+) -> SitingResult:  # fmt: skip
     t_start = time.perf_counter()
     cfg = config if isinstance(config, SitingConfig) else load_siting_config(config)
     for t in techs:

@@ -211,15 +211,40 @@ def test_summary_and_installed_csv(world, tmp_path):
     assert s["technologies"]["wind"]["parcels"] == 7
 
 
+def _assert_same_outputs(a, b):
+    """Every file of two siting output folders holds the same data, bit for bit."""
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    assert {n.rsplit(".", 1)[1] for n in names} == {"tif", "csv", "gpkg"}
+    for n in names:
+        if n.endswith(".tif"):
+            with rasterio.open(a / n) as x, rasterio.open(b / n) as y:
+                np.testing.assert_array_equal(x.read(1), y.read(1))
+                px, py = dict(x.profile), dict(y.profile)
+                nx, ny = px.pop("nodata"), py.pop("nodata")
+                assert px == py and (nx == ny or (np.isnan(nx) and np.isnan(ny)))
+        elif n.endswith(".csv"):
+            assert (a / n).read_bytes() == (b / n).read_bytes(), n
+        else:  # GeoPackages carry timestamps: compare attributes and exact geometry (WKB)
+            fa, fb = gpd.read_file(a / n), gpd.read_file(b / n)
+            pd.testing.assert_frame_equal(fa.drop(columns="geometry"), fb.drop(columns="geometry"))
+            assert fa.crs == fb.crs
+            assert list(fa.geometry.to_wkb()) == list(fb.geometry.to_wkb()), n
+
+
 def test_dask_processes_match_sync(world, tmp_path):
+    # windows as tasks on a LocalCluster of two single-threaded worker processes
+    from dask.distributed import get_client
+
     from layers.windows import use_scheduler
 
     a = _run(world, tmp_path / "a", tile_size=4)
     with use_scheduler("processes", n_workers=2):
+        assert len(get_client().scheduler_info()["workers"]) == 2
         b = _run(world, tmp_path / "b", tile_size=4)
+    _assert_same_outputs(tmp_path / "a", tmp_path / "b")
     for tech in ("pv", "wind"):
-        pd.testing.assert_frame_equal(
-            a.techs[tech].parcels.drop(columns="geometry"),
-            b.techs[tech].parcels.drop(columns="geometry"),
-        )
+        pd.testing.assert_frame_equal(a.techs[tech].parcels, b.techs[tech].parcels)
     pd.testing.assert_frame_equal(a.exclusions, b.exclusions)
+    pd.testing.assert_frame_equal(a.bases, b.bases)
+    pd.testing.assert_frame_equal(a.shortlist, b.shortlist)
