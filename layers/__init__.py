@@ -50,10 +50,12 @@ from .landcover import COMMON_CLASSES, SCHEMES, to_common
 from .specs import RasterLayerSpec, VectorLayerSpec, parse_layer_spec
 from .stack import LayerStack, build_stack
 from .terrain import (
+    DerivedSlopeLayer,
     grid_north_offset_deg,
     horn_gradient,
     horn_slope_aspect,
     slope_aspect,
+    slope_pct_layer,
     steeper_than,
 )
 from .vector import burn_tile, load_vector, rasterize
@@ -66,6 +68,7 @@ __all__ = [
     "CRSMismatchError",
     "ConfigError",
     "DEFAULT_MEM_LIMIT_MB",
+    "DerivedSlopeLayer",
     "AlignedLayer",
     "GridMismatchError",
     "GridSpec",
@@ -107,6 +110,7 @@ __all__ = [
     "rasterize",
     "run_tiles",
     "slope_aspect",
+    "slope_pct_layer",
     "steeper_than",
     "to_common",
     "wgs84_to_gcj02",

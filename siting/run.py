@@ -33,6 +33,7 @@ from layers.errors import ConfigError
 from layers.grid import GridSpec
 from layers.io import RasterTileWriter, write_csv, write_gpkg
 from layers.landcover import COMMON_CLASSES, to_common
+from layers.tables import round_for_csv
 from layers.windows import DEFAULT_MEM_LIMIT_MB, default_workers, plan_tiles, run_tiles
 
 from ._context import LayerSet, TileContext
@@ -327,14 +328,14 @@ def _run_siting(
     bases_df = _bases_table(results, bases, counties, cfg, installed)
     outputs["exclusions"] = write_csv(exclusions, out_dir / "exclusions.csv")
     outputs["shortlist"] = write_csv(
-        _rounded(shortlist.drop(columns="geometry")), out_dir / "shortlist.csv"
+        round_for_csv(shortlist.drop(columns="geometry")), out_dir / "shortlist.csv"
     )
     outputs["shortlist_gpkg"] = write_gpkg(
         gpd.GeoDataFrame(shortlist, geometry="geometry", crs="EPSG:4326"),
         out_dir / "shortlist.gpkg",
         "shortlist",
     )
-    outputs["bases"] = write_csv(_rounded(bases_df), out_dir / "bases.csv")
+    outputs["bases"] = write_csv(round_for_csv(bases_df), out_dir / "bases.csv")
     timings["tables"] = round(time.perf_counter() - t0, 3)
     timings["total"] = round(time.perf_counter() - t_start, 3)
     return SitingResult(
@@ -346,25 +347,6 @@ def _run_siting(
         timings,
         cfg.model_dump(mode="json"),
     )
-
-
-def _rounded(df: pd.DataFrame) -> pd.DataFrame:
-    """Round float columns for CSVs people read (GeoPackages keep full precision)."""
-    digits = {}
-    for c in df.columns:
-        if df[c].dtype.kind != "f":
-            continue
-        if c in ("lon", "lat", "lon_gcj02", "lat_gcj02"):
-            digits[c] = 6
-        elif c.startswith("score_") or c.endswith(
-            ("_gw", "_twh_per_yr", "_km2", "_km", "_share", "_ratio")
-        ):
-            digits[c] = 4
-        elif c.endswith(("_mw", "_gwh_per_yr", "_m")):
-            digits[c] = 2
-        else:
-            digits[c] = 4
-    return df.round(digits)
 
 
 def _check_counties(counties: gpd.GeoDataFrame, grid: GridSpec) -> gpd.GeoDataFrame:

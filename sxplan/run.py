@@ -26,6 +26,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import rasterio
 
 from layers import (
     ConfigError,
@@ -311,7 +312,13 @@ def run_project(
         os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     final = Path(out_dir).resolve()
-    with output_folder(final, overwrite) as staging, use_scheduler(config.project.scheduler):
+    # GDAL's block cache defaults to 5% of RAM; keep it inside the run's memory budget
+    cache_mb = int(max(64, min(512, config.project.mem_limit_mb / 4)))
+    with (
+        output_folder(final, overwrite) as staging,
+        use_scheduler(config.project.scheduler),
+        rasterio.Env(GDAL_CACHEMAX=cache_mb),
+    ):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
         t_all = time.perf_counter()
         for step in STEPS:
