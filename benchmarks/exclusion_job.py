@@ -11,7 +11,8 @@ Engine: the public ``layers`` functions the siting engine uses, nothing benchmar
 - urban + 500 m: :func:`layers.distance.within_distance` (exact ``<=`` circle, Euclidean
   distance transform only on 256-cell blocks with an urban cell within reach) on
   :func:`layers.distance.features_from_codes`, halo ``ceil(500 / res)``;
-- protected areas + 1 km, highways + 200 m: :func:`layers.distance.buffered_vector_reader`
+- protected areas + 1 km, highways + 200 m: :func:`layers.distance.features_from_vector`
+  with ``buffer_m``
   (true geometry buffered once, cells selected by centre; no halo, no distance transform).
 
 (An earlier ``--engine fast`` prototype of these pieces is gone: ``layers`` now does the same.)
@@ -57,7 +58,7 @@ class Job:
     def __init__(self, data: Path, clip_sources: bool) -> None:
         import shapely
 
-        from layers.distance import buffered_vector_reader, features_from_codes, halo_cells
+        from layers.distance import features_from_codes, features_from_vector, halo_cells
         from layers.io import AlignedLayer, open_raster
         from layers.io import grid_of_raster as _grid_of
         from layers.vector import load_vector
@@ -75,11 +76,11 @@ class Job:
         self.urban = features_from_codes(self.lc, URBAN_CODES)
         # exact circular buffers of the true geometry, rasterized by cell centre (no halo)
         self.vec = {
-            "protected_1km": buffered_vector_reader(
-                load_vector(data / "protected_areas.gpkg", g), g, PROTECTED_BUFFER_M
+            "protected_1km": features_from_vector(
+                load_vector(data / "protected_areas.gpkg", g), g, buffer_m=PROTECTED_BUFFER_M
             ),
-            "highway_200m": buffered_vector_reader(
-                load_vector(data / "highways.gpkg", g), g, HIGHWAY_BUFFER_M
+            "highway_200m": features_from_vector(
+                load_vector(data / "highways.gpkg", g), g, buffer_m=HIGHWAY_BUFFER_M
             ),
         }
         # the urban buffer is the only focal operation with reach beyond the 1-cell slope halo

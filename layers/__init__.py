@@ -14,7 +14,7 @@ from .datum import (
     wgs84_to_gcj02,
 )
 from .distance import (
-    buffered_vector_reader,
+    default_all_touched,
     distance_array,
     distance_tile,
     distance_to,
@@ -86,10 +86,10 @@ __all__ = [
     "VectorLayerSpec",
     "align_raster",
     "atomic_path",
-    "buffered_vector_reader",
     "build_stack",
     "burn_tile",
     "choose_resampling",
+    "default_all_touched",
     "distance_array",
     "distance_tile",
     "distance_to",

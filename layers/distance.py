@@ -34,7 +34,7 @@ from .windows import _ACTIVE, DEFAULT_MEM_LIMIT_MB, Tile, default_workers, plan_
 
 __all__ = [
     "FeatureReader",
-    "buffered_vector_reader",
+    "default_all_touched",
     "distance_array",
     "distance_tile",
     "distance_to",
@@ -110,33 +110,64 @@ def distance_array(features: np.ndarray, res_m: float, max_distance_m: float) ->
     return out
 
 
+def default_all_touched(geoms: np.ndarray) -> bool:
+    """True unless every geometry is a (multi)polygon: lines and points burn every touched cell."""
+    kinds = set(shapely.get_type_id(np.asarray(geoms)).tolist())
+    return not kinds <= {3, 6}
+
+
 def features_from_vector(
-    gdf: gpd.GeoDataFrame, grid: GridSpec, *, all_touched: bool
+    gdf: gpd.GeoDataFrame,
+    grid: GridSpec,
+    *,
+    all_touched: bool | None = None,
+    buffer_m: float = 0.0,
+    quad_segs: int = 32,
 ) -> FeatureReader:
-    """A :data:`FeatureReader` that rasterizes vector features for each window.
+    """A :data:`FeatureReader` that rasterizes vector features (optionally buffered) per window.
+
+    With ``buffer_m > 0`` the geometries are buffered once (true circular buffers; 32 segments
+    per quarter circle keep the polygon within 0.05% of the radius) and cells whose centre lies
+    inside are features, so a buffer is measured from the true line or polygon rather than from
+    rasterized cells, and no halo is needed.
 
     Parameters
     ----------
     gdf : geopandas.GeoDataFrame
-        Features (reprojected to the grid CRS if needed).
+        Features (reprojected to the grid CRS if needed; empty geometries are dropped).
     grid : GridSpec
         The grid.
-    all_touched : bool
-        Burn every touched cell (lines, thin polygons) or only cells with centres inside.
+    all_touched : bool, optional
+        Burn every touched cell, or only cells with centres inside. Default: by centre for
+        buffered features and for polygons, every touched cell for lines and points
+        (:func:`default_all_touched`).
+    buffer_m : float
+        Buffer in metres (>= 0).
+    quad_segs : int
+        Segments per quarter circle of the buffer.
 
     Returns
     -------
     callable
     """
+    if buffer_m < 0:
+        raise ConfigError(f"buffer must be >= 0 m, got {buffer_m}")
     if gdf.crs is None:
-        raise ConfigError("features for a distance need a CRS")
+        raise ConfigError("vector features on the grid need a CRS")
     if CRS.from_user_input(gdf.crs) != grid.pyproj_crs:
         gdf = gdf.to_crs(grid.pyproj_crs)
     geoms = np.asarray(gdf.geometry.values)
+    geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    if buffer_m > 0:
+        geoms = shapely.buffer(geoms, buffer_m, quad_segs=quad_segs)
+        all_touched = False if all_touched is None else all_touched
+    elif all_touched is None:
+        all_touched = default_all_touched(geoms)
     tree = shapely.STRtree(geoms)
+    touched = bool(all_touched)
 
     def read(window: Window) -> np.ndarray:
-        return burn_tile(geoms, None, grid, window, all_touched=all_touched, tree=tree).astype(bool)
+        return burn_tile(geoms, None, grid, window, all_touched=touched, tree=tree).astype(bool)
 
     return read
 
@@ -268,49 +299,6 @@ def _require_halo(tile: Tile, need: int, what: str, res: float) -> None:
             f"tile halo of {tile.halo} cells is too small for {what} at {res} m cells; "
             f"plan tiles with halo >= {need}"
         )
-
-
-def buffered_vector_reader(gdf: gpd.GeoDataFrame, grid: GridSpec, buffer_m: float):
-    """A :data:`FeatureReader` of cells whose centre lies within ``buffer_m`` of the geometry.
-
-    The geometries are buffered once (true circular buffers, 16 segments per quarter circle,
-    under 0.2% of the radius from a circle) and rasterized by cell centre per window, so the
-    buffer is measured from the true line or polygon rather than from rasterized cells, and no
-    halo is needed. With ``buffer_m == 0`` polygons burn by centre and lines by every touched
-    cell.
-
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Features (reprojected to the grid CRS if needed).
-    grid : GridSpec
-        The grid.
-    buffer_m : float
-        Buffer in metres (>= 0).
-
-    Returns
-    -------
-    callable
-    """
-    if buffer_m < 0:
-        raise ConfigError(f"buffer must be >= 0 m, got {buffer_m}")
-    if gdf.crs is None:
-        raise ConfigError("features for a buffer need a CRS")
-    if CRS.from_user_input(gdf.crs) != grid.pyproj_crs:
-        gdf = gdf.to_crs(grid.pyproj_crs)
-    geoms = np.asarray(gdf.geometry.values)
-    if buffer_m > 0:
-        geoms = shapely.buffer(geoms, buffer_m, quad_segs=16)
-        all_touched = False
-    else:
-        # LineString, LinearRing, MultiLineString: burn every touched cell
-        all_touched = bool(np.isin(shapely.get_type_id(geoms), (1, 2, 5)).any())
-    tree = shapely.STRtree(geoms)
-
-    def read(window: Window) -> np.ndarray:
-        return burn_tile(geoms, None, grid, window, all_touched=all_touched, tree=tree).astype(bool)
-
-    return read
 
 
 def distance_to(

@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
 
 from layers.distance import within_distance
 from layers.errors import ConfigError
@@ -143,32 +142,16 @@ class _RangeSel(_Selector):
 
 class _VectorSel(_Selector):
     def __init__(self, sel: VectorSelector, layers: LayerSet, what: str):
+        from layers.distance import features_from_vector
+
         gdf = layers.vector(sel.layer, what)
-        geoms = np.asarray(gdf.geometry.values)
-        geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
-        all_touched = sel.all_touched
-        if sel.buffer_m > 0:
-            # quad_segs=32 keeps the polygonal circle within 0.05 % of the radius.
-            geoms = shapely.buffer(geoms, sel.buffer_m, quad_segs=32)
-            if all_touched is None:
-                all_touched = False
-        elif all_touched is None:
-            kinds = set(shapely.get_type_id(geoms).tolist())
-            all_touched = not kinds <= {3, 6}  # lines or points: burn every touched cell
-        self.geoms = geoms
-        self.tree = shapely.STRtree(geoms)
-        self.all_touched = bool(all_touched)
-        self.grid = layers.grid
+        # buffered from the true geometry (exact circle), rasterized by cell centre
+        self.features = features_from_vector(
+            gdf, layers.grid, all_touched=sel.all_touched, buffer_m=sel.buffer_m
+        )
 
     def select(self, ctx):
-        return burn_tile(
-            self.geoms,
-            None,
-            self.grid,
-            ctx.tile.window,
-            all_touched=self.all_touched,
-            tree=self.tree,
-        ).astype(bool)
+        return self.features(ctx.tile.window)
 
 
 def compile_selector(

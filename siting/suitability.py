@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from ._context import LayerSet, TileContext
 from .criteria import apply_transform, weighted_sum
@@ -71,8 +70,7 @@ def precompute_distances(
         if key in layers.rasters:
             continue
         gdf = layers.vector(crit.distance_to, f"criterion '{crit.name}'")
-        kinds = set(shapely.get_type_id(np.asarray(gdf.geometry.values)).tolist())
-        feats = features_from_vector(gdf, layers.grid, all_touched=not kinds <= {3, 6})
+        feats = features_from_vector(gdf, layers.grid)
         layers.rasters[key] = distance_to(
             feats, layers.grid, Path(work_dir) / f"{key}.tif",
             max_distance_m=crit.max_distance_m, name=key, mem_limit_mb=mem_limit_mb,
@@ -99,14 +97,8 @@ class _Criterion:
         else:
             from layers.distance import features_from_vector, halo_cells
 
-            gdf = layers.vector(crit.distance_to, what)
-            geoms = np.asarray(gdf.geometry.values)
-            keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
-            kinds = set(shapely.get_type_id(geoms[keep]).tolist())
-            # the same features and transform as precompute_distances, so both paths agree
-            self.features = features_from_vector(
-                gdf[keep], layers.grid, all_touched=not kinds <= {3, 6}
-            )
+            # the same features as precompute_distances, so both paths agree
+            self.features = features_from_vector(layers.vector(crit.distance_to, what), layers.grid)
             self.units = "m"
             self.raster = None
             self.grid = layers.grid

@@ -138,17 +138,31 @@ def test_within_distance_windowed_equals_whole(rng):
     np.testing.assert_array_equal(out, whole)
 
 
-def test_buffered_vector_reader_measures_from_the_true_line():
-    from layers.distance import buffered_vector_reader
+def test_buffered_vector_features_measure_from_the_true_line():
 
     res = 100.0
     g = GridSpec.from_bounds((0, 0, 2000, 2000), res)
     # a road along y = 1000 exactly on cell edges: centres lie 50, 150, 250 m away
     road = gpd.GeoDataFrame(geometry=[shapely.LineString([(-500, 1000), (2500, 1000)])], crs=g.crs)
-    got = buffered_vector_reader(road, g, 200.0)(g.full_window())
+    got = features_from_vector(road, g, buffer_m=200.0)(g.full_window())
     centre_dist = np.abs((2000 - (np.arange(20) + 0.5) * res) - 1000)
     np.testing.assert_array_equal(got[:, 3], centre_dist <= 200.0)
     assert got[:, 3].sum() == 4  # 50 and 150 m on each side
     polys = gpd.GeoDataFrame(geometry=[shapely.box(900, 900, 1100, 1100)], crs=g.crs)
-    zero = buffered_vector_reader(polys, g, 0)(g.full_window())
+    zero = features_from_vector(polys, g)(g.full_window())
     assert zero.sum() == 4  # centres (950|1050, 950|1050) inside the 200 m box
+    # unbuffered lines default to every touched cell (polygons to cell centres)
+    slanted = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 30), (2000, 1030)])], crs=g.crs)
+    default = features_from_vector(slanted, g)(g.full_window())
+    touched = features_from_vector(slanted, g, all_touched=True)(g.full_window())
+    centres = features_from_vector(slanted, g, all_touched=False)(g.full_window())
+    np.testing.assert_array_equal(default, touched)
+    assert touched.sum() > centres.sum()
+    # a buffered point is an exact disc: within 160 m of (1000, 1000) lie the 4 centres at
+    # 70.7 m and the 8 at 158.1 m, not the 4 at 212.1 m (a square kernel would take them)
+    pt = gpd.GeoDataFrame(geometry=[shapely.Point(1000, 1000)], crs=g.crs)
+    disc = features_from_vector(pt, g, buffer_m=160.0)(g.full_window())
+    assert disc.sum() == 12
+    rows, cols = np.indices(g.shape)
+    cx, cy = (cols + 0.5) * res, 2000 - (rows + 0.5) * res
+    np.testing.assert_array_equal(disc, np.hypot(cx - 1000, cy - 1000) <= 160.0)

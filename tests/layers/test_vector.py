@@ -13,7 +13,6 @@ from layers import (
     load_vector,
     parse_layer_spec,
     rasterize,
-    wgs84_to_gcj02,
 )
 
 
@@ -110,4 +109,3 @@ def test_parse_layer_spec_suggests_the_intended_key(tmp_path):
         "dem", {"type": "raster", "path": "d.tif", "kind": "continuous"}, base_dir=tmp_path
     )
     assert spec.path == (tmp_path / "d.tif").resolve()
-    assert wgs84_to_gcj02 is not None
