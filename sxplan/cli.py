@@ -67,23 +67,19 @@ def demo(
     scheduler: str | None,
 ):
     """Run everything on the embedded Shanxi data (offline)."""
-    from .config import demo_config_path, load_config
-    from .report import print_run
-    from .run import STEPS, run_project
+    from .config import demo_config_path
+    from .demo_data import DEMO_LAYERS, PROXY_LAYERS
+    from .run import STEPS
 
-    cfg = load_config(demo_config_path())
-    cfg = _with_project(cfg, res_m=res_m, progress=not no_progress, scheduler=scheduler)
+    for name in PROXY_LAYERS:
+        _echo(f"WARNING: demo layer `{name}`: {DEMO_LAYERS[name]['description']}.")
+    _echo(
+        "  Results from these layers show the method, not real potential; replace them with "
+        "your own (wind: Global Wind Atlas; sxplan/data/shanxi/DATA.md says how)."
+    )
+    _echo("注意：演示数据中风能(wind_proxy)、生态红线(redline_proxy)与高速公路为代理/示意数据。")
     steps = tuple(s for s in STEPS if not (no_maps and s == "maps"))
-    _echo(
-        "WARNING: the demo's wind layer is `wind_proxy`, a terrain-based proxy, not a wind "
-        "climatology; wind results show the method, not real potential. Replace it with the "
-        "Global Wind Atlas (see sxplan/data/shanxi/DATA.md)."
-    )
-    _echo(
-        "注意：演示风能数据为地形代理（wind_proxy），并非真实风资源；红线与高速公路亦为示意数据。"
-    )
-    ctx = run_project(cfg, out, steps=steps, overwrite=overwrite, log=_echo)
-    print_run(ctx, _echo)
+    _run_config(demo_config_path(), out, steps, overwrite, no_progress, scheduler, res_m=res_m)
 
 
 @cli.command()
@@ -236,14 +232,16 @@ def validate(config: Path):
     _echo(f"{config}: valid ({len(cfg.layers)} layers)")
 
 
-def _run_config(config, out, steps, overwrite, no_progress, scheduler, options=None) -> None:
+def _run_config(
+    config, out, steps, overwrite, no_progress, scheduler, options=None, res_m=None
+) -> None:
     """Load a config (path or loaded), apply CLI overrides, run the steps, print the report."""
     from .config import load_config
     from .report import print_run
     from .run import run_project
 
     cfg = load_config(config) if isinstance(config, Path) else config
-    cfg = _with_project(cfg, progress=not no_progress, scheduler=scheduler)
+    cfg = _with_project(cfg, progress=not no_progress, scheduler=scheduler, res_m=res_m)
     ctx = run_project(cfg, out, steps=steps, overwrite=overwrite, log=_echo, options=options)
     print_run(ctx, _echo)
 

@@ -73,6 +73,10 @@ class RunContext:
         Each step's result object, by step name.
     timings_s : dict
         Seconds per step.
+    options : dict
+        Step options from the command line (``techs``, ``roads_path``).
+    bases : siting.bases.BasesTable or None
+        The regional bases, loaded once by the layers step when siting is configured.
     """
 
     config: ProjectConfig
@@ -84,6 +88,7 @@ class RunContext:
     timings_s: dict = field(default_factory=dict)
     log: Callable[[str], None] = print
     options: dict = field(default_factory=dict)
+    bases: object = None
 
 
 @contextlib.contextmanager
@@ -172,7 +177,8 @@ def run_layers(ctx: RunContext) -> LayerStack:
     """Build the grid and the aligned stack, derive slope/aspect, write vectors and provenance.
 
     Writes ``layers/<name>.tif``, ``layers/slope_*.tif``, ``layers/aspect_deg.tif``,
-    ``layers/vectors.gpkg`` (EPSG:4326), ``layers/grid.json`` and ``layers/provenance.csv``.
+    ``layers/vectors.gpkg`` (EPSG:4326, with the bases' outlines when the config has a
+    ``siting:`` section), ``layers/grid.json`` and ``layers/provenance.csv``.
     """
     cfg, proj = ctx.config, ctx.config.project
     study_spec = cfg.layer(proj.study_area, "vector")
@@ -192,7 +198,11 @@ def run_layers(ctx: RunContext) -> LayerStack:
     counties_spec = cfg.layer(proj.counties, "vector")
     ctx.counties = prepare_counties(stack.vector(proj.counties), cfg, str(counties_spec.path))
     stack.vectors[proj.counties] = ctx.counties
-    write_vectors(ctx)
+    extra = {}
+    if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
+        ctx.bases = load_run_bases(ctx)
+        extra["bases"] = bases_outlines(ctx.bases, ctx.counties)
+    write_vectors(ctx, extra)
     stack.write_grid_json()
     write_csv(pd.DataFrame(stack.provenance), folder / "provenance.csv")
     return stack
@@ -359,26 +369,16 @@ def run_siting_step(ctx: RunContext):
 
     Also writes ``layers/reserved_for_renewables.tif`` (1 inside every shortlisted PV or wind
     parcel), which the sinks step uses so afforestation and the proposed renewables never
-    claim the same cells, and adds the bases' outlines (dissolved counties) to
-    ``layers/vectors.gpkg`` for the maps. Only shortlisted parcels are reserved: the full
-    technical potential is far larger than the plan's targets need.
+    claim the same cells. Only shortlisted parcels are reserved: the full technical potential is
+    far larger than the plan's targets need.
     """
     from layers import rasterize
     from siting import run_siting
-    from siting.bases import load_bases
 
     cfg = ctx.config.siting
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the siting step needs a `siting:` section")
-    bases_path = cfg.bases_path
-    if not bases_path:
-        from .demo_data import demo_file
-
-        bases_path = demo_file("bases.yaml")
-        ctx.log(
-            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
-        )
-    bases = load_bases(bases_path, ctx.counties)
+    bases = ctx.bases if ctx.bases is not None else load_run_bases(ctx)
     res = run_siting(
         ctx.grid,
         ctx.stack.rasters,
@@ -398,8 +398,22 @@ def run_siting_step(ctx: RunContext):
             mem_limit_mb=ctx.config.project.mem_limit_mb, cog=True,
         )  # fmt: skip
         ctx.stack.add(reserved)
-    write_vectors(ctx, extra={"bases": bases_outlines(bases, ctx.counties)})
     return res
+
+
+def load_run_bases(ctx: RunContext):
+    """The bases of ``siting.bases_path``, or the shipped Shanxi delineation when unset."""
+    from siting.bases import load_bases
+
+    bases_path = ctx.config.siting.bases_path
+    if not bases_path:
+        from .demo_data import demo_file
+
+        bases_path = demo_file("bases.yaml")
+        ctx.log(
+            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
+        )
+    return load_bases(bases_path, ctx.counties)
 
 
 def bases_outlines(bases, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

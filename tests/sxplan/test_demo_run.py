@@ -119,6 +119,9 @@ def test_bases_table_has_five_bases_and_targets(demo):
         "jindong",
         "jinnan",
     }
+    outlines = gpd.read_file(out / "layers" / "vectors.gpkg", layer="bases")
+    assert sorted(outlines["id"]) == sorted(set(b.loc[b["level"] == "base", "id"]))
+    assert outlines.geometry.is_valid.all() and outlines.crs.to_epsg() == 4326
     prov = b[(b["level"] == "province") & (b["technology"] == "pv+wind")].iloc[0]
     assert prov["target_gw_2025"] == 80 and prov["target_gw_2030"] == 120
 
@@ -141,4 +144,5 @@ def test_maps_are_offline_and_paths_printed(demo):
         assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']https?://""", html)
         assert not re.search(r"""tileLayer\(\s*["']https?://""", html), name
         assert f"{out / 'maps' / name}" in stdout
-    assert "wind_proxy" in stdout
+    for name in ("wind_proxy", "redline_proxy", "highways"):
+        assert f"WARNING: demo layer `{name}`" in stdout
