@@ -137,50 +137,27 @@ def _add_boundaries(m, ctx: MapContext, vectors) -> None:
     )
 
 
+#: Context layers drawn under the results: (layer, zh, en, legend zh, legend en, style).
+_CONTEXT_LAYERS = (
+    ("redline_proxy", "生态保护红线", "Red lines",
+     "生态保护红线(近似)", "Ecological red lines (proxy)",
+     {"color": "#c0172c", "weight": 1, "fillColor": "#e0303f", "fillOpacity": 0.28,
+      "interactive": False}),
+    ("water", "水体", "Water", "水体", "Water",
+     {"color": "#1f78b4", "weight": 1, "fillColor": "#4aa3df", "fillOpacity": 0.55,
+      "interactive": False}),
+    ("highways", "高速公路", "Highways", "高速公路", "Highways",
+     {"color": "#b35806", "weight": 1.8, "opacity": 0.9}),
+)  # fmt: skip
+
+
 def _add_context(m, ctx: MapContext, vectors) -> None:
-    red = read_optional_vector(ctx, vectors, "redline_proxy", "生态保护红线", "Red lines")
-    if red is not None:
-        add_vector(
-            m,
-            ctx,
-            red,
-            key="redline_proxy",
-            name=ctx.t("生态保护红线(近似)", "Ecological red lines (proxy)"),
-            style={
-                "color": "#c0172c",
-                "weight": 1,
-                "fillColor": "#e0303f",
-                "fillOpacity": 0.28,
-                "interactive": False,
-            },
-        )
-    water = read_optional_vector(ctx, vectors, "water", "水体", "Water")
-    if water is not None:
-        add_vector(
-            m,
-            ctx,
-            water,
-            key="water",
-            name=ctx.t("水体", "Water"),
-            style={
-                "color": "#1f78b4",
-                "weight": 1,
-                "fillColor": "#4aa3df",
-                "fillOpacity": 0.55,
-                "interactive": False,
-            },
-        )
-    highways = read_optional_vector(ctx, vectors, "highways", "高速公路", "Highways")
-    if highways is not None:
-        add_vector(
-            m,
-            ctx,
-            highways,
-            key="highways",
-            name=ctx.t("高速公路", "Highways"),
-            style={"color": "#b35806", "weight": 1.8, "opacity": 0.9},
-            tooltip=lambda r: _name_label(ctx, r),
-        )
+    for key, zh, en, name_zh, name_en, style in _CONTEXT_LAYERS:
+        gdf = read_optional_vector(ctx, vectors, key, zh, en)
+        if gdf is None:
+            continue
+        tooltip = (lambda r: _name_label(ctx, r)) if key == "highways" else None
+        add_vector(m, ctx, gdf, key=key, name=ctx.t(name_zh, name_en), style=style, tooltip=tooltip)
     bases = read_optional_vector(ctx, vectors, "bases", "五大基地", "Bases")
     if bases is not None:
         add_vector(
