@@ -163,16 +163,6 @@ def prepare_counties(gdf: gpd.GeoDataFrame, config: ProjectConfig, path: str) ->
     return out
 
 
-def _log_step(ctx: RunContext, name: str):
-    @contextlib.contextmanager
-    def timed():
-        t0 = time.perf_counter()
-        yield
-        ctx.timings_s[name] = round(time.perf_counter() - t0, 3)
-
-    return timed()
-
-
 def run_layers(ctx: RunContext) -> LayerStack:
     """Build the grid and the aligned stack, derive slope/aspect, write vectors and provenance.
 
@@ -221,12 +211,7 @@ def _versions() -> dict[str, str]:
     for pkg in VERSION_PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[pkg] = metadata.version(pkg)
-    try:
-        from osgeo import gdal  # noqa: F401  (not a dependency; rasterio bundles GDAL)
-    except ImportError:
-        import rasterio
-
-        out["gdal"] = rasterio.__gdal_version__
+    out["gdal"] = rasterio.__gdal_version__  # the GDAL rasterio was built with
     return out
 
 
@@ -337,8 +322,9 @@ def run_project(
             if step not in funcs:
                 raise ConfigError(f"step '{step}' is not available in this version of sxplan")
             log(f"[{step}] ...")
-            with _log_step(ctx, step):
-                ctx.results[step] = funcs[step](ctx)
+            t0 = time.perf_counter()
+            ctx.results[step] = funcs[step](ctx)
+            ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         write_run_json(ctx)
     ctx.out = final
