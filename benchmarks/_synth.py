@@ -368,7 +368,7 @@ def shanxi_like_outline_lonlat(seed: int, target_area_km2: float = 156_700.0):
     import shapely
     from pyproj import Transformer
 
-    from layers.grid import ALBERS_CHINA
+    from sxplan.layers.grid import ALBERS_CHINA
 
     fwd = Transformer.from_crs("EPSG:4326", ALBERS_CHINA, always_xy=True)
     inv = Transformer.from_crs(ALBERS_CHINA, "EPSG:4326", always_xy=True)

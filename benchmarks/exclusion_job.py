@@ -6,12 +6,12 @@ inside the province (cell centres inside the outline, as atlite counts it).
 
 Engine: the public ``layers`` functions the siting engine uses, nothing benchmark-specific:
 
-- slope: :func:`layers.terrain.steeper_than` (float32 Horn gradient compared with the squared
+- slope: :func:`sxplan.layers.terrain.steeper_than` (float32 Horn gradient compared with the squared
   limit; no slope raster, no trigonometry) on the DEM read with a 1-cell halo;
-- urban + 500 m: :func:`layers.distance.within_distance` (exact ``<=`` circle, Euclidean
+- urban + 500 m: :func:`sxplan.layers.distance.within_distance` (exact ``<=`` circle, Euclidean
   distance transform only on 256-cell blocks with an urban cell within reach) on
-  :func:`layers.distance.features_from_codes`, halo ``ceil(500 / res)``;
-- protected areas + 1 km, highways + 200 m: :func:`layers.distance.features_from_vector`
+  :func:`sxplan.layers.distance.features_from_codes`, halo ``ceil(500 / res)``;
+- protected areas + 1 km, highways + 200 m: :func:`sxplan.layers.distance.features_from_vector`
   with ``buffer_m``
   (true geometry buffered once, cells selected by centre; no halo, no distance transform).
 
@@ -58,10 +58,10 @@ class Job:
     def __init__(self, data: Path, clip_sources: bool) -> None:
         import shapely
 
-        from layers.distance import features_from_codes, features_from_vector, halo_cells
-        from layers.io import AlignedLayer, open_raster
-        from layers.io import grid_of_raster as _grid_of
-        from layers.vector import load_vector
+        from sxplan.layers.distance import features_from_codes, features_from_vector, halo_cells
+        from sxplan.layers.io import AlignedLayer, open_raster
+        from sxplan.layers.io import grid_of_raster as _grid_of
+        from sxplan.layers.vector import load_vector
 
         with open_raster(data / "dem.tif", "dem") as src:
             self.grid = _grid_of(src)
@@ -95,7 +95,7 @@ class Job:
         return t1
 
     def _province(self, window) -> np.ndarray:
-        from layers.vector import burn_tile
+        from sxplan.layers.vector import burn_tile
 
         return burn_tile(
             self.province, None, self.grid, window, all_touched=False, tree=self.province_tree
@@ -109,8 +109,8 @@ class Job:
 
     # -- one tile -------------------------------------------------------------------------------
     def compute(self, tile) -> dict:
-        from layers.distance import within_distance
-        from layers.terrain import steeper_than
+        from sxplan.layers.distance import within_distance
+        from sxplan.layers.terrain import steeper_than
 
         t = time.perf_counter()
         inside = self._province(tile.window)
@@ -143,8 +143,8 @@ class Job:
 def worker(args) -> dict:
     import resource
 
-    from layers.io import RasterTileWriter
-    from layers.windows import plan_tiles, run_tiles
+    from sxplan.layers.io import RasterTileWriter
+    from sxplan.layers.windows import plan_tiles, run_tiles
 
     t0 = time.perf_counter()
     job = Job(args.data, args.clip_sources)

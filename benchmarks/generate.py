@@ -20,7 +20,8 @@ Outputs (in ``--out``; every file written atomically, ``manifest.json`` last):
   with ``adcode``, ``name``, ``prefecture``, ``prefecture_adcode``
 - ``manifest.json``  parameters, grid, file sizes and checksums, land-cover shares
 
-All rasters share one grid: :data:`layers.grid.ALBERS_CHINA` over the province plus a 2 km margin,
+All rasters share one grid: :data:`sxplan.layers.grid.ALBERS_CHINA` over the province plus a 2 km
+margin,
 tiled 512x512, compressed (DEFLATE by default, ``--compress zstd`` optional), with a predictor.
 Each raster cell is a pure function of its coordinates and the seed, so the tiling does not
 change any value; ``--workers`` only changes the speed.
@@ -235,8 +236,8 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     import geopandas as gpd
     import shapely
 
-    from layers.grid import ALBERS_CHINA
-    from layers.io import write_gpkg
+    from sxplan.layers.grid import ALBERS_CHINA
+    from sxplan.layers.io import write_gpkg
 
     vor = shapely.voronoi_polygons(
         shapely.MultiPoint(seats), extend_to=shapely.buffer(province, 50_000)
@@ -309,8 +310,8 @@ def write_rasters(out: Path, grid, terrain: Terrain, *, workers: int, compress: 
     """Write the four rasters tile by tile; return land-cover counts (all cells)."""
     import rasterio
 
-    from layers.io import atomic_path
-    from layers.windows import plan_tiles, run_tiles
+    from sxplan.layers.io import atomic_path
+    from sxplan.layers.windows import plan_tiles, run_tiles
 
     tile = block * 2
     tiles = plan_tiles(grid, tile_size=tile)
@@ -391,8 +392,8 @@ def main(argv=None) -> int:
     import shapely
     from pyproj import Transformer
 
-    from layers.grid import ALBERS_CHINA, GridSpec
-    from layers.io import atomic_path, file_sha256
+    from sxplan.layers.grid import ALBERS_CHINA, GridSpec
+    from sxplan.layers.io import atomic_path, file_sha256
 
     out: Path = args.out
     manifest_path = out / "manifest.json"

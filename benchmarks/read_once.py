@@ -1,7 +1,7 @@
 """The floor of a siting run: decode every input raster once, window by window, on 2 threads.
 
 Reads ``dem``, ``landcover``, ``ghi`` and ``wind`` of a ``generate.py`` dataset with the same
-tiling and thread pool the siting run uses (:func:`layers.windows.run_tiles`), doing nothing
+tiling and thread pool the siting run uses (:func:`sxplan.layers.windows.run_tiles`), doing nothing
 with the values, and prints seconds and cells per second per raster and in total as its last
 line (JSON). Comparing this with ``run.py``'s wall time says how close the run is to "reading
 the inputs once".
@@ -25,8 +25,8 @@ RASTERS = ("dem", "landcover", "ghi", "wind")
 def main(argv=None) -> int:
     import rasterio
 
-    from layers.io import AlignedLayer, grid_of_raster, open_raster
-    from layers.windows import plan_tiles, run_tiles
+    from sxplan.layers.io import AlignedLayer, grid_of_raster, open_raster
+    from sxplan.layers.windows import plan_tiles, run_tiles
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True)

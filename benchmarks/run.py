@@ -1,11 +1,11 @@
 """Benchmark the full PV + wind siting run on the synthetic province, timed and measured.
 
-Runs :func:`siting.run_siting` (the code ``sxplan siting`` runs; nothing benchmark-specific)
+Runs :func:`sxplan.siting.run_siting` (the code ``sxplan siting`` runs; nothing benchmark-specific)
 on a dataset from ``generate.py`` with the config in ``siting_bench.yaml``: the exclusion job's
 rules (urban + 500 m, protected areas + 1 km, highways + 200 m, slope > 25 %) plus water, forest
 for PV and a soft cropland rule for wind; criteria GHI / wind speed, slope and distance to
 highways (capped at 30 km); parcels; capacity and energy; bases; shortlist. Slope is derived
-from the DEM on read (:func:`layers.terrain.slope_pct_layer`), so its cost is inside the run.
+from the DEM on read (:func:`sxplan.layers.terrain.slope_pct_layer`), so its cost is inside the run.
 
 The run happens in a fresh child process; wall time is the child's, peak RSS is that child's
 own ``ru_maxrss`` (``os.wait4``), imports and data loading included. With ``--scheduler
@@ -42,7 +42,7 @@ N_BASES = 5
 
 def synthetic_bases(counties):
     """Five bases over the synthetic counties: prefectures grouped in adcode order."""
-    from siting.bases import Base, BasesTable
+    from sxplan.siting.bases import Base, BasesTable
 
     prefs = sorted(counties["prefecture_adcode"].unique())
     groups = [prefs[i::N_BASES] for i in range(N_BASES)]
@@ -65,12 +65,12 @@ def worker(args) -> dict:
     """Load the dataset, run the siting, return the figures (runs in the measured child)."""
     import resource
 
-    from layers.io import AlignedLayer, grid_of_raster, open_raster
-    from layers.terrain import slope_pct_layer
-    from layers.vector import load_vector
-    from layers.windows import use_scheduler
-    from siting import run_siting
-    from siting.config import load_siting_config
+    from sxplan.layers.io import AlignedLayer, grid_of_raster, open_raster
+    from sxplan.layers.terrain import slope_pct_layer
+    from sxplan.layers.vector import load_vector
+    from sxplan.layers.windows import use_scheduler
+    from sxplan.siting import run_siting
+    from sxplan.siting.config import load_siting_config
 
     t0 = time.perf_counter()
     data = args.data

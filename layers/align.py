@@ -13,8 +13,9 @@ continuous    average                 bilinear
 The source is read through a GDAL warped VRT, so only the windows being written are warped and
 memory stays within the budget whatever the source size.
 
-Inputs: a :class:`~layers.specs.RasterLayerSpec`, the run's :class:`~layers.grid.GridSpec`.
-Outputs: an :class:`~layers.io.AlignedLayer` GeoTIFF on the grid.
+Inputs: a :class:`~sxplan.layers.specs.RasterLayerSpec`, the run's
+:class:`~sxplan.layers.grid.GridSpec`.
+Outputs: an :class:`~sxplan.layers.io.AlignedLayer` GeoTIFF on the grid.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
-from .errors import CRSError, CRSMismatchError, NoOverlapError
+from sxplan.errors import CRSError, CRSMismatchError, NoOverlapError
+
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter, open_raster
 from .specs import RasterLayerSpec

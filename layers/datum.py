@@ -181,7 +181,7 @@ def gdf_gcj02_to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         A copy in EPSG:4326 with shifted geometries.
     """
-    from .errors import CRSError
+    from sxplan.errors import CRSError
 
     if gdf.crs is None or not gdf.crs.is_geographic:
         raise CRSError(

@@ -10,7 +10,8 @@ distance equals the whole-grid answer. Buffers ("within 500 m of urban cells") a
 computation thresholded, which gives exact circular buffers rather than square or diamond kernels.
 
 Inputs: features as a GeoDataFrame (rasterized per tile) or as codes of a categorical
-:class:`~layers.io.AlignedLayer`. Outputs: float32 distance rasters in metres, or boolean tiles.
+:class:`~sxplan.layers.io.AlignedLayer`. Outputs: float32 distance rasters in metres, or boolean
+tiles.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pyproj import CRS
 from rasterio.windows import Window
 from scipy import ndimage
 
-from .errors import ConfigError
+from sxplan.errors import ConfigError
+
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter
 from .vector import burn_tile
@@ -332,14 +334,15 @@ def distance_to(
     mem_limit_mb : float
         Memory budget.
     scheduler : str or dask.distributed.Client, optional
-        Where tiles are computed (see :func:`layers.windows.run_tiles`); default the
-        enclosing :func:`layers.windows.use_scheduler` block's.
+        Where tiles are computed (see :func:`sxplan.layers.windows.run_tiles`); default the
+        enclosing :func:`sxplan.layers.windows.use_scheduler` block's.
     cog : bool
         Write a Cloud-Optimized GeoTIFF.
     tile_size : int, optional
         Force a tile side (tests).
     compress : {"DEFLATE", "ZSTD", "NONE"}, optional
-        Compression (see :class:`layers.io.RasterTileWriter`); ``"NONE"`` for scratch rasters.
+        Compression (see :class:`sxplan.layers.io.RasterTileWriter`); ``"NONE"`` for scratch
+        rasters.
 
     Returns
     -------

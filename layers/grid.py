@@ -19,7 +19,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
-from .errors import CRSError, GridMismatchError
+from sxplan.errors import CRSError, GridMismatchError
 
 __all__ = ["ALBERS_CHINA", "GridSpec", "require_metric_crs"]
 

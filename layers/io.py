@@ -5,7 +5,7 @@ place only when complete, so a failed run never leaves a half-written file, and 
 is replaced in one step. Rasters are tiled, DEFLATE-compressed GeoTIFFs; outputs meant for users
 are converted to Cloud-Optimized GeoTIFF (COG) when GDAL's COG driver is available.
 
-Inputs: arrays or tiles on a :class:`~layers.grid.GridSpec`, GeoDataFrames, DataFrames.
+Inputs: arrays or tiles on a :class:`~sxplan.layers.grid.GridSpec`, GeoDataFrames, DataFrames.
 Outputs: :class:`AlignedLayer` handles to GeoTIFFs on the grid; GeoPackages; CSV (UTF-8 + BOM).
 """
 
@@ -24,7 +24,8 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from .errors import GridMismatchError, LayerIOError
+from sxplan.errors import GridMismatchError, LayerIOError
+
 from .grid import GridSpec
 
 __all__ = [
@@ -317,7 +318,7 @@ class RasterTileWriter:
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np
-    >>> from layers.grid import GridSpec
+    >>> from sxplan.layers.grid import GridSpec
     >>> g = GridSpec.from_bounds((0, 0, 4000, 2000), 1000)
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "ones.tif"
     >>> with RasterTileWriter(p, g, "uint8", 255, cog=False) as w:
@@ -504,7 +505,7 @@ def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
     -------
     pathlib.Path
     """
-    from .errors import CRSError
+    from sxplan.errors import CRSError
 
     for layer, gdf in frames.items():
         if gdf.crs is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError, UnknownCodeError
+from sxplan.errors import ConfigError, UnknownCodeError
 
 __all__ = ["COMMON_CLASSES", "COMMON_NAMES_ZH", "SCHEMES", "common_lookup", "to_common"]
 

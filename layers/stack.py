@@ -1,7 +1,7 @@
 """Build the aligned layer stack of a run: every input on one grid, plus derived layers.
 
-Inputs: layer specs by name, the run's :class:`~layers.grid.GridSpec`, an output folder.
-Outputs: a :class:`LayerStack` holding :class:`~layers.io.AlignedLayer` rasters (GeoTIFFs in
+Inputs: layer specs by name, the run's :class:`~sxplan.layers.grid.GridSpec`, an output folder.
+Outputs: a :class:`LayerStack` holding :class:`~sxplan.layers.io.AlignedLayer` rasters (GeoTIFFs in
 the folder) and vector layers as GeoDataFrames in the grid CRS, with per-layer provenance
 (source path, SHA-256, resampling, seconds).
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from sxplan.errors import ConfigError
+
 from .align import align_raster
-from .errors import ConfigError
 from .grid import GridSpec
 from .io import AlignedLayer, atomic_path, file_sha256
 from .specs import RasterLayerSpec, VectorLayerSpec

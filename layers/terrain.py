@@ -14,7 +14,7 @@ Aspect is the compass direction the slope faces (downhill), in degrees clockwise
 flat cells get -1 (as ``gdaldem``). In the Albers grid, grid north differs from true north by the
 meridian convergence (a few degrees in Shanxi), see :func:`grid_north_offset_deg`.
 
-Inputs: a DEM :class:`~layers.io.AlignedLayer` (metres) or array. Outputs: float32 rasters
+Inputs: a DEM :class:`~sxplan.layers.io.AlignedLayer` (metres) or array. Outputs: float32 rasters
 ``slope_deg``, ``slope_pct``, ``aspect_deg`` (nodata NaN).
 """
 
@@ -201,8 +201,8 @@ def slope_aspect(
     mem_limit_mb : float
         Memory budget.
     scheduler : str or dask.distributed.Client, optional
-        Where tiles are computed (see :func:`layers.windows.run_tiles`); default the
-        enclosing :func:`layers.windows.use_scheduler` block's.
+        Where tiles are computed (see :func:`sxplan.layers.windows.run_tiles`); default the
+        enclosing :func:`sxplan.layers.windows.use_scheduler` block's.
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
     tile_size : int, optional
@@ -304,8 +304,8 @@ def slope_pct_layer(dem: AlignedLayer, name: str = "slope_pct") -> DerivedSlopeL
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
-    >>> from layers.grid import GridSpec
-    >>> from layers.io import write_raster
+    >>> from sxplan.layers.grid import GridSpec
+    >>> from sxplan.layers.io import write_raster
     >>> g = GridSpec.from_bounds((0, 0, 50, 50), 10)
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> dem = write_raster(d / "dem.tif", np.tile(np.arange(5.0), (5, 1)), g, cog=False)

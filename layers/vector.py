@@ -6,8 +6,9 @@ before any reprojection, and returns features in the grid CRS. Rasterizing is wi
 burns only the features whose bounds meet it (found with a spatial index), so memory is bounded by
 the tile, not the province.
 
-Inputs: :class:`~layers.specs.VectorLayerSpec` or a path; the run's :class:`~layers.grid.GridSpec`.
-Outputs: GeoDataFrames in the grid CRS; :class:`~layers.io.AlignedLayer` rasters.
+Inputs: :class:`~sxplan.layers.specs.VectorLayerSpec` or a path; the run's
+:class:`~sxplan.layers.grid.GridSpec`.
+Outputs: GeoDataFrames in the grid CRS; :class:`~sxplan.layers.io.AlignedLayer` rasters.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import shapely
 from pyproj import CRS
 from rasterio import features as rio_features
 
+from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError, NoOverlapError
+
 from .datum import gdf_gcj02_to_wgs84
-from .errors import ConfigError, CRSError, CRSMismatchError, LayerIOError, NoOverlapError
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter
 from .specs import VectorLayerSpec

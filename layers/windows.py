@@ -5,7 +5,7 @@ Every raster operation in sxplan runs tile by tile. A tile is a *core* window of
 30 m needs 17). The tile size is chosen so that a tile's working set, ``bytes_per_cell`` for
 each cell of the core plus halo, stays within the memory budget passed in.
 
-Inputs: a :class:`~layers.grid.GridSpec`, a memory budget in MB, bytes per cell, halo cells.
+Inputs: a :class:`~sxplan.layers.grid.GridSpec`, a memory budget in MB, bytes per cell, halo cells.
 Outputs: :class:`Tile` objects and :func:`run_tiles`, which computes tiles (optionally on two
 threads) and hands results to a writer in grid order.
 """
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from rasterio.windows import Window
 
-from .errors import ConfigError, MemoryBudgetError
+from sxplan.errors import ConfigError, MemoryBudgetError
+
 from .grid import GridSpec
 
 __all__ = [
@@ -123,7 +124,7 @@ def plan_tiles(
 
     Examples
     --------
-    >>> from layers.grid import GridSpec
+    >>> from sxplan.layers.grid import GridSpec
     >>> g = GridSpec.from_bounds((0, 0, 1000, 1000), 10)
     >>> [t.window.width for t in plan_tiles(g, tile_size=40)]
     [40, 40, 20, 40, 40, 20, 40, 40, 20]
@@ -332,7 +333,7 @@ def _dask_client(scheduler):
         return active
     raise ConfigError(
         f"scheduler {scheduler!r} needs a Dask client: run inside "
-        f"`with layers.windows.use_scheduler({scheduler!r}):` (sxplan runs do this for you)"
+        f"`with sxplan.layers.windows.use_scheduler({scheduler!r}):` (sxplan runs do this for you)"
     )
 
 

@@ -15,7 +15,7 @@ import functools
 import re
 from pathlib import Path
 
-from layers.errors import LayerIOError
+from sxplan.errors import LayerIOError
 
 __all__ = ["external_urls", "leaflet_head_html", "leaflet_version"]
 

@@ -1,6 +1,7 @@
 """Shared steps of the siting and sinks maps: context, vector layers, legends, panel notes.
 
-Inputs: a run folder and :class:`maps.config.MapsConfig`. Outputs: folium layers added to a map.
+Inputs: a run folder and :class:`sxplan.maps.config.MapsConfig`. Outputs: folium layers added to a
+map.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.errors import LayerIOError
-from maps._geo import display_geometries, feature_collection, list_layers, read_vector
-from maps._raster import RAMPS, ramp_css, read_overlay
-from maps._text import esc, format_value, label, popup_spec
-from maps.config import MapsConfig
+from sxplan.errors import LayerIOError
+from sxplan.maps._geo import display_geometries, feature_collection, list_layers, read_vector
+from sxplan.maps._raster import RAMPS, ramp_css, read_overlay
+from sxplan.maps._text import esc, format_value, label, popup_spec
+from sxplan.maps.config import MapsConfig
 
 __all__ = [
     "MapContext",
@@ -187,7 +188,7 @@ def shared_features(
     SharedGeoJson
         Added to ``m``; pass it to :func:`add_vector` as ``shared``.
     """
-    from maps._elements import SharedGeoJson
+    from sxplan.maps._elements import SharedGeoJson
 
     geoms = display_geometries(
         gdf,
@@ -268,7 +269,7 @@ def add_vector(
     SafeGeoJson
         The layer (already added to ``m``).
     """
-    from maps._elements import SafeGeoJson
+    from sxplan.maps._elements import SafeGeoJson
 
     all_cols = [*popup_columns, *section_columns]
     if shared is None:
@@ -315,7 +316,7 @@ def add_raster(
     positive_only: bool = False,
 ):
     """Add a raster overlay with a legend, or note it as missing; return the layer or None."""
-    from maps._elements import HtmlControl, KeyedImageOverlay
+    from sxplan.maps._elements import HtmlControl, KeyedImageOverlay
 
     if not path.is_file():
         ctx.missing(name, path)
@@ -348,7 +349,7 @@ def require_file(path: Path, what: str, fix: str) -> Path:
 
 def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]:
     """Hex colour of each value along a continuous ramp (None for NaN)."""
-    from maps._raster import colorize
+    from sxplan.maps._raster import colorize
 
     v = np.asarray(values, dtype=float).reshape(1, -1)
     rgba = colorize(v, vmin, vmax, ramp)

@@ -22,9 +22,9 @@ from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
-from layers.errors import ConfigError
-from maps._assets import leaflet_head_html
-from maps._text import js_literal
+from sxplan.errors import ConfigError
+from sxplan.maps._assets import leaflet_head_html
+from sxplan.maps._text import js_literal
 
 __all__ = [
     "HtmlControl",

@@ -21,9 +21,9 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from layers.datum import geometry_wgs84_to_gcj02
-from layers.errors import CRSError, LayerIOError
-from layers.grid import ALBERS_CHINA
+from sxplan.errors import CRSError, LayerIOError
+from sxplan.layers.datum import geometry_wgs84_to_gcj02
+from sxplan.layers.grid import ALBERS_CHINA
 
 __all__ = ["display_geometries", "feature_collection", "list_layers", "read_vector"]
 

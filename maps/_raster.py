@@ -27,8 +27,8 @@ from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 
-from layers.datum import gcj02_to_wgs84, wgs84_to_gcj02
-from layers.errors import CRSError, LayerIOError
+from sxplan.errors import CRSError, LayerIOError
+from sxplan.layers.datum import gcj02_to_wgs84, wgs84_to_gcj02
 
 __all__ = ["RAMPS", "RasterOverlay", "colorize", "png_data_url", "read_overlay", "ramp_css"]
 

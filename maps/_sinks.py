@@ -12,8 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from layers.errors import LayerIOError
-from maps._common import (
+from sxplan.errors import LayerIOError
+from sxplan.maps._common import (
     MapContext,
     add_raster,
     add_vector,
@@ -26,10 +26,10 @@ from maps._common import (
     require_file,
     shared_features,
 )
-from maps._elements import HtmlControl, add_base_layers, finish_map, new_map
-from maps._geo import list_layers, read_vector
-from maps._siting import _bounds, _edges, _name_label
-from maps._text import esc, format_value
+from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
+from sxplan.maps._geo import list_layers, read_vector
+from sxplan.maps._siting import _bounds, _edges, _name_label
+from sxplan.maps._text import esc, format_value
 
 __all__ = ["build_sinks_map", "sink_metric_columns"]
 

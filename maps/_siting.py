@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from layers.errors import LayerIOError
-from maps._common import (
+from sxplan.errors import LayerIOError
+from sxplan.maps._common import (
     MapContext,
     add_raster,
     add_vector,
@@ -24,9 +24,9 @@ from maps._common import (
     read_optional_vector,
     require_file,
 )
-from maps._elements import HtmlControl, add_base_layers, finish_map, new_map
-from maps._geo import list_layers, read_vector
-from maps._text import esc, format_value
+from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
+from sxplan.maps._geo import list_layers, read_vector
+from sxplan.maps._text import esc, format_value
 
 __all__ = ["build_siting_map"]
 
@@ -79,7 +79,7 @@ _YIELD_CANDIDATES = (
 def _bounds(ctx: MapContext, gdf) -> list:
     west, south, east, north = (float(v) for v in gdf.total_bounds)
     if ctx.to_gcj02:
-        from layers.datum import wgs84_to_gcj02
+        from sxplan.layers.datum import wgs84_to_gcj02
 
         lon, lat = wgs84_to_gcj02(np.array([west, east]), np.array([south, north]))
         west, east, south, north = float(lon[0]), float(lon[1]), float(lat[0]), float(lat[1])

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from layers.specs import StrictModel
+from sxplan.layers.specs import StrictModel
 
 __all__ = ["MapsConfig"]
 

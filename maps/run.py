@@ -14,8 +14,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from layers.errors import ConfigError, LayerIOError
-from maps.config import MapsConfig
+from sxplan.errors import ConfigError, LayerIOError
+from sxplan.maps.config import MapsConfig
 
 __all__ = ["MAP_NAMES", "run_maps"]
 
@@ -109,9 +109,9 @@ def run_maps(
         names = list(dict.fromkeys(which))
     out = Path(out_dir) if out_dir is not None else run / "maps"
     # folium is imported here, never at `import maps`.
-    from maps._common import MapContext
-    from maps._sinks import build_sinks_map
-    from maps._siting import build_siting_map
+    from sxplan.maps._common import MapContext
+    from sxplan.maps._sinks import build_sinks_map
+    from sxplan.maps._siting import build_siting_map
 
     builders = {"siting": build_siting_map, "sinks": build_sinks_map}
     written: dict[str, Path] = {}
@@ -126,7 +126,7 @@ def run_maps(
 
 
 def _require_offline(page: str, name: str) -> None:
-    from maps._assets import external_urls
+    from sxplan.maps._assets import external_urls
 
     found = external_urls(page)
     if found:
@@ -137,7 +137,7 @@ def _require_offline(page: str, name: str) -> None:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    from layers.io import atomic_path
+    from sxplan.layers.io import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

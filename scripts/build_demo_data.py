@@ -27,7 +27,6 @@ import json
 import math
 import os
 import sqlite3
-import sys
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -44,11 +43,10 @@ from rasterio.warp import Resampling, reproject
 from scipy import ndimage
 from scipy.interpolate import RegularGridInterpolator
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from sxplan.layers.datum import geometry_gcj02_to_wgs84
+from sxplan.layers.grid import ALBERS_CHINA
 
-from layers.datum import geometry_gcj02_to_wgs84  # noqa: E402
-from layers.grid import ALBERS_CHINA  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_OUT = REPO / "sxplan" / "data" / "shanxi"
 FIXED_DATE = "2024-01-01T00:00:00.000Z"  # gpkg_contents.last_change of every GeoPackage

@@ -9,7 +9,14 @@ Inputs: aligned rasters on the run grid, county polygons, a :class:`SinksConfig`
 Outputs: ``counties.csv``, ``counties.gpkg``, ``afforestation_eligible.tif``, ``trajectory.csv``.
 """
 
-from .config import ClimateLimit, SinksConfig
-from .run import SinksResult, run_sinks
+from __future__ import annotations
 
-__all__ = ["ClimateLimit", "SinksConfig", "SinksResult", "run_sinks"]
+from sxplan._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "config": ["ClimateLimit", "SinksConfig"],
+        "run": ["SinksResult", "run_sinks"],
+    },
+)

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from layers.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError
-from layers.grid import GridSpec
-from layers.io import AlignedLayer
+from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.io import AlignedLayer
 
 __all__ = [
     "OFFICIAL_CSV",
@@ -57,7 +57,7 @@ def require_counties_on_grid(counties, grid: GridSpec) -> None:
     """
     if counties.crs is None:
         raise CRSError(
-            "the county layer has no CRS; load it with layers.vector.load_vector(..., grid=grid) "
+            "the county layer has no CRS; load it with sxplan.layers.load_vector(..., grid=grid) "
             "so it is reprojected to the run's grid CRS"
         )
     if not grid.is_equal_area:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from layers.specs import StrictModel
+from sxplan.layers.specs import StrictModel
 
 __all__ = ["ClimateLimit", "SinksConfig"]
 
@@ -167,7 +167,7 @@ class SinksConfig(StrictModel):
                     f"{self.trajectory_end_year}; extend trajectory_end_year or drop it"
                 )
         if self.class_basis == "common":
-            from layers.landcover import COMMON_CLASSES
+            from sxplan.layers.landcover import COMMON_CLASSES
 
             for field in ("forest_credit", "eligible_credit"):
                 for key in getattr(self, field):
@@ -191,7 +191,7 @@ class SinksConfig(StrictModel):
 
 def _check_class_credits(cfg: SinksConfig) -> None:
     """Refuse eligible credit on never-plantable classes and forest + eligible above 1."""
-    from layers.landcover import COMMON_CLASSES, SCHEMES
+    from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES
 
     names = {code: name for name, code in COMMON_CLASSES.items()}
     scheme = SCHEMES[cfg.landcover_scheme]

@@ -13,7 +13,8 @@ For every cell of the land-cover raster this stage computes two fractions of the
 It also keeps, per limit, the eligible fraction that limit removed (applied in the order
 slope, elevation, climate, reserved), so county tables can say which rule removed how much land.
 
-Inputs: :class:`~layers.io.AlignedLayer` rasters on one grid, a :class:`~sinks.config.SinksConfig`,
+Inputs: :class:`~sxplan.layers.io.AlignedLayer` rasters on one grid, a
+:class:`~sxplan.sinks.config.SinksConfig`,
 a memory budget. Outputs: float32 GeoTIFFs (fractions 0-1, nodata -1 outside land-cover data).
 """
 
@@ -24,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import ConfigError, GridMismatchError
-from layers.grid import GridSpec
-from layers.io import AlignedLayer, RasterTileWriter
-from layers.landcover import COMMON_CLASSES, common_lookup, to_common
-from layers.windows import plan_tiles, run_tiles
+from sxplan.errors import ConfigError, GridMismatchError
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.io import AlignedLayer, RasterTileWriter
+from sxplan.layers.landcover import COMMON_CLASSES, common_lookup, to_common
+from sxplan.layers.windows import plan_tiles, run_tiles
 
 from .config import SinksConfig
 
@@ -162,7 +163,7 @@ def land_fractions(
 
 
 def _scheme_codes(config: SinksConfig):
-    from layers.landcover import SCHEMES
+    from sxplan.layers.landcover import SCHEMES
 
     return sorted(SCHEMES[config.landcover_scheme])
 

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from layers.errors import ConfigError, NoOverlapError
-from layers.grid import GridSpec
-from layers.io import AlignedLayer, write_csv, write_gpkg
-from layers.tables import round_for_csv
+from sxplan.errors import ConfigError, NoOverlapError
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.io import AlignedLayer, write_csv, write_gpkg
+from sxplan.layers.tables import round_for_csv
 
 from .allocation import allocate
 from .baseline import (

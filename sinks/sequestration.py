@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from layers.errors import ConfigError, LayerIOError
+from sxplan.errors import ConfigError, LayerIOError
 
 __all__ = [
     "AGE_CLASSES",

@@ -1,34 +1,23 @@
 """siting: exclusions -> scores -> suitability -> parcels -> capacity -> bases -> shortlist.
 
 Inputs: the run's grid, aligned rasters and vector layers, counties, the five bases, and the
-``siting:`` config (:class:`~siting.config.SitingConfig`).
+``siting:`` config (:class:`~sxplan.siting.config.SitingConfig`).
 Outputs: suitability and exclusion rasters, parcels, a ranked shortlist, per-base potential
-against the plan's targets (:func:`~siting.run.run_siting`).
+against the plan's targets (:func:`~sxplan.siting.run.run_siting`).
 
-Importing ``siting`` is cheap: heavy modules load when :func:`run_siting` is first used.
+Importing ``sxplan.siting`` is cheap: each public name loads its module on first use.
 """
 
 from __future__ import annotations
 
-from .ahp import AHPResult, ahp_weights
-from .bases import BasesTable, load_bases
-from .config import SitingConfig, load_siting_config
+from sxplan._lazy import attach
 
-__all__ = [
-    "AHPResult",
-    "BasesTable",
-    "SitingConfig",
-    "SitingResult",
-    "ahp_weights",
-    "load_bases",
-    "load_siting_config",
-    "run_siting",
-]
-
-
-def __getattr__(name: str):
-    if name in ("run_siting", "SitingResult"):
-        from . import run
-
-        return getattr(run, name)
-    raise AttributeError(f"module 'siting' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "ahp": ["AHPResult", "ahp_weights"],
+        "bases": ["BasesTable", "load_bases"],
+        "config": ["SitingConfig", "load_siting_config"],
+        "run": ["SitingResult", "run_siting"],
+    },
+)

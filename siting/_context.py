@@ -13,10 +13,10 @@ from collections.abc import Mapping
 import numpy as np
 from pyproj import CRS
 
-from layers.errors import ConfigError, CRSError
-from layers.grid import GridSpec
-from layers.io import AlignedLayer
-from layers.windows import Tile
+from sxplan.errors import ConfigError, CRSError
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.io import AlignedLayer
+from sxplan.layers.windows import Tile
 
 __all__ = ["LayerSet", "TileContext"]
 
@@ -43,7 +43,9 @@ class LayerSet:
         self.vectors = {}
         for name, gdf in vectors.items():
             if gdf.crs is None:
-                raise CRSError(f"vector layer '{name}' has no CRS; load it with layers.load_vector")
+                raise CRSError(
+                    f"vector layer '{name}' has no CRS; load it with sxplan.layers.load_vector"
+                )
             if CRS.from_user_input(gdf.crs) != grid.pyproj_crs:
                 gdf = gdf.to_crs(grid.pyproj_crs)
             self.vectors[name] = gdf

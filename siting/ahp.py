@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.errors import ConfigError
+from sxplan.errors import ConfigError
 
 __all__ = ["RANDOM_INDEX", "AHPResult", "ahp_weights", "weights_from_config"]
 

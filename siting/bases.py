@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
-from layers.errors import ConfigError, LayerIOError
+from sxplan.errors import ConfigError, LayerIOError
 
 from .config import _Closed, format_validation_error
 

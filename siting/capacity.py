@@ -7,7 +7,7 @@ offline) applied to a Weibull distribution of hub-height wind speed whose mean i
 speed; the capacity factor is ``E[P(v)] / P_rated``, less losses.
 
 Inputs: areas in km2, yields in kWh/kWp/yr, mean speeds in m/s, settings from
-:mod:`siting.config`.
+:mod:`sxplan.siting.config`.
 Outputs: capacities in MW, energies in GWh/yr, capacity factors (0-1).
 
 Examples
@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from layers.errors import ConfigError
+from sxplan.errors import ConfigError
 
 __all__ = [
     "HOURS_PER_YEAR",

@@ -29,8 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from layers.errors import ConfigError
-from layers.specs import StrictModel, format_validation_error
+from sxplan.errors import ConfigError
+from sxplan.layers.specs import StrictModel, format_validation_error
 
 __all__ = [
     "AHPConfig",

@@ -5,13 +5,13 @@ Each criterion maps a layer value (slope %, GHI kWh/m2/yr, distance m, ...) to a
 (weights sum to 1), multiplied by the score factors of any soft exclusion rules that select it.
 
 Inputs: NumPy arrays of layer values (NaN where the layer has no data) and transform settings
-from :mod:`siting.config`.
+from :mod:`sxplan.siting.config`.
 Outputs: float32 score arrays (NaN propagates).
 
 Examples
 --------
 >>> import numpy as np
->>> from siting.config import LinearTransform
+>>> from sxplan.siting.config import LinearTransform
 >>> apply_transform(np.array([0.0, 5.0, 10.0, 20.0]),
 ...                 LinearTransform(type="linear", x0=10, x1=0)).tolist()
 [1.0, 0.5, 0.0, 0.0]
@@ -90,7 +90,7 @@ def inverse_distance(d_m: np.ndarray, half_value_m: float) -> np.ndarray:
 
 
 def apply_transform(x: np.ndarray, transform) -> np.ndarray:
-    """Apply a transform model from :mod:`siting.config` to an array of values.
+    """Apply a transform model from :mod:`sxplan.siting.config` to an array of values.
 
     Parameters
     ----------

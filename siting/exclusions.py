@@ -12,11 +12,11 @@ it excluded in sequence (attributed to the first matching rule). In-sequence cou
 rules and no-data add up exactly to the excluded area.
 
 Buffers are exact Euclidean distances: categorical buffers measure from cell centre to matching
-cell centre on a halo'd window (exact for the core; :func:`layers.distance.within_distance`,
+cell centre on a halo'd window (exact for the core; :func:`sxplan.layers.distance.within_distance`,
 ``<=`` the buffer), vector buffers buffer the geometry itself
 and select cells whose centre lies inside, so no tile sees anything different from the whole.
 
-Inputs: rules from :mod:`siting.config`, a :class:`~siting._context.LayerSet`.
+Inputs: rules from :mod:`sxplan.siting.config`, a :class:`~sxplan.siting._context.LayerSet`.
 Outputs: :class:`CompiledRules` whose :meth:`~CompiledRules.evaluate` returns per-tile codes,
 soft factors and counts; :func:`exclusion_codes` writes the code raster for a whole grid.
 """
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from layers.distance import within_distance
-from layers.errors import ConfigError
-from layers.landcover import COMMON_CLASSES, to_common
-from layers.vector import burn_tile
+from sxplan.errors import ConfigError
+from sxplan.layers.distance import within_distance
+from sxplan.layers.landcover import COMMON_CLASSES, to_common
+from sxplan.layers.vector import burn_tile
 
 from ._context import LayerSet, TileContext
 from .config import CategoricalSelector, RangeSelector, VectorSelector
@@ -142,7 +142,7 @@ class _RangeSel(_Selector):
 
 class _VectorSel(_Selector):
     def __init__(self, sel: VectorSelector, layers: LayerSet, what: str):
-        from layers.distance import features_from_vector
+        from sxplan.layers.distance import features_from_vector
 
         gdf = layers.vector(sel.layer, what)
         # buffered from the true geometry (exact circle), rasterized by cell centre
@@ -312,7 +312,7 @@ class CompiledRules:
 
 
 def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
-    """Compile the hard and soft rules of ``tech`` from a :class:`~siting.config.SitingConfig`.
+    """Compile the hard and soft rules of ``tech`` from a :class:`~.config.SitingConfig`.
 
     Rule codes are positions in ``cfg.exclusions`` counted from 1, so a code means the same rule
     for every technology.

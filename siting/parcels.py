@@ -31,7 +31,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from layers.errors import ConfigError
+from sxplan.errors import ConfigError
 
 __all__ = [
     "ParcelAccumulator",

@@ -63,7 +63,8 @@ panels on slopes leave gaps. Default ``usable_share`` 0.7 (drainage ditches, ber
 sight-distance zones and maintenance access; a planning assumption, calibrate locally).
 
 *Energy.* ``ratio = POA / GHI`` for the strip's tilt, azimuth and horizon from
-:mod:`siting._roadside_solar` (pvlib clear-sky shape, Bendt daily-clearness mix, Erbs, Perez).
+:mod:`sxplan.siting._roadside_solar` (pvlib clear-sky shape, Bendt daily-clearness mix, Erbs,
+Perez).
 With a ``pv_yield`` layer (specific yield in kWh/kWp/yr of a reference system, default south at
 the optimal tilt), ``specific_yield = pv_yield x ratio(strip) / ratio(reference)``; without it
 ``specific_yield = GHI x ratio x performance_ratio`` (default 0.80: IEC 61724-1 performance
@@ -96,9 +97,9 @@ import shapely
 from pydantic import Field, model_validator
 from pyproj import Transformer
 
-from layers.errors import ConfigError, CRSMismatchError, NoOverlapError
-from layers.specs import StrictModel
-from layers.tables import round_for_csv
+from sxplan.errors import ConfigError, CRSMismatchError, NoOverlapError
+from sxplan.layers.specs import StrictModel
+from sxplan.layers.tables import round_for_csv
 
 from ._roadside_geom import (
     compass_label,
@@ -197,7 +198,7 @@ class RoadsidePVConfig(StrictModel):
                 f"min_panel_tilt_deg ({self.min_panel_tilt_deg}) exceeds max_panel_tilt_deg "
                 f"({self.max_panel_tilt_deg})"
             )
-        from layers.landcover import COMMON_CLASSES, SCHEMES
+        from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES
 
         if self.landcover_scheme not in SCHEMES:
             raise ValueError(
@@ -334,13 +335,13 @@ def select_roads(roads: gpd.GeoDataFrame, config: RoadsidePVConfig) -> gpd.GeoDa
 def _require_crs(gdf, grid, what: str) -> None:
     if gdf.crs is None:
         raise CRSMismatchError(
-            f"roadside_pv: {what} has no CRS; load it with layers.vector.load_vector(..., grid)"
+            f"roadside_pv: {what} has no CRS; load it with sxplan.layers.load_vector(..., grid)"
         )
     if not gdf.crs.equals(grid.pyproj_crs):
         raise CRSMismatchError(
             f"roadside_pv: {what} is in {gdf.crs.name!r} but the run grid is in "
             f"{grid.pyproj_crs.name!r}; reproject it to the grid CRS first "
-            "(layers.vector.load_vector(..., grid) does this)"
+            "(sxplan.layers.load_vector(..., grid) does this)"
         )
 
 
@@ -439,7 +440,7 @@ def run_roadside_pv(
     NoOverlapError
         No selected road lies in the counties.
     """
-    from layers.io import write_csv, write_gpkg
+    from sxplan.layers.io import write_csv, write_gpkg
 
     cfg = config
     _check_inputs(roads, grid, rasters, vectors, counties, cfg)
@@ -672,7 +673,7 @@ def _group_reduce(values, groups, n, ufunc):
 
 
 def _exclusions(strips: pd.DataFrame, seg_geoms, stations, rasters, vectors, cfg) -> pd.DataFrame:
-    from layers.landcover import COMMON_CLASSES, to_common
+    from sxplan.layers.landcover import COMMON_CLASSES, to_common
 
     geoms = strips["geometry"].to_numpy()
     usable = geoms.copy()

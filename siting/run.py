@@ -28,13 +28,13 @@ import rasterio
 import shapely
 from pyproj import CRS
 
-from layers.datum import wgs84_to_gcj02
-from layers.errors import ConfigError
-from layers.grid import GridSpec
-from layers.io import RasterTileWriter, write_csv, write_gpkg
-from layers.landcover import COMMON_CLASSES, to_common
-from layers.tables import round_for_csv
-from layers.windows import DEFAULT_MEM_LIMIT_MB, default_workers, plan_tiles, run_tiles
+from sxplan.errors import ConfigError
+from sxplan.layers.datum import wgs84_to_gcj02
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.io import RasterTileWriter, write_csv, write_gpkg
+from sxplan.layers.landcover import COMMON_CLASSES, to_common
+from sxplan.layers.tables import round_for_csv
+from sxplan.layers.windows import DEFAULT_MEM_LIMIT_MB, default_workers, plan_tiles, run_tiles
 
 from ._context import LayerSet, TileContext
 from .ahp import weights_from_config
@@ -238,7 +238,7 @@ def run_siting(
         Columns ``adcode``, ``name``, ``prefecture``, ``prefecture_adcode``; cells whose centre
         lies in a county form the study area.
     bases : BasesTable or path
-        The bases (or a bases file, see :func:`siting.bases.load_bases`).
+        The bases (or a bases file, see :func:`sxplan.siting.bases.load_bases`).
     config : SitingConfig or mapping
         The ``siting:`` settings.
     out_dir : str or pathlib.Path
@@ -248,9 +248,9 @@ def run_siting(
     mem_limit_mb : float
         Memory budget for tiles in flight.
     scheduler : str, optional
-        Tile scheduler for :func:`layers.windows.run_tiles` (``"sync"``, ``"threads"``, a Dask
-        scheduler); default: the one of an enclosing :func:`layers.windows.use_scheduler`
-        block, else ``"sync"``.
+        Tile scheduler for :func:`sxplan.layers.windows.run_tiles` (``"sync"``, ``"threads"``,
+        a Dask scheduler); default: the one of an enclosing
+        :func:`sxplan.layers.windows.use_scheduler` block, else ``"sync"``.
     installed : pandas.DataFrame, optional
         Installed capacity: ``adcode``, ``technology`` (pv|wind), ``capacity_mw``.
     tile_size : int, optional
@@ -357,7 +357,7 @@ def _check_counties(counties: gpd.GeoDataFrame, grid: GridSpec) -> gpd.GeoDataFr
             f"counties layer lacks columns {missing}; it needs {need} (adcode as a 6-digit int)"
         )
     if counties.crs is None:
-        raise ConfigError("counties layer has no CRS; load it with layers.load_vector")
+        raise ConfigError("counties layer has no CRS; load it with sxplan.layers.load_vector")
     if CRS.from_user_input(counties.crs) != grid.pyproj_crs:
         counties = counties.to_crs(grid.pyproj_crs)
     counties = counties.reset_index(drop=True).copy()
@@ -369,7 +369,7 @@ def _check_counties(counties: gpd.GeoDataFrame, grid: GridSpec) -> gpd.GeoDataFr
 
 
 def _read_installed(path) -> pd.DataFrame:
-    from layers.errors import LayerIOError
+    from sxplan.errors import LayerIOError
 
     p = Path(path)
     if not p.is_file():
@@ -657,7 +657,7 @@ def _polygonize(
     """Parcel polygons (grid CRS) by re-labelling each tile from the written suitability."""
     from rasterio import features as rio_features
 
-    from layers.io import AlignedLayer
+    from sxplan.layers.io import AlignedLayer
 
     suit = AlignedLayer(
         Path(suit_path).stem, Path(suit_path), grid, "continuous", "", float("nan"), "float32"

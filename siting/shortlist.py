@@ -1,7 +1,8 @@
 """One ranked shortlist across utility PV, wind and roadside PV.
 
-Inputs: the parcel shortlist written by :func:`siting.run.run_siting` (``shortlist.gpkg``) and
-the roadside PV rows from :func:`siting.roadside.run_roadside_pv`.
+Inputs: the parcel shortlist written by :func:`sxplan.siting.run.run_siting` (``shortlist.gpkg``)
+and
+the roadside PV rows from :func:`sxplan.siting.roadside.run_roadside_pv`.
 Outputs: ``shortlist.csv`` (UTF-8 with BOM) and ``shortlist.gpkg`` rewritten atomically, with
 roadside strips ranked among themselves by score, in the parcel shortlist's columns.
 """
@@ -14,8 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import write_csv, write_gpkg
-from layers.tables import round_for_csv
+from sxplan.layers import write_csv, write_gpkg
+from sxplan.layers.tables import round_for_csv
 
 __all__ = ["merge_roadside_shortlist", "roadside_rows_as_shortlist"]
 

@@ -6,7 +6,8 @@ windowed pass by :func:`precompute_distances`, or else measured on a halo'd wind
 agree with the whole grid); it is transformed to [0, 1], and the weighted sum is multiplied
 by soft-rule factors. Suitability is defined only on eligible cells.
 
-Inputs: :class:`~siting.config.Criterion` models, weights, a :class:`~siting._context.LayerSet`.
+Inputs: :class:`~sxplan.siting.config.Criterion` models, weights, a
+:class:`~sxplan.siting._context.LayerSet`.
 Outputs: :class:`CompiledCriteria` whose :meth:`~CompiledCriteria.evaluate` returns raw values,
 scores and the weighted sum for a tile.
 """
@@ -41,7 +42,7 @@ def precompute_distances(
 
     Distance needs a halo of ``max_distance_m / res`` cells, which at fine resolution is far
     larger than the halo the rest of the engine needs; computing it in its own windowed pass
-    (:func:`layers.distance.distance_to`, a few bytes per cell) keeps the main pass small.
+    (:func:`sxplan.layers.distance.distance_to`, a few bytes per cell) keeps the main pass small.
     Rasters already present (another technology asked first) are reused.
 
     Parameters
@@ -55,13 +56,13 @@ def precompute_distances(
     mem_limit_mb : float
         Memory budget.
     scheduler : str, optional
-        Tile scheduler (default: the enclosing :func:`layers.windows.use_scheduler`).
+        Tile scheduler (default: the enclosing :func:`sxplan.layers.windows.use_scheduler`).
     tile_size : int, optional
         Force a tile side (tests).
     """
     from pathlib import Path
 
-    from layers.distance import distance_to, features_from_vector
+    from sxplan.layers.distance import distance_to, features_from_vector
 
     for crit in criteria:
         if crit.distance_to is None:
@@ -95,7 +96,7 @@ class _Criterion:
             self.units = layer.units
             self.halo = 0
         else:
-            from layers.distance import features_from_vector, halo_cells
+            from sxplan.layers.distance import features_from_vector, halo_cells
 
             # the same features as precompute_distances, so both paths agree
             self.features = features_from_vector(layers.vector(crit.distance_to, what), layers.grid)
@@ -108,7 +109,7 @@ class _Criterion:
     def raw(self, ctx: TileContext) -> np.ndarray:
         if self.raster is not None:
             return ctx.read_float(self.raster, what=self.what)
-        from layers.distance import distance_tile
+        from sxplan.layers.distance import distance_tile
 
         return distance_tile(self.features, self.grid, ctx.tile, self.max_m).astype("float64")
 

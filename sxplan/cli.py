@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from layers import SxplanError
+from sxplan.errors import SxplanError
 
 __all__ = ["main"]
 
@@ -182,7 +182,7 @@ def map_cmd(
     config_path: Path | None,
 ):
     """Rebuild the HTML maps of RUN_DIR (written to RUN_DIR/maps)."""
-    from maps import run_maps
+    from sxplan.maps import run_maps
 
     maps_cfg = None
     if config_path is not None:
@@ -208,7 +208,8 @@ def init(directory: Path, overwrite: bool):
     """Write a commented project template into DIRECTORY."""
     from importlib.resources import files
 
-    from layers import OutputExistsError, atomic_path
+    from sxplan.errors import OutputExistsError
+    from sxplan.layers import atomic_path
 
     target = directory / "project.yaml"
     if target.exists() and not overwrite:
@@ -250,8 +251,8 @@ def _with_project(cfg, **changes):
     """Apply command-line overrides to the project section, validating them like the YAML."""
     from pydantic import ValidationError
 
-    from layers import ConfigError
-    from layers.specs import format_validation_error
+    from sxplan.errors import ConfigError
+    from sxplan.layers.specs import format_validation_error
 
     from .config import ProjectSection
 

@@ -24,9 +24,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from layers import ALBERS_CHINA, ConfigError
-from layers.grid import require_metric_crs
-from layers.specs import (
+from sxplan.errors import ConfigError
+from sxplan.layers import ALBERS_CHINA
+from sxplan.layers.grid import require_metric_crs
+from sxplan.layers.specs import (
     RasterLayerSpec,
     StrictModel,
     VectorLayerSpec,
@@ -124,8 +125,8 @@ class ProjectConfig(StrictModel):
         The YAML file it came from.
     project : ProjectSection
     layers : dict
-        Layer name -> :class:`~layers.specs.RasterLayerSpec` or
-        :class:`~layers.specs.VectorLayerSpec` (paths resolved).
+        Layer name -> :class:`~sxplan.layers.specs.RasterLayerSpec` or
+        :class:`~sxplan.layers.specs.VectorLayerSpec` (paths resolved).
     siting, roadside_pv, sinks, maps : optional
         Section models of the stages; ``None`` when the section is absent or empty.
     raw : dict
@@ -160,19 +161,19 @@ def demo_config_path() -> Path:
 
 def _section_model(name: str):
     if name == "siting":
-        from siting.config import SitingConfig
+        from sxplan.siting.config import SitingConfig
 
         return SitingConfig
     if name == "roadside_pv":
-        from siting.roadside import RoadsidePVConfig
+        from sxplan.siting.roadside import RoadsidePVConfig
 
         return RoadsidePVConfig
     if name == "sinks":
-        from sinks.config import SinksConfig
+        from sxplan.sinks.config import SinksConfig
 
         return SinksConfig
     if name == "maps":
-        from maps.config import MapsConfig
+        from sxplan.maps.config import MapsConfig
 
         return MapsConfig
     raise KeyError(name)

@@ -19,7 +19,7 @@ import math
 from importlib.resources import files
 from pathlib import Path
 
-from layers.errors import LayerIOError
+from sxplan.errors import LayerIOError
 
 __all__ = ["DEMO_DIR", "DEMO_LAYERS", "PROXY_LAYERS", "demo_file", "demo_layer_spec"]
 

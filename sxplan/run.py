@@ -28,11 +28,10 @@ import geopandas as gpd
 import pandas as pd
 import rasterio
 
-from layers import (
-    ConfigError,
+from sxplan.errors import ConfigError, OutputExistsError
+from sxplan.layers import (
     GridSpec,
     LayerStack,
-    OutputExistsError,
     build_stack,
     file_sha256,
     load_vector,
@@ -40,7 +39,7 @@ from layers import (
     write_csv,
     write_gpkg_layers,
 )
-from layers.windows import use_scheduler
+from sxplan.layers.windows import use_scheduler
 
 from .config import ProjectConfig
 
@@ -217,7 +216,7 @@ def _versions() -> dict[str, str]:
 
 def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
     """Write ``run.json``: config, input checksums, versions, grid, timings."""
-    from layers import atomic_path
+    from sxplan.layers import atomic_path
 
     inputs = {}
     for rec in ctx.stack.provenance if ctx.stack else []:
@@ -333,7 +332,7 @@ def run_project(
 
 def run_sinks_step(ctx: RunContext):
     """Sinks: county baseline, eligible land, allocation, sequestration -> ``sinks/``."""
-    from sinks import run_sinks
+    from sxplan.sinks import run_sinks
 
     cfg = ctx.config.sinks
     if cfg is None:
@@ -358,8 +357,8 @@ def run_siting_step(ctx: RunContext):
     claim the same cells. Only shortlisted parcels are reserved: the full technical potential is
     far larger than the plan's targets need.
     """
-    from layers import rasterize
-    from siting import run_siting
+    from sxplan.layers import rasterize
+    from sxplan.siting import run_siting
 
     cfg = ctx.config.siting
     if cfg is None:
@@ -389,7 +388,7 @@ def run_siting_step(ctx: RunContext):
 
 def load_run_bases(ctx: RunContext):
     """The bases of ``siting.bases_path``, or the shipped Shanxi delineation when unset."""
-    from siting.bases import load_bases
+    from sxplan.siting.bases import load_bases
 
     bases_path = ctx.config.siting.bases_path
     if not bases_path:
@@ -423,13 +422,13 @@ def bases_outlines(bases, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def run_roadside_step(ctx: RunContext):
     """Roadside PV: strips along highway slopes and verges -> ``siting/roadside_pv*``."""
-    from siting.roadside import run_roadside_pv
+    from sxplan.siting.roadside import run_roadside_pv
 
     cfg = ctx.config.roadside_pv
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the roadside_pv step needs a `roadside_pv:` section")
     if ctx.options.get("roads_path"):
-        from layers import VectorLayerSpec
+        from sxplan.layers import VectorLayerSpec
 
         roads = load_vector(
             VectorLayerSpec(path=ctx.options["roads_path"], all_touched=True), ctx.grid,
@@ -446,7 +445,7 @@ def run_roadside_step(ctx: RunContext):
         config=cfg,
         out_dir=ctx.out / "siting",
     )
-    from siting.shortlist import merge_roadside_shortlist
+    from sxplan.siting.shortlist import merge_roadside_shortlist
 
     merge_roadside_shortlist(ctx.out / "siting", res.shortlist)
     return res
@@ -454,7 +453,7 @@ def run_roadside_step(ctx: RunContext):
 
 def run_maps_step(ctx: RunContext) -> dict[str, Path]:
     """Maps: offline ``maps/siting.html`` and ``maps/sinks.html`` from the run folder."""
-    from maps import run_maps
+    from sxplan.maps import run_maps
 
     return run_maps(ctx.out, config=ctx.config.maps, offline=True)
 

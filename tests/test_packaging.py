@@ -1,9 +1,14 @@
-"""pyproject.toml and environment.yml declare the same runtime dependencies."""
+"""Packaging: one import name, dependency lists in step, the stage folders at the root."""
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +46,69 @@ def test_environment_yml_matches_pyproject():
     assert py == [f"python{project['requires-python']}"]
 
 
-def test_console_script_and_packages_declared():
+def test_console_script_declared():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert cfg["project"]["scripts"]["sxplan"] == "sxplan.cli:main"
-    include = cfg["tool"]["setuptools"]["packages"]["find"]["include"]
-    for pkg in ["layers", "siting", "sinks", "maps", "sxplan"]:
-        assert f"{pkg}*" in include
+
+
+def test_stage_folders_stay_at_the_repository_root():
+    for folder in ["layers", "siting", "sinks", "maps", "tests", "sxplan"]:
+        assert (ROOT / folder).is_dir(), folder
+    for folder in ["layers", "siting", "sinks", "maps"]:
+        assert (ROOT / folder / "__init__.py").is_file(), folder
+        assert not (ROOT / "sxplan" / folder).exists(), f"sxplan/{folder} would shadow {folder}/"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel `pip install .` would install, built offline from this checkout."""
+    out = tmp_path_factory.mktemp("wheel")
+    # Build from a copy of the tracked sources, so no build/ or egg-info lands in the checkout.
+    src = tmp_path_factory.mktemp("src")
+    for folder in ["layers", "siting", "sinks", "maps", "sxplan"]:
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ["pyproject.toml", "README.md", "LICENSE"]:
+        shutil.copy(ROOT / name, src / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+         "-w", str(out), str(src)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    (path,) = out.glob("sxplan-*.whl")
+    return path
+
+
+def test_wheel_installs_exactly_one_top_level_name(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    tops = {n.split("/")[0] for n in names if ".dist-info/" not in n}
+    assert tops == {"sxplan"}, f"the wheel would install top-level names {sorted(tops)}"
+    for stage in ["layers", "siting", "sinks", "maps"]:
+        assert f"sxplan/{stage}/__init__.py" in names, stage
+    assert "sxplan/sinks/data/ipcc_tier1.csv" in names
+    assert "sxplan/data/shanxi.yaml" in names
+    assert "sxplan/templates/project.yaml" in names
+
+
+def test_installed_wheel_imports_as_one_namespace(wheel, tmp_path):
+    # Unpacked into a folder on its own: `sxplan.layers` imports, `layers` does not.
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tmp_path)
+    code = (
+        "import importlib.util, sxplan.layers, sxplan.siting, sxplan.sinks, sxplan.maps\n"
+        "print([importlib.util.find_spec(n) is None for n in "
+        "('layers', 'siting', 'sinks', 'maps')])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n{code}"],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.stdout.strip() == "[True, True, True, True]"
+
+
+def test_tests_cannot_import_stage_folders_as_top_level_packages():
+    # pytest runs without the repository root on sys.path, as a user's interpreter would.
+    import importlib.util
+
+    for name in ["layers", "siting", "sinks", "maps"]:
+        assert importlib.util.find_spec(name) is None, name

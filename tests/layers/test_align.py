@@ -3,16 +3,8 @@ import pytest
 from rasterio.transform import from_origin
 
 from _sxtest import write_tif
-from layers import (
-    CRSError,
-    CRSMismatchError,
-    GridSpec,
-    LayerIOError,
-    NoOverlapError,
-    RasterLayerSpec,
-    align_raster,
-    choose_resampling,
-)
+from sxplan.errors import CRSError, CRSMismatchError, LayerIOError, NoOverlapError
+from sxplan.layers import GridSpec, RasterLayerSpec, align_raster, choose_resampling
 
 
 @pytest.mark.parametrize(

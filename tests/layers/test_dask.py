@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import shapely
 
-from layers import GridSpec, distance_to, features_from_vector, slope_aspect, write_raster
-from layers.windows import plan_tiles, run_tiles, use_scheduler
+from sxplan.layers import GridSpec, distance_to, features_from_vector, slope_aspect, write_raster
+from sxplan.layers.windows import plan_tiles, run_tiles, use_scheduler
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_active_block_is_the_default_and_results_keep_order(client):
 
 
 def test_unknown_scheduler_and_unreachable_address():
-    from layers import ConfigError
+    from sxplan.errors import ConfigError
 
     with pytest.raises(ConfigError, match="not known"), use_scheduler("gpu"):
         pass

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from layers import CRSError, gcj02_to_wgs84, wgs84_to_gcj02
-from layers.datum import gdf_gcj02_to_wgs84, geometry_gcj02_to_wgs84
+from sxplan.errors import CRSError
+from sxplan.layers import gcj02_to_wgs84, wgs84_to_gcj02
+from sxplan.layers.datum import gdf_gcj02_to_wgs84, geometry_gcj02_to_wgs84
 
 # Published reference pairs (wgs lat, wgs lon, gcj lat, gcj lon) from the test suite of the
 # eviltransform project (googollee/eviltransform, MIT), used by many GCJ-02 libraries.

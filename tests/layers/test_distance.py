@@ -5,8 +5,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layers import (
-    ConfigError,
+from sxplan.errors import ConfigError
+from sxplan.layers import (
     GridSpec,
     distance_array,
     distance_to,
@@ -14,8 +14,8 @@ from layers import (
     features_from_vector,
     write_raster,
 )
-from layers.distance import distance_tile
-from layers.windows import plan_tiles
+from sxplan.layers.distance import distance_tile
+from sxplan.layers.windows import plan_tiles
 
 
 def test_single_road_cell_gives_exact_euclidean_metres(tmp_path):
@@ -102,7 +102,7 @@ def test_blockwise_skipping_matches_whole_array_on_a_multi_block_tile():
 
 
 def test_within_distance_is_an_exact_circle_with_inclusive_edge():
-    from layers import within_distance
+    from sxplan.layers import within_distance
 
     res = 100.0
     g = GridSpec.from_bounds((0, 0, 1500, 1500), res)
@@ -119,7 +119,7 @@ def test_within_distance_is_an_exact_circle_with_inclusive_edge():
 
 
 def test_within_distance_windowed_equals_whole(rng):
-    from layers import within_distance
+    from sxplan.layers import within_distance
 
     res = 10.0
     g = GridSpec.from_bounds((0, 0, 53 * res, 47 * res), res)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from layers.distance import distance_array
+from sxplan.layers.distance import distance_array
 
 
 @settings(max_examples=40, deadline=None)

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from layers import ALBERS_CHINA, CRSError, GridMismatchError, GridSpec, MemoryBudgetError
-from layers.windows import plan_tiles, run_tiles
+from sxplan.errors import CRSError, GridMismatchError, MemoryBudgetError
+from sxplan.layers import ALBERS_CHINA, GridSpec
+from sxplan.layers.windows import plan_tiles, run_tiles
 
 
 def test_from_bounds_snaps_outward_and_counts_cells():

@@ -5,8 +5,8 @@ import pytest
 import rasterio
 import shapely
 
-from layers import (
-    CRSError,
+from sxplan.errors import CRSError
+from sxplan.layers import (
     GridSpec,
     RasterTileWriter,
     atomic_path,
@@ -15,7 +15,7 @@ from layers import (
     write_gpkg_layers,
     write_raster,
 )
-from layers.io import AlignedLayer
+from sxplan.layers.io import AlignedLayer
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):

@@ -5,9 +5,9 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from layers import GridSpec
-from layers.errors import LayerIOError
-from layers.io import RasterTileWriter
+from sxplan.errors import LayerIOError
+from sxplan.layers import GridSpec
+from sxplan.layers.io import RasterTileWriter
 
 
 @pytest.mark.parametrize(

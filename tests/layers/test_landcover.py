@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from layers import COMMON_CLASSES, SCHEMES, UnknownCodeError, to_common
+from sxplan.errors import UnknownCodeError
+from sxplan.layers import COMMON_CLASSES, SCHEMES, to_common
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from layers import GridSpec, horn_slope_aspect, slope_aspect, write_raster
-from layers.terrain import grid_north_offset_deg
+from sxplan.layers import GridSpec, horn_slope_aspect, slope_aspect, write_raster
+from sxplan.layers.terrain import grid_north_offset_deg
 
 
 def plane(shape, gx, gy_north, res):
@@ -71,7 +71,7 @@ def test_grid_north_offset_matches_step_due_north():
 
 
 def test_steeper_than_agrees_with_slope_percent(rng):
-    from layers.terrain import steeper_than
+    from sxplan.layers.terrain import steeper_than
 
     res = 30.0
     dem = rng.normal(0, 8, (60, 70)).cumsum(0).astype("float32")

@@ -5,8 +5,8 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from layers import GridSpec, slope_aspect, write_raster
-from layers.terrain import slope_pct_layer
+from sxplan.layers import GridSpec, slope_aspect, write_raster
+from sxplan.layers.terrain import slope_pct_layer
 
 
 def test_derived_slope_equals_written_raster_in_any_window(tmp_path, rng):

@@ -3,17 +3,8 @@ import numpy as np
 import pytest
 import shapely
 
-from layers import (
-    ConfigError,
-    CRSError,
-    GridSpec,
-    LayerIOError,
-    NoOverlapError,
-    VectorLayerSpec,
-    load_vector,
-    parse_layer_spec,
-    rasterize,
-)
+from sxplan.errors import ConfigError, CRSError, LayerIOError, NoOverlapError
+from sxplan.layers import GridSpec, VectorLayerSpec, load_vector, parse_layer_spec, rasterize
 
 
 def test_gcj02_layer_is_shifted_back_to_wgs84(tmp_path):
@@ -80,8 +71,8 @@ def test_rasterize_all_touched_and_windowed_equals_whole(tmp_path):
     polys = [shapely.Point(rng.uniform(0, 1000, 2)).buffer(rng.uniform(20, 200)) for _ in range(30)]
     many = gpd.GeoDataFrame({"id": np.arange(1, 31)}, geometry=polys, crs=g.crs)
     one = rasterize(many, g, tmp_path / "1.tif", all_touched=True, burn="id").read(masked=False)
-    from layers.vector import burn_tile
-    from layers.windows import plan_tiles, run_tiles
+    from sxplan.layers.vector import burn_tile
+    from sxplan.layers.windows import plan_tiles, run_tiles
 
     out = np.zeros(g.shape, "uint8")
     geoms, vals = np.asarray(many.geometry.values), many["id"].to_numpy()

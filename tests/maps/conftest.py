@@ -20,7 +20,7 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
 
-from layers.grid import ALBERS_CHINA
+from sxplan.layers.grid import ALBERS_CHINA
 
 XSS = "<img src=x onerror=alert(1)>"
 COUNTY_XSS = "<script>alert(2)</script>县"
@@ -182,7 +182,7 @@ def run_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_maps(run_folder) -> dict[str, Path]:
-    from maps import run_maps
+    from sxplan.maps import run_maps
 
     return run_maps(run_folder)
 

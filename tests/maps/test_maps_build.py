@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from layers.errors import ConfigError, LayerIOError
-from maps import MapsConfig, run_maps
-from maps._assets import external_urls
+from sxplan.errors import ConfigError, LayerIOError
+from sxplan.maps import MapsConfig, run_maps
+from sxplan.maps._assets import external_urls
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -166,7 +166,7 @@ def test_online_base_maps(run_folder, tmp_path, monkeypatch):
 
 
 def test_amap_shifts_overlays_to_gcj02(run_folder, tmp_path):
-    from layers.datum import wgs84_to_gcj02
+    from sxplan.layers.datum import wgs84_to_gcj02
 
     wgs = run_maps(run_folder, out_dir=tmp_path / "wgs", which=["sinks"])["sinks"]
     gcj = run_maps(

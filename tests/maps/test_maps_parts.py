@@ -19,14 +19,14 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from shapely.geometry import Point, Polygon, box
 
-from layers.datum import wgs84_to_gcj02
-from layers.errors import CRSError, LayerIOError
-from layers.grid import ALBERS_CHINA
-from maps._common import class_breaks, classify
-from maps._geo import display_geometries, read_vector
-from maps._raster import RAMPS, colorize, read_overlay
-from maps._sinks import sink_metric_columns
-from maps._text import esc, format_value, js_literal, label, popup_spec
+from sxplan.errors import CRSError, LayerIOError
+from sxplan.layers.datum import wgs84_to_gcj02
+from sxplan.layers.grid import ALBERS_CHINA
+from sxplan.maps._common import class_breaks, classify
+from sxplan.maps._geo import display_geometries, read_vector
+from sxplan.maps._raster import RAMPS, colorize, read_overlay
+from sxplan.maps._sinks import sink_metric_columns
+from sxplan.maps._text import esc, format_value, js_literal, label, popup_spec
 
 
 def _decode(url: str) -> np.ndarray:

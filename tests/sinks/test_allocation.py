@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sinks.allocation import (
+from sxplan.sinks.allocation import (
     allocate,
     allocate_equal_points,
     allocate_priority,

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from sinks.config import SinksConfig
+from sxplan.sinks.config import SinksConfig
 
 SHANXI = Path(__file__).resolve().parents[2] / "sxplan" / "data" / "shanxi.yaml"
 

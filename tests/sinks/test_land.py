@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from layers.errors import CRSMismatchError, GridMismatchError, UnknownCodeError
-from layers.grid import ALBERS_CHINA, GridSpec
-from layers.io import write_raster
-from sinks.baseline import county_sums_ha
-from sinks.config import ClimateLimit, SinksConfig
-from sinks.eligible import compute_land_rasters
+from sxplan.errors import CRSMismatchError, GridMismatchError, UnknownCodeError
+from sxplan.layers.grid import ALBERS_CHINA, GridSpec
+from sxplan.layers.io import write_raster
+from sxplan.sinks.baseline import county_sums_ha
+from sxplan.sinks.config import ClimateLimit, SinksConfig
+from sxplan.sinks.eligible import compute_land_rasters
 
 # IGBP codes: 1 evergreen needleleaf forest, 8 woody savanna, 10 grassland, 12 cropland
 X0, Y1 = 1_000_000.0, 4_000_000.0  # somewhere in Albers China, whole km

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from layers.errors import ConfigError
-from layers.grid import ALBERS_CHINA, GridSpec
-from layers.io import write_raster
-from sinks import SinksConfig, run_sinks
-from sinks.baseline import calibrate_forest_cover, read_official
+from sxplan.errors import ConfigError
+from sxplan.layers.grid import ALBERS_CHINA, GridSpec
+from sxplan.layers.io import write_raster
+from sxplan.sinks import SinksConfig, run_sinks
+from sxplan.sinks.baseline import calibrate_forest_cover, read_official
 
 X0, Y1 = 1_000_000.0, 4_000_000.0
 

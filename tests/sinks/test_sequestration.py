@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layers.errors import ConfigError
-from sinks.sequestration import (
+from sxplan.errors import ConfigError
+from sxplan.sinks.sequestration import (
     CATEGORIES,
     ZONES,
     annual_removal_tco2_per_ha,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from layers.grid import GridSpec
-from layers.io import write_raster
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.io import write_raster
 
 
 def _make_layers(tmp_path, grid, arrays: dict, kinds: dict | None = None, units=None, nodata=None):

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from layers.errors import ConfigError
-from siting.ahp import RANDOM_INDEX, ahp_weights, weights_from_config
-from siting.config import PVConfig
+from sxplan.errors import ConfigError
+from sxplan.siting.ahp import RANDOM_INDEX, ahp_weights, weights_from_config
+from sxplan.siting.config import PVConfig
 
 
 def test_saaty_three_by_three_known_answer():

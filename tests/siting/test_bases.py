@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import siting
-from layers.errors import ConfigError, LayerIOError
-from siting.bases import load_bases
+from sxplan import siting
+from sxplan.errors import ConfigError, LayerIOError
+from sxplan.siting.bases import load_bases
 
 DATA = Path(siting.__file__).resolve().parents[1] / "sxplan" / "data" / "shanxi"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from layers.errors import ConfigError
-from siting.ahp import weights_from_config
-from siting.config import SitingConfig, load_siting_config
+from sxplan.errors import ConfigError
+from sxplan.siting.ahp import weights_from_config
+from sxplan.siting.config import SitingConfig, load_siting_config
 
 
 def _demo_section():
     from pathlib import Path
 
-    import siting
+    from sxplan import siting
 
     root = Path(siting.__file__).resolve().parents[1]
     data = yaml.safe_load((root / "sxplan" / "data" / "shanxi.yaml").read_text("utf-8"))
@@ -96,7 +96,7 @@ def test_config_from_yaml_file(tmp_path):
 
 
 def test_template_validates():
-    from siting.config import TEMPLATE_YAML
+    from sxplan.siting.config import TEMPLATE_YAML
 
     data = yaml.safe_load(TEMPLATE_YAML)
     cfg = load_siting_config(data["siting"], "template")

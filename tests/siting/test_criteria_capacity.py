@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from layers.errors import ConfigError
-from siting.capacity import (
+from sxplan.errors import ConfigError
+from sxplan.siting.capacity import (
     PowerCurve,
     capacity_mw,
     load_power_curve,
@@ -16,8 +16,8 @@ from siting.capacity import (
     weibull_capacity_factor,
     wind_cf_table,
 )
-from siting.config import WindEnergyConfig
-from siting.criteria import inverse_distance, linear, piecewise, weighted_sum
+from sxplan.siting.config import WindEnergyConfig
+from sxplan.siting.criteria import inverse_distance, linear, piecewise, weighted_sum
 
 
 def test_transforms_by_hand():

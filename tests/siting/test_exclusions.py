@@ -9,12 +9,12 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layers.errors import ConfigError
-from layers.grid import GridSpec
-from layers.windows import plan_tiles
-from siting._context import LayerSet, TileContext
-from siting.config import load_siting_config
-from siting.exclusions import OUTSIDE_CODE, compile_rules, study_area_tile
+from sxplan.errors import ConfigError
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.windows import plan_tiles
+from sxplan.siting._context import LayerSet, TileContext
+from sxplan.siting.config import load_siting_config
+from sxplan.siting.exclusions import OUTSIDE_CODE, compile_rules, study_area_tile
 
 
 def _world(make_layers, tmp_path, grid, *, slope=None, lc=None):

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from siting.parcels import block_side_cells, label_pieces, parcels_from_array
+from sxplan.siting.parcels import block_side_cells, label_pieces, parcels_from_array
 
 
 def test_blobs_connectivity_and_min_area():

@@ -17,11 +17,11 @@ import shapely
 import yaml
 from pyproj import Transformer
 
-from layers.errors import ConfigError, CRSMismatchError
-from layers.grid import ALBERS_CHINA, GridSpec
-from layers.io import write_raster
-from siting._roadside_solar import poa_ratio
-from siting.roadside import RoadsidePVConfig, run_roadside_pv, select_roads
+from sxplan.errors import ConfigError, CRSMismatchError
+from sxplan.layers.grid import ALBERS_CHINA, GridSpec
+from sxplan.layers.io import write_raster
+from sxplan.siting._roadside_solar import poa_ratio
+from sxplan.siting.roadside import RoadsidePVConfig, run_roadside_pv, select_roads
 
 LON0, LAT0 = 112.55, 37.87
 TO_GRID = Transformer.from_crs("EPSG:4326", ALBERS_CHINA, always_xy=True)
@@ -382,7 +382,7 @@ def test_config_is_closed_and_shipped_yaml_validates():
 def test_osm_style_geojson_end_to_end(tmp_path):
     # An OSM-style extract in lon/lat: motorway (one carriageway, oneway), trunk with a
     # tunnel part, a primary road and a motorway_link that must be ignored.
-    from layers.vector import load_vector
+    from sxplan.layers.vector import load_vector
 
     lat = LAT0 + 0.03
     ways = gpd.GeoDataFrame(
@@ -421,8 +421,8 @@ def test_osm_style_geojson_end_to_end(tmp_path):
 def test_demo_highway_layer_is_selected():
     from importlib.resources import files
 
-    from layers.specs import VectorLayerSpec
-    from layers.vector import load_vector
+    from sxplan.layers.specs import VectorLayerSpec
+    from sxplan.layers.vector import load_vector
 
     path = files("sxplan").joinpath("data/shanxi/highways_schematic.gpkg")
     spec = VectorLayerSpec(path=str(path), layer="highways")

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Proj
 
-from layers.grid import ALBERS_CHINA, GridSpec
-from layers.io import write_raster
-from siting._roadside_geom import (
+from sxplan.layers.grid import ALBERS_CHINA, GridSpec
+from sxplan.layers.io import write_raster
+from sxplan.siting._roadside_geom import (
     compass_label,
     cut_lines,
     flag_values,
@@ -20,7 +20,7 @@ from siting._roadside_geom import (
     side_strips,
     station_points,
 )
-from siting._roadside_sample import sample_layer
+from sxplan.siting._roadside_sample import sample_layer
 
 
 def test_cut_lines_equal_parts():

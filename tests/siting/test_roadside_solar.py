@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from siting._roadside_solar import _bendt_quantiles, _weather, optimal_tilt_deg, poa_ratio
+from sxplan.siting._roadside_solar import _bendt_quantiles, _weather, optimal_tilt_deg, poa_ratio
 
 TAIYUAN = (37.87, 112.55)
 
@@ -34,7 +34,7 @@ def test_isotropic_transposition_matches_hand_formula():
     beam = wx["dni"] * np.clip(cos_aoi, 0, None)
     poa = beam + wx["dhi"] * (1 + np.cos(t)) / 2 + wx["ghi"] * 0.2 * (1 - np.cos(t)) / 2
     hand = poa.sum() / wx["ghi"].sum()
-    from siting._roadside_solar import _ratio_cached
+    from sxplan.siting._roadside_solar import _ratio_cached
 
     ours = _ratio_cached(38.0, 112.5, 1450.0, 30.0, 180.0, 0.0, 0.2, "isotropic")
     assert ours == pytest.approx(hand, rel=1e-6)

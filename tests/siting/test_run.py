@@ -9,12 +9,12 @@ import pytest
 import rasterio
 import shapely
 
-from layers.errors import ConfigError
-from siting.bases import Base, BasesTable
-from siting.capacity import HOURS_PER_YEAR, wind_cf_table
-from siting.config import WindEnergyConfig
-from siting.exclusions import OUTSIDE_CODE
-from siting.run import run_siting
+from sxplan.errors import ConfigError
+from sxplan.siting.bases import Base, BasesTable
+from sxplan.siting.capacity import HOURS_PER_YEAR, wind_cf_table
+from sxplan.siting.config import WindEnergyConfig
+from sxplan.siting.exclusions import OUTSIDE_CODE
+from sxplan.siting.run import run_siting
 
 CFG = {
     "shortlist_top_n": 5,
@@ -236,7 +236,7 @@ def test_dask_processes_match_sync(world, tmp_path):
     # windows as tasks on a LocalCluster of two single-threaded worker processes
     from dask.distributed import get_client
 
-    from layers.windows import use_scheduler
+    from sxplan.layers.windows import use_scheduler
 
     a = _run(world, tmp_path / "a", tile_size=4)
     with use_scheduler("processes", n_workers=2):

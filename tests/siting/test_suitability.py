@@ -6,10 +6,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from layers.windows import plan_tiles
-from siting._context import LayerSet, TileContext
-from siting.config import Criterion
-from siting.suitability import CompiledCriteria, precompute_distances
+from sxplan.layers.windows import plan_tiles
+from sxplan.siting._context import LayerSet, TileContext
+from sxplan.siting.config import Criterion
+from sxplan.siting.suitability import CompiledCriteria, precompute_distances
 
 
 def _scores(layers, crits, weights, tile_size=None):

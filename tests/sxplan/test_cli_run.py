@@ -10,9 +10,9 @@ import yaml
 from rasterio.transform import from_origin
 
 from _sxtest import write_tif
-from layers import ConfigError
 from sxplan.cli import main
 from sxplan.config import load_config
+from sxplan.errors import ConfigError
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_layers_command_writes_stack_and_run_json(project, tmp_path, capsys):
     ):
         assert (out / "layers" / name).exists(), name
     run = json.loads((out / "run.json").read_text())
-    from layers import file_sha256
+    from sxplan.layers import file_sha256
 
     assert run["inputs"]["dem"]["sha256"] == file_sha256(tmp_path / "inputs" / "dem.tif")
     assert run["grid"]["res_m"] == 500 and "layers" in run["timings_s"]
@@ -99,7 +99,7 @@ def test_failed_run_leaves_nothing_behind(project, tmp_path, capsys):
 
 
 def test_inputs_are_not_modified(project, tmp_path):
-    from layers import file_sha256
+    from sxplan.layers import file_sha256
 
     before = {p.name: file_sha256(p) for p in (tmp_path / "inputs").iterdir()}
     assert main(["layers", str(project), "--out", str(tmp_path / "run")]) == 0

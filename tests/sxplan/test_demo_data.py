@@ -29,10 +29,11 @@ import yaml
 from pyproj import Geod
 from rasterio import features
 
-from layers import ALBERS_CHINA, LayerIOError
-from layers.landcover import SCHEMES
-from layers.specs import RasterLayerSpec, VectorLayerSpec, parse_layer_spec
 from sxplan.demo_data import DEMO_DIR, DEMO_LAYERS, PROXY_LAYERS, demo_file, demo_layer_spec
+from sxplan.errors import LayerIOError
+from sxplan.layers import ALBERS_CHINA
+from sxplan.layers.landcover import SCHEMES
+from sxplan.layers.specs import RasterLayerSpec, VectorLayerSpec, parse_layer_spec
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT = [

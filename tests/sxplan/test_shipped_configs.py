@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from layers import ConfigError
 from sxplan.cli import main
 from sxplan.config import demo_config_path, load_config
+from sxplan.errors import ConfigError
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "sxplan" / "templates" / "project.yaml"
 
