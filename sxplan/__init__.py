@@ -35,6 +35,7 @@ from .errors import (
     MemoryBudgetError,
     NoOverlapError,
     OutputExistsError,
+    RunFolderError,
     SxplanError,
     UnknownCodeError,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "MemoryBudgetError",
     "NoOverlapError",
     "OutputExistsError",
+    "RunFolderError",
     "SxplanError",
     "UnknownCodeError",
     "__version__",

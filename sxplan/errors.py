@@ -19,6 +19,7 @@ __all__ = [
     "MemoryBudgetError",
     "NoOverlapError",
     "OutputExistsError",
+    "RunFolderError",
     "SxplanError",
     "UnknownCodeError",
 ]
@@ -46,6 +47,10 @@ class GridMismatchError(SxplanError, ValueError):
 
 class LayerIOError(SxplanError, OSError):
     """A layer file is missing, unreadable, or not in a format we can read."""
+
+
+class RunFolderError(LayerIOError):
+    """A run folder lacks a file, layer or column that the run-folder schema promises."""
 
 
 class NoOverlapError(SxplanError, ValueError):

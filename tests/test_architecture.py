@@ -24,7 +24,7 @@ ALLOWED = {
     "sxplan": {"layers", "siting", "sinks", "maps", "sxplan"},
 }
 # modules of the root package that any stage may import (cheap, no stage logic)
-SHARED_ROOT = {"sxplan", "sxplan.errors", "sxplan._lazy", "sxplan.schema", "sxplan.budget"}
+SHARED_ROOT = {"sxplan", "sxplan.errors", "sxplan._lazy", "sxplan.schema"}
 # third-party modules confined to one folder
 CONFINED = {"click": "sxplan", "folium": "maps", "branca": "maps", "matplotlib": "maps"}
 HEAVY = ("geopandas", "rasterio", "scipy", "pandas", "shapely", "pyproj", "folium", "dask")
@@ -82,12 +82,10 @@ def test_imports_point_one_way(folder):
 
 
 def test_shared_root_modules_import_nothing_heavy():
-    for name in SHARED_ROOT - {"sxplan"}:
-        path = ROOT / "sxplan" / (name.split(".")[1] + ".py")
-        if not path.exists():
-            continue
-        roots = {m.split(".")[0] for m in _imports(path, "sxplan")}
-        assert not roots & set(HEAVY), f"{name} imports {roots & set(HEAVY)}"
+    # Every stage may import these, so they must cost nothing: checked in a fresh interpreter
+    # (a function may still import pandas when it is called, as schema.read_table does).
+    for name in SHARED_ROOT:
+        assert _loaded_after(f"import {name}") == [], name
 
 
 def _loaded_after(code: str) -> list[str]:

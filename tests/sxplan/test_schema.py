@@ -1,0 +1,104 @@
+"""The run-folder contract: names, units, and readers that say what is missing."""
+
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from sxplan.errors import LayerIOError, RunFolderError
+from sxplan.schema import DATASETS, Column, dataset, read_table, require_columns
+
+UNIT_SUFFIX = {"_km2": "km2", "_mw": "MW", "_gw": "GW", "_ha": "ha", "_pct": "%", "_m": "m"}
+
+
+def test_every_dataset_is_under_a_stage_folder_and_has_a_meaning():
+    for key, ds in DATASETS.items():
+        assert ds.meaning, key
+        assert ds.path == "run.json" or ds.path.split("/")[0] in {
+            "layers",
+            "siting",
+            "sinks",
+            "maps",
+        }
+        assert ds.path.endswith("." + ds.kind), key
+        if ds.kind == "gpkg":
+            assert ds.layer or key == "layers.vectors", key
+
+
+def test_column_names_are_unique_and_units_agree_with_suffixes():
+    for key, ds in DATASETS.items():
+        names = [c.name for c in ds.columns]
+        assert len(names) == len(set(names)), f"{key} repeats {names}"
+        for col in ds.all_columns():
+            for suffix, unit in UNIT_SUFFIX.items():
+                if col.name.endswith(suffix) and not col.is_pattern:
+                    assert col.unit == unit, f"{key}.{col.name}: unit {col.unit!r}, expected {unit}"
+
+
+def test_patterns_match_families_only():
+    col = Column("sink_tco2_per_yr_{year}_p05", "tCO2/yr", "p05")
+    assert col.matches("sink_tco2_per_yr_2030_p05")
+    assert not col.matches("sink_tco2_per_yr_2030")
+    assert not Column("rank", "rank", "r").matches("ranks")
+
+
+def test_paths_fill_placeholders():
+    ds = dataset("siting.suitability")
+    assert ds.relpath(tech="wind") == "siting/suitability_wind.tif"
+    with pytest.raises(KeyError, match="known"):
+        dataset("siting.nope")
+
+
+def test_check_refuses_a_writer_that_drifts():
+    ds = dataset("sinks.trajectory")
+    good = pd.DataFrame(columns=[c.name for c in ds.columns])
+    assert ds.check(good) is good
+    with pytest.raises(RuntimeError, match=r"missing \['sink_tco2_per_yr_p95'\]"):
+        ds.check(good.drop(columns="sink_tco2_per_yr_p95"))
+    with pytest.raises(RuntimeError, match=r"not in the schema \['sink_guess'\]"):
+        ds.check(good.assign(sink_guess=1.0))
+
+
+def _bases_csv(folder):
+    cols = [c.name for c in dataset("siting.bases").columns]
+    df = pd.DataFrame([dict.fromkeys(cols, 1)])
+    (folder / "siting").mkdir(parents=True)
+    df.to_csv(folder / "siting" / "bases.csv", index=False, encoding="utf-8-sig")
+    return df
+
+
+def test_read_table_names_a_dropped_column(tmp_path):
+    df = _bases_csv(tmp_path)
+    assert list(read_table(tmp_path, "siting.bases").columns) == list(df.columns)
+    df.drop(columns="potential_gw").to_csv(
+        tmp_path / "siting" / "bases.csv", index=False, encoding="utf-8-sig"
+    )
+    with pytest.raises(RunFolderError, match=r"lacks column\(s\) \['potential_gw'\]") as err:
+        read_table(tmp_path, "siting.bases")
+    assert "bases.csv" in str(err.value) and "Re-run the 'siting' step" in str(err.value)
+    assert isinstance(err.value, LayerIOError)  # callers catching LayerIOError keep working
+
+
+def test_read_table_names_a_missing_file_and_layer(tmp_path):
+    with pytest.raises(RunFolderError, match=re.escape("has no siting/parcels_pv.gpkg")):
+        read_table(tmp_path, "siting.parcels", tech="pv")
+    (tmp_path / "siting").mkdir()
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(112, 37)], crs="EPSG:4326")
+    gdf.to_file(tmp_path / "siting" / "parcels_pv.gpkg", layer="other")
+    with pytest.raises(RunFolderError, match="has no layer 'parcels_pv'"):
+        read_table(tmp_path, "siting.parcels", tech="pv")
+
+
+def test_read_table_checks_only_what_the_reader_uses(tmp_path):
+    _bases_csv(tmp_path)
+    df = read_table(tmp_path, "siting.bases", columns=["id", "potential_gw"])
+    assert len(df) == 1
+    with pytest.raises(RunFolderError, match="wind_share"):
+        read_table(tmp_path, "siting.bases", columns=["wind_share"])
+
+
+def test_require_columns_lists_every_missing_one():
+    with pytest.raises(RunFolderError, match=r"\['b', 'c'\]"):
+        require_columns(["a"], ["a", "b", "c"], source="t.csv", fix="fix it")
