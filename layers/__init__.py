@@ -42,7 +42,7 @@ __getattr__, __dir__, __all__ = attach(
             "write_gpkg_layers",
             "write_raster",
         ],
-        "landcover": ["COMMON_CLASSES", "SCHEMES", "to_common"],
+        "landcover": ["COMMON_CLASSES", "SCHEMES", "scheme_of", "to_common"],
         "specs": ["RasterLayerSpec", "VectorLayerSpec", "parse_layer_spec"],
         "stack": ["LayerStack", "build_stack"],
         "terrain": [

@@ -32,6 +32,7 @@ from sxplan.errors import CRSError, CRSMismatchError, NoOverlapError
 
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter, open_raster
+from .landcover import CodeTally, require_scheme_codes
 from .specs import RasterLayerSpec
 from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles
 
@@ -128,7 +129,7 @@ def align_raster(
     Returns
     -------
     AlignedLayer
-        On ``grid``; cells the source does not cover are nodata.
+        On ``grid``; cells the source does not cover are nodata. It carries ``spec.scheme``.
 
     Raises
     ------
@@ -138,6 +139,8 @@ def align_raster(
         No CRS in the file and none declared, or a declared CRS that contradicts the file's.
     NoOverlapError
         The raster does not overlap the grid.
+    UnknownCodeError
+        ``spec.scheme`` is set and the aligned layer holds codes that scheme does not define.
     """
     with open_raster(spec.path, name) as src:
         src_crs = _resolve_crs(src, spec, name)
@@ -179,6 +182,12 @@ def align_raster(
             "resampling": method,
             "source_res_m": f"{src_res:.1f}",
         }
+        out = AlignedLayer(
+            name, Path(out_path), grid, spec.kind, spec.units, out_nodata, dtype, spec.scheme
+        )
+        # codes the declared scheme does not know are refused here, from the tiles being
+        # written (no second read); raising inside the writer leaves no file behind
+        tally = CodeTally() if spec.scheme is not None else None
         with (
             WarpedVRT(src, **vrt_opts) as vrt,
             RasterTileWriter(
@@ -186,8 +195,13 @@ def align_raster(
             ) as writer,
         ):
             for tile in tiles:
-                writer.write(vrt.read(spec.band, window=tile.window), tile.window)
-    return AlignedLayer(name, Path(out_path), grid, spec.kind, spec.units, out_nodata, dtype)
+                data = vrt.read(spec.band, window=tile.window)
+                if tally is not None:
+                    tally.add(data, out.valid_mask(data))
+                writer.write(data, tile.window)
+            if tally is not None:
+                require_scheme_codes(tally.codes(), spec.scheme, layer=name, path=spec.path)
+    return out
 
 
 def _resolve_crs(src, spec: RasterLayerSpec, name: str):

@@ -250,7 +250,29 @@ def load_config(path: str | Path) -> ProjectConfig:
     if project.prefectures:
         cfg.layer(project.prefectures, "vector")
     _check_layer_references(cfg)
+    _check_landcover_scheme(cfg)
     return cfg
+
+
+def _check_landcover_scheme(cfg: ProjectConfig) -> None:
+    """Check the sinks credits against the scheme declared on the land-cover layer, early.
+
+    The scheme is declared once, on the layer (``layers.<name>.scheme``); the sinks stage reads
+    it from the aligned layer and checks again, this only reports a mistake before any work.
+    """
+    if cfg.sinks is None:
+        return
+    name = cfg.sinks.landcover_layer
+    spec = cfg.layers.get(name)
+    if not isinstance(spec, RasterLayerSpec):
+        return  # _check_layer_references or the stage reports it
+    if spec.scheme is None:
+        raise ConfigError(
+            f"{cfg.path}: sinks.landcover_layer '{name}' declares no class scheme; add "
+            f"`scheme:` to `layers.{name}` (igbp, worldcover, clcd or gbt21010), "
+            "e.g. `scheme: igbp` for MODIS land cover"
+        )
+    cfg.sinks.check_scheme(spec.scheme, where=f"{cfg.path}: sinks")
 
 
 #: Layers every run derives from ``dem`` (and siting), available to every section by name.

@@ -34,6 +34,7 @@ def make_province(tmp_path, *, forest_cols=2, dem_m=1000.0):
             nodata=255,
             name="landcover",
             kind="categorical",
+            scheme="igbp",
             cog=False,
         ),
         "dem": write_raster(
