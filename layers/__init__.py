@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "align": ["align_raster", "choose_resampling"],
+        "budget": ["Budget"],
         "datum": [
             "gcj02_to_wgs84",
             "gdf_gcj02_to_wgs84",

@@ -30,11 +30,12 @@ from rasterio.vrt import WarpedVRT
 
 from sxplan.errors import CRSError, CRSMismatchError, NoOverlapError
 
+from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter, open_raster
 from .landcover import CodeTally, require_scheme_codes
 from .specs import RasterLayerSpec
-from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles
+from .windows import plan_tiles
 
 __all__ = ["align_raster", "choose_resampling", "source_resolution_m"]
 
@@ -103,7 +104,7 @@ def align_raster(
     out_path: str | Path,
     *,
     name: str,
-    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    mem_limit_mb: float | Budget = DEFAULT_MEM_LIMIT_MB,
     cog: bool = True,
     tile_size: int | None = None,
 ) -> AlignedLayer:
@@ -119,8 +120,9 @@ def align_raster(
         Destination GeoTIFF (written atomically).
     name : str
         Layer name for messages and the returned handle.
-    mem_limit_mb : float
-        Memory budget for the warp buffers.
+    mem_limit_mb : float or Budget
+        Memory budget (MB, or the run's :class:`~sxplan.layers.budget.Budget`) for the tiles
+        and GDAL's warp buffers.
     cog : bool
         Write a Cloud-Optimized GeoTIFF.
     tile_size : int, optional
@@ -142,6 +144,7 @@ def align_raster(
     UnknownCodeError
         ``spec.scheme`` is set and the aligned layer holds codes that scheme does not define.
     """
+    budget = Budget.of(mem_limit_mb)
     with open_raster(spec.path, name) as src:
         src_crs = _resolve_crs(src, spec, name)
         src_nodata = src.nodata if src.nodata is not None else spec.nodata
@@ -160,9 +163,7 @@ def align_raster(
         # when averaging a finer source, capped; they are read by GDAL in chunks)
         itemsize = np.dtype(dtype).itemsize
         bytes_per_cell = itemsize * 4 + 8
-        tiles = plan_tiles(
-            grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=bytes_per_cell, tile_size=tile_size
-        )
+        tiles = plan_tiles(grid, budget=budget, bytes_per_cell=bytes_per_cell, tile_size=tile_size)
         vrt_opts = {
             "crs": grid.rasterio_crs,
             "transform": grid.transform,
@@ -170,7 +171,7 @@ def align_raster(
             "height": grid.height,
             "resampling": Resampling[method],
             "nodata": out_nodata,
-            "warp_mem_limit": max(64, int(mem_limit_mb // 4)),
+            "warp_mem_limit": budget.warp_mem_limit_mb,
         }
         if src.crs is None:
             vrt_opts["src_crs"] = src_crs

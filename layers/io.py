@@ -268,8 +268,9 @@ class AlignedLayer:
         UnknownCodeError
             Codes present that ``scheme`` does not define.
         """
+        from .budget import Budget
         from .landcover import CodeTally, require_scheme_codes
-        from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles
+        from .windows import plan_tiles
 
         if self.kind != "categorical":
             raise GridMismatchError(
@@ -277,8 +278,7 @@ class AlignedLayer:
                 "carry a class scheme"
             )
         tally = CodeTally()
-        mem = DEFAULT_MEM_LIMIT_MB if mem_limit_mb is None else mem_limit_mb
-        for tile in plan_tiles(self.grid, mem_limit_mb=mem, bytes_per_cell=16):
+        for tile in plan_tiles(self.grid, budget=Budget.of(mem_limit_mb), bytes_per_cell=16):
             tally.add(*self.read_valid(tile.window))
         require_scheme_codes(tally.codes(), scheme, layer=self.name, path=source or self.path)
         return dataclasses.replace(self, scheme=scheme)

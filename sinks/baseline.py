@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError
+from sxplan.layers.budget import Budget
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer
 
@@ -177,9 +178,9 @@ def county_means(
     return res[op].to_numpy(dtype="float64")
 
 
-def _max_cells(mem_limit_mb: float) -> int:
+def _max_cells(mem_limit_mb) -> int:
     # exactextract holds values, coverage fractions and weights as doubles: ~24 bytes per cell.
-    return max(10_000, int(mem_limit_mb * 2**20 / 24))
+    return Budget.of(mem_limit_mb).cells_in_memory(24)
 
 
 def _col(res: pd.DataFrame, stem: str, op: str, n_layers: int) -> np.ndarray:

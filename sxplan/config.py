@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from sxplan.errors import ConfigError
 from sxplan.layers import ALBERS_CHINA
+from sxplan.layers.budget import Budget
 from sxplan.layers.grid import require_metric_crs
 from sxplan.layers.specs import (
     RasterLayerSpec,
@@ -77,7 +78,8 @@ class ProjectSection(StrictModel):
     margin_m : float
         Extra grid around the study area, in metres.
     mem_limit_mb : float
-        Memory budget for one raster operation, in MB.
+        Memory budget for one raster operation, in MB; :attr:`budget` turns it into every
+        derived size (tiles, GDAL warp buffers and block cache, zonal statistics).
     scheduler : str
         ``sync``, ``threads`` (both cores), ``processes`` or a ``tcp://`` dask scheduler.
     """
@@ -93,6 +95,11 @@ class ProjectSection(StrictModel):
     mem_limit_mb: float = Field(1024.0, gt=0)
     scheduler: str = "threads"
     progress: bool = True
+
+    @property
+    def budget(self) -> Budget:
+        """The run's memory budget: every size derived from ``mem_limit_mb`` comes from it."""
+        return Budget(self.mem_limit_mb)
 
     @field_validator("crs")
     @classmethod

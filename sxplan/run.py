@@ -306,12 +306,11 @@ def run_project(
         os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     final = Path(out_dir).resolve()
-    # GDAL's block cache defaults to 5% of RAM; keep it inside the run's memory budget
-    cache_mb = int(max(64, min(512, config.project.mem_limit_mb / 4)))
+    # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
         output_folder(final, overwrite) as staging,
         use_scheduler(config.project.scheduler),
-        rasterio.Env(GDAL_CACHEMAX=cache_mb),
+        config.project.budget.gdal_env(),
     ):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
         t_all = time.perf_counter()
