@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "align": ["align_raster", "choose_resampling"],
+        "counties": ["require_validated_counties", "validate_counties"],
         "budget": ["Budget"],
         "datum": [
             "gcj02_to_wgs84",

@@ -4,6 +4,7 @@ import pytest
 from shapely.geometry import box
 
 from sxplan.errors import ConfigError, CRSMismatchError, GridMismatchError, UnknownCodeError
+from sxplan.layers.counties import validate_counties
 from sxplan.layers.grid import ALBERS_CHINA, GridSpec
 from sxplan.layers.io import write_raster
 from sxplan.sinks.baseline import county_sums_ha
@@ -36,12 +37,14 @@ def lc_layer(tmp_path, codes, grid, scheme="igbp"):
     return layer(tmp_path, "landcover", codes, grid, 255, "categorical", scheme)
 
 
-def counties(*geoms):
-    return gpd.GeoDataFrame(
-        {"adcode": list(range(140101, 140101 + len(geoms)))},
+def counties(grid, *geoms):
+    n = len(geoms)
+    raw = gpd.GeoDataFrame(
+        {"adcode": list(range(140101, 140101 + n)), "name": ["县"] * n, "prefecture": ["市"] * n},
         geometry=list(geoms),
         crs=ALBERS_CHINA,
     )
+    return validate_counties(raw, grid)
 
 
 def read(layer_):
@@ -57,7 +60,7 @@ def test_county_half_covered_by_forest_reports_50_percent(tmp_path):
     codes[:, :2] = 1  # left half forest
     rasters = {"landcover": lc_layer(tmp_path, codes, g)}
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
-    c = counties(box(*g.bounds))
+    c = counties(g, box(*g.bounds))
     s = county_sums_ha(c, {"forest": land.forest}, g, mem_limit_mb=64)
     # 16 cells of 100 ha, 8 forest
     assert s["valid_ha"].iloc[0] == pytest.approx(1600.0)
@@ -71,7 +74,7 @@ def test_pixel_half_inside_a_county_counts_half(tmp_path):
     rasters = {"landcover": lc_layer(tmp_path, [[10, 1]], g)}
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
     xmin, ymin, _, ymax = g.bounds
-    c = counties(box(xmin, ymin, xmin + 1500.0, ymax))
+    c = counties(g, box(xmin, ymin, xmin + 1500.0, ymax))
     s = county_sums_ha(c, {"forest": land.forest, "eligible": land.eligible}, g, mem_limit_mb=64)
     # forest: half of one 100 ha cell = 50 ha; county land: 1.5 cells = 150 ha
     assert s["forest_ha"].iloc[0] == pytest.approx(50.0)
@@ -86,7 +89,7 @@ def test_two_counties_split_a_cell_and_sum_to_the_whole(tmp_path):
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
     xmin, ymin, xmax, ymax = g.bounds
     cut = xmin + 1234.5
-    c = counties(box(xmin, ymin, cut, ymax), box(cut, ymin, xmax, ymax))
+    c = counties(g, box(xmin, ymin, cut, ymax), box(cut, ymin, xmax, ymax))
     s = county_sums_ha(c, {"forest": land.forest}, g, mem_limit_mb=64)
     assert s["forest_ha"].tolist() == pytest.approx([1234.5 * 3000 / 1e4, 1765.5 * 3000 / 1e4])
     assert s["forest_ha"].sum() == pytest.approx(900.0)
@@ -190,8 +193,8 @@ def test_unknown_code_and_wrong_grid_and_crs_raise(tmp_path):
         compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
     rasters = {"landcover": lc_layer(tmp_path, np.full((2, 2), 1), g)}
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
-    c = counties(box(*g.bounds)).to_crs("EPSG:3857")
-    with pytest.raises(CRSMismatchError, match="to_crs"):
+    c = counties(g, box(*g.bounds)).to_crs("EPSG:3857")
+    with pytest.raises(CRSMismatchError, match="instead of reprojecting them"):
         county_sums_ha(c, {"forest": land.forest}, g, mem_limit_mb=64)
 
 
