@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -35,6 +35,12 @@ from sxplan.layers.specs import (
     format_validation_error,
     parse_layer_spec,
 )
+from sxplan.maps.config import MapsConfig
+from sxplan.sinks.config import SinksConfig
+from sxplan.siting.config import SitingConfig
+
+if TYPE_CHECKING:  # its module loads geopandas; resolved on first use by _complete_model()
+    from sxplan.siting.roadside import RoadsidePVConfig
 
 __all__ = [
     "CountyFields",
@@ -134,8 +140,12 @@ class ProjectConfig(StrictModel):
     layers : dict
         Layer name -> :class:`~sxplan.layers.specs.RasterLayerSpec` or
         :class:`~sxplan.layers.specs.VectorLayerSpec` (paths resolved).
-    siting, roadside_pv, sinks, maps : optional
-        Section models of the stages; ``None`` when the section is absent or empty.
+    siting : SitingConfig, optional
+    roadside_pv : RoadsidePVConfig, optional
+    sinks : SinksConfig, optional
+    maps : MapsConfig, optional
+        Section models of the stages (:data:`SECTION_MODELS`); ``None`` when the section is
+        absent or empty.
     raw : dict
         The YAML as read (for ``run.json``).
     """
@@ -143,11 +153,21 @@ class ProjectConfig(StrictModel):
     path: Path | None = None
     project: ProjectSection
     layers: dict[str, RasterLayerSpec | VectorLayerSpec]
-    siting: Any = None
-    roadside_pv: Any = None
-    sinks: Any = None
-    maps: Any = None
+    siting: SitingConfig | None = None
+    roadside_pv: RoadsidePVConfig | None = None
+    sinks: SinksConfig | None = None
+    maps: MapsConfig | None = None
     raw: dict = Field(default_factory=dict, repr=False)
+
+    def __init__(self, **data) -> None:
+        _complete_model()
+        super().__init__(**data)
+
+    @classmethod
+    def model_validate(cls, obj, *args, **kwargs) -> ProjectConfig:
+        """Validate ``obj`` (see :meth:`pydantic.BaseModel.model_validate`)."""
+        _complete_model()
+        return super().model_validate(obj, *args, **kwargs)
 
     def layer(self, name: str, kind: Literal["raster", "vector"] | None = None):
         """The spec of layer ``name``; a clear error lists the declared layers."""
@@ -166,24 +186,29 @@ def demo_config_path() -> Path:
     return Path(str(importlib.resources.files("sxplan") / "data" / "shanxi.yaml"))
 
 
+def _roadside_model():
+    from sxplan.siting.roadside import RoadsidePVConfig
+
+    return RoadsidePVConfig
+
+
+#: The model of each stage section (roadside PV's is imported on first use: its module is heavy).
+SECTION_MODELS = {
+    "siting": lambda: SitingConfig,
+    "roadside_pv": _roadside_model,
+    "sinks": lambda: SinksConfig,
+    "maps": lambda: MapsConfig,
+}
+
+
 def _section_model(name: str):
-    if name == "siting":
-        from sxplan.siting.config import SitingConfig
+    return SECTION_MODELS[name]()
 
-        return SitingConfig
-    if name == "roadside_pv":
-        from sxplan.siting.roadside import RoadsidePVConfig
 
-        return RoadsidePVConfig
-    if name == "sinks":
-        from sxplan.sinks.config import SinksConfig
-
-        return SinksConfig
-    if name == "maps":
-        from sxplan.maps.config import MapsConfig
-
-        return MapsConfig
-    raise KeyError(name)
+def _complete_model() -> None:
+    """Resolve :class:`ProjectConfig`'s roadside annotation (once) so it validates typed."""
+    if not ProjectConfig.__pydantic_complete__:
+        ProjectConfig.model_rebuild(_types_namespace={"RoadsidePVConfig": _roadside_model()})
 
 
 def load_config(path: str | Path) -> ProjectConfig:
