@@ -25,7 +25,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from sxplan.errors import GridMismatchError, LayerIOError
+from sxplan.errors import ConfigError, GridMismatchError, LayerIOError
 
 from .grid import GridSpec
 
@@ -273,7 +273,7 @@ class AlignedLayer:
         from .windows import plan_tiles
 
         if self.kind != "categorical":
-            raise GridMismatchError(
+            raise ConfigError(
                 f"layer '{self.name}' ({self.path}) is {self.kind}; only categorical layers "
                 "carry a class scheme"
             )
@@ -513,7 +513,7 @@ def write_raster(
         from .landcover import CodeTally, require_scheme_codes
 
         if kind != "categorical":
-            raise GridMismatchError(
+            raise ConfigError(
                 f"layer '{layer_name}': a class scheme needs kind='categorical', got {kind!r}"
             )
         tally = CodeTally()

@@ -170,3 +170,14 @@ def test_build_stack_keeps_the_scheme_and_open_checks_codes(tmp_path):
     g, src = _lc_source(tmp_path / "bad", codes)
     with pytest.raises(UnknownCodeError, match="codes 99 that the 'igbp'"):
         AlignedLayer.open(src, "lc", "categorical", "class", g, scheme="igbp", mem_limit_mb=1)
+
+
+def test_only_categorical_layers_carry_a_scheme(tmp_path):
+    from sxplan.errors import ConfigError
+    from sxplan.layers import write_raster
+
+    g = grid_100()
+    with pytest.raises(ConfigError, match="needs kind='categorical'"):
+        write_raster(tmp_path / "v.tif", np.ones(g.shape, "uint8"), g, scheme="igbp")
+    with pytest.raises(ValueError, match="applies only to categorical layers"):
+        RasterLayerSpec(path="x.tif", kind="continuous", scheme="igbp")
