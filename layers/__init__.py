@@ -14,6 +14,8 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "align": ["align_raster", "choose_resampling"],
+        "counties": ["require_validated_counties", "validate_counties"],
+        "budget": ["Budget"],
         "datum": [
             "gcj02_to_wgs84",
             "gdf_gcj02_to_wgs84",
@@ -42,7 +44,7 @@ __getattr__, __dir__, __all__ = attach(
             "write_gpkg_layers",
             "write_raster",
         ],
-        "landcover": ["COMMON_CLASSES", "SCHEMES", "to_common"],
+        "landcover": ["COMMON_CLASSES", "SCHEMES", "scheme_of", "to_common"],
         "specs": ["RasterLayerSpec", "VectorLayerSpec", "parse_layer_spec"],
         "stack": ["LayerStack", "build_stack"],
         "terrain": [

@@ -30,10 +30,12 @@ from rasterio.vrt import WarpedVRT
 
 from sxplan.errors import CRSError, CRSMismatchError, NoOverlapError
 
+from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter, open_raster
+from .landcover import CodeTally, require_scheme_codes
 from .specs import RasterLayerSpec
-from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles
+from .windows import plan_tiles
 
 __all__ = ["align_raster", "choose_resampling", "source_resolution_m"]
 
@@ -102,7 +104,7 @@ def align_raster(
     out_path: str | Path,
     *,
     name: str,
-    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    mem_limit_mb: float | Budget = DEFAULT_MEM_LIMIT_MB,
     cog: bool = True,
     tile_size: int | None = None,
 ) -> AlignedLayer:
@@ -118,8 +120,9 @@ def align_raster(
         Destination GeoTIFF (written atomically).
     name : str
         Layer name for messages and the returned handle.
-    mem_limit_mb : float
-        Memory budget for the warp buffers.
+    mem_limit_mb : float or Budget
+        Memory budget (MB, or the run's :class:`~sxplan.layers.budget.Budget`) for the tiles
+        and GDAL's warp buffers.
     cog : bool
         Write a Cloud-Optimized GeoTIFF.
     tile_size : int, optional
@@ -128,7 +131,7 @@ def align_raster(
     Returns
     -------
     AlignedLayer
-        On ``grid``; cells the source does not cover are nodata.
+        On ``grid``; cells the source does not cover are nodata. It carries ``spec.scheme``.
 
     Raises
     ------
@@ -138,7 +141,10 @@ def align_raster(
         No CRS in the file and none declared, or a declared CRS that contradicts the file's.
     NoOverlapError
         The raster does not overlap the grid.
+    UnknownCodeError
+        ``spec.scheme`` is set and the aligned layer holds codes that scheme does not define.
     """
+    budget = Budget.of(mem_limit_mb)
     with open_raster(spec.path, name) as src:
         src_crs = _resolve_crs(src, spec, name)
         src_nodata = src.nodata if src.nodata is not None else spec.nodata
@@ -157,9 +163,7 @@ def align_raster(
         # when averaging a finer source, capped; they are read by GDAL in chunks)
         itemsize = np.dtype(dtype).itemsize
         bytes_per_cell = itemsize * 4 + 8
-        tiles = plan_tiles(
-            grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=bytes_per_cell, tile_size=tile_size
-        )
+        tiles = plan_tiles(grid, budget=budget, bytes_per_cell=bytes_per_cell, tile_size=tile_size)
         vrt_opts = {
             "crs": grid.rasterio_crs,
             "transform": grid.transform,
@@ -167,7 +171,7 @@ def align_raster(
             "height": grid.height,
             "resampling": Resampling[method],
             "nodata": out_nodata,
-            "warp_mem_limit": max(64, int(mem_limit_mb // 4)),
+            "warp_mem_limit": budget.warp_mem_limit_mb,
         }
         if src.crs is None:
             vrt_opts["src_crs"] = src_crs
@@ -179,6 +183,12 @@ def align_raster(
             "resampling": method,
             "source_res_m": f"{src_res:.1f}",
         }
+        out = AlignedLayer(
+            name, Path(out_path), grid, spec.kind, spec.units, out_nodata, dtype, spec.scheme
+        )
+        # codes the declared scheme does not know are refused here, from the tiles being
+        # written (no second read); raising inside the writer leaves no file behind
+        tally = CodeTally() if spec.scheme is not None else None
         with (
             WarpedVRT(src, **vrt_opts) as vrt,
             RasterTileWriter(
@@ -186,8 +196,13 @@ def align_raster(
             ) as writer,
         ):
             for tile in tiles:
-                writer.write(vrt.read(spec.band, window=tile.window), tile.window)
-    return AlignedLayer(name, Path(out_path), grid, spec.kind, spec.units, out_nodata, dtype)
+                data = vrt.read(spec.band, window=tile.window)
+                if tally is not None:
+                    tally.add(data, out.valid_mask(data))
+                writer.write(data, tile.window)
+            if tally is not None:
+                require_scheme_codes(tally.codes(), spec.scheme, layer=name, path=spec.path)
+    return out
 
 
 def _resolve_crs(src, spec: RasterLayerSpec, name: str):

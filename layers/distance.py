@@ -29,10 +29,11 @@ from scipy import ndimage
 
 from sxplan.errors import ConfigError
 
+from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter
 from .vector import burn_tile
-from .windows import _ACTIVE, DEFAULT_MEM_LIMIT_MB, Tile, default_workers, plan_tiles, run_tiles
+from .windows import Tile, plan_tiles, run_tiles
 
 __all__ = [
     "FeatureReader",
@@ -291,10 +292,6 @@ def within_distance(
     return dist <= np.float32(buffer_m) * np.float32(1 + 1e-6)
 
 
-def _active_scheduler():
-    return _ACTIVE.get()[0]
-
-
 def _require_halo(tile: Tile, need: int, what: str, res: float) -> None:
     if tile.halo < need:
         raise ConfigError(
@@ -310,7 +307,7 @@ def distance_to(
     *,
     max_distance_m: float,
     name: str | None = None,
-    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    mem_limit_mb: float | Budget = DEFAULT_MEM_LIMIT_MB,
     scheduler=None,
     cog: bool = False,
     tile_size: int | None = None,
@@ -331,8 +328,9 @@ def distance_to(
         Cap in metres; sets the halo.
     name : str, optional
         Layer name.
-    mem_limit_mb : float
-        Memory budget.
+    mem_limit_mb : float or Budget
+        Memory budget (MB, or a :class:`~sxplan.layers.budget.Budget`), shared by the tiles
+        computed at once (:meth:`~sxplan.layers.budget.Budget.workers`).
     scheduler : str or dask.distributed.Client, optional
         Where tiles are computed (see :func:`sxplan.layers.windows.run_tiles`); default the
         enclosing :func:`sxplan.layers.windows.use_scheduler` block's.
@@ -352,10 +350,10 @@ def distance_to(
     halo = halo_cells(max_distance_m, grid.res)
     # features (bool, int8 copy) + feature transform (2 x int32) + float32 distances, the
     # budget shared by the tiles computed at once
-    n_workers = 1 if (scheduler or _active_scheduler()) == "sync" else default_workers()
+    n_workers = Budget.workers(scheduler)
     tiles = plan_tiles(
         grid,
-        mem_limit_mb=mem_limit_mb,
+        budget=Budget.of(mem_limit_mb),
         bytes_per_cell=16,
         halo=halo,
         n_workers=n_workers,

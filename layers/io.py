@@ -12,6 +12,7 @@ Outputs: :class:`AlignedLayer` handles to GeoTIFFs on the grid; GeoPackages; CSV
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -24,7 +25,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from sxplan.errors import GridMismatchError, LayerIOError
+from sxplan.errors import ConfigError, GridMismatchError, LayerIOError
 
 from .grid import GridSpec
 
@@ -188,6 +189,10 @@ class AlignedLayer:
         The value marking cells without data.
     dtype : str
         NumPy dtype name of the band.
+    scheme : str or None
+        Land-cover class scheme of a categorical layer (``igbp``, ``worldcover`` ...), taken
+        from the layer's spec (``layers.<name>.scheme``); its codes were checked against it.
+        Stages read it with :func:`sxplan.layers.landcover.scheme_of`.
     """
 
     name: str
@@ -197,10 +202,19 @@ class AlignedLayer:
     units: str
     nodata: float | int | None
     dtype: str
+    scheme: str | None = None
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike, name: str, kind: Kind, units: str, grid: GridSpec | None
+        cls,
+        path: str | os.PathLike,
+        name: str,
+        kind: Kind,
+        units: str,
+        grid: GridSpec | None,
+        *,
+        scheme: str | None = None,
+        mem_limit_mb: float | None = None,
     ) -> AlignedLayer:
         """Wrap an existing GeoTIFF, checking it is on ``grid`` when one is given.
 
@@ -212,6 +226,11 @@ class AlignedLayer:
             See the class attributes.
         grid : GridSpec or None
             The run's grid; a raster on another grid raises :class:`GridMismatchError`.
+        scheme : str, optional
+            Land-cover scheme of a categorical raster; its codes are checked tile by tile
+            (:class:`~sxplan.errors.UnknownCodeError` for codes the scheme does not know).
+        mem_limit_mb : float, optional
+            Memory budget for that check (default the package default).
 
         Returns
         -------
@@ -221,7 +240,48 @@ class AlignedLayer:
             own = grid_of_raster(src)
             if grid is not None:
                 grid.require_same(own, f"layer '{name}' ({path})")
-            return cls(name, Path(path), grid or own, kind, units, src.nodata, src.dtypes[0])
+            layer = cls(name, Path(path), grid or own, kind, units, src.nodata, src.dtypes[0])
+        if scheme is not None:
+            layer = layer.with_scheme(scheme, mem_limit_mb=mem_limit_mb)
+        return layer
+
+    def with_scheme(
+        self, scheme: str, *, mem_limit_mb: float | None = None, source=None
+    ) -> AlignedLayer:
+        """Return the layer carrying ``scheme``, after checking its codes against it tile by tile.
+
+        Parameters
+        ----------
+        scheme : str
+            A key of :data:`sxplan.layers.landcover.SCHEMES`.
+        mem_limit_mb : float, optional
+            Memory budget for the tiles read (default the package default).
+        source : str or os.PathLike, optional
+            File named in messages (default this layer's path).
+
+        Returns
+        -------
+        AlignedLayer
+
+        Raises
+        ------
+        UnknownCodeError
+            Codes present that ``scheme`` does not define.
+        """
+        from .budget import Budget
+        from .landcover import CodeTally, require_scheme_codes
+        from .windows import plan_tiles
+
+        if self.kind != "categorical":
+            raise ConfigError(
+                f"layer '{self.name}' ({self.path}) is {self.kind}; only categorical layers "
+                "carry a class scheme"
+            )
+        tally = CodeTally()
+        for tile in plan_tiles(self.grid, budget=Budget.of(mem_limit_mb), bytes_per_cell=16):
+            tally.add(*self.read_valid(tile.window))
+        require_scheme_codes(tally.codes(), scheme, layer=self.name, path=source or self.path)
+        return dataclasses.replace(self, scheme=scheme)
 
     def read(self, window: Window | None = None, *, masked: bool = True):
         """Read the band (or a window of it).
@@ -398,9 +458,11 @@ class RasterTileWriter:
                 _remove_quietly(self._work)
         return bool(self._ctx.__exit__(exc_type, exc, tb))
 
-    def layer(self, name: str, units: str) -> AlignedLayer:
-        """The :class:`AlignedLayer` for the finished file."""
-        return AlignedLayer(name, self.path, self.grid, self.kind, units, self.nodata, self.dtype)
+    def layer(self, name: str, units: str, scheme: str | None = None) -> AlignedLayer:
+        """The :class:`AlignedLayer` for the finished file (``scheme`` is not re-checked)."""
+        return AlignedLayer(
+            name, self.path, self.grid, self.kind, units, self.nodata, self.dtype, scheme
+        )
 
 
 def write_raster(
@@ -414,6 +476,7 @@ def write_raster(
     kind: Kind = "continuous",
     cog: bool = True,
     tags: dict | None = None,
+    scheme: str | None = None,
 ) -> AlignedLayer:
     """Write a whole-grid array atomically and return it as an :class:`AlignedLayer`.
 
@@ -436,17 +499,34 @@ def write_raster(
         Write a Cloud-Optimized GeoTIFF (default).
     tags : dict, optional
         Extra GeoTIFF metadata.
+    scheme : str, optional
+        Land-cover scheme of a categorical array; codes it does not define (other than
+        ``nodata``) raise :class:`~sxplan.errors.UnknownCodeError` before anything is written.
 
     Returns
     -------
     AlignedLayer
     """
     grid.require_array(array, f"array for {Path(path).name}")
+    layer_name = name or Path(path).stem
+    if scheme is not None:
+        from .landcover import CodeTally, require_scheme_codes
+
+        if kind != "categorical":
+            raise ConfigError(
+                f"layer '{layer_name}': a class scheme needs kind='categorical', got {kind!r}"
+            )
+        tally = CodeTally()
+        data = np.ma.getdata(array)
+        holder = AlignedLayer(layer_name, Path(path), grid, kind, units, nodata, data.dtype.name)
+        valid = holder.valid_mask(data) & ~np.ma.getmaskarray(array)
+        tally.add(data, valid)
+        require_scheme_codes(tally.codes(), scheme, layer=layer_name, path=path)
     with RasterTileWriter(
         path, grid, array.dtype.name, nodata, cog=cog, kind=kind, tags=tags
     ) as writer:
         writer.write(array, grid.full_window())
-    return writer.layer(name or Path(path).stem, units)
+    return writer.layer(layer_name, units, scheme)
 
 
 def write_csv(df, path: str | os.PathLike, *, index: bool = False, float_format=None) -> Path:

@@ -13,6 +13,11 @@ Schemes:
 - ``gbt21010``: first-level classes of China's land-use classification GB/T 21010-2017 and the
   Third National Land Survey (三调) working classification (00 wetland ... 12 other land).
 
+A categorical layer declares its scheme once, in its spec (``layers.<name>.scheme``); the
+scheme travels with the aligned layer (:attr:`sxplan.layers.io.AlignedLayer.scheme`), codes the
+scheme does not know are refused when the layer is aligned, and stages read the scheme with
+:func:`scheme_of`.
+
 Inputs: integer code arrays. Outputs: ``uint8`` arrays of common class codes (0 = no data).
 """
 
@@ -22,7 +27,16 @@ import numpy as np
 
 from sxplan.errors import ConfigError, UnknownCodeError
 
-__all__ = ["COMMON_CLASSES", "COMMON_NAMES_ZH", "SCHEMES", "common_lookup", "to_common"]
+__all__ = [
+    "COMMON_CLASSES",
+    "COMMON_NAMES_ZH",
+    "SCHEMES",
+    "CodeTally",
+    "common_lookup",
+    "require_scheme_codes",
+    "scheme_of",
+    "to_common",
+]
 
 #: Common classes, name -> code. 0 is reserved for "no data".
 COMMON_CLASSES: dict[str, int] = {
@@ -194,3 +208,132 @@ def to_common(codes: np.ndarray, scheme: str, nodata=None, *, what: str = "land 
             "scheme the file really uses"
         )
     return out
+
+
+class CodeTally:
+    """The distinct codes of a categorical raster, gathered tile by tile.
+
+    Unsigned 8/16-bit tiles are counted with :func:`numpy.bincount` (no sort); other dtypes
+    with :func:`numpy.unique`. Memory: one 65536-entry boolean table plus the distinct
+    codes of other dtypes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = CodeTally()
+    >>> t.add(np.array([[1, 2], [2, 255]], "uint8"), np.array([[True, True], [True, False]]))
+    >>> t.add(np.array([[7]], "uint8"), np.array([[True]]))
+    >>> t.codes().tolist()
+    [1, 2, 7]
+    """
+
+    def __init__(self) -> None:
+        self._seen = np.zeros(65536, dtype=bool)
+        self._other: set = set()
+
+    def add(self, values: np.ndarray, valid: np.ndarray) -> None:
+        """Record the codes of ``values`` where ``valid`` is True."""
+        v = np.asarray(values)[np.asarray(valid, dtype=bool)]
+        if v.size == 0:
+            return
+        if v.dtype in (np.uint8, np.uint16):
+            self._seen[: 1 << (8 * v.dtype.itemsize)] |= np.bincount(
+                v.ravel(), minlength=1 << (8 * v.dtype.itemsize)
+            ).astype(bool)
+        else:
+            self._other.update(np.unique(v).tolist())
+
+    def codes(self) -> np.ndarray:
+        """Sorted distinct codes seen (float64 when a non-integer value was seen)."""
+        small = np.flatnonzero(self._seen)
+        if not self._other:
+            return small
+        return np.unique(np.concatenate([small, np.asarray(sorted(self._other))]))
+
+
+def require_scheme_codes(codes, scheme: str, *, layer: str, path=None) -> None:
+    """Refuse codes that ``scheme`` does not define, naming the layer, file, scheme and fix.
+
+    Parameters
+    ----------
+    codes : array-like
+        Distinct codes present in the layer (nodata already left out), e.g.
+        :meth:`CodeTally.codes`.
+    scheme : str
+        A key of :data:`SCHEMES`.
+    layer : str
+        Layer name (the key under ``layers:``).
+    path : str or os.PathLike, optional
+        The layer's source file, for the message.
+
+    Raises
+    ------
+    ConfigError
+        ``scheme`` is not a known scheme.
+    UnknownCodeError
+        Listing every code present that the scheme does not define.
+
+    Examples
+    --------
+    >>> require_scheme_codes([10, 40], "worldcover", layer="landcover")
+    >>> require_scheme_codes([10, 41], "worldcover", layer="landcover", path="lc.tif")
+    Traceback (most recent call last):
+    ...
+    sxplan.errors.UnknownCodeError: layer 'landcover' (lc.tif) holds codes 41 that the ...
+    """
+    if scheme not in SCHEMES:
+        raise ConfigError(
+            f"layer '{layer}': land-cover scheme '{scheme}' is not known; set `scheme:` in "
+            f"`layers.{layer}` to one of {sorted(SCHEMES)}"
+        )
+    known = SCHEMES[scheme]
+    bad = [c for c in np.asarray(codes).ravel().tolist() if float(c) not in known]
+    if not bad:
+        return
+    shown = ", ".join(_code_str(b) for b in bad[:20])
+    more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
+    where = f" ({path})" if path is not None else ""
+    others = [
+        s for s in sorted(SCHEMES) if s != scheme and all(float(c) in SCHEMES[s] for c in codes)
+    ]
+    fits = f" (codes present fit: {', '.join(others)})" if others else ""
+    raise UnknownCodeError(
+        f"layer '{layer}'{where} holds codes {shown}{more} that the '{scheme}' land-cover scheme "
+        f"does not define (known: {', '.join(str(c) for c in sorted(known))}); set `scheme:` in "
+        f"`layers.{layer}` to the scheme the file really uses{fits}, or declare `nodata:` there "
+        "if one of these codes marks missing data"
+    )
+
+
+def _code_str(c) -> str:
+    return str(int(c)) if float(c).is_integer() else str(c)
+
+
+def scheme_of(layer, *, needed_by: str) -> str:
+    """The land-cover scheme declared on an aligned layer, or a clear error when it has none.
+
+    Parameters
+    ----------
+    layer : sxplan.layers.io.AlignedLayer
+        The land-cover layer (aligned from a spec with ``scheme:``).
+    needed_by : str
+        Who asks, for the message, e.g. ``"sinks.landcover_layer"``.
+
+    Returns
+    -------
+    str
+        A key of :data:`SCHEMES`.
+
+    Raises
+    ------
+    ConfigError
+        The layer declares no scheme.
+    """
+    scheme = getattr(layer, "scheme", None)
+    if scheme is None:
+        raise ConfigError(
+            f"{needed_by}: land-cover layer '{layer.name}' ({layer.path}) declares no class "
+            f"scheme; add `scheme:` to `layers.{layer.name}` (one of {sorted(SCHEMES)}), "
+            "e.g. `scheme: igbp` for MODIS land cover"
+        )
+    return scheme

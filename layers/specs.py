@@ -78,7 +78,9 @@ class RasterLayerSpec(_LayerBase):
         Source nodata value when the file does not declare one.
     scheme : str, optional
         Land-cover class scheme for categorical rasters (``igbp``, ``worldcover``, ``clcd``,
-        ``gbt21010``); codes are checked against it.
+        ``gbt21010``). Declared here once: the aligned layer carries it
+        (:attr:`sxplan.layers.io.AlignedLayer.scheme`), alignment refuses codes it does not
+        define, and stages read it from the layer.
     resampling : str, optional
         Override the automatic choice (``nearest``, ``mode``, ``bilinear``, ``average``,
         ``cubic``); refused for categorical layers unless ``nearest`` or ``mode``.
@@ -102,6 +104,13 @@ class RasterLayerSpec(_LayerBase):
             )
         if self.scheme is not None and self.kind != "categorical":
             raise ValueError("`scheme:` applies only to categorical layers (kind: categorical)")
+        if self.scheme is not None:
+            from .landcover import SCHEMES
+
+            if self.scheme not in SCHEMES:
+                raise ValueError(
+                    f"land-cover scheme {self.scheme!r} is not known; use one of {sorted(SCHEMES)}"
+                )
         return self
 
 

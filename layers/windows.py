@@ -24,19 +24,18 @@ from rasterio.windows import Window
 
 from sxplan.errors import ConfigError, MemoryBudgetError
 
+from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
 
 __all__ = [
     "DEFAULT_MEM_LIMIT_MB",
+    "Budget",
     "Tile",
     "default_workers",
     "plan_tiles",
     "run_tiles",
     "use_scheduler",
 ]
-
-#: Default memory budget for one raster operation, in MB.
-DEFAULT_MEM_LIMIT_MB = 512
 
 # Tiles are multiples of this many cells on a side, matching 256x256 GeoTIFF blocks.
 _BLOCK = 256
@@ -94,6 +93,7 @@ def plan_tiles(
     halo: int = 0,
     n_workers: int = 1,
     tile_size: int | None = None,
+    budget: Budget | None = None,
 ) -> list[Tile]:
     """Split ``grid`` into tiles whose working sets fit a memory budget.
 
@@ -102,7 +102,8 @@ def plan_tiles(
     grid : GridSpec
         The analysis grid.
     mem_limit_mb : float
-        Memory budget in MB for all tiles in flight together.
+        Memory budget in MB for all tiles in flight together (ignored when ``budget`` is
+        given).
     bytes_per_cell : float
         Working-set bytes per cell of a tile (inputs, temporaries and outputs together).
     halo : int
@@ -111,6 +112,9 @@ def plan_tiles(
         Tiles computed at the same time; the budget is shared between them.
     tile_size : int, optional
         Force a tile side in cells (tests use this to cut small grids into many tiles).
+    budget : Budget, optional
+        The run's memory budget (:class:`sxplan.layers.budget.Budget`); default one built from
+        ``mem_limit_mb``.
 
     Returns
     -------
@@ -135,20 +139,21 @@ def plan_tiles(
         raise ConfigError(f"bytes_per_cell must be positive, got {bytes_per_cell}")
     height, width = grid.shape
     if tile_size is None:
-        budget = mem_limit_mb * 1024 * 1024 / max(1, n_workers)
-        side = _tile_side(budget, bytes_per_cell, halo)
+        budget = Budget.of(mem_limit_mb if budget is None else budget)
+        tile_bytes = budget.tile_bytes(n_workers)
+        side = _tile_side(tile_bytes, bytes_per_cell, halo)
         if side >= max(height, width):
             side = max(height, width)
         else:
             side = (side // _BLOCK) * _BLOCK
             if side < _BLOCK:
-                side = _tile_side(budget, bytes_per_cell, halo)
+                side = _tile_side(tile_bytes, bytes_per_cell, halo)
                 if side < 16:
-                    need = (16 + 2 * halo) ** 2 * bytes_per_cell * max(1, n_workers) / 2**20
+                    need = budget.min_mem_limit_mb(16 + 2 * halo, bytes_per_cell, n_workers)
                     raise MemoryBudgetError(
-                        f"a memory budget of {mem_limit_mb} MB cannot hold even a 16x16 tile "
-                        f"with a halo of {halo} cells at {bytes_per_cell} bytes/cell; raise "
-                        f"mem_limit_mb to at least {math.ceil(need)} MB or coarsen the grid"
+                        f"a memory budget of {budget.mem_limit_mb} MB cannot hold even a 16x16 "
+                        f"tile with a halo of {halo} cells at {bytes_per_cell} bytes/cell; raise "
+                        f"mem_limit_mb to at least {need} MB or coarsen the grid"
                     )
     else:
         side = int(tile_size)

@@ -3,7 +3,9 @@
 Zonal sums use ``exactextract``: a cell cut by a county boundary counts by the fraction of its
 area inside the county, so county totals add up to the province total without double counting
 or gaps. Work is done in the run's equal-area grid CRS, where every cell has the same area
-(resolution squared); a county layer in another CRS, or a grid that is not equal-area, raises.
+(resolution squared); counties must be the ones the layers step validated
+(:func:`sxplan.layers.counties.validate_counties`, already in the grid CRS), and a grid that is not
+equal-area raises.
 
 Official statistics: a CSV ``adcode,year,forest_cover_pct`` (UTF-8, optional ``name`` and
 ``source``) holds county and/or province forest cover. ``replace`` takes county values where
@@ -27,7 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError
+from sxplan.errors import ConfigError, CRSError, LayerIOError
+from sxplan.layers.budget import Budget
+from sxplan.layers.counties import require_validated_counties
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer
 
@@ -46,31 +50,24 @@ OFFICIAL_CSV = Path(__file__).resolve().parent / "data" / "official_forest_cover
 
 
 def require_counties_on_grid(counties, grid: GridSpec) -> None:
-    """Raise unless ``counties`` share the grid CRS and that CRS is equal-area.
+    """Raise unless ``counties`` were validated for ``grid`` and the grid is equal-area.
+
+    County validation (fields, adcodes, CRS) happens once, in
+    :func:`sxplan.layers.counties.validate_counties`; this only checks its mark (cheap) and
+    that cell areas are equal across the province.
 
     Parameters
     ----------
     counties : geopandas.GeoDataFrame
-        County polygons.
+        County polygons from :func:`~sxplan.layers.counties.validate_counties`.
     grid : GridSpec
         The run's grid.
     """
-    if counties.crs is None:
-        raise CRSError(
-            "the county layer has no CRS; load it with sxplan.layers.load_vector(..., grid=grid) "
-            "so it is reprojected to the run's grid CRS"
-        )
+    require_validated_counties(counties, grid, who="sinks")
     if not grid.is_equal_area:
         raise CRSError(
             f"the run's grid CRS ({grid.pyproj_crs.name}) is not equal-area, so cell areas "
             "differ across the province; use the default Albers for China (layers.ALBERS_CHINA)"
-        )
-    from pyproj import CRS
-
-    if CRS.from_user_input(counties.crs) != grid.pyproj_crs:
-        raise CRSMismatchError(
-            f"county polygons are in {counties.crs.name!r} but the grid is in "
-            f"{grid.pyproj_crs.name!r}; reproject with counties.to_crs(grid.crs) first"
         )
 
 
@@ -177,9 +174,9 @@ def county_means(
     return res[op].to_numpy(dtype="float64")
 
 
-def _max_cells(mem_limit_mb: float) -> int:
+def _max_cells(mem_limit_mb) -> int:
     # exactextract holds values, coverage fractions and weights as doubles: ~24 bytes per cell.
-    return max(10_000, int(mem_limit_mb * 2**20 / 24))
+    return Budget.of(mem_limit_mb).cells_in_memory(24)
 
 
 def _col(res: pd.DataFrame, stem: str, op: str, n_layers: int) -> np.ndarray:

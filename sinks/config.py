@@ -3,19 +3,25 @@
 Inputs: a mapping parsed from YAML. Outputs: a validated, closed :class:`SinksConfig`.
 
 Class credits say how much of a land-cover cell counts as forest (``forest_credit``) and how
-much of it may be planted (``eligible_credit``). Keys are source codes of the declared scheme
-(``class_basis: source``, e.g. IGBP ``8: 0.5`` for woody savannas) or common class names
+much of it may be planted (``eligible_credit``). Keys are source codes of the land-cover layer's
+scheme (``class_basis: source``, e.g. IGBP ``8: 0.5`` for woody savannas) or common class names
 (``class_basis: common``, e.g. ``forest: 1.0``). Cropland, built-up, water and wetland are never
 eligible for afforestation; a credit naming them is refused.
+
+The scheme is not set here: it is declared once, on the land-cover layer
+(``layers.<landcover_layer>.scheme``). Checks that need it (source codes known to the scheme,
+never-plantable classes) run in :meth:`SinksConfig.check_scheme`, which the project config calls
+when it is loaded and the sinks stage calls with the aligned layer's scheme.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sxplan.errors import ConfigError
 from sxplan.layers.specs import StrictModel
 
 __all__ = ["ClimateLimit", "SinksConfig"]
@@ -57,12 +63,25 @@ class SinksConfig(StrictModel):
     """Settings of the county forest-sink estimate (baseline, eligibility, allocation, sink).
 
     Units are in the field names. Every field has a default suitable for Shanxi with MODIS
-    IGBP land cover, so ``SinksConfig()`` is a valid configuration.
+    IGBP land cover, so ``SinksConfig()`` is a valid configuration. The land-cover scheme is
+    read from the land-cover layer (``layers.<landcover_layer>.scheme``), not set here.
     """
 
-    # --- land cover ---------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _scheme_lives_on_the_layer(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "landcover_scheme" in data:
+            layer = data.get("landcover_layer", "landcover")
+            raise ValueError(
+                f"`sinks.landcover_scheme` ({data['landcover_scheme']!r}) is no longer read: the "
+                f"land-cover scheme is declared once, on the layer. Move it to "
+                f"`layers.{layer}.scheme: {data['landcover_scheme']}` and delete "
+                "`landcover_scheme` from `sinks:`"
+            )
+        return data
+
+    # --- land cover (its class scheme is declared on the layer: layers.<name>.scheme) ----
     landcover_layer: str = "landcover"
-    landcover_scheme: Literal["igbp", "worldcover", "clcd", "gbt21010"] = "igbp"
     class_basis: Literal["source", "common"] = "source"
     forest_credit: dict[int | str, float] = Field(
         default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0, 8: 0.5}
@@ -185,25 +204,63 @@ class SinksConfig(StrictModel):
                             "source use the codes of the land-cover scheme, e.g. `8: 0.5`, or "
                             "set class_basis: common"
                         )
-        _check_class_credits(self)
+        _check_class_credits(self, None)
         return self
 
+    def check_scheme(self, scheme: str, *, where: str = "sinks") -> None:
+        """Check the class credits against the land-cover layer's scheme.
 
-def _check_class_credits(cfg: SinksConfig) -> None:
-    """Refuse eligible credit on never-plantable classes and forest + eligible above 1."""
+        Parameters
+        ----------
+        scheme : str
+            The land-cover layer's scheme (``AlignedLayer.scheme`` or the layer spec's).
+        where : str
+            Prefix for messages (the config file and section).
+
+        Raises
+        ------
+        ConfigError
+            A source code the scheme does not define, or credit on never-plantable land.
+
+        Examples
+        --------
+        >>> SinksConfig().check_scheme("igbp")
+        >>> SinksConfig(eligible_credit={12: 1.0}).check_scheme("igbp")
+        Traceback (most recent call last):
+        ...
+        sxplan.errors.ConfigError: sinks.eligible_credit: class 12 is crop land, ...
+        """
+        try:
+            _check_class_credits(self, scheme)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}.{exc} (the land-cover layer '{self.landcover_layer}' declares "
+                f"`scheme: {scheme}` in `layers.{self.landcover_layer}`)"
+            ) from None
+
+
+def _check_class_credits(cfg: SinksConfig, scheme_name: str | None) -> None:
+    """Refuse eligible credit on never-plantable classes and forest + eligible above 1.
+
+    With ``scheme_name`` None (config time, before the layer is known) source codes are not
+    looked up; :meth:`SinksConfig.check_scheme` repeats the check with the layer's scheme.
+    """
     from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES
 
     names = {code: name for name, code in COMMON_CLASSES.items()}
-    scheme = SCHEMES[cfg.landcover_scheme]
+    scheme = SCHEMES[scheme_name] if scheme_name is not None else None
+    source = cfg.class_basis == "source"
     for key, credit in cfg.eligible_credit.items():
         if credit == 0:
             continue
-        if cfg.class_basis == "common":
+        if not source:
             common = key
+        elif scheme is None:
+            continue
         else:
             if key not in scheme:
                 raise ValueError(
-                    f"eligible_credit: code {key} is not in the '{cfg.landcover_scheme}' scheme "
+                    f"eligible_credit: code {key} is not in the '{scheme_name}' scheme "
                     f"(known: {sorted(scheme)})"
                 )
             common = names[scheme[key][0]]
@@ -213,9 +270,9 @@ def _check_class_credits(cfg: SinksConfig) -> None:
                 f"(cropland, built-up, water and wetland are excluded); remove it"
             )
     for key, credit in cfg.forest_credit.items():
-        if cfg.class_basis == "source" and key not in scheme:
+        if source and scheme is not None and key not in scheme:
             raise ValueError(
-                f"forest_credit: code {key} is not in the '{cfg.landcover_scheme}' scheme "
+                f"forest_credit: code {key} is not in the '{scheme_name}' scheme "
                 f"(known: {sorted(scheme)})"
             )
         both = credit + cfg.eligible_credit.get(key, 0.0)

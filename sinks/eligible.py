@@ -28,7 +28,7 @@ import numpy as np
 from sxplan.errors import ConfigError, GridMismatchError
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, RasterTileWriter
-from sxplan.layers.landcover import COMMON_CLASSES, common_lookup, to_common
+from sxplan.layers.landcover import COMMON_CLASSES, common_lookup, scheme_of
 from sxplan.layers.windows import plan_tiles, run_tiles
 
 from .config import SinksConfig
@@ -48,13 +48,15 @@ NODATA = -1.0
 _BYTES_PER_CELL = 96
 
 
-def credit_lookups(config: SinksConfig) -> tuple[np.ndarray, np.ndarray]:
+def credit_lookups(config: SinksConfig, scheme: str) -> tuple[np.ndarray, np.ndarray]:
     """Lookup tables from source land-cover code to forest and eligible credit.
 
     Parameters
     ----------
     config : SinksConfig
-        Class scheme and credits.
+        Class credits.
+    scheme : str
+        The land-cover layer's scheme (:attr:`sxplan.layers.io.AlignedLayer.scheme`).
 
     Returns
     -------
@@ -63,11 +65,11 @@ def credit_lookups(config: SinksConfig) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> f, e = credit_lookups(SinksConfig())
+    >>> f, e = credit_lookups(SinksConfig(), "igbp")
     >>> float(f[1]), float(f[8]), float(e[8]), float(e[12])
     (1.0, 0.5, 0.5, 0.0)
     """
-    to_common_lut = common_lookup(config.landcover_scheme)
+    to_common_lut = common_lookup(scheme)
     luts = []
     for credits in (config.forest_credit, config.eligible_credit):
         lut = np.zeros(65536, dtype="float32")
@@ -89,15 +91,14 @@ def land_fractions(
     config: SinksConfig,
     luts: tuple[np.ndarray, np.ndarray],
     limits: dict[str, tuple[np.ndarray, np.ndarray]],
-    *,
-    what: str = "land cover",
 ) -> dict[str, np.ndarray]:
     """Forest credit, eligible fraction and per-limit removals for one block of cells.
 
     Parameters
     ----------
     codes : numpy.ndarray
-        Source land-cover codes.
+        Source land-cover codes (already checked against the layer's scheme when the layer
+        was aligned).
     codes_valid : numpy.ndarray
         True where ``codes`` holds data.
     config : SinksConfig
@@ -107,8 +108,6 @@ def land_fractions(
     limits : dict
         Optional ``"slope"``, ``"dem"``, ``"reserved"`` and ``"climate:<layer>"`` entries, each
         ``(values, valid)`` on the same block.
-    what : str
-        Land-cover layer name for error messages.
 
     Returns
     -------
@@ -116,12 +115,6 @@ def land_fractions(
         float32 arrays ``forest``, ``eligible``, ``eligible_landcover`` and ``removed_<rule>``
         for each rule applied; ``NODATA`` where land cover has no data.
     """
-    # Validates codes against the scheme (raises UnknownCodeError listing unknown codes).
-    to_common(
-        np.where(codes_valid, codes, next(iter(_scheme_codes(config)))),
-        config.landcover_scheme,
-        what=what,
-    )
     safe = np.where(codes_valid, codes, 0).astype("int64")
     forest = np.where(codes_valid, luts[0][safe], NODATA).astype("float32")
     eligible = np.where(codes_valid, luts[1][safe], 0.0).astype("float32")
@@ -160,12 +153,6 @@ def land_fractions(
         remove("reserved", rv & (r > config.reserved_min_value))
     out["eligible"] = _nodata_outside(eligible, codes_valid)
     return out
-
-
-def _scheme_codes(config: SinksConfig):
-    from sxplan.layers.landcover import SCHEMES
-
-    return sorted(SCHEMES[config.landcover_scheme])
 
 
 def _nodata_outside(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -279,8 +266,10 @@ def compute_land_rasters(
             f"land-cover layer '{lc.name}' ({lc.path}) was aligned as {lc.kind}; class codes "
             "need categorical (mode/nearest) resampling: set `kind: categorical` in its spec"
         )
+    scheme = scheme_of(lc, needed_by=f"sinks (landcover_layer: {lc.name})")
+    config.check_scheme(scheme)
     limit_layers = _limit_layers(grid, rasters, config, reserved)
-    luts = credit_lookups(config)
+    luts = credit_lookups(config, scheme)
     rules = [
         r
         for r, present in (
@@ -303,7 +292,7 @@ def compute_land_rasters(
     def compute(tile):
         codes, valid = lc.read_valid(tile.window)
         limits = {k: layer.read_valid(tile.window) for k, layer in limit_layers.items()}
-        return land_fractions(codes, valid, config, luts, limits, what=lc.name)
+        return land_fractions(codes, valid, config, luts, limits)
 
     writers = {
         n: RasterTileWriter(

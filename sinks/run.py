@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import ConfigError, NoOverlapError
+from sxplan.layers.counties import COUNTY_COLUMNS
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, write_csv, write_gpkg
 from sxplan.layers.tables import round_for_csv
@@ -44,8 +45,6 @@ from .eligible import compute_land_rasters
 from .sequestration import ZONES, load_tier1_table, sink_trajectory
 
 __all__ = ["SinksResult", "run_sinks"]
-
-_COUNTY_COLUMNS = ("adcode", "name", "prefecture", "prefecture_adcode")
 
 
 @dataclass(frozen=True)
@@ -100,20 +99,6 @@ class SinksResult:
         return lines
 
 
-def _check_counties(counties) -> None:
-    missing = [c for c in _COUNTY_COLUMNS if c not in counties.columns]
-    if missing:
-        raise ConfigError(
-            f"county layer lacks columns {missing}; sinks needs {list(_COUNTY_COLUMNS)} "
-            "(adcode as a 6-digit integer, Chinese names)"
-        )
-    if counties["adcode"].duplicated().any():
-        dups = counties.loc[counties["adcode"].duplicated(), "adcode"].tolist()
-        raise ConfigError(f"county layer repeats adcodes {dups[:10]}; each county once")
-    if len(counties) == 0:
-        raise ConfigError("county layer is empty")
-
-
 def run_sinks(
     *,
     grid: GridSpec,
@@ -136,7 +121,8 @@ def run_sinks(
         Aligned layers by name: land cover (``config.landcover_layer``), slope, DEM and any
         climate layers the config names.
     counties : geopandas.GeoDataFrame
-        County polygons in the grid CRS with ``adcode, name, prefecture, prefecture_adcode``.
+        Counties from :func:`sxplan.layers.counties.validate_counties` (``adcode, name,
+        prefecture, prefecture_adcode``, in the grid CRS).
     config : SinksConfig
         The ``sinks:`` section.
     out_dir : str or pathlib.Path
@@ -155,8 +141,7 @@ def run_sinks(
     -------
     SinksResult
     """
-    _check_counties(counties)
-    require_counties_on_grid(counties, grid)
+    require_counties_on_grid(counties, grid)  # validated once, by the layers step
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     counties = counties.reset_index(drop=True)
@@ -317,7 +302,7 @@ def _assemble(
         seed=config.seed,
     )
     county_required_ha = config.target_gain_points / 100 * area_ha
-    cols = {c: counties[c].to_numpy() for c in _COUNTY_COLUMNS}
+    cols = {c: counties[c].to_numpy() for c in COUNTY_COLUMNS}
     cols.update(
         {
             "area_km2": area_ha / 100,

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from sxplan.errors import ConfigError
 from sxplan.layers import ALBERS_CHINA
+from sxplan.layers.budget import Budget
 from sxplan.layers.grid import require_metric_crs
 from sxplan.layers.specs import (
     RasterLayerSpec,
@@ -34,6 +35,12 @@ from sxplan.layers.specs import (
     format_validation_error,
     parse_layer_spec,
 )
+from sxplan.maps.config import MapsConfig
+from sxplan.sinks.config import SinksConfig
+from sxplan.siting.config import SitingConfig
+
+if TYPE_CHECKING:  # its module loads geopandas; resolved on first use by _complete_model()
+    from sxplan.siting.roadside import RoadsidePVConfig
 
 __all__ = [
     "CountyFields",
@@ -77,7 +84,8 @@ class ProjectSection(StrictModel):
     margin_m : float
         Extra grid around the study area, in metres.
     mem_limit_mb : float
-        Memory budget for one raster operation, in MB.
+        Memory budget for one raster operation, in MB; :attr:`budget` turns it into every
+        derived size (tiles, GDAL warp buffers and block cache, zonal statistics).
     scheduler : str
         ``sync``, ``threads`` (both cores), ``processes`` or a ``tcp://`` dask scheduler.
     """
@@ -93,6 +101,11 @@ class ProjectSection(StrictModel):
     mem_limit_mb: float = Field(1024.0, gt=0)
     scheduler: str = "threads"
     progress: bool = True
+
+    @property
+    def budget(self) -> Budget:
+        """The run's memory budget: every size derived from ``mem_limit_mb`` comes from it."""
+        return Budget(self.mem_limit_mb)
 
     @field_validator("crs")
     @classmethod
@@ -127,8 +140,12 @@ class ProjectConfig(StrictModel):
     layers : dict
         Layer name -> :class:`~sxplan.layers.specs.RasterLayerSpec` or
         :class:`~sxplan.layers.specs.VectorLayerSpec` (paths resolved).
-    siting, roadside_pv, sinks, maps : optional
-        Section models of the stages; ``None`` when the section is absent or empty.
+    siting : SitingConfig, optional
+    roadside_pv : RoadsidePVConfig, optional
+    sinks : SinksConfig, optional
+    maps : MapsConfig, optional
+        Section models of the stages (:data:`SECTION_MODELS`); ``None`` when the section is
+        absent or empty.
     raw : dict
         The YAML as read (for ``run.json``).
     """
@@ -136,11 +153,21 @@ class ProjectConfig(StrictModel):
     path: Path | None = None
     project: ProjectSection
     layers: dict[str, RasterLayerSpec | VectorLayerSpec]
-    siting: Any = None
-    roadside_pv: Any = None
-    sinks: Any = None
-    maps: Any = None
+    siting: SitingConfig | None = None
+    roadside_pv: RoadsidePVConfig | None = None
+    sinks: SinksConfig | None = None
+    maps: MapsConfig | None = None
     raw: dict = Field(default_factory=dict, repr=False)
+
+    def __init__(self, **data) -> None:
+        _complete_model()
+        super().__init__(**data)
+
+    @classmethod
+    def model_validate(cls, obj, *args, **kwargs) -> ProjectConfig:
+        """Validate ``obj`` (see :meth:`pydantic.BaseModel.model_validate`)."""
+        _complete_model()
+        return super().model_validate(obj, *args, **kwargs)
 
     def layer(self, name: str, kind: Literal["raster", "vector"] | None = None):
         """The spec of layer ``name``; a clear error lists the declared layers."""
@@ -159,24 +186,29 @@ def demo_config_path() -> Path:
     return Path(str(importlib.resources.files("sxplan") / "data" / "shanxi.yaml"))
 
 
+def _roadside_model():
+    from sxplan.siting.roadside import RoadsidePVConfig
+
+    return RoadsidePVConfig
+
+
+#: The model of each stage section (roadside PV's is imported on first use: its module is heavy).
+SECTION_MODELS = {
+    "siting": lambda: SitingConfig,
+    "roadside_pv": _roadside_model,
+    "sinks": lambda: SinksConfig,
+    "maps": lambda: MapsConfig,
+}
+
+
 def _section_model(name: str):
-    if name == "siting":
-        from sxplan.siting.config import SitingConfig
+    return SECTION_MODELS[name]()
 
-        return SitingConfig
-    if name == "roadside_pv":
-        from sxplan.siting.roadside import RoadsidePVConfig
 
-        return RoadsidePVConfig
-    if name == "sinks":
-        from sxplan.sinks.config import SinksConfig
-
-        return SinksConfig
-    if name == "maps":
-        from sxplan.maps.config import MapsConfig
-
-        return MapsConfig
-    raise KeyError(name)
+def _complete_model() -> None:
+    """Resolve :class:`ProjectConfig`'s roadside annotation (once) so it validates typed."""
+    if not ProjectConfig.__pydantic_complete__:
+        ProjectConfig.model_rebuild(_types_namespace={"RoadsidePVConfig": _roadside_model()})
 
 
 def load_config(path: str | Path) -> ProjectConfig:
@@ -250,7 +282,29 @@ def load_config(path: str | Path) -> ProjectConfig:
     if project.prefectures:
         cfg.layer(project.prefectures, "vector")
     _check_layer_references(cfg)
+    _check_landcover_scheme(cfg)
     return cfg
+
+
+def _check_landcover_scheme(cfg: ProjectConfig) -> None:
+    """Check the sinks credits against the scheme declared on the land-cover layer, early.
+
+    The scheme is declared once, on the layer (``layers.<name>.scheme``); the sinks stage reads
+    it from the aligned layer and checks again, this only reports a mistake before any work.
+    """
+    if cfg.sinks is None:
+        return
+    name = cfg.sinks.landcover_layer
+    spec = cfg.layers.get(name)
+    if not isinstance(spec, RasterLayerSpec):
+        return  # _check_layer_references or the stage reports it
+    if spec.scheme is None:
+        raise ConfigError(
+            f"{cfg.path}: sinks.landcover_layer '{name}' declares no class scheme; add "
+            f"`scheme:` to `layers.{name}` (igbp, worldcover, clcd or gbt21010), "
+            "e.g. `scheme: igbp` for MODIS land cover"
+        )
+    cfg.sinks.check_scheme(spec.scheme, where=f"{cfg.path}: sinks")
 
 
 #: Layers every run derives from ``dem`` (and siting), available to every section by name.

@@ -39,11 +39,12 @@ from sxplan.layers import (
     write_csv,
     write_gpkg_layers,
 )
+from sxplan.layers.counties import validate_counties
 from sxplan.layers.windows import use_scheduler
 
 from .config import ProjectConfig
 
-__all__ = ["RunContext", "output_folder", "prepare_counties", "run_layers", "run_project"]
+__all__ = ["RunContext", "output_folder", "run_layers", "run_project"]
 
 STEPS = ("layers", "siting", "roadside_pv", "sinks", "maps")
 VERSION_PACKAGES = (
@@ -67,7 +68,9 @@ class RunContext:
     stack : LayerStack
         Aligned and derived layers.
     counties : geopandas.GeoDataFrame
-        Counties in the grid CRS with columns adcode, name, prefecture, prefecture_adcode.
+        Counties validated once by the layers step
+        (:func:`sxplan.layers.counties.validate_counties`): in the grid CRS with columns
+        adcode, name, prefecture, prefecture_adcode.
     results : dict
         Each step's result object, by step name.
     timings_s : dict
@@ -133,35 +136,6 @@ def output_folder(out: str | Path, overwrite: bool) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def prepare_counties(gdf: gpd.GeoDataFrame, config: ProjectConfig, path: str) -> gpd.GeoDataFrame:
-    """Rename the county layer's fields to the standard names and check them.
-
-    Returns a frame with ``adcode`` (int), ``name``, ``prefecture``, ``prefecture_adcode``.
-    """
-    f = config.project.county_fields
-    mapping = {f.adcode: "adcode", f.name: "name", f.prefecture: "prefecture"}
-    if f.prefecture_adcode in gdf.columns:
-        mapping[f.prefecture_adcode] = "prefecture_adcode"
-    missing = [src for src in (f.adcode, f.name, f.prefecture) if src not in gdf.columns]
-    if missing:
-        raise ConfigError(
-            f"county layer '{config.project.counties}' ({path}) lacks fields {missing}; it has "
-            f"{sorted(c for c in gdf.columns if c != 'geometry')}. Set project.county_fields "
-            "to the names your file uses"
-        )
-    out = gdf.rename(columns=mapping)[[*mapping.values(), "geometry"]].copy()
-    try:
-        out["adcode"] = out["adcode"].astype("int64")
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"county adcodes in {path} must be integers ({exc})") from None
-    dup = out["adcode"][out["adcode"].duplicated()].unique()
-    if len(dup):
-        raise ConfigError(f"county adcodes repeat in {path}: {sorted(dup)[:10]}")
-    if "prefecture_adcode" not in out.columns:
-        out["prefecture_adcode"] = (out["adcode"] // 100) * 100
-    return out
-
-
 def run_layers(ctx: RunContext) -> LayerStack:
     """Build the grid and the aligned stack, derive slope/aspect, write vectors and provenance.
 
@@ -185,7 +159,13 @@ def run_layers(ctx: RunContext) -> LayerStack:
         ).values():
             stack.add(layer)
     counties_spec = cfg.layer(proj.counties, "vector")
-    ctx.counties = prepare_counties(stack.vector(proj.counties), cfg, str(counties_spec.path))
+    ctx.counties = validate_counties(
+        stack.vector(proj.counties),
+        grid,
+        fields=proj.county_fields,
+        source=str(counties_spec.path),
+        layer=proj.counties,
+    )  # the one check of the counties; later steps call require_validated_counties
     stack.vectors[proj.counties] = ctx.counties
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
@@ -306,12 +286,11 @@ def run_project(
         os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     final = Path(out_dir).resolve()
-    # GDAL's block cache defaults to 5% of RAM; keep it inside the run's memory budget
-    cache_mb = int(max(64, min(512, config.project.mem_limit_mb / 4)))
+    # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
         output_folder(final, overwrite) as staging,
         use_scheduler(config.project.scheduler),
-        rasterio.Env(GDAL_CACHEMAX=cache_mb),
+        config.project.budget.gdal_env(),
     ):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
         t_all = time.perf_counter()

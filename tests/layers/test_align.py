@@ -3,7 +3,13 @@ import pytest
 from rasterio.transform import from_origin
 
 from _sxtest import write_tif
-from sxplan.errors import CRSError, CRSMismatchError, LayerIOError, NoOverlapError
+from sxplan.errors import (
+    CRSError,
+    CRSMismatchError,
+    LayerIOError,
+    NoOverlapError,
+    UnknownCodeError,
+)
 from sxplan.layers import GridSpec, RasterLayerSpec, align_raster, choose_resampling
 
 
@@ -108,3 +114,70 @@ def test_missing_unreadable_and_non_overlapping_files(tmp_path):
 def test_categorical_spec_refuses_interpolation():
     with pytest.raises(ValueError, match="invent class codes"):
         RasterLayerSpec(path="x.tif", kind="categorical", resampling="bilinear")
+
+
+def _lc_source(tmp_path, codes):
+    g = grid_100()
+    src = write_tif(tmp_path / "lc.tif", codes, from_origin(0, 600, 100, 100), g.crs, nodata=255)
+    return g, src
+
+
+def test_aligned_layer_carries_the_scheme_declared_on_its_spec(tmp_path):
+    codes = np.full((6, 8), 10, "uint8")
+    codes[0, 0] = 255  # nodata is not a code
+    g, src = _lc_source(tmp_path, codes)
+    spec = RasterLayerSpec(path=src, kind="categorical", scheme="igbp")
+    layer = align_raster(spec, g, tmp_path / "a.tif", name="landcover", tile_size=3)
+    assert layer.scheme == "igbp"
+    plain = RasterLayerSpec(path=src, kind="categorical")
+    assert align_raster(plain, g, tmp_path / "b.tif", name="lc").scheme is None
+
+
+def test_wrong_scheme_is_refused_when_aligned_naming_layer_file_scheme_codes_and_fix(tmp_path):
+    codes = np.full((6, 8), 10, "uint8")  # 10 is IGBP grassland, WorldCover tree cover
+    codes[5, 7] = 12  # IGBP cropland; not a WorldCover code
+    codes[0, 0] = 17
+    g, src = _lc_source(tmp_path, codes)
+    spec = RasterLayerSpec(path=src, kind="categorical", scheme="worldcover")
+    out = tmp_path / "lc_a.tif"
+    with pytest.raises(UnknownCodeError) as err:
+        align_raster(spec, g, out, name="landcover", tile_size=3)  # codes in different tiles
+    msg = str(err.value)
+    assert "layer 'landcover'" in msg and str(src) in msg
+    assert "codes 12, 17 that the 'worldcover' land-cover scheme does not define" in msg
+    assert "set `scheme:` in `layers.landcover`" in msg and "codes present fit: igbp" in msg
+    assert not out.exists()  # nothing half-written
+
+
+def test_unknown_scheme_name_is_refused_in_the_spec():
+    with pytest.raises(ValueError, match="scheme 'modis' is not known; use one of"):
+        RasterLayerSpec(path="x.tif", kind="categorical", scheme="modis")
+
+
+def test_build_stack_keeps_the_scheme_and_open_checks_codes(tmp_path):
+    from sxplan.layers import AlignedLayer, build_stack
+
+    codes = np.full((6, 8), 1, "uint8")
+    g, src = _lc_source(tmp_path, codes)
+    specs = {"landcover": RasterLayerSpec(path=src, kind="categorical", scheme="clcd")}
+    stack = build_stack(specs, g, tmp_path / "stack", cog=False)
+    assert stack.raster("landcover").scheme == "clcd"
+    path = stack.raster("landcover").path
+    again = AlignedLayer.open(path, "landcover", "categorical", "class", g, scheme="clcd")
+    assert again.scheme == "clcd"
+    codes[2, 2] = 99
+    (tmp_path / "bad").mkdir()
+    g, src = _lc_source(tmp_path / "bad", codes)
+    with pytest.raises(UnknownCodeError, match="codes 99 that the 'igbp'"):
+        AlignedLayer.open(src, "lc", "categorical", "class", g, scheme="igbp", mem_limit_mb=1)
+
+
+def test_only_categorical_layers_carry_a_scheme(tmp_path):
+    from sxplan.errors import ConfigError
+    from sxplan.layers import write_raster
+
+    g = grid_100()
+    with pytest.raises(ConfigError, match="needs kind='categorical'"):
+        write_raster(tmp_path / "v.tif", np.ones(g.shape, "uint8"), g, scheme="igbp")
+    with pytest.raises(ValueError, match="applies only to categorical layers"):
+        RasterLayerSpec(path="x.tif", kind="continuous", scheme="igbp")

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from sxplan.errors import ConfigError
 from sxplan.sinks.config import SinksConfig
 
 SHANXI = Path(__file__).resolve().parents[2] / "sxplan" / "data" / "shanxi.yaml"
@@ -21,11 +22,8 @@ def test_shipped_sinks_section_validates():
 @pytest.mark.parametrize(
     "bad, match",
     [
-        ({"eligible_credit": {12: 1.0}}, "never planted"),
-        ({"eligible_credit": {13: 1.0}}, "never planted"),
-        ({"eligible_credit": {0: 1.0}}, "never planted"),
         ({"forest_credit": {8: 0.7}}, "exceeds one cell"),
-        ({"forest_credit": {99: 1.0}}, "not in the 'igbp' scheme"),
+        ({"landcover_scheme": "igbp"}, r"Move it to `layers.landcover.scheme: igbp`"),
         ({"class_basis": "common", "forest_credit": {"trees": 1.0}}, "not a common class"),
         ({"forest_mix": {"broadleaf": 0.5, "conifer": 0.6}}, "sum to 1"),
         ({"report_years": [2070]}, "outside the trajectory"),
@@ -36,6 +34,29 @@ def test_shipped_sinks_section_validates():
 def test_bad_settings_are_refused_with_a_fix(bad, match):
     with pytest.raises(ValidationError, match=match):
         SinksConfig.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"eligible_credit": {12: 1.0}}, "never planted"),
+        ({"eligible_credit": {13: 1.0}}, "never planted"),
+        ({"eligible_credit": {0: 1.0}}, "never planted"),
+        ({"forest_credit": {99: 1.0}}, "not in the 'igbp' scheme"),
+    ],
+)
+def test_credits_are_checked_against_the_layer_scheme(bad, match):
+    cfg = SinksConfig.model_validate(bad)  # the scheme is not known from the section alone
+    with pytest.raises(ConfigError, match=match):
+        cfg.check_scheme("igbp")
+
+
+def test_old_landcover_scheme_key_points_to_the_layer():
+    with pytest.raises(ValidationError) as err:
+        SinksConfig.model_validate({"landcover_layer": "lc", "landcover_scheme": "clcd"})
+    msg = str(err.value)
+    assert "layers.lc.scheme: clcd" in msg
+    assert "unknown key" not in msg
 
 
 def test_common_class_basis():

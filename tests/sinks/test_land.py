@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from sxplan.errors import CRSMismatchError, GridMismatchError, UnknownCodeError
+from sxplan.errors import ConfigError, CRSMismatchError, GridMismatchError, UnknownCodeError
+from sxplan.layers.counties import validate_counties
 from sxplan.layers.grid import ALBERS_CHINA, GridSpec
 from sxplan.layers.io import write_raster
 from sxplan.sinks.baseline import county_sums_ha
@@ -18,22 +19,32 @@ def grid_of(h, w, res=1000.0):
     return GridSpec.from_bounds((X0, Y1 - h * res, X0 + w * res, Y1), res, ALBERS_CHINA)
 
 
-def layer(tmp_path, name, array, grid, nodata, kind="continuous"):
+def layer(tmp_path, name, array, grid, nodata, kind="continuous", scheme=None):
     return write_raster(
-        tmp_path / f"{name}.tif", array, grid, nodata=nodata, name=name, kind=kind, cog=False
+        tmp_path / f"{name}.tif",
+        array,
+        grid,
+        nodata=nodata,
+        name=name,
+        kind=kind,
+        cog=False,
+        scheme=scheme,
     )
 
 
-def lc_layer(tmp_path, codes, grid):
-    return layer(tmp_path, "landcover", np.asarray(codes, dtype="uint8"), grid, 255, "categorical")
+def lc_layer(tmp_path, codes, grid, scheme="igbp"):
+    codes = np.asarray(codes, dtype="uint8")
+    return layer(tmp_path, "landcover", codes, grid, 255, "categorical", scheme)
 
 
-def counties(*geoms):
-    return gpd.GeoDataFrame(
-        {"adcode": list(range(140101, 140101 + len(geoms)))},
+def counties(grid, *geoms):
+    n = len(geoms)
+    raw = gpd.GeoDataFrame(
+        {"adcode": list(range(140101, 140101 + n)), "name": ["县"] * n, "prefecture": ["市"] * n},
         geometry=list(geoms),
         crs=ALBERS_CHINA,
     )
+    return validate_counties(raw, grid)
 
 
 def read(layer_):
@@ -49,7 +60,7 @@ def test_county_half_covered_by_forest_reports_50_percent(tmp_path):
     codes[:, :2] = 1  # left half forest
     rasters = {"landcover": lc_layer(tmp_path, codes, g)}
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
-    c = counties(box(*g.bounds))
+    c = counties(g, box(*g.bounds))
     s = county_sums_ha(c, {"forest": land.forest}, g, mem_limit_mb=64)
     # 16 cells of 100 ha, 8 forest
     assert s["valid_ha"].iloc[0] == pytest.approx(1600.0)
@@ -63,7 +74,7 @@ def test_pixel_half_inside_a_county_counts_half(tmp_path):
     rasters = {"landcover": lc_layer(tmp_path, [[10, 1]], g)}
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
     xmin, ymin, _, ymax = g.bounds
-    c = counties(box(xmin, ymin, xmin + 1500.0, ymax))
+    c = counties(g, box(xmin, ymin, xmin + 1500.0, ymax))
     s = county_sums_ha(c, {"forest": land.forest, "eligible": land.eligible}, g, mem_limit_mb=64)
     # forest: half of one 100 ha cell = 50 ha; county land: 1.5 cells = 150 ha
     assert s["forest_ha"].iloc[0] == pytest.approx(50.0)
@@ -78,7 +89,7 @@ def test_two_counties_split_a_cell_and_sum_to_the_whole(tmp_path):
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
     xmin, ymin, xmax, ymax = g.bounds
     cut = xmin + 1234.5
-    c = counties(box(xmin, ymin, cut, ymax), box(cut, ymin, xmax, ymax))
+    c = counties(g, box(xmin, ymin, cut, ymax), box(cut, ymin, xmax, ymax))
     s = county_sums_ha(c, {"forest": land.forest}, g, mem_limit_mb=64)
     assert s["forest_ha"].tolist() == pytest.approx([1234.5 * 3000 / 1e4, 1765.5 * 3000 / 1e4])
     assert s["forest_ha"].sum() == pytest.approx(900.0)
@@ -173,15 +184,36 @@ def test_windowed_equals_whole_array(tmp_path, rng):
 
 def test_unknown_code_and_wrong_grid_and_crs_raise(tmp_path):
     g = grid_of(2, 2)
-    rasters = {"landcover": lc_layer(tmp_path, [[1, 99], [10, 10]], g)}
-    with pytest.raises(UnknownCodeError, match="99"):
-        compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
+    # a land-cover layer with codes its scheme does not know never reaches the stage
+    with pytest.raises(UnknownCodeError, match=r"layer 'landcover' .* holds codes 99 .*'igbp'"):
+        lc_layer(tmp_path, [[1, 99], [10, 10]], g)
     other = grid_of(3, 3)
     rasters = {"landcover": lc_layer(tmp_path, np.full((3, 3), 1), other)}
     with pytest.raises(GridMismatchError):
         compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
     rasters = {"landcover": lc_layer(tmp_path, np.full((2, 2), 1), g)}
     land = compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
-    c = counties(box(*g.bounds)).to_crs("EPSG:3857")
-    with pytest.raises(CRSMismatchError, match="to_crs"):
+    c = counties(g, box(*g.bounds)).to_crs("EPSG:3857")
+    with pytest.raises(CRSMismatchError, match="instead of reprojecting them"):
         county_sums_ha(c, {"forest": land.forest}, g, mem_limit_mb=64)
+
+
+def test_land_cover_without_a_scheme_is_refused_with_the_fix(tmp_path):
+    g = grid_of(2, 2)
+    rasters = {"landcover": lc_layer(tmp_path, np.full((2, 2), 1), g, scheme=None)}
+    with pytest.raises(ConfigError, match=r"declares no class scheme; add `scheme:` to "):
+        compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)
+
+
+def test_credits_are_read_in_the_layer_scheme(tmp_path):
+    # WorldCover: 10 tree cover, 30 grassland; credits keyed by WorldCover codes
+    g = grid_of(1, 2)
+    codes = np.array([[10, 30]], dtype="uint8")
+    rasters = {"landcover": lc_layer(tmp_path, codes, g, scheme="worldcover")}
+    cfg = SinksConfig(forest_credit={10: 1.0}, eligible_credit={30: 1.0}, **CFG_NO_LIMITS)
+    land = compute_land_rasters(g, rasters, cfg, tmp_path, mem_limit_mb=64)
+    assert read(land.forest).tolist() == [[1.0, 0.0]]
+    assert read(land.eligible).tolist() == [[0.0, 1.0]]
+    # the default (IGBP) credits name code 8, which WorldCover does not define
+    with pytest.raises(ConfigError, match=r"code 6 is not in the 'worldcover' scheme"):
+        compute_land_rasters(g, rasters, SinksConfig(**CFG_NO_LIMITS), tmp_path, mem_limit_mb=64)

@@ -7,6 +7,7 @@ import pytest
 from shapely.geometry import box
 
 from sxplan.errors import ConfigError
+from sxplan.layers.counties import validate_counties
 from sxplan.layers.grid import ALBERS_CHINA, GridSpec
 from sxplan.layers.io import write_raster
 from sxplan.sinks import SinksConfig, run_sinks
@@ -34,6 +35,7 @@ def make_province(tmp_path, *, forest_cols=2, dem_m=1000.0):
             nodata=255,
             name="landcover",
             kind="categorical",
+            scheme="igbp",
             cog=False,
         ),
         "dem": write_raster(
@@ -69,7 +71,7 @@ def make_province(tmp_path, *, forest_cols=2, dem_m=1000.0):
         geometry=boxes,
         crs=ALBERS_CHINA,
     )
-    return g, rasters, counties
+    return g, rasters, validate_counties(counties, g)
 
 
 @pytest.mark.parametrize("strategy", ["proportional", "equal_points", "priority"])
@@ -260,6 +262,21 @@ def test_missing_county_columns_raise(tmp_path):
             grid=g,
             rasters=rasters,
             counties=counties.drop(columns="prefecture"),
+            config=SinksConfig(),
+            out_dir=tmp_path / "o",
+            mem_limit_mb=64,
+        )
+
+
+def test_counties_not_validated_by_the_layers_step_are_refused(tmp_path):
+    g, rasters, counties = make_province(tmp_path)
+    raw = gpd.GeoDataFrame(pd.DataFrame(counties), geometry="geometry", crs=counties.crs)
+    raw.attrs.clear()
+    with pytest.raises(ConfigError, match="counties were not validated; .*validate_counties"):
+        run_sinks(
+            grid=g,
+            rasters=rasters,
+            counties=raw,
             config=SinksConfig(),
             out_dir=tmp_path / "o",
             mem_limit_mb=64,

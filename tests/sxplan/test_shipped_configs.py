@@ -47,3 +47,32 @@ def test_a_section_naming_an_undeclared_layer_is_refused(tmp_path):
 def test_demo_validate_command(capsys):
     assert main(["validate", str(demo_config_path())]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def _template_with(tmp_path, edit):
+    raw = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    edit(raw)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return tmp_path / "p.yaml"
+
+
+def test_old_sinks_landcover_scheme_points_to_the_layer(tmp_path):
+    path = _template_with(tmp_path, lambda r: r["sinks"].update(landcover_scheme="clcd"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "`layers.landcover.scheme: clcd`" in str(err.value)
+    assert "unknown key" not in str(err.value)
+
+
+def test_sinks_needs_a_scheme_on_its_land_cover_layer(tmp_path):
+    path = _template_with(tmp_path, lambda r: r["layers"]["landcover"].pop("scheme"))
+    with pytest.raises(ConfigError, match=r"'landcover' declares no class scheme; add `scheme:`"):
+        load_config(path)
+
+
+def test_sinks_credits_are_checked_against_the_layer_scheme_at_load(tmp_path):
+    path = _template_with(tmp_path, lambda r: r["layers"]["landcover"].update(scheme="clcd"))
+    with pytest.raises(
+        ConfigError, match=r"sinks.eligible_credit: class 8 is built land.*declares .scheme: clcd."
+    ):
+        load_config(path)

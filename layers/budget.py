@@ -1,0 +1,131 @@
+"""The memory budget of a run: one object owns every rule that turns it into sizes.
+
+A project states one number, ``project.mem_limit_mb``. Every size derived from it (how many
+cells a tile may hold, how that is shared between workers, GDAL's warp buffers and block cache,
+how many cells a zonal statistic holds at once) is computed here and nowhere else, with the unit
+in each name.
+
+Rules (``M`` = ``mem_limit_mb``):
+
+==============================  ===========================================================
+tiles in flight together        ``M`` MiB, shared equally by the tiles computed at once
+GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
+GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
+zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
+==============================  ===========================================================
+
+The block cache only holds copies of file blocks: its size changes speed and memory, never a
+result.
+
+Inputs: ``mem_limit_mb``. Outputs: :class:`Budget`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_MEM_LIMIT_MB", "Budget"]
+
+#: Default memory budget for one raster operation, in MB (MiB).
+DEFAULT_MEM_LIMIT_MB = 512
+
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A memory budget and the arithmetic that splits it.
+
+    Attributes
+    ----------
+    mem_limit_mb : float
+        The budget in MB (MiB) for the tiles of one raster operation in flight together.
+
+    Examples
+    --------
+    >>> b = Budget(512)
+    >>> b.tile_bytes(n_workers=2) == 256 * 1024 * 1024
+    True
+    >>> b.warp_mem_limit_mb, b.gdal_cache_bytes // (1024 * 1024), b.cells_in_memory(24)
+    (128, 64, 22369621)
+    """
+
+    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB
+
+    def __post_init__(self) -> None:
+        mb = self.mem_limit_mb
+        if isinstance(mb, bool) or not isinstance(mb, int | float) or not mb > 0:
+            from sxplan.errors import ConfigError
+
+            raise ConfigError(f"mem_limit_mb must be a positive number of MB, got {mb!r}")
+
+    @classmethod
+    def of(cls, mem: Budget | float | None = None) -> Budget:
+        """A :class:`Budget` from a budget, a number of MB, or ``None`` (the default budget)."""
+        if isinstance(mem, Budget):
+            return mem
+        return cls(DEFAULT_MEM_LIMIT_MB if mem is None else mem)
+
+    @property
+    def total_bytes(self) -> float:
+        """The whole budget in bytes."""
+        return self.mem_limit_mb * _MIB
+
+    def tile_bytes(self, n_workers: int = 1) -> float:
+        """Bytes one tile's working set may use when ``n_workers`` tiles are computed at once."""
+        return self.total_bytes / max(1, int(n_workers))
+
+    @staticmethod
+    def workers(scheduler=None) -> int:
+        """Tiles computed at once under ``scheduler`` (which share the budget).
+
+        ``"sync"`` computes one tile at a time; any other scheduler (threads, Dask) computes
+        :func:`sxplan.layers.windows.default_workers` at once. ``None`` means the scheduler of
+        the enclosing :func:`sxplan.layers.windows.use_scheduler` block.
+        """
+        from .windows import _ACTIVE, default_workers
+
+        active = _ACTIVE.get()[0] if scheduler is None else scheduler
+        return 1 if active == "sync" else default_workers()
+
+    def min_mem_limit_mb(self, side_cells: int, bytes_per_cell: float, n_workers: int = 1) -> int:
+        """The smallest budget (MB) holding ``n_workers`` square tiles of ``side_cells``."""
+        return math.ceil(side_cells * side_cells * bytes_per_cell * max(1, n_workers) / _MIB)
+
+    @property
+    def warp_mem_limit_mb(self) -> int:
+        """GDAL warp buffer limit in MB (``rasterio.vrt.WarpedVRT(warp_mem_limit=...)``)."""
+        return max(64, int(self.mem_limit_mb // 4))
+
+    @property
+    def gdal_cache_bytes(self) -> int:
+        """GDAL raster block cache (``GDAL_CACHEMAX``) in bytes: M/8, within 32-256 MiB.
+
+        GDAL's default is 5 % of the machine's RAM and fills with output blocks; bounding it by
+        the budget keeps a run's memory flat.
+        """
+        return int(min(256.0, max(32.0, self.mem_limit_mb / 8)) * _MIB)
+
+    def cells_in_memory(self, bytes_per_cell: float, minimum: int = 10_000) -> int:
+        """Cells whose ``bytes_per_cell`` fit the budget (at least ``minimum``).
+
+        Used for exactextract's ``max_cells_in_memory``.
+        """
+        return max(int(minimum), int(self.total_bytes / bytes_per_cell))
+
+    @contextlib.contextmanager
+    def gdal_env(self, **options) -> Iterator[None]:
+        """A ``rasterio.Env`` with GDAL's block cache set to :attr:`gdal_cache_bytes`.
+
+        Parameters
+        ----------
+        **options
+            Further GDAL options for the environment.
+        """
+        import rasterio
+
+        with rasterio.Env(GDAL_CACHEMAX=self.gdal_cache_bytes, **options):
+            yield
