@@ -45,7 +45,11 @@ class UtilityPV:
 
     def layers(self, settings) -> TechLayers:
         """GHI as resource, the specific-yield raster for energy."""
-        return TechLayers(resource=settings.resource_layer, energy=settings.energy.yield_layer)
+        return TechLayers(
+            resource=settings.resource_layer,
+            energy=settings.energy.yield_layer,
+            energy_key="energy.yield_layer",
+        )
 
     def cell_energy(self, settings):
         """Specific yield per cell, kWh/kWp/yr (the yield layer itself)."""

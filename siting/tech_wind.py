@@ -34,7 +34,11 @@ class OnshoreWind:
 
     def layers(self, settings) -> TechLayers:
         """Wind speed as resource and for energy (both m/s)."""
-        return TechLayers(resource=settings.resource_layer, energy=settings.energy.speed_layer)
+        return TechLayers(
+            resource=settings.resource_layer,
+            energy=settings.energy.speed_layer,
+            energy_key="energy.speed_layer",
+        )
 
     def cell_energy(self, settings):
         """Capacity factor per cell (after losses) from the speed layer's values."""

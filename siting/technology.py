@@ -68,10 +68,13 @@ class TechLayers:
         Raster reported as the mean resource of a parcel or strip (e.g. GHI, wind speed).
     energy : str
         Raster the specific energy is derived from (PV yield, wind speed).
+    energy_key : str
+        Where ``energy`` is set in the technology's settings (for messages).
     """
 
     resource: str
     energy: str
+    energy_key: str = "energy"
 
 
 @runtime_checkable
@@ -100,7 +103,7 @@ class Technology(Protocol):
     engine: Engine
 
     def settings(self, section: Any) -> Any:
-        """This technology's settings from the config section holding them.
+        """Settings of this technology, from the config section holding them.
 
         Parameters
         ----------
