@@ -57,9 +57,7 @@ class SitingInputs:
     installed: pd.DataFrame | None = None
 
 
-def prepare_inputs(
-    grid, rasters, vectors, counties, bases, config, installed=None
-) -> SitingInputs:
+def prepare_inputs(grid, rasters, vectors, counties, bases, config, installed=None) -> SitingInputs:
     """Validate the inputs of :func:`sxplan.siting.run.run_siting` (see its parameters).
 
     Returns

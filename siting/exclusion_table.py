@@ -77,7 +77,6 @@ def exclusion_table(tech: str, rules, totals: dict, cell_km2: float) -> pd.DataF
     return df
 
 
-
 def rule_legend(rules) -> pd.DataFrame:
     """Legend of ``excluded_by_rule_<tech>.tif``: code, rule, Chinese label, mode.
 

@@ -73,9 +73,7 @@ def parcel_energy(spec, parcels: ParcelSet, cell_km2: float) -> ParcelEnergy:
     return ParcelEnergy(area, cap, columns)
 
 
-def parcel_table(
-    spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs
-) -> gpd.GeoDataFrame:
+def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) -> gpd.GeoDataFrame:
     """The ranked table of one technology's parcels.
 
     Parameters
@@ -185,7 +183,6 @@ def parcel_table(
     return gdf.to_crs("EPSG:4326")
 
 
-
 def per_county(parcels: ParcelSet, energy: ParcelEnergy, counties, totals, cell_km2):
     """Areas, potential and energy of one technology per county (parcels split by cell share).
 
@@ -233,7 +230,6 @@ def per_county(parcels: ParcelSet, energy: ParcelEnergy, counties, totals, cell_
     return df
 
 
-
 def _units_suffix(units: str) -> str:
     special = {
         "m/s": "ms",
@@ -260,7 +256,6 @@ def resource_column(name: str, units: str) -> str:
     """
     suffix = _units_suffix(units)
     return name if not suffix or name.endswith(suffix) else f"{name}_{suffix}"
-
 
 
 def _distance_to_features(polys: np.ndarray, features: np.ndarray) -> np.ndarray:

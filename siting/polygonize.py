@@ -107,7 +107,6 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
     return geoms
 
 
-
 def _shapes_to_polygons(shapes) -> tuple[np.ndarray, np.ndarray]:
     """Values and polygons from :func:`rasterio.features.shapes`, built in bulk (fast)."""
     values, rings, poly_of_ring = [], [], []

@@ -145,8 +145,7 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
             timings["distances"] = round(time.perf_counter() - t0, 3)
             t0 = time.perf_counter()
             passes = [
-                TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties)
-                for tech in enabled
+                TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
             ]
             tiles = shared_pass(passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog)
             timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
