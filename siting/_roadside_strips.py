@@ -131,6 +131,7 @@ def select_roads(roads: gpd.GeoDataFrame, config: RoadsidePVConfig) -> gpd.GeoDa
 
 
 def require_crs(gdf, grid, what: str) -> None:
+    """Refuse a vector without a CRS or in another CRS than the grid (``what`` names it)."""
     if gdf.crs is None:
         raise CRSMismatchError(
             f"roadside_pv: {what} has no CRS; load it with sxplan.layers.load_vector(..., grid)"
@@ -160,6 +161,7 @@ def _split_by_county(roads: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> gpd
 
 
 def make_segments(roads, counties, grid, cfg) -> gpd.GeoDataFrame:
+    """Selected roads split at county lines and cut into segments, with bearing and midpoint."""
     sel = select_roads(roads, cfg)
     pieces = _split_by_county(sel, counties)
     lines = np.asarray(pieces.geometry.values)
@@ -184,6 +186,7 @@ def make_segments(roads, counties, grid, cfg) -> gpd.GeoDataFrame:
 
 
 def make_strips(segs: gpd.GeoDataFrame, cfg) -> pd.DataFrame:
+    """One verge strip per segment and side (outer side only for one-way carriageways)."""
     geoms = np.asarray(segs.geometry.values)
     frames = []
     for side, name in [(1, "left"), (-1, "right")]:
@@ -220,7 +223,11 @@ def make_strips(segs: gpd.GeoDataFrame, cfg) -> pd.DataFrame:
     return strips
 
 
-def strip_terrain(strips: pd.DataFrame, segs, dem, cfg) -> pd.DataFrame:
+def strip_terrain(strips: pd.DataFrame, segs, dem, cfg) -> tuple[pd.DataFrame, tuple]:
+    """Cross slope, relief, elevation, terrain form, panel tilt/azimuth and horizon per strip.
+
+    Returns the strips and their stations ``(strip_of, x, y)`` (sample points mid-strip).
+    """
     seg_geoms = np.asarray(segs.geometry.values)
     st_seg, sx, sy, ux, uy = station_points(seg_geoms, cfg.sample_spacing_m)
     # Stations of each strip: stations of its segment, on its side.
@@ -319,6 +326,7 @@ def strip_terrain(strips: pd.DataFrame, segs, dem, cfg) -> pd.DataFrame:
 
 
 def group_mean(values, groups, n):
+    """Mean of finite ``values`` per group ``0..n-1`` (NaN for a group with none)."""
     v = np.asarray(values, dtype="float64")
     ok = np.isfinite(v)
     s = np.bincount(groups[ok], weights=v[ok], minlength=n)

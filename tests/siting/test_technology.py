@@ -201,3 +201,17 @@ def test_tables_name_the_technology_from_the_registry(world, tmp_path):
     assert set(res.bases["technology"]) == {"pv", "wind", "pv+wind"}
     parcels = gpd.read_file(tmp_path / "out" / "parcels_wind.gpkg", layer="parcels_wind")
     assert parcels["parcel_id"].str.startswith("WIND-").all()
+
+
+def test_every_parcel_technology_has_its_config_section():
+    # The config's list of parcel technologies (defaults of run_siting, `technologies:` of a
+    # rule) must agree with the registry: a new technology adds both.
+    from typing import get_args
+
+    from sxplan.siting.config import TECHNOLOGIES
+    from sxplan.siting.config_rules import Tech
+
+    assert TECHNOLOGIES == tuple(technology_names(engine="parcels")) == get_args(Tech)
+    cfg = SitingConfig()
+    for name in TECHNOLOGIES:
+        assert get_technology(name).settings(cfg) is getattr(cfg, name)
