@@ -123,12 +123,14 @@ def run_siting(
 
 def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start) -> SitingResult:
     cfg = inputs.config
-    parcel_techs = technology_names(engine="parcels")
-    for t in techs:
-        if t not in parcel_techs:
-            raise ConfigError(f"unknown technology {t!r}; use one of {parcel_techs}")
+    technologies = [get_technology(t) for t in techs]  # unknown names raise, listing the known
+    for tech in technologies:
+        if tech.engine != "parcels":
+            raise ConfigError(
+                f"technology {tech.name!r} is not sited on raster parcels; run_siting takes "
+                f"{technology_names(engine='parcels')} (roadside PV: run_roadside_pv)"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
-    technologies = [get_technology(t) for t in techs]
     enabled = [t for t in technologies if t.settings(cfg).enabled]
     results: dict[str, TechResult] = {}
     outputs: dict[str, Path] = {}

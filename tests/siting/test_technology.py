@@ -99,6 +99,12 @@ def test_registry_names_resolve_to_protocol_objects():
         get_technology("solar")
 
 
+def test_run_siting_refuses_a_strip_technology(world, tmp_path):
+    grid, rasters, counties, bases = world
+    with pytest.raises(ConfigError, match="not sited on raster parcels"):
+        run_siting(grid, rasters, {}, counties, bases, CFG, tmp_path, techs=["roadside_pv"])
+
+
 def test_capacity_and_energy_by_hand_through_the_protocol():
     cfg = SitingConfig.model_validate(CFG)
     pv, wind = get_technology("pv"), get_technology("wind")
