@@ -10,12 +10,18 @@ Inputs: areas in km2, yields in kWh/kWp/yr, mean speeds in m/s, settings from
 :mod:`sxplan.siting.config`.
 Outputs: capacities in MW, energies in GWh/yr, capacity factors (0-1).
 
+These are the functions the run calls: the technologies (:mod:`sxplan.siting.tech_pv`,
+:mod:`sxplan.siting.tech_wind`, :mod:`sxplan.siting.tech_roadside_pv`) compute every parcel's
+and strip's capacity and energy through them.
+
 Examples
 --------
 >>> capacity_mw(2.0, 36.0, 0.5)
 36.0
 >>> pv_energy_gwh(36.0, 1400.0)
 50.4
+>>> wind_energy_gwh(10.0, 0.25)
+21.9
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ __all__ = [
     "pv_energy_gwh",
     "weibull_capacity_factor",
     "wind_cf_table",
+    "wind_energy_gwh",
 ]
 
 #: Hours in a (non-leap) year.
@@ -84,6 +91,31 @@ def pv_energy_gwh(capacity_mw_, yield_kwh_per_kwp: float, extra_losses_share: fl
         GWh/yr.
     """
     return capacity_mw_ * yield_kwh_per_kwp / 1000.0 * (1.0 - extra_losses_share)
+
+
+def wind_energy_gwh(capacity_mw_, capacity_factor):
+    """Annual wind energy in GWh from capacity and capacity factor (after losses).
+
+    ``MW x CF x 8760 h = MWh/yr``, so ``GWh/yr = MW x CF x 8760 / 1000``.
+
+    Parameters
+    ----------
+    capacity_mw_ : float or numpy.ndarray
+        Capacity, MW.
+    capacity_factor : float or numpy.ndarray
+        Mean capacity factor, 0-1, losses already applied (:class:`WindCFTable` gives it).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        GWh/yr.
+
+    Examples
+    --------
+    >>> wind_energy_gwh(10.0, 0.25)  # 10 MW x 0.25 x 8760 h = 21,900 MWh
+    21.9
+    """
+    return capacity_mw_ * capacity_factor * HOURS_PER_YEAR / 1000.0
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """One ranked shortlist across utility PV, wind and roadside PV.
 
-Inputs: the parcel shortlist written by :func:`sxplan.siting.run.run_siting` (``shortlist.gpkg``)
-and
-the roadside PV rows from :func:`sxplan.siting.roadside.run_roadside_pv`.
+:func:`parcel_shortlist` takes the best parcels of each parcel technology;
+:func:`merge_roadside_shortlist` adds the roadside PV strips to the files written. Leading
+columns, file and layer names come from :mod:`sxplan.schema` (``siting.shortlist``).
+
+Inputs: per-technology parcel tables from :func:`sxplan.siting.run.run_siting`; the parcel
+shortlist it wrote (``shortlist.gpkg``) and the roadside PV rows from
+:func:`sxplan.siting.roadside.run_roadside_pv`.
 Outputs: ``shortlist.csv`` (UTF-8 with BOM) and ``shortlist.gpkg`` rewritten atomically, with
 roadside strips ranked among themselves by score, in the parcel shortlist's columns.
 """
@@ -17,10 +21,83 @@ import pandas as pd
 
 from sxplan.layers import write_csv, write_gpkg
 from sxplan.layers.tables import round_for_csv
+from sxplan.schema import dataset
 
-__all__ = ["merge_roadside_shortlist", "roadside_rows_as_shortlist"]
+from .technology import label_zh, technology_names
 
-TECH_ZH = {"pv": "光伏", "wind": "风电", "roadside_pv": "高速公路边坡光伏"}
+__all__ = ["merge_roadside_shortlist", "parcel_shortlist", "roadside_rows_as_shortlist"]
+
+_CSV = dataset("siting.shortlist")
+_GPKG = dataset("siting.shortlist_gpkg")
+#: Leading columns, in order (the others follow in the order of the parcel tables).
+FIRST_COLUMNS = [c.name for c in _CSV.columns if c.required]
+
+
+def parcel_shortlist(results: dict, top_n: int) -> gpd.GeoDataFrame:
+    """The ``top_n`` best parcels of every technology, schema columns first.
+
+    Parameters
+    ----------
+    results : dict of str to TechResult
+        Per technology; ``parcels`` ranked.
+    top_n : int
+        Parcels per technology.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Rows of every technology in turn, ``geometry`` last (EPSG:4326).
+    """
+    frames = [tr.parcels[tr.parcels["rank"] <= top_n] for tr in results.values()]
+    sl = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    sl["technology_zh"] = sl["technology"].map(label_zh)
+    cols = [c for c in FIRST_COLUMNS if c in sl.columns]
+    cols += [c for c in sl.columns if c not in cols and c != "geometry"] + ["geometry"]
+    return sl[cols]
+
+
+def write_shortlist(
+    shortlist: gpd.GeoDataFrame, siting_dir: str | Path, *, parcels: bool = True
+) -> dict[str, Path]:
+    """Write ``shortlist.csv`` (rounded, UTF-8 with BOM) and ``shortlist.gpkg``.
+
+    Parameters
+    ----------
+    shortlist : geopandas.GeoDataFrame
+        Rows in EPSG:4326, checked against :mod:`sxplan.schema`.
+    siting_dir : str or pathlib.Path
+        The run's ``siting/`` folder.
+    parcels : bool
+        Whether parcel rows are present; a roadside-only shortlist lacks the parcel columns
+        (bases, GCJ-02 coordinates), so only unknown columns are refused.
+
+    Returns
+    -------
+    dict
+        ``{"shortlist": csv path, "shortlist_gpkg": gpkg path}``.
+    """
+    siting_dir = Path(siting_dir)
+    table = _check(_CSV, pd.DataFrame(shortlist.drop(columns="geometry")), parcels)
+    gpkg = gpd.GeoDataFrame(_check(_GPKG, shortlist, parcels), geometry="geometry", crs="EPSG:4326")
+    return {
+        "shortlist": write_csv(round_for_csv(table), siting_dir / _name(_CSV)),
+        "shortlist_gpkg": write_gpkg(gpkg, siting_dir / _name(_GPKG), _GPKG.layer_name()),
+    }
+
+
+def _check(ds, frame, complete: bool):
+    if complete:
+        return ds.check(frame)
+    unknown = [str(c) for c in frame.columns if not ds.known(str(c))]
+    if unknown:
+        raise RuntimeError(
+            f"{ds.path}: columns {unknown} are not in sxplan/schema.py ({ds.key}); please report"
+        )
+    return frame
+
+
+def _name(ds) -> str:
+    return Path(ds.relpath()).name
 
 
 def roadside_rows_as_shortlist(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -42,7 +119,7 @@ def roadside_rows_as_shortlist(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = rows.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     out = out.rename(columns={"site_id": "parcel_id", "name": "county", "tech": "technology"})
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out["technology_zh"] = TECH_ZH["roadside_pv"]
+    out["technology_zh"] = out["technology"].map(label_zh)
     out["score_mean"] = out["score"]
     out["score_max"] = out["score"]
     return out.drop(columns=["score"]).to_crs("EPSG:4326")
@@ -68,16 +145,16 @@ def merge_roadside_shortlist(siting_dir: str | Path, rows: gpd.GeoDataFrame) -> 
     """
     siting_dir = Path(siting_dir)
     road = roadside_rows_as_shortlist(rows)
-    gpkg = siting_dir / "shortlist.gpkg"
+    gpkg = siting_dir / _name(_GPKG)
+    has_parcels = False
     if gpkg.exists():
-        parcels = gpd.read_file(gpkg, layer="shortlist")
-        parcels = parcels[parcels["technology"] != "roadside_pv"]
+        parcels = gpd.read_file(gpkg, layer=_GPKG.layer_name())
+        parcels = parcels[~parcels["technology"].isin(technology_names(engine="strips"))]
+        has_parcels = len(parcels) > 0
         cols = [c for c in parcels.columns if c != "geometry"]
         cols += [c for c in road.columns if c not in cols and c != "geometry"]
         merged = pd.concat([parcels, road], ignore_index=True)[[*cols, "geometry"]]
     else:
         merged = road
     merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
-    write_gpkg(merged, gpkg, "shortlist")
-    table = round_for_csv(pd.DataFrame(merged.drop(columns="geometry")))
-    return write_csv(table, siting_dir / "shortlist.csv")
+    return write_shortlist(merged, siting_dir, parcels=has_parcels)["shortlist"]

@@ -735,7 +735,14 @@ prefecture_adcode | | prefecture code
         "roadside PV strips, one per segment and side",
         "roadside_pv",
         layer="roadside_pv_segments",
-        columns=_ROADSIDE_SEGMENTS,
+        columns=_ROADSIDE_SEGMENTS
+        + _columns(
+            """
+dist_grid_km | km | distance to the nearest grid connection point (when a layer is set)
+score_grid | 0-1 | grid connection score (when a grid points layer is set)
+""",
+            required=False,
+        ),
         patterns=_columns("excluded_{rule}_km2 | km2 | strip area a rule removed", False),
     ),
     Dataset(

@@ -24,8 +24,11 @@ def test_import_siting_is_cheap_and_all_is_strings():
 def test_public_modules_declare_all():
     import importlib
 
-    for name in ("ahp", "bases", "capacity", "config", "criteria", "exclusions", "parcels",
-                 "run", "suitability"):  # fmt: skip
+    for name in ("ahp", "bases", "bases_table", "capacity", "config", "config_rules", "criteria",
+                 "exclusion_table", "exclusions", "parcel_table", "parcels", "polygonize",
+                 "results", "roadside", "roadside_config", "roadside_summary", "run", "shortlist",
+                 "suitability", "tech_pv", "tech_roadside_pv", "tech_wind",
+                 "technology"):  # fmt: skip
         mod = importlib.import_module(f"sxplan.siting.{name}")
         assert all(isinstance(n, str) for n in mod.__all__)
         assert all(hasattr(mod, n) for n in mod.__all__), name

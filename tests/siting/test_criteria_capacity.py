@@ -15,6 +15,7 @@ from sxplan.siting.capacity import (
     pv_energy_gwh,
     weibull_capacity_factor,
     wind_cf_table,
+    wind_energy_gwh,
 )
 from sxplan.siting.config import WindEnergyConfig
 from sxplan.siting.criteria import inverse_distance, linear, piecewise, weighted_sum
@@ -44,6 +45,14 @@ def test_capacity_and_pv_energy():
     assert capacity_mw(2.0, 36.0, 0.5) == 36.0
     assert pv_energy_gwh(36.0, 1400.0) == pytest.approx(50.4)
     assert pv_energy_gwh(36.0, 1400.0, 0.1) == pytest.approx(45.36)
+
+
+def test_wind_energy():
+    # 10 MW at CF 0.25 run 0.25 x 8760 = 2,190 full-load hours: 21,900 MWh = 21.9 GWh.
+    assert wind_energy_gwh(10.0, 0.25) == pytest.approx(21.9)
+    # 3 MW at CF 1/3 for 8760 h: 8,760 MWh = 8.76 GWh; vectorised over parcels.
+    got = wind_energy_gwh(np.array([3.0, 0.0]), np.array([1 / 3, 0.5]))
+    np.testing.assert_allclose(got, [8.76, 0.0])
 
 
 def test_weibull_cf_of_an_ideal_curve_is_a_cdf_difference():

@@ -281,6 +281,28 @@ def test_energy_from_pv_yield_and_fallback(tmp_path):
     )
 
 
+def test_strips_get_capacity_py_numbers_and_grid_columns(tmp_path):
+    from sxplan.siting import capacity
+
+    # A grid connection point 3 km north of the road: strips score on distance to it, and the
+    # optional grid columns pass the run-folder schema check.
+    points = gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0 + 3000)], crs=GRID.crs)
+    res = run(
+        tmp_path,
+        roads([grid_line(-4000, 0, 3000, 0)]),
+        vectors={"substations": points},
+        grid_points_layer="substations",
+    )
+    seg = res.segments
+    assert {"dist_grid_km", "score_grid"} <= set(seg.columns)
+    # Every strip: capacity and energy are exactly what capacity.py gives.
+    cap = capacity.capacity_mw(seg["usable_area_km2"].to_numpy() * 0.7, 150.0)
+    np.testing.assert_array_equal(seg["capacity_mw"].to_numpy(), cap)
+    energy = capacity.pv_energy_gwh(cap, seg["specific_yield_kwh_per_kwp"].to_numpy())
+    np.testing.assert_array_equal(seg["energy_gwh_per_yr"].to_numpy(), energy)
+    assert (res.shortlist["tech"] == "roadside_pv").all()
+
+
 def test_horizon_wall_shades_the_strip_facing_it(tmp_path):
     x, y = cell_centres()
     dem = np.where(y < Y0 - 400, 1500.0, 1000.0)  # a 500 m wall 400 m south of the road

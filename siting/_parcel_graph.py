@@ -1,0 +1,382 @@
+"""Parcels resolved across tiles: a union-find over piece contacts, then sliver merging.
+
+See :mod:`sxplan.siting.parcels` for the model. :class:`ParcelAccumulator` collects each
+tile's :class:`~sxplan.siting._parcel_pieces.PieceTile` in tile order;
+:meth:`~ParcelAccumulator.finish` joins pieces across tile seams (SciPy sparse connected
+components), cuts regions over the maximum area into block pieces, merges slivers into their
+neighbours and sums the statistics per parcel.
+
+Inputs: :class:`~sxplan.siting._parcel_pieces.PieceTile` per tile, grid shape, block side,
+connectivity, parcel size limits in cells.
+Outputs: :class:`ParcelSet`; parcel ids per cell of a tile (:func:`parcel_ids_tile`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ._parcel_pieces import N_LANDCOVER as _N_LC
+from ._parcel_pieces import PieceTile, piece_parcel_ids
+
+__all__ = ["ParcelAccumulator", "ParcelSet", "parcel_ids_tile"]
+
+
+@dataclass
+class ParcelSet:
+    """Parcels of one technology.
+
+    Attributes
+    ----------
+    n : int
+        Number of parcels (ids 1..n, ordered by their first cell in row-major order).
+    stats : dict of str to numpy.ndarray
+        Per parcel (index 0 = parcel 1): ``cells``, ``first_index``, ``<field>_sum``,
+        ``<field>_n``, ``<field>_max``.
+    lc_cells : numpy.ndarray
+        (n, 9) cells per common land-cover class.
+    county_cells : numpy.ndarray
+        (k, 3) rows ``(parcel id, county index, cells)``.
+    node_parcel : numpy.ndarray
+        Parcel id of every piece node (index = global node id, 0 = none).
+    tile_offsets : list of int
+        Global node id offset of each tile's pieces (tile order).
+    tile_kept : list of numpy.ndarray
+        Each tile's kept local labels.
+    """
+
+    n: int
+    stats: dict
+    lc_cells: np.ndarray
+    county_cells: np.ndarray
+    node_parcel: np.ndarray
+    tile_offsets: list = field(default_factory=list)
+    tile_kept: list = field(default_factory=list)
+
+    def mean(self, name: str) -> np.ndarray:
+        """Per-parcel mean of value field ``name`` (NaN where no cell had a value)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.stats[f"{name}_sum"] / self.stats[f"{name}_n"]
+
+
+class ParcelAccumulator:
+    """Collect :class:`PieceTile` results in tile order and resolve them into parcels.
+
+    Parameters
+    ----------
+    grid_shape : tuple of int
+        ``(height, width)`` of the grid.
+    block_cells : int
+        Block side in cells.
+    connectivity : {4, 8}
+        Neighbourhood.
+    min_cells, max_cells : float
+        Parcel size limits in cells.
+    """
+
+    def __init__(self, grid_shape, block_cells, connectivity, min_cells, max_cells):
+        self.height, self.width = grid_shape
+        self.block = int(block_cells)
+        self.connectivity = int(connectivity)
+        self.min_cells = float(min_cells)
+        self.max_cells = float(max_cells)
+        self.n_nodes = 0
+        self._sums: dict[str, list] = {}
+        self._lc: list = []
+        self._county: list = []
+        self._edges: list = []
+        self._borders: dict = {}
+        self.tile_offsets: list[int] = []
+        self.tile_kept: list[np.ndarray] = []
+
+    def add(self, window, pt: PieceTile) -> None:
+        """Add one tile's pieces (tiles must be added in :func:`plan_tiles` order)."""
+        off = self.n_nodes
+        self.tile_offsets.append(off)
+        self.tile_kept.append(pt.kept_local)
+        self.n_nodes += pt.n
+
+        def glob(a):
+            a = np.asarray(a, dtype="int64")
+            return np.where(a > 0, a + off, 0)
+
+        for k, v in pt.sums.items():
+            self._sums.setdefault(k, []).append(np.asarray(v))
+        self._lc.append(pt.lc_cells)
+        if pt.county_pairs.size:
+            cp = pt.county_pairs.copy()
+            cp[:, 0] += off
+            self._county.append(cp)
+        if pt.edges.size:
+            e = pt.edges.copy()
+            e[:, :2] += off
+            self._edges.append(np.column_stack([e, np.zeros(len(e), dtype="int64")]))
+        key = (int(window.row_off), int(window.col_off), int(window.height), int(window.width))
+        self._borders[key] = tuple(glob(x) for x in (pt.top, pt.bottom, pt.left, pt.right))
+
+    # -- seams between tiles -------------------------------------------------------------------
+    def _seam_edges(self) -> np.ndarray:
+        keys = sorted(self._borders)
+        if len(keys) <= 1:
+            return np.zeros((0, 4), dtype="int64")
+        row_starts = sorted({k[0] for k in keys})
+        col_starts = sorted({k[1] for k in keys})
+        hseams = set(row_starts[1:])
+        out = []
+        b = self.block
+        # Horizontal seams: pairs crossing between rows r-1 and r (vertical and diagonal).
+        for r in row_starts[1:]:
+            above = np.concatenate([self._borders[k][1] for k in keys if k[0] + k[2] == r])
+            below = np.concatenate([self._borders[k][0] for k in keys if k[0] == r])
+            cols = np.arange(self.width)
+            same_row_block = (r - 1) // b == r // b
+            parts = [(above, below, cols, cols)]
+            if self.connectivity == 8:
+                parts += [
+                    (above[:-1], below[1:], cols[:-1], cols[1:]),
+                    (above[1:], below[:-1], cols[1:], cols[:-1]),
+                ]
+            for a, bb, ca, cb in parts:
+                same = same_row_block & ((ca // b) == (cb // b))
+                out.append(self._pairs(a, bb, same))
+        # Vertical seams: horizontal pairs, and diagonals not crossing a horizontal seam.
+        for c in col_starts[1:]:
+            left = np.concatenate([self._borders[k][3] for k in keys if k[1] + k[3] == c])
+            right = np.concatenate([self._borders[k][2] for k in keys if k[1] == c])
+            rows = np.arange(self.height)
+            same_col_block = (c - 1) // b == c // b
+            parts = [(left, right, rows, rows)]
+            if self.connectivity == 8:
+                inner = np.array([r + 1 not in hseams for r in rows[:-1]], dtype=bool)
+                ra = rows[:-1][inner]
+                parts += [
+                    (left[ra], right[ra + 1], ra, ra + 1),
+                    (left[ra + 1], right[ra], ra + 1, ra),
+                ]
+            for a, bb, ra_, rb_ in parts:
+                same = same_col_block & ((ra_ // b) == (rb_ // b))
+                out.append(self._pairs(a, bb, same))
+        out = [o for o in out if o.size]
+        return np.concatenate(out) if out else np.zeros((0, 4), dtype="int64")
+
+    @staticmethod
+    def _pairs(a, bb, same) -> np.ndarray:
+        same = np.broadcast_to(same, a.shape)
+        keep = (a > 0) & (bb > 0)
+        if not keep.any():
+            return np.zeros((0, 4), dtype="int64")
+        a, bb, same = a[keep], bb[keep], same[keep].astype("int64")
+        lo, hi = np.minimum(a, bb), np.maximum(a, bb)
+        rows, counts = np.unique(np.column_stack([lo, hi, same]), axis=0, return_counts=True)
+        return np.column_stack([rows[:, 0], rows[:, 1], counts, rows[:, 2]]).astype("int64")
+
+    # -- resolution ----------------------------------------------------------------------------
+    def finish(self) -> ParcelSet:
+        """Resolve pieces into parcels and sum their statistics.
+
+        Returns
+        -------
+        ParcelSet
+        """
+        n = self.n_nodes
+        sums = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self._sums.items()}
+        if n == 0:
+            return ParcelSet(
+                0,
+                {k: v[:0] for k, v in sums.items()},
+                np.zeros((0, _N_LC), "int64"),
+                np.zeros((0, 3), "int64"),
+                np.zeros(1, "int64"),
+                self.tile_offsets,
+                self.tile_kept,
+            )
+        edges = [e for e in self._edges] + [self._seam_edges()]
+        edges = np.concatenate([e for e in edges if e.size] or [np.zeros((0, 4), "int64")])
+        cells = np.concatenate([[0], sums["cells"]]).astype("float64")
+        first = np.concatenate([[np.iinfo("int64").max], sums["first_index"]])
+        # Pieces: nodes joined across tile seams within one block.
+        same = edges[edges[:, 3] == 1]
+        piece = _components(n + 1, same[:, 0], same[:, 1])
+        region = _components(n + 1, edges[:, 0], edges[:, 1])
+        n_piece = piece.max() + 1
+        n_region = region.max() + 1
+        piece_cells = np.bincount(piece, weights=cells, minlength=n_piece)
+        region_cells = np.bincount(region, weights=cells, minlength=n_region)
+        piece_first = np.full(n_piece, np.iinfo("int64").max)
+        np.minimum.at(piece_first, piece, first)
+        region_of_piece = np.zeros(n_piece, dtype="int64")
+        region_of_piece[piece] = region
+        # Group = final parcel before numbering: the region, or merged pieces of a big region.
+        group_of_piece = _split_and_merge(
+            region_of_piece,
+            piece_cells,
+            piece_first,
+            region_cells,
+            edges,
+            piece,
+            self.min_cells,
+            self.max_cells,
+        )
+        group_of_piece[piece[0]] = -1  # node 0 is "no piece"
+        valid = group_of_piece >= 0
+        groups, inv = np.unique(group_of_piece[valid], return_inverse=True)
+        inv = inv.ravel()
+        group_cells = np.bincount(inv, weights=piece_cells[valid], minlength=groups.size)
+        group_first = np.full(groups.size, np.iinfo("int64").max)
+        np.minimum.at(group_first, inv, piece_first[valid])
+        kept = np.nonzero(group_cells >= self.min_cells - 1e-9)[0]
+        kept = kept[np.argsort(group_first[kept], kind="stable")]
+        parcel_of_group = np.zeros(groups.size, dtype="int64")
+        parcel_of_group[kept] = np.arange(1, kept.size + 1)
+        parcel_of_piece = np.zeros(group_of_piece.size, dtype="int64")
+        parcel_of_piece[valid] = parcel_of_group[inv]
+        node_parcel = parcel_of_piece[piece]
+        node_parcel[0] = 0
+        n_parcels = int(kept.size)
+        np_idx = node_parcel[1:]
+        stats = {}
+        for k, v in sums.items():
+            if k.endswith("_max"):
+                mx = np.full(n_parcels + 1, -np.inf)
+                np.maximum.at(mx, np_idx, v)
+                stats[k] = mx[1:]
+            elif k == "first_index":
+                mn = np.full(n_parcels + 1, np.iinfo("int64").max)
+                np.minimum.at(mn, np_idx, v.astype("int64"))
+                stats[k] = mn[1:]
+            else:
+                stats[k] = np.bincount(np_idx, weights=v, minlength=n_parcels + 1)[1:]
+        stats["cells"] = stats["cells"].round().astype("int64")
+        lc = np.concatenate(self._lc) if self._lc else np.zeros((0, _N_LC), "int64")
+        lc_cells = np.zeros((n_parcels + 1, _N_LC), dtype="int64")
+        np.add.at(lc_cells, np_idx, lc)
+        if self._county:
+            cp = np.concatenate(self._county)
+            cp = np.column_stack([node_parcel[cp[:, 0]], cp[:, 1], cp[:, 2]])
+            cp = cp[cp[:, 0] > 0]
+            key, inv = np.unique(cp[:, :2], axis=0, return_inverse=True)
+            cnt = np.bincount(inv.ravel(), weights=cp[:, 2]).astype("int64")
+            county_cells = np.column_stack([key, cnt])
+        else:
+            county_cells = np.zeros((0, 3), dtype="int64")
+        return ParcelSet(
+            n_parcels,
+            stats,
+            lc_cells[1:],
+            county_cells,
+            node_parcel,
+            self.tile_offsets,
+            self.tile_kept,
+        )
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes given undirected edges ``a - b``."""
+    graph = coo_matrix((np.ones(len(a), dtype="int8"), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype("int64")
+
+
+def _split_and_merge(
+    region_of_piece, piece_cells, piece_first, region_cells, edges, piece, min_cells, max_cells
+) -> np.ndarray:
+    """Group id per piece: the region id, or (for regions over the maximum) merged pieces."""
+    n_piece = len(region_of_piece)
+    big = region_cells > max_cells + 1e-9
+    group = region_of_piece.copy()  # groups < n_region: whole regions
+    offset = int(region_cells.size)
+    big_pieces = np.nonzero(big[region_of_piece])[0]
+    if big_pieces.size == 0:
+        return group
+    # Each piece of a big region starts as its own group.
+    parent = {int(p): int(p) for p in big_pieces}
+    area = {int(p): float(piece_cells[p]) for p in big_pieces}
+    first = {int(p): int(piece_first[p]) for p in big_pieces}
+    nbr: dict[int, dict[int, int]] = {int(p): {} for p in big_pieces}
+    cross = edges[edges[:, 3] == 0]
+    pa, pb = piece[cross[:, 0]], piece[cross[:, 1]]
+    for x, y, wgt in zip(pa.tolist(), pb.tolist(), cross[:, 2].tolist(), strict=True):
+        if x == y or x not in parent or y not in parent:
+            continue
+        nbr[x][y] = nbr[x].get(y, 0) + wgt
+        nbr[y][x] = nbr[y].get(x, 0) + wgt
+    heap = [(area[p], first[p], p) for p in parent if area[p] < min_cells - 1e-9]
+    heapq.heapify(heap)
+    while heap:
+        a, f, g = heapq.heappop(heap)
+        if parent[g] != g or area[g] != a or not nbr[g]:
+            continue  # stale entry, or isolated sliver (cannot happen in a connected region)
+        # Neighbour with most contacts; ties broken by the earlier first cell.
+        h = min(nbr[g], key=lambda k: (-nbr[g][k], first[k]))
+        parent[g] = h
+        area[h] += area[g]
+        first[h] = min(first[h], first[g])
+        for k, wgt in nbr.pop(g).items():
+            nbr[k].pop(g, None)
+            if k != h:
+                nbr[h][k] = nbr[h].get(k, 0) + wgt
+                nbr[k][h] = nbr[k].get(h, 0) + wgt
+        nbr[g] = {}
+        if area[h] < min_cells - 1e-9:
+            heapq.heappush(heap, (area[h], first[h], h))
+
+    def root(p):
+        while parent[p] != p:
+            p = parent[p]
+        return p
+
+    for p in big_pieces.tolist():
+        group[p] = offset + root(p)
+    del n_piece
+    return group
+
+
+def parcel_ids_tile(
+    parcels: ParcelSet,
+    tile_index: int,
+    candidate: np.ndarray,
+    row_off: int,
+    col_off: int,
+    block_cells: int,
+    connectivity: int,
+) -> np.ndarray:
+    """Parcel id of each cell of a tile (0 = none), re-labelling its candidate cells.
+
+    The candidate mask must be the one the tile had when its pieces were accumulated (labelling
+    is deterministic, so the local labels repeat).
+
+    Parameters
+    ----------
+    parcels : ParcelSet
+        Result of :meth:`ParcelAccumulator.finish`.
+    tile_index : int
+        Position of the tile in the order tiles were added.
+    candidate : numpy.ndarray of bool
+        The tile's candidate cells.
+    row_off, col_off : int
+        Global offset of the tile's core window.
+    block_cells : int
+        Block side in cells.
+    connectivity : {4, 8}
+        Neighbourhood.
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 parcel ids.
+    """
+    off = parcels.tile_offsets[tile_index]
+    kept = parcels.tile_kept[tile_index]
+    return piece_parcel_ids(
+        candidate,
+        row_off,
+        col_off,
+        block_cells,
+        connectivity,
+        kept,
+        parcels.node_parcel[off + 1 : off + 1 + kept.size],
+    )

@@ -1,0 +1,358 @@
+"""Parcel pieces: one tile's candidate cells labelled without crossing block lines.
+
+See :mod:`sxplan.siting.parcels` for the model (regions, blocks, pieces, slivers). A tile is
+labelled with block lines cut; the statistics of every piece and the label pairs touching
+across block lines inside the tile are collected in a :class:`PieceTile`.
+
+Inputs: a tile's candidate mask and per-cell values (scores, resource, land cover, county).
+Outputs: :class:`PieceTile`; parcel ids per cell from a tile's kept labels
+(:func:`piece_parcel_ids`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from sxplan.errors import ConfigError
+
+__all__ = [
+    "N_LANDCOVER",
+    "PieceTile",
+    "block_side_cells",
+    "empty_piece_tile",
+    "label_pieces",
+    "piece_parcel_ids",
+    "piece_tile",
+]
+
+N_LANDCOVER = 9  # common land-cover classes 0 (no data) .. 8
+_N_LC = N_LANDCOVER
+
+
+def block_side_cells(max_area_km2: float, cell_area_km2: float) -> int:
+    """Side, in cells, of the largest square block whose area is at most ``max_area_km2``.
+
+    Parameters
+    ----------
+    max_area_km2 : float
+        Maximum parcel area.
+    cell_area_km2 : float
+        Area of one cell.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> block_side_cells(20.0, 0.0009)  # 30 m cells: 149 x 149 cells = 19.98 km2
+    149
+    """
+    side = int(math.floor(math.sqrt(max_area_km2 / cell_area_km2) + 1e-9))
+    if side < 1:
+        raise ConfigError(
+            f"max_parcel_area_km2 = {max_area_km2} is smaller than one cell "
+            f"({cell_area_km2} km2); raise it or use a finer grid"
+        )
+    return side
+
+
+def _structure(connectivity: int) -> np.ndarray:
+    if connectivity == 8:
+        return np.ones((3, 3), dtype=bool)
+    if connectivity == 4:
+        return ndimage.generate_binary_structure(2, 1)
+    raise ConfigError(f"connectivity must be 4 or 8, got {connectivity}")
+
+
+def _block_cuts(offset: int, length: int, block: int) -> np.ndarray:
+    """Local indices i (1..length-1) where a new block starts (global offset + i % block == 0)."""
+    first = (-offset) % block
+    if first == 0:
+        first = block
+    return np.arange(first, length, block)
+
+
+def label_pieces(
+    candidate: np.ndarray, row_off: int, col_off: int, block_cells: int, connectivity: int
+) -> tuple[np.ndarray, int]:
+    """Label connected candidate cells without connecting across block lines.
+
+    Block lines lie at global rows and columns that are multiples of ``block_cells``. Labels
+    are numbered in row-major order of each piece's first cell.
+
+    Parameters
+    ----------
+    candidate : numpy.ndarray of bool
+        Candidate cells of a window.
+    row_off, col_off : int
+        Global offset of the window.
+    block_cells : int
+        Block side in cells.
+    connectivity : {4, 8}
+        Neighbourhood.
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        int32 labels (0 = not a candidate).
+    n : int
+        Number of pieces.
+    """
+    rcuts = _block_cuts(row_off, candidate.shape[0], block_cells)
+    ccuts = _block_cuts(col_off, candidate.shape[1], block_cells)
+    expanded = candidate
+    if rcuts.size:
+        expanded = np.insert(expanded, rcuts, False, axis=0)
+    if ccuts.size:
+        expanded = np.insert(expanded, ccuts, False, axis=1)
+    labels, n = ndimage.label(expanded, structure=_structure(connectivity))
+    if rcuts.size or ccuts.size:
+        rows = np.arange(candidate.shape[0]) + np.searchsorted(
+            rcuts, np.arange(candidate.shape[0]), side="right"
+        )
+        cols = np.arange(candidate.shape[1]) + np.searchsorted(
+            ccuts, np.arange(candidate.shape[1]), side="right"
+        )
+        labels = labels[np.ix_(rows, cols)]
+    return labels.astype("int32", copy=False), int(n)
+
+
+@dataclass
+class PieceTile:
+    """What one tile contributes to the parcel graph.
+
+    Pieces kept from the tile are numbered 1..n in ``kept_local`` order (0 = none).
+
+    Attributes
+    ----------
+    kept_local : numpy.ndarray
+        Sorted local labels kept (the others belong to small regions wholly inside the tile).
+    sums : dict of str to numpy.ndarray
+        Per kept piece: ``cells``, ``first_index`` (global row-major index of the first cell),
+        ``<field>_sum``/``<field>_n`` for every value field, ``<field>_max`` for max fields.
+    lc_cells : numpy.ndarray
+        (n, 9) cell counts per common land-cover class (column 0 = no data).
+    county_pairs : numpy.ndarray
+        (k, 3) int64 rows ``(piece 1..n, county index, cells)``.
+    edges : numpy.ndarray
+        (m, 3) int64 rows ``(piece a, piece b, contacts)`` across block lines inside the tile.
+    top, bottom, left, right : numpy.ndarray
+        Piece numbers along the core edges of the tile.
+    """
+
+    kept_local: np.ndarray
+    sums: dict
+    lc_cells: np.ndarray
+    county_pairs: np.ndarray
+    edges: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of pieces kept."""
+        return int(self.kept_local.size)
+
+
+def empty_piece_tile(height: int, width: int) -> PieceTile:
+    """A :class:`PieceTile` with no pieces for a tile of the given core shape."""
+    z = np.zeros(0, dtype="int64")
+    return PieceTile(
+        np.zeros(0, dtype="int32"), {"cells": z, "first_index": z},
+        np.zeros((0, _N_LC), "int64"), np.zeros((0, 3), "int64"), np.zeros((0, 3), "int64"),
+        np.zeros(width, "int64"), np.zeros(width, "int64"),
+        np.zeros(height, "int64"), np.zeros(height, "int64"),
+    )  # fmt: skip
+
+
+def _pairs_across_blocks(lab, row_off, col_off, block, connectivity):
+    """(a, b) label pairs of adjacent cells in different blocks, each pair once."""
+    h, w = lab.shape
+    rb = (row_off + np.arange(h)) // block
+    cb = (col_off + np.arange(w)) // block
+    ii = np.nonzero(rb[:-1] != rb[1:])[0]
+    jj = np.nonzero(cb[:-1] != cb[1:])[0]
+    a_parts, b_parts = [], []
+    if jj.size:
+        a_parts.append(lab[:, jj].ravel())
+        b_parts.append(lab[:, jj + 1].ravel())
+    if ii.size:
+        a_parts.append(lab[ii, :].ravel())
+        b_parts.append(lab[ii + 1, :].ravel())
+    if connectivity == 8 and h > 1 and w > 1:
+        if ii.size:
+            a_parts += [lab[ii, :-1].ravel(), lab[ii, 1:].ravel()]
+            b_parts += [lab[ii + 1, 1:].ravel(), lab[ii + 1, :-1].ravel()]
+        if jj.size:
+            other = np.setdiff1d(np.arange(h - 1), ii)
+            if other.size:
+                a_parts += [lab[np.ix_(other, jj)].ravel(), lab[np.ix_(other, jj + 1)].ravel()]
+                b_parts += [
+                    lab[np.ix_(other + 1, jj + 1)].ravel(),
+                    lab[np.ix_(other + 1, jj)].ravel(),
+                ]
+    if not a_parts:
+        return np.zeros((0, 3), dtype="int64")
+    a = np.concatenate(a_parts).astype("int64")
+    b = np.concatenate(b_parts).astype("int64")
+    return _count_pairs(a, b)
+
+
+def _count_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rows (min, max, count) of distinct non-zero pairs with a != b."""
+    keep = (a > 0) & (b > 0) & (a != b)
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        return np.zeros((0, 3), dtype="int64")
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pairs, counts = np.unique(np.column_stack([lo, hi]), axis=0, return_counts=True)
+    return np.column_stack([pairs, counts]).astype("int64")
+
+
+def piece_tile(
+    candidate: np.ndarray,
+    *,
+    row_off: int,
+    col_off: int,
+    grid_width: int,
+    block_cells: int,
+    connectivity: int,
+    min_cells: float,
+    values: dict,
+    max_fields: tuple = (),
+    landcover: np.ndarray | None = None,
+    county: np.ndarray | None = None,
+) -> PieceTile:
+    """Label a tile's candidate cells into pieces and accumulate their statistics.
+
+    Parameters
+    ----------
+    candidate : numpy.ndarray of bool
+        Candidate cells of the tile's core window.
+    row_off, col_off : int
+        Global offset of the core window.
+    grid_width : int
+        Width of the grid (for global row-major indices).
+    block_cells : int
+        Block side in cells.
+    connectivity : {4, 8}
+        Neighbourhood.
+    min_cells : float
+        Minimum parcel area in cells; regions complete inside the tile and smaller are dropped.
+    values : dict of str to numpy.ndarray
+        Per-cell values to average per parcel (NaN = missing, not counted).
+    max_fields : tuple of str
+        Names in ``values`` whose per-parcel maximum is also kept.
+    landcover : numpy.ndarray, optional
+        Common land-cover class per cell (0..8).
+    county : numpy.ndarray, optional
+        County index per cell (0 = none).
+
+    Returns
+    -------
+    PieceTile
+    """
+    struct = _structure(connectivity)
+    pieces, n_pieces = label_pieces(candidate, row_off, col_off, block_cells, connectivity)
+    h, w = candidate.shape
+    if n_pieces == 0:
+        return empty_piece_tile(h, w)
+    # Regions inside the tile: complete (not touching the tile edge) and small ones are dropped.
+    regions, n_regions = ndimage.label(candidate, structure=struct)
+    region_cells = np.bincount(regions.ravel(), minlength=n_regions + 1)
+    on_edge = np.zeros(n_regions + 1, dtype=bool)
+    on_edge[np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])] = True
+    keep_region = on_edge | (region_cells >= min_cells - 1e-9)
+    keep_region[0] = False
+    sel = pieces > 0
+    lab = pieces[sel]
+    region_of_piece = np.zeros(n_pieces + 1, dtype="int64")
+    region_of_piece[lab] = regions[sel]
+    keep_piece = keep_region[region_of_piece]
+    kept_local = np.nonzero(keep_piece)[0].astype("int32")
+    if kept_local.size == 0:
+        return empty_piece_tile(h, w)
+    # local label -> kept number (1..n), 0 if dropped
+    renum = np.zeros(n_pieces + 1, dtype="int64")
+    renum[kept_local] = np.arange(1, kept_local.size + 1)
+    n = kept_local.size
+    kl = renum[lab]
+    in_kept = kl > 0
+    kl = kl[in_kept]
+    flat = np.flatnonzero(sel)[in_kept]
+    sums = {"cells": np.bincount(kl, minlength=n + 1)[1:]}
+    # first cell of each piece in row-major order = global row-major first index
+    _, first_pos = np.unique(kl, return_index=True)
+    fr, fc = np.divmod(flat[first_pos], w)
+    sums["first_index"] = (fr + row_off).astype("int64") * grid_width + (fc + col_off)
+    for name, arr in values.items():
+        v = arr[sel][in_kept].astype("float64")
+        ok = np.isfinite(v)
+        sums[f"{name}_sum"] = np.bincount(kl[ok], weights=v[ok], minlength=n + 1)[1:]
+        sums[f"{name}_n"] = np.bincount(kl[ok], minlength=n + 1)[1:]
+        if name in max_fields:
+            mx = np.full(n + 1, -np.inf)
+            np.maximum.at(mx, kl[ok], v[ok])
+            sums[f"{name}_max"] = mx[1:]
+    if landcover is not None:
+        lc = landcover[sel][in_kept].astype("int64")
+        lc_cells = np.bincount(kl * _N_LC + lc, minlength=(n + 1) * _N_LC).reshape(n + 1, _N_LC)
+        lc_cells = lc_cells[1:]
+    else:
+        lc_cells = np.zeros((n, _N_LC), dtype="int64")
+    if county is not None:
+        ct = county[sel][in_kept].astype("int64")
+        key = kl * (int(ct.max()) + 1) + ct
+        uniq, cnt = np.unique(key, return_counts=True)
+        p, c = np.divmod(uniq, int(ct.max()) + 1)
+        county_pairs = np.column_stack([p, c, cnt]).astype("int64")
+    else:
+        county_pairs = np.zeros((0, 3), dtype="int64")
+    kept_lab = np.zeros(pieces.shape, dtype="int64")
+    kept_lab[sel] = renum[lab]
+    edges = _pairs_across_blocks(kept_lab, row_off, col_off, block_cells, connectivity)
+    return PieceTile(
+        kept_local, sums, lc_cells, county_pairs, edges,
+        kept_lab[0].copy(), kept_lab[-1].copy(), kept_lab[:, 0].copy(), kept_lab[:, -1].copy(),
+    )  # fmt: skip
+
+
+def piece_parcel_ids(
+    candidate, row_off, col_off, block_cells, connectivity, kept, parcel_of_kept
+) -> np.ndarray:
+    """Parcel id per cell from a tile's kept piece labels and their parcel ids.
+
+    Parameters
+    ----------
+    candidate : numpy.ndarray of bool
+        The tile's candidate cells (as when its pieces were accumulated).
+    row_off, col_off : int
+        Global offset of the tile's core window.
+    block_cells : int
+        Block side in cells.
+    connectivity : {4, 8}
+        Neighbourhood.
+    kept : numpy.ndarray
+        Sorted local labels the tile kept (:attr:`PieceTile.kept_local`).
+    parcel_of_kept : numpy.ndarray
+        Parcel id of each kept label (0 = dropped).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 parcel ids.
+    """
+    if kept.size == 0:
+        return np.zeros(candidate.shape, dtype="int32")
+    lab, _ = label_pieces(candidate, row_off, col_off, block_cells, connectivity)
+    pos = np.minimum(np.searchsorted(kept, lab), kept.size - 1)
+    hit = (lab > 0) & (kept[pos] == lab)
+    lookup = np.concatenate([[0], np.asarray(parcel_of_kept, dtype="int64")])
+    return lookup[np.where(hit, pos + 1, 0)].astype("int32")

@@ -1,0 +1,289 @@
+"""The shared windowed pass: every technology's exclusions, scores and parcel pieces per tile.
+
+Each tile is read once and serves every parcel technology: exclusion codes and suitability
+scores are written tile by tile, and the parcel pieces of each technology, with their
+statistics, are accumulated for :meth:`~sxplan.siting.parcels.ParcelAccumulator.finish`.
+Reads, the study area, exclusion rules shared by technologies, the derived slope and land-cover
+classes are computed once per tile (cached in the :class:`~sxplan.siting._context.TileContext`).
+
+Inputs: :class:`~sxplan.siting._run_inputs.SitingInputs`, the technologies to run, an output
+folder, a memory budget.
+Outputs: ``suitability_<tech>.tif`` and ``excluded_by_rule_<tech>.tif``; per technology a
+:class:`TechPass` holding the accumulated parcel pieces and area counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from sxplan.layers.io import RasterTileWriter
+from sxplan.layers.landcover import to_common
+from sxplan.layers.windows import default_workers, plan_tiles, run_tiles
+
+from ._context import TileContext
+from .ahp import weights_from_config
+from .exclusions import NO_DATA_CODE, OUTSIDE_CODE, compile_rules, study_area_tile
+from .parcels import ParcelAccumulator, block_side_cells, empty_piece_tile, piece_tile
+from .suitability import CompiledCriteria
+from .technology import Technology
+
+__all__ = ["TechCompute", "TechPass", "TileOptions", "shared_pass"]
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """How windowed passes run.
+
+    Attributes
+    ----------
+    mem_limit_mb : float
+        Memory budget for tiles in flight.
+    scheduler : str or None
+        Tile scheduler for :func:`sxplan.layers.windows.run_tiles`.
+    tile_size : int or None
+        Forced tile side in cells (tests).
+    """
+
+    mem_limit_mb: float
+    scheduler: str | None = None
+    tile_size: int | None = None
+
+
+class TechCompute:
+    """What a tile task needs for one technology (picklable: no open files, no accumulators).
+
+    Parameters
+    ----------
+    technology : Technology
+        The technology (its settings, layers and per-cell energy).
+    cfg : SitingConfig
+        The ``siting:`` settings.
+    grid : GridSpec
+        The run's grid.
+    layers : LayerSet
+        The run's layers.
+    n_counties : int
+        Number of counties (county index 1..n per cell, 0 = outside).
+    """
+
+    def __init__(self, technology: Technology, cfg, grid, layers, n_counties):
+        tech = technology.name
+        tcfg = technology.settings(cfg)
+        self.technology = technology
+        self.settings = tcfg
+        self.tech = tech
+        self.rules = compile_rules(cfg, tech, layers)
+        self.weights, self.ahp = weights_from_config(tcfg)
+        self.crit = CompiledCriteria(tcfg.criteria, self.weights, layers)
+        need = technology.layers(tcfg)
+        self.resource = layers.raster(need.resource, f"{tech}.resource_layer")
+        self.energy_layer = layers.raster(need.energy, f"{tech}.{need.energy_key}").name
+        self.cell_energy = technology.cell_energy(tcfg)
+        self.slope_name = cfg.slope_layer if cfg.slope_layer in layers.rasters else None
+        self.lc_name = cfg.landcover_layer if cfg.landcover_layer in layers.rasters else None
+        self.lc_scheme = cfg.landcover_scheme
+        self.lc_nodata = layers.rasters[self.lc_name].nodata if self.lc_name else None
+        self.required = list(
+            dict.fromkeys(self.rules.hard_rasters + [self.resource.name, self.energy_layer])
+        )
+        self.n_counties = n_counties
+        cell_km2 = grid.cell_area_km2
+        self.grid_width = grid.width
+        self.block = block_side_cells(tcfg.max_parcel_area_km2, cell_km2)
+        self.min_cells = tcfg.min_parcel_area_km2 / cell_km2
+        self.max_cells = tcfg.max_parcel_area_km2 / cell_km2
+        self.thr = float(tcfg.score_threshold)
+        self.connectivity = tcfg.connectivity
+
+    @property
+    def halo(self) -> int:
+        """Cells of halo the tile needs (rules and criteria)."""
+        return max(self.rules.halo, self.crit.halo)
+
+    @property
+    def bytes_per_cell(self) -> int:
+        """Memory per cell of a tile in flight, for the tile planner."""
+        # codes, score, factor, masks, county, parcel values (float64) and criteria arrays
+        return 120 + 24 * len(self.crit.items)
+
+    def compute(self, tile, ctx, county, study):
+        """Codes, scores, counts and parcel pieces of one tile."""
+        ex = self.rules.evaluate(ctx, study)
+        code = ex.code
+        if not study.any():
+            return code, np.full(ctx.shape, np.nan, "float32"), None
+        cr = self.crit.evaluate(ctx)
+        missing = np.zeros(ctx.shape, dtype=bool)
+        for name in self.required:
+            missing |= ~ctx.read(name, what=f"{self.tech} inputs")[1]
+        for arr in cr.raw.values():
+            missing |= np.isnan(arr)
+        code[(code == 0) & missing] = NO_DATA_CODE
+        eligible = code == 0
+        score = np.where(eligible, cr.combined * ex.score_factor, np.nan).astype("float32")
+        candidate = eligible & (score >= self.thr)
+        n = self.n_counties + 1
+        counts = {
+            "seq": np.bincount(code[study], minlength=256),
+            "alone": ex.alone_cells,
+            "soft_seq": np.array(
+                [0 if m is None else int(np.count_nonzero(m & eligible)) for m in ex.soft_masks],
+                dtype="int64",
+            ),
+            "nodata_alone": int(np.count_nonzero(missing & study)),
+            "eligible_county": np.bincount(county[eligible], minlength=n),
+            "candidate_county": np.bincount(county[candidate], minlength=n),
+        }
+        if not candidate.any():
+            return code, score, (counts, None)
+        values = {"score": score, "resource": ctx.read_float(self.resource.name)}
+        values["energy"] = self.cell_energy(ctx.read_float(self.energy_layer))
+        if self.slope_name:
+            values["slope"] = ctx.read_float(self.slope_name)
+        for name in self.crit.names:
+            values[f"crit_{name}"] = cr.raw[name]
+            values[f"score_{name}"] = cr.scores[name]
+        lc = None
+        if self.lc_name:
+            lc = ctx.cached(
+                ("common_landcover", self.lc_name),
+                lambda: to_common(
+                    ctx.read(self.lc_name)[0], self.lc_scheme, self.lc_nodata, what=self.lc_name
+                ),
+            )
+        pt = piece_tile(
+            candidate, row_off=int(tile.window.row_off), col_off=int(tile.window.col_off),
+            grid_width=self.grid_width, block_cells=self.block,
+            connectivity=self.connectivity, min_cells=self.min_cells, values=values,
+            max_fields=("score",), landcover=lc, county=county,
+        )  # fmt: skip
+        return code, score, (counts, pt)
+
+
+class TechPass:
+    """One technology's part of the shared pass: its compute spec, writers and accumulators.
+
+    Parameters
+    ----------
+    technology : Technology
+        The technology.
+    cfg, grid, layers, counties
+        The run's settings, grid, layers and counties.
+    """
+
+    def __init__(self, technology: Technology, cfg, grid, layers, counties):
+        t0 = time.perf_counter()
+        self.tech = technology.name
+        self.spec = TechCompute(technology, cfg, grid, layers, len(counties))
+        sp = self.spec
+        self.acc = ParcelAccumulator(
+            grid.shape, sp.block, sp.connectivity, sp.min_cells, sp.max_cells
+        )
+        n_rules = len(sp.rules.rules)
+        n_counties = len(counties)
+        self.totals = {
+            "seq": np.zeros(256, dtype="int64"),
+            "alone": np.zeros(n_rules, dtype="int64"),
+            "soft_seq": np.zeros(n_rules, dtype="int64"),
+            "nodata_alone": 0,
+            "eligible_county": np.zeros(n_counties + 1, dtype="int64"),
+            "candidate_county": np.zeros(n_counties + 1, dtype="int64"),
+        }
+        self.timings = {"compile": round(time.perf_counter() - t0, 3)}
+
+    def open_writers(self, stack, paths, grid, cog):
+        """Open the exclusion-code and suitability rasters (closed by ``stack``).
+
+        ``paths`` maps ``excluded_by_rule`` and ``suitability`` to this technology's files.
+        """
+        self.code_path = paths["excluded_by_rule"]
+        self.suit_path = paths["suitability"]
+        self.wcode = stack.enter_context(
+            RasterTileWriter(
+                self.code_path, grid, "uint8", OUTSIDE_CODE, cog=cog, kind="categorical",
+                tags={"units": "rule code", "legend": self.code_path.with_suffix(".csv").name},
+            )
+        )  # fmt: skip
+        self.wsuit = stack.enter_context(
+            RasterTileWriter(
+                self.suit_path, grid, "float32", float("nan"), cog=cog, kind="continuous",
+                tags={"units": "score 0-1"},
+            )
+        )  # fmt: skip
+
+    def write(self, tile, out):
+        """Write one tile's codes and scores and add its counts and pieces."""
+        code, score, extra = out
+        self.wcode.write(code, tile.window)
+        self.wsuit.write(score, tile.window)
+        pt = None
+        if extra is not None:
+            counts, pt = extra
+            for k, v in counts.items():
+                self.totals[k] = self.totals[k] + v
+        if pt is None:
+            pt = empty_piece_tile(int(tile.window.height), int(tile.window.width))
+        self.acc.add(tile.window, pt)
+
+
+def shared_pass(passes, inputs, raster_paths, tiling, cog):
+    """One windowed pass for every technology: each tile is read once and serves them all.
+
+    Exclusion rules shared by technologies (same code = same rule) are evaluated once per tile.
+
+    Parameters
+    ----------
+    passes : list of TechPass
+        One per technology.
+    inputs : SitingInputs
+        Grid, layers and counties.
+    raster_paths : callable
+        ``raster_paths(tech) -> {"excluded_by_rule": Path, "suitability": Path}``.
+    tiling : TileOptions
+        Memory limit, scheduler and forced tile size.
+    cog : bool
+        Write Cloud-Optimized GeoTIFFs.
+
+    Returns
+    -------
+    list of sxplan.layers.windows.Tile
+        The tiles (the parcel outline pass re-uses them).
+    """
+    grid, layers, counties = inputs.grid, inputs.layers, inputs.counties
+    mem_limit_mb, scheduler, tile_size = tiling.mem_limit_mb, tiling.scheduler, tiling.tile_size
+    county_geoms = np.asarray(counties.geometry.values)
+    county_tree = shapely.STRtree(county_geoms)
+    halo = max(tp.spec.halo for tp in passes)
+    n_workers = 1 if scheduler == "sync" else default_workers()
+    bytes_per_cell = 48 + sum(tp.spec.bytes_per_cell for tp in passes) + 8 * len(layers.rasters)
+    tiles = plan_tiles(
+        grid,
+        mem_limit_mb=mem_limit_mb,
+        bytes_per_cell=bytes_per_cell,
+        halo=halo,
+        n_workers=n_workers,
+        tile_size=tile_size,
+    )
+    specs = [tp.spec for tp in passes]
+
+    def compute(tile):
+        ctx = TileContext(layers, tile)
+        county = study_area_tile(county_geoms, county_tree, grid, tile.window)
+        study = county > 0
+        return [sp.compute(tile, ctx, county, study) for sp in specs]
+
+    def write(tile, outs):
+        for tp, out in zip(passes, outs, strict=True):
+            tp.write(tile, out)
+
+    with contextlib.ExitStack() as stack:
+        for tp in passes:
+            tp.open_writers(stack, raster_paths(tp.tech), grid, cog)
+        label = "siting " + "+".join(tp.tech for tp in passes)
+        run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
+    return tiles

@@ -1,0 +1,280 @@
+"""Parcel tables: capacity and energy, place, land cover and criteria of every parcel.
+
+Capacity and energy come from the technology (:mod:`sxplan.siting.technology`), computed once
+per parcel by :func:`parcel_energy`; the parcel table and the per-county sums both use them.
+
+Inputs: a :class:`~sxplan.siting.parcels.ParcelSet`, parcel outlines, the technology's compute
+spec, and the run's :class:`~sxplan.siting._run_inputs.SitingInputs`.
+Outputs: the ranked parcel table (``parcels_<tech>.gpkg``, EPSG:4326; columns named in
+:mod:`sxplan.schema`, ``siting.parcels``) and per-county sums for ``bases.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from sxplan.layers.datum import wgs84_to_gcj02
+from sxplan.layers.landcover import COMMON_CLASSES
+
+from .parcels import ParcelSet
+
+__all__ = ["ParcelEnergy", "parcel_energy", "parcel_table", "per_county", "resource_column"]
+
+
+@dataclass(frozen=True)
+class ParcelEnergy:
+    """Area, capacity and energy of each parcel (parcel-id order, before ranking).
+
+    Attributes
+    ----------
+    area_km2 : numpy.ndarray
+        Parcel areas, km2.
+    capacity_mw : numpy.ndarray
+        Capacities, MW (:meth:`Technology.capacity_mw`).
+    columns : dict of str to numpy.ndarray
+        The technology's columns (:meth:`Technology.columns`), with ``energy_gwh_per_yr``.
+    """
+
+    area_km2: np.ndarray
+    capacity_mw: np.ndarray
+    columns: dict
+
+    @property
+    def energy_gwh_per_yr(self) -> np.ndarray:
+        """Annual energy of each parcel, GWh/yr."""
+        return self.columns["energy_gwh_per_yr"]
+
+
+def parcel_energy(spec, parcels: ParcelSet, cell_km2: float) -> ParcelEnergy:
+    """Capacity and energy of every parcel, through the technology's own functions.
+
+    Parameters
+    ----------
+    spec : sxplan.siting._tile_pass.TechCompute
+        The technology and its settings.
+    parcels : ParcelSet
+        Resolved parcels; the ``energy`` field holds each cell's specific energy.
+    cell_km2 : float
+        Area of one cell.
+
+    Returns
+    -------
+    ParcelEnergy
+    """
+    tech, settings = spec.technology, spec.settings
+    area = parcels.stats["cells"] * cell_km2 if parcels.n else np.zeros(0)
+    cap = tech.capacity_mw(area, settings)
+    columns = tech.columns(cap, parcels.mean("energy"), settings) if parcels.n else {}
+    return ParcelEnergy(area, cap, columns)
+
+
+def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) -> gpd.GeoDataFrame:
+    """The ranked table of one technology's parcels.
+
+    Parameters
+    ----------
+    spec : sxplan.siting._tile_pass.TechCompute
+        The technology, its criteria, resource and slope layers.
+    parcels : ParcelSet
+        Resolved parcels.
+    energy : ParcelEnergy
+        Their capacity and energy (:func:`parcel_energy`).
+    geoms : sequence of shapely.Geometry
+        Parcel outlines in the grid CRS, parcel-id order.
+    inputs : SitingInputs
+        Grid, layers, counties, bases and the ``siting:`` settings.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Ranked by mean score (then area, then first cell), ids ``<TECH>-00001``, EPSG:4326.
+    """
+    tech, crit, resource, slope_name = spec.tech, spec.crit, spec.resource, spec.slope_name
+    grid, counties, bases, layers = inputs.grid, inputs.counties, inputs.bases, inputs.layers
+    cfg = inputs.config
+    n = parcels.n
+    st = parcels.stats
+    df = pd.DataFrame(index=np.arange(n))
+    df["technology"] = tech
+    df["area_km2"] = energy.area_km2
+    df["capacity_mw"] = energy.capacity_mw
+    if n:
+        for name, values in energy.columns.items():
+            df[name] = values
+        df["score_mean"] = parcels.mean("score")
+        df["score_max"] = st["score_max"]
+        if slope_name:
+            df[f"mean_{resource_column(slope_name, layers.rasters[slope_name].units)}"] = (
+                parcels.mean("slope")
+            )
+        df[f"mean_{resource_column(resource.name, resource.units)}"] = parcels.mean("resource")
+        for name, code in COMMON_CLASSES.items():
+            df[f"lc_{name}_share"] = parcels.lc_cells[:, code] / st["cells"]
+        # Counties: main county, its share, all counties.
+        cc = parcels.county_cells
+        cdf = pd.DataFrame(cc, columns=["parcel", "county", "cells"])
+        cdf["adcode"] = counties["adcode"].to_numpy()[cdf["county"].to_numpy() - 1]
+        main = cdf.sort_values(["parcel", "cells", "adcode"], ascending=[True, False, True])
+        main = main.drop_duplicates("parcel").set_index("parcel")
+        ci = counties.set_index("adcode")
+        adc = main.reindex(np.arange(1, n + 1))["adcode"].to_numpy()
+        df["adcode"] = adc.astype("int64")
+        df["county"] = ci.loc[adc, "name"].to_numpy()
+        df["prefecture"] = ci.loc[adc, "prefecture"].to_numpy()
+        df["prefecture_adcode"] = ci.loc[adc, "prefecture_adcode"].to_numpy().astype("int64")
+        df["county_share"] = main.reindex(np.arange(1, n + 1))["cells"].to_numpy() / st["cells"]
+        allc = cdf.sort_values(["parcel", "cells"], ascending=[True, False]).groupby("parcel")
+        df["counties"] = (
+            allc["adcode"]
+            .apply(lambda s: ";".join(str(a) for a in s))
+            .reindex(np.arange(1, n + 1))
+            .to_numpy()
+        )
+        # Bases by share of cells in their counties.
+        b_of_c = bases.bases_of_county()
+        share_rows = []
+        for b in bases.bases:
+            inb = cdf["adcode"].isin(b.counties)
+            s = cdf[inb].groupby("parcel")["cells"].sum().reindex(np.arange(1, n + 1)).fillna(0)
+            share_rows.append(s.to_numpy() / st["cells"])
+        shares = np.array(share_rows).T if share_rows else np.zeros((n, 0))
+        names_zh = {b.id: b.name_zh for b in bases.bases}
+        ids = [b.id for b in bases.bases]
+        blist = []
+        for row in shares:
+            order = [ids[j] for j in np.argsort(-row, kind="stable") if row[j] > 0]
+            blist.append(order)
+        df["bases"] = [";".join(b) for b in blist]
+        df["bases_zh"] = [";".join(names_zh[x] for x in b) for b in blist]
+        df["bases_share"] = [
+            float(row.max()) if row.size else 0.0 for row in shares
+        ]  # share in the main base
+        del b_of_c
+        for name in crit.names:
+            df[f"crit_{name}"] = parcels.mean(f"crit_{name}")
+            df[f"score_{name}"] = parcels.mean(f"score_{name}")
+        df["first_index"] = st["first_index"]
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=grid.pyproj_crs))
+    if n:
+        hw = cfg.highways_layer
+        if hw and hw in layers.vectors and len(layers.vectors[hw]):
+            hgeoms = np.asarray(layers.vectors[hw].geometry.values)
+            dist = _distance_to_features(np.asarray(gdf.geometry.values), hgeoms)
+            gdf["dist_highway_km"] = dist / 1000.0
+        pts = gpd.GeoSeries(
+            shapely.point_on_surface(np.asarray(gdf.geometry.values)), crs=grid.pyproj_crs
+        ).to_crs("EPSG:4326")
+        gdf["lon"] = pts.x.to_numpy()
+        gdf["lat"] = pts.y.to_numpy()
+        glon, glat = wgs84_to_gcj02(gdf["lon"].to_numpy(), gdf["lat"].to_numpy())
+        gdf["lon_gcj02"] = np.asarray(glon)
+        gdf["lat_gcj02"] = np.asarray(glat)
+        gdf = gdf.sort_values(
+            ["score_mean", "area_km2", "first_index"], ascending=[False, False, True]
+        ).reset_index(drop=True)
+    gdf.insert(0, "rank", np.arange(1, len(gdf) + 1))
+    gdf.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(gdf) + 1)])
+    gdf = gdf.drop(columns=[c for c in ["first_index"] if c in gdf.columns])
+    return gdf.to_crs("EPSG:4326")
+
+
+def per_county(parcels: ParcelSet, energy: ParcelEnergy, counties, totals, cell_km2):
+    """Areas, potential and energy of one technology per county (parcels split by cell share).
+
+    Parameters
+    ----------
+    parcels : ParcelSet
+        Resolved parcels (their cells per county).
+    energy : ParcelEnergy
+        Their capacity and energy.
+    counties : geopandas.GeoDataFrame
+        The run's counties (index order = county index - 1).
+    totals : dict
+        Counts of the shared pass (``eligible_county``, ``candidate_county``).
+    cell_km2 : float
+        Area of one cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        By adcode: eligible_km2, candidate_km2, parcel_area_km2, potential_gw,
+        energy_twh_per_yr, parcels.
+    """
+    adcodes = counties["adcode"].to_numpy()
+    df = pd.DataFrame(index=pd.Index(adcodes, name="adcode"))
+    df["eligible_km2"] = totals["eligible_county"][1:] * cell_km2
+    df["candidate_km2"] = totals["candidate_county"][1:] * cell_km2
+    df["parcel_area_km2"] = 0.0
+    df["potential_gw"] = 0.0
+    df["energy_twh_per_yr"] = 0.0
+    df["parcels"] = 0
+    if parcels.n:
+        # parcel number (1..n before ranking) -> capacity, energy
+        st = parcels.stats
+        capmw = energy.capacity_mw
+        egwh = energy.energy_gwh_per_yr
+        cc = parcels.county_cells
+        p = cc[:, 0] - 1
+        share = cc[:, 2] / st["cells"][p]
+        cidx = cc[:, 1] - 1
+        k = len(adcodes)
+        df["parcel_area_km2"] = np.bincount(cidx, weights=cc[:, 2] * cell_km2, minlength=k)
+        df["potential_gw"] = np.bincount(cidx, weights=capmw[p] * share, minlength=k) / 1000.0
+        df["energy_twh_per_yr"] = np.bincount(cidx, weights=egwh[p] * share, minlength=k) / 1000
+        df["parcels"] = np.bincount(cidx, minlength=k)
+    return df
+
+
+def _units_suffix(units: str) -> str:
+    special = {
+        "m/s": "ms",
+        "%": "pct",
+        "percent": "pct",
+        "degree": "deg",
+        "degrees": "deg",
+        "kWh/m2/yr": "kwh_m2_yr",
+        "kWh/kWp/yr": "kwh_kwp_yr",
+        "m": "m",
+    }
+    if units in special:
+        return special[units]
+    return "".join(ch if ch.isalnum() else "_" for ch in units.lower()).strip("_")
+
+
+def resource_column(name: str, units: str) -> str:
+    """Column name of a layer with its unit suffix (``ghi`` in kWh/m2/yr -> ``ghi_kwh_m2_yr``).
+
+    Examples
+    --------
+    >>> resource_column("ghi", "kWh/m2/yr"), resource_column("slope_pct", "percent")
+    ('ghi_kwh_m2_yr', 'slope_pct')
+    """
+    suffix = _units_suffix(units)
+    return name if not suffix or name.endswith(suffix) else f"{name}_{suffix}"
+
+
+def _distance_to_features(polys: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Exact distance (grid units) from each (multi)polygon to the nearest feature.
+
+    Parcels cut by exclusions carry thousands of holes, which make GEOS distance slow. A
+    feature outside a polygon's outer ring is as far from the polygon as from the filled ring,
+    so distances are taken to the filled outer rings, and only parts whose filled ring a
+    feature reaches (distance 0) are measured again with their holes.
+    """
+    tree = shapely.STRtree(features)
+    parts, owner = shapely.get_parts(polys, return_index=True)
+    filled = shapely.polygons(shapely.get_exterior_ring(parts))
+    _, d = tree.query_nearest(filled, return_distance=True, all_matches=False)
+    d = np.asarray(d, dtype="float64")
+    recheck = np.nonzero(d == 0)[0]
+    if recheck.size:
+        _, d2 = tree.query_nearest(parts[recheck], return_distance=True, all_matches=False)
+        d[recheck] = d2
+    out = np.full(len(polys), np.inf)
+    np.minimum.at(out, owner, d)
+    return out

@@ -1,0 +1,167 @@
+"""Results of the siting stage: one :class:`TechResult` per technology, one :class:`SitingResult`.
+
+Inputs: what :func:`sxplan.siting.run.run_siting` computed (tables, areas, weights, timings).
+Outputs: the result objects, with JSON-ready summaries for ``run.json`` and a plain-text report
+for the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .technology import TOTAL_TECHNOLOGY
+
+__all__ = ["SitingResult", "TechResult"]
+
+
+@dataclass
+class TechResult:
+    """Results of one technology.
+
+    Attributes
+    ----------
+    tech : str
+        Technology name (``pv``, ``wind``; see :mod:`sxplan.siting.technology`).
+    parcels : geopandas.GeoDataFrame
+        Every parcel, ranked, in EPSG:4326 (the table written to ``parcels_<tech>.gpkg``).
+    exclusions : pandas.DataFrame
+        Per-rule accounting (rows of ``exclusions.csv`` for this technology).
+    per_county : pandas.DataFrame
+        By adcode: eligible_km2, candidate_km2, parcel_area_km2, potential_gw,
+        energy_twh_per_yr, parcels.
+    study_km2, eligible_km2, candidate_km2 : float
+        Study area, eligible land, eligible land scoring at or above the threshold.
+    weights : dict
+        Normalised criterion weights.
+    ahp : siting.ahp.AHPResult or None
+        The AHP result when weights came from a matrix.
+    timings : dict
+        Seconds per step.
+    """
+
+    tech: str
+    parcels: gpd.GeoDataFrame
+    exclusions: pd.DataFrame
+    per_county: pd.DataFrame
+    study_km2: float
+    eligible_km2: float
+    candidate_km2: float
+    weights: dict
+    ahp: object = None
+    timings: dict = field(default_factory=dict)
+
+
+@dataclass
+class SitingResult:
+    """Everything the CLI needs to report a siting run.
+
+    Attributes
+    ----------
+    techs : dict of str to TechResult
+        Per technology.
+    shortlist : pandas.DataFrame
+        Ranked top parcels of every technology (``shortlist.csv``).
+    bases : pandas.DataFrame
+        Potential per base, bases union, prefecture and province (``bases.csv``).
+    exclusions : pandas.DataFrame
+        Rule x technology accounting (``exclusions.csv``).
+    outputs : dict of str to pathlib.Path
+        Files written, by short name.
+    timings : dict of str to float
+        Seconds per step.
+    settings : dict
+        The validated siting config (JSON-ready), for run.json.
+    """
+
+    techs: dict
+    shortlist: pd.DataFrame
+    bases: pd.DataFrame
+    exclusions: pd.DataFrame
+    outputs: dict
+    timings: dict
+    settings: dict
+
+    def summary(self) -> dict:
+        """JSON-ready summary for run.json: areas, parcels, potential, weights, AHP, timings."""
+        techs = {}
+        for tech, tr in self.techs.items():
+            techs[tech] = {
+                "study_km2": tr.study_km2,
+                "eligible_km2": tr.eligible_km2,
+                "candidate_km2": tr.candidate_km2,
+                "parcels": int(len(tr.parcels)),
+                "parcel_area_km2": float(tr.parcels["area_km2"].sum()),
+                "potential_gw": float(tr.parcels["capacity_mw"].sum() / 1000.0),
+                "energy_twh_per_yr": float(tr.parcels["energy_gwh_per_yr"].sum() / 1000.0),
+                "weights": tr.weights,
+                "ahp": None
+                if tr.ahp is None
+                else {
+                    "lambda_max": tr.ahp.lambda_max,
+                    "consistency_index": tr.ahp.consistency_index,
+                    "consistency_ratio": tr.ahp.consistency_ratio,
+                },
+                "timings_s": tr.timings,
+            }
+        return {
+            "technologies": techs,
+            "outputs": {k: str(v) for k, v in self.outputs.items()},
+            "timings_s": self.timings,
+        }
+
+    def base_table(self) -> pd.DataFrame:
+        """Compact table per base: potential GW by technology and the 2030 target."""
+        df = self.bases[self.bases["level"].isin(["base", "all_bases", "province"])]
+        wide = df.pivot_table(
+            index=["level", "id", "name_zh"],
+            columns="technology",
+            values="potential_gw",
+            sort=False,
+        ).reset_index()
+        both = df[df["technology"] == TOTAL_TECHNOLOGY].set_index("id")
+        for col in ("target_gw_2025", "target_gw_2030"):
+            wide[col] = wide["id"].map(both[col]) if len(both) else np.nan
+        wide.columns.name = None
+        return wide.drop(columns="level")
+
+    def top_parcels(self, n: int = 10) -> pd.DataFrame:
+        """The best ``n`` parcels of each technology (a few key columns)."""
+        cols = [
+            "parcel_id",
+            "technology",
+            "county",
+            "prefecture",
+            "area_km2",
+            "capacity_mw",
+            "energy_gwh_per_yr",
+            "score_mean",
+            "bases",
+            "lon",
+            "lat",
+        ]
+        sl = self.shortlist
+        return sl[sl["rank"] <= n][[c for c in cols if c in sl.columns]]
+
+    def format_summary(self, n_top: int = 5) -> str:
+        """Plain-text summary: exclusions, a table per base, and the top parcels."""
+        lines = []
+        for tech, tr in self.techs.items():
+            lines.append(
+                f"{tech}: study area {tr.study_km2:,.0f} km2, eligible {tr.eligible_km2:,.0f} "
+                f"km2, {len(tr.parcels)} parcels, "
+                f"{tr.parcels['capacity_mw'].sum() / 1000:,.1f} GW"
+            )
+            if tr.weights:
+                w = ", ".join(f"{k} {v:.2f}" for k, v in tr.weights.items())
+                cr = f" (AHP CR {tr.ahp.consistency_ratio:.3f})" if tr.ahp is not None else ""
+                lines.append(f"  weights: {w}{cr}")
+        with pd.option_context("display.width", 140, "display.max_columns", 20):
+            lines.append("")
+            lines.append(self.base_table().round(1).to_string(index=False))
+            lines.append("")
+            lines.append(self.top_parcels(n_top).round(2).to_string(index=False))
+        return "\n".join(lines)
