@@ -114,6 +114,9 @@ class SitingResult:
         Seconds per step.
     settings : dict
         The validated siting config (JSON-ready), for run.json.
+    shortlist_geometry : geopandas.GeoSeries or None
+        Outlines of the shortlist's rows (EPSG:4326, same order), so a caller can use them
+        without reading ``shortlist.gpkg`` back.
     """
 
     techs: dict
@@ -123,6 +126,7 @@ class SitingResult:
     outputs: dict
     timings: dict
     settings: dict
+    shortlist_geometry: gpd.GeoSeries | None = None
 
     def summary(self) -> dict:
         """JSON-ready summary for run.json: areas, parcels, potential, weights, AHP, timings."""
@@ -346,6 +350,7 @@ def _run_siting(
         outputs,
         timings,
         cfg.model_dump(mode="json"),
+        gpd.GeoSeries(shortlist["geometry"], crs="EPSG:4326"),
     )
 
 
