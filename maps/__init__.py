@@ -2,7 +2,8 @@
 
 ``import sxplan.maps`` is cheap: folium is imported only when a map is built.
 
-Inputs: a run folder (``layers/vectors.gpkg``, ``siting/*``, ``sinks/*``).
+Inputs: a run folder (``layers/vectors.gpkg``, ``siting/*``, ``sinks/*``), read only through
+the run-folder contract :mod:`sxplan.schema`.
 Outputs: ``maps/siting.html`` and ``maps/sinks.html`` in the run folder.
 """
 
