@@ -15,6 +15,6 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "config": ["MapsConfig"],
-        "run": ["MAP_NAMES", "run_maps"],
+        "run": ["MAP_NAMES", "run_maps", "run_maps_config"],
     },
 )

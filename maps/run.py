@@ -19,9 +19,9 @@ from pathlib import Path
 
 from sxplan.errors import ConfigError, LayerIOError
 from sxplan.maps.config import MapsConfig
-from sxplan.schema import dataset
+from sxplan.schema import dataset, read_json
 
-__all__ = ["MAP_NAMES", "run_maps"]
+__all__ = ["MAP_NAMES", "run_maps", "run_maps_config"]
 
 MAP_NAMES: tuple[str, ...] = ("siting", "sinks")
 #: A dataset each map needs, by map: its stage folder tells whether the map can be built.
@@ -64,8 +64,10 @@ def run_maps(
         Maps to build. Default: each map whose stage folder (``siting/``, ``sinks/``) exists;
         a map asked for by name whose inputs are missing raises.
     config : MapsConfig, optional
-        The settings (a run's ``maps:`` section: language, base map, simplification, raster
-        size, ...); the keyword arguments above that are given replace its values.
+        The settings (a ``maps:`` section: language, base map, simplification, raster size,
+        ...); the keyword arguments above that are given replace its values. Default: the
+        ``maps:`` section the run was made with, from ``RUN_DIR/run.json``
+        (:func:`run_maps_config`), or the defaults for a folder without ``run.json``.
 
     Returns
     -------
@@ -92,7 +94,7 @@ def run_maps(
     run = Path(run_dir)
     if not run.is_dir():
         raise LayerIOError(f"maps: run folder {run} does not exist; run 'sxplan demo' first")
-    base = config or MapsConfig()
+    base = config if config is not None else (run_maps_config(run) or MapsConfig())
     key = tianditu_key or base.tianditu_key or os.environ.get("TIANDITU_KEY") or None
     try:
         given = {"offline": offline, "language": language, "basemap": basemap}
@@ -129,6 +131,44 @@ def run_maps(
             _require_offline(page, name)
         written[name] = _write_text(out / dataset(f"maps.{name}").filename(), page)
     return written
+
+
+def run_maps_config(run_dir: str | os.PathLike) -> MapsConfig | None:
+    """The ``maps:`` settings a run was made with (``config.maps`` of its ``run.json``).
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run folder.
+
+    Returns
+    -------
+    MapsConfig or None
+        The defaults when the run's config had no ``maps:`` section; None when the folder
+        has no ``run.json`` (a folder assembled by hand).
+
+    Raises
+    ------
+    RunFolderError
+        If ``run.json`` is not JSON or has no ``config.maps`` entry.
+    ConfigError
+        If its ``config.maps`` is not a valid ``maps:`` section.
+    """
+    from pydantic import ValidationError
+
+    if not dataset("run.json").path_in(run_dir).is_file():
+        return None
+    data = read_json(run_dir, "run.json", keys=["config.maps"])
+    section = data["config"]["maps"]
+    if section is None:  # the run's config had no maps: section, so it used the defaults
+        return MapsConfig()
+    try:
+        return MapsConfig.model_validate(section)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"maps: {dataset('run.json').path_in(run_dir)} has an invalid config.maps ({exc}); "
+            "pass --config PROJECT.yaml to use that project's maps: section instead"
+        ) from exc
 
 
 def _stage_folder(name: str) -> str:

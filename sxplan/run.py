@@ -499,10 +499,15 @@ def run_roadside_step(ctx: RunContext):
 
 
 def run_maps_step(ctx: RunContext) -> dict[str, Path]:
-    """Maps: offline ``maps/siting.html`` and ``maps/sinks.html`` from the run folder."""
+    """Maps: ``maps/siting.html`` and ``maps/sinks.html`` from the run folder.
+
+    Drawn with the config's ``maps:`` section as a whole (language, base map, offline, ...),
+    the same settings ``sxplan map RUN`` later reads back from ``run.json``. The maps read the
+    folder through :mod:`sxplan.schema`, like any other reader.
+    """
     from sxplan.maps import run_maps
 
-    return run_maps(ctx.out, config=ctx.config.maps, offline=True)
+    return run_maps(ctx.out, config=ctx.config.maps)
 
 
 STEP_FUNCTIONS: dict[str, StepFn] = {
