@@ -691,12 +691,18 @@ required_gain_points | points | the same in percentage points of cover
 feasible_locally | | whether the county has the land for it
 allocated_gain_ha | ha | new forest allocated to the county
 allocated_gain_points | points | the same in percentage points of cover
-cover_2025_pct | % | forest cover after the allocated gain
 """)
+    + _columns(
+        """
+priority_score | | county priority of the 'priority' allocation (higher = planted first)
+""",
+        required=False,
+    )
 )
 
 _SINK_FAMILIES = _columns(
     """
+cover_{year}_pct | % | forest cover in the target year after the allocated gain
 sink_tco2_per_yr_{year} | tCO2/yr | sequestration of the new planting in a year
 sink_tco2_per_yr_{year}_p05 | tCO2/yr | 5th percentile (Monte Carlo)
 sink_tco2_per_yr_{year}_p95 | tCO2/yr | 95th percentile (Monte Carlo)

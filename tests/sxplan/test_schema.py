@@ -119,12 +119,13 @@ def test_year_families_are_four_digits():
         counties.family(cols, "sink_{guess}")
 
 
-def test_sinks_limits_depend_on_the_run():
-    """removed_<limit>_ha columns exist only for the limits a run applies (no DEM: no elevation)."""
+def test_sinks_columns_follow_the_runs_settings():
+    """Limits, target year and allocation set which county columns a run writes."""
     ds = dataset("sinks.counties")
     cols = [c.name for c in ds.columns if c.required]
     assert "removed_reserved_ha" not in cols and ds.known("removed_climate_ha")
     ds.check(pd.DataFrame(columns=[*cols, "removed_slope_ha", "sink_tco2_per_yr_2030"]))
+    ds.check(pd.DataFrame(columns=[*cols, "cover_2030_pct", "priority_score"]))
 
 
 def test_file_names_and_presence(tmp_path):
