@@ -397,9 +397,10 @@ def read_json(run_dir: str | Path, key: str, *, keys: Sequence[str] = ()) -> dic
     if ds.kind != "json":
         raise ValueError(f"{key} is a {ds.kind} file, not JSON")
     path = ds.path_in(run_dir)
+    step = "sxplan" if ds.stage == "run" else f"the '{ds.stage}' step of sxplan"
     fix = (
-        f"Re-run the '{ds.stage}' step of sxplan into this folder (a folder written by another "
-        "version of sxplan, or edited by hand, may lack it)"
+        f"Re-run {step} into this folder (a folder written by another version of sxplan, or "
+        "edited by hand, may lack it)"
     )
     if not path.is_file():
         raise RunFolderError(f"run folder {run_dir} has no {ds.relpath()} ({ds.meaning}). {fix}")
