@@ -1,4 +1,10 @@
-"""Shared steps of the siting and sinks maps: context, vector layers, legends, panel notes.
+"""Shared steps of the siting and sinks maps: context, run-folder reads, layers, legends, notes.
+
+Every file of the run folder is read through :mod:`sxplan.schema` (:func:`read_run_table`,
+:func:`read_optional_table`, :func:`run_path`): dataset keys and the exact column names the
+schema defines, never a guessed name. An optional file that is absent is skipped and noted on
+the map; a file that is present but lacks a column the map uses raises
+:class:`~sxplan.errors.RunFolderError` naming the file and the column.
 
 Inputs: a run folder and :class:`sxplan.maps.config.MapsConfig`. Outputs: folium layers added to a
 map.
@@ -15,11 +21,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from sxplan.errors import LayerIOError
-from sxplan.maps._geo import display_geometries, feature_collection, list_layers, read_vector
+from sxplan.maps._geo import display_geometries, feature_collection, to_wgs84
 from sxplan.maps._raster import RAMPS, ramp_css, read_overlay
 from sxplan.maps._text import esc, format_value, label, popup_spec
 from sxplan.maps.config import MapsConfig
+from sxplan.schema import dataset, read_table
 
 __all__ = [
     "MapContext",
@@ -30,6 +36,9 @@ __all__ = [
     "continuous_legend",
     "classes_legend",
     "popup_columns",
+    "read_optional_table",
+    "read_run_table",
+    "run_path",
     "shared_features",
 ]
 
@@ -63,17 +72,65 @@ class MapContext:
         self.notes.append(f"{self.t('未找到，已跳过', 'not found, skipped')}: {what} ({rel})")
 
 
-def read_optional_vector(ctx: MapContext, path: Path, layer: str, zh: str, en: str):
-    """Read a layer of a GeoPackage, or record it as missing and return None."""
-    if layer not in list_layers(path):
-        where = path if not path.is_file() else path / layer
+def run_path(ctx: MapContext, key: str, **fields: str) -> Path:
+    """Path of dataset ``key`` (:mod:`sxplan.schema`) in the run folder."""
+    return dataset(key).path_in(ctx.run_dir, **fields)
+
+
+def read_run_table(ctx: MapContext, key: str, *, columns: Sequence[str], **fields: str):
+    """Read a table of the run folder through the schema; GeoPackage layers come in EPSG:4326.
+
+    Parameters
+    ----------
+    ctx : MapContext
+        The run folder.
+    key : str
+        Dataset key in :data:`sxplan.schema.DATASETS`.
+    columns : sequence of str
+        Exact schema column names the map uses.
+    **fields : str
+        Placeholders of the path or layer (``tech="pv"``, ``name="province"``).
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+
+    Raises
+    ------
+    RunFolderError
+        If the file, its layer or one of ``columns`` is missing (the message names it).
+    CRSError
+        If a GeoPackage layer has no CRS.
+    """
+    ds = dataset(key)
+    frame = read_table(ctx.run_dir, key, columns=columns, **fields)
+    if ds.kind == "gpkg":
+        where = f"'{ds.layer_name(**fields)}' ({ds.relpath(**fields)})"
+        frame = to_wgs84(frame, what=where)
+    return frame
+
+
+def read_optional_table(
+    ctx: MapContext, key: str, *, columns: Sequence[str], zh: str, en: str, **fields: str
+):
+    """Like :func:`read_run_table`, but an absent file is noted on the map and gives None.
+
+    For the layers of ``layers/vectors.gpkg`` (one file, many layers), an absent layer is
+    skipped the same way. A present file is read and checked like a required one, so a file
+    that lacks a column the map uses raises. An empty layer is noted and gives None.
+    """
+    ds = dataset(key)
+    path = ds.path_in(ctx.run_dir, **fields)
+    shared_file = ds.path == dataset("layers.vectors").path
+    if not path.is_file() or (shared_file and not ds.present_in(ctx.run_dir, **fields)):
+        where = path / ds.layer_name(**fields) if path.is_file() else path
         ctx.missing(ctx.t(zh, en), where)
         return None
-    gdf = read_vector(path, layer, what=f"{layer} ({en})")
-    if gdf.empty:
+    frame = read_run_table(ctx, key, columns=columns, **fields)
+    if frame.empty:
         ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {ctx.t(zh, en)}")
         return None
-    return gdf
+    return frame
 
 
 def popup_columns(
@@ -340,13 +397,6 @@ def add_raster(
     return layer
 
 
-def require_file(path: Path, what: str, fix: str) -> Path:
-    """Return ``path`` or raise :class:`LayerIOError` naming the file and the fix."""
-    if not path.is_file():
-        raise LayerIOError(f"maps: required file {path} ({what}) does not exist; {fix}")
-    return path
-
-
 def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]:
     """Hex colour of each value along a continuous ramp (None for NaN)."""
     from sxplan.maps._raster import colorize
@@ -360,37 +410,3 @@ def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]
         else:
             out.append("#{:02x}{:02x}{:02x}".format(*(int(rgba[b, 0, i]) for b in range(3))))
     return out
-
-
-def find_column(
-    columns, candidates: Sequence[str], *, contains: Sequence[str] = (), numeric_of=None
-) -> str | None:
-    """First column among ``candidates``; else the first whose name contains all ``contains``.
-
-    Parameters
-    ----------
-    columns : iterable of str
-        Available columns.
-    candidates : sequence of str
-        Exact names, in order of preference.
-    contains : sequence of str
-        Substrings that a fallback column name must all contain (case-insensitive).
-    numeric_of : pandas.DataFrame, optional
-        When given, only numeric columns of this frame qualify.
-
-    Returns
-    -------
-    str or None
-        The column, or None.
-    """
-    cols = [c for c in columns if c != "geometry"]
-    if numeric_of is not None:
-        cols = [c for c in cols if pd.api.types.is_numeric_dtype(numeric_of[c])]
-    for c in candidates:
-        if c in cols:
-            return c
-    if contains:
-        for c in cols:
-            if all(s in c.lower() for s in contains):
-                return c
-    return None

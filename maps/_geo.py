@@ -1,19 +1,18 @@
-"""Vector layers for display: read from a run folder, reproject, simplify, round, to GeoJSON.
+"""Vector layers for display: checked for a CRS, reproject, simplify, round, to GeoJSON.
 
 Geometry is simplified in an equal-area metric CRS (tolerance in metres, tied to the zoom levels
 a province map is read at), reprojected to WGS84 (EPSG:4326), optionally shifted to GCJ-02 for
 the Amap base map, and rounded to a few decimals of a degree so the HTML stays small.
 Simplification is for display only; the analysis files in the run folder are never changed.
 
-Inputs: GeoPackage layers with a CRS. Outputs: GeoDataFrames in EPSG:4326 and GeoJSON
-FeatureCollections (plain dicts).
+Inputs: GeoPackage layers with a CRS, read through :mod:`sxplan.schema`. Outputs:
+GeoDataFrames in EPSG:4326 and GeoJSON FeatureCollections (plain dicts).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -21,49 +20,22 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from sxplan.errors import CRSError, LayerIOError
+from sxplan.errors import CRSError
 from sxplan.layers.datum import geometry_wgs84_to_gcj02
 from sxplan.layers.grid import ALBERS_CHINA
 
-__all__ = ["display_geometries", "feature_collection", "list_layers", "read_vector"]
+__all__ = ["display_geometries", "feature_collection", "to_wgs84"]
 
 
-def list_layers(path: Path) -> list[str]:
-    """Return the layer names of a GeoPackage, or an empty list if the file does not exist.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        GeoPackage file.
-
-    Returns
-    -------
-    list of str
-        Layer names.
-    """
-    if not path.is_file():
-        return []
-    import pyogrio
-
-    try:
-        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    except Exception as exc:  # noqa: BLE001 - any driver failure becomes one clear error
-        raise LayerIOError(
-            f"{path} is not a GeoPackage GDAL can read ({exc}); re-run the stage that wrote it"
-        ) from exc
-
-
-def read_vector(path: Path, layer: str | None = None, *, what: str) -> gpd.GeoDataFrame:
-    """Read a vector layer and return it in EPSG:4326.
+def to_wgs84(gdf: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
+    """A layer read from a run folder, in EPSG:4326, without empty geometries.
 
     Parameters
     ----------
-    path : pathlib.Path
-        GeoPackage file.
-    layer : str, optional
-        Layer name inside the file; the first layer when omitted.
+    gdf : geopandas.GeoDataFrame
+        Features as read (by :func:`sxplan.schema.read_table`).
     what : str
-        Name of the layer, for messages.
+        The file and layer, for messages.
 
     Returns
     -------
@@ -72,26 +44,16 @@ def read_vector(path: Path, layer: str | None = None, *, what: str) -> gpd.GeoDa
 
     Raises
     ------
-    LayerIOError
-        If the file or layer is missing or unreadable.
     CRSError
         If the layer has no CRS.
     """
-    if not path.is_file():
-        raise LayerIOError(f"map layer '{what}': file {path} does not exist")
-    try:
-        gdf = gpd.read_file(path, layer=layer)
-    except Exception as exc:  # noqa: BLE001
-        raise LayerIOError(
-            f"map layer '{what}': cannot read layer {layer!r} of {path} ({exc}); "
-            "re-run the stage that wrote it"
-        ) from exc
     if gdf.crs is None:
         raise CRSError(
-            f"map layer '{what}' ({path}, layer {layer!r}) has no CRS; the stage that wrote it "
-            "must set one (run-folder vectors are EPSG:4326)"
+            f"map layer {what} has no CRS; the stage that wrote it must set one "
+            "(run-folder vectors are EPSG:4326)"
         )
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    gdf = gdf[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
     return gdf

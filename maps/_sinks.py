@@ -1,18 +1,23 @@
 """The sinks map: county choropleths of forest cover, allocated gain and sequestration.
 
-Inputs (run folder): ``sinks/counties.gpkg`` (required; one row per county), optional
-``sinks/afforestation_eligible.tif`` and ``layers/vectors.gpkg`` (prefecture and province
-outlines). Outputs: a ``folium.Map`` (the caller writes it).
+Every input is read through :mod:`sxplan.schema` by dataset key, with the exact column names the
+schema defines; a present file that lacks one raises :class:`~sxplan.errors.RunFolderError`
+naming the file and the column.
+
+Inputs (run folder, schema keys): ``sinks.counties_gpkg`` (``sinks/counties.gpkg``, required;
+one row per county), optional ``sinks.eligible`` (``sinks/afforestation_eligible.tif``) and the
+``prefectures`` layer of ``layers.vector`` (``layers/vectors.gpkg``).
+Outputs: a ``folium.Map`` (the caller writes it).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from sxplan.errors import LayerIOError
+from sxplan.errors import RunFolderError
 from sxplan.maps._common import (
     MapContext,
     add_raster,
@@ -22,73 +27,69 @@ from sxplan.maps._common import (
     classes_legend,
     classify,
     popup_columns,
-    read_optional_vector,
-    require_file,
+    read_optional_table,
+    read_run_table,
+    run_path,
     shared_features,
 )
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
-from sxplan.maps._geo import list_layers, read_vector
 from sxplan.maps._siting import _bounds, _edges, _name_label
 from sxplan.maps._text import esc, format_value
+from sxplan.schema import dataset
 
 __all__ = ["build_sinks_map", "sink_metric_columns"]
 
-_COUNTY_FIRST = ("name", "name_zh", "adcode", "prefecture", "prefecture_adcode", "area_km2")
+#: Columns of ``sinks.counties_gpkg`` the popup leads with, in this order.
+_COUNTY_FIRST = ("name", "adcode", "prefecture", "prefecture_adcode", "area_km2")
+#: Columns of ``sinks.counties_gpkg`` the map uses (the sequestration year comes on top).
+_COUNTY_COLUMNS = (*_COUNTY_FIRST, "calibrated_forest_pct", "allocated_gain_ha", "eligible_ha")
+#: The sequestration column family; the map shows one year of it.
+_SINK_FAMILY = "sink_tco2_per_yr_{year}"
+#: The year whose sequestration is drawn: 2030, the plan's carbon-peak year, when the run
+#: reports it; otherwise the first report year in the table.
+SINK_MAP_YEAR = 2030
 
 
-def _first_match(columns, patterns) -> str | None:
-    for pattern in patterns:
-        rx = re.compile(pattern, re.I)
-        for c in columns:
-            if c != "geometry" and rx.search(c):
-                return c
-    return None
+def sink_metric_columns(columns: Iterable[str]) -> dict[str, str]:
+    """The columns drawn as choropleths: calibrated forest %, allocated gain, sequestration.
 
-
-def sink_metric_columns(df: pd.DataFrame) -> dict[str, str | None]:
-    """Pick the columns shown as choropleths: baseline forest %, allocated gain, sequestration.
+    All three are ``sinks.counties`` columns of :mod:`sxplan.schema`: the calibrated baseline
+    (matched to official statistics, what planners report; the raw raster estimate stays in
+    the popup), the allocated gain, and ``sink_tco2_per_yr_<year>`` for :data:`SINK_MAP_YEAR`
+    (else the first year the table reports).
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        The county table (``sinks/counties.gpkg``).
+    columns : iterable of str
+        Columns of the county table (``sinks/counties.gpkg``).
 
     Returns
     -------
     dict
-        ``{"forest": col, "gain": col, "sink": col}``; None where no column fits.
+        ``{"forest": col, "gain": col, "sink": col}``.
+
+    Raises
+    ------
+    RunFolderError
+        If the table has no ``sink_tco2_per_yr_<year>`` column.
 
     Examples
     --------
-    >>> cols = ["forest_baseline_pct", "allocated_gain_ha", "sink_tco2_per_yr_2030_p05",
-    ...         "sink_tco2_per_yr_2030", "sink_tco2_per_yr_2060"]
-    >>> sink_metric_columns(pd.DataFrame(columns=cols, dtype=float))["sink"]
+    >>> cols = ["calibrated_forest_pct", "allocated_gain_ha", "sink_tco2_per_yr_2025",
+    ...         "sink_tco2_per_yr_2030_p05", "sink_tco2_per_yr_2030"]
+    >>> sink_metric_columns(cols)["sink"]
     'sink_tco2_per_yr_2030'
     """
-    numeric = [c for c in df.columns if c != "geometry" and pd.api.types.is_numeric_dtype(df[c])]
-    forest = _first_match(
-        numeric,
-        (
-            # the calibrated baseline (matched to official statistics) is what planners report;
-            # the raw raster estimate stays in the popup
-            r"calibrated.*forest.*pct|forest.*calibrated.*pct",
-            r"^(forest_)?baseline(_forest)?(_cover)?_pct$",
-            r"^forest(_cover)?_(baseline|2020)_pct$",
-            r"forest.*(baseline|2020).*pct|(baseline|2020).*forest.*pct",
-            r"forest.*pct",
-        ),
-    )
-    gain = _first_match(numeric, (r"^allocated_gain_ha$", r"allocated.*gain.*ha", r"gain.*ha"))
-    sink = _first_match(
-        numeric,
-        (
-            r"^sink_tco2_per_yr_2030$",
-            r"^sink_tco2_per_yr_20\d\d$",
-            r"^sink_tco2_per_yr$",
-            r"sink.*tco2(?!.*(p0?5|p95|lo|hi|low|high)$)",
-        ),
-    )
-    return {"forest": forest, "gain": gain, "sink": sink}
+    ds = dataset("sinks.counties_gpkg")
+    years = ds.family(list(columns), _SINK_FAMILY)
+    preferred = _SINK_FAMILY.format(year=SINK_MAP_YEAR)
+    if not years:
+        raise RunFolderError(
+            f"maps: {ds.path} has no {_SINK_FAMILY.format(year='<year>')} column (e.g. "
+            f"{preferred}); re-run the 'sinks' step of sxplan into this folder"
+        )
+    sink = preferred if preferred in years else years[0]
+    return {"forest": "calibrated_forest_pct", "gain": "allocated_gain_ha", "sink": sink}
 
 
 _METRICS = {
@@ -98,12 +99,12 @@ _METRICS = {
 }
 
 
-def _panel(ctx: MapContext, counties: pd.DataFrame, cols: dict[str, str | None]) -> str:
+def _panel(ctx: MapContext, counties: pd.DataFrame, cols: dict[str, str]) -> str:
     t = ctx.t
     parts = [f"<h4>{esc(t('山西县域森林碳汇', 'Shanxi county forest sinks'))}</h4><table>"]
     parts.append(f"<tr><th>{esc(t('县(区)数', 'Counties'))}</th><td>{esc(len(counties))}</td></tr>")
     for key, col in cols.items():
-        if col is None or key == "forest":
+        if key == "forest":
             continue
         total = float(np.nansum(counties[col].to_numpy(dtype=float)))
         zh, en, _ = _METRICS[key]
@@ -111,13 +112,11 @@ def _panel(ctx: MapContext, counties: pd.DataFrame, cols: dict[str, str | None])
             f"<tr><th>{esc(t(zh + '合计', en + ' total'))} ({esc(col)})</th>"
             f"<td>{esc(format_value(total))}</td></tr>"
         )
-    for extra in ("eligible_ha",):
-        if extra in counties.columns and pd.api.types.is_numeric_dtype(counties[extra]):
-            total = float(np.nansum(counties[extra].to_numpy(dtype=float)))
-            parts.append(
-                f"<tr><th>{esc(t('宜林地合计 (ha)', 'Afforestation-eligible total (ha)'))}</th>"
-                f"<td>{esc(format_value(total))}</td></tr>"
-            )
+    total = float(np.nansum(counties["eligible_ha"].to_numpy(dtype=float)))
+    parts.append(
+        f"<tr><th>{esc(t('宜林地合计 (ha)', 'Afforestation-eligible total (ha)'))}</th>"
+        f"<td>{esc(format_value(total))}</td></tr>"
+    )
     parts.append("</table>")
     for note in ctx.notes:
         parts.append(f'<div class="sx-note">{esc(note)}</div>')
@@ -139,25 +138,17 @@ def build_sinks_map(ctx: MapContext):
 
     Raises
     ------
-    LayerIOError
-        If ``sinks/counties.gpkg`` is missing or has none of the three metric columns.
+    RunFolderError
+        If ``sinks/counties.gpkg`` is missing, holds no county, or lacks a column the map
+        uses.
     """
-    run = ctx.run_dir
-    path = require_file(
-        run / "sinks" / "counties.gpkg",
-        "county sink table",
-        "run 'sxplan demo' or the sinks stage into this folder first",
-    )
-    counties = read_vector(path, None, what="sinks counties")
+    key = "sinks.counties_gpkg"
+    counties = read_run_table(ctx, key, columns=_COUNTY_COLUMNS)
     if counties.empty:
-        raise LayerIOError(f"maps: {path} holds no county; re-run the sinks stage")
-    cols = sink_metric_columns(counties)
-    if all(c is None for c in cols.values()):
-        raise LayerIOError(
-            f"maps: {path} has none of the columns the sinks map shows (a forest cover %, "
-            "allocated_gain_ha, sink_tco2_per_yr_<year>); found "
-            f"{[c for c in counties.columns if c != 'geometry']}; re-run the sinks stage"
+        raise RunFolderError(
+            f"maps: {dataset(key).path_in(ctx.run_dir)} holds no county; re-run the sinks stage"
         )
+    cols = sink_metric_columns(counties.columns)
     m = new_map(_bounds(ctx, counties), title=ctx.t("山西县域森林碳汇", "Shanxi forest sinks"))
     if not ctx.config.offline:
         ctx.notes.extend(
@@ -168,7 +159,7 @@ def build_sinks_map(ctx: MapContext):
     add_raster(
         m,
         ctx,
-        run / "sinks" / "afforestation_eligible.tif",
+        run_path(ctx, "sinks.eligible"),
         key="afforestation_eligible",
         name=ctx.t("宜林地", "Afforestation-eligible land"),
         ramp="green",
@@ -176,7 +167,7 @@ def build_sinks_map(ctx: MapContext):
         show=False,
         positive_only=True,
     )
-    first_shown = next(k for k, c in cols.items() if c is not None)
+    first_shown = "forest"
     # Geometry and popup values written once, drawn by the three choropleths.
     shared = shared_features(
         m, ctx, counties, popup_columns=popup_columns(counties.columns, first=_COUNTY_FIRST)
@@ -184,9 +175,6 @@ def build_sinks_map(ctx: MapContext):
     for key, col in cols.items():
         zh, en, ramp = _METRICS[key]
         name = ctx.t(zh, en)
-        if col is None:
-            ctx.notes.append(f"{ctx.t('缺少字段，已跳过', 'no column, skipped')}: {name}")
-            continue
         values = counties[col].to_numpy(dtype=float)
         edges = class_breaks(values, 5)
         colors = class_colors(ramp, max(len(edges) - 1, 1))
@@ -206,20 +194,18 @@ def build_sinks_map(ctx: MapContext):
         HtmlControl(
             classes_legend(f"{name} ({col})", edges, colors), follows=layer, key=f"county_{key}"
         ).add_to(m)
-    vectors = run / "layers" / "vectors.gpkg"
-    if "prefectures" in list_layers(vectors):
-        prefectures = read_optional_vector(ctx, vectors, "prefectures", "市界", "Prefectures")
-        if prefectures is not None:
-            add_vector(
-                m,
-                ctx,
-                _edges(prefectures),
-                key="prefectures",
-                name=ctx.t("市界", "Prefecture boundaries"),
-                style={"color": "#333333", "weight": 1.8, "fill": False, "interactive": False},
-            )
-    else:
-        ctx.missing(ctx.t("市界", "Prefecture boundaries"), vectors)
+    prefectures = read_optional_table(
+        ctx, "layers.vector", name="prefectures", columns=[], zh="市界", en="Prefecture boundaries"
+    )
+    if prefectures is not None:
+        add_vector(
+            m,
+            ctx,
+            _edges(prefectures),
+            key="prefectures",
+            name=ctx.t("市界", "Prefecture boundaries"),
+            style={"color": "#333333", "weight": 1.8, "fill": False, "interactive": False},
+        )
     HtmlControl(
         _panel(ctx, counties, cols), position="topleft", css_class="sx-panel", key="panel"
     ).add_to(m)

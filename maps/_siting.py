@@ -1,9 +1,14 @@
 """The siting map: suitability, parcels, roadside PV, bases, boundaries, exclusions, highways.
 
-Inputs (run folder): ``layers/vectors.gpkg`` (required: ``province``; optional: prefectures,
-counties, bases, redline_proxy, water, highways), ``siting/bases.csv`` (required),
-``siting/parcels_pv.gpkg`` and/or ``siting/parcels_wind.gpkg`` (at least one),
-``siting/suitability_<tech>.tif`` and ``siting/roadside_pv_segments.gpkg`` (optional).
+Every input is read through :mod:`sxplan.schema` by dataset key, with the exact column names the
+schema defines (the columns each layer uses are listed below as ``_*_COLUMNS``); a present file
+that lacks one raises :class:`~sxplan.errors.RunFolderError` naming the file and the column.
+
+Inputs (run folder, schema keys): ``layers.vector`` (``layers/vectors.gpkg``; required layer
+``province``; optional ``prefectures``, ``redline_proxy``, ``water``, ``highways``),
+``layers.counties`` and ``layers.bases`` (optional layers of the same file), ``siting.bases``
+(``siting/bases.csv``, required), ``siting.parcels`` (``siting/parcels_<tech>.gpkg``, at least one
+technology), ``siting.suitability`` and ``roadside.segments`` (optional).
 Outputs: a ``folium.Map`` (the caller writes it).
 """
 
@@ -12,26 +17,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sxplan.errors import LayerIOError
+from sxplan.errors import RunFolderError
 from sxplan.maps._common import (
     MapContext,
     add_raster,
     add_vector,
     continuous_legend,
-    find_column,
     popup_columns,
     ramp_colors,
-    read_optional_vector,
-    require_file,
+    read_optional_table,
+    read_run_table,
+    run_path,
 )
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
-from sxplan.maps._geo import list_layers, read_vector
 from sxplan.maps._text import esc, format_value
+from sxplan.schema import dataset
 
 __all__ = ["build_siting_map"]
 
 _TECHS = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
-_PARCEL_FIRST = (
+#: Columns of ``siting.parcels`` the map uses: the popup leads with them, in this order.
+_PARCEL_COLUMNS = (
     "parcel_id",
     "rank",
     "technology",
@@ -42,38 +48,27 @@ _PARCEL_FIRST = (
     "prefecture",
     "bases_zh",
     "bases",
-    "id",
-    "rank",
-    "tech",
-    "technology",
-    "area_km2",
-    "capacity_mw",
-    "annual_energy_gwh",
-    "energy_gwh_per_yr",
-    "county",
-    "county_name",
-    "name",
     "adcode",
-    "prefecture",
-    "base",
-    "bases",
-    "base_name",
     "score_mean",
-    "mean_score",
     "score_max",
-    "max_score",
 )
-_CRITERIA_PREFIXES = ("crit_", "criterion_", "criteria_", "driver", "top_criteria", "score_")
-_NOT_CRITERIA = ("score_mean", "score_max", "score_min")
-_SCORE_CANDIDATES = ("score_mean", "mean_score", "score", "suitability_mean")
-_YIELD_CANDIDATES = (
-    "specific_yield_kwh_per_kwp",
-    "yield_kwh_per_kwp",
-    "energy_gwh_per_yr",
-    "annual_energy_gwh",
-    "energy_mwh_per_yr",
-    "ghi_kwh_m2_yr",
+#: Parcel colour and ordering: the mean suitability score (0-1).
+_PARCEL_SCORE = "score_mean"
+#: Criterion values and their 0-1 scores: the "criteria behind the score" popup section.
+_CRITERIA_FAMILIES = ("crit_{criterion}", "score_{criterion}")
+#: Columns of ``siting.bases`` the panel uses.
+_BASES_COLUMNS = (
+    "level",
+    "id",
+    "name_zh",
+    "name_en",
+    "technology",
+    "potential_gw",
+    "target_gw_2025",
+    "target_gw_2030",
 )
+_BASE_LEVELS = ("base", "all_bases", "province")
+_TARGETS = ("target_gw_2025", "target_gw_2030")
 
 
 def _bounds(ctx: MapContext, gdf) -> list:
@@ -87,10 +82,10 @@ def _bounds(ctx: MapContext, gdf) -> list:
 
 
 def _name_label(ctx: MapContext, row: pd.Series) -> str:
-    zh_col = next((c for c in ("name_zh", "name", "base_name", "base") if c in row.index), None)
-    en_col = next((c for c in ("name_en", "base_en", "name_english") if c in row.index), None)
+    """Label from the schema's name columns: ``name_zh`` (else ``name``) and ``name_en``."""
+    zh_col = "name_zh" if "name_zh" in row.index else "name" if "name" in row.index else None
     zh = format_value(row[zh_col]) if zh_col else ""
-    en = format_value(row[en_col]) if en_col else ""
+    en = format_value(row["name_en"]) if "name_en" in row.index else ""
     if zh and en:
         return ctx.t(zh, en)
     return zh or en
@@ -105,8 +100,10 @@ def _edges(gdf):
     return gpd.GeoDataFrame(geometry=[lines], crs=gdf.crs)
 
 
-def _add_boundaries(m, ctx: MapContext, vectors) -> None:
-    counties = read_optional_vector(ctx, vectors, "counties", "县界", "County boundaries")
+def _add_boundaries(m, ctx: MapContext, province) -> None:
+    counties = read_optional_table(
+        ctx, "layers.counties", columns=[], zh="县界", en="County boundaries"
+    )
     if counties is not None:
         add_vector(
             m,
@@ -116,7 +113,9 @@ def _add_boundaries(m, ctx: MapContext, vectors) -> None:
             name=ctx.t("县界", "County boundaries"),
             style={"color": "#8a8a8a", "weight": 0.8, "fill": False, "interactive": False},
         )
-    prefectures = read_optional_vector(ctx, vectors, "prefectures", "市界", "Prefectures")
+    prefectures = read_optional_table(
+        ctx, "layers.vector", name="prefectures", columns=[], zh="市界", en="Prefectures"
+    )
     if prefectures is not None:
         add_vector(
             m,
@@ -126,7 +125,6 @@ def _add_boundaries(m, ctx: MapContext, vectors) -> None:
             name=ctx.t("市界", "Prefecture boundaries"),
             style={"color": "#555555", "weight": 1.6, "fill": False, "interactive": False},
         )
-    province = read_vector(vectors, "province", what="province")
     add_vector(
         m,
         ctx,
@@ -151,14 +149,16 @@ _CONTEXT_LAYERS = (
 )  # fmt: skip
 
 
-def _add_context(m, ctx: MapContext, vectors) -> None:
+def _add_context(m, ctx: MapContext) -> None:
     for key, zh, en, name_zh, name_en, style in _CONTEXT_LAYERS:
-        gdf = read_optional_vector(ctx, vectors, key, zh, en)
+        gdf = read_optional_table(ctx, "layers.vector", name=key, columns=[], zh=zh, en=en)
         if gdf is None:
             continue
         tooltip = (lambda r: _name_label(ctx, r)) if key == "highways" else None
         add_vector(m, ctx, gdf, key=key, name=ctx.t(name_zh, name_en), style=style, tooltip=tooltip)
-    bases = read_optional_vector(ctx, vectors, "bases", "五大基地", "Bases")
+    bases = read_optional_table(
+        ctx, "layers.bases", columns=["name_zh", "name_en"], zh="五大基地", en="Bases"
+    )
     if bases is not None:
         add_vector(
             m,
@@ -172,11 +172,15 @@ def _add_context(m, ctx: MapContext, vectors) -> None:
         )
 
 
-_ROADSIDE_POPUP = (
+#: Columns of ``roadside.segments`` the map uses: the popup shows these (the GeoPackage keeps
+#: all of them).
+_ROADSIDE_COLUMNS = (
     "strip_id", "road_ref", "road_name", "name", "prefecture", "side_compass", "facing_compass",
     "terrain_form", "panel_tilt_deg", "usable_strip_km", "capacity_mw",
     "specific_yield_kwh_per_kwp", "energy_gwh_per_yr", "score", "excluded_by",
 )  # fmt: skip
+#: Roadside strips are coloured by their specific yield.
+_ROADSIDE_YIELD = "specific_yield_kwh_per_kwp"
 
 
 def _strip_axes(geoms):
@@ -199,60 +203,50 @@ def _strip_axes(geoms):
 
 
 def _add_roadside(m, ctx: MapContext) -> None:
-    path = ctx.run_dir / "siting" / "roadside_pv_segments.gpkg"
     name = ctx.t("高速公路边坡光伏", "Roadside PV segments")
-    if not path.is_file():
-        ctx.missing(name, path)
-        return
-    seg = read_vector(path, None, what="roadside_pv_segments")
-    if seg.empty:
-        ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
+    seg = read_optional_table(
+        ctx,
+        "roadside.segments",
+        columns=_ROADSIDE_COLUMNS,
+        zh="高速公路边坡光伏",
+        en="Roadside PV segments",
+    )
+    if seg is None:
         return
     # Strips are 5-20 m wide: drawn as polygons they vanish below zoom 14 and their vertices
     # dominate the page. Draw each strip's long axis as a line and keep the attributes a
     # planner reads in the popup (all columns remain in the GeoPackage).
     seg = seg.set_geometry(_strip_axes(seg.geometry))
-    keep = [c for c in _ROADSIDE_POPUP if c in seg.columns]
-    if keep:
-        seg = seg[[*keep, "geometry"]]
-    col = find_column(seg.columns, _YIELD_CANDIDATES, contains=("yield",), numeric_of=seg)
-    colors = None
-    layer_style = {"color": "#6a3d9a", "weight": 4, "opacity": 0.9}
-    if col is not None:
-        vals = seg[col].to_numpy(dtype=float)
-        vmin, vmax = float(np.nanmin(vals)), float(np.nanmax(vals))
-        colors = ramp_colors(vals, vmin, vmax, "yield")
-    else:
-        ctx.notes.append(ctx.t("路侧光伏段无产量字段，统一着色", "Roadside PV: no yield column"))
+    seg = seg[[*_ROADSIDE_COLUMNS, "geometry"]]
+    vals = seg[_ROADSIDE_YIELD].to_numpy(dtype=float)
+    vmin, vmax = float(np.nanmin(vals)), float(np.nanmax(vals))
     layer = add_vector(
         m,
         ctx,
         seg,
         key="roadside_pv",
         name=name,
-        style=layer_style,
-        colors=colors,
+        style={"color": "#6a3d9a", "weight": 4, "opacity": 0.9},
+        colors=ramp_colors(vals, vmin, vmax, "yield"),
         color_key="color",
         popup_columns=popup_columns(seg.columns),
     )
-    if col is not None:
-        HtmlControl(
-            continuous_legend(f"{name}: {col}", "yield", vmin, vmax),
-            follows=layer,
-            key="roadside_pv",
-        ).add_to(m)
+    HtmlControl(
+        continuous_legend(f"{name}: {_ROADSIDE_YIELD}", "yield", vmin, vmax),
+        follows=layer,
+        key="roadside_pv",
+    ).add_to(m)
 
 
-def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
+def _add_parcels(m, ctx: MapContext, tech: str) -> None:
     zh, en = _TECHS[tech]
     name = ctx.t(f"{zh}候选地块", f"{en} parcels")
-    parcels = read_vector(path, None, what=f"parcels_{tech}")
+    parcels = read_run_table(ctx, "siting.parcels", columns=_PARCEL_COLUMNS, tech=tech)
     if parcels.empty:
         ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
         return
-    score = find_column(parcels.columns, _SCORE_CANDIDATES, contains=("score",), numeric_of=parcels)
-    if score is not None:
-        parcels = parcels.sort_values(score, ascending=False, kind="stable")
+    score = _PARCEL_SCORE
+    parcels = parcels.sort_values(score, ascending=False, kind="stable")
     cap = ctx.config.max_parcels_per_tech
     if len(parcels) > cap:
         ctx.notes.append(
@@ -262,25 +256,19 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
             )
         )
         parcels = parcels.iloc[:cap]
-    colors = None
-    if score is not None:
-        vals = parcels[score].to_numpy(dtype=float)
-        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
-        vmin, vmax = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
-        colors = ramp_colors(vals, vmin, vmax, "parcel")
-    # Criterion values (crit_<name>) and their 0-1 scores (score_<name>) that drove the score.
-    criteria = [
-        c
-        for c in parcels.columns
-        if c.lower().startswith(_CRITERIA_PREFIXES) and c.lower() not in _NOT_CRITERIA
-    ]
+    vals = parcels[score].to_numpy(dtype=float)
+    lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+    vmin, vmax = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
+    colors = ramp_colors(vals, vmin, vmax, "parcel")
+    # Criterion values (crit_<name>) and their 0-1 scores (score_<name>) that drove the score:
+    # the schema's column families, in the file's order.
+    families = set()
+    for family in _CRITERIA_FAMILIES:
+        families.update(dataset("siting.parcels").family(parcels.columns, family))
+    criteria = [c for c in parcels.columns if c in families]
 
     def _tooltip(row: pd.Series) -> str:
-        ident = next((row[c] for c in ("parcel_id", "id", "rank") if c in row.index), "")
-        text = f"{name} {format_value(ident)}"
-        if score is not None:
-            text += f" · {format_value(row[score])}"
-        return text
+        return f"{name} {format_value(row['parcel_id'])} · {format_value(row[score])}"
 
     layer = add_vector(
         m,
@@ -295,56 +283,51 @@ def _add_parcels(m, ctx: MapContext, tech: str, path) -> None:
             "fillOpacity": 0.8,
         },
         colors=colors,
-        popup_columns=popup_columns(parcels.columns, first=_PARCEL_FIRST, skip=criteria),
+        popup_columns=popup_columns(parcels.columns, first=_PARCEL_COLUMNS, skip=criteria),
         section_columns=criteria,
         section_title=ctx.t("决定得分的指标", "Criteria behind the score"),
         tooltip=_tooltip,
     )
-    if score is not None:
-        HtmlControl(
-            continuous_legend(f"{name}: {score}", "parcel", vmin, vmax),
-            follows=layer,
-            key=f"parcels_{tech}",
-        ).add_to(m)
+    HtmlControl(
+        continuous_legend(f"{name}: {score}", "parcel", vmin, vmax),
+        follows=layer,
+        key=f"parcels_{tech}",
+    ).add_to(m)
 
 
-def _pivot_table(ctx: MapContext, df, base_col, en_col, tech_col, pot_col) -> str:
+def _pivot_table(ctx: MapContext, df) -> str:
     """One row per base (and all bases, province): PV, wind and total GW against targets."""
     t = ctx.t
-    wide = df.pivot_table(index="id", columns=tech_col, values=pot_col, aggfunc="first")
+    wide = df.pivot_table(index="id", columns="technology", values="potential_gw", aggfunc="first")
     first = df.drop_duplicates("id").set_index("id")
-    for c in ("target_gw_2025", "target_gw_2030"):
-        if c in df.columns:  # targets sit on one technology row (pv+wind); take it per base
-            first[c] = df.groupby("id")[c].max()
+    for c in _TARGETS:  # targets sit on one technology row (pv+wind); take it per base
+        first[c] = df.groupby("id")[c].max()
     head = [t("基地", "Base"), t("光伏 GW", "PV GW"), t("风电 GW", "Wind GW"), t("合计", "Total")]
-    targets = [c for c in ("target_gw_2025", "target_gw_2030") if c in first.columns]
-    head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in targets]
-    if targets:
-        head.append(t("潜力/目标", "Potential/target") + f" {targets[-1][-4:]}")
+    head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in _TARGETS]
+    head.append(t("潜力/目标", "Potential/target") + f" {_TARGETS[-1][-4:]}")
     rows = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
     for bid in first.index:
-        name = format_value(first.loc[bid, base_col])
-        if en_col and ctx.language == "en":
-            name = format_value(first.loc[bid, en_col])
+        name = format_value(first.loc[bid, "name_zh"])
+        if ctx.language == "en":
+            name = format_value(first.loc[bid, "name_en"])
         pv = float(wide.loc[bid].get("pv", np.nan))
         wind = float(wide.loc[bid].get("wind", np.nan))
         total = float(wide.loc[bid].get("pv+wind", pv + wind))
         cells = [esc(name), esc(f"{pv:,.1f}"), esc(f"{wind:,.1f}"), esc(f"{total:,.1f}")]
-        for c in targets:
+        for c in _TARGETS:
             tgt = float(first.loc[bid, c]) if pd.notna(first.loc[bid, c]) else np.nan
             if np.isfinite(tgt) and tgt > 0:
                 cls = "sx-ok" if total >= tgt else "sx-short"
                 cells.append(f'<span class="{cls}">{esc(f"{tgt:,.0f}")}</span>')
             else:
                 cells.append("—")
-        if targets:
-            last = first.loc[bid, targets[-1]]
-            if pd.notna(last) and float(last) > 0 and np.isfinite(total):
-                ratio = total / float(last)
-                cls = "sx-ok" if ratio >= 1 else "sx-short"
-                cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
-            else:
-                cells.append("—")
+        last = first.loc[bid, _TARGETS[-1]]
+        if pd.notna(last) and float(last) > 0 and np.isfinite(total):
+            ratio = total / float(last)
+            cls = "sx-ok" if ratio >= 1 else "sx-short"
+            cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
+        else:
+            cells.append("—")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     rows.append("</table>")
     rows.append(
@@ -361,74 +344,38 @@ def _pivot_table(ctx: MapContext, df, base_col, en_col, tech_col, pot_col) -> st
     return "".join(rows)
 
 
-def _panel(ctx: MapContext, bases_csv) -> str:
-    df = pd.read_csv(bases_csv, encoding="utf-8-sig")
-    if "level" in df.columns:  # siting writes base, all-bases and province rows (and others)
-        df = df[df["level"].isin(["base", "all_bases", "province"])]
+def _row_table(ctx: MapContext, df) -> str:
+    """One row per base and technology (runs that sited only one of PV and wind)."""
     t = ctx.t
-    title = t("山西风光基地潜力与目标", "Shanxi wind & PV bases: potential vs target")
+    tgt_col = _TARGETS[-1]
+    head = [t("基地", "Base"), t("技术", "Tech"), t("潜力 GW", "Potential GW")]
+    head += [t("目标 GW", "Target GW") + f" ({tgt_col})", t("潜力/目标", "Potential/target")]
+    parts = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
+    for _, row in df.iterrows():
+        name = format_value(row["name_zh"])
+        if ctx.language != "zh":
+            name = t(name, format_value(row["name_en"]))
+        cells = [esc(name), esc(row["technology"]), esc(row["potential_gw"]), esc(row[tgt_col])]
+        pot, tgt = float(row["potential_gw"]), float(row[tgt_col])
+        if np.isfinite(pot) and np.isfinite(tgt) and tgt > 0:
+            ratio = pot / tgt
+            cls = "sx-ok" if ratio >= 1 else "sx-short"
+            cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
+        else:
+            cells.append("—")
+        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def _panel(ctx: MapContext, bases) -> str:
+    df = bases[bases["level"].isin(_BASE_LEVELS)]  # siting also writes prefecture rows
+    title = ctx.t("山西风光基地潜力与目标", "Shanxi wind & PV bases: potential vs target")
     parts = [f"<h4>{esc(title)}</h4>"]
-    base_col = find_column(df.columns, ("base", "base_name", "name_zh", "name"))
-    en_col = find_column(df.columns, ("base_en", "name_en"))
-    tech_col = find_column(df.columns, ("tech", "technology"))
-    pot_col = find_column(
-        df.columns, ("potential_gw",), contains=("potential", "gw"), numeric_of=df
-    )
-    tgt_col = find_column(
-        df.columns,
-        ("target_gw", "target_gw_2030", "target_gw_2025"),
-        contains=("target", "gw"),
-        numeric_of=df,
-    )
-    if (
-        base_col
-        and pot_col
-        and tech_col
-        and {"pv", "wind"} <= set(df[tech_col].astype(str))
-        and "id" in df.columns
-    ):
-        parts.append(_pivot_table(ctx, df, base_col, en_col, tech_col, pot_col))
-    elif base_col and pot_col:
-        head = [t("基地", "Base")]
-        if tech_col:
-            head.append(t("技术", "Tech"))
-        head.append(t("潜力 GW", "Potential GW"))
-        if tgt_col:
-            head += [
-                t("目标 GW", "Target GW") + f" ({tgt_col})",
-                t("潜力/目标", "Potential/target"),
-            ]
-        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>")
-        for _, row in df.iterrows():
-            name = format_value(row[base_col])
-            if en_col and ctx.language != "zh":
-                name = t(name, format_value(row[en_col]))
-            cells = [esc(name)]
-            if tech_col:
-                cells.append(esc(row[tech_col]))
-            cells.append(esc(row[pot_col]))
-            if tgt_col:
-                cells.append(esc(row[tgt_col]))
-                pot, tgt = float(row[pot_col]), float(row[tgt_col])
-                if np.isfinite(pot) and np.isfinite(tgt) and tgt > 0:
-                    ratio = pot / tgt
-                    cls = "sx-ok" if ratio >= 1 else "sx-short"
-                    cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
-                else:
-                    cells.append("—")
-            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        parts.append("</table>")
+    if {"pv", "wind"} <= set(df["technology"].astype(str)):
+        parts.append(_pivot_table(ctx, df))
     else:
-        ctx.notes.append(
-            t(
-                "bases.csv 缺少基地名或潜力(GW)列",
-                "bases.csv has no base-name or potential_gw column",
-            )
-        )
-        parts.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in df.columns) + "</tr>")
-        for _, row in df.iterrows():
-            parts.append("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row.to_numpy()) + "</tr>")
-        parts.append("</table>")
+        parts.append(_row_table(ctx, df))
     for note in ctx.notes:
         parts.append(f'<div class="sx-note">{esc(note)}</div>')
     return "".join(parts)
@@ -449,26 +396,20 @@ def build_siting_map(ctx: MapContext):
 
     Raises
     ------
-    LayerIOError
+    RunFolderError
         If ``layers/vectors.gpkg`` (with a ``province`` layer), ``siting/bases.csv`` or both
-        parcel files are missing.
+        parcel files are missing, or a file the map reads lacks a column it uses.
     """
-    run = ctx.run_dir
-    fix = "run 'sxplan demo' or the siting stage into this folder first"
-    vectors = require_file(run / "layers" / "vectors.gpkg", "boundaries and context layers", fix)
-    if "province" not in list_layers(vectors):
-        raise LayerIOError(
-            f"maps: {vectors} has no 'province' layer (found {list_layers(vectors)}); the layers "
-            "stage writes it, re-run it"
+    province = read_run_table(ctx, "layers.vector", name="province", columns=[])
+    bases = read_run_table(ctx, "siting.bases", columns=_BASES_COLUMNS)
+    parcels = dataset("siting.parcels")
+    techs = [tech for tech in _TECHS if parcels.path_in(ctx.run_dir, tech=tech).is_file()]
+    if not techs:
+        paths = " nor ".join(parcels.relpath(tech=tech) for tech in _TECHS)
+        raise RunFolderError(
+            f"maps: run folder {ctx.run_dir} has neither {paths}; the siting map needs parcels "
+            "of at least one technology; run 'sxplan demo' or the siting stage into it first"
         )
-    bases_csv = require_file(run / "siting" / "bases.csv", "potential per base", fix)
-    parcel_paths = {tech: run / "siting" / f"parcels_{tech}.gpkg" for tech in _TECHS}
-    if not any(p.is_file() for p in parcel_paths.values()):
-        raise LayerIOError(
-            f"maps: neither {parcel_paths['pv']} nor {parcel_paths['wind']} exists; the siting "
-            f"map needs parcels of at least one technology; {fix}"
-        )
-    province = read_vector(vectors, "province", what="province")
     m = new_map(_bounds(ctx, province), title=ctx.t("山西风光选址", "Shanxi wind & PV siting"))
     if not ctx.config.offline:
         ctx.notes.extend(
@@ -480,23 +421,23 @@ def build_siting_map(ctx: MapContext):
         add_raster(
             m,
             ctx,
-            run / "siting" / f"suitability_{tech}.tif",
+            run_path(ctx, "siting.suitability", tech=tech),
             key=f"suitability_{tech}",
             name=ctx.t(f"{zh}适宜性", f"{en} suitability"),
             ramp="suitability" if tech == "pv" else "wind",
             legend_title=ctx.t(f"{zh}适宜性得分", f"{en} suitability score"),
             show=tech == "pv",
         )
-    _add_boundaries(m, ctx, vectors)
-    _add_context(m, ctx, vectors)
+    _add_boundaries(m, ctx, province)
+    _add_context(m, ctx)
     _add_roadside(m, ctx)
-    for tech, path in parcel_paths.items():
-        if path.is_file():
-            _add_parcels(m, ctx, tech, path)
+    for tech, (zh, en) in _TECHS.items():
+        if tech in techs:
+            _add_parcels(m, ctx, tech)
         else:
-            ctx.missing(ctx.t(f"{_TECHS[tech][0]}候选地块", f"{_TECHS[tech][1]} parcels"), path)
-    HtmlControl(
-        _panel(ctx, bases_csv), position="topleft", css_class="sx-panel", key="panel"
-    ).add_to(m)
+            ctx.missing(
+                ctx.t(f"{zh}候选地块", f"{en} parcels"), parcels.path_in(ctx.run_dir, tech=tech)
+            )
+    HtmlControl(_panel(ctx, bases), position="topleft", css_class="sx-panel", key="panel").add_to(m)
     finish_map(m)
     return m

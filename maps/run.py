@@ -1,10 +1,13 @@
 """Build the interactive maps of a run folder: ``maps/siting.html`` and ``maps/sinks.html``.
 
 :func:`run_maps` is the only place the order of the map steps is written down. It reads only
-files of a run folder (see the run-folder contract in the README), so ``sxplan map RUN_DIR``
-rebuilds the maps of an earlier run.
+files of a run folder, and only through the run-folder contract :mod:`sxplan.schema` (dataset
+keys and the exact column names it defines), so ``sxplan map RUN_DIR`` rebuilds the maps of an
+earlier run, and a folder that lacks a file or column the maps use is refused with a
+:class:`~sxplan.errors.RunFolderError` naming it.
 
-Inputs: ``RUN_DIR/layers/vectors.gpkg``, ``RUN_DIR/siting/*``, ``RUN_DIR/sinks/*``.
+Inputs: ``RUN_DIR/layers/vectors.gpkg``, ``RUN_DIR/siting/*``, ``RUN_DIR/sinks/*`` (schema keys
+``layers.*``, ``siting.*``, ``roadside.*``, ``sinks.*``).
 Outputs: ``OUT_DIR/siting.html`` and/or ``OUT_DIR/sinks.html`` (written atomically).
 """
 
@@ -16,18 +19,21 @@ from pathlib import Path
 
 from sxplan.errors import ConfigError, LayerIOError
 from sxplan.maps.config import MapsConfig
+from sxplan.schema import dataset, read_json
 
-__all__ = ["MAP_NAMES", "run_maps"]
+__all__ = ["MAP_NAMES", "run_maps", "run_maps_config"]
 
 MAP_NAMES: tuple[str, ...] = ("siting", "sinks")
+#: A dataset each map needs, by map: its stage folder tells whether the map can be built.
+_MAP_INPUT = {"siting": "siting.bases", "sinks": "sinks.counties_gpkg"}
 
 
 def run_maps(
     run_dir: str | os.PathLike,
     *,
     out_dir: str | os.PathLike | None = None,
-    offline: bool = True,
-    language: str = "zh+en",
+    offline: bool | None = None,
+    language: str | None = None,
     basemap: str | None = None,
     tianditu_key: str | None = None,
     which: Sequence[str] | None = None,
@@ -41,22 +47,27 @@ def run_maps(
         Run folder written by ``sxplan demo`` (or by the siting/sinks stages).
     out_dir : str or os.PathLike, optional
         Where to write the HTML; default ``run_dir/maps``.
-    offline : bool
-        True (default): the pages load nothing from any network (Leaflet inlined, no tiles).
+    offline : bool, optional
+        True: the pages load nothing from any network (Leaflet inlined, no tiles).
         False: OpenStreetMap, Tianditu (with a key) or Amap base maps are offered.
-    language : {"zh+en", "zh", "en"}
-        Labels and popups: Chinese first then English (default), or one language.
+        Default: ``config.offline`` (True without a config).
+    language : {"zh+en", "zh", "en"}, optional
+        Labels and popups: Chinese first then English, or one language. Default:
+        ``config.language`` ("zh+en" without a config).
     basemap : {"osm", "tianditu", "amap"}, optional
         Online base map shown on open. ``"amap"`` (GCJ-02) shifts every overlay from WGS84 to
-        GCJ-02 and is then the only base map offered.
+        GCJ-02 and is then the only base map offered. Default: ``config.basemap``.
     tianditu_key : str, optional
-        Tianditu key; default the ``TIANDITU_KEY`` environment variable.
+        Tianditu key; default ``config.tianditu_key``, else the ``TIANDITU_KEY`` environment
+        variable.
     which : sequence of {"siting", "sinks"}, optional
         Maps to build. Default: each map whose stage folder (``siting/``, ``sinks/``) exists;
         a map asked for by name whose inputs are missing raises.
     config : MapsConfig, optional
-        Further settings (simplification, raster size, ...); its ``offline``, ``language``,
-        ``basemap`` and ``tianditu_key`` are replaced by the keyword arguments given here.
+        The settings (a ``maps:`` section: language, base map, simplification, raster size,
+        ...); the keyword arguments above that are given replace its values. Default: the
+        ``maps:`` section the run was made with, from ``RUN_DIR/run.json``
+        (:func:`run_maps_config`), or the defaults for a folder without ``run.json``.
 
     Returns
     -------
@@ -66,7 +77,9 @@ def run_maps(
     Raises
     ------
     LayerIOError
-        If the run folder or a required input file is missing.
+        If the run folder or a required input file is missing
+        (:class:`~sxplan.errors.RunFolderError` when a file, layer or column of the run
+        folder is missing).
     ConfigError
         If an option is invalid.
 
@@ -81,22 +94,17 @@ def run_maps(
     run = Path(run_dir)
     if not run.is_dir():
         raise LayerIOError(f"maps: run folder {run} does not exist; run 'sxplan demo' first")
-    base = config or MapsConfig()
+    base = config if config is not None else (run_maps_config(run) or MapsConfig())
     key = tianditu_key or base.tianditu_key or os.environ.get("TIANDITU_KEY") or None
     try:
-        cfg = base.model_copy(
-            update={
-                "offline": offline,
-                "language": language,
-                "basemap": basemap,
-                "tianditu_key": key,
-            }
-        )
+        given = {"offline": offline, "language": language, "basemap": basemap}
+        update = {k: v for k, v in given.items() if v is not None}
+        cfg = base.model_copy(update={**update, "tianditu_key": key})
         cfg = MapsConfig.model_validate(cfg.model_dump())
     except ValidationError as exc:
         raise ConfigError(f"maps: invalid option: {exc}") from exc
     if which is None:
-        names = [n for n in MAP_NAMES if (run / n).is_dir()]
+        names = [n for n in MAP_NAMES if (run / _stage_folder(n)).is_dir()]
         if not names:
             raise LayerIOError(
                 f"maps: {run} has neither a siting/ nor a sinks/ folder, so there is nothing to "
@@ -107,7 +115,7 @@ def run_maps(
         if unknown:
             raise ConfigError(f"maps: unknown map {unknown}; choose from {list(MAP_NAMES)}")
         names = list(dict.fromkeys(which))
-    out = Path(out_dir) if out_dir is not None else run / "maps"
+    out = Path(out_dir) if out_dir is not None else dataset("maps.siting").path_in(run).parent
     # folium is imported here, never at `import maps`.
     from sxplan.maps._common import MapContext
     from sxplan.maps._sinks import build_sinks_map
@@ -121,8 +129,51 @@ def run_maps(
         page = figure.render()
         if cfg.offline:
             _require_offline(page, name)
-        written[name] = _write_text(out / f"{name}.html", page)
+        written[name] = _write_text(out / dataset(f"maps.{name}").filename(), page)
     return written
+
+
+def run_maps_config(run_dir: str | os.PathLike) -> MapsConfig | None:
+    """The ``maps:`` settings a run was made with (``config.maps`` of its ``run.json``).
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run folder.
+
+    Returns
+    -------
+    MapsConfig or None
+        The defaults when the run's config had no ``maps:`` section; None when the folder
+        has no ``run.json`` (a folder assembled by hand).
+
+    Raises
+    ------
+    RunFolderError
+        If ``run.json`` is not JSON or has no ``config.maps`` entry.
+    ConfigError
+        If its ``config.maps`` is not a valid ``maps:`` section.
+    """
+    from pydantic import ValidationError
+
+    if not dataset("run.json").path_in(run_dir).is_file():
+        return None
+    data = read_json(run_dir, "run.json", keys=["config.maps"])
+    section = data["config"]["maps"]
+    if section is None:  # the run's config had no maps: section, so it used the defaults
+        return MapsConfig()
+    try:
+        return MapsConfig.model_validate(section)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"maps: {dataset('run.json').path_in(run_dir)} has an invalid config.maps ({exc}); "
+            "pass --config PROJECT.yaml to use that project's maps: section instead"
+        ) from exc
+
+
+def _stage_folder(name: str) -> str:
+    """The run-folder folder whose presence makes map ``name`` buildable (``siting/``)."""
+    return Path(dataset(_MAP_INPUT[name]).path).parts[0]
 
 
 def _require_offline(page: str, name: str) -> None:

@@ -30,6 +30,7 @@ from sxplan.layers.counties import COUNTY_COLUMNS
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, write_csv, write_gpkg
 from sxplan.layers.tables import round_for_csv
+from sxplan.schema import dataset
 
 from .allocation import allocate
 from .baseline import (
@@ -177,16 +178,22 @@ def run_sinks(
         result = _assemble(
             counties, sums, zone_index, mean_elev, score, config, table, official_df, official_path
         )
-        # 6. write
+        # 6. write, each table checked against the run-folder schema (sxplan/schema.py)
         gdf, province, trajectory = result
+        csv, gpkg, traj = (
+            dataset(k) for k in ("sinks.counties", "sinks.counties_gpkg", "sinks.trajectory")
+        )
         paths["counties_csv"] = write_csv(
-            round_for_csv(pd.DataFrame(gdf.drop(columns="geometry"))), out_dir / "counties.csv"
+            csv.check(round_for_csv(pd.DataFrame(gdf.drop(columns="geometry")))),
+            out_dir / csv.filename(),
         )
         paths["counties_gpkg"] = write_gpkg(
-            gdf.to_crs("EPSG:4326"), out_dir / "counties.gpkg", "counties"
+            gpkg.check(gdf.to_crs("EPSG:4326")), out_dir / gpkg.filename(), gpkg.layer_name()
         )
-        paths["trajectory_csv"] = write_csv(round_for_csv(trajectory), out_dir / "trajectory.csv")
-        final_tif = out_dir / "afforestation_eligible.tif"
+        paths["trajectory_csv"] = write_csv(
+            traj.check(round_for_csv(trajectory)), out_dir / traj.filename()
+        )
+        final_tif = out_dir / dataset("sinks.eligible").filename()
         eligible_tmp.replace(final_tif)
         paths["afforestation_eligible_tif"] = final_tif
     finally:

@@ -75,6 +75,9 @@ class SitingResult:
         Seconds per step.
     settings : dict
         The validated siting config (JSON-ready), for run.json.
+    shortlist_geometry : geopandas.GeoSeries or None
+        Outlines of the shortlist's rows (EPSG:4326, same order), so a caller can use them
+        without reading ``shortlist.gpkg`` back.
     """
 
     techs: dict
@@ -84,6 +87,7 @@ class SitingResult:
     outputs: dict
     timings: dict
     settings: dict
+    shortlist_geometry: gpd.GeoSeries | None = None
 
     def summary(self) -> dict:
         """JSON-ready summary for run.json: areas, parcels, potential, weights, AHP, timings."""

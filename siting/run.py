@@ -177,6 +177,7 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
         outputs,
         timings,
         cfg.model_dump(mode="json"),
+        gpd.GeoSeries(shortlist["geometry"], crs="EPSG:4326"),
     )
 
 

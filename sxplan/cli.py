@@ -155,44 +155,66 @@ def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler
 
 @cli.command(name="map")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--online", is_flag=True, help="Use online base maps (default: offline).")
+@click.option(
+    "--online/--offline",
+    default=None,
+    help="Online base maps, or none at all (default: the run's maps.offline, else offline).",
+)
 @click.option(
     "--basemap",
     type=click.Choice(["osm", "tianditu", "amap"]),
     default=None,
-    help="Online base map (with --online).",
+    help="Online base map (with --online; default: the run's maps.basemap, else osm).",
 )
-@click.option("--tianditu-key", envvar="TIANDITU_KEY", default=None, help="Tianditu key.")
 @click.option(
-    "--language", type=click.Choice(["zh+en", "zh", "en"]), default="zh+en", show_default=True
+    "--tianditu-key",
+    default=None,
+    help="Tianditu key (default: the run's maps.tianditu_key, else $TIANDITU_KEY).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["zh+en", "zh", "en"]),
+    default=None,
+    help="Label language (default: the run's maps.language, else zh+en).",
 )
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Project YAML whose `maps:` section to use.",
+    help="Project YAML whose `maps:` section to use instead of the run's (RUN_DIR/run.json).",
 )
 def map_cmd(
     run_dir: Path,
-    online: bool,
+    online: bool | None,
     basemap: str | None,
-    tianditu_key,
-    language: str,
+    tianditu_key: str | None,
+    language: str | None,
     config_path: Path | None,
 ):
-    """Rebuild the HTML maps of RUN_DIR (written to RUN_DIR/maps)."""
-    from sxplan.maps import run_maps
+    """Rebuild the HTML maps of RUN_DIR (written to RUN_DIR/maps).
 
-    maps_cfg = None
+    The settings are the run's own `maps:` section (from RUN_DIR/run.json); the options given
+    here override them.
+    """
+    from sxplan.maps import MapsConfig, run_maps, run_maps_config
+    from sxplan.schema import dataset
+
     if config_path is not None:
         from .config import load_config
 
-        maps_cfg = load_config(config_path).maps
+        maps_cfg = load_config(config_path).maps or MapsConfig()
+        _echo(f"map settings: maps: section of {config_path}")
+    else:
+        maps_cfg = run_maps_config(run_dir)
+        if maps_cfg is None:
+            _echo(f"map settings: defaults ({run_dir} has no run.json)")
+        else:
+            _echo(f"map settings: maps: section recorded in {dataset('run.json').path_in(run_dir)}")
     paths = run_maps(
         run_dir,
         config=maps_cfg,
-        offline=not online,
+        offline=None if online is None else not online,
         language=language,
         basemap=basemap,
         tianditu_key=tianditu_key,

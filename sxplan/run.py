@@ -7,7 +7,15 @@ existing output folder is replaced only with ``overwrite=True``.
 Steps: ``layers`` (grid, aligned stack, slope/aspect, vectors, provenance) -> ``siting`` (PV and
 wind) -> ``roadside_pv`` -> ``sinks`` -> ``maps``; then ``run.json``.
 
-Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder described in README.
+The run folder is the contract of :mod:`sxplan.schema`: the tables written here are checked
+against it (:meth:`~sxplan.schema.Dataset.check`) and their file names come from it. A step
+never reads back what an earlier step wrote: results pass in memory (the siting step reserves
+the shortlisted parcels from the :class:`~sxplan.siting.run.SitingResult`). The maps step is
+the one reader, and it reads the folder only through :mod:`sxplan.schema`. ``run.json`` records
+output paths relative to the run folder (never the staging folder's).
+
+Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder described in
+:mod:`sxplan.schema` and README.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from sxplan.layers.counties import validate_counties
 from sxplan.layers.windows import use_scheduler
 
 from .config import ProjectConfig
+from .schema import SCHEMA_VERSION, dataset
 
 __all__ = ["RunContext", "output_folder", "run_layers", "run_project"]
 
@@ -170,11 +179,24 @@ def run_layers(ctx: RunContext) -> LayerStack:
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
         ctx.bases = load_run_bases(ctx)
-        extra["bases"] = bases_outlines(ctx.bases, ctx.counties)
+        extra[dataset("layers.bases").layer_name()] = bases_outlines(ctx.bases, ctx.counties)
     write_vectors(ctx, extra)
     stack.write_grid_json()
-    write_csv(pd.DataFrame(stack.provenance), folder / "provenance.csv")
+    write_provenance(stack.provenance, ctx.out)
     return stack
+
+
+def write_provenance(records: list[dict], run_dir: Path) -> Path:
+    """Write ``layers/provenance.csv`` (one row per input layer) in the schema's column order.
+
+    Columns a run has no value for (``resampling`` when every layer is a vector) are written
+    empty, so readers always find every column of ``layers.provenance``.
+    """
+    ds = dataset("layers.provenance")
+    frame = pd.DataFrame(records)
+    order = [c.name for c in ds.columns]
+    frame = frame.reindex(columns=[*order, *(c for c in frame.columns if c not in order)])
+    return write_csv(ds.check(frame), ds.path_in(run_dir))
 
 
 def write_vectors(ctx: RunContext, extra: dict[str, gpd.GeoDataFrame] | None = None) -> Path:
@@ -182,7 +204,10 @@ def write_vectors(ctx: RunContext, extra: dict[str, gpd.GeoDataFrame] | None = N
     frames = {name: gdf.to_crs("EPSG:4326") for name, gdf in ctx.stack.vectors.items()}
     for name, gdf in (extra or {}).items():
         frames[name] = gdf.to_crs("EPSG:4326")
-    return write_gpkg_layers(frames, ctx.out / "layers" / "vectors.gpkg")
+    bases = dataset("layers.bases")
+    if bases.layer_name() in (extra or {}):
+        bases.check(frames[bases.layer_name()], where=f"{bases.path} layer '{bases.layer}'")
+    return write_gpkg_layers(frames, dataset("layers.vectors").path_in(ctx.out))
 
 
 def _versions() -> dict[str, str]:
@@ -205,7 +230,7 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
     if cfg.path is not None:
         inputs["config"] = {"path": str(cfg.path), "sha256": file_sha256(cfg.path)}
     payload = {
-        "sxplan_run": 1,
+        "sxplan_run": SCHEMA_VERSION,
         "command": command or sys.argv,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": json.loads(cfg.model_dump_json(exclude={"raw"})),
@@ -219,12 +244,30 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
         },
         "versions": _versions(),
         "timings_s": ctx.timings_s,
-        "results": _result_summaries(ctx),
+        "results": _relative_paths(_result_summaries(ctx), ctx.out),
     }
-    path = ctx.out / "run.json"
+    path = dataset("run.json").path_in(ctx.out)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
     return path
+
+
+def _relative_paths(value, run_dir: Path):
+    """``value`` with every path inside ``run_dir`` made relative to it (as a POSIX string).
+
+    The steps write into the staging folder, which is renamed at the end: an absolute path into
+    it would point nowhere once the run is done. Paths relative to the run folder stay true.
+    """
+    if isinstance(value, dict):
+        return {k: _relative_paths(v, run_dir) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_relative_paths(v, run_dir) for v in value]
+    if isinstance(value, str | os.PathLike):
+        path = Path(value)
+        if path.is_absolute() and path.is_relative_to(run_dir):
+            return path.relative_to(run_dir).as_posix()
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+    return value
 
 
 def _result_summaries(ctx: RunContext) -> dict:
@@ -354,11 +397,15 @@ def run_siting_step(ctx: RunContext):
         techs=tuple(ctx.options.get("techs") or ("pv", "wind")),
         mem_limit_mb=ctx.config.project.mem_limit_mb,
     )
-    shortlisted = gpd.read_file(ctx.out / "siting" / "shortlist.gpkg", layer="shortlist")
+    # The shortlist's outlines come from the result in memory, not from shortlist.gpkg.
+    if res.shortlist_geometry is None:
+        raise RuntimeError("run_siting returned no shortlist geometry; please report")
+    shortlisted = gpd.GeoDataFrame(geometry=res.shortlist_geometry)
     if len(shortlisted):
+        target = dataset("layers.reserved")
         reserved = rasterize(
-            shortlisted[["geometry"]], ctx.grid, ctx.out / "layers" / "reserved_for_renewables.tif",
-            all_touched=False, name="reserved_for_renewables", units="1 = candidate parcel",
+            shortlisted, ctx.grid, target.path_in(ctx.out), all_touched=False,
+            name="reserved_for_renewables", units=target.unit,
             mem_limit_mb=ctx.config.project.mem_limit_mb, cog=True,
         )  # fmt: skip
         ctx.stack.add(reserved)
@@ -431,10 +478,15 @@ def run_roadside_step(ctx: RunContext):
 
 
 def run_maps_step(ctx: RunContext) -> dict[str, Path]:
-    """Maps: offline ``maps/siting.html`` and ``maps/sinks.html`` from the run folder."""
+    """Maps: ``maps/siting.html`` and ``maps/sinks.html`` from the run folder.
+
+    Drawn with the config's ``maps:`` section as a whole (language, base map, offline, ...),
+    the same settings ``sxplan map RUN`` later reads back from ``run.json``. The maps read the
+    folder through :mod:`sxplan.schema`, like any other reader.
+    """
     from sxplan.maps import run_maps
 
-    return run_maps(ctx.out, config=ctx.config.maps, offline=True)
+    return run_maps(ctx.out, config=ctx.config.maps)
 
 
 STEP_FUNCTIONS: dict[str, StepFn] = {

@@ -13,7 +13,7 @@ named after the run's settings (``crit_<criterion>``, ``score_<criterion>``,
 :class:`Dataset` lists them as patterns.
 
 Inputs: none. Outputs: :data:`DATASETS` (by key), :func:`dataset`, :func:`read_table`,
-:func:`require_columns`, :func:`technology_columns`.
+:func:`read_json`, :func:`require_columns`, :func:`technology_columns`.
 
 Examples
 --------
@@ -41,6 +41,7 @@ __all__ = [
     "Column",
     "Dataset",
     "dataset",
+    "read_json",
     "read_table",
     "require_columns",
     "technology_columns",
@@ -50,6 +51,10 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 Kind = Literal["csv", "gpkg", "tif", "json", "html"]
+
+
+#: Placeholders of column families that are narrower than "any text".
+_PLACEHOLDER_REGEX = {"year": r"\d{4}"}
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,18 @@ class Column:
         """
         if not self.is_pattern:
             return name == self.name
-        regex = re.sub(r"\\\{[a-z_]+\\\}", ".+", re.escape(self.name))
-        return re.fullmatch(regex, name) is not None
+        return re.fullmatch(self._regex(), name) is not None
+
+    def _regex(self) -> str:
+        """The pattern as a regular expression: ``{year}`` is four digits, others any text."""
+        parts = re.split(r"\{([a-z_]+)\}", self.name)
+        out = []
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                out.append(re.escape(part))
+            else:
+                out.append(_PLACEHOLDER_REGEX.get(part, ".+"))
+        return "".join(out)
 
 
 def _columns(table: str, required: bool = True) -> tuple[Column, ...]:
@@ -145,6 +160,49 @@ class Dataset:
     def path_in(self, run_dir: str | Path, **fields: str) -> Path:
         """Absolute path of this file in ``run_dir``."""
         return Path(run_dir) / self.relpath(**fields)
+
+    def filename(self, **fields: str) -> str:
+        """File name without its stage folder (for writers given the stage folder).
+
+        Examples
+        --------
+        >>> dataset("sinks.trajectory").filename()
+        'trajectory.csv'
+        """
+        return Path(self.relpath(**fields)).name
+
+    def present_in(self, run_dir: str | Path, **fields: str) -> bool:
+        """Whether ``run_dir`` holds this file (and, for a GeoPackage, its layer).
+
+        Readers of optional outputs ask this first, then read with :func:`read_table`, so an
+        absent optional file is skipped while a present one is still checked column by column.
+        """
+        path = self.path_in(run_dir, **fields)
+        if not path.is_file():
+            return False
+        if self.kind != "gpkg" or self.layer is None:
+            return True
+        return self.layer_name(**fields) in _gpkg_layers(path, self)
+
+    def family(self, columns: Iterable[str], pattern: str) -> list[str]:
+        """Columns of a table that belong to the family ``pattern``, in the table's order.
+
+        A fixed column of the dataset is never a family member (``score_mean`` is not a
+        ``score_{criterion}``).
+
+        Examples
+        --------
+        >>> cols = ["score_mean", "score_slope_pct", "crit_slope_pct"]
+        >>> dataset("siting.parcels").family(cols, "score_{criterion}")
+        ['score_slope_pct']
+        """
+        fam = next((c for c in self.patterns if c.name == pattern), None)
+        if fam is None:
+            raise KeyError(f"{self.key} has no column family {pattern!r}")
+        fixed = {c.name for c in self.columns} | {
+            c.name for cols in self.by_technology.values() for c in cols
+        }
+        return [c for c in columns if c not in fixed and fam.matches(str(c))]
 
     def layer_name(self, **fields: str) -> str | None:
         """GeoPackage layer name with placeholders filled in."""
@@ -281,19 +339,82 @@ def read_table(
         source = str(path)
     elif ds.kind == "gpkg":
         import geopandas as gpd
-        import pyogrio
 
         layer = ds.layer_name(**fields)
-        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        layers = _gpkg_layers(path, ds)
         if layer not in layers:
             raise RunFolderError(f"{path} has no layer '{layer}' (it has {layers}). {fix}")
-        frame = gpd.read_file(path, layer=layer)
+        try:
+            frame = gpd.read_file(path, layer=layer)
+        except Exception as exc:  # noqa: BLE001 - any driver failure becomes one clear error
+            raise RunFolderError(f"cannot read layer '{layer}' of {path} ({exc}). {fix}") from exc
         source = f"{path} (layer '{layer}')"
     else:
         raise ValueError(f"{key} is a {ds.kind} file, not a table")
     needed = list(columns) if columns is not None else [c.name for c in ds.columns if c.required]
     require_columns(frame.columns, needed, source=source, fix=fix)
     return frame
+
+
+def _gpkg_layers(path: Path, ds: Dataset) -> list[str]:
+    """Layer names of a GeoPackage; an unreadable file is a :class:`RunFolderError`."""
+    import pyogrio
+
+    try:
+        return [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:  # noqa: BLE001 - any driver failure becomes one clear error
+        raise RunFolderError(
+            f"{path} is not a GeoPackage GDAL can read ({exc}); re-run the '{ds.stage}' step "
+            "of sxplan into this folder"
+        ) from exc
+
+
+def read_json(run_dir: str | Path, key: str, *, keys: Sequence[str] = ()) -> dict:
+    """Read a JSON file of a run folder (``run.json``, ``layers.grid``), refusing what is missing.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        The run folder.
+    key : str
+        Dataset key of a ``json`` dataset.
+    keys : sequence of str
+        Dotted paths the caller uses (``"config.maps"``); each must be present.
+
+    Returns
+    -------
+    dict
+        The parsed file.
+
+    Raises
+    ------
+    RunFolderError
+        If the file is missing, is not JSON, or lacks one of ``keys``.
+    """
+    import json
+
+    ds = dataset(key)
+    if ds.kind != "json":
+        raise ValueError(f"{key} is a {ds.kind} file, not JSON")
+    path = ds.path_in(run_dir)
+    step = "sxplan" if ds.stage == "run" else f"the '{ds.stage}' step of sxplan"
+    fix = (
+        f"Re-run {step} into this folder (a folder written by another version of sxplan, or "
+        "edited by hand, may lack it)"
+    )
+    if not path.is_file():
+        raise RunFolderError(f"run folder {run_dir} has no {ds.relpath()} ({ds.meaning}). {fix}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path} is not valid JSON ({exc}). {fix}") from None
+    for dotted in keys:
+        node = data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise RunFolderError(f"{path} has no '{dotted}' entry that sxplan needs. {fix}")
+            node = node[part]
+    return data
 
 
 def dataset(key: str) -> Dataset:
@@ -539,7 +660,8 @@ score_resource | 0-1 | resource score
 score | 0-1 | strip score
 """)
 
-_COUNTY_SINKS = _columns("""
+_COUNTY_SINKS = (
+    _columns("""
 adcode | | county code
 name | | county name
 prefecture | | prefecture name
@@ -552,9 +674,17 @@ calibration_source | | where the calibration figure comes from
 ecological_zone | | IPCC ecological zone used for growth rates
 mean_elevation_m | m | mean elevation
 eligible_landcover_ha | ha | land whose cover class can be planted
-removed_slope_ha | ha | of it, removed as too steep
-removed_elevation_ha | ha | of it, removed as too high
-removed_reserved_ha | ha | of it, reserved for shortlisted renewables
+""")
+    + _columns(
+        """
+removed_slope_ha | ha | of it, removed as too steep (when a slope layer is set)
+removed_elevation_ha | ha | of it, removed as too high (when a DEM is set)
+removed_climate_ha | ha | of it, removed by the climate limits (when some are set)
+removed_reserved_ha | ha | of it, reserved for shortlisted renewables (when siting ran)
+""",
+        required=False,
+    )
+    + _columns("""
 eligible_raster_ha | ha | plantable land from the raster
 eligible_ha | ha | plantable land used for allocation
 required_gain_ha | ha | planting needed for the county to reach the target on its own
@@ -562,11 +692,18 @@ required_gain_points | points | the same in percentage points of cover
 feasible_locally | | whether the county has the land for it
 allocated_gain_ha | ha | new forest allocated to the county
 allocated_gain_points | points | the same in percentage points of cover
-cover_2025_pct | % | forest cover after the allocated gain
 """)
+    + _columns(
+        """
+priority_score | | county priority of the 'priority' allocation (higher = planted first)
+""",
+        required=False,
+    )
+)
 
 _SINK_FAMILIES = _columns(
     """
+cover_{year}_pct | % | forest cover in the target year after the allocated gain
 sink_tco2_per_yr_{year} | tCO2/yr | sequestration of the new planting in a year
 sink_tco2_per_yr_{year}_p05 | tCO2/yr | 5th percentile (Monte Carlo)
 sink_tco2_per_yr_{year}_p95 | tCO2/yr | 95th percentile (Monte Carlo)
@@ -625,6 +762,22 @@ _DATASETS: tuple[Dataset, ...] = (
         "layers",
     ),
     Dataset("layers.vectors", "layers/vectors.gpkg", "gpkg", "vector layers, EPSG:4326", "layers"),
+    Dataset(
+        "layers.vector",
+        "layers/vectors.gpkg",
+        "gpkg",
+        "one vector layer of the config under its config name (province, highways...), EPSG:4326",
+        "layers",
+        layer="{name}",
+        columns=_columns(
+            """
+name | | feature name (input layers that have one)
+name_zh | | feature name in Chinese (input layers that have one)
+name_en | | feature name in English (input layers that have one)
+""",
+            required=False,
+        ),
+    ),
     Dataset(
         "layers.counties",
         "layers/vectors.gpkg",

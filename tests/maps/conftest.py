@@ -6,6 +6,10 @@ Three PV parcels (Albers CRS, to exercise reprojection), two roadside segments, 
 suitability raster (0 at the west edge rising to 1 at the east edge, nodata in the south-west
 quadrant), an afforestation-eligible raster (1 in the north half). Wind outputs are absent on
 purpose: optional layers must be skipped and noted, not fail.
+
+Files, layers and column names are those of the run-folder schema (``sxplan/schema.py``): the
+columns the maps use, plus one column the schema does not know (``surprise_extra_col``, shown
+in popups all the same).
 """
 
 from __future__ import annotations
@@ -89,12 +93,14 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
     parcels = gpd.GeoDataFrame(
         {
             "parcel_id": [f"PV-{p[0]:05d}" for p in PARCELS],
+            "rank": [1, 2, 3],
             "technology": ["pv"] * 3,
             "name": [p[3] for p in PARCELS],
             "area_km2": [40.1, 40.2, 40.3],
             "capacity_mw": [1443.6, 1447.2, 1450.8],
             "energy_gwh_per_yr": [2100.5, 2050.3, 1990.0],
             "county": [p[3] for p in PARCELS],
+            "adcode": [140122, 140703, 140702],
             "prefecture": ["西市", "东市", "东市"],
             "bases": ["north", "north", ""],
             "bases_zh": ["晋北测试基地", "晋北测试基地", ""],
@@ -111,9 +117,21 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
     parcels.to_file(siting_dir / "parcels_pv.gpkg", layer="parcels_pv")
     gpd.GeoDataFrame(
         {
-            "segment_id": [1, 2],
+            "strip_id": ["1-L", "2-R"],
+            "road_ref": ["G5", "G5"],
+            "road_name": ["京昆高速", "京昆高速"],
+            "name": ["清徐县", "榆次区"],
+            "prefecture": ["西市", "东市"],
+            "side_compass": ["S", "N"],
+            "facing_compass": ["S", "S"],
+            "terrain_form": ["cut", "embankment"],
+            "panel_tilt_deg": [25.0, 30.0],
+            "usable_strip_km": [5.0, 6.5],
+            "capacity_mw": [7.5, 9.75],
             "specific_yield_kwh_per_kwp": [1350.0, 1420.0],
-            "length_km": [5.0, 6.5],
+            "energy_gwh_per_yr": [10.1, 13.8],
+            "score": [0.6, 0.7],
+            "excluded_by": ["", "tunnel"],
         },
         geometry=[
             LineString([(112.1, 37.41), (112.4, 37.42)]),
@@ -159,8 +177,10 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
     if with_sinks:
         sinks_dir.mkdir(parents=True, exist_ok=True)
         sinks = counties.copy()
-        sinks["forest_baseline_pct"] = [10.0, 20.0, 30.0, 40.0]
-        sinks["forest_calibrated_pct"] = [11.0, 21.0, 31.0, 41.0]
+        sinks["prefecture_adcode"] = [140100, 140700, 140100, 140700]
+        sinks["area_km2"] = [2200.0, 2200.0, 2200.0, 2200.0]
+        sinks["baseline_forest_pct"] = [10.0, 20.0, 30.0, 40.0]
+        sinks["calibrated_forest_pct"] = [11.0, 21.0, 31.0, 41.0]
         sinks["eligible_ha"] = [1000.0, 2000.0, 3000.0, 4000.0]
         sinks["allocated_gain_ha"] = [100.0, 200.0, 300.0, 400.0]
         sinks["sink_tco2_per_yr_2030"] = [500.0, 1000.0, 1500.0, 2000.0]

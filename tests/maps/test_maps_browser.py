@@ -201,7 +201,7 @@ def test_sinks_map_in_chromium(browser, built_maps, facts):
         labels = opened.overlay_labels()
         for expected in (
             "宜林地 / Afforestation-eligible land",
-            "基线森林覆盖率 / Baseline forest cover (forest_calibrated_pct)",
+            "基线森林覆盖率 / Baseline forest cover (calibrated_forest_pct)",
             "分配新增造林面积 / Allocated afforestation gain (allocated_gain_ha)",
             "年固碳量 / Annual sequestration (sink_tco2_per_yr_2030)",
         ):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sxplan.errors import ConfigError, LayerIOError
+from sxplan.errors import ConfigError, LayerIOError, RunFolderError
 from sxplan.maps import MapsConfig, run_maps
 from sxplan.maps._assets import external_urls
 
@@ -189,3 +189,73 @@ def test_shipped_yaml_maps_section_validates():
     assert cfg.offline is True and cfg.language == "zh+en"
     with pytest.raises(ValueError, match="did you mean 'offline'"):
         MapsConfig.model_validate({"ofline": True})
+
+
+def _drop_column(path: Path, layer: str, column: str) -> None:
+    import geopandas as gpd
+
+    gdf = gpd.read_file(path, layer=layer).drop(columns=column)
+    gdf.to_file(path, layer=layer)  # replaces that layer only
+    assert column not in gpd.read_file(path, layer=layer).columns
+
+
+@pytest.mark.parametrize(
+    ("file", "layer", "column", "which"),
+    [
+        # an optional file that is present is checked like a required one
+        ("siting/roadside_pv_segments.gpkg", "roadside_pv_segments", "specific_yield_kwh_per_kwp",
+         "siting"),
+        ("siting/parcels_pv.gpkg", "parcels_pv", "score_mean", "siting"),
+        ("layers/vectors.gpkg", "bases", "name_en", "siting"),
+        ("sinks/counties.gpkg", "counties", "calibrated_forest_pct", "sinks"),
+    ],
+)  # fmt: skip
+def test_a_present_file_lacking_a_used_column_is_named(
+    run_folder, tmp_path, file, layer, column, which
+):
+    run = _copy(run_folder, tmp_path)
+    _drop_column(run / file, layer, column)
+    with pytest.raises(RunFolderError, match=re.escape(f"lacks column(s) ['{column}']")) as err:
+        run_maps(run, which=[which])
+    assert f"{file} (layer '{layer}')" in str(err.value)
+    assert not (run / "maps").exists()
+
+
+def test_sinks_map_needs_a_sequestration_year(run_folder, tmp_path):
+    run = _copy(run_folder, tmp_path)
+    _drop_column(run / "sinks" / "counties.gpkg", "counties", "sink_tco2_per_yr_2030")
+    with pytest.raises(RunFolderError, match=r"no sink_tco2_per_yr_<year> column"):
+        run_maps(run, which=["sinks"])
+
+
+def test_a_layer_under_another_name_is_refused(run_folder, tmp_path):
+    import geopandas as gpd
+
+    run = _copy(run_folder, tmp_path)
+    path = run / "siting" / "parcels_pv.gpkg"
+    gdf = gpd.read_file(path, layer="parcels_pv")
+    path.unlink()
+    gdf.to_file(path, layer="parcels")
+    with pytest.raises(RunFolderError, match="has no layer 'parcels_pv'"):
+        run_maps(run, which=["siting"])
+
+
+def test_run_maps_defaults_to_the_runs_recorded_settings(run_folder, tmp_path):
+    run = _copy(run_folder, tmp_path)
+    (run / "run.json").write_text(
+        json.dumps({"config": {"maps": {"language": "en", "max_parcels_per_tech": 2}}}),
+        encoding="utf-8",
+    )
+    page = run_maps(run, which=["siting"])["siting"].read_text(encoding="utf-8")
+    assert '"PV parcels"' in page and "only the best 2 of 3 parcels" in page
+    page = run_maps(run, which=["siting"], language="zh")["siting"].read_text(encoding="utf-8")
+    assert "光伏候选地块" in page and "仅显示得分最高的 2 个" in page
+    (run / "run.json").write_text(json.dumps({"config": {"maps": None}}), encoding="utf-8")
+    page = run_maps(run, which=["siting"])["siting"].read_text(encoding="utf-8")
+    assert "光伏候选地块 / PV parcels" in page  # the run had no maps: section: defaults
+    (run / "run.json").write_text(json.dumps({"config": {}}), encoding="utf-8")
+    with pytest.raises(RunFolderError, match="no 'config.maps' entry"):
+        run_maps(run)
+    (run / "run.json").write_text(json.dumps({"config": {"maps": {"lang": "en"}}}), "utf-8")
+    with pytest.raises(ConfigError, match="invalid config.maps"):
+        run_maps(run)

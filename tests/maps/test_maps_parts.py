@@ -8,7 +8,6 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -19,11 +18,11 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from shapely.geometry import Point, Polygon, box
 
-from sxplan.errors import CRSError, LayerIOError
+from sxplan.errors import CRSError, LayerIOError, RunFolderError
 from sxplan.layers.datum import wgs84_to_gcj02
 from sxplan.layers.grid import ALBERS_CHINA
 from sxplan.maps._common import class_breaks, classify
-from sxplan.maps._geo import display_geometries, read_vector
+from sxplan.maps._geo import display_geometries, to_wgs84
 from sxplan.maps._raster import RAMPS, colorize, read_overlay
 from sxplan.maps._sinks import sink_metric_columns
 from sxplan.maps._text import esc, format_value, js_literal, label, popup_spec
@@ -118,9 +117,12 @@ def test_vector_without_crs_is_refused(tmp_path):
     path = tmp_path / "nocrs.gpkg"
     gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)]).to_file(path)
     with pytest.raises(CRSError, match="no CRS"):
-        read_vector(path, None, what="x")
-    with pytest.raises(LayerIOError, match="does not exist"):
-        read_vector(tmp_path / "missing.gpkg", None, what="x")
+        to_wgs84(gpd.read_file(path), what="x")
+    albers = gpd.GeoDataFrame(geometry=[Point(112, 37), Point(0, 0)], crs="EPSG:4326")
+    albers.loc[1, "geometry"] = Point()  # empty geometries are dropped
+    out = to_wgs84(albers.to_crs(ALBERS_CHINA), what="x")
+    assert len(out) == 1 and out.crs.equals("EPSG:4326")
+    assert out.geometry.iloc[0].equals_exact(Point(112, 37), 1e-9)
 
 
 # --- rasters ----------------------------------------------------------------------------------
@@ -266,25 +268,22 @@ def test_every_value_gets_a_class(values):
 
 
 def test_sink_metric_columns():
-    df = pd.DataFrame(
-        columns=[
-            "adcode",
-            "forest_raw_pct",
-            "baseline_forest_pct",
-            "allocated_gain_ha",
-            "sink_tco2_per_yr_2025",
-            "sink_tco2_per_yr_2030_p95",
-            "sink_tco2_per_yr_2030",
-        ],
-        dtype=float,
-    )
-    assert sink_metric_columns(df) == {
-        "forest": "baseline_forest_pct",
+    cols = [
+        "adcode",
+        "baseline_forest_pct",
+        "calibrated_forest_pct",
+        "allocated_gain_ha",
+        "sink_tco2_per_yr_2025",
+        "sink_tco2_per_yr_2030_p95",
+        "sink_tco2_per_yr_2030",
+    ]
+    assert sink_metric_columns(cols) == {
+        "forest": "calibrated_forest_pct",
         "gain": "allocated_gain_ha",
         "sink": "sink_tco2_per_yr_2030",
     }
-    assert sink_metric_columns(pd.DataFrame(columns=["adcode"], dtype=float)) == {
-        "forest": None,
-        "gain": None,
-        "sink": None,
-    }
+    # Without 2030 the first reported year is drawn; a p05/p95 column is never the sink.
+    no_2030 = ["sink_tco2_per_yr_2030_p05", "sink_tco2_per_yr_2060", "sink_tco2_per_yr_2025"]
+    assert sink_metric_columns(no_2030)["sink"] == "sink_tco2_per_yr_2060"
+    with pytest.raises(RunFolderError, match=r"no sink_tco2_per_yr_<year> column"):
+        sink_metric_columns(["adcode", "sink_tco2_per_yr_2030_p05"])

@@ -146,3 +146,59 @@ def test_maps_are_offline_and_paths_printed(demo):
         assert f"{out / 'maps' / name}" in stdout
     for name in ("wind_proxy", "redline_proxy", "highways"):
         assert f"WARNING: demo layer `{name}`" in stdout
+
+
+def test_run_json_lists_outputs_that_exist(demo):
+    out, _ = demo
+    text = (out / "run.json").read_text(encoding="utf-8")
+    assert ".partial-" not in text  # nothing points into the deleted staging folder
+    results = json.loads(text)["results"]
+    listed = [*results["siting"]["outputs"].values(), *results["maps"].values()]
+    assert len(listed) >= 14 and "siting/shortlist.gpkg" in listed
+    for rel in listed:  # relative to the run folder, and there after the run
+        assert not rel.startswith("/") and (out / rel).is_file(), rel
+
+
+def _copy_without_maps(out, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    shutil.rmtree(run / "maps")
+    return run
+
+
+def test_map_names_a_column_dropped_from_a_real_run(demo, tmp_path, capsys):
+    """The issue's test: a real run folder, one column dropped, `sxplan map` names it."""
+    out, _ = demo
+    run = _copy_without_maps(out, tmp_path)
+    bases = run / "siting" / "bases.csv"
+    pd.read_csv(bases, encoding="utf-8-sig").drop(columns="potential_gw").to_csv(
+        bases, index=False, encoding="utf-8-sig"
+    )
+    assert main(["map", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sxplan: error: ")
+    assert str(bases) in err and "['potential_gw']" in err
+    assert "Re-run the 'siting' step" in err
+    assert not (run / "maps").exists() or not list((run / "maps").iterdir())  # no map at all
+
+
+def test_map_names_a_column_dropped_from_a_geopackage(demo, tmp_path, capsys):
+    out, _ = demo
+    run = _copy_without_maps(out, tmp_path)
+    parcels = run / "siting" / "parcels_pv.gpkg"
+    gdf = gpd.read_file(parcels, layer="parcels_pv").drop(columns="capacity_mw")
+    parcels.unlink()
+    gdf.to_file(parcels, layer="parcels_pv")
+    assert main(["map", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "parcels_pv.gpkg (layer 'parcels_pv')" in err and "['capacity_mw']" in err
+    assert not (run / "maps").exists() or not list((run / "maps").iterdir())
+
+
+def test_map_of_an_untouched_real_run_rebuilds_both(demo, tmp_path, capsys):
+    out, _ = demo
+    run = _copy_without_maps(out, tmp_path)
+    assert main(["map", str(run)]) == 0
+    assert sorted(p.name for p in (run / "maps").iterdir()) == ["sinks.html", "siting.html"]

@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point
 
 from sxplan.errors import LayerIOError, RunFolderError
-from sxplan.schema import DATASETS, Column, dataset, read_table, require_columns
+from sxplan.schema import DATASETS, Column, dataset, read_json, read_table, require_columns
 
 UNIT_SUFFIX = {"_km2": "km2", "_mw": "MW", "_gw": "GW", "_ha": "ha", "_pct": "%", "_m": "m"}
 
@@ -102,3 +102,57 @@ def test_read_table_checks_only_what_the_reader_uses(tmp_path):
 def test_require_columns_lists_every_missing_one():
     with pytest.raises(RunFolderError, match=r"\['b', 'c'\]"):
         require_columns(["a"], ["a", "b", "c"], source="t.csv", fix="fix it")
+
+
+def test_year_families_are_four_digits():
+    sink = Column("sink_tco2_per_yr_{year}", "tCO2/yr", "sink")
+    assert sink.matches("sink_tco2_per_yr_2030")
+    assert not sink.matches("sink_tco2_per_yr_2030_p05")  # a percentile is another family
+    counties = dataset("sinks.counties")
+    assert counties.column("sink_tco2_per_yr_2030_p05").name == "sink_tco2_per_yr_{year}_p05"
+    cols = ["adcode", "sink_tco2_per_yr_2025", "sink_tco2_per_yr_2025_p95", "sink_tco2_per_yr_2060"]
+    assert counties.family(cols, "sink_tco2_per_yr_{year}") == [
+        "sink_tco2_per_yr_2025",
+        "sink_tco2_per_yr_2060",
+    ]
+    with pytest.raises(KeyError, match="no column family"):
+        counties.family(cols, "sink_{guess}")
+
+
+def test_sinks_columns_follow_the_runs_settings():
+    """Limits, target year and allocation set which county columns a run writes."""
+    ds = dataset("sinks.counties")
+    cols = [c.name for c in ds.columns if c.required]
+    assert "removed_reserved_ha" not in cols and ds.known("removed_climate_ha")
+    ds.check(pd.DataFrame(columns=[*cols, "removed_slope_ha", "sink_tco2_per_yr_2030"]))
+    ds.check(pd.DataFrame(columns=[*cols, "cover_2030_pct", "priority_score"]))
+
+
+def test_file_names_and_presence(tmp_path):
+    assert dataset("sinks.counties_gpkg").filename() == "counties.gpkg"
+    vector = dataset("layers.vector")
+    assert vector.layer_name(name="highways") == "highways"
+    assert not vector.present_in(tmp_path, name="province")
+    (tmp_path / "layers").mkdir()
+    gdf = gpd.GeoDataFrame({"name": ["省"]}, geometry=[Point(112, 37)], crs="EPSG:4326")
+    gdf.to_file(tmp_path / "layers" / "vectors.gpkg", layer="province")
+    assert vector.present_in(tmp_path, name="province")
+    assert not vector.present_in(tmp_path, name="water")
+    assert list(read_table(tmp_path, "layers.vector", name="province", columns=[])["name"]) == [
+        "省"
+    ]
+    (tmp_path / "layers" / "vectors.gpkg").write_bytes(b"not a geopackage")
+    with pytest.raises(RunFolderError, match="not a GeoPackage"):
+        read_table(tmp_path, "layers.vector", name="province")
+
+
+def test_read_json_names_the_missing_file_and_entry(tmp_path):
+    with pytest.raises(RunFolderError, match=re.escape("has no run.json")):
+        read_json(tmp_path, "run.json")
+    (tmp_path / "run.json").write_text('{"config": {"project": {}}}', encoding="utf-8")
+    assert read_json(tmp_path, "run.json", keys=["config.project"])["config"] == {"project": {}}
+    with pytest.raises(RunFolderError, match="no 'config.maps' entry"):
+        read_json(tmp_path, "run.json", keys=["config.maps"])
+    (tmp_path / "run.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(RunFolderError, match="not valid JSON"):
+        read_json(tmp_path, "run.json")
