@@ -65,6 +65,7 @@ def worker(args) -> dict:
     """Load the dataset, run the siting, return the figures (runs in the measured child)."""
     import resource
 
+    from sxplan.layers.counties import validate_counties
     from sxplan.layers.io import AlignedLayer, grid_of_raster, open_raster
     from sxplan.layers.terrain import slope_pct_layer
     from sxplan.layers.vector import load_vector
@@ -79,7 +80,7 @@ def worker(args) -> dict:
     rasters = {
         "dem": AlignedLayer.open(data / "dem.tif", "dem", "continuous", "m", grid),
         "landcover": AlignedLayer.open(
-            data / "landcover.tif", "landcover", "categorical", "IGBP class", grid
+            data / "landcover.tif", "landcover", "categorical", "IGBP class", grid, scheme="igbp"
         ),
         "ghi": AlignedLayer.open(data / "ghi.tif", "ghi", "continuous", "kWh/m2/yr", grid),
         "wind": AlignedLayer.open(data / "wind.tif", "wind", "continuous", "m/s", grid),
@@ -88,7 +89,7 @@ def worker(args) -> dict:
     vectors = {
         name: load_vector(data / f"{name}.gpkg", grid) for name in ("protected_areas", "highways")
     }
-    counties = load_vector(data / "counties.gpkg", grid)
+    counties = validate_counties(load_vector(data / "counties.gpkg", grid), grid)
     bases = synthetic_bases(counties)
     cfg = load_siting_config(CONFIG)
     t_load = time.perf_counter() - t0

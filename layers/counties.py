@@ -27,6 +27,7 @@ import hashlib
 from collections.abc import Mapping
 
 from sxplan.errors import ConfigError, CRSError, CRSMismatchError
+from sxplan.schema import COUNTY_COLUMNS
 
 from .grid import GridSpec
 
@@ -36,9 +37,6 @@ __all__ = [
     "require_validated_counties",
     "validate_counties",
 ]
-
-#: The standard county columns, in order.
-COUNTY_COLUMNS = ("adcode", "name", "prefecture", "prefecture_adcode")
 
 #: Key in ``GeoDataFrame.attrs`` marking a validated frame; its value names the grid.
 VALIDATED_ATTR = "sxplan_counties"

@@ -33,6 +33,7 @@ __all__ = [
     "SCHEMES",
     "CodeTally",
     "common_lookup",
+    "refuse_section_scheme",
     "require_scheme_codes",
     "scheme_of",
     "to_common",
@@ -337,3 +338,37 @@ def scheme_of(layer, *, needed_by: str) -> str:
             "e.g. `scheme: igbp` for MODIS land cover"
         )
     return scheme
+
+
+def refuse_section_scheme(section: str, data) -> None:
+    """Refuse a stage section that still sets ``landcover_scheme`` (it lives on the layer now).
+
+    The class scheme of a land-cover raster is declared once, on its layer
+    (``layers.<name>.scheme``). A config written for an older sxplan that sets it in a stage
+    section gets this pointer instead of a bare "unknown key". For pydantic ``before``
+    validators of stage config models.
+
+    Parameters
+    ----------
+    section : str
+        The section's name in the YAML (``siting``, ``roadside_pv``, ``sinks``).
+    data : object
+        The raw section before validation.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` has a ``landcover_scheme`` key.
+
+    Examples
+    --------
+    >>> refuse_section_scheme("sinks", {"landcover_layer": "lc"})
+    """
+    if isinstance(data, dict) and "landcover_scheme" in data:
+        layer = data.get("landcover_layer") or "landcover"
+        raise ValueError(
+            f"`{section}.landcover_scheme` ({data['landcover_scheme']!r}) is no longer read: the "
+            f"land-cover scheme is declared once, on the layer. Move it to "
+            f"`layers.{layer}.scheme: {data['landcover_scheme']}` and delete "
+            f"`landcover_scheme` from `{section}:`"
+        )

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sxplan.errors import ConfigError
+from sxplan.layers.landcover import refuse_section_scheme
 from sxplan.layers.specs import StrictModel
 
 __all__ = ["ClimateLimit", "SinksConfig"]
@@ -70,14 +71,7 @@ class SinksConfig(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _scheme_lives_on_the_layer(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "landcover_scheme" in data:
-            layer = data.get("landcover_layer", "landcover")
-            raise ValueError(
-                f"`sinks.landcover_scheme` ({data['landcover_scheme']!r}) is no longer read: the "
-                f"land-cover scheme is declared once, on the layer. Move it to "
-                f"`layers.{layer}.scheme: {data['landcover_scheme']}` and delete "
-                "`landcover_scheme` from `sinks:`"
-            )
+        refuse_section_scheme("sinks", data)
         return data
 
     # --- land cover (its class scheme is declared on the layer: layers.<name>.scheme) ----

@@ -55,7 +55,7 @@ def _vector_exclusion(usable, gdf, name):
 
 def apply_exclusions(strips: pd.DataFrame, seg_geoms, stations, rasters, vectors, cfg):
     """Remove excluded land from each strip, in rule order; add usable area and capacity."""
-    from sxplan.layers.landcover import COMMON_CLASSES, to_common
+    from sxplan.layers.landcover import COMMON_CLASSES, scheme_of, to_common
 
     geoms = strips["geometry"].to_numpy()
     usable = geoms.copy()
@@ -108,7 +108,7 @@ def apply_exclusions(strips: pd.DataFrame, seg_geoms, stations, rasters, vectors
         nodata = -1
         common = to_common(
             np.where(valid, codes, nodata).astype("int64"),
-            cfg.landcover_scheme,
+            scheme_of(layer, needed_by="roadside_pv.landcover_layer"),
             nodata=nodata,
             what=f"layer '{lc_name}' ({layer.path})",
         )

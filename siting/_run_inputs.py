@@ -1,8 +1,9 @@
 """Validated inputs of a siting run, gathered in one object.
 
-Counties are checked and reprojected to the grid here (:func:`_check_counties`, one call site,
-in :func:`prepare_inputs`), bases are loaded and matched to the counties, and the optional
-installed-capacity table is read and checked.
+Counties arrive validated by the layers step (:func:`sxplan.layers.counties.validate_counties`,
+the one place counties are checked and put in the grid CRS); here a cheap check confirms it.
+Bases are loaded and matched to the counties, and the optional installed-capacity table is
+read and checked.
 
 Inputs: the run's grid, aligned rasters and vectors, counties, bases (or a bases file), the
 ``siting:`` config (or a mapping), an optional installed-capacity table.
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from pyproj import CRS
 
 from sxplan.errors import ConfigError
+from sxplan.layers.counties import require_validated_counties
 from sxplan.layers.grid import GridSpec
 
 from ._context import LayerSet
@@ -70,7 +71,7 @@ def prepare_inputs(grid, rasters, vectors, counties, bases, config, installed=No
         A malformed config, counties layer, bases file or installed-capacity table.
     """
     cfg = config if isinstance(config, SitingConfig) else load_siting_config(config)
-    counties = _check_counties(counties, grid)
+    counties = require_validated_counties(counties, grid, who="siting")
     if not isinstance(bases, BasesTable):
         bases = load_bases(bases)
     bases.check_counties(counties["adcode"], "counties layer")
@@ -80,25 +81,6 @@ def prepare_inputs(grid, rasters, vectors, counties, bases, config, installed=No
     if installed is not None:
         installed = _check_installed(installed)
     return SitingInputs(grid, layers, counties, bases, cfg, installed)
-
-
-def _check_counties(counties: gpd.GeoDataFrame, grid: GridSpec) -> gpd.GeoDataFrame:
-    need = ["adcode", "name", "prefecture", "prefecture_adcode"]
-    missing = [c for c in need if c not in counties.columns]
-    if missing:
-        raise ConfigError(
-            f"counties layer lacks columns {missing}; it needs {need} (adcode as a 6-digit int)"
-        )
-    if counties.crs is None:
-        raise ConfigError("counties layer has no CRS; load it with sxplan.layers.load_vector")
-    if CRS.from_user_input(counties.crs) != grid.pyproj_crs:
-        counties = counties.to_crs(grid.pyproj_crs)
-    counties = counties.reset_index(drop=True).copy()
-    counties["adcode"] = counties["adcode"].astype("int64")
-    dup = counties["adcode"][counties["adcode"].duplicated()].tolist()
-    if dup:
-        raise ConfigError(f"counties layer repeats adcodes {dup}; dissolve them first")
-    return counties
 
 
 def _read_installed(path) -> pd.DataFrame:

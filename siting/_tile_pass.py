@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from sxplan.layers.budget import Budget
 from sxplan.layers.io import RasterTileWriter
-from sxplan.layers.landcover import to_common
-from sxplan.layers.windows import default_workers, plan_tiles, run_tiles
+from sxplan.layers.landcover import scheme_of, to_common
+from sxplan.layers.windows import plan_tiles, run_tiles
 
 from ._context import TileContext
 from .ahp import weights_from_config
@@ -41,15 +42,15 @@ class TileOptions:
 
     Attributes
     ----------
-    mem_limit_mb : float
-        Memory budget for tiles in flight.
+    budget : sxplan.layers.budget.Budget
+        Memory budget for tiles in flight (and all the sizes derived from it).
     scheduler : str or None
         Tile scheduler for :func:`sxplan.layers.windows.run_tiles`.
     tile_size : int or None
         Forced tile side in cells (tests).
     """
 
-    mem_limit_mb: float
+    budget: Budget
     scheduler: str | None = None
     tile_size: int | None = None
 
@@ -86,7 +87,11 @@ class TechCompute:
         self.cell_energy = technology.cell_energy(tcfg)
         self.slope_name = cfg.slope_layer if cfg.slope_layer in layers.rasters else None
         self.lc_name = cfg.landcover_layer if cfg.landcover_layer in layers.rasters else None
-        self.lc_scheme = cfg.landcover_scheme
+        self.lc_scheme = (
+            scheme_of(layers.rasters[self.lc_name], needed_by="siting.landcover_layer")
+            if self.lc_name
+            else None
+        )
         self.lc_nodata = layers.rasters[self.lc_name].nodata if self.lc_name else None
         self.required = list(
             dict.fromkeys(self.rules.hard_rasters + [self.resource.name, self.energy_layer])
@@ -255,18 +260,17 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         The tiles (the parcel outline pass re-uses them).
     """
     grid, layers, counties = inputs.grid, inputs.layers, inputs.counties
-    mem_limit_mb, scheduler, tile_size = tiling.mem_limit_mb, tiling.scheduler, tiling.tile_size
+    scheduler, tile_size = tiling.scheduler, tiling.tile_size
     county_geoms = np.asarray(counties.geometry.values)
     county_tree = shapely.STRtree(county_geoms)
     halo = max(tp.spec.halo for tp in passes)
-    n_workers = 1 if scheduler == "sync" else default_workers()
     bytes_per_cell = 48 + sum(tp.spec.bytes_per_cell for tp in passes) + 8 * len(layers.rasters)
     tiles = plan_tiles(
         grid,
-        mem_limit_mb=mem_limit_mb,
+        budget=tiling.budget,
         bytes_per_cell=bytes_per_cell,
         halo=halo,
-        n_workers=n_workers,
+        n_workers=Budget.workers(scheduler),
         tile_size=tile_size,
     )
     specs = [tp.spec for tp in passes]

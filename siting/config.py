@@ -29,6 +29,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 
 from sxplan.errors import ConfigError
+from sxplan.layers.landcover import refuse_section_scheme
 from sxplan.layers.specs import format_validation_error
 
 from .config_rules import (
@@ -66,7 +67,6 @@ __all__ = [
     "Selector",
     "SitingConfig",
     "TECHNOLOGIES",
-    "TEMPLATE_YAML",
     "VectorRule",
     "VectorSelector",
     "WindConfig",
@@ -245,10 +245,19 @@ class PlanTargets(_Closed):
 
 
 class SitingConfig(_Closed):
-    """The ``siting:`` section of a project YAML."""
+    """The ``siting:`` section of a project YAML.
+
+    The land-cover layer's class scheme (for ``classes:`` in rules and the parcels' land-cover
+    shares) is declared on the layer, ``layers.<landcover_layer>.scheme``, not here.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheme_lives_on_the_layer(cls, data):
+        refuse_section_scheme("siting", data)
+        return data
 
     landcover_layer: str = "landcover"
-    landcover_scheme: Literal["igbp", "worldcover", "clcd", "gbt21010"] = "igbp"
     slope_layer: str = Field("slope_pct", description="Reported as parcels' mean slope, %.")
     highways_layer: str | None = Field(
         "highways", description="Vector layer for parcels' distance to the nearest highway."
@@ -329,81 +338,3 @@ def load_siting_config(source: Mapping | str | Path | None, where: str | None = 
         return SitingConfig.model_validate(dict(source))
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, where or "siting")) from None
-
-
-#: Commented template of the ``siting:`` section, for ``sxplan init`` (validated by a test).
-TEMPLATE_YAML = """\
-siting:
-  # Utility PV and onshore wind siting. Every key is optional; defaults and their sources are in
-  # siting/config.py. Layer names refer to entries under `layers:`.
-  landcover_layer: landcover           # categorical land cover
-  landcover_scheme: igbp               # igbp | worldcover | clcd | gbt21010
-  slope_layer: slope_pct               # derived from `dem`, reported per parcel
-  highways_layer: highways             # vector; parcels report their distance to it
-  # bases_path: my_bases.yaml          # counties of each base (default: the shipped Shanxi file)
-  # installed_capacity_path: installed.csv   # adcode, technology (pv|wind), capacity_mw
-  shortlist_top_n: 50
-  exclusions:                          # in order; a cell is attributed to the first hard rule
-    - name: redline                    # lower_snake_case id used in outputs
-      label_zh: 生态保护红线
-      type: vector                     # vector | categorical | range
-      layer: redline                   # your red-line polygons
-    - name: water
-      type: vector
-      layer: water
-      buffer_m: 500
-    - name: built_up
-      type: categorical
-      layer: landcover
-      classes: [built]                 # or raw `codes: [13]`
-      buffer_m: 1000
-    - name: steep_pv
-      type: range
-      layer: slope_pct
-      above: 15                        # % ; `below:` for lower limits
-      technologies: [pv]
-    - name: cropland_wind
-      type: categorical
-      layer: landcover
-      classes: [crop]
-      technologies: [wind]
-      mode: soft                       # keep the cells, multiply their score
-      score_factor: 0.7
-    # - name: forest_steep_wind        # conditional: only inside another zone
-    #   type: categorical
-    #   layer: landcover
-    #   classes: [forest]
-    #   within: {type: range, layer: slope_pct, above: 15}
-  pv:
-    score_threshold: 0.5               # parcels hold eligible cells scoring at least this
-    min_parcel_area_km2: 0.5
-    max_parcel_area_km2: 20
-    criteria:
-      - name: ghi_kwh_m2_yr
-        layer: ghi
-        transform: {type: linear, x0: 1300, x1: 1700}     # 0 at x0, 1 at x1
-      - name: slope_pct
-        layer: slope_pct
-        transform: {type: linear, x0: 15, x1: 0}
-      - name: dist_highway_m
-        distance_to: highways
-        max_distance_m: 30000
-        transform: {type: inverse_distance, half_value_m: 10000}
-    weights: {ghi_kwh_m2_yr: 0.6, slope_pct: 0.25, dist_highway_m: 0.15}
-    # or: ahp: {criteria: [...], matrix: [[1, 3, 5], [0.333, 1, 3], [0.2, 0.333, 1]]}
-    capacity: {density_mw_per_km2: 36, usable_share: 1.0}
-    energy: {yield_layer: pv_yield}    # kWh/kWp/yr
-  wind:
-    score_threshold: 0.5
-    min_parcel_area_km2: 5
-    max_parcel_area_km2: 100
-    resource_layer: wind_speed
-    criteria:
-      - name: wind_speed_ms
-        layer: wind_speed
-        transform: {type: linear, x0: 4.5, x1: 7.5}
-    weights: {wind_speed_ms: 1.0}
-    capacity: {density_mw_per_km2: 3, usable_share: 1.0}
-    energy: {speed_layer: wind_speed, speed_height_m: 100, turbine_type: GE130/3200,
-             hub_height_m: 110, weibull_k: 2.0, losses_share: 0.15}
-"""

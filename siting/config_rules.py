@@ -53,8 +53,9 @@ class CategoricalSelector(_Closed):
     """Cells of a categorical raster whose value is one of ``codes`` or ``classes``.
 
     ``codes`` are raw values of the layer; ``classes`` are common land-cover class names
-    (forest, shrub, grass, crop, built, water, wetland, barren) and need the layer to be the
-    land-cover layer (its scheme is :attr:`SitingConfig.landcover_scheme`). With ``buffer_m``
+    (forest, shrub, grass, crop, built, water, wetland, barren) and need the layer to declare
+    its class scheme (``layers.<name>.scheme``), through which codes map to classes. With
+    ``buffer_m``
     the selection grows to every cell whose centre lies within that Euclidean distance of a
     matching cell's centre.
     """

@@ -30,7 +30,7 @@ import numpy as np
 
 from sxplan.errors import ConfigError
 from sxplan.layers.distance import within_distance
-from sxplan.layers.landcover import COMMON_CLASSES, to_common
+from sxplan.layers.landcover import COMMON_CLASSES, scheme_of, to_common
 from sxplan.layers.vector import burn_tile
 
 from ._context import LayerSet, TileContext
@@ -67,9 +67,7 @@ class _Selector:
 
 
 class _CategoricalSel(_Selector):
-    def __init__(
-        self, sel: CategoricalSelector, layers: LayerSet, scheme: str, lc_layer: str, what: str
-    ):
+    def __init__(self, sel: CategoricalSelector, layers: LayerSet, what: str):
         self.layer = layers.raster(sel.layer, what)
         if self.layer.kind != "categorical":
             raise ConfigError(
@@ -85,13 +83,12 @@ class _CategoricalSel(_Selector):
                 f"{what}: unknown land-cover classes {bad}; common classes are "
                 f"{list(COMMON_CLASSES)}"
             )
-        if sel.classes and sel.layer != lc_layer:
-            raise ConfigError(
-                f"{what}: `classes:` needs the land-cover layer '{lc_layer}' (scheme "
-                f"{scheme}); for layer '{sel.layer}' list raw `codes:` instead"
-            )
         self.classes = np.array([COMMON_CLASSES[c] for c in sel.classes], dtype="uint8")
-        self.scheme = scheme
+        # `classes:` are read through the class scheme declared on the layer itself
+        # (layers.<name>.scheme); raw `codes:` need none.
+        self.scheme = None
+        if sel.classes:
+            self.scheme = scheme_of(self.layer, needed_by=f"{what} (`classes:`)")
         self.buffer_m = float(sel.buffer_m)
         self.halo = _halo(self.buffer_m, layers.grid.res)
         self.res = layers.grid.res
@@ -154,14 +151,7 @@ class _VectorSel(_Selector):
         return self.features(ctx.tile.window)
 
 
-def compile_selector(
-    sel,
-    layers: LayerSet,
-    *,
-    scheme: str = "igbp",
-    landcover_layer: str = "landcover",
-    what: str = "rule",
-) -> _Selector:
+def compile_selector(sel, layers: LayerSet, *, what: str = "rule") -> _Selector:
     """Turn a selector model into an object that selects cells of a tile.
 
     Parameters
@@ -170,10 +160,6 @@ def compile_selector(
         The model (rules are selectors too).
     layers : LayerSet
         Layers of the run.
-    scheme : str
-        Land-cover scheme of ``landcover_layer``, for ``classes:``.
-    landcover_layer : str
-        Name of the land-cover raster.
     what : str
         Name used in error messages.
 
@@ -183,7 +169,7 @@ def compile_selector(
         With ``select(ctx) -> bool array``, ``halo`` (cells) and ``rasters`` (names read).
     """
     if isinstance(sel, CategoricalSelector):
-        return _CategoricalSel(sel, layers, scheme, landcover_layer, what)
+        return _CategoricalSel(sel, layers, what)
     if isinstance(sel, RangeSelector):
         return _RangeSel(sel, layers, what)
     if isinstance(sel, VectorSelector):
@@ -240,26 +226,16 @@ class CompiledRules:
         ``[(code, rule_model), ...]`` in order.
     layers : LayerSet
         Layers of the run.
-    scheme, landcover_layer : str
-        Land-cover settings for ``classes:``.
     """
 
-    def __init__(self, rules, layers: LayerSet, *, scheme: str, landcover_layer: str):
+    def __init__(self, rules, layers: LayerSet):
         self.rules: list[_CompiledRule] = []
         for code, rule in rules:
             what = f"exclusion rule '{rule.name}'"
-            sel = compile_selector(
-                rule, layers, scheme=scheme, landcover_layer=landcover_layer, what=what
-            )
+            sel = compile_selector(rule, layers, what=what)
             within = None
             if rule.within is not None:
-                within = compile_selector(
-                    rule.within,
-                    layers,
-                    scheme=scheme,
-                    landcover_layer=landcover_layer,
-                    what=f"{what} (within)",
-                )
+                within = compile_selector(rule.within, layers, what=f"{what} (within)")
             self.rules.append(_CompiledRule(code, rule, sel, within))
 
     @property
@@ -331,9 +307,7 @@ def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
     CompiledRules
     """
     pairs = [(i + 1, r) for i, r in enumerate(cfg.exclusions) if tech in r.technologies]
-    return CompiledRules(
-        pairs, layers, scheme=cfg.landcover_scheme, landcover_layer=cfg.landcover_layer
-    )
+    return CompiledRules(pairs, layers)
 
 
 def study_area_tile(county_geoms, county_tree, grid, window) -> np.ndarray:

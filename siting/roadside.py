@@ -77,10 +77,11 @@ ratio), resource (GHI mapped linearly over ``ghi_score_range_kwh_m2_yr``) and, w
 grid connection points is configured, grid (1 at a point, 0 at ``grid_max_distance_km``).
 
 Inputs: highway lines, the run grid, aligned rasters ``dem`` (m), ``ghi`` (kWh/m2/yr),
-optional ``pv_yield`` (kWh/kWp/yr) and ``landcover`` (codes of ``landcover_scheme``), exclusion
-polygons, counties (``adcode``, ``name``, ``prefecture``, ``prefecture_adcode``), all vectors in
-the grid CRS. Outputs: ``roadside_pv_segments.gpkg`` (layer ``roadside_pv_segments``, one strip
-polygon per segment and side, grid CRS, all attributes) and ``roadside_pv.csv`` (per road, per
+optional ``pv_yield`` (kWh/kWp/yr) and ``landcover`` (codes of the scheme declared on the
+layer), exclusion polygons, counties validated by the layers step (``adcode``, ``name``,
+``prefecture``, ``prefecture_adcode``), all vectors in the grid CRS. Outputs:
+``roadside_pv_segments.gpkg`` (layer ``roadside_pv_segments``, one strip polygon per segment
+and side, grid CRS, all attributes) and ``roadside_pv.csv`` (per road, per
 county and province rows, UTF-8 with BOM), plus shortlist rows returned to the caller. File,
 layer and column names are those of :mod:`sxplan.schema` (``roadside.segments``,
 ``roadside.summary``).
@@ -102,6 +103,7 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import ConfigError
+from sxplan.layers.counties import require_validated_counties
 from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
@@ -232,13 +234,7 @@ def run_roadside_pv(
 
 def _check_inputs(roads, grid, rasters, vectors, counties, cfg) -> None:
     require_crs(roads, grid, "the highway layer")
-    require_crs(counties, grid, "the counties layer")
-    missing = [c for c in COUNTY_COLUMNS if c not in counties.columns]
-    if missing:
-        raise ConfigError(
-            f"roadside_pv: the counties layer lacks columns {missing}; it needs "
-            f"{COUNTY_COLUMNS} (adcode as 6-digit int, Chinese names)"
-        )
+    require_validated_counties(counties, grid, who="roadside_pv")
     for name, what in [(cfg.dem_layer, "dem_layer"), (cfg.ghi_layer, "ghi_layer")]:
         if name not in rasters:
             raise ConfigError(

@@ -18,11 +18,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sxplan.layers.specs import StrictModel
+from sxplan.schema import COUNTY_COLUMNS as SCHEMA_COUNTY_COLUMNS
 
 __all__ = ["COUNTY_COLUMNS", "RoadsidePVConfig", "RoadsideScoreWeights"]
 
 #: County attributes carried by every output row (the run-folder contract).
-COUNTY_COLUMNS = ["adcode", "name", "prefecture", "prefecture_adcode"]
+COUNTY_COLUMNS = list(SCHEMA_COUNTY_COLUMNS)  # the standard county columns, as a list
 
 
 class RoadsideScoreWeights(StrictModel):
@@ -66,8 +67,7 @@ class RoadsidePVConfig(StrictModel):
     dem_layer: str = "dem"
     ghi_layer: str = "ghi"
     pv_yield_layer: str | None = "pv_yield"
-    landcover_layer: str | None = "landcover"
-    landcover_scheme: str = "igbp"
+    landcover_layer: str | None = "landcover"  # its class scheme: layers.<name>.scheme
     excluded_landcover: list[str] = Field(default_factory=lambda: ["built", "water"])
     exclusion_layers: list[str] = Field(default_factory=lambda: ["redline_proxy", "water"])
     grid_points_layer: str | None = None
@@ -79,6 +79,14 @@ class RoadsidePVConfig(StrictModel):
     shortlist_max_rows: int = Field(200, ge=0)
     target_mw: float | None = Field(None, gt=0)
     target_year: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheme_lives_on_the_layer(cls, data):
+        from sxplan.layers.landcover import refuse_section_scheme
+
+        refuse_section_scheme("roadside_pv", data)
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> RoadsidePVConfig:
@@ -92,13 +100,8 @@ class RoadsidePVConfig(StrictModel):
                 f"min_panel_tilt_deg ({self.min_panel_tilt_deg}) exceeds max_panel_tilt_deg "
                 f"({self.max_panel_tilt_deg})"
             )
-        from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES
+        from sxplan.layers.landcover import COMMON_CLASSES
 
-        if self.landcover_scheme not in SCHEMES:
-            raise ValueError(
-                f"landcover_scheme '{self.landcover_scheme}' is not known; use one of "
-                f"{sorted(SCHEMES)}"
-            )
         bad = [c for c in self.excluded_landcover if c not in COMMON_CLASSES]
         if bad:
             raise ValueError(

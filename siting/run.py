@@ -30,13 +30,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import rasterio
 
 from sxplan.errors import ConfigError
+from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import write_csv, write_gpkg
 from sxplan.layers.tables import round_for_csv
-from sxplan.layers.windows import DEFAULT_MEM_LIMIT_MB
 from sxplan.schema import dataset
 
 from ._run_inputs import SitingInputs, prepare_inputs
@@ -66,7 +65,7 @@ def run_siting(
     out_dir: str | Path,
     *,
     techs: Sequence[str] = TECHNOLOGIES,
-    mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB,
+    mem_limit_mb: float | Budget = DEFAULT_MEM_LIMIT_MB,
     scheduler: str | None = None,
     installed: pd.DataFrame | None = None,
     tile_size: int | None = None,
@@ -94,8 +93,9 @@ def run_siting(
         Folder for outputs (created; files replaced atomically).
     techs : sequence of str
         Parcel technologies to run (``pv``, ``wind``; disabled ones in the config are skipped).
-    mem_limit_mb : float
-        Memory budget for tiles in flight.
+    mem_limit_mb : float or sxplan.layers.budget.Budget
+        Memory budget for tiles in flight, in MB (or the run's :class:`Budget`, which also
+        bounds GDAL's block cache).
     scheduler : str, optional
         Tile scheduler for :func:`sxplan.layers.windows.run_tiles` (``"sync"``, ``"threads"``,
         a Dask scheduler); default: the one of an enclosing
@@ -111,13 +111,11 @@ def run_siting(
     -------
     SitingResult
     """
-    # GDAL's block cache defaults to 5 % of the machine's RAM (1.2 GB here) and fills with the
-    # output rasters' blocks; bound it by the budget so the run's memory stays flat.
-    cache_mb = int(min(256, max(32, mem_limit_mb / 8)))
-    with rasterio.Env(GDAL_CACHEMAX=cache_mb * 1024 * 1024):  # bytes
+    budget = Budget.of(mem_limit_mb)
+    with budget.gdal_env():  # GDAL's block cache bounded by the budget (Budget.gdal_cache_bytes)
         t_start = time.perf_counter()
         inputs = prepare_inputs(grid, rasters, vectors, counties, bases, config, installed)
-        tiling = TileOptions(mem_limit_mb, scheduler, tile_size)
+        tiling = TileOptions(budget, scheduler, tile_size)
         return _run_siting(inputs, techs, Path(out_dir), tiling, cog, t_start)
 
 
@@ -141,7 +139,7 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
             for tech in enabled:  # rasters shared by technologies are computed once
                 precompute_distances(
                     tech.settings(cfg).criteria, inputs.layers, work,
-                    mem_limit_mb=tiling.mem_limit_mb, scheduler=tiling.scheduler,
+                    mem_limit_mb=tiling.budget, scheduler=tiling.scheduler,
                     tile_size=tiling.tile_size,
                 )  # fmt: skip
             timings["distances"] = round(time.perf_counter() - t0, 3)

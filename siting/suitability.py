@@ -53,7 +53,7 @@ def precompute_distances(
         Layers of the run; gains rasters named by :func:`distance_key`.
     work_dir : str or pathlib.Path
         Folder for the rasters (temporary).
-    mem_limit_mb : float
+    mem_limit_mb : float or sxplan.layers.budget.Budget
         Memory budget.
     scheduler : str, optional
         Tile scheduler (default: the enclosing :func:`sxplan.layers.windows.use_scheduler`).

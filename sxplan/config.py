@@ -287,24 +287,43 @@ def load_config(path: str | Path) -> ProjectConfig:
 
 
 def _check_landcover_scheme(cfg: ProjectConfig) -> None:
-    """Check the sinks credits against the scheme declared on the land-cover layer, early.
+    """Check, before any work, that every layer read through a class scheme declares one.
 
-    The scheme is declared once, on the layer (``layers.<name>.scheme``); the sinks stage reads
-    it from the aligned layer and checks again, this only reports a mistake before any work.
+    The scheme is declared once, on the layer (``layers.<name>.scheme``); the stages read it
+    from the aligned layer (and check the codes there). Layers read through a scheme: the
+    siting land-cover layer (parcels' land-cover shares) and every layer of a rule with
+    ``classes:``, the roadside land-cover layer when ``excluded_landcover`` is set, and the
+    sinks land-cover layer (whose credits are also checked against the scheme here).
     """
-    if cfg.sinks is None:
-        return
-    name = cfg.sinks.landcover_layer
-    spec = cfg.layers.get(name)
-    if not isinstance(spec, RasterLayerSpec):
-        return  # _check_layer_references or the stage reports it
-    if spec.scheme is None:
+    needs: list[tuple[str, str]] = []  # (setting, layer name)
+    if cfg.siting is not None:
+        needs.append(("siting.landcover_layer", cfg.siting.landcover_layer))
+        for rule in cfg.siting.exclusions:
+            for part, sel in (("", rule), (".within", getattr(rule, "within", None))):
+                if sel is not None and getattr(sel, "classes", None):
+                    needs.append((f"siting.exclusions '{rule.name}'{part} classes", sel.layer))
+    rs = cfg.roadside_pv
+    if rs is not None and rs.landcover_layer and rs.excluded_landcover:
+        needs.append(("roadside_pv.landcover_layer", rs.landcover_layer))
+    if cfg.sinks is not None:
+        needs.append(("sinks.landcover_layer", cfg.sinks.landcover_layer))
+    missing = []
+    for setting, name in needs:
+        spec = cfg.layers.get(name)
+        if isinstance(spec, RasterLayerSpec) and spec.scheme is None:
+            missing.append(f"{setting}: layer '{name}'")
+    if missing:
+        names = sorted({m.rsplit("'", 2)[1] for m in missing})
         raise ConfigError(
-            f"{cfg.path}: sinks.landcover_layer '{name}' declares no class scheme; add "
-            f"`scheme:` to `layers.{name}` (igbp, worldcover, clcd or gbt21010), "
-            "e.g. `scheme: igbp` for MODIS land cover"
+            f"{cfg.path}: these settings read land cover through a class scheme, but the layer "
+            f"declares none: {'; '.join(dict.fromkeys(missing))}. Add `scheme:` to "
+            + ", ".join(f"`layers.{n}`" for n in names)
+            + " (igbp, worldcover, clcd or gbt21010), e.g. `scheme: igbp` for MODIS land cover"
         )
-    cfg.sinks.check_scheme(spec.scheme, where=f"{cfg.path}: sinks")
+    if cfg.sinks is not None:
+        spec = cfg.layers.get(cfg.sinks.landcover_layer)
+        if isinstance(spec, RasterLayerSpec):
+            cfg.sinks.check_scheme(spec.scheme, where=f"{cfg.path}: sinks")
 
 
 #: Layers every run derives from ``dem`` (and siting), available to every section by name.

@@ -160,11 +160,11 @@ def run_layers(ctx: RunContext) -> LayerStack:
     )
     ctx.grid = grid
     folder = ctx.out / "layers"
-    stack = build_stack(cfg.layers, grid, folder, mem_limit_mb=proj.mem_limit_mb)
+    stack = build_stack(cfg.layers, grid, folder, mem_limit_mb=proj.budget)
     ctx.stack = stack
     if "dem" in stack.rasters:
         for layer in slope_aspect(
-            stack.raster("dem"), folder, mem_limit_mb=proj.mem_limit_mb, cog=True
+            stack.raster("dem"), folder, mem_limit_mb=proj.budget, cog=True
         ).values():
             stack.add(layer)
     counties_spec = cfg.layer(proj.counties, "vector")
@@ -365,7 +365,7 @@ def run_sinks_step(ctx: RunContext):
         counties=ctx.counties,
         config=cfg,
         out_dir=ctx.out / "sinks",
-        mem_limit_mb=ctx.config.project.mem_limit_mb,
+        mem_limit_mb=ctx.config.project.budget,
         reserved=ctx.stack.rasters.get("reserved_for_renewables"),
         official=cfg.official_csv,
     )
@@ -395,7 +395,7 @@ def run_siting_step(ctx: RunContext):
         cfg,
         ctx.out / "siting",
         techs=tuple(ctx.options.get("techs") or ("pv", "wind")),
-        mem_limit_mb=ctx.config.project.mem_limit_mb,
+        mem_limit_mb=ctx.config.project.budget,
     )
     # The shortlist's outlines come from the result in memory, not from shortlist.gpkg.
     if res.shortlist_geometry is None:
@@ -406,7 +406,7 @@ def run_siting_step(ctx: RunContext):
         reserved = rasterize(
             shortlisted, ctx.grid, target.path_in(ctx.out), all_touched=False,
             name="reserved_for_renewables", units=target.unit,
-            mem_limit_mb=ctx.config.project.mem_limit_mb, cog=True,
+            mem_limit_mb=ctx.config.project.budget, cog=True,
         )  # fmt: skip
         ctx.stack.add(reserved)
     return res

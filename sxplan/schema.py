@@ -36,6 +36,7 @@ from typing import Literal
 from sxplan.errors import RunFolderError
 
 __all__ = [
+    "COUNTY_COLUMNS",
     "DATASETS",
     "SCHEMA_VERSION",
     "Column",
@@ -435,6 +436,17 @@ def technology_columns(key: str, tech: str) -> tuple[Column, ...]:
 # ---------------------------------------------------------------------------------------------
 # Column sets shared by several tables.
 
+#: Standard columns of the county layer after validation (sxplan.layers.counties), in order.
+COUNTY_COLUMNS = ("adcode", "name", "prefecture", "prefecture_adcode")
+
+_COUNTIES = _columns("""
+adcode | | county code (6 digits, GB/T 2260)
+name | | county name (Chinese)
+prefecture | | prefecture name (Chinese)
+prefecture_adcode | | prefecture code (6 digits)
+""")
+assert tuple(c.name for c in _COUNTIES) == COUNTY_COLUMNS
+
 _LOCATION = _columns("""
 adcode | | county code (6 digits) of the county holding most of the parcel
 county | | county name (Chinese)
@@ -785,12 +797,7 @@ name_en | | feature name in English (input layers that have one)
         "counties, EPSG:4326",
         "layers",
         layer="counties",
-        columns=_LOCATION[:1]
-        + _columns("""
-name | | county name
-prefecture | | prefecture name
-prefecture_adcode | | prefecture code
-"""),
+        columns=_COUNTIES,
     ),
     Dataset(
         "layers.bases",

@@ -7,13 +7,20 @@ import numpy as np
 import pytest
 import shapely
 
+from sxplan.layers.counties import validate_counties
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import write_raster
 
 
-def _make_layers(tmp_path, grid, arrays: dict, kinds: dict | None = None, units=None, nodata=None):
-    """Write arrays as aligned GeoTIFFs and return {name: AlignedLayer}."""
+def _make_layers(
+    tmp_path, grid, arrays: dict, kinds: dict | None = None, units=None, nodata=None, schemes=None
+):
+    """Write arrays as aligned GeoTIFFs and return {name: AlignedLayer}.
+
+    A categorical ``landcover`` layer declares the IGBP scheme unless ``schemes`` says otherwise.
+    """
     kinds = kinds or {}
+    schemes = {"landcover": "igbp"} if schemes is None else schemes
     units = units or {}
     nodata = nodata or {}
     out = {}
@@ -26,14 +33,15 @@ def _make_layers(tmp_path, grid, arrays: dict, kinds: dict | None = None, units=
             name=name,
             units=units.get(name, ""),
             kind=kinds.get(name, "continuous"),
+            scheme=schemes.get(name) if kinds.get(name) == "categorical" else None,
             cog=False,
         )
     return out
 
 
 def _counties_frame(grid, parts):
-    """Counties as a GeoDataFrame from [(adcode, name, prefecture, pref_adcode, box)]."""
-    return gpd.GeoDataFrame(
+    """Validated counties (as the layers step gives them) from [(adcode, name, ..., box)]."""
+    gdf = gpd.GeoDataFrame(
         {
             "adcode": [p[0] for p in parts],
             "name": [p[1] for p in parts],
@@ -43,6 +51,7 @@ def _counties_frame(grid, parts):
         geometry=[p[4] for p in parts],
         crs=grid.pyproj_crs,
     )
+    return validate_counties(gdf, grid)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import yaml
 from pyproj import Transformer
 
 from sxplan.errors import ConfigError, CRSMismatchError
+from sxplan.layers.counties import validate_counties
 from sxplan.layers.grid import ALBERS_CHINA, GridSpec
 from sxplan.layers.io import write_raster
 from sxplan.siting._roadside_solar import poa_ratio
@@ -67,6 +68,7 @@ def make_rasters(tmp_path, dem=None, landcover=None, pv_yield=None):
             nodata=255,
             name="landcover",
             kind="categorical",
+            scheme="igbp",
             units="class",
         ),
     }
@@ -84,7 +86,7 @@ def make_rasters(tmp_path, dem=None, landcover=None, pv_yield=None):
 
 def counties():
     xmin, ymin, xmax, ymax = GRID.bounds
-    return gpd.GeoDataFrame(
+    gdf = gpd.GeoDataFrame(
         {
             "adcode": [140105, 140106],
             "name": ["小店区", "迎泽区"],
@@ -94,6 +96,7 @@ def counties():
         geometry=[shapely.box(xmin, ymin, X0, ymax), shapely.box(X0, ymin, xmax, ymax)],
         crs=GRID.crs,
     )
+    return validate_counties(gdf, GRID)
 
 
 def roads(geoms, **cols):

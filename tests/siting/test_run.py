@@ -184,9 +184,13 @@ def test_installed_capacity_and_bad_inputs(world, tmp_path):
     assert b.loc[("north", "pv"), "installed_gw"] == 0.5
     assert set(res.techs) == {"pv"}
     grid, rasters, vectors, counties, bases = world
-    with pytest.raises(ConfigError, match="lacks columns"):
+    with pytest.raises(ConfigError, match=r"lack columns \['prefecture'\]"):
         run_siting(grid, rasters, vectors, counties.drop(columns="prefecture"), bases, CFG,
                    tmp_path / "x")  # fmt: skip
+    raw = gpd.GeoDataFrame(counties.drop(columns="geometry"), geometry=counties.geometry)
+    raw.attrs.clear()
+    with pytest.raises(ConfigError, match="were not validated; pass the county layer through"):
+        run_siting(grid, rasters, vectors, raw, bases, CFG, tmp_path / "w")
     bad = BasesTable((Base(id="x", name_zh="x", name_en="x", counties=[149999]),), path="b.yaml")
     with pytest.raises(ConfigError, match="149999"):
         run_siting(grid, rasters, vectors, counties, bad, CFG, tmp_path / "y")

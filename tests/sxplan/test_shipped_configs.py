@@ -64,9 +64,20 @@ def test_old_sinks_landcover_scheme_points_to_the_layer(tmp_path):
     assert "unknown key" not in str(err.value)
 
 
-def test_sinks_needs_a_scheme_on_its_land_cover_layer(tmp_path):
+def test_every_stage_reading_land_cover_needs_a_scheme_on_the_layer(tmp_path):
     path = _template_with(tmp_path, lambda r: r["layers"]["landcover"].pop("scheme"))
-    with pytest.raises(ConfigError, match=r"'landcover' declares no class scheme; add `scheme:`"):
+    with pytest.raises(ConfigError, match=r"the layer declares none: siting.landcover_layer") as e:
+        load_config(path)
+    msg = str(e.value)
+    for setting in ("roadside_pv.landcover_layer", "sinks.landcover_layer", "classes"):
+        assert setting in msg
+    assert "Add `scheme:` to `layers.landcover`" in msg
+
+
+@pytest.mark.parametrize("section", ["siting", "roadside_pv", "sinks"])
+def test_old_section_scheme_keys_point_to_the_layer(tmp_path, section):
+    path = _template_with(tmp_path, lambda r: r[section].update(landcover_scheme="clcd"))
+    with pytest.raises(ConfigError, match=rf"`{section}.landcover_scheme`.*`layers.landcover"):
         load_config(path)
 
 
