@@ -32,10 +32,24 @@ from sxplan.maps._common import (
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
+from sxplan.siting.technology import get_technology, technology_names
 
 __all__ = ["build_siting_map"]
 
-_TECHS = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind")}
+#: Colour ramp of the suitability raster and outline colour of the parcels, by technology; a
+#: technology not listed here is drawn with the default style (nothing else names one).
+_STYLE = {"pv": ("suitability", "#2b0542"), "wind": ("wind", "#08306b")}
+_DEFAULT_STYLE = ("suitability", "#333333")
+
+
+def _parcel_technologies() -> dict[str, tuple[str, str]]:
+    """Parcel technologies of the registry: name -> (Chinese label, English label)."""
+    return {
+        name: (get_technology(name).label_zh, get_technology(name).label_en)
+        for name in technology_names(engine="parcels")
+    }
+
+
 #: Columns of ``siting.parcels`` the map uses: the popup leads with them, in this order.
 _PARCEL_COLUMNS = (
     "parcel_id",
@@ -238,8 +252,7 @@ def _add_roadside(m, ctx: MapContext) -> None:
     ).add_to(m)
 
 
-def _add_parcels(m, ctx: MapContext, tech: str) -> None:
-    zh, en = _TECHS[tech]
+def _add_parcels(m, ctx: MapContext, tech: str, zh: str, en: str) -> None:
     name = ctx.t(f"{zh}候选地块", f"{en} parcels")
     parcels = read_run_table(ctx, "siting.parcels", columns=_PARCEL_COLUMNS, tech=tech)
     if parcels.empty:
@@ -277,7 +290,7 @@ def _add_parcels(m, ctx: MapContext, tech: str) -> None:
         key=f"parcels_{tech}",
         name=name,
         style={
-            "color": "#2b0542" if tech == "pv" else "#08306b",
+            "color": _STYLE.get(tech, _DEFAULT_STYLE)[1],
             "weight": 1.2,
             "fillColor": "#b467d6",
             "fillOpacity": 0.8,
@@ -403,9 +416,10 @@ def build_siting_map(ctx: MapContext):
     province = read_run_table(ctx, "layers.vector", name="province", columns=[])
     bases = read_run_table(ctx, "siting.bases", columns=_BASES_COLUMNS)
     parcels = dataset("siting.parcels")
-    techs = [tech for tech in _TECHS if parcels.path_in(ctx.run_dir, tech=tech).is_file()]
+    known = _parcel_technologies()
+    techs = [tech for tech in known if parcels.path_in(ctx.run_dir, tech=tech).is_file()]
     if not techs:
-        paths = " nor ".join(parcels.relpath(tech=tech) for tech in _TECHS)
+        paths = " nor ".join(parcels.relpath(tech=tech) for tech in known)
         raise RunFolderError(
             f"maps: run folder {ctx.run_dir} has neither {paths}; the siting map needs parcels "
             "of at least one technology; run 'sxplan demo' or the siting stage into it first"
@@ -417,23 +431,23 @@ def build_siting_map(ctx: MapContext):
                 m, basemap=ctx.config.basemap or "osm", tianditu_key=ctx.config.tianditu_key
             )
         )
-    for tech, (zh, en) in _TECHS.items():
+    for i, (tech, (zh, en)) in enumerate(known.items()):
         add_raster(
             m,
             ctx,
             run_path(ctx, "siting.suitability", tech=tech),
             key=f"suitability_{tech}",
             name=ctx.t(f"{zh}适宜性", f"{en} suitability"),
-            ramp="suitability" if tech == "pv" else "wind",
+            ramp=_STYLE.get(tech, _DEFAULT_STYLE)[0],
             legend_title=ctx.t(f"{zh}适宜性得分", f"{en} suitability score"),
-            show=tech == "pv",
+            show=i == 0,  # the first technology's suitability is shown on open
         )
     _add_boundaries(m, ctx, province)
     _add_context(m, ctx)
     _add_roadside(m, ctx)
-    for tech, (zh, en) in _TECHS.items():
+    for tech, (zh, en) in known.items():
         if tech in techs:
-            _add_parcels(m, ctx, tech)
+            _add_parcels(m, ctx, tech, zh, en)
         else:
             ctx.missing(
                 ctx.t(f"{zh}候选地块", f"{en} parcels"), parcels.path_in(ctx.run_dir, tech=tech)

@@ -89,6 +89,15 @@ class SitingResult:
     settings: dict
     shortlist_geometry: gpd.GeoSeries | None = None
 
+    def shortlist_frame(self) -> gpd.GeoDataFrame:
+        """The shortlist with its outlines, in EPSG:4326 (what ``shortlist.gpkg`` holds)."""
+        geometry = self.shortlist_geometry
+        if geometry is None:
+            raise ValueError("this SitingResult carries no shortlist outlines")
+        return gpd.GeoDataFrame(
+            self.shortlist, geometry=np.asarray(geometry.values), crs="EPSG:4326"
+        )
+
     def summary(self) -> dict:
         """JSON-ready summary for run.json: areas, parcels, potential, weights, AHP, timings."""
         techs = {}

@@ -125,7 +125,9 @@ def roadside_rows_as_shortlist(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out.drop(columns=["score"]).to_crs("EPSG:4326")
 
 
-def merge_roadside_shortlist(siting_dir: str | Path, rows: gpd.GeoDataFrame) -> Path:
+def merge_roadside_shortlist(
+    siting_dir: str | Path, rows: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame | None = None
+) -> Path:
     """Append roadside PV rows to ``shortlist.csv``/``.gpkg`` in ``siting_dir``.
 
     When no parcel shortlist exists yet (roadside PV run alone), the roadside rows become the
@@ -137,6 +139,10 @@ def merge_roadside_shortlist(siting_dir: str | Path, rows: gpd.GeoDataFrame) -> 
         The run's ``siting/`` folder.
     rows : geopandas.GeoDataFrame
         Roadside shortlist rows.
+    parcels : geopandas.GeoDataFrame, optional
+        The parcel shortlist of the same run, in memory
+        (:meth:`sxplan.siting.results.SitingResult.shortlist_frame`); when not given, the
+        ``shortlist.gpkg`` already in ``siting_dir`` (if any) is read.
 
     Returns
     -------
@@ -147,8 +153,9 @@ def merge_roadside_shortlist(siting_dir: str | Path, rows: gpd.GeoDataFrame) -> 
     road = roadside_rows_as_shortlist(rows)
     gpkg = siting_dir / _name(_GPKG)
     has_parcels = False
-    if gpkg.exists():
+    if parcels is None and gpkg.exists():
         parcels = gpd.read_file(gpkg, layer=_GPKG.layer_name())
+    if parcels is not None:
         parcels = parcels[~parcels["technology"].isin(technology_names(engine="strips"))]
         has_parcels = len(parcels) > 0
         cols = [c for c in parcels.columns if c != "geometry"]

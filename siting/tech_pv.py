@@ -37,6 +37,7 @@ class UtilityPV:
 
     name = "pv"
     label_zh = "光伏"
+    label_en = "PV"
     engine = "parcels"
 
     def settings(self, section):

@@ -35,6 +35,7 @@ class RoadsidePV:
 
     name = "roadside_pv"
     label_zh = "高速公路边坡光伏"
+    label_en = "Roadside PV"
     engine = "strips"
 
     def settings(self, section):

@@ -26,6 +26,7 @@ class OnshoreWind:
 
     name = "wind"
     label_zh = "风电"
+    label_en = "Wind"
     engine = "parcels"
 
     def settings(self, section):

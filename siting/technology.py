@@ -87,6 +87,8 @@ class Technology(Protocol):
         Registry key; the value of the ``technology`` column and the prefix of parcel ids.
     label_zh : str
         Chinese name for tables and maps.
+    label_en : str
+        English name for tables and maps.
     engine : {"parcels", "strips"}
         ``parcels``: connected raster cells found by :func:`sxplan.siting.run.run_siting`;
         ``strips``: verge strips along roads (:func:`sxplan.siting.roadside.run_roadside_pv`).
@@ -100,6 +102,7 @@ class Technology(Protocol):
 
     name: str
     label_zh: str
+    label_en: str
     engine: Engine
 
     def settings(self, section: Any) -> Any:

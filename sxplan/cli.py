@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from sxplan.errors import SxplanError
+from sxplan.siting.technology import technology_names
 
 __all__ = ["main"]
 
@@ -99,7 +100,7 @@ def layers(config: Path, out: Path, overwrite: bool, no_progress: bool, schedule
     "--tech",
     "techs",
     multiple=True,
-    type=click.Choice(["pv", "wind", "roadside_pv"]),
+    type=click.Choice(technology_names()),
     help="Technologies to site (repeatable; default: pv and wind, plus roadside_pv when "
     "configured).",
 )
@@ -128,13 +129,15 @@ def site(
     from .config import load_config
 
     cfg = load_config(config)
+    parcel_techs = technology_names(engine="parcels")
+    strip_techs = technology_names(engine="strips")  # roadside PV, its own step and section
     if not techs:
-        techs = ("pv", "wind") + (("roadside_pv",) if cfg.roadside_pv is not None else ())
+        techs = (*parcel_techs, *(strip_techs if cfg.roadside_pv is not None else ()))
     steps = ["layers"]
-    grid_techs = [t for t in techs if t in ("pv", "wind")]
+    grid_techs = [t for t in techs if t in parcel_techs]
     if grid_techs:
         steps.append("siting")
-    if "roadside_pv" in techs:
+    if any(t in strip_techs for t in techs):
         if cfg.roadside_pv is None:
             raise SxplanError(f"{config}: --tech roadside_pv needs a `roadside_pv:` section")
         steps.append("roadside_pv")

@@ -49,6 +49,7 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.windows import use_scheduler
+from sxplan.siting.technology import technology_names
 
 from .config import ProjectConfig
 from .schema import SCHEMA_VERSION, dataset
@@ -394,7 +395,7 @@ def run_siting_step(ctx: RunContext):
         bases,
         cfg,
         ctx.out / "siting",
-        techs=tuple(ctx.options.get("techs") or ("pv", "wind")),
+        techs=tuple(ctx.options.get("techs") or technology_names(engine="parcels")),
         mem_limit_mb=ctx.config.project.budget,
     )
     # The shortlist's outlines come from the result in memory, not from shortlist.gpkg.
@@ -473,7 +474,9 @@ def run_roadside_step(ctx: RunContext):
     )
     from sxplan.siting.shortlist import merge_roadside_shortlist
 
-    merge_roadside_shortlist(ctx.out / "siting", res.shortlist)
+    siting = ctx.results.get("siting")  # this run's parcel shortlist, kept in memory
+    parcels = siting.shortlist_frame() if siting is not None else None
+    merge_roadside_shortlist(ctx.out / "siting", res.shortlist, parcels=parcels)
     return res
 
 
