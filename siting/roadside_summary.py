@@ -132,8 +132,10 @@ def shortlist_rows(gdf: gpd.GeoDataFrame, cfg) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        ``site_id``, ``tech``, county columns, road and facing, area, capacity, energy, GHI,
-        score, ``lon``/``lat`` (WGS84); grid CRS.
+        In the shortlist's own column names (:mod:`sxplan.schema` ``siting.shortlist``):
+        ``parcel_id`` (the strip id), ``technology``, ``adcode``, ``county``, ``prefecture``,
+        ``prefecture_adcode``, road and facing, area, capacity, energy, GHI, the strip's
+        ``score``, ``lon``/``lat`` (WGS84); grid CRS.
     """
     ok = (
         (gdf["capacity_mw"] > 0)
@@ -150,9 +152,9 @@ def shortlist_rows(gdf: gpd.GeoDataFrame, cfg) -> gpd.GeoDataFrame:
         lon = lat = np.array([])
     out = gpd.GeoDataFrame(
         {
-            "site_id": top["strip_id"].to_numpy(),
-            "tech": ROADSIDE_PV.name,
-            **{c: top[c].to_numpy() for c in COUNTY_COLUMNS},
+            "parcel_id": top["strip_id"].to_numpy(),
+            "technology": ROADSIDE_PV.name,
+            **{("county" if c == "name" else c): top[c].to_numpy() for c in COUNTY_COLUMNS},
             "road_ref": top["road_ref"].to_numpy(),
             "side_compass": top["side_compass"].to_numpy(),
             "facing_compass": top["facing_compass"].to_numpy(),

@@ -101,12 +101,16 @@ def _name(ds) -> str:
 
 
 def roadside_rows_as_shortlist(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Rename roadside shortlist rows to the parcel shortlist's columns, ranked by score.
+    """Roadside shortlist rows ranked by score, with the shortlist's rank and score columns.
+
+    The rows already carry the shortlist's id, technology and county columns; a strip has one
+    score, which becomes both ``score_mean`` and ``score_max``.
 
     Parameters
     ----------
     rows : geopandas.GeoDataFrame
-        ``RoadsidePVResult.shortlist`` (site_id, tech, county columns, score, lon, lat, ...).
+        ``RoadsidePVResult.shortlist`` (parcel_id, technology, county columns, score, lon, lat,
+        ...).
 
     Returns
     -------
@@ -117,7 +121,6 @@ def roadside_rows_as_shortlist(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if rows is None or len(rows) == 0:
         return gpd.GeoDataFrame({"technology": []}, geometry=[], crs="EPSG:4326")
     out = rows.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    out = out.rename(columns={"site_id": "parcel_id", "name": "county", "tech": "technology"})
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out["technology_zh"] = out["technology"].map(label_zh)
     out["score_mean"] = out["score"]

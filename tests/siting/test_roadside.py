@@ -303,7 +303,15 @@ def test_strips_get_capacity_py_numbers_and_grid_columns(tmp_path):
     np.testing.assert_array_equal(seg["capacity_mw"].to_numpy(), cap)
     energy = capacity.pv_energy_gwh(cap, seg["specific_yield_kwh_per_kwp"].to_numpy())
     np.testing.assert_array_equal(seg["energy_gwh_per_yr"].to_numpy(), energy)
-    assert (res.shortlist["tech"] == "roadside_pv").all()
+    assert (res.shortlist["technology"] == "roadside_pv").all()
+    # The strips' shortlist rows speak the shortlist's column names (one id, one technology).
+    from sxplan.schema import dataset
+    from sxplan.siting.shortlist import roadside_rows_as_shortlist
+
+    rows = roadside_rows_as_shortlist(res.shortlist)
+    shortlist = dataset("siting.shortlist")
+    assert [c for c in rows.columns if not shortlist.known(c)] == []
+    assert {"rank", "parcel_id", "technology", "county", "score_mean"} <= set(rows.columns)
 
 
 def test_horizon_wall_shades_the_strip_facing_it(tmp_path):
@@ -350,7 +358,7 @@ def test_outputs_county_split_and_target(tmp_path):
     # usable strip km counts both sides: 5 km of road x 2 sides with nothing excluded.
     assert prov["usable_strip_km"] == pytest.approx(10.0)
     sl = res.shortlist
-    assert set(sl["tech"]) == {"roadside_pv"} and sl["adcode"].dtype.kind == "i"
+    assert set(sl["technology"]) == {"roadside_pv"} and sl["adcode"].dtype.kind == "i"
     assert list(sl["score"]) == sorted(sl["score"], reverse=True)
     assert (sl["score"] >= 0.5).all() and (sl["capacity_mw"] >= 0.5).all()
 
