@@ -28,6 +28,8 @@ from sxplan.maps.config import MapsConfig
 from sxplan.schema import dataset, read_table
 
 __all__ = [
+    "add_boundary_lines",
+    "boundary_edges",
     "MapContext",
     "add_raster",
     "add_vector",
@@ -410,3 +412,43 @@ def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]
         else:
             out.append("#{:02x}{:02x}{:02x}".format(*(int(rgba[b, 0, i]) for b in range(3))))
     return out
+
+
+def boundary_edges(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Each shared boundary once, as lines (half the vertices of the polygons' rings)."""
+    import shapely
+
+    lines = shapely.line_merge(shapely.union_all(gdf.boundary.to_numpy()))
+    return gpd.GeoDataFrame(geometry=[lines], crs=gdf.crs)
+
+
+def add_boundary_lines(
+    m, ctx: MapContext, key: str, *, zh: str, en: str, style: dict, **fields: str
+) -> None:
+    """Draw an optional polygon layer of the run folder as its shared edges, lines only.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    ctx : MapContext
+        The map's run folder and settings.
+    key : str
+        Dataset key in :mod:`sxplan.schema` (``layers.counties``, ``layers.vector``).
+    zh, en : str
+        Layer name in Chinese and English.
+    style : dict
+        Leaflet path style (``fill`` and ``interactive`` are turned off).
+    **fields : str
+        Placeholders of the dataset (``name="prefectures"``).
+    """
+    gdf = read_optional_table(ctx, key, columns=[], zh=zh, en=en, **fields)
+    if gdf is not None:
+        add_vector(
+            m,
+            ctx,
+            boundary_edges(gdf),
+            key=fields.get("name", key.rsplit(".", 1)[-1]),
+            name=ctx.t(zh, en),
+            style={**style, "fill": False, "interactive": False},
+        )

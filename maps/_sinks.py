@@ -20,6 +20,7 @@ import pandas as pd
 from sxplan.errors import RunFolderError
 from sxplan.maps._common import (
     MapContext,
+    add_boundary_lines,
     add_raster,
     add_vector,
     class_breaks,
@@ -27,13 +28,12 @@ from sxplan.maps._common import (
     classes_legend,
     classify,
     popup_columns,
-    read_optional_table,
     read_run_table,
     run_path,
     shared_features,
 )
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
-from sxplan.maps._siting import _bounds, _edges, _name_label
+from sxplan.maps._siting import _bounds, _name_label
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
 
@@ -194,18 +194,10 @@ def build_sinks_map(ctx: MapContext):
         HtmlControl(
             classes_legend(f"{name} ({col})", edges, colors), follows=layer, key=f"county_{key}"
         ).add_to(m)
-    prefectures = read_optional_table(
-        ctx, "layers.vector", name="prefectures", columns=[], zh="市界", en="Prefecture boundaries"
-    )
-    if prefectures is not None:
-        add_vector(
-            m,
-            ctx,
-            _edges(prefectures),
-            key="prefectures",
-            name=ctx.t("市界", "Prefecture boundaries"),
-            style={"color": "#333333", "weight": 1.8, "fill": False, "interactive": False},
-        )
+    add_boundary_lines(
+        m, ctx, "layers.vector", name="prefectures", zh="市界", en="Prefecture boundaries",
+        style={"color": "#333333", "weight": 1.8},
+    )  # fmt: skip
     HtmlControl(
         _panel(ctx, counties, cols), position="topleft", css_class="sx-panel", key="panel"
     ).add_to(m)

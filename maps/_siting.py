@@ -20,6 +20,7 @@ import pandas as pd
 from sxplan.errors import RunFolderError
 from sxplan.maps._common import (
     MapContext,
+    add_boundary_lines,
     add_raster,
     add_vector,
     continuous_legend,
@@ -105,40 +106,15 @@ def _name_label(ctx: MapContext, row: pd.Series) -> str:
     return zh or en
 
 
-def _edges(gdf):
-    """Each shared boundary once, as lines (half the vertices of the polygons' rings)."""
-    import geopandas as gpd
-    import shapely
-
-    lines = shapely.line_merge(shapely.union_all(gdf.boundary.to_numpy()))
-    return gpd.GeoDataFrame(geometry=[lines], crs=gdf.crs)
-
-
 def _add_boundaries(m, ctx: MapContext, province) -> None:
-    counties = read_optional_table(
-        ctx, "layers.counties", columns=[], zh="县界", en="County boundaries"
-    )
-    if counties is not None:
-        add_vector(
-            m,
-            ctx,
-            _edges(counties),
-            key="counties",
-            name=ctx.t("县界", "County boundaries"),
-            style={"color": "#8a8a8a", "weight": 0.8, "fill": False, "interactive": False},
-        )
-    prefectures = read_optional_table(
-        ctx, "layers.vector", name="prefectures", columns=[], zh="市界", en="Prefectures"
-    )
-    if prefectures is not None:
-        add_vector(
-            m,
-            ctx,
-            _edges(prefectures),
-            key="prefectures",
-            name=ctx.t("市界", "Prefecture boundaries"),
-            style={"color": "#555555", "weight": 1.6, "fill": False, "interactive": False},
-        )
+    add_boundary_lines(
+        m, ctx, "layers.counties", zh="县界", en="County boundaries",
+        style={"color": "#8a8a8a", "weight": 0.8},
+    )  # fmt: skip
+    add_boundary_lines(
+        m, ctx, "layers.vector", name="prefectures", zh="市界", en="Prefecture boundaries",
+        style={"color": "#555555", "weight": 1.6},
+    )  # fmt: skip
     add_vector(
         m,
         ctx,

@@ -26,36 +26,12 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import (
-    ConfigError,
-    CRSError,
-    CRSMismatchError,
-    GridMismatchError,
-    LayerIOError,
-    MemoryBudgetError,
-    NoOverlapError,
-    OutputExistsError,
-    RunFolderError,
-    SxplanError,
-    UnknownCodeError,
-)
+from . import errors
+from .errors import *  # noqa: F403 - the error tree is sxplan's public API
 
 try:
     __version__ = version("sxplan")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = [
-    "CRSError",
-    "CRSMismatchError",
-    "ConfigError",
-    "GridMismatchError",
-    "LayerIOError",
-    "MemoryBudgetError",
-    "NoOverlapError",
-    "OutputExistsError",
-    "RunFolderError",
-    "SxplanError",
-    "UnknownCodeError",
-    "__version__",
-]
+__all__ = [*errors.__all__, "__version__"]
