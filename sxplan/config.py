@@ -4,7 +4,7 @@
 project:   # study area, grid, memory budget
 layers:    # every input file, with kind/units/nodata/CRS declared
 siting:    # siting.config.SitingConfig
-roadside_pv:  # siting.roadside.RoadsidePVConfig
+roadside_pv:  # siting.roadside_config.RoadsidePVConfig
 sinks:     # sinks.config.SinksConfig
 maps:      # maps.config.MapsConfig
 ```
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -38,9 +38,7 @@ from sxplan.layers.specs import (
 from sxplan.maps.config import MapsConfig
 from sxplan.sinks.config import SinksConfig
 from sxplan.siting.config import SitingConfig
-
-if TYPE_CHECKING:  # its module loads geopandas; resolved on first use by _complete_model()
-    from sxplan.siting.roadside import RoadsidePVConfig
+from sxplan.siting.roadside_config import RoadsidePVConfig
 
 __all__ = [
     "CountyFields",
@@ -159,16 +157,6 @@ class ProjectConfig(StrictModel):
     maps: MapsConfig | None = None
     raw: dict = Field(default_factory=dict, repr=False)
 
-    def __init__(self, **data) -> None:
-        _complete_model()
-        super().__init__(**data)
-
-    @classmethod
-    def model_validate(cls, obj, *args, **kwargs) -> ProjectConfig:
-        """Validate ``obj`` (see :meth:`pydantic.BaseModel.model_validate`)."""
-        _complete_model()
-        return super().model_validate(obj, *args, **kwargs)
-
     def layer(self, name: str, kind: Literal["raster", "vector"] | None = None):
         """The spec of layer ``name``; a clear error lists the declared layers."""
         spec = self.layers.get(name)
@@ -186,29 +174,13 @@ def demo_config_path() -> Path:
     return Path(str(importlib.resources.files("sxplan") / "data" / "shanxi.yaml"))
 
 
-def _roadside_model():
-    from sxplan.siting.roadside import RoadsidePVConfig
-
-    return RoadsidePVConfig
-
-
-#: The model of each stage section (roadside PV's is imported on first use: its module is heavy).
+#: The model of each stage section: the one section -> model table.
 SECTION_MODELS = {
-    "siting": lambda: SitingConfig,
-    "roadside_pv": _roadside_model,
-    "sinks": lambda: SinksConfig,
-    "maps": lambda: MapsConfig,
+    "siting": SitingConfig,
+    "roadside_pv": RoadsidePVConfig,
+    "sinks": SinksConfig,
+    "maps": MapsConfig,
 }
-
-
-def _section_model(name: str):
-    return SECTION_MODELS[name]()
-
-
-def _complete_model() -> None:
-    """Resolve :class:`ProjectConfig`'s roadside annotation (once) so it validates typed."""
-    if not ProjectConfig.__pydantic_complete__:
-        ProjectConfig.model_rebuild(_types_namespace={"RoadsidePVConfig": _roadside_model()})
 
 
 def load_config(path: str | Path) -> ProjectConfig:
@@ -269,7 +241,7 @@ def load_config(path: str | Path) -> ProjectConfig:
         if not data:
             sections[name] = None
             continue
-        model = _section_model(name)
+        model = SECTION_MODELS[name]
         try:
             sections[name] = model.model_validate(_resolve_paths(data, base))
         except ValidationError as exc:

@@ -9,7 +9,6 @@ import pytest
 from sxplan.config import (
     SECTION_MODELS,
     ProjectConfig,
-    _complete_model,
     demo_config_path,
     load_config,
 )
@@ -22,7 +21,6 @@ def _walk(annotation):
 
 
 def test_project_config_has_no_field_annotated_any():
-    _complete_model()
     assert ProjectConfig.__pydantic_complete__
     for name, field in ProjectConfig.model_fields.items():
         assert typing.Any not in set(_walk(field.annotation)), f"ProjectConfig.{name} is Any"
@@ -34,7 +32,6 @@ def test_each_section_is_typed_with_its_stage_model():
     from sxplan.siting.config import SitingConfig
     from sxplan.siting.roadside import RoadsidePVConfig
 
-    _complete_model()
     expected = {
         "siting": SitingConfig,
         "roadside_pv": RoadsidePVConfig,
@@ -44,7 +41,7 @@ def test_each_section_is_typed_with_its_stage_model():
     assert set(SECTION_MODELS) == set(expected)
     for name, model in expected.items():
         assert ProjectConfig.model_fields[name].annotation == model | None
-        assert SECTION_MODELS[name]() is model
+        assert SECTION_MODELS[name] is model
 
 
 def test_a_section_given_as_a_mapping_is_validated_by_its_model():

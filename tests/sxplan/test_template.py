@@ -23,7 +23,7 @@ def section_models(name: str) -> list[type[BaseModel]]:
     """The model of a template section and every model nested in it."""
     roots = {"project": [ProjectSection], "layers": [RasterLayerSpec, VectorLayerSpec]}
     found: list[type[BaseModel]] = []
-    for root in roots.get(name) or [SECTION_MODELS[name]()]:
+    for root in roots.get(name) or [SECTION_MODELS[name]]:
         _collect(root, found)
     return found
 
