@@ -33,10 +33,10 @@ browser:
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check layers siting sinks maps sxplan tests
+	$(BIN)/ruff format --check layers siting sinks maps sxplan tests benchmarks scripts
 
 test: install-test browser lint
-	$(BIN)/pytest -n 2 --dist loadfile tests
+	$(BIN)/pytest -n 2 --dist loadfile tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -366,6 +366,7 @@ def shanxi_like_outline_lonlat(seed: int, target_area_km2: float = 156_700.0):
         Longitude/latitude polygon.
     """
     import shapely
+    import shapely.affinity  # not loaded by `import shapely`
     from pyproj import Transformer
 
     from sxplan.layers.grid import ALBERS_CHINA

@@ -84,7 +84,9 @@ def sample_seats(province_albers, n: int, rng, min_dist_m: float) -> np.ndarray:
     import shapely
 
     xmin, ymin, xmax, ymax = province_albers.bounds
-    prepared = shapely.prepared.prep(province_albers)
+    from shapely.prepared import prep
+
+    prepared = prep(province_albers)
     pts: list[tuple[float, float]] = []
     d = min_dist_m
     tries = 0
@@ -186,6 +188,7 @@ def build_highways(province, seats, pref_idx, rng, target_km: float):
 def star_polygon(cx, cy, area_m2, rng, n: int = 72):
     """An irregular blob of about ``area_m2`` around (cx, cy)."""
     import shapely
+    import shapely.affinity  # not loaded by `import shapely`
 
     theta = np.linspace(0, 2 * np.pi, n, endpoint=False)
     r = np.ones(n)
