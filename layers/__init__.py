@@ -1,9 +1,19 @@
-"""layers: load and validate inputs, align them to one analysis grid, derive layers.
+"""sxplan.layers: load and validate inputs, align them to one analysis grid, derive layers.
+
+One module per operation: ``specs`` (layer specs from the config), ``grid`` (the frozen
+:class:`~sxplan.layers.grid.GridSpec`), ``io`` and ``align`` (aligned GeoTIFFs; a land-cover
+layer carries the class scheme its spec declares, checked against its codes), ``vector``,
+``datum`` (GCJ-02), ``terrain``, ``distance``, ``landcover`` (schemes to common classes),
+``counties`` (the county layer, validated once per run), ``budget`` (the one
+:class:`~sxplan.layers.budget.Budget` that turns ``mem_limit_mb`` into tile, warp and cache
+sizes), ``windows`` (tiles within the budget, run sync, on threads or on Dask), ``stack`` and
+``tables``. Errors come from :mod:`sxplan.errors`.
+
+Importing ``sxplan.layers`` is cheap: each public name loads its module on first use.
 
 Inputs: raster and vector files described by layer specs.
-Outputs: :class:`~sxplan.layers.io.AlignedLayer` objects on one
-:class:`~sxplan.layers.grid.GridSpec`,
-written as tiled, compressed GeoTIFFs; derived slope, aspect, distance and land-cover layers.
+Outputs: :class:`~sxplan.layers.io.AlignedLayer` objects on one grid, written as tiled,
+compressed GeoTIFFs; derived slope, aspect, distance and land-cover layers.
 """
 
 from __future__ import annotations
