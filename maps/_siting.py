@@ -33,7 +33,7 @@ from sxplan.maps._common import (
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
-from sxplan.siting.technology import get_technology, technology_names
+from sxplan.siting.technology import TOTAL_TECHNOLOGY, get_technology, technology_names
 
 __all__ = ["build_siting_map"]
 
@@ -285,13 +285,15 @@ def _add_parcels(m, ctx: MapContext, tech: str, zh: str, en: str) -> None:
 
 
 def _pivot_table(ctx: MapContext, df) -> str:
-    """One row per base (and all bases, province): PV, wind and total GW against targets."""
+    """One row per base (and all bases, province): GW of each technology and the total."""
     t = ctx.t
     wide = df.pivot_table(index="id", columns="technology", values="potential_gw", aggfunc="first")
     first = df.drop_duplicates("id").set_index("id")
     for c in _TARGETS:  # targets sit on one technology row (pv+wind); take it per base
         first[c] = df.groupby("id")[c].max()
-    head = [t("基地", "Base"), t("光伏 GW", "PV GW"), t("风电 GW", "Wind GW"), t("合计", "Total")]
+    techs = {k: v for k, v in _parcel_technologies().items() if k in wide.columns}
+    head = [t("基地", "Base"), *(t(f"{zh} GW", f"{en} GW") for zh, en in techs.values())]
+    head.append(t("合计", "Total"))
     head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in _TARGETS]
     head.append(t("潜力/目标", "Potential/target") + f" {_TARGETS[-1][-4:]}")
     rows = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
@@ -299,10 +301,9 @@ def _pivot_table(ctx: MapContext, df) -> str:
         name = format_value(first.loc[bid, "name_zh"])
         if ctx.language == "en":
             name = format_value(first.loc[bid, "name_en"])
-        pv = float(wide.loc[bid].get("pv", np.nan))
-        wind = float(wide.loc[bid].get("wind", np.nan))
-        total = float(wide.loc[bid].get("pv+wind", pv + wind))
-        cells = [esc(name), esc(f"{pv:,.1f}"), esc(f"{wind:,.1f}"), esc(f"{total:,.1f}")]
+        gw = [float(wide.loc[bid].get(tech, np.nan)) for tech in techs]
+        total = float(wide.loc[bid].get(TOTAL_TECHNOLOGY, sum(gw)))
+        cells = [esc(name), *(esc(f"{v:,.1f}") for v in gw), esc(f"{total:,.1f}")]
         for c in _TARGETS:
             tgt = float(first.loc[bid, c]) if pd.notna(first.loc[bid, c]) else np.nan
             if np.isfinite(tgt) and tgt > 0:
@@ -310,13 +311,7 @@ def _pivot_table(ctx: MapContext, df) -> str:
                 cells.append(f'<span class="{cls}">{esc(f"{tgt:,.0f}")}</span>')
             else:
                 cells.append("—")
-        last = first.loc[bid, _TARGETS[-1]]
-        if pd.notna(last) and float(last) > 0 and np.isfinite(total):
-            ratio = total / float(last)
-            cls = "sx-ok" if ratio >= 1 else "sx-short"
-            cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
-        else:
-            cells.append("—")
+        cells.append(_ratio_cell(total, first.loc[bid, _TARGETS[-1]]))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     rows.append("</table>")
     rows.append(
@@ -333,6 +328,17 @@ def _pivot_table(ctx: MapContext, df) -> str:
     return "".join(rows)
 
 
+def _ratio_cell(potential_gw, target_gw) -> str:
+    """Potential / target as a coloured percentage, or a dash without a positive target."""
+    pot = float(potential_gw) if pd.notna(potential_gw) else np.nan
+    tgt = float(target_gw) if pd.notna(target_gw) else np.nan
+    if not (np.isfinite(pot) and np.isfinite(tgt) and tgt > 0):
+        return "—"
+    ratio = pot / tgt
+    cls = "sx-ok" if ratio >= 1 else "sx-short"
+    return f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>'
+
+
 def _row_table(ctx: MapContext, df) -> str:
     """One row per base and technology (runs that sited only one of PV and wind)."""
     t = ctx.t
@@ -345,13 +351,7 @@ def _row_table(ctx: MapContext, df) -> str:
         if ctx.language != "zh":
             name = t(name, format_value(row["name_en"]))
         cells = [esc(name), esc(row["technology"]), esc(row["potential_gw"]), esc(row[tgt_col])]
-        pot, tgt = float(row["potential_gw"]), float(row[tgt_col])
-        if np.isfinite(pot) and np.isfinite(tgt) and tgt > 0:
-            ratio = pot / tgt
-            cls = "sx-ok" if ratio >= 1 else "sx-short"
-            cells.append(f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>')
-        else:
-            cells.append("—")
+        cells.append(_ratio_cell(row["potential_gw"], row[tgt_col]))
         parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     parts.append("</table>")
     return "".join(parts)
@@ -361,7 +361,7 @@ def _panel(ctx: MapContext, bases) -> str:
     df = bases[bases["level"].isin(_BASE_LEVELS)]  # siting also writes prefecture rows
     title = ctx.t("山西风光基地潜力与目标", "Shanxi wind & PV bases: potential vs target")
     parts = [f"<h4>{esc(title)}</h4>"]
-    if {"pv", "wind"} <= set(df["technology"].astype(str)):
+    if TOTAL_TECHNOLOGY in set(df["technology"].astype(str)):  # more than one technology
         parts.append(_pivot_table(ctx, df))
     else:
         parts.append(_row_table(ctx, df))
