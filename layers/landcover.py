@@ -199,15 +199,7 @@ def to_common(codes: np.ndarray, scheme: str, nodata=None, *, what: str = "land 
     out = np.where(valid & in_range, lut[safe], 0).astype("uint8")
     unknown_cells = valid & ((~in_range) | (out == 0))
     if unknown_cells.any():
-        bad = np.unique(codes[unknown_cells])
-        shown = ", ".join(str(int(b)) for b in bad[:20])
-        more = f" and {bad.size - 20} more" if bad.size > 20 else ""
-        known = ", ".join(str(c) for c in sorted(SCHEMES[scheme]))
-        raise UnknownCodeError(
-            f"{what}: codes {shown}{more} are not in the '{scheme}' scheme (known: {known}); "
-            "declare the layer's `nodata:` if one of them marks missing data, or pick the "
-            "scheme the file really uses"
-        )
+        raise _unknown_codes(np.unique(codes[unknown_cells]), scheme, subject=what)
     return out
 
 
@@ -280,29 +272,36 @@ def require_scheme_codes(codes, scheme: str, *, layer: str, path=None) -> None:
     >>> require_scheme_codes([10, 41], "worldcover", layer="landcover", path="lc.tif")
     Traceback (most recent call last):
     ...
-    sxplan.errors.UnknownCodeError: layer 'landcover' (lc.tif) holds codes 41 that the ...
+    sxplan.errors.UnknownCodeError: layer 'landcover' (lc.tif): codes 41 are not in the ...
     """
     if scheme not in SCHEMES:
         raise ConfigError(
             f"layer '{layer}': land-cover scheme '{scheme}' is not known; set `scheme:` in "
             f"`layers.{layer}` to one of {sorted(SCHEMES)}"
         )
-    known = SCHEMES[scheme]
-    bad = [c for c in np.asarray(codes).ravel().tolist() if float(c) not in known]
+    codes = np.asarray(codes).ravel().tolist()
+    bad = [c for c in codes if float(c) not in SCHEMES[scheme]]
     if not bad:
         return
-    shown = ", ".join(_code_str(b) for b in bad[:20])
-    more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
-    where = f" ({path})" if path is not None else ""
     others = [
         s for s in sorted(SCHEMES) if s != scheme and all(float(c) in SCHEMES[s] for c in codes)
     ]
-    fits = f" (codes present fit: {', '.join(others)})" if others else ""
-    raise UnknownCodeError(
-        f"layer '{layer}'{where} holds codes {shown}{more} that the '{scheme}' land-cover scheme "
-        f"does not define (known: {', '.join(str(c) for c in sorted(known))}); set `scheme:` in "
-        f"`layers.{layer}` to the scheme the file really uses{fits}, or declare `nodata:` there "
-        "if one of these codes marks missing data"
+    where = f" ({path})" if path is not None else ""
+    raise _unknown_codes(bad, scheme, subject=f"layer '{layer}'{where}", layer=layer, fits=others)
+
+
+def _unknown_codes(bad, scheme: str, *, subject: str, layer=None, fits=()) -> UnknownCodeError:
+    """The one message for codes a scheme does not define (at alignment and per tile)."""
+    bad = list(bad)
+    shown = ", ".join(_code_str(b) for b in bad[:20])
+    more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
+    known = ", ".join(str(c) for c in sorted(SCHEMES[scheme]))
+    target = f"`layers.{layer}`" if layer else "the layer's spec"
+    fit = f" (codes present fit: {', '.join(fits)})" if fits else ""
+    return UnknownCodeError(
+        f"{subject}: codes {shown}{more} are not in the '{scheme}' land-cover scheme (known: "
+        f"{known}); set `scheme:` in {target} to the scheme the file really uses{fit}, or "
+        "declare `nodata:` there if one of these codes marks missing data"
     )
 
 

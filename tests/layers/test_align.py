@@ -144,7 +144,7 @@ def test_wrong_scheme_is_refused_when_aligned_naming_layer_file_scheme_codes_and
         align_raster(spec, g, out, name="landcover", tile_size=3)  # codes in different tiles
     msg = str(err.value)
     assert "layer 'landcover'" in msg and str(src) in msg
-    assert "codes 12, 17 that the 'worldcover' land-cover scheme does not define" in msg
+    assert "codes 12, 17 are not in the 'worldcover' land-cover scheme" in msg
     assert "set `scheme:` in `layers.landcover`" in msg and "codes present fit: igbp" in msg
     assert not out.exists()  # nothing half-written
 
@@ -168,7 +168,7 @@ def test_build_stack_keeps_the_scheme_and_open_checks_codes(tmp_path):
     codes[2, 2] = 99
     (tmp_path / "bad").mkdir()
     g, src = _lc_source(tmp_path / "bad", codes)
-    with pytest.raises(UnknownCodeError, match="codes 99 that the 'igbp'"):
+    with pytest.raises(UnknownCodeError, match="codes 99 are not in the 'igbp'"):
         AlignedLayer.open(src, "lc", "categorical", "class", g, scheme="igbp", mem_limit_mb=1)
 
 

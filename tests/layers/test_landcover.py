@@ -39,7 +39,7 @@ def test_every_scheme_reaches_only_common_classes():
 
 
 def test_unknown_codes_are_listed_and_nodata_is_zero():
-    with pytest.raises(UnknownCodeError, match=r"codes 99, 300 are not in the 'clcd' scheme"):
+    with pytest.raises(UnknownCodeError, match=r"codes 99, 300 are not in the 'clcd' land-cover"):
         to_common(np.array([[1, 99], [300, 2]]), "clcd")
     out = to_common(np.array([[255, 10]], dtype="uint8"), "igbp", nodata=255)
     assert out.tolist() == [[0, 3]]

@@ -185,7 +185,8 @@ def test_windowed_equals_whole_array(tmp_path, rng):
 def test_unknown_code_and_wrong_grid_and_crs_raise(tmp_path):
     g = grid_of(2, 2)
     # a land-cover layer with codes its scheme does not know never reaches the stage
-    with pytest.raises(UnknownCodeError, match=r"layer 'landcover' .* holds codes 99 .*'igbp'"):
+    msg = r"layer 'landcover' .*: codes 99 are not in the 'igbp'"
+    with pytest.raises(UnknownCodeError, match=msg):
         lc_layer(tmp_path, [[1, 99], [10, 10]], g)
     other = grid_of(3, 3)
     rasters = {"landcover": lc_layer(tmp_path, np.full((3, 3), 1), other)}
