@@ -147,6 +147,45 @@ def test_every_parcel_gets_capacity_py_numbers(world, tmp_path):
         assert tr.per_county["energy_twh_per_yr"].sum() == pytest.approx(total)
 
 
+def _cells_of(parcels, grid):
+    """Boolean (parcel, row, col) masks: cell centres inside each parcel outline (grid CRS)."""
+    h, w = grid.shape
+    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
+    x, y = grid.transform * (cols + 0.5, rows + 0.5)
+    centres = shapely.points(np.asarray(x).ravel(), np.asarray(y).ravel())
+    outlines = parcels.to_crs(grid.pyproj_crs).geometry
+    return np.array([shapely.contains(g, centres).reshape(h, w) for g in outlines])
+
+
+def test_parcel_numbers_from_the_input_rasters_by_hand(world, tmp_path):
+    # Independently of the engine: each parcel's cells are the cell centres inside its outline;
+    # area = cells x 1 km2, mean yield / capacity factor = mean of the input raster over them.
+    grid, rasters, _, _ = world
+    res = _run(world, tmp_path / "out")
+    pv = res.techs["pv"].parcels
+    cells = _cells_of(pv, grid)
+    yields = rasters["pv_yield"].read(masked=False).astype("float64")
+    n = cells.sum(axis=(1, 2))
+    assert n.sum() == 100  # every cell is a candidate (GHI 1600 scores 0.6 >= 0.5)
+    np.testing.assert_allclose(pv["area_km2"], n)
+    mean_yield = np.array([yields[c].mean() for c in cells])
+    np.testing.assert_allclose(pv["yield_kwh_per_kwp_yr"], mean_yield, rtol=1e-6)
+    # 36 MW/km2 x 0.5 usable; energy = MW x kWh/kWp / 1000 x (1 - 0.1)
+    np.testing.assert_allclose(pv["capacity_mw"], n * 18.0)
+    np.testing.assert_allclose(pv["energy_gwh_per_yr"], n * 18.0 * mean_yield / 1000 * 0.9)
+    wind = res.techs["wind"].parcels
+    cells = _cells_of(wind, grid)
+    cf = capacity.wind_cf_table(SitingConfig.model_validate(CFG).wind.energy)(
+        rasters["wind_proxy"].read(masked=False).astype("float64")
+    )
+    mean_cf = np.array([cf[c].mean() for c in cells])
+    n = cells.sum(axis=(1, 2))
+    np.testing.assert_allclose(wind["capacity_factor"], mean_cf, rtol=1e-6)
+    np.testing.assert_allclose(
+        wind["energy_gwh_per_yr"], n * 3.0 * mean_cf * 8760 / 1000, rtol=1e-6
+    )
+
+
 def test_run_calls_capacity_py_once_per_technology(world, tmp_path, monkeypatch):
     calls = []
 
