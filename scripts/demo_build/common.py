@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -78,14 +77,6 @@ def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         tmp.unlink(missing_ok=True)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def area_km2(geoms) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import rasterio
 
-from .common import sha256
+from sxplan.layers.io import file_sha256 as sha256
 
 # ------------------------------------------------------------------------------------ manifest
 BUILT = [
