@@ -25,7 +25,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "align": ["align_raster", "choose_resampling"],
         "counties": ["require_validated_counties", "validate_counties"],
-        "budget": ["Budget"],
+        "budget": ["DEFAULT_MEM_LIMIT_MB", "Budget"],
         "datum": [
             "gcj02_to_wgs84",
             "gdf_gcj02_to_wgs84",
@@ -67,6 +67,6 @@ __getattr__, __dir__, __all__ = attach(
             "steeper_than",
         ],
         "vector": ["burn_tile", "load_vector", "rasterize"],
-        "windows": ["DEFAULT_MEM_LIMIT_MB", "Tile", "plan_tiles", "run_tiles"],
+        "windows": ["Tile", "plan_tiles", "run_tiles"],
     },
 )

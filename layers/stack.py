@@ -18,10 +18,10 @@ import geopandas as gpd
 from sxplan.errors import ConfigError
 
 from .align import align_raster
+from .budget import DEFAULT_MEM_LIMIT_MB
 from .grid import GridSpec
 from .io import AlignedLayer, atomic_path, file_sha256
 from .specs import RasterLayerSpec, VectorLayerSpec
-from .windows import DEFAULT_MEM_LIMIT_MB
 
 __all__ = ["LayerStack", "build_stack"]
 

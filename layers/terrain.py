@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from rasterio.windows import Window
 
+from .budget import DEFAULT_MEM_LIMIT_MB
 from .io import AlignedLayer, RasterTileWriter
-from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles, run_tiles
+from .windows import plan_tiles, run_tiles
 
 __all__ = [
     "DerivedSlopeLayer",

@@ -23,11 +23,12 @@ from rasterio import features as rio_features
 
 from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError, NoOverlapError
 
+from .budget import DEFAULT_MEM_LIMIT_MB
 from .datum import gdf_gcj02_to_wgs84
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter
 from .specs import VectorLayerSpec
-from .windows import DEFAULT_MEM_LIMIT_MB, plan_tiles, run_tiles
+from .windows import plan_tiles, run_tiles
 
 __all__ = ["burn_tile", "load_vector", "rasterize"]
 

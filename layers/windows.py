@@ -28,8 +28,6 @@ from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
 
 __all__ = [
-    "DEFAULT_MEM_LIMIT_MB",
-    "Budget",
     "Tile",
     "default_workers",
     "plan_tiles",
