@@ -133,7 +133,16 @@ def read_table(
     if ds.kind == "csv":
         import pandas as pd
 
-        frame = pd.read_csv(path, encoding="utf-8-sig")
+        try:
+            frame = pd.read_csv(path, encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise RunFolderError(
+                f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); sxplan writes its "
+                "CSV files as UTF-8 with BOM. If Excel saved it again, save it as "
+                f"'CSV UTF-8 (逗号分隔)', or {fix[0].lower()}{fix[1:]}"
+            ) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise RunFolderError(f"{path} is not a readable CSV table ({exc}). {fix}") from None
         source = str(path)
     elif ds.kind == "gpkg":
         import geopandas as gpd

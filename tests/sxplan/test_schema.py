@@ -156,3 +156,14 @@ def test_read_json_names_the_missing_file_and_entry(tmp_path):
     (tmp_path / "run.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(RunFolderError, match="not valid JSON"):
         read_json(tmp_path, "run.json")
+
+
+def test_read_table_names_a_csv_excel_saved_in_gbk_or_emptied(tmp_path):
+    df = _bases_csv(tmp_path)
+    path = tmp_path / "siting" / "bases.csv"
+    df.assign(name_zh="晋北基地").to_csv(path, index=False, encoding="gbk")
+    with pytest.raises(RunFolderError, match=r"bases.csv is not UTF-8 text.*CSV UTF-8"):
+        read_table(tmp_path, "siting.bases")
+    path.write_bytes(b"")
+    with pytest.raises(RunFolderError, match="bases.csv is not a readable CSV table"):
+        read_table(tmp_path, "siting.bases")
