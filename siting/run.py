@@ -208,7 +208,7 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
         ),
         f"parcels_{tech}": write_gpkg(
             parcels_ds.check(table),
-            out_dir / _file_name("siting.parcels", tech=tech),
+            out_dir / dataset("siting.parcels").filename(tech=tech),
             parcels_ds.layer_name(tech=tech),
         ),
     }
@@ -223,19 +223,14 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     return tr, files
 
 
-def _file_name(key: str, **fields) -> str:
-    """File name of a siting output, from :mod:`sxplan.schema` (``out_dir`` is ``siting/``)."""
-    return Path(dataset(key).relpath(**fields)).name
-
-
 def _raster_paths(out_dir: Path, tech: str) -> dict[str, Path]:
     return {
-        "excluded_by_rule": out_dir / _file_name("siting.excluded_by_rule", tech=tech),
-        "suitability": out_dir / _file_name("siting.suitability", tech=tech),
+        "excluded_by_rule": out_dir / dataset("siting.excluded_by_rule").filename(tech=tech),
+        "suitability": out_dir / dataset("siting.suitability").filename(tech=tech),
     }
 
 
 def _write_csv(frame: pd.DataFrame, out_dir: Path, key: str, **fields) -> Path:
     """Check a table against the schema and write it as CSV (UTF-8 with BOM)."""
     ds = dataset(key)
-    return write_csv(ds.check(frame), out_dir / _file_name(key, **fields))
+    return write_csv(ds.check(frame), out_dir / ds.filename(**fields))

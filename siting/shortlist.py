@@ -77,27 +77,14 @@ def write_shortlist(
         ``{"shortlist": csv path, "shortlist_gpkg": gpkg path}``.
     """
     siting_dir = Path(siting_dir)
-    table = _check(_CSV, pd.DataFrame(shortlist.drop(columns="geometry")), parcels)
-    gpkg = gpd.GeoDataFrame(_check(_GPKG, shortlist, parcels), geometry="geometry", crs="EPSG:4326")
+    table = _CSV.check(pd.DataFrame(shortlist.drop(columns="geometry")), complete=parcels)
+    gpkg = gpd.GeoDataFrame(
+        _GPKG.check(shortlist, complete=parcels), geometry="geometry", crs="EPSG:4326"
+    )
     return {
-        "shortlist": write_csv(round_for_csv(table), siting_dir / _name(_CSV)),
-        "shortlist_gpkg": write_gpkg(gpkg, siting_dir / _name(_GPKG), _GPKG.layer_name()),
+        "shortlist": write_csv(round_for_csv(table), siting_dir / _CSV.filename()),
+        "shortlist_gpkg": write_gpkg(gpkg, siting_dir / _GPKG.filename(), _GPKG.layer_name()),
     }
-
-
-def _check(ds, frame, complete: bool):
-    if complete:
-        return ds.check(frame)
-    unknown = [str(c) for c in frame.columns if not ds.known(str(c))]
-    if unknown:
-        raise RuntimeError(
-            f"{ds.path}: columns {unknown} are not in sxplan/schema.py ({ds.key}); please report"
-        )
-    return frame
-
-
-def _name(ds) -> str:
-    return Path(ds.relpath()).name
 
 
 def roadside_rows_as_shortlist(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -154,7 +141,7 @@ def merge_roadside_shortlist(
     """
     siting_dir = Path(siting_dir)
     road = roadside_rows_as_shortlist(rows)
-    gpkg = siting_dir / _name(_GPKG)
+    gpkg = siting_dir / _GPKG.filename()
     has_parcels = False
     if parcels is None and gpkg.exists():
         parcels = gpd.read_file(gpkg, layer=_GPKG.layer_name())

@@ -204,7 +204,7 @@ class Dataset:
         """Whether ``name`` is a column of this dataset (fixed, per technology, or a family)."""
         return name == "geometry" or any(c.matches(name) for c in self.all_columns())
 
-    def check(self, frame, *, where: str | None = None):
+    def check(self, frame, *, where: str | None = None, complete: bool = True):
         """Check a table against the schema before it is written (writers call this).
 
         Every required fixed column must be present and every column must be known to the
@@ -217,6 +217,9 @@ class Dataset:
             The table about to be written.
         where : str, optional
             Name used in the error (default the dataset's path).
+        complete : bool
+            False for a table that may lack required columns by design (a shortlist of
+            roadside strips only has no parcel columns): only unknown columns are refused.
 
         Returns
         -------
@@ -228,7 +231,7 @@ class Dataset:
             When the writer and the schema disagree (a bug in sxplan, not in the input).
         """
         cols = [str(c) for c in frame.columns]
-        missing = [c.name for c in self.columns if c.required and c.name not in cols]
+        missing = [c.name for c in self.columns if complete and c.required and c.name not in cols]
         unknown = [c for c in cols if not self.known(c)]
         if missing or unknown:
             raise RuntimeError(
