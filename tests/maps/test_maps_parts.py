@@ -287,3 +287,13 @@ def test_sink_metric_columns():
     assert sink_metric_columns(no_2030)["sink"] == "sink_tco2_per_yr_2060"
     with pytest.raises(RunFolderError, match=r"no sink_tco2_per_yr_<year> column"):
         sink_metric_columns(["adcode", "sink_tco2_per_yr_2030_p05"])
+
+
+def test_every_column_label_names_a_column_the_run_writes():
+    # Labels are looked up by the schema's exact column names; a label for a name no writer
+    # uses is dead (it was how the maps used to guess columns).
+    from sxplan.maps._text import _COLUMN_LABELS
+    from sxplan.schema import DATASETS
+
+    dead = [k for k in _COLUMN_LABELS if not any(ds.known(k) for ds in DATASETS.values())]
+    assert dead == []
