@@ -28,6 +28,7 @@ from sxplan.errors import ConfigError
 from sxplan.layers import ALBERS_CHINA
 from sxplan.layers.budget import Budget
 from sxplan.layers.grid import require_metric_crs
+from sxplan.layers.landcover import SCHEMES
 from sxplan.layers.specs import (
     RasterLayerSpec,
     StrictModel,
@@ -279,18 +280,18 @@ def _check_landcover_scheme(cfg: ProjectConfig) -> None:
         needs.append(("roadside_pv.landcover_layer", rs.landcover_layer))
     if cfg.sinks is not None:
         needs.append(("sinks.landcover_layer", cfg.sinks.landcover_layer))
-    missing = []
-    for setting, name in needs:
-        spec = cfg.layers.get(name)
-        if isinstance(spec, RasterLayerSpec) and spec.scheme is None:
-            missing.append(f"{setting}: layer '{name}'")
+    missing = [
+        (setting, name)
+        for setting, name in dict.fromkeys(needs)
+        if isinstance(cfg.layers.get(name), RasterLayerSpec) and cfg.layers[name].scheme is None
+    ]
     if missing:
-        names = sorted({m.rsplit("'", 2)[1] for m in missing})
+        settings = "; ".join(f"{setting}: layer '{name}'" for setting, name in missing)
+        layers = ", ".join(f"`layers.{n}`" for n in sorted({name for _, name in missing}))
         raise ConfigError(
             f"{cfg.path}: these settings read land cover through a class scheme, but the layer "
-            f"declares none: {'; '.join(dict.fromkeys(missing))}. Add `scheme:` to "
-            + ", ".join(f"`layers.{n}`" for n in names)
-            + " (igbp, worldcover, clcd or gbt21010), e.g. `scheme: igbp` for MODIS land cover"
+            f"declares none: {settings}. Add `scheme:` to {layers} (one of {sorted(SCHEMES)}), "
+            "e.g. `scheme: igbp` for MODIS land cover"
         )
     if cfg.sinks is not None:
         spec = cfg.layers.get(cfg.sinks.landcover_layer)
