@@ -144,7 +144,8 @@ class _TechCommon(_Closed):
     enabled: bool = True
     criteria: list[Criterion] = Field(default_factory=list)
     weights: dict[str, float] | None = Field(
-        None, description="Direct weights by criterion name; normalised to sum 1."
+        None,
+        description="Direct weights by criterion name; they must sum to 1 (within 0.01).",
     )
     ahp: AHPConfig | None = None
     score_threshold: float = Field(
@@ -193,6 +194,13 @@ class _TechCommon(_Closed):
             bad = {k: v for k, v in self.weights.items() if not v >= 0}
             if bad or sum(self.weights.values()) <= 0:
                 raise ValueError(f"weights must be >= 0 with a positive sum, got {self.weights}")
+            total = sum(self.weights.values())
+            if abs(total - 1) > 0.01:  # a silent rescale hides a typo (0.6 + 0.6 + 0.3)
+                scaled = {k: round(v / total, 3) for k, v in self.weights.items()}
+                raise ValueError(
+                    f"weights sum to {total:g}, not 1; give weights that sum to 1, e.g. "
+                    f"{scaled} (the same proportions), or use `ahp:` for pairwise judgements"
+                )
         return self
 
     @model_validator(mode="after")

@@ -248,14 +248,14 @@ def init(directory: Path, overwrite: bool):
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 def validate(config: Path):
-    """Check CONFIG without running anything."""
+    """Check CONFIG and every input it names (the pre-flight of every run); write nothing."""
     from .config import load_config
+    from .preflight import preflight
 
     cfg = load_config(config)
-    missing = [f"{n}: {s.path}" for n, s in cfg.layers.items() if not Path(s.path).exists()]
-    if missing:
-        raise SxplanError("files not found:\n  " + "\n  ".join(missing))
-    _echo(f"{config}: valid ({len(cfg.layers)} layers)")
+    for line in preflight(cfg).lines():
+        _echo(line)
+    _echo(f"{config}: valid ({len(cfg.layers)} layers); a run will start")
 
 
 def _run_config(

@@ -155,6 +155,7 @@ def run_project(
     log: Callable[[str], None] = print,
     step_functions: dict[str, StepFn] | None = None,
     options: dict | None = None,
+    check: bool = True,
 ) -> RunContext:
     """Run the listed steps of a project into ``out_dir``.
 
@@ -174,6 +175,9 @@ def run_project(
         Step implementations by name (default: :data:`STEP_FUNCTIONS`).
     options : dict, optional
         Step options, e.g. ``{"techs": ["pv"]}`` to site one technology.
+    check : bool
+        Run the pre-flight (:func:`sxplan.preflight.preflight`) before writing anything
+        (default); its warnings and estimates go to ``log``.
 
     Returns
     -------
@@ -186,6 +190,11 @@ def run_project(
     if not config.project.progress:
         os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
+    if check:
+        from .preflight import preflight
+
+        for line in preflight(config).lines():
+            log(line)
     final = Path(out_dir).resolve()
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
