@@ -49,9 +49,10 @@ class StrictModel(BaseModel):
         if unknown:
             parts = []
             for key in unknown:
-                close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.5)
+                close = difflib.get_close_matches(str(key)[:100], sorted(allowed), n=1, cutoff=0.5)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                parts.append(f"unknown key {key!r} in {cls.__name__}{hint}")
+                shown = repr(key) if len(repr(key)) <= 60 else repr(key)[:56] + "...'"
+                parts.append(f"unknown key {shown} in {cls.__name__}{hint}")
             raise ValueError("; ".join(parts) + f" (allowed keys: {', '.join(sorted(allowed))})")
         return data
 

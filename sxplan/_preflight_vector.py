@@ -53,7 +53,7 @@ def check_vector(name: str, spec, grid) -> tuple[dict, list[str]]:
             f"{where}: cannot read the file{hint}: {str(exc)[:200]}; check it is a vector "
             "format GDAL reads (GeoPackage, Shapefile with .shx/.dbf/.prj, GeoJSON)"
         ) from None
-    _check_geojson_crs(where, name, spec, path)
+    _check_geojson_crs(where, name, spec, path, info["crs"])
     if info["crs"] is None and spec.crs is None:
         raise CRSError(
             f"{where} has no CRS; set `crs:` in `layers.{name}`, e.g. `crs: EPSG:4326` "
@@ -135,12 +135,15 @@ def geojson_crs_name(path: Path) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def _check_geojson_crs(where, name, spec, path: Path) -> None:
+def _check_geojson_crs(where, name, spec, path: Path, read_crs) -> None:
     declared = geojson_crs_name(path)
     if declared is None or spec.datum == "gcj02" or spec.crs is not None:
         return
-    if _WGS84_NAMES.search(declared.strip()) and "gcj" not in declared.lower():
-        return
+    if "gcj" not in declared.lower():
+        if _WGS84_NAMES.search(declared.strip()):
+            return
+        if read_crs is not None and _same_crs(declared, read_crs):
+            return  # GDAL understood the member and reads the file in that CRS
     gcj = "gcj" in declared.lower() or "mars" in declared.lower()
     what = (
         "GCJ-02 (the shifted datum of Amap/DataV), which GDAL ignores: it would read the "
@@ -198,3 +201,13 @@ def check_geometry_validity(gdf, name: str, path, label_fields=()) -> None:
         "Fix Geometries, or `ogr2ogr -makevalid fixed.gpkg in.gpkg`, and point "
         f"`layers.{name}.path` at the repaired file"
     )
+
+
+def _same_crs(a, b) -> bool:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        return CRS.from_user_input(a) == CRS.from_user_input(b)
+    except ProjCRSError:
+        return False

@@ -157,6 +157,11 @@ def read_yaml(path: str | Path):
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {_cut(str(exc))}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: the YAML is nested too deeply to read (thousands of levels); a project "
+            "config is a few levels deep. Check the file is the config you meant"
+        ) from None
     finally:
         loader.dispose()
 

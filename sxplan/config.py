@@ -213,15 +213,17 @@ def load_config(path: str | Path) -> ProjectConfig:
     raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections {SECTIONS}")
-    unknown = sorted(set(raw) - set(SECTIONS))
+    unknown = sorted((k for k in raw if k not in SECTIONS), key=str)
     if unknown:
         import difflib
 
+        from ._yaml import short
+
         hints = [
-            f"'{k}'"
+            short(k, 60)
             + (
                 f" (did you mean '{m[0]}'?)"
-                if (m := difflib.get_close_matches(k, SECTIONS, 1))
+                if (m := difflib.get_close_matches(str(k)[:100], SECTIONS, 1))
                 else ""
             )
             for k in unknown
