@@ -138,15 +138,25 @@ def test_absurd_cell_count_is_refused(tmp_path, capsys, res):
     cfg["project"]["resolution_m"] = res
     code, _, err = _validate(tmp_path, cfg, capsys)
     assert code == 2 and "project.resolution_m" in err and "project.max_cells" in err
-    # the grid is 18 x 23 cells of 1 km (test_max_cells_override_and_limit), so about
-    # 414e6 m2 / res**2 cells: 1.0e13 at 6.4 mm, 4.1e10 at 10 cm
+    # independent: the study box projected to Albers (densified edges), extent / res**2
+    from pyproj import Transformer
+
+    from sxplan.layers import ALBERS_CHINA
+
+    tr = Transformer.from_crs("EPSG:4326", ALBERS_CHINA, always_xy=True)
+    lon = np.r_[np.linspace(112.4, 112.6, 50), np.full(50, 112.6), np.linspace(112.6, 112.4, 50),
+                np.full(50, 112.4)]  # fmt: skip
+    lat = np.r_[np.full(50, 37.7), np.linspace(37.7, 37.9, 50), np.full(50, 37.9),
+                np.linspace(37.9, 37.7, 50)]  # fmt: skip
+    x, y = tr.transform(lon, lat)
+    expected = (x.max() - x.min()) * (y.max() - y.min()) / res**2  # ~3.9e8 m2: 1e13 at 6.4 mm
     shown = float(err.split(" = ")[1].split(" cells")[0])
-    assert shown == pytest.approx(414e6 / res**2, rel=0.1)
+    assert shown == pytest.approx(expected, rel=0.01)
 
 
 def test_max_cells_override_and_limit(tmp_path, capsys):
     cfg = tiny(tmp_path)
-    cfg["project"]["max_cells"] = 100  # the 1 km grid has 18 x 23 = 414 cells
+    cfg["project"]["max_cells"] = 100  # the 1 km grid has 20 x 25 = 500 cells
     code, _, err = _validate(tmp_path, cfg, capsys)
     assert code == 2 and "more than project.max_cells (100)" in err
     cfg["project"]["max_cells"] = 1000
