@@ -5,7 +5,8 @@
 run will start. It opens every input and checks: files exist and open; CRS; overlap with the
 study area and the share covered with data; dtype and values against the declared kind and
 class scheme; undeclared nodata sentinels; geometry validity of the study area and counties;
-every referenced field (``where:``, ``burn_field``, ``project.county_fields``); text encoding;
+every referenced field (``where:``, ``burn_field``, ``project.county_fields``); the siting
+bases' counties; text encoding;
 weights and AHP consistency; layers used as quantities that are declared as class codes; and
 the grid size, with estimates of cells, disk and time (absurd grids are refused,
 ``project.max_cells`` overrides). Value checks read one decimated window per raster
@@ -105,7 +106,8 @@ def preflight(cfg) -> PreflightReport:
     _check_rule_kinds(cfg)
     _check_weights(cfg)
     grid, study = _grid_and_study(cfg)
-    _check_counties(cfg, grid)
+    counties = _check_counties(cfg, grid)
+    _check_bases(cfg, counties)
     facts, warnings = {}, []
     for name, spec in cfg.layers.items():
         if spec.type == "raster":
@@ -210,8 +212,21 @@ def _check_counties(cfg, grid) -> None:
     spec = cfg.layer(proj.counties, "vector")
     counties = load_vector(spec, grid, name=proj.counties)
     fields = proj.county_fields
-    validate_counties(counties, grid, fields=fields, source=str(spec.path), layer=proj.counties)
     check_geometry_validity(counties, proj.counties, spec.path, (fields.name, fields.adcode))
+    return validate_counties(
+        counties, grid, fields=fields, source=str(spec.path), layer=proj.counties
+    )
+
+
+def _check_bases(cfg, counties) -> None:
+    """The siting bases file (or the shipped one) must list counties of the county layer."""
+    if cfg.siting is None:
+        return
+    from sxplan.siting.bases import load_bases
+
+    from .demo_data import demo_file
+
+    load_bases(cfg.siting.bases_path or demo_file("bases.yaml"), counties)
 
 
 def _estimate(cfg, grid) -> PreflightReport:
