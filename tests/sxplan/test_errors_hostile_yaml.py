@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from _badinputs import cli, tiny, write
+
 from sxplan._yaml import MAX_ALIASES, MAX_NODES, read_yaml, short
 from sxplan.errors import ConfigError
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-
 from _badinputs import DEM_TRANSFORM, cli, listing, tiny, write
+
 from _sxtest import write_tif
 
 

@@ -10,8 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _badinputs import DEM_TRANSFORM, cli, dem_array, demo, tiny, write
 
-from _badinputs import AREA, DEM_TRANSFORM, cli, demo, dem_array, tiny, write
 from _sxtest import write_tif
 from sxplan.layers import VectorLayerSpec, load_vector
 

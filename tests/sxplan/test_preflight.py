@@ -10,9 +10,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _badinputs import DEM_TRANSFORM, cli, demo, listing, tiny, write
 from rasterio.transform import from_origin
 
-from _badinputs import DEM_TRANSFORM, cli, demo, listing, tiny, write
 from _sxtest import write_tif
 from sxplan.config import load_config
 from sxplan.preflight import DERIVED_BYTES_PER_CELL, preflight
@@ -146,8 +146,9 @@ def test_preflight_of_a_large_raster_reads_a_sample_only(tmp_path):
     # window, so it stays well under the time a full read-and-check would need
     cfg = tiny(tmp_path)
     big = np.add.outer(np.arange(6000, dtype="int16") // 10, np.arange(6000, dtype="int16") // 10)
-    write_tif(tmp_path / "inputs" / "dem.tif", big + 800, from_origin(112.35, 37.95, 0.00005, 0.00005),
-              "EPSG:4326", -32768, tiled=True, compress="deflate")  # fmt: skip
+    fine = from_origin(112.35, 37.95, 0.00005, 0.00005)
+    write_tif(tmp_path / "inputs" / "dem.tif", big + 800, fine, "EPSG:4326", -32768,
+              tiled=True, compress="deflate")  # fmt: skip
     cfg["project"]["resolution_m"] = 30
     loaded = load_config(write(tmp_path, cfg))
     t0 = time.perf_counter()

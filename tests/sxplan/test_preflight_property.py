@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from _badinputs import cli, tiny, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
-from _badinputs import cli, tiny, write
 from _sxtest import write_tif
 
 BASES = """schema_version: 1
