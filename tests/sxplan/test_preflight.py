@@ -169,3 +169,17 @@ def test_every_run_command_runs_the_preflight_first(tmp_path, capsys, command):
     code, _, err = cli([command, path, "--out", tmp_path / "run"], capsys)
     assert code == 2 and "holds -9999" in err
     assert listing(tmp_path) == before
+
+
+def test_bases_listing_counties_not_in_the_county_layer_are_refused(tmp_path, capsys):
+    # the tiny project's counties are 140101/140102; the shipped Shanxi bases list others
+    cfg = tiny(tmp_path)
+    codes = np.full((30, 30), 10, "uint8")
+    write_tif(tmp_path / "inputs" / "lc.tif", codes, DEM_TRANSFORM, "EPSG:4326", 255)
+    cfg["layers"]["landcover"] = {"type": "raster", "path": "inputs/lc.tif",
+                                  "kind": "categorical", "scheme": "igbp"}  # fmt: skip
+    cfg["siting"] = {"highways_layer": None, "wind": {"enabled": False, "resource_layer": "dem",
+                     "energy": {"speed_layer": "dem"}},
+                     "pv": {"resource_layer": "dem", "energy": {"yield_layer": "dem"}}}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "bases.yaml" in err and "that are not in the counties layer" in err
