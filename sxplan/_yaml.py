@@ -33,7 +33,7 @@ def short(value, limit: int = 80) -> str:
     Examples
     --------
     >>> short("x" * 100, 10)
-    "'xxxxxx...(102 chars)"
+    "'xxxxx...(102 chars)"
     """
     text = repr(value)
     if len(text) <= limit:
