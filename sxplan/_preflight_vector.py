@@ -17,7 +17,14 @@ import re
 from pathlib import Path
 
 from sxplan._yaml import short
-from sxplan.errors import ConfigError, CRSError, LayerIOError, LayerValueError, NoOverlapError
+from sxplan.errors import (
+    ConfigError,
+    CRSError,
+    CRSMismatchError,
+    LayerIOError,
+    LayerValueError,
+    NoOverlapError,
+)
 
 __all__ = ["check_geometry_validity", "check_vector", "garbled_sample", "geojson_crs_name"]
 
@@ -54,6 +61,11 @@ def check_vector(name: str, spec, grid) -> tuple[dict, list[str]]:
             "format GDAL reads (GeoPackage, Shapefile with .shx/.dbf/.prj, GeoJSON)"
         ) from None
     _check_geojson_crs(where, name, spec, path, info["crs"])
+    if info["crs"] is not None and spec.crs is not None and not _same_crs(info["crs"], spec.crs):
+        raise CRSMismatchError(
+            f"{where} is in {info['crs']} but its spec says crs: {spec.crs}; remove `crs:` "
+            "(it is only for files without one) or fix the file"
+        )
     if info["crs"] is None and spec.crs is None:
         raise CRSError(
             f"{where} has no CRS; set `crs:` in `layers.{name}`, e.g. `crs: EPSG:4326` "
@@ -68,11 +80,12 @@ def check_vector(name: str, spec, grid) -> tuple[dict, list[str]]:
                 f"{where}: `{label}` names field {short(field, 60)}, but the file has fields "
                 f"{fields}; fix `layers.{name}`"
             )
-    text_fields = [f for f, t in zip(fields, info["ogr_types"], strict=True) if t in ("OFTString",)]
-    if text_fields or spec.where:
-        cols = list(dict.fromkeys(text_fields + list(spec.where or {})))
-        frame = pyogrio.read_dataframe(path, columns=cols, read_geometry=False, **kwargs)
-        garbled = garbled_sample(frame[text_fields].head(TEXT_SAMPLE)) if text_fields else None
+    text_fields = [f for f, t in zip(fields, info["ogr_types"], strict=True) if t == "OFTString"]
+    if text_fields:
+        sample = pyogrio.read_dataframe(
+            path, columns=text_fields, read_geometry=False, max_features=TEXT_SAMPLE, **kwargs
+        )
+        garbled = garbled_sample(sample)
         if garbled is not None:
             field, text, encoding = garbled
             raise LayerValueError(
@@ -80,15 +93,18 @@ def check_vector(name: str, spec, grid) -> tuple[dict, list[str]]:
                 f"text is probably {encoding.upper()} and the file does not say so (a Shapefile "
                 f"without .cpg). Set `encoding: {encoding}` in `layers.{name}`"
             )
-        if spec.where:
-            keep = frame.index == frame.index
-            for field, values in spec.where.items():
-                keep &= frame[field].isin(values)
-            if not keep.any():
-                raise LayerValueError(
-                    f"{where}: no feature matches `where: {short(spec.where, 120)}`; check the "
-                    "values against the file's attribute table"
-                )
+    if spec.where:
+        frame = pyogrio.read_dataframe(
+            path, columns=list(spec.where), read_geometry=False, **kwargs
+        )
+        keep = frame.index == frame.index
+        for field, values in spec.where.items():
+            keep &= frame[field].isin(values)
+        if not keep.any():
+            raise LayerValueError(
+                f"{where}: no feature matches `where: {short(spec.where, 120)}`; check the "
+                "values against the file's attribute table"
+            )
     _check_overlap(where, name, spec, info, grid)
     return {"features": int(info["features"]), "fields": fields}, []
 

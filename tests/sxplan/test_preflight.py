@@ -183,3 +183,11 @@ def test_bases_listing_counties_not_in_the_county_layer_are_refused(tmp_path, ca
                      "pv": {"resource_layer": "dem", "energy": {"yield_layer": "dem"}}}  # fmt: skip
     code, _, err = _validate(tmp_path, cfg, capsys)
     assert code == 2 and "bases.yaml" in err and "that are not in the counties layer" in err
+
+
+def test_vector_crs_contradicting_its_spec_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["layers"]["zones"] = {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties",
+                              "crs": "EPSG:3857"}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'zones'" in err and "but its spec says crs: EPSG:3857" in err
