@@ -197,3 +197,29 @@ def test_missing_files_are_listed_together(tmp_path, capsys):
     code, _, err = _validate(tmp_path, cfg, capsys)
     assert code == 2 and "input files not found" in err
     assert "layers.dem.path" in err and "layers.roads.path" in err
+
+
+@pytest.mark.parametrize("case", ["gbk_yaml", "corrupt_tiff", "band", "bowtie_county"])
+def test_installed_command_prints_one_message_and_exits_2(tmp_path, case):
+    # the console script in a subprocess, as a user runs it: no traceback, exit status 2
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = tiny(tmp_path)
+    cfg["project"]["name"] = "山西省碳达峰"
+    if case == "band":
+        cfg["layers"]["dem"]["band"] = 2
+    if case == "bowtie_county":
+        _bowtie_counties(tmp_path)
+    path = write(tmp_path, cfg)
+    if case == "gbk_yaml":
+        path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    if case == "corrupt_tiff":
+        tif = tmp_path / "inputs" / "dem.tif"
+        tif.write_bytes(b"\0" * 8 + tif.read_bytes()[8:])
+    exe = str(Path(sys.executable).with_name("sxplan"))
+    proc = subprocess.run([exe, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("sxplan: error:") and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") <= 3
