@@ -124,11 +124,19 @@ def preflight(cfg) -> PreflightReport:
 
 
 def _require_files(cfg) -> None:
+    from pathlib import Path
+
     missing = [f"layers.{n}.path: {s.path}" for n, s in cfg.layers.items() if not s.path.exists()]
+    others = {
+        "siting.bases_path": cfg.siting and cfg.siting.bases_path,
+        "siting.installed_capacity_path": cfg.siting and cfg.siting.installed_capacity_path,
+        "sinks.official_csv": cfg.sinks and cfg.sinks.official_csv,
+    }
+    missing += [f"{k}: {v}" for k, v in others.items() if v and not Path(v).is_file()]
     if missing:
         raise LayerIOError(
             f"{cfg.path}: input files not found (relative paths are taken from the config "
-            "file's folder):\n  " + "\n  ".join(missing)
+            "file's folder); fix these settings:\n  " + "\n  ".join(missing)
         )
 
 

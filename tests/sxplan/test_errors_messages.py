@@ -223,3 +223,14 @@ def test_installed_command_prints_one_message_and_exits_2(tmp_path, case):
     assert proc.returncode == 2
     assert proc.stderr.startswith("sxplan: error:") and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") <= 3
+
+
+def test_missing_side_files_of_sections_are_listed(tmp_path, capsys):
+    from _badinputs import demo
+
+    cfg = demo(tmp_path)
+    cfg["siting"]["bases_path"] = "nothere/bases.yaml"
+    cfg["siting"]["installed_capacity_path"] = "nothere/installed.csv"
+    code, _, err = cli(["validate", write(tmp_path, cfg)], capsys)
+    assert code == 2 and "input files not found" in err
+    assert "siting.bases_path:" in err and "siting.installed_capacity_path:" in err
