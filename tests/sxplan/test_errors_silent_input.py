@@ -240,3 +240,20 @@ def test_duplicate_yaml_keys_are_refused_with_key_and_line(tmp_path, capsys, tex
     code, _, err = cli(["validate", path], capsys)
     assert code == 2
     assert f"line {line}: duplicate key '{key}'" in err and str(path) in err
+
+
+def test_gbk_county_shapefile_is_refused_then_read_with_encoding(tmp_path, capsys):
+    # the case: county names garbled in every output
+    cfg = tiny(tmp_path)
+    counties = gpd.read_file(tmp_path / "inputs" / "admin.gpkg", layer="counties")
+    counties.to_file(tmp_path / "inputs" / "counties.shp", encoding="gbk")
+    (tmp_path / "inputs" / "counties.cpg").unlink(missing_ok=True)
+    cfg["layers"]["counties"] = {"type": "vector", "path": "inputs/counties.shp"}
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'counties'" in err and "field 'cname' reads as garbled" in err
+    assert "encoding: gbk" in err
+    cfg["layers"]["counties"]["encoding"] = "gbk"
+    code, out, err = cli(["layers", write(tmp_path, cfg), "--out", tmp_path / "run"], capsys)
+    assert code == 0, err
+    written = gpd.read_file(tmp_path / "run" / "layers" / "vectors.gpkg", layer="counties")
+    assert sorted(written["name"]) == ["乙县", "甲县"]
