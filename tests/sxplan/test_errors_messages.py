@@ -234,3 +234,30 @@ def test_missing_side_files_of_sections_are_listed(tmp_path, capsys):
     code, _, err = cli(["validate", write(tmp_path, cfg)], capsys)
     assert code == 2 and "input files not found" in err
     assert "siting.bases_path:" in err and "siting.installed_capacity_path:" in err
+
+
+@pytest.mark.parametrize("damage", ["band", "truncated"])
+def test_alignment_without_the_preflight_still_gives_a_message(tmp_path, damage):
+    # library callers (build_stack, align_raster) get the same errors, not IndexError or
+    # RasterioIOError, if they skip the pre-flight
+    from sxplan.errors import ConfigError, LayerIOError
+    from sxplan.layers import GridSpec, RasterLayerSpec
+    from sxplan.layers.align import align_raster
+
+    tiny(tmp_path)
+    path = tmp_path / "inputs" / "dem.tif"
+    spec = {"path": path, "kind": "continuous"}
+    if damage == "band":
+        spec["band"] = 2
+    else:
+        big = np.random.default_rng(1).integers(800, 2000, (600, 600)).astype("int16")
+        write_tif(path, big, rasterio.transform.from_origin(112.35, 37.95, 0.0005, 0.0005),
+                  "EPSG:4326", -32768, compress="deflate", tiled=True)  # fmt: skip
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) * 3 // 4])
+    grid = GridSpec.from_geometry(shapely.box(112.4, 37.7, 112.6, 37.9), "EPSG:4326", 100)
+    expected = ConfigError if damage == "band" else LayerIOError
+    with pytest.raises(expected, match="layer 'dem'") as err:
+        align_raster(RasterLayerSpec(**spec), grid, tmp_path / "out.tif", name="dem")
+    assert not (tmp_path / "out.tif").exists()
+    assert ("band: 2" in str(err.value)) if damage == "band" else ("damaged" in str(err.value))
