@@ -2,7 +2,7 @@
 
 Inputs: a file path and its options (coordinate columns, datum, capacity, accuracy, id and
 name fields). Outputs: a GeoDataFrame in EPSG:4326 with ``site_id``, ``name``, ``capacity_mw``,
-``accuracy``, ``geometry`` (the user's file is only read).
+``accuracy``, ``geometry`` in the file's CRS (the user's file is only read).
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def load_sites(path: str | Path, opts: SiteOptions) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        ``site_id``, ``name``, ``capacity_mw``, ``accuracy``, ``geometry``.
+        ``site_id``, ``name``, ``capacity_mw``, ``accuracy``, ``geometry`` (in the file's CRS,
+        on the WGS84 datum; CSV: EPSG:4326).
     """
     from sxplan.layers.datum import gdf_gcj02_to_wgs84
     from sxplan.layers.specs import VectorLayerSpec
@@ -123,9 +124,9 @@ def load_sites(path: str | Path, opts: SiteOptions) -> gpd.GeoDataFrame:
             gdf = gdf_gcj02_to_wgs84(gdf)
     else:
         spec = VectorLayerSpec(path=path, layer=opts.layer, datum=opts.datum)
-        gdf = load_vector(spec, name="sites").to_crs("EPSG:4326")
+        gdf = load_vector(spec, name="sites")  # kept in its CRS: exact cell areas
     cols = [c for c in gdf.columns if c != "geometry"]
-    out = gpd.GeoDataFrame(geometry=gdf.geometry.reset_index(drop=True), crs="EPSG:4326")
+    out = gpd.GeoDataFrame(geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
     lower = {str(c).lower(): c for c in cols}
     id_col = next((lower[n] for n in _ID_NAMES if n in lower), None)
     name_col = next((lower[n] for n in _NAME_NAMES if n in lower), None)

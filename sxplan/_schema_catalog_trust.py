@@ -53,10 +53,10 @@ lat | deg | latitude of the site, WGS84
 geometry_type | | Point or Polygon
 capacity_mw | MW | installed capacity from the capacity field (empty without one)
 accuracy | | location accuracy from the accuracy field (empty without one)
-shared_coordinate_sites | count | sites at exactly this coordinate (1 = unique; many = a placeholder)
+shared_coordinate_sites | count | sites at exactly this point (1 = unique; many = a placeholder)
 dropped | | why the site is not scored (outside_study_area, shared_coordinate), else empty
 inside_study_area | | True when the site (polygons: any of its cells) lies in the study area
-cells | count | grid cells the site covers (points: 1; polygons: cells whose centre is inside, else the cell of a point inside)
+cells | count | study-area grid cells the site covers (points: 1; polygons: any overlap)
 eligible_share | 1 | area share of the site on eligible land
 eligible | | True when most of the site lies on eligible land
 score | 0-1 | suitability at the site, excluded land counted as 0 (polygons: area-weighted mean)
@@ -73,7 +73,7 @@ _SITE_CRITERIA = _columns(
 
 _SUMMARY = _columns("""
 technology | | technology key
-measure | | score (excluded land = 0), score_eligible (eligible sites vs eligible background), or a criterion
+measure | | score (excluded = 0), score_eligible (eligible sites and cells only), a criterion
 auc | 1 | ROC AUC: chance a site outranks a background cell (ties count half); 0.5 = chance
 auc_p05 | 1 | 5th percentile of the AUC over bootstrap resamples of sites and background
 auc_p95 | 1 | 95th percentile of the AUC over the same resamples

@@ -122,6 +122,7 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
     with rasterio.open(code0) as src:
         transform, shape, crs = src.transform, (src.height, src.width), src.crs
     cells = site_cells(sites.to_crs(crs).geometry.to_numpy(), transform, shape)
+    sites = sites.to_crs("EPSG:4326")
     shared = _shared_counts(sites)
     rng = np.random.default_rng(opts.seed)
     bg = sample_study_cells(code0, opts.background, rng, OUTSIDE_CODE)
