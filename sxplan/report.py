@@ -163,3 +163,4 @@ def print_backtest(result, echo: Callable[[str], None]) -> None:
             echo("    " + line)
     echo("")
     echo("Outputs: " + ", ".join(str(p) for p in result.outputs.values()))
+    echo("Draw the sites on the siting map: sxplan map RUN_DIR")

@@ -240,3 +240,5 @@ def test_backtest_on_the_demo_run(demo, tmp_path):
     assert aucs["low"]["score_eligible"] < 0.1
     run = json.loads((out / "run.json").read_text("utf-8"))
     assert "results" in run and run["backtest"]["technologies"]["pv"]["scored"] == 40
+    assert main(["map", str(out)]) == 0  # the map draws the backtest's sites
+    assert "回测: 现有场站" in (out / "maps" / "siting.html").read_text("utf-8")
