@@ -50,6 +50,7 @@ from .parcel_table import parcel_energy, parcel_table, per_county
 from .polygonize import parcel_outlines
 from .results import SitingResult, TechResult
 from .shortlist import parcel_shortlist, write_shortlist
+from .stability import add_rank_stability
 from .suitability import precompute_distances
 from .technology import get_technology, technology_names
 
@@ -199,6 +200,9 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     energy = parcel_energy(sp, parcels, cell_km2)  # capacity and energy, once per parcel
     table = parcel_table(sp, parcels, energy, geoms, inputs)
     del geoms
+    table, stability = add_rank_stability(
+        table, sp.crit.names, sp.weights, sp.settings, inputs.config
+    )
     excl = exclusion_table(tech, sp.rules, totals, cell_km2)
     parcels_ds = dataset("siting.parcels")
     files = {
@@ -221,7 +225,7 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     tr = TechResult(
         tech, table, excl, by_county, study_cells * cell_km2,
         int(totals["seq"][0]) * cell_km2, int(totals["candidate_county"][1:].sum()) * cell_km2,
-        sp.weights, sp.ahp, timings,
+        sp.weights, sp.ahp, timings, stability,
     )  # fmt: skip
     return tr, files
 

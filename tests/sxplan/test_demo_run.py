@@ -242,3 +242,17 @@ def test_backtest_on_the_demo_run(demo, tmp_path):
     assert "results" in run and run["backtest"]["technologies"]["pv"]["scored"] == 40
     assert main(["map", str(out)]) == 0  # the map draws the backtest's sites
     assert "回测: 现有场站" in (out / "maps" / "siting.html").read_text("utf-8")
+
+
+def test_rank_stability_columns_in_parcels_and_shortlist(demo):
+    out, report = demo
+    parcels = gpd.read_file(out / "siting" / "parcels_wind.gpkg")
+    shortlist = pd.read_csv(out / "siting" / "shortlist.csv", encoding="utf-8-sig")
+    for frame in (parcels, shortlist[shortlist["technology"] != "roadside_pv"]):
+        assert frame["top_n_share"].between(0, 1).all()
+        assert (frame["rank_p05"] <= frame["rank_p95"]).all()
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    st = run["results"]["siting"]["technologies"]["wind"]["stability"]
+    assert st["draws"] == 1000 and st["method"] == "dirichlet"
+    assert st["top_n_always"] == int((parcels["top_n_share"] == 1).sum())
+    assert "rank stability" in report
