@@ -14,10 +14,12 @@ import numpy as np
 
 __all__ = ["cjk_font", "plot_score_distributions"]
 
-#: CJK font families tried in order (the first installed one is used).
+#: CJK font families tried in order (the first installed one is used). The Noto CJK
+#: collections hold every Han glyph whichever face matplotlib names (SC, JP, ...).
 CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC",
+    "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+    "SimHei", "Microsoft YaHei", "PingFang SC", "Noto Sans CJK JP", "Noto Sans CJK TC",
+    "Noto Serif CJK SC", "Noto Serif CJK JP",
 )  # fmt: skip
 
 _TECH_ZH = {"pv": "光伏", "wind": "风电"}
