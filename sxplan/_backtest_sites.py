@@ -125,6 +125,8 @@ def load_sites(path: str | Path, opts: SiteOptions) -> gpd.GeoDataFrame:
     else:
         spec = VectorLayerSpec(path=path, layer=opts.layer, datum=opts.datum)
         gdf = load_vector(spec, name="sites")  # kept in its CRS: exact cell areas
+    if gdf.empty:
+        raise ConfigError(f"site file {path} has no sites; it needs at least one row")
     cols = [c for c in gdf.columns if c != "geometry"]
     out = gpd.GeoDataFrame(geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
     lower = {str(c).lower(): c for c in cols}

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import RunFolderError
-from sxplan.schema import dataset, read_table
+from sxplan.schema import dataset, read_json, read_table
 
 from ._backtest_sites import SiteOptions, load_sites
 
@@ -116,6 +116,7 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
     from .run_folder import output_folder, update_run_json
 
     run_dir = Path(run_dir)
+    read_json(run_dir, "run.json")  # checked first: the summary goes there, after the files
     techs = _technologies(run_dir, opts.techs)
     sites = load_sites(sites_path, opts.sites)
     code0 = dataset("siting.excluded_by_rule").path_in(run_dir, tech=techs[0])
@@ -326,6 +327,12 @@ def _summary(frame, scored, auc) -> dict:
         "share_capacity_eligible": (
             float(np.nansum(cap * s["eligible_share"]) / np.nansum(cap)) if has_cap else None
         ),
+        "by_accuracy": {
+            str(k): {"sites": int(len(g)), "share_sites_eligible": float(g["eligible"].mean())}
+            for k, g in s.groupby("accuracy")
+        }
+        if s["accuracy"].astype(str).ne("").any()
+        else None,
         "excluded_by_first_rule": {
             str(k): {
                 "sites": int(v.sites),

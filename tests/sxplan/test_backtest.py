@@ -179,3 +179,28 @@ def test_bad_site_files_are_clear_errors(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
     assert main(["backtest", str(run), "--sites", str(sites), "--technology", "wind"]) == 2
     assert not (run / "backtest").exists()
+    empty = tmp_path / "empty.csv"
+    empty.write_text("lon,lat\n", "utf-8")
+    assert main(["backtest", str(run), "--sites", str(empty)]) == 2
+    assert "no sites" in capsys.readouterr().err
+    (run / "run.json").unlink()
+    assert main(["backtest", str(run), "--sites", str(sites)]) == 2
+    assert "run.json" in capsys.readouterr().err and not (run / "backtest").exists()
+
+
+def test_accuracy_labels_are_carried_and_summarised(tmp_path):
+    run = _run_folder(tmp_path)
+    sites = _sites_csv(tmp_path)
+    frame = pd.read_csv(sites, encoding="utf-8-sig")
+    frame["precision"] = ["exact", "exact", "county", "county"]
+    frame.to_csv(sites, index=False)
+    args = ["backtest", str(run), "--sites", str(sites), "--accuracy-field", "precision"]
+    assert main(args) == 0
+    table = pd.read_csv(run / "backtest" / "backtest.csv", encoding="utf-8-sig")
+    assert table["accuracy"].tolist() == ["exact", "exact", "county", "county"]
+    summ = json.loads((run / "run.json").read_text("utf-8"))["backtest"]["technologies"]["pv"]
+    # scored: A, B exact (both eligible), C county (excluded); E is outside
+    assert summ["by_accuracy"] == {
+        "county": {"sites": 1, "share_sites_eligible": 0.0},
+        "exact": {"sites": 2, "share_sites_eligible": 1.0},
+    }
