@@ -204,3 +204,18 @@ def test_accuracy_labels_are_carried_and_summarised(tmp_path):
         "county": {"sites": 1, "share_sites_eligible": 0.0},
         "exact": {"sites": 2, "share_sites_eligible": 1.0},
     }
+
+
+def test_gcj02_sites_are_shifted_like_layers(tmp_path):
+    from sxplan.layers.datum import wgs84_to_gcj02
+
+    run = _run_folder(tmp_path)
+    sites = _sites_csv(tmp_path)
+    frame = pd.read_csv(sites, encoding="utf-8-sig")
+    lon, lat = wgs84_to_gcj02(frame["经度"].to_numpy(), frame["纬度"].to_numpy())
+    shifted = frame.assign(经度=lon, 纬度=lat)  # ~0.5 km off: another cell without the flag
+    shifted.to_csv(sites, index=False)
+    assert main(["backtest", str(run), "--sites", str(sites), "--datum", "gcj02"]) == 0
+    table = pd.read_csv(run / "backtest" / "backtest.csv", encoding="utf-8-sig")
+    np.testing.assert_allclose(table["lon"], frame["经度"], atol=1e-6)
+    assert table.set_index("name").loc["A", "score"] == pytest.approx(0.8)
