@@ -41,6 +41,8 @@ class TechResult:
         The AHP result when weights came from a matrix.
     timings : dict
         Seconds per step.
+    stability : dict or None
+        Rank stability under weight draws (:func:`sxplan.siting.stability.add_rank_stability`).
     """
 
     tech: str
@@ -53,6 +55,7 @@ class TechResult:
     weights: dict
     ahp: object = None
     timings: dict = field(default_factory=dict)
+    stability: dict | None = None
 
 
 @dataclass
@@ -118,6 +121,7 @@ class SitingResult:
                     "consistency_index": tr.ahp.consistency_index,
                     "consistency_ratio": tr.ahp.consistency_ratio,
                 },
+                "stability": tr.stability,
                 "timings_s": tr.timings,
             }
         return {
@@ -172,6 +176,14 @@ class SitingResult:
                 w = ", ".join(f"{k} {v:.2f}" for k, v in tr.weights.items())
                 cr = f" (AHP CR {tr.ahp.consistency_ratio:.3f})" if tr.ahp is not None else ""
                 lines.append(f"  weights: {w}{cr}")
+            st = tr.stability
+            if st:
+                lines.append(
+                    f"  rank stability ({st['draws']} weight draws, {st['method']}): "
+                    f"{st['top_n_always']} parcels always in the top {st['top_n']}, "
+                    f"{st['top_n_sometimes']} sometimes; Spearman of rankings median "
+                    f"{st['spearman_median']:.3f} (5% {st['spearman_p05']:.3f})"
+                )
         with pd.option_context("display.width", 140, "display.max_columns", 20):
             lines.append("")
             lines.append(self.base_table().round(1).to_string(index=False))

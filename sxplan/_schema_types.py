@@ -16,7 +16,7 @@ from sxplan.errors import RunFolderError
 
 __all__ = ["Column", "Dataset", "Kind", "columns_from_table"]
 
-Kind = Literal["csv", "gpkg", "tif", "json", "html"]
+Kind = Literal["csv", "gpkg", "tif", "json", "html", "png"]
 
 
 #: Placeholders of column families that are narrower than "any text".
@@ -92,7 +92,7 @@ class Dataset:
         Stable name, ``<stage>.<what>`` (``siting.parcels``).
     path : str
         Path relative to the run folder; may contain ``{tech}``.
-    kind : {"csv", "gpkg", "tif", "json", "html"}
+    kind : {"csv", "gpkg", "tif", "json", "html", "png"}
         File format.
     meaning : str
         What the file holds.

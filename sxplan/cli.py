@@ -246,6 +246,78 @@ def init(directory: Path, overwrite: bool):
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--sites",
+    "sites_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Existing installations: CSV with lon/lat columns, or a vector file (points or polygons).",
+)
+@click.option(
+    "--technology",
+    "techs",
+    multiple=True,
+    type=click.Choice(["pv", "wind"]),
+    help="Technology to score against (repeatable; default every one in the run).",
+)
+@click.option("--capacity-field", default=None, help="Field with capacity in MW.")
+@click.option("--accuracy-field", default=None, help="Field with a location-accuracy label.")
+@click.option(
+    "--lon-field", default=None, help="CSV longitude column (default lon/longitude/经度)."
+)
+@click.option("--lat-field", default=None, help="CSV latitude column (default lat/latitude/纬度).")
+@click.option("--layer", default=None, help="Layer of a multi-layer vector file.")
+@click.option(
+    "--datum",
+    type=click.Choice(["wgs84", "gcj02"]),
+    default="wgs84",
+    help="Datum of the coordinates (gcj02: Amap/Baidu-derived, shifted on load).",
+)
+@click.option(
+    "--drop-shared-coordinates",
+    is_flag=True,
+    help="Leave out sites whose exact point is shared by --shared-min or more sites.",
+)
+@click.option(
+    "--shared-min",
+    type=click.IntRange(2),
+    default=3,
+    show_default=True,
+    help="Sites at one coordinate that mark it as a placeholder.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--background",
+    type=click.IntRange(100),
+    default=10000,
+    show_default=True,
+    help="Random background cells drawn from the study area.",
+)
+@_overwrite
+def backtest(run_dir: Path, sites_path: Path, techs, capacity_field, accuracy_field,
+             lon_field, lat_field, layer, datum, drop_shared_coordinates, shared_min, seed,
+             background, overwrite):  # fmt: skip
+    """Score existing installations against the suitability of RUN_DIR (writes RUN_DIR/backtest).
+
+    ROC AUC of the score and of each criterion (sites against a random background, 90%
+    bootstrap interval), the shares of sites and capacity on eligible land, and the rules
+    that exclude the others.
+    """
+    from ._backtest_sites import SiteOptions
+    from .backtest import BacktestOptions, run_backtest
+    from .report import print_backtest
+
+    opts = BacktestOptions(
+        techs=tuple(techs),
+        sites=SiteOptions(datum, lon_field, lat_field, capacity_field, accuracy_field, layer),
+        drop_shared_coordinates=drop_shared_coordinates, shared_min=shared_min, seed=seed,
+        background=background, overwrite=overwrite,
+    )  # fmt: skip
+    print_backtest(run_backtest(run_dir, sites_path, opts), _echo)
+
+
+@cli.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 def validate(config: Path):
     """Check CONFIG and every input it names (the pre-flight of every run); write nothing."""

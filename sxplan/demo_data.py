@@ -7,7 +7,8 @@ dataset was built, so no layer here needs ``datum: gcj02``.
 
 Three layers are stand-ins, not data, and say so in their names: ``wind_proxy`` (a terrain-based
 proxy of 100 m wind speed), ``highways`` (schematic expressways between city seats) and
-``redline_proxy`` (a forest/high-mountain proxy of the unpublished ecological red lines).
+``redline_proxy`` (a forest, mountain-reserve and Yellow River proxy of the unpublished
+ecological red lines, with no elevation term).
 
 Inputs: none (reads nothing at import). Outputs: :data:`DEMO_DIR`, :func:`demo_file`,
 :data:`DEMO_LAYERS` and :func:`demo_layer_spec`.
@@ -142,7 +143,10 @@ DEMO_LAYERS: dict[str, dict] = {
         "units": "",
         "nodata": None,
         "status": "proxy",
-        "description": "PROXY of ecological red lines (forest + high mountains, ~25% of province)",
+        "description": (
+            "PROXY of ecological red lines (forest, sparse forest, mountain-reserve margins, "
+            "Yellow River; ~18% of province, no elevation term)"
+        ),
     },
 }
 

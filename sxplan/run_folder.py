@@ -36,7 +36,13 @@ from .schema import SCHEMA_VERSION, dataset
 if TYPE_CHECKING:
     from .run import RunContext
 
-__all__ = ["VERSION_PACKAGES", "output_folder", "write_provenance", "write_run_json"]
+__all__ = [
+    "VERSION_PACKAGES",
+    "output_folder",
+    "update_run_json",
+    "write_provenance",
+    "write_run_json",
+]
 
 VERSION_PACKAGES = (
     "sxplan", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "rtree",
@@ -173,3 +179,35 @@ def _result_summaries(ctx: RunContext) -> dict:
     if "siting" in ctx.results and hasattr(ctx.results["siting"], "timings"):
         out.setdefault("siting", {})["timings_s"] = ctx.results["siting"].timings
     return out
+
+
+def update_run_json(run_dir: str | Path, key: str, value) -> Path:
+    """Set one top-level entry of an existing ``run.json``, keeping every other entry as is.
+
+    Commands that add to a finished run (``sxplan backtest``) record their summary here; the
+    file is rewritten atomically.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        The run folder.
+    key : str
+        Top-level key (``backtest``); replaced when present.
+    value : object
+        JSON-serialisable value.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``run.json`` path.
+    """
+    from sxplan.layers import atomic_path
+
+    from .schema import read_json
+
+    data = read_json(run_dir, "run.json")
+    data[key] = value
+    path = dataset("run.json").path_in(run_dir)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), "utf-8")
+    return path

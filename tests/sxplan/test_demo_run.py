@@ -202,3 +202,57 @@ def test_map_of_an_untouched_real_run_rebuilds_both(demo, tmp_path, capsys):
     run = _copy_without_maps(out, tmp_path)
     assert main(["map", str(run)]) == 0
     assert sorted(p.name for p in (run / "maps").iterdir()) == ["sinks.html", "siting.html"]
+
+
+def test_backtest_on_the_demo_run(demo, tmp_path):
+    """Sites on the best PV cells rank far above the background, sites on the worst below."""
+    from pyproj import Transformer
+
+    out, _ = demo
+    with rasterio.open(out / "siting" / "suitability_pv.tif") as src:
+        suit = src.read(1, masked=True).filled(np.nan)
+        tr, crs = src.transform, src.crs
+    ok = np.isfinite(suit)
+    hi_r, hi_c = np.nonzero(ok & (suit >= np.nanpercentile(suit, 95)))
+    lo_r, lo_c = np.nonzero(ok & (suit <= np.nanpercentile(suit, 5)))
+    rng = np.random.default_rng(3)
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+    def sites(rows, cols, name):
+        k = rng.choice(rows.size, 40, replace=False)
+        x, y = rasterio.transform.xy(tr, rows[k], cols[k])
+        lon, lat = to_ll.transform(x, y)
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame({"longitude": lon, "latitude": lat}).to_csv(path, index=False)
+        return path, suit[rows[k], cols[k]]
+
+    aucs = {}
+    for name, (r, c) in {"high": (hi_r, hi_c), "low": (lo_r, lo_c)}.items():
+        path, expected = sites(r, c, name)
+        args = ["backtest", str(out), "--sites", str(path), "--technology", "pv", "--overwrite"]
+        assert main(args) == 0
+        table = pd.read_csv(out / "backtest" / "backtest.csv", encoding="utf-8-sig")
+        np.testing.assert_allclose(table["score"], expected, atol=1e-4)  # the cell's score
+        auc = pd.read_csv(out / "backtest" / "backtest_auc.csv", encoding="utf-8-sig")
+        aucs[name] = auc.set_index("measure")["auc"]
+    assert aucs["high"]["score"] > 0.9 and aucs["high"]["score_eligible"] > 0.9
+    # the worst eligible cells still beat excluded land (score 0), not eligible land
+    assert aucs["low"]["score_eligible"] < 0.1
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    assert "results" in run and run["backtest"]["technologies"]["pv"]["scored"] == 40
+    assert main(["map", str(out)]) == 0  # the map draws the backtest's sites
+    assert "回测: 现有场站" in (out / "maps" / "siting.html").read_text("utf-8")
+
+
+def test_rank_stability_columns_in_parcels_and_shortlist(demo):
+    out, report = demo
+    parcels = gpd.read_file(out / "siting" / "parcels_wind.gpkg")
+    shortlist = pd.read_csv(out / "siting" / "shortlist.csv", encoding="utf-8-sig")
+    for frame in (parcels, shortlist[shortlist["technology"] != "roadside_pv"]):
+        assert frame["top_n_share"].between(0, 1).all()
+        assert (frame["rank_p05"] <= frame["rank_p95"]).all()
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    st = run["results"]["siting"]["technologies"]["wind"]["stability"]
+    assert st["draws"] == 1000 and st["method"] == "dirichlet"
+    assert st["top_n_always"] == int((parcels["top_n_share"] == 1).sum())
+    assert "rank stability" in report
