@@ -318,7 +318,6 @@ features | count | vector features read
 datum | | declared datum (wgs84, gcj02)
 units | | declared units
 sha256 | | SHA-256 of the input file
-seconds | s | time to load and align
 resampling | | resampling used to align a raster
 source_res_m | m | source resolution
 kind | | categorical or continuous

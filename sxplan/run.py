@@ -42,6 +42,7 @@ from sxplan.layers.counties import validate_counties
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import technology_names
 
+from ._out_guard import check_out_is_safe
 from .config import ProjectConfig
 from .run_folder import output_folder, write_provenance, write_run_json
 from .schema import dataset
@@ -77,6 +78,8 @@ class RunContext:
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
         The regional bases, loaded once by the layers step when siting is configured.
+    warnings : list of str
+        Warnings of the run (empty results and what emptied them), recorded in ``run.json``.
     """
 
     config: ProjectConfig
@@ -89,6 +92,12 @@ class RunContext:
     log: Callable[[str], None] = print
     options: dict = field(default_factory=dict)
     bases: object = None
+    warnings: list = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Log a warning and keep it for ``run.json`` (``warnings``)."""
+        self.warnings.append(message)
+        self.log(f"WARNING: {message}")
 
 
 def run_layers(ctx: RunContext) -> LayerStack:
@@ -187,9 +196,10 @@ def run_project(
         os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     final = Path(out_dir).resolve()
+    check_out_is_safe(final, input_paths(config, options), config.path)
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
-        output_folder(final, overwrite) as staging,
+        output_folder(final, overwrite, log) as staging,
         use_scheduler(config.project.scheduler),
         config.project.budget.gdal_env(),
     ):
@@ -208,6 +218,32 @@ def run_project(
         write_run_json(ctx)
     ctx.out = final
     return ctx
+
+
+def input_paths(config: ProjectConfig, options: dict | None = None) -> dict[str, Path]:
+    """Every file or folder a run reads, by a name for messages (layers, then other settings)."""
+    found: dict[str, Path] = {name: Path(spec.path) for name, spec in config.layers.items()}
+
+    def walk(value, where: str) -> None:
+        if isinstance(value, Path):
+            found.setdefault(where, value)
+        elif isinstance(value, str) and value and where.endswith(("path", "_csv")):
+            found.setdefault(where, Path(value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{where}.{k}" if where else str(k))
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+
+    for section in ("siting", "roadside_pv", "sinks", "maps"):
+        model = getattr(config, section, None)
+        if model is not None:
+            walk(model.model_dump(), section)
+    for key, value in (options or {}).items():
+        if isinstance(value, str | Path) and key.endswith("path"):
+            found[f"--{key.removesuffix('_path')}"] = Path(value)
+    return found
 
 
 def run_sinks_step(ctx: RunContext):
