@@ -119,16 +119,17 @@ def check_out_is_safe(
         protected.append(("the config file", Path(config), True))
         protected.append(("the project folder (the config's folder)", Path(config).parent, False))
     protected.append(("the current working directory", Path(cwd or os.getcwd()), False))
+    clashes = []  # (rank, how, label, path): the plainest clash is named
     for label, path, no_inside in protected:
         p = path.resolve()
         if out == p:
-            how = "is"
+            clashes.append((0, "is", label, p))
         elif p.is_relative_to(out):
-            how = "contains"
+            clashes.append((1, "contains", label, p))
         elif no_inside and out.is_relative_to(p):
-            how = "lies inside"
-        else:
-            continue
+            clashes.append((2, "lies inside", label, p))
+    if clashes:
+        _, how, label, p = min(clashes, key=lambda c: c[0])
         raise ConfigError(
             f"--out {out} {how} {label} {p}; a run folder is built aside and replaces --out "
             "as a whole, so it must never hold files you gave sxplan. Choose a new folder "

@@ -40,7 +40,7 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.windows import use_scheduler
-from sxplan.siting.technology import technology_names
+from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe
 from .config import ProjectConfig
@@ -131,6 +131,12 @@ def run_layers(ctx: RunContext) -> LayerStack:
         layer=proj.counties,
     )  # the one check of the counties; later steps call require_validated_counties
     stack.vectors[proj.counties] = ctx.counties
+    for name in empty_rasters(stack):
+        ctx.warn(
+            f"layer '{name}' ({cfg.layers[name].path}) is all nodata on the analysis grid; "
+            "every rule and criterion reading it finds no data, so results that need it are "
+            "empty. Check the file covers the study area and its declared nodata"
+        )
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
         ctx.bases = load_run_bases(ctx)
@@ -139,6 +145,18 @@ def run_layers(ctx: RunContext) -> LayerStack:
     stack.write_grid_json()
     write_provenance(stack.provenance, ctx.out)
     return stack
+
+
+def empty_rasters(stack: LayerStack) -> list[str]:
+    """Names of the input rasters that hold no valid cell on the grid (read block by block)."""
+    import rasterio
+
+    empty = []
+    for name, layer in stack.rasters.items():
+        with rasterio.open(layer.path) as src:
+            if not any(src.read_masks(1, window=w).any() for _, w in src.block_windows(1)):
+                empty.append(name)
+    return empty
 
 
 def write_vectors(ctx: RunContext, extra: dict[str, gpd.GeoDataFrame] | None = None) -> Path:
@@ -291,6 +309,9 @@ def run_siting_step(ctx: RunContext):
         techs=tuple(ctx.options.get("techs") or technology_names(engine="parcels")),
         mem_limit_mb=ctx.config.project.budget,
     )
+    for tech, tr in res.techs.items():  # an empty result is a result, with its reason
+        if (reason := tr.empty_reason(get_technology(tech).settings(cfg))) is not None:
+            ctx.warn(reason + "; its files are written with zero rows")
     # The shortlist's outlines come from the result in memory, not from shortlist.gpkg.
     if res.shortlist_geometry is None:
         raise RuntimeError("run_siting returned no shortlist geometry; please report")
