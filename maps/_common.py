@@ -76,7 +76,9 @@ class MapContext:
     def empty(self, what: str, path: Path) -> None:
         """Record an input that exists but holds nothing to draw (an empty result)."""
         rel = path.relative_to(self.run_dir) if path.is_relative_to(self.run_dir) else path
-        self.notes.append(f"{self.t('结果为空，未绘制', 'empty result, not drawn')}: {what} ({rel})")
+        self.notes.append(
+            f"{self.t('结果为空，未绘制', 'empty result, not drawn')}: {what} ({rel})"
+        )
 
 
 def run_path(ctx: MapContext, key: str, **fields: str) -> Path:

@@ -107,7 +107,8 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
     for name, values in energy.columns.items():
         df[name] = values
     if not n:
-        _empty_columns(df, spec, layers)
+        hw = cfg.highways_layer
+        _empty_columns(df, spec, layers, hw and hw in layers.vectors and len(layers.vectors[hw]))
     else:
         df["score_mean"] = parcels.mean("score")
         df["score_max"] = st["score_max"]
@@ -186,7 +187,7 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
     return gdf.to_crs("EPSG:4326")
 
 
-def _empty_columns(df: pd.DataFrame, spec, layers) -> None:
+def _empty_columns(df: pd.DataFrame, spec, layers, highways: bool) -> None:
     """Give a table of no parcels every column a table of parcels has, with its dtype.
 
     An empty result is a result: ``parcels_<tech>.gpkg`` is written with zero rows and the
@@ -206,6 +207,8 @@ def _empty_columns(df: pd.DataFrame, spec, layers) -> None:
     for name in spec.crit.names:
         cols[f"crit_{name}"] = floats
         cols[f"score_{name}"] = floats
+    if highways:
+        cols["dist_highway_km"] = floats
     cols.update(lon=floats, lat=floats, lon_gcj02=floats, lat_gcj02=floats)
     for name, dtype in cols.items():
         df[name] = pd.Series([], dtype=dtype)

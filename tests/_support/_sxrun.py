@@ -35,7 +35,12 @@ def demo_project(folder: Path, edit=None, res_m: float = 3000, name: str = "proj
 
 def sxplan_cmd(*args: str) -> list[str]:
     """The command line running the installed sxplan CLI with this interpreter."""
-    return [sys.executable, "-c", "import sys; from sxplan.cli import main; sys.exit(main())", *args]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from sxplan.cli import main; sys.exit(main())",
+        *args,
+    ]
 
 
 def run_cli(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:

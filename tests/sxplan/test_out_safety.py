@@ -32,9 +32,7 @@ def _refused(args, capsys, protected):
 
 def test_out_is_the_project_folder(project, capsys):
     folder = project.parent
-    err = _refused(
-        ["layers", str(project), "--out", str(folder), "--overwrite"], capsys, [folder]
-    )
+    err = _refused(["layers", str(project), "--out", str(folder), "--overwrite"], capsys, [folder])
     assert f"--out {folder.resolve()} is " in err and "project folder" in err
     assert "e.g. --out" in err
 
@@ -62,9 +60,7 @@ def test_out_is_the_working_directory(project, tmp_path, capsys, monkeypatch):
 
 def test_out_inside_an_input_file(project, capsys):
     dem = project.parent / "inputs" / "dem.tif"
-    err = _refused(
-        ["layers", str(project), "--out", str(dem / "run")], capsys, [project.parent]
-    )
+    err = _refused(["layers", str(project), "--out", str(dem / "run")], capsys, [project.parent])
     assert f"lies inside input 'dem' {dem.resolve()}" in err
 
 
@@ -79,9 +75,7 @@ def test_overwrite_refuses_a_folder_sxplan_did_not_write(project, tmp_path, caps
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.docx").write_bytes(b"years of work")
-    err = _refused(
-        ["layers", str(project), "--out", str(mine), "--overwrite"], capsys, [mine]
-    )
+    err = _refused(["layers", str(project), "--out", str(mine), "--overwrite"], capsys, [mine])
     assert "not a run folder sxplan wrote" in err and "--overwrite only replaces" in err
 
 
@@ -89,9 +83,7 @@ def test_overwrite_refuses_a_foreign_run_json(project, tmp_path, capsys):
     other = tmp_path / "other"
     other.mkdir()
     (other / "run.json").write_text(json.dumps({"job": 7}), encoding="utf-8")
-    err = _refused(
-        ["layers", str(project), "--out", str(other), "--overwrite"], capsys, [other]
-    )
+    err = _refused(["layers", str(project), "--out", str(other), "--overwrite"], capsys, [other])
     assert "no run.json with 'sxplan_run'" in err
 
 
