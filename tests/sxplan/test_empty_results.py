@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-
 from _sxrun import demo_project
+
 from sxplan.cli import main
 from sxplan.config import demo_config_path
 from sxplan.schema import dataset

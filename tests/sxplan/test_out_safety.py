@@ -8,8 +8,8 @@ CLI; after a refusal every input file must be byte-identical.
 import json
 
 import pytest
-
 from _sxrun import demo_project, tiny_project, tree_sha256
+
 from sxplan.cli import main
 from sxplan.config import demo_config_path
 
