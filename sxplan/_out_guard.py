@@ -225,12 +225,16 @@ def clean_stale(out: Path, log: Callable[[str], None] | None = None) -> list[Pat
     return handled
 
 
-def os_error_message(exc: BaseException, out: Path) -> str:
-    """A message for an OS error while writing a run folder: the path, the cause, the fix."""
+def os_error_message(exc: BaseException, out: Path, full: bool = False) -> str:
+    """A message for an OS error while writing a run folder: the path, the cause, the fix.
+
+    ``full``: the disk was found full after the failure (whatever the error said).
+    """
     code = getattr(exc, "errno", None)
     where = getattr(exc, "filename", None) or out
     text = str(exc)
-    if code == errno.ENOSPC or "No space left" in text:
+    if full or code == errno.ENOSPC or "No space left" in text:
+        where = f"{where} (the error was: {text[:300]})" if full else where
         free = ""
         with contextlib.suppress(OSError):
             free = f" ({shutil.disk_usage(out.parent).free / 1e6:.1f} MB free)"

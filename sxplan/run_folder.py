@@ -102,10 +102,10 @@ def output_folder(
             yield staging
             (staging / STAGING_MARK).unlink()
         except BaseException as exc:
+            full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup
             shutil.rmtree(staging, ignore_errors=True)
-            if isinstance(exc, Exception) and not isinstance(exc, SxplanError):
-                if _is_write_failure(exc):
-                    raise RunFolderError(os_error_message(exc, out)) from exc
+            if full or (not isinstance(exc, SxplanError) and _is_write_failure(exc)):
+                raise RunFolderError(os_error_message(exc, out, full=full)) from exc
             raise
         old = None
         if out.exists():
@@ -114,6 +114,32 @@ def output_folder(
         staging.rename(out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the file system holding ``folder`` has (almost) no space left.
+
+    GDAL does not always report a failed write as such: a GeoTIFF cut short by a full disk may
+    surface only when it is read back. So after any failure a 1 MiB probe file is written
+    there (and removed).
+    """
+    import errno
+
+    probe = folder / ".sxplan-space-probe"
+    try:
+        with open(probe, "wb") as fh:  # can 1 MiB more be written there?
+            fh.write(bytes(FULL_DISK_PROBE_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return False
+
+
+FULL_DISK_PROBE_BYTES = 1 << 20  # a failed run whose folder cannot take 1 MiB more: disk full
 
 
 def _is_write_failure(exc: Exception) -> bool:
