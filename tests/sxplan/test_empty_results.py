@@ -161,3 +161,17 @@ def test_empty_parcel_table_through_the_schema_reader(tmp_path, capsys, tech):
 
     table = read_table(out, "siting.parcels", tech=tech)
     assert len(table) == 0
+
+
+def test_roadside_with_no_road_of_its_classes_is_an_error_naming_them(tmp_path, capsys):
+    """No road of the configured classes is most likely a wrong setting, so it stays an error."""
+
+    def primary_only(cfg):
+        cfg["roadside_pv"]["road_classes"] = ["primary"]
+
+    out = tmp_path / "out"
+    config = demo_project(tmp_path, primary_only)
+    assert main(["site", str(config), "--tech", "roadside_pv", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "roadside_pv: no line of the highway layer has" in err and "['primary']" in err
+    assert "roadside_pv.road_classes" in err and not out.exists()
