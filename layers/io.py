@@ -591,32 +591,9 @@ def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
         if gdf.crs is None:
             raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")
     final = Path(path)
-    with atomic_path(final) as tmp, _fixed_gpkg_date():
+    from ._gpkg_date import fixed_gpkg_date
+
+    with atomic_path(final) as tmp, fixed_gpkg_date():
         for layer, gdf in frames.items():
             gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
     return final
-
-
-# GDAL stamps each GeoPackage table with the time of writing (gpkg_contents.last_change), so
-# two runs with the same inputs would differ in bytes. GDAL's OGR_CURRENT_DATE option fixes
-# that stamp (https://gdal.org/drivers/vector/gpkg.html, "Configuration options"); we use the
-# SOURCE_DATE_EPOCH convention of reproducible builds when it is set, else 2000-01-01.
-GPKG_DATE_DEFAULT = "2000-01-01T00:00:00.000Z"
-
-
-@contextlib.contextmanager
-def _fixed_gpkg_date() -> Iterator[None]:
-    import time
-
-    import pyogrio
-
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    stamp = GPKG_DATE_DEFAULT
-    if epoch.isdigit():
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(epoch)))
-    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})

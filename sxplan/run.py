@@ -43,6 +43,7 @@ from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe
+from ._run_checks import empty_rasters, input_paths
 from .config import ProjectConfig
 from .run_folder import output_folder, write_provenance, write_run_json
 from .schema import dataset
@@ -147,18 +148,6 @@ def run_layers(ctx: RunContext) -> LayerStack:
     return stack
 
 
-def empty_rasters(stack: LayerStack) -> list[str]:
-    """Names of the input rasters that hold no valid cell on the grid (read block by block)."""
-    import rasterio
-
-    empty = []
-    for name, layer in stack.rasters.items():
-        with rasterio.open(layer.path) as src:
-            if not any(src.read_masks(1, window=w).any() for _, w in src.block_windows(1)):
-                empty.append(name)
-    return empty
-
-
 def write_vectors(ctx: RunContext, extra: dict[str, gpd.GeoDataFrame] | None = None) -> Path:
     """Write every vector layer (and ``extra`` ones) to ``layers/vectors.gpkg`` in EPSG:4326."""
     frames = {name: gdf.to_crs("EPSG:4326") for name, gdf in ctx.stack.vectors.items()}
@@ -236,32 +225,6 @@ def run_project(
         write_run_json(ctx)
     ctx.out = final
     return ctx
-
-
-def input_paths(config: ProjectConfig, options: dict | None = None) -> dict[str, Path]:
-    """Every file or folder a run reads, by a name for messages (layers, then other settings)."""
-    found: dict[str, Path] = {name: Path(spec.path) for name, spec in config.layers.items()}
-
-    def walk(value, where: str) -> None:
-        if isinstance(value, Path):
-            found.setdefault(where, value)
-        elif isinstance(value, str) and value and where.endswith(("path", "_csv")):
-            found.setdefault(where, Path(value))
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, f"{where}.{k}" if where else str(k))
-        elif isinstance(value, list | tuple):
-            for i, v in enumerate(value):
-                walk(v, f"{where}[{i}]")
-
-    for section in ("siting", "roadside_pv", "sinks", "maps"):
-        model = getattr(config, section, None)
-        if model is not None:
-            walk(model.model_dump(), section)
-    for key, value in (options or {}).items():
-        if isinstance(value, str | Path) and key.endswith("path"):
-            found[f"--{key.removesuffix('_path')}"] = Path(value)
-    return found
 
 
 def run_sinks_step(ctx: RunContext):
