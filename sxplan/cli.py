@@ -216,14 +216,19 @@ def map_cmd(
             _echo(f"map settings: defaults ({run_dir} has no run.json)")
         else:
             _echo(f"map settings: maps: section recorded in {dataset('run.json').path_in(run_dir)}")
-    paths = run_maps(
-        run_dir,
-        config=maps_cfg,
-        offline=None if online is None else not online,
-        language=language,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-    )
+    from ._out_guard import out_lock
+    from .run_folder import record_outputs
+
+    with out_lock(run_dir.resolve()):  # not while a run is replacing RUN_DIR
+        paths = run_maps(
+            run_dir,
+            config=maps_cfg,
+            offline=None if online is None else not online,
+            language=language,
+            basemap=basemap,
+            tianditu_key=tianditu_key,
+        )
+        record_outputs(run_dir, paths.values())  # run.json's checksums stay true
     for name, path in paths.items():
         _echo(f"{name}: {path}")
 

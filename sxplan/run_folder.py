@@ -46,7 +46,13 @@ from .schema import SCHEMA_VERSION, dataset
 if TYPE_CHECKING:
     from .run import RunContext
 
-__all__ = ["VERSION_PACKAGES", "output_folder", "write_provenance", "write_run_json"]
+__all__ = [
+    "VERSION_PACKAGES",
+    "output_folder",
+    "record_outputs",
+    "write_provenance",
+    "write_run_json",
+]
 
 VERSION_PACKAGES = (
     "sxplan", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "rtree",
@@ -269,6 +275,31 @@ def redact_argv(argv: list[str]) -> list[str]:
             out.append(word)
         hide = bool(secret) and "=" not in word
     return out
+
+
+def record_outputs(run_dir: Path, paths) -> bool:
+    """Update ``outputs_sha256`` in ``run_dir/run.json`` for files rewritten later (``sxplan map``).
+
+    Returns False (and changes nothing) when the folder has no run.json sxplan wrote.
+    """
+    from sxplan.layers import atomic_path
+
+    from ._out_guard import is_run_folder
+
+    run_dir = Path(run_dir)
+    if not is_run_folder(run_dir):
+        return False
+    path = run_dir / "run.json"
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    sums = dict(payload.get("outputs_sha256") or {})
+    for p in paths:
+        p = Path(p).resolve()
+        if p.is_file() and p.is_relative_to(run_dir.resolve()):
+            sums[p.relative_to(run_dir.resolve()).as_posix()] = file_sha256(p)
+    payload["outputs_sha256"] = dict(sorted(sums.items()))
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
+    return True
 
 
 def _relative_paths(value, run_dir: Path):

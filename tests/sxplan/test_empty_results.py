@@ -134,6 +134,10 @@ def test_one_empty_technology_keeps_the_other_and_the_map(tmp_path, capsys):
     assert set(shortlist["technology"]) == {"pv"}
     assert main(["map", str(out)]) == 0
     assert (out / "maps" / "siting.html").stat().st_size > 0
+    from _sxrun import tree_sha256
+
+    rerun = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert rerun["outputs_sha256"] == tree_sha256(out)  # the map's files are recorded too
     assert len(run["warnings"]) == 1 and "technology 'wind'" in run["warnings"][0]
 
 
