@@ -234,7 +234,7 @@ def run_sinks_step(ctx: RunContext):
     cfg = ctx.config.sinks
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the sinks step needs a `sinks:` section")
-    return run_sinks(
+    res = run_sinks(
         grid=ctx.grid,
         rasters=ctx.stack.rasters,
         counties=ctx.counties,
@@ -244,6 +244,16 @@ def run_sinks_step(ctx: RunContext):
         reserved=ctx.stack.rasters.get("reserved_for_renewables"),
         official=cfg.official_csv,
     )
+    if not res.province["eligible_ha"] and res.province["required_gain_ha"]:
+        ctx.warn(
+            f"sinks: no land is eligible for afforestation, so none of the "
+            f"{res.province['required_gain_ha']:,.0f} ha target can be allocated; no cell of "
+            f"the classes in sinks.eligible_credit ({list(cfg.eligible_credit)}) "
+            f"lies below sinks.max_slope_deg = {cfg.max_slope_deg} outside the reserved "
+            "renewables land. Check the land-cover layer or widen those settings; the tables "
+            "are written with zero allocation"
+        )
+    return res
 
 
 def run_siting_step(ctx: RunContext):

@@ -179,3 +179,22 @@ def test_roadside_with_no_road_of_its_classes_is_an_error_naming_them(tmp_path, 
     err = capsys.readouterr().err
     assert "roadside_pv: no line of the highway layer has" in err and "['primary']" in err
     assert "roadside_pv.road_classes" in err and not out.exists()
+
+
+def test_sinks_with_no_eligible_land_warn_and_write_zero_allocation(tmp_path, capsys):
+    crop = _copy_raster(tmp_path, "landcover_igbp.tif", lambda a, nd: np.where(a == nd, a, 12))
+
+    def cropland(cfg):
+        cfg["layers"]["landcover"]["path"] = str(crop)
+        cfg["sinks"]["calibration"] = "replace"  # keep the official 2020 cover per county
+
+    out = tmp_path / "out"
+    config = demo_project(tmp_path, cropland)
+    assert main(["sinks", str(config), "--out", str(out), "--no-progress"]) == 0
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    (warning,) = run["warnings"]
+    assert warning.startswith("sinks: no land is eligible for afforestation")
+    assert "sinks.eligible_credit" in warning and "sinks.max_slope_deg = 35.0" in warning
+    counties = pd.read_csv(out / "sinks" / "counties.csv", encoding="utf-8-sig")
+    assert len(counties) == 117
+    assert run["results"]["sinks"]["province"]["eligible_ha"] == 0
