@@ -14,6 +14,7 @@ the run folder itself.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import platform
@@ -106,6 +107,8 @@ def output_folder(
             raise RunFolderError(os_error_message(exc, out)) from exc
         try:
             yield staging
+            if _disk_full(staging):  # a file GDAL cut short may not have raised: never install it
+                raise OSError(errno.ENOSPC, "No space left on device", str(staging))
             (staging / STAGING_MARK).unlink()
         except BaseException as exc:
             full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup
@@ -129,8 +132,6 @@ def _disk_full(folder: Path) -> bool:
     surface only when it is read back. So after any failure a 1 MiB probe file is written
     there (and removed).
     """
-    import errno
-
     probe = folder / ".sxplan-space-probe"
     try:
         with open(probe, "wb") as fh:  # can 1 MiB more be written there?
@@ -150,8 +151,6 @@ FULL_DISK_PROBE_BYTES = 1 << 20  # a failed run whose folder cannot take 1 MiB m
 
 def _is_write_failure(exc: Exception) -> bool:
     """Whether an error is the output location's fault (full disk, read-only file system)."""
-    import errno
-
     if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
         return True
     text = str(exc)  # GDAL errors carry no errno, only its text

@@ -70,3 +70,18 @@ def test_out_below_a_file(tmp_path, capsys):
     assert f"cannot write the output folder {blocker / 'run'}" in err
     assert "choose another --out" in err
     assert blocker.read_text(encoding="utf-8") == "a file, not a folder"
+
+
+@needs_root
+def test_run_that_leaves_the_disk_full_is_not_installed(tmp_path, capsys):
+    """GDAL may cut a GeoTIFF short on a full disk without raising, so a run after which less
+    than 1 MiB is free is refused rather than installed (the tiny project needs ~0.2 MB)."""
+    project = tiny_project(tmp_path / "proj")
+    with _tmpfs(tmp_path / "small", "size=1m") as small:
+        out = small / "run"
+        assert main(["layers", str(project), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sxplan: error: no space left on the device holding {out}")
+        assert list(small.iterdir()) == []
+    with _tmpfs(tmp_path / "roomy", "size=4m") as roomy:  # the same run with room: installed
+        assert main(["layers", str(project), "--out", str(roomy / "run")]) == 0
