@@ -334,7 +334,11 @@ target_gw_2030 | GW | 2030 target when the bases file gives one
 
 _DATASETS: tuple[Dataset, ...] = (
     Dataset(
-        "run.json", "run.json", "json", "config, input checksums, versions, grid, timings", "run"
+        "run.json",
+        "run.json",
+        "json",
+        "config (secrets redacted), input and output checksums, versions, grid, timings, warnings",
+        "run",
     ),
     Dataset("layers.grid", "layers/grid.json", "json", "the analysis grid", "layers"),
     Dataset(

@@ -2,10 +2,14 @@
 
 :func:`output_folder` yields a hidden staging folder beside the output folder and renames it
 into place only when the block succeeds; an existing output folder is replaced only with
-``overwrite=True``. :func:`write_run_json` records the config, input checksums, package
-versions, the grid, timings and each step's summary, with output paths relative to the run
-folder. :func:`write_provenance` writes the table of inputs. File names come from
-:mod:`sxplan.schema`.
+``overwrite=True`` and only when sxplan wrote it. It holds a lock beside the folder, removes
+what killed runs left, and turns a full disk or a read-only location into a
+:class:`~sxplan.errors.RunFolderError` (the rules live in :mod:`sxplan._out_guard`).
+:func:`write_run_json` records the config (keys and tokens redacted), input checksums, the
+SHA-256 of every output file, package versions, the grid, timings, warnings and each step's
+summary, with output paths relative to the run folder. Everything but ``created_utc``,
+``command`` and the ``timings_s`` entries is the same for the same inputs.
+:func:`write_provenance` writes the table of inputs. File names come from :mod:`sxplan.schema`.
 
 Inputs: a :class:`~sxplan.run.RunContext`. Outputs: ``run.json``, ``layers/provenance.csv``,
 the run folder itself.
