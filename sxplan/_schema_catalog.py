@@ -319,7 +319,6 @@ features | count | vector features read
 datum | | declared datum (wgs84, gcj02)
 units | | declared units
 sha256 | | SHA-256 of the input file
-seconds | s | time to load and align
 resampling | | resampling used to align a raster
 source_res_m | m | source resolution
 kind | | categorical or continuous
@@ -336,7 +335,11 @@ target_gw_2030 | GW | 2030 target when the bases file gives one
 
 _DATASETS: tuple[Dataset, ...] = (
     Dataset(
-        "run.json", "run.json", "json", "config, input checksums, versions, grid, timings", "run"
+        "run.json",
+        "run.json",
+        "json",
+        "config (secrets redacted), input and output checksums, versions, grid, timings, warnings",
+        "run",
     ),
     Dataset("layers.grid", "layers/grid.json", "json", "the analysis grid", "layers"),
     Dataset(

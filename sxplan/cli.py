@@ -7,7 +7,9 @@ stderr as ``sxplan: error: ...`` with exit status 2.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -214,14 +216,19 @@ def map_cmd(
             _echo(f"map settings: defaults ({run_dir} has no run.json)")
         else:
             _echo(f"map settings: maps: section recorded in {dataset('run.json').path_in(run_dir)}")
-    paths = run_maps(
-        run_dir,
-        config=maps_cfg,
-        offline=None if online is None else not online,
-        language=language,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-    )
+    from ._out_guard import out_lock
+    from .run_folder import record_outputs
+
+    with out_lock(run_dir.resolve()):  # not while a run is replacing RUN_DIR
+        paths = run_maps(
+            run_dir,
+            config=maps_cfg,
+            offline=None if online is None else not online,
+            language=language,
+            basemap=basemap,
+            tianditu_key=tianditu_key,
+        )
+        record_outputs(run_dir, paths.values())  # run.json's checksums stay true
     for name, path in paths.items():
         _echo(f"{name}: {path}")
 
@@ -367,8 +374,36 @@ def _with_project(cfg, **changes):
     return cfg.model_copy(update={"project": project})
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (``timeout``, systemd, Slurm, Kubernetes): unwind like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sxplan`` console script; returns the exit status."""
+    """Entry point of the ``sxplan`` console script; returns the exit status.
+
+    0 done, 1 interrupted by Ctrl-C, 2 an input or command to fix (an sxplan error), 143
+    stopped by SIGTERM (128 + 15, as a shell reports it). An interrupted run removes its
+    staging folder; the output folder is left as it was.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except Terminated:
+        click.echo("terminated (SIGTERM); the output folder was left as it was", err=True)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="sxplan", standalone_mode=False)
     except click.exceptions.Abort:

@@ -40,8 +40,10 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.windows import use_scheduler
-from sxplan.siting.technology import technology_names
+from sxplan.siting.technology import get_technology, technology_names
 
+from ._out_guard import check_out_is_safe
+from ._run_checks import empty_rasters, input_paths
 from .config import ProjectConfig
 from .run_folder import output_folder, write_provenance, write_run_json
 from .schema import dataset
@@ -77,6 +79,8 @@ class RunContext:
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
         The regional bases, loaded once by the layers step when siting is configured.
+    warnings : list of str
+        Warnings of the run (empty results and what emptied them), recorded in ``run.json``.
     """
 
     config: ProjectConfig
@@ -89,6 +93,12 @@ class RunContext:
     log: Callable[[str], None] = print
     options: dict = field(default_factory=dict)
     bases: object = None
+    warnings: list = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Log a warning and keep it for ``run.json`` (``warnings``)."""
+        self.warnings.append(message)
+        self.log(f"WARNING: {message}")
 
 
 def run_layers(ctx: RunContext) -> LayerStack:
@@ -122,6 +132,12 @@ def run_layers(ctx: RunContext) -> LayerStack:
         layer=proj.counties,
     )  # the one check of the counties; later steps call require_validated_counties
     stack.vectors[proj.counties] = ctx.counties
+    for name in empty_rasters(stack):
+        ctx.warn(
+            f"layer '{name}' ({cfg.layers[name].path}) is all nodata on the analysis grid; "
+            "every rule and criterion reading it finds no data, so results that need it are "
+            "empty. Check the file covers the study area and its declared nodata"
+        )
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
         ctx.bases = load_run_bases(ctx)
@@ -196,9 +212,10 @@ def run_project(
         for line in preflight(config).lines():
             log(line)
     final = Path(out_dir).resolve()
+    check_out_is_safe(final, input_paths(config, options), config.path)
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
-        output_folder(final, overwrite) as staging,
+        output_folder(final, overwrite, log) as staging,
         use_scheduler(config.project.scheduler),
         config.project.budget.gdal_env(),
     ):
@@ -226,7 +243,7 @@ def run_sinks_step(ctx: RunContext):
     cfg = ctx.config.sinks
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the sinks step needs a `sinks:` section")
-    return run_sinks(
+    res = run_sinks(
         grid=ctx.grid,
         rasters=ctx.stack.rasters,
         counties=ctx.counties,
@@ -236,6 +253,16 @@ def run_sinks_step(ctx: RunContext):
         reserved=ctx.stack.rasters.get("reserved_for_renewables"),
         official=cfg.official_csv,
     )
+    if not res.province["eligible_ha"] and res.province["required_gain_ha"]:
+        ctx.warn(
+            f"sinks: no land is eligible for afforestation, so none of the "
+            f"{res.province['required_gain_ha']:,.0f} ha target can be allocated; no cell of "
+            f"the classes in sinks.eligible_credit ({list(cfg.eligible_credit)}) "
+            f"lies below sinks.max_slope_deg = {cfg.max_slope_deg} outside the reserved "
+            "renewables land. Check the land-cover layer or widen those settings; the tables "
+            "are written with zero allocation"
+        )
+    return res
 
 
 def run_siting_step(ctx: RunContext):
@@ -264,6 +291,9 @@ def run_siting_step(ctx: RunContext):
         techs=tuple(ctx.options.get("techs") or technology_names(engine="parcels")),
         mem_limit_mb=ctx.config.project.budget,
     )
+    for tech, tr in res.techs.items():  # an empty result is a result, with its reason
+        if (reason := tr.empty_reason(get_technology(tech).settings(cfg))) is not None:
+            ctx.warn(reason + "; its files are written with zero rows")
     # The shortlist's outlines come from the result in memory, not from shortlist.gpkg.
     if res.shortlist_geometry is None:
         raise RuntimeError("run_siting returned no shortlist geometry; please report")
