@@ -97,9 +97,17 @@ def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - exercised on Win
         kernel32.CloseHandle(handle)
 
 
+#: Folders that commands adding to a finished run write inside it (``sxplan backtest``).
+RUN_SUBFOLDERS = frozenset({"backtest"})
+
+
 def is_run_folder(path: Path) -> bool:
-    """Whether ``path`` is a run folder sxplan wrote (its run.json has :data:`RUN_MARK_KEY`)."""
-    run_json = Path(path) / "run.json"
+    """Whether sxplan wrote ``path``: its run.json has :data:`RUN_MARK_KEY`, or it is one of
+    :data:`RUN_SUBFOLDERS` inside such a run folder."""
+    path = Path(path)
+    if path.name in RUN_SUBFOLDERS and path.parent != path and is_run_folder(path.parent):
+        return True
+    run_json = path / "run.json"
     try:
         data = json.loads(run_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -113,7 +113,7 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
 
     from sxplan.siting.backtest import sample_study_cells, site_cells
 
-    from .run_folder import output_folder, update_run_json
+    from .run_folder import output_folder, record_outputs, update_run_json
 
     run_dir = Path(run_dir)
     read_json(run_dir, "run.json")  # checked first: the summary goes there, after the files
@@ -149,6 +149,7 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
         "technologies": summary,
     }
     update_run_json(run_dir, "backtest", summary)
+    record_outputs(run_dir, sorted((run_dir / "backtest").rglob("*")))  # checksums stay true
     return BacktestResult(table, auc_table, summary, outputs)
 
 

@@ -88,7 +88,7 @@ def _run_folder(root):
     ]
     ex = pd.DataFrame(recs).reindex(columns=cols)
     ex.to_csv(dataset("siting.exclusions").path_in(run), index=False)
-    (run / "run.json").write_text(json.dumps({"results": {"kept": 1}}), "utf-8")
+    (run / "run.json").write_text(json.dumps({"sxplan_run": 1, "results": {"kept": 1}}), "utf-8")
     return run
 
 
@@ -219,3 +219,18 @@ def test_gcj02_sites_are_shifted_like_layers(tmp_path):
     table = pd.read_csv(run / "backtest" / "backtest.csv", encoding="utf-8-sig")
     np.testing.assert_allclose(table["lon"], frame["经度"], atol=1e-6)
     assert table.set_index("name").loc["A", "score"] == pytest.approx(0.8)
+
+
+def test_backtest_records_its_checksums_and_refuses_a_foreign_run(tmp_path):
+    run = _run_folder(tmp_path)
+    sites = _sites_csv(tmp_path)
+    assert main(["backtest", str(run), "--sites", str(sites), "--background", "100"]) == 0
+    sums = json.loads((run / "run.json").read_text("utf-8"))["outputs_sha256"]
+    assert "backtest/backtest.csv" in sums
+    # a backtest folder inside a folder sxplan did not write is not replaced
+    foreign = tmp_path / "foreign"
+    (foreign / "backtest").mkdir(parents=True)
+    (foreign / "backtest" / "mine.txt").write_text("keep me", "utf-8")
+    from sxplan._out_guard import is_run_folder
+
+    assert not is_run_folder(foreign / "backtest")
