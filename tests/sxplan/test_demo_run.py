@@ -81,7 +81,7 @@ def test_aligned_stack_is_one_1km_albers_grid(demo):
 def test_run_json_records_inputs_versions_timings(demo):
     out, _ = demo
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert len(run["inputs"]) == 12  # 11 layers + the config
+    assert len(run["inputs"]) == 13  # 12 layers + the config
     assert {"rasterio", "geopandas", "numpy", "gdal"} <= set(run["versions"])
     assert {"layers", "siting", "roadside_pv", "sinks", "maps", "total"} <= set(run["timings_s"])
     assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] > 0
