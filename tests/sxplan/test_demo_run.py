@@ -202,3 +202,48 @@ def test_map_of_an_untouched_real_run_rebuilds_both(demo, tmp_path, capsys):
     run = _copy_without_maps(out, tmp_path)
     assert main(["map", str(run)]) == 0
     assert sorted(p.name for p in (run / "maps").iterdir()) == ["sinks.html", "siting.html"]
+
+
+def test_sinks_alone_takes_the_reservation_of_an_earlier_siting_run(demo, tmp_path):
+    """`sxplan sinks --siting RUN` keeps the shortlisted parcels from planting, as `demo` does."""
+    import contextlib
+    import io
+
+    from sxplan.config import demo_config_path
+
+    out, _ = demo
+    alone = tmp_path / "sinks-alone"
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(
+            ["sinks", str(demo_config_path()), "--out", str(alone), "--no-progress",
+             "--siting", str(out)]
+        )  # fmt: skip
+    assert rc == 0
+    full = pd.read_csv(out / "sinks" / "net_carbon.csv", encoding="utf-8-sig")
+    part = pd.read_csv(alone / "sinks" / "net_carbon.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(full, part)
+    a = pd.read_csv(out / "sinks" / "counties.csv", encoding="utf-8-sig")
+    b = pd.read_csv(alone / "sinks" / "counties.csv", encoding="utf-8-sig")
+    np.testing.assert_allclose(a["eligible_ha"], b["eligible_ha"])
+    # net carbon by hand for the first parcel: energy x 1000 x factor - plantable x removal
+    r = full.iloc[0]
+    assert r["avoided_tco2_per_yr"] == pytest.approx(
+        r["energy_gwh_per_yr"] * 1000 * r["grid_emission_factor_tco2_per_mwh"], rel=1e-6
+    )
+    assert r["net_tco2_per_yr"] == pytest.approx(
+        r["avoided_tco2_per_yr"] - r["contested_plantable_ha"] * r["forgone_sink_tco2_per_ha_yr"],
+        rel=1e-4,
+    )
+
+
+def test_sinks_siting_folder_without_a_siting_step_is_a_clear_error(tmp_path):
+    from sxplan.config import demo_config_path
+
+    empty = tmp_path / "not-a-run"
+    empty.mkdir()
+    rc = main(
+        ["sinks", str(demo_config_path()), "--out", str(tmp_path / "o"), "--no-progress",
+         "--siting", str(empty)]
+    )  # fmt: skip
+    assert rc == 2
+    assert not (tmp_path / "o").exists()
