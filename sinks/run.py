@@ -260,9 +260,10 @@ def run_sinks(
         paths["stock_csv"] = write_csv(st.check(round_for_csv(stock)), out_dir / st.filename())
         if net is not None:
             nc = dataset("sinks.net_carbon")
-            paths["net_carbon_csv"] = write_csv(
-                nc.check(round_for_csv(net)), out_dir / nc.filename()
-            )
+            rounded = round_for_csv(net)
+            for c in ("grid_emission_factor_tco2_per_mwh", "forgone_sink_tco2_per_ha_yr"):
+                rounded[c] = net[c].round(4)  # factors: tonnes rounding (2 dp) is too coarse
+            paths["net_carbon_csv"] = write_csv(nc.check(rounded), out_dir / nc.filename())
         final_tif = out_dir / dataset("sinks.eligible").filename()
         eligible_tmp.replace(final_tif)
         paths["afforestation_eligible_tif"] = final_tif

@@ -219,3 +219,23 @@ def test_run_writes_stock_and_reports_the_stock_target(tmp_path):
     assert row["existing_stock_m3"] == pytest.approx(4000 * 34.49 + growth * 15, rel=1e-6)
     assert res.province["stock_m3_2035"] == pytest.approx(row["stock_m3"])
     assert any("forest stock 2035" in x for x in res.summary_lines())
+
+
+@pytest.mark.parametrize("tile_size", [None, 2])
+def test_plantable_land_left_after_calibration_cell_by_cell(tmp_path, tile_size):
+    # savanna (IGBP 9: plantable 1.0 by default, likelihood 1.0) and grassland (10:
+    # plantable 1.0, likelihood 0.2), no mapped forest. With share 0.5 calibration puts 0.5
+    # of a savanna cell and 0.1 of a grass cell under forest: left min(1, 0.5) and min(1, 0.9)
+    from sxplan.sinks.eligible import eligible_after_calibration
+
+    codes = np.array([[9, 10, 9], [10, 9, 10]])
+    g, rasters = _lc_grid(tmp_path, codes)
+    cfg = SinksConfig(
+        dem_layer=None, slope_layer=None, calibration_likelihood={9: 1.0, "grass": 0.2}
+    )
+    (tmp_path / "w").mkdir()
+    land = compute_land_rasters(g, rasters, cfg, tmp_path / "w", mem_limit_mb=64)
+    left = eligible_after_calibration(
+        land, 0.5, tmp_path / "left.tif", mem_limit_mb=64, tile_size=tile_size
+    )
+    np.testing.assert_allclose(_read(left), [[0.5, 0.9, 0.5], [0.9, 0.5, 0.9]], atol=1e-6)
