@@ -77,7 +77,12 @@ class SinksResult:
             f"forest cover {p['baseline_year']}: raster {p['baseline_raw_pct']:.2f}%, "
             f"calibrated {p['baseline_calibrated_pct']:.2f}%"
             + (
-                f" (official {p['official_province_pct']:.2f}%)"
+                f" (official {p['official_province_pct']:.2f}%"
+                + (
+                    f", {p['official_province_year']})"
+                    if p.get("official_province_year") is not None
+                    else ")"
+                )
                 if p["official_province_pct"] is not None
                 else ""
             ),
