@@ -152,7 +152,7 @@ def _write_bases(area, dest: Path, demo_dir: Path) -> str:
     data["bases"] = kept
     header = (
         "# Written by `sxplan data fetch`: the demo's bases (sxplan/data/shanxi/bases.yaml, an\n"
-        "# UNOFFICIAL reading of the plan; read its header) cut down to the study area's counties.\n"
+        "# UNOFFICIAL reading of the plan; read its header) cut to the study area's counties.\n"
     )
     with atomic_path(dest / "bases.yaml") as tmp:
         tmp.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
