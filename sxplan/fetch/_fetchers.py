@@ -67,7 +67,12 @@ def _obtain(src, path: str, ctx: FetchContext, res: LayerResult, md5: bool = Fal
         )
     except NotFoundError as exc:
         if src.get("missing_tiles") == "sea":
-            res.notes.append(f"{name}: no such tile (sea, height 0 by the publisher's readme)")
+            note = (
+                f"{name}: absent at the source (404); the publisher's readme says absent "
+                "tiles are sea, so its cells are left nodata (not 0): check it is sea"
+            )
+            res.notes.append(note)
+            ctx.log(f"  WARNING: {note}")
             return None
         res.failed.append((publisher, name, str(exc)))
     except LayerIOError as exc:

@@ -123,6 +123,8 @@ def run_fetch(
     _check_dest(dest)
     study = resolve_area(area, margin_m, datum)
     dest.mkdir(parents=True, exist_ok=True)
+    if not (dest / MARKER).exists():  # claim the folder first, so a crashed run can be resumed
+        _write_text(dest / MARKER, json.dumps({"area": study.name, "status": "running"}))
     catalog = load_catalog()
     ctx = FetchContext(study, dest, Path(cache) if cache else dest / "cache",
                        Path(from_dir) if from_dir else None, mirror_from_env(mirror),
@@ -150,6 +152,7 @@ def _write_outputs(report: FetchReport, study, ctx: FetchContext, command: str) 
         if r.ok:
             fetched.update({k: v for k, v in r.outputs.items() if v is not None})
     roles, fallbacks, notes = demo_fallbacks(fetched, study, dest, catalog_results=report.results)
+    notes += [f"{r.layer}: {n}" for r in report.results if r.ok for n in r.notes if "404" in n]
     report.written += [dest / spec["path"] for spec in roles.values()]
     lacking = [r for r in CORE_ROLES if r not in roles]
     if lacking:

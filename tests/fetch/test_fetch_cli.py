@@ -135,3 +135,22 @@ def test_refuses_a_folder_it_did_not_write(server, tmp_path):
     assert proc.returncode == 2 and "not written by `sxplan data fetch`" in proc.stderr
     assert sorted(p.name for p in dest.iterdir()) == ["notes.txt"]
     assert server.requests == []
+
+
+def test_absent_dem_tile_is_left_nodata_and_said_so(server, tmp_path):
+    # Copernicus publishes no tile over the sea; an absent tile is nodata, never 0, and the
+    # project header, sources.md and the log say which one
+    server.files.update(build_mirror(tmp_path / "fixtures", skip=("N36_00_E111",)))
+    write_area(tmp_path / "area.gpkg")
+    dest = tmp_path / "dest"
+    proc = fetch(server, tmp_path, dest)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WARNING: Copernicus_DSM_COG_10_N36_00_E111_00_DEM.tif: absent" in proc.stdout
+    with rasterio.open(dest / "dem.tif") as src:
+        arr = src.read(1, masked=True)
+        row, col = src.index(111.95, 36.95)  # in the absent tile
+        assert arr.mask[row, col]
+        row, col = src.index(112.05, 37.05)
+        assert arr[row, col] == pytest.approx(dem_value(112.055, 37.055), abs=1.5)
+    assert "N36_00_E111" in (dest / "sources.md").read_text(encoding="utf-8")
+    assert "N36_00_E111" in (dest / "project.yaml").read_text(encoding="utf-8").split("project:")[0]
