@@ -47,7 +47,9 @@ class LayerResult:
         return bool(self.outputs) and not self.failed
 
 
-def sources_md(results: list[LayerResult], area, fallbacks: dict[str, str], dest: Path) -> str:
+def sources_md(
+    results: list[LayerResult], area, fallbacks: dict[str, str], dest: Path, mirror=None
+) -> str:
     """Return ``sources.md``: per layer, the files, source, licence, citation and checks."""
     lines = [
         f"# Data sources for {area.name}",
@@ -61,6 +63,11 @@ def sources_md(results: list[LayerResult], area, fallbacks: dict[str, str], dest
         f"box {tuple(round(v, 4) for v in area.bounds)} (area plus {area.margin_m:g} m).",
         "",
     ]
+    if mirror:
+        lines += [
+            f"Downloaded from the mirror {mirror} (laid out as <mirror>/<source id>/<path>).",
+            "",
+        ]
     for r in results:
         s = r.source
         status = "fetched" if r.ok else "**MISSING**"

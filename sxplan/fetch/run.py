@@ -167,7 +167,9 @@ def _write_outputs(report: FetchReport, study, ctx: FetchContext, command: str) 
         report.project = _write_text(dest / "project.yaml", text)
         report.written.append(report.project)
     report.written.append(
-        _write_text(dest / "sources.md", sources_md(report.results, study, fallbacks, dest))
+        _write_text(
+            dest / "sources.md", sources_md(report.results, study, fallbacks, dest, ctx.mirror)
+        )
     )
     if report.missing:
         report.missing_md = _write_text(

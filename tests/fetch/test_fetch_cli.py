@@ -18,10 +18,10 @@ from sxplan.cli import main
 LAYERS = "dem,landcover,wind,solar,roads"
 
 
-def fetch(server, tmp_path, dest, *extra):
+def fetch(server, tmp_path, dest, *extra, layers=LAYERS):
     env = {**os.environ, "SXPLAN_FETCH_MIRROR": server.url + "/m"}
     cmd = [sys.executable, "-c", "import sys; from sxplan.cli import main; sys.exit(main())",
-           "data", "fetch", "--area", str(tmp_path / "area.gpkg"), "--layers", LAYERS,
+           "data", "fetch", "--area", str(tmp_path / "area.gpkg"), "--layers", layers,
            "--dest", str(dest), "--margin-m", "1000", "--no-progress", *extra]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
@@ -154,3 +154,31 @@ def test_absent_dem_tile_is_left_nodata_and_said_so(server, tmp_path):
         assert arr[row, col] == pytest.approx(dem_value(112.055, 37.055), abs=1.5)
     assert "N36_00_E111" in (dest / "sources.md").read_text(encoding="utf-8")
     assert "N36_00_E111" in (dest / "project.yaml").read_text(encoding="utf-8").split("project:")[0]
+
+
+def test_user_supplied_wdpa_becomes_an_exclusion(server, tmp_path):
+    import shapely
+
+    server.files.update(build_mirror(tmp_path / "fixtures"))
+    write_area(tmp_path / "area.gpkg")
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    park = shapely.box(111.95, 36.95, 112.0, 37.0)
+    wdpa = gpd.GeoDataFrame(
+        {"NAME": ["测试保护区", "point site", "far away"]},
+        geometry=[park, shapely.Point(112.05, 37.05), shapely.box(100, 30, 101, 31)],
+        crs="EPSG:4326",
+    )
+    wdpa.to_file(hand / "WDPA_Dec2026_Public.gpkg", layer="polygons")
+    dest = tmp_path / "dest"
+    proc = fetch(server, tmp_path, dest, "--from-dir", str(hand), layers=LAYERS + ",protected")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = gpd.read_file(dest / "protected.gpkg", layer="protected")
+    assert list(got["NAME"]) == ["测试保护区"]  # the point and the far polygon are left out
+    assert got.to_crs("EPSG:32649").area.sum() == pytest.approx(
+        gpd.GeoSeries([park], crs="EPSG:4326").to_crs("EPSG:32649").area.sum(), rel=1e-9
+    )
+    cfg = yaml.safe_load((dest / "project.yaml").read_text(encoding="utf-8"))
+    rule = next(r for r in cfg["siting"]["exclusions"] if r["name"] == "protected_areas")
+    assert rule["layer"] == "protected" and "protected" in cfg["roadside_pv"]["exclusion_layers"]
+    assert main(["validate", str(dest / "project.yaml")]) == 0
