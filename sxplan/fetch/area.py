@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 
 from sxplan.errors import ConfigError
 from sxplan.layers.grid import ALBERS_CHINA
@@ -138,7 +139,7 @@ def _counties_for(area: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """Shanxi counties clipped to a user area; the area itself when it lies outside Shanxi."""
     counties = _admin("counties")
     clipped = gpd.clip(counties, area)
-    clipped = clipped[~clipped.geometry.is_empty & (clipped.geometry.area > 0)]
+    clipped = clipped[~clipped.geometry.is_empty & (shapely.area(clipped.geometry.values) > 0)]
     clipped = clipped[clipped.geom_type.isin(["Polygon", "MultiPolygon"])]
     if len(clipped):
         return clipped[["adcode", "name", "prefecture", "geometry"]].reset_index(drop=True)

@@ -185,3 +185,19 @@ def write_area(path):
         path, layer="area"
     )
     return path
+
+
+def clcd_bytes(tmp):
+    """A CLCD-like file in Albers (the real one is Albers): 30 x 30 cells of 1 km over the area,
+    cropland (1) in the west half, forest (2) in the east half."""
+    from pyproj import Transformer
+
+    from sxplan.layers.grid import ALBERS_CHINA
+
+    x, y = Transformer.from_crs("EPSG:4326", ALBERS_CHINA, always_xy=True).transform(112.0, 37.0)
+    west, north = round(x / 1000) * 1000 - 15000, round(y / 1000) * 1000 + 15000
+    arr = np.ones((30, 30), "uint8")
+    arr[:, 15:] = 2
+    path = tmp / "CLCD_v01_2021_albert.tif"
+    write_tif(path, arr, from_origin(west, north, 1000, 1000), ALBERS_CHINA, 0)
+    return path.read_bytes()

@@ -12,7 +12,7 @@ import pytest
 import rasterio
 import yaml
 
-from _fetchfix import AREA, build_mirror, dem_value, ghi_value, write_area
+from _fetchfix import AREA, build_mirror, clcd_bytes, dem_value, ghi_value, write_area
 from sxplan.cli import main
 
 LAYERS = "dem,landcover,wind,solar,roads"
@@ -181,4 +181,23 @@ def test_user_supplied_wdpa_becomes_an_exclusion(server, tmp_path):
     cfg = yaml.safe_load((dest / "project.yaml").read_text(encoding="utf-8"))
     rule = next(r for r in cfg["siting"]["exclusions"] if r["name"] == "protected_areas")
     assert rule["layer"] == "protected" and "protected" in cfg["roadside_pv"]["exclusion_layers"]
+    assert main(["validate", str(dest / "project.yaml")]) == 0
+
+
+def test_clcd_in_albers_is_clipped_in_its_own_crs(server, tmp_path):
+    server.files.update(build_mirror(tmp_path / "fixtures", skip=("esa_worldcover",)))
+    server.files["/m/clcd/CLCD_v01_2021_albert.tif"] = clcd_bytes(tmp_path)
+    write_area(tmp_path / "area.gpkg")
+    dest = tmp_path / "dest"
+    proc = fetch(server, tmp_path, dest, layers="dem,landcover_clcd,wind,solar,roads")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with rasterio.open(dest / "landcover_clcd.tif") as src:
+        assert "Albers" in src.crs.to_wkt() or src.crs.to_proj4().startswith("+proj=aea")
+        assert src.res == (1000.0, 1000.0) and set(np.unique(src.read(1))) == {1, 2}
+        # the box (area + 1 km, ~22 x 24 km) in Albers needs fewer than the file's 30 x 30 cells
+        assert src.width < 30 and src.height < 30
+    cfg = yaml.safe_load((dest / "project.yaml").read_text(encoding="utf-8"))
+    assert cfg["layers"]["landcover"]["scheme"] == "clcd"
+    assert cfg["layers"]["landcover"]["path"] == "landcover_clcd.tif"
+    assert cfg["sinks"]["class_basis"] == "common" and cfg["sinks"]["calibration"] == "none"
     assert main(["validate", str(dest / "project.yaml")]) == 0
