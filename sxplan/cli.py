@@ -285,8 +285,12 @@ def data() -> None:
               help="Margin around the area, metres.")  # fmt: skip
 @click.option("--area-datum", type=click.Choice(["wgs84", "gcj02"]), default="wgs84",
               help="Datum of an --area file (gcj02 for Amap/DataV-derived data).")  # fmt: skip
+@click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Retries per file (exponential backoff from 2 s); a host that does not "
+              "answer is not tried again in the same run.")  # fmt: skip
 @_no_progress
-def fetch(area, layer_list, dest, from_dir, cache, mirror, margin_m, area_datum, no_progress):
+def fetch(area, layer_list, dest, from_dir, cache, mirror, margin_m, area_datum, retries,
+          no_progress):  # fmt: skip
     """Download public layers for an area, clip them, and write a runnable project.yaml.
 
     Exit status 2 when a requested layer could not be fetched: DEST/missing.md then names
@@ -300,9 +304,10 @@ def fetch(area, layer_list, dest, from_dir, cache, mirror, margin_m, area_datum,
     command = f"sxplan data fetch --area {area} --layers {','.join(layers)} --dest {dest} " + (
         f"--from-dir {from_dir}" if from_dir else "--from-dir DIR"
     )
+    policy = DownloadPolicy(attempts=retries + 1, progress=not no_progress)
     report = run_fetch(area, layers, dest, from_dir=from_dir, cache=cache, mirror=mirror,
                        margin_m=margin_m, datum=area_datum, command=command, log=_echo,
-                       policy=DownloadPolicy(progress=not no_progress))  # fmt: skip
+                       policy=policy)  # fmt: skip
     for path in report.written:
         _echo(f"wrote {path}")
     if report.project is not None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import fnmatch
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sxplan.errors import LayerIOError, SxplanError
 
-from .download import DownloadPolicy, NotFoundError, download, file_md5
+from .download import DownloadPolicy, NotFoundError, UnreachableError, download, file_md5
 from .outputs import LayerResult
 from .tiles import covering_tiles, tile_name
 
@@ -36,6 +37,7 @@ class FetchContext:
     mirror: str | None
     policy: DownloadPolicy
     log: object
+    unreachable: set = field(default_factory=set)  # hosts that did not answer in this run
 
 
 def _obtain(src, path: str, ctx: FetchContext, res: LayerResult, md5: bool = False):
@@ -59,8 +61,12 @@ def _obtain(src, path: str, ctx: FetchContext, res: LayerResult, md5: bool = Fal
     if target.exists():
         ctx.log(f"  {name}: in the cache")
         return target
-    ctx.log(f"  {name}: downloading {url}")
     publisher = src.url(path)
+    host = urlsplit(url).netloc
+    if host in ctx.unreachable:
+        res.failed.append((publisher, name, f"not tried: {host} did not answer earlier"))
+        return None
+    ctx.log(f"  {name}: downloading {url}")
     try:
         return download(
             url, target, policy=ctx.policy, md5_url=url + ".md5" if md5 else None, log=ctx.log
@@ -74,6 +80,9 @@ def _obtain(src, path: str, ctx: FetchContext, res: LayerResult, md5: bool = Fal
             res.notes.append(note)
             ctx.log(f"  WARNING: {note}")
             return None
+        res.failed.append((publisher, name, str(exc)))
+    except UnreachableError as exc:
+        ctx.unreachable.add(host)
         res.failed.append((publisher, name, str(exc)))
     except LayerIOError as exc:
         res.failed.append((publisher, name, str(exc)))

@@ -23,13 +23,17 @@ from pathlib import Path
 
 from sxplan.errors import LayerIOError
 
-__all__ = ["DownloadPolicy", "NotFoundError", "download", "file_md5"]
+__all__ = ["DownloadPolicy", "NotFoundError", "UnreachableError", "download", "file_md5"]
 
 _CHUNK = 1 << 16
 
 
 class NotFoundError(LayerIOError):
     """The server answered 404 (or 410): the file does not exist there."""
+
+
+class UnreachableError(LayerIOError):
+    """The host did not answer (no DNS, refused, timed out) after every attempt."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ def download(
 
 def _fetch_whole(url: str, part: Path, policy: DownloadPolicy, log) -> None:
     """Run attempts until ``part`` holds the whole file; resume after each failure."""
-    last = None
+    last, network = None, False
     for attempt in range(1, policy.attempts + 1):
         try:
             _one_attempt(url, part, policy, part.name.removesuffix(".part"))
@@ -204,16 +208,20 @@ def _fetch_whole(url: str, part: Path, policy: DownloadPolicy, log) -> None:
                 raise NotFoundError(f"{url}: {exc.code} not found") from None
             if exc.code < 500 and exc.code not in (416, 429):
                 raise LayerIOError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-            last = f"HTTP {exc.code}"
+            last, network = f"HTTP {exc.code}", False
         except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, socket.gaierror):  # no DNS: offline, retrying will not help
-                raise LayerIOError(f"{url}: cannot resolve the host ({reason}); offline?") from None
+                raise UnreachableError(
+                    f"{url}: cannot resolve the host ({reason}); offline?"
+                ) from None
             last = f"{type(exc).__name__}: {reason}"
+            network = not isinstance(exc, http.client.HTTPException)
         if attempt < policy.attempts:
             wait = policy.wait_s(attempt)
             if log:
                 have = part.stat().st_size if part.exists() else 0
                 log(f"  {url}: {last}; retry {attempt} in {wait:g} s (resuming at {have} bytes)")
             time.sleep(wait)
-    raise LayerIOError(f"{url}: gave up after {policy.attempts} attempts ({last})")
+    error = UnreachableError if network and not part.exists() else LayerIOError
+    raise error(f"{url}: gave up after {policy.attempts} attempts ({last})")

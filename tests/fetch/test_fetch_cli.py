@@ -201,3 +201,31 @@ def test_clcd_in_albers_is_clipped_in_its_own_crs(server, tmp_path):
     assert cfg["layers"]["landcover"]["path"] == "landcover_clcd.tif"
     assert cfg["sinks"]["class_basis"] == "common" and cfg["sinks"]["calibration"] == "none"
     assert main(["validate", str(dest / "project.yaml")]) == 0
+
+
+def test_offline_province_lists_every_file_and_still_writes_a_valid_project(tmp_path):
+    # a mirror on a closed 127.0.0.1 port: the first file fails, the host is not tried again,
+    # every file of every layer is listed for hand download, and the project falls back to the
+    # demo layers (so it equals the demo's data) and validates
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dest = tmp_path / "sx"
+    rc = main(["data", "fetch", "--area", "shanxi", "--dest", str(dest), "--retries", "0",
+               "--mirror", f"http://127.0.0.1:{port}/m", "--no-progress"])  # fmt: skip
+    assert rc == 2
+    missing = (dest / "missing.md").read_text(encoding="utf-8")
+    # Shanxi with 5 km margin spans 34.5-40.8 N, 110.2-114.6 E: 7 x 5 one-degree DEM tiles and
+    # 3 x 3 WorldCover tiles
+    assert missing.count("save as: `Copernicus_DSM_COG_10_") == 35
+    assert missing.count("save as: `ESA_WorldCover_10m_2021_v200_") == 9
+    assert "https://download.geofabrik.de/asia/china-latest.osm.pbf" in missing
+    assert missing.count("did not answer earlier") == 35 + 9 + 3 - 1
+    text = (dest / "project.yaml").read_text(encoding="utf-8")
+    assert text.count("NOT FETCHED") >= 6
+    cfg = yaml.safe_load(text)
+    assert cfg["project"]["resolution_m"] == 1000 and cfg["siting"]["targets"]["wind_pv_gw_2030"]
+    assert cfg["sinks"]["calibration"] == "distribute"
+    assert main(["validate", str(dest / "project.yaml")]) == 0
