@@ -56,6 +56,7 @@ def _obtain(src, path: str, ctx: FetchContext, res: LayerResult, md5: bool = Fal
         elif md5:
             res.notes.append(f"{name} from --from-dir: MD5 not checked (no {name}.md5 beside it)")
         ctx.log(f"  {name}: from {ctx.from_dir}")
+        res.notes.append(f"{name}: hand-downloaded copy from {local} (--from-dir)")
         return local
     target = ctx.cache / src.id / name
     if target.exists():
