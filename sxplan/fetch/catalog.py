@@ -12,7 +12,14 @@ from importlib.resources import files
 
 from sxplan.errors import ConfigError
 
-__all__ = ["LAYER_NAMES", "MIRROR_ENV", "Source", "load_catalog", "source_for_layer"]
+__all__ = [
+    "LAYER_NAMES",
+    "MIRROR_ENV",
+    "Source",
+    "load_catalog",
+    "mirror_from_env",
+    "source_for_layer",
+]
 
 MIRROR_ENV = "SXPLAN_FETCH_MIRROR"
 
