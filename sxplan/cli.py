@@ -353,6 +353,69 @@ def validate(config: Path):
     _echo(f"{config}: valid ({len(cfg.layers)} layers); a run will start")
 
 
+@cli.group()
+def data() -> None:
+    """Get input data: `sxplan data fetch` downloads public layers for a study area."""
+
+
+@data.command()
+@click.option("--area", required=True, help="shanxi, a Shanxi county adcode, or a vector file.")
+@click.option(
+    "--layers",
+    "layer_list",
+    default="dem,landcover,wind,solar,roads",
+    show_default=True,
+    help="Comma-separated: dem, landcover, landcover_clcd, wind, solar, roads, protected.",
+)
+@click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the clipped layers, sources.md and project.yaml.")  # fmt: skip
+@click.option("--from-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of hand-downloaded files (by the names in missing.md).")  # fmt: skip
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Download cache (default DEST/cache).")  # fmt: skip
+@click.option("--mirror", default=None,
+              help="Base URL of a mirror laid out as MIRROR/<source id>/<path> "
+              "(default $SXPLAN_FETCH_MIRROR; else the publishers).")  # fmt: skip
+@click.option("--margin-m", type=float, default=5000.0, show_default=True,
+              help="Margin around the area, metres.")  # fmt: skip
+@click.option("--area-datum", type=click.Choice(["wgs84", "gcj02"]), default="wgs84",
+              help="Datum of an --area file (gcj02 for Amap/DataV-derived data).")  # fmt: skip
+@click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Retries per file (exponential backoff from 2 s); a host that does not "
+              "answer is not tried again in the same run.")  # fmt: skip
+@_no_progress
+def fetch(area, layer_list, dest, from_dir, cache, mirror, margin_m, area_datum, retries,
+          no_progress):  # fmt: skip
+    """Download public layers for an area, clip them, and write a runnable project.yaml.
+
+    Exit status 2 when a requested layer could not be fetched: DEST/missing.md then names
+    each missing file, its URL, and where to put a hand-downloaded copy (--from-dir).
+    """
+    from sxplan.errors import LayerIOError
+    from sxplan.fetch.download import DownloadPolicy
+    from sxplan.fetch.run import run_fetch
+
+    layers = [n.strip() for n in layer_list.split(",") if n.strip()]
+    command = f"sxplan data fetch --area {area} --layers {','.join(layers)} --dest {dest} " + (
+        f"--from-dir {from_dir}" if from_dir else "--from-dir DIR"
+    )
+    policy = DownloadPolicy(attempts=retries + 1, progress=not no_progress)
+    report = run_fetch(area, layers, dest, from_dir=from_dir, cache=cache, mirror=mirror,
+                       margin_m=margin_m, datum=area_datum, command=command, log=_echo,
+                       policy=policy)  # fmt: skip
+    for path in report.written:
+        _echo(f"wrote {path}")
+    if report.project is not None:
+        _echo(f"next: sxplan site {report.project} --out RUN_FOLDER")
+    if report.missing:
+        _echo(report.missing_md.read_text(encoding="utf-8"))
+        names = ", ".join(r.layer for r in report.missing)
+        raise LayerIOError(
+            f"could not fetch {names}; {report.missing_md} lists the URLs and where to put "
+            "hand-downloaded files (--from-dir); everything fetched so far stays in the cache"
+        )
+
+
 def _run_config(
     config, out, steps, overwrite, no_progress, scheduler, options=None, res_m=None
 ) -> None:
