@@ -102,8 +102,11 @@ RUN_SUBFOLDERS = frozenset({"backtest"})
 
 
 def is_run_folder(path: Path) -> bool:
-    """Whether sxplan wrote ``path``: its run.json has :data:`RUN_MARK_KEY`, or it is one of
-    :data:`RUN_SUBFOLDERS` inside such a run folder."""
+    """Whether sxplan wrote ``path``.
+
+    True when its run.json has :data:`RUN_MARK_KEY`, or it is one of :data:`RUN_SUBFOLDERS`
+    inside such a run folder.
+    """
     path = Path(path)
     if path.name in RUN_SUBFOLDERS and path.parent != path and is_run_folder(path.parent):
         return True

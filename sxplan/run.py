@@ -44,6 +44,7 @@ from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe
 from ._run_checks import empty_rasters, input_paths
+from ._siting_reservation import load_siting_reservation
 from .config import ProjectConfig
 from .run_folder import output_folder, write_provenance, write_run_json
 from .schema import dataset
@@ -141,7 +142,7 @@ def run_layers(ctx: RunContext) -> LayerStack:
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
         ctx.bases = load_run_bases(ctx)
-        extra[dataset("layers.bases").layer_name()] = bases_outlines(ctx.bases, ctx.counties)
+        extra[dataset("layers.bases").layer_name()] = ctx.bases.outlines(ctx.counties)
     write_vectors(ctx, extra)
     stack.write_grid_json()
     write_provenance(stack.provenance, ctx.out)
@@ -274,33 +275,6 @@ def run_sinks_step(ctx: RunContext):
     return res
 
 
-def load_siting_reservation(ctx: RunContext, run_dir: Path):
-    """The reservation raster and shortlist of an earlier siting run (``sxplan sinks --siting``).
-
-    The earlier run must be on this run's grid (same CRS, resolution and extent); a raster on
-    another grid raises :class:`~sxplan.errors.GridMismatchError`.
-    """
-    from sxplan.errors import RunFolderError
-    from sxplan.layers.io import AlignedLayer
-
-    target = dataset("layers.reserved")
-    tif = target.path_in(run_dir)
-    gpkg_set = dataset("siting.shortlist_gpkg")
-    gpkg = gpkg_set.path_in(run_dir)
-    for path, what in ((tif, "reservation raster"), (gpkg, "shortlist")):
-        if not path.is_file():
-            raise RunFolderError(
-                f"--siting {run_dir}: the {what} {path} is missing; give the folder of a run "
-                "whose siting step finished (sxplan run or sxplan site)"
-            )
-    reserved = AlignedLayer.open(
-        tif, "reserved_for_renewables", "categorical", target.unit, ctx.grid
-    )
-    shortlist = gpd.read_file(gpkg, layer=gpkg_set.layer_name(), engine="pyogrio")
-    ctx.log(f"  sinks: reservation and shortlist taken from siting run {run_dir}")
-    return reserved, shortlist
-
-
 def run_siting_step(ctx: RunContext):
     """Siting: exclusions, scores, parcels, bases -> ``siting/``; reserves parcel land.
 
@@ -358,25 +332,6 @@ def load_run_bases(ctx: RunContext):
             f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
         )
     return load_bases(bases_path, ctx.counties)
-
-
-def bases_outlines(bases, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One polygon per base: the union of its counties (bases may overlap)."""
-    rows = []
-    for b in bases.bases:
-        sel = counties[counties["adcode"].isin(b.counties)]
-        rows.append(
-            {
-                "id": b.id,
-                "name_zh": b.name_zh,
-                "name_en": b.name_en,
-                "n_counties": len(sel),
-                "target_gw_2025": b.target_gw_2025,
-                "target_gw_2030": b.target_gw_2030,
-                "geometry": sel.union_all(),
-            }
-        )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=counties.crs)
 
 
 def run_roadside_step(ctx: RunContext):

@@ -256,6 +256,8 @@ def test_rank_stability_columns_in_parcels_and_shortlist(demo):
     assert st["draws"] == 1000 and st["method"] == "dirichlet"
     assert st["top_n_always"] == int((parcels["top_n_share"] == 1).sum())
     assert "rank stability" in report
+
+
 def test_sinks_alone_takes_the_reservation_of_an_earlier_siting_run(demo, tmp_path):
     """`sxplan sinks --siting RUN` keeps the shortlisted parcels from planting, as `demo` does."""
     import contextlib
