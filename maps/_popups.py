@@ -59,8 +59,14 @@ _VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "facing_compass": {
         k: (zh, k)
         for k, zh in {
-            "N": "北", "NE": "东北", "E": "东", "SE": "东南",
-            "S": "南", "SW": "西南", "W": "西", "NW": "西北",
+            "N": "北",
+            "NE": "东北",
+            "E": "东",
+            "SE": "东南",
+            "S": "南",
+            "SW": "西南",
+            "W": "西",
+            "NW": "西北",
         }.items()
     },  # fmt: skip
     "excluded_by": {

@@ -76,9 +76,7 @@ class SitingData:
 
     def __init__(self, ctx: MapContext):
         self.names: ContextLayers = context_layers(ctx.run_dir)
-        self.province = read_run_table(
-            ctx, "layers.vector", name=self.names.study_area, columns=[]
-        )
+        self.province = read_run_table(ctx, "layers.vector", name=self.names.study_area, columns=[])
         self.known = _parcel_technologies()
         parcels = dataset("siting.parcels")
         self.techs = [t for t in self.known if parcels.path_in(ctx.run_dir, tech=t).is_file()]
@@ -158,9 +156,9 @@ def _highways(m, ctx: MapContext, data: SitingData) -> None:
         m, ctx, gdf, key="highways", name=name, style={"color": color, "weight": 1.8},
         tooltip=lambda r: _name_label(ctx, r), show=False,
     )  # fmt: skip
-    HtmlControl(
-        swatch_legend(name, [(color, name, "line")]), follows=layer, key="highways"
-    ).add_to(m)
+    HtmlControl(swatch_legend(name, [(color, name, "line")]), follows=layer, key="highways").add_to(
+        m
+    )
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -234,9 +232,7 @@ def _add_parcels(m, ctx: MapContext, tech: str, zh: str, en: str) -> None:
         section_title=ctx.t("指标值 (得分 0–1)", "Criteria: value (score 0–1)"),
         tooltip=_tooltip,
     )
-    legend = swatch_legend(
-        name, [(color, ctx.t("得分≥阈值", "score ≥ threshold"), "fill")]
-    )
+    legend = swatch_legend(name, [(color, ctx.t("得分≥阈值", "score ≥ threshold"), "fill")])
     HtmlControl(legend, follows=layer, key=f"parcels_{tech}").add_to(m)
 
 
@@ -347,9 +343,7 @@ def _bases(m, ctx: MapContext, data: SitingData) -> None:
     col = "name_en" if ctx.language == "en" else "name_zh"
     texts = [format_value(v) for v in bases[col]]
     html = [esc(t) for t in texts]
-    pts = place_labels(
-        bases.geometry, texts, clip=data.province.union_all(), placed=data.placed
-    )
+    pts = place_labels(bases.geometry, texts, clip=data.province.union_all(), placed=data.placed)
     TextLabels(
         [(p.y, p.x, h) for p, h in zip(pts, html, strict=True) if not p.is_empty],
         name=ctx.t("基地名称", "Base names"),

@@ -87,7 +87,9 @@ def _pivot_table(ctx: MapContext, df, techs: dict[str, tuple[str, str]], total: 
             tgt = float(first.loc[bid, c]) if pd.notna(first.loc[bid, c]) else np.nan
             if np.isfinite(tgt) and tgt > 0:
                 cls = "sx-ok" if tot >= tgt else "sx-short"
-                cells.append(f'<td class="sx-num"><span class="{cls}">{esc(f"{tgt:,.0f}")}</span></td>')
+                cells.append(
+                    f'<td class="sx-num"><span class="{cls}">{esc(f"{tgt:,.0f}")}</span></td>'
+                )
             else:
                 cells.append('<td class="sx-num">—</td>')
         cells.append(_ratio_cell(tot, first.loc[bid, _TARGETS[-1]]))
@@ -113,9 +115,7 @@ def _row_table(ctx: MapContext, df, techs: dict[str, tuple[str, str]]) -> str:
     return "".join(parts)
 
 
-def bases_panel(
-    ctx: MapContext, bases, techs: dict[str, tuple[str, str]], total: str
-) -> str:
+def bases_panel(ctx: MapContext, bases, techs: dict[str, tuple[str, str]], total: str) -> str:
     """HTML of the bases panel (every value escaped).
 
     Parameters

@@ -141,14 +141,19 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
         _assert_clean(opened)
         labels = opened.overlay_labels()
         for expected in (
+            "地形晕渲 / Hillshade",
+            "地级市名称 / Prefecture names",
+            "光伏排除原因 / PV: why land is excluded",
             "光伏适宜性 / PV suitability",
             "光伏候选地块 / PV parcels",
-            "高速公路边坡光伏 / Roadside PV segments",
-            "五大基地 / Five bases",
+            "高速公路边坡光伏 / Roadside PV",
+            "风光基地 / Wind & PV bases",
+            "基地名称 / Base names",
             "县界 / County boundaries",
             "市界 / Prefecture boundaries",
-            "生态保护红线(近似) / Ecological red lines (proxy)",
-            "水体 / Water",
+            # Constraint layers named by the run.json config's vector exclusion rules.
+            "生态保护红线(代理) / redline",
+            "水域及500米缓冲 / water",
             "高速公路 / Highways",
         ):
             assert expected in labels, f"{expected!r} not in layer control {labels}"
@@ -168,14 +173,16 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
         _, lon, lat, _, _ = facts["parcels"][1]
         opened.click_latlng(lat, lon)
         text = opened.popup_text()
-        for expected in ("PV-00002", "40.2", "1,447.2", "2,050.3", "东市", "晋北测试基地"):
+        # Rounded (1,447.2 MW -> 1,447), technology by name, place and base.
+        for expected in ("PV-00002", "40.2", "1,447", "2,050", "东市", "晋北测试基地", "光伏 / PV"):
             assert expected in text, f"{expected!r} not in popup: {text!r}"
-        # The criteria behind the score, in their own block after the other attributes.
-        crit = text.split("决定得分的指标 / Criteria behind the score", 1)[1]
-        for expected in ("crit_ghi\t1,540", "score_ghi\t0.7", "crit_slope\t7.25"):
-            assert expected in crit, f"{expected!r} not in criteria block: {crit!r}"
-        assert "score_mean" not in crit
-        assert "surprise_extra_col" in text  # unknown columns are shown too
+        assert "\tpv\n" not in text + "\n"
+        # The criteria behind the score: one row per criterion, value (score).
+        crit = text.split("指标值 (得分 0–1) / Criteria: value (score 0–1)", 1)[1]
+        assert "1,540 (0.7)" in crit, crit
+        assert "surprise_extra_col" not in text and "score_max" not in text
+        rows = opened.page.locator(".leaflet-popup-content tr:not(:has(.sx-sec))").count()
+        assert 5 <= rows <= 12, rows
         assert "面积 (km²) / Area (km²)" in text
         assert facts["xss"] in text  # markup shown literally, as text
         assert opened.page.locator(".leaflet-popup-content img").count() == 0
@@ -199,18 +206,22 @@ def test_sinks_map_in_chromium(browser, built_maps, facts):
     try:
         _assert_clean(opened)
         labels = opened.overlay_labels()
+        assert "宜林地 / Afforestation-eligible land" in labels
+        radios = opened.page.locator(".sx-choice label").all_inner_texts()
         for expected in (
-            "宜林地 / Afforestation-eligible land",
-            "基线森林覆盖率 / Baseline forest cover (calibrated_forest_pct)",
-            "分配新增造林面积 / Allocated afforestation gain (allocated_gain_ha)",
-            "年固碳量 / Annual sequestration (sink_tco2_per_yr_2030)",
+            "不显示 / None",
+            "基线森林覆盖率 (%) / Baseline forest cover (%)",
+            "分配新增造林面积 (ha) / Allocated afforestation gain (ha)",
+            "2030年固碳量 (tCO₂/年) / Sequestration 2030 (tCO₂/yr)",
         ):
-            assert expected in labels, f"{expected!r} not in layer control {labels}"
+            assert expected in [r.strip() for r in radios], f"{expected!r} not in {radios}"
         # The north-east county's name is a script tag: a real click shows it as text.
         opened.click_latlng(37.8, 112.8)
         text = opened.popup_text()
         assert facts["county_xss"] in text
-        for expected in ("140703", "40", "4,000", "400", "2,000", "1,600"):
+        # calibrated cover 41, eligible 4,000 ha, gain 400 ha, 2030 sink with its range,
+        # cover in 2025.
+        for expected in ("41", "4,000", "400", "2,000 (90%: 1,600–2,400)", "43.5"):
             assert expected in text, f"{expected!r} not in popup: {text!r}"
         _assert_clean(opened)
         assert opened.screenshot_std() > 10.0
