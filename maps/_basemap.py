@@ -135,10 +135,12 @@ def add_place_names(
         )
         if pref is not None and "name" in pref.columns:
             en_col = pref["name_en"] if "name_en" in pref.columns else [""] * len(pref)
-            texts = [_text(ctx, str(a), str(b or "")) for a, b in zip(pref["name"], en_col)]
+            texts = [
+                _text(ctx, str(a), str(b or "")) for a, b in zip(pref["name"], en_col, strict=True)
+            ]
             pts = place_labels(pref.geometry, [t for t, _ in texts], clip=clip, placed=placed)
             TextLabels(
-                [(p.y, p.x, h) for p, (_, h) in zip(pts, texts) if not p.is_empty],
+                [(p.y, p.x, h) for p, (_, h) in zip(pts, texts, strict=True) if not p.is_empty],
                 name=ctx.t("地级市名称", "Prefecture names"),
                 key="prefecture_names",
                 css_class="sx-label-pref",
@@ -154,7 +156,11 @@ def add_place_names(
                polylabel(max(g.geoms, key=lambda p: p.area), tolerance=0.005)
                for g in counties.geometry]  # fmt: skip
         TextLabels(
-            [(p.y, p.x, esc(n)) for p, n in zip(pts, counties["name"]) if clip.contains(p)],
+            [
+                (p.y, p.x, esc(n))
+                for p, n in zip(pts, counties["name"], strict=True)
+                if clip.contains(p)
+            ],
             name=ctx.t(f"县名(缩放≥{county_zoom}级)", f"County names (zoom ≥ {county_zoom})"),
             key="county_names",
             css_class=f"sx-label-county sx-minz-{county_zoom}",

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sxplan.maps._geo import display_geometries, feature_collection, to_wgs84
 from sxplan.maps._raster import RAMPS, ramp_css, read_overlay
-from sxplan.maps._text import esc, format_value, label, popup_spec
+from sxplan.maps._text import esc, label, popup_spec
 from sxplan.maps.config import MapsConfig
 from sxplan.schema import dataset, read_table
 

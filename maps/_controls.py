@@ -89,8 +89,8 @@ class ExclusiveGroup(MacroElement):
             window.sxplan = window.sxplan || {layers: {}, legends: {}};
             window.sxplan.groups = window.sxplan.groups || {};
             window.sxplan.groups[key] = {control: ctl, layers: layers, show: show};
-        })({{ this._parent.get_name() }},
-           [{% for layer in this.layers %}{{ layer.get_name() }}{{ "," if not loop.last }}{% endfor %}],
+        })({{ this._parent.get_name() }}, [
+           {%- for layer in this.layers %}{{ layer.get_name() }},{% endfor %}],
            {{ this.labels_js }}, {{ this.title_js }}, {{ this.none_js }}, {{ this.checked }},
            {{ this.key_js }});
         {% endmacro %}

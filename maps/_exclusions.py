@@ -1,7 +1,8 @@
 """The "why excluded" layer: land each hard rule removed, coloured by that rule, with its legend.
 
-Inputs (run folder, schema keys): ``siting.excluded_by_rule`` (``siting/excluded_by_rule_<tech>.tif``,
-the code of the first hard rule excluding each cell) and ``siting.rule_legend``
+Inputs (run folder, schema keys): ``siting.excluded_by_rule``
+(``siting/excluded_by_rule_<tech>.tif``, the code of the first hard rule excluding each cell)
+and ``siting.rule_legend``
 (``siting/excluded_by_rule_<tech>.csv``: code, rule, label_zh). Code 0 (eligible) and the
 raster's nodata (outside the study area) are transparent; ``no_data`` cells are grey.
 Outputs: an image overlay and a legend on the map.
@@ -28,8 +29,9 @@ def exclusion_classes(legend, names: ContextLayers) -> list[tuple[int, str, str,
     Examples
     --------
     >>> import pandas as pd
-    >>> leg = pd.DataFrame({"code": [0, 1, 254, 255], "rule": ["eligible", "redline",
-    ...     "no_data", "outside_study_area (nodata)"], "label_zh": ["可用", "红线", "缺少数据", "外"]})
+    >>> leg = pd.DataFrame({"code": [0, 1, 254, 255],
+    ...     "rule": ["eligible", "redline", "no_data", "outside_study_area (nodata)"],
+    ...     "label_zh": ["可用", "红线", "缺少数据", "外"]})
     >>> [(c, r) for c, r, _, _ in exclusion_classes(leg, ContextLayers())]
     [(1, 'redline'), (254, 'no_data')]
     """

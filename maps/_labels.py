@@ -19,9 +19,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
-from shapely.ops import polylabel
 from folium.map import Layer
 from folium.template import Template
+from shapely.ops import polylabel
 
 from sxplan.layers.grid import ALBERS_CHINA
 from sxplan.maps._text import js_literal
@@ -33,9 +33,9 @@ _M_PER_PX_Z7 = 156543.03392 / 2**7 * float(np.cos(np.radians(37.5)))
 
 
 def label_box_m(text: str, *, font_px: float = 13.0, zoom: float = 7.0) -> tuple[float, float]:
-    """Approximate box (width, height) in metres of a label at ``zoom``.
+    r"""Approximate box (width, height) in metres of a label at ``zoom``.
 
-    CJK characters count one em, other characters 0.55 em; each ``\\n`` starts a line.
+    CJK characters count one em, other characters 0.55 em; each ``\n`` starts a line.
     """
     lines = text.split("\n") or [""]
     ems = max(sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in line) for line in lines)
@@ -67,14 +67,14 @@ def place_labels(
     zoom: float = 7.0,
     placed: list | None = None,
 ) -> gpd.GeoSeries:
-    """Label points inside each polygon (and ``clip``), avoiding earlier labels' boxes.
+    r"""Label points inside each polygon (and ``clip``), avoiding earlier labels' boxes.
 
     Parameters
     ----------
     polygons : geopandas.GeoSeries
         One polygon per label, with a CRS.
     texts : list of str
-        Label text (lines split by ``\\n``), for the box size.
+        Label text (lines split by ``\n``), for the box size.
     clip : shapely geometry, optional
         Area the labels must stay inside (the province), in ``polygons.crs``.
     zoom : float

@@ -178,7 +178,7 @@ def popup_frame(
     """
     out = frame.copy()
     cols = [c for c in columns if c in out.columns]
-    for v, lo, hi in ranged:
+    for v, _, _ in ranged:
         if v in out.columns:
             cols.append(v)
     section = [v for v, s in scored if v in out.columns and s in out.columns]

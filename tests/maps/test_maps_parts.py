@@ -52,7 +52,8 @@ def test_popup_spec_escapes_labels_and_title():
     )
     assert spec["title"] == "&lt;i&gt;t&lt;/i&gt;"
     # crit_<criterion> is a family: an unknown criterion keeps its name, tagged as a score row.
-    assert spec["cols"] == ["&lt;b&gt;k&lt;/b&gt;", "面积 (km²) / Area (km²)", "x (得分) / x (score)"]
+    area, crit = "面积 (km²) / Area (km²)", "x (得分) / x (score)"
+    assert spec["cols"] == ["&lt;b&gt;k&lt;/b&gt;", area, crit]
     assert spec["section_at"] == 2 and spec["section_title"] == "&lt;s&gt;"
     assert popup_spec(["a"])["section_at"] is None
 
