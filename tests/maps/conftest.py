@@ -259,3 +259,22 @@ def built_maps(run_folder) -> dict[str, Path]:
 def facts() -> dict:
     """Known values of the synthetic run folder, for assertions."""
     return {"xss": XSS, "county_xss": COUNTY_XSS, "parcels": PARCELS}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium (Debian's package) context, 1366 x 768 (a planner's laptop)."""
+    from _browser import FLAGS, chromium
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium(),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1366, "height": 768},
+        )
+        yield context
+        context.close()

@@ -8,123 +8,10 @@ not blank.
 
 from __future__ import annotations
 
-import os
-import shutil
-import warnings
-from pathlib import Path
-
 import pytest
-from rasterio.errors import NotGeoreferencedWarning
-from rasterio.io import MemoryFile
+from _browser import OpenedMap, png_std
 
 pytestmark = pytest.mark.browser
-
-_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _chromium() -> str:
-    candidates = [os.environ.get("SXPLAN_CHROMIUM", ""), "/usr/bin/chromium"]
-    candidates.append(shutil.which("chromium") or "")
-    candidates.append(shutil.which("chromium-browser") or "")
-    for c in candidates:
-        if c and os.access(c, os.X_OK):
-            return c
-    pytest.fail(
-        "the map tests need Chromium and found none. Install Debian's package "
-        "('make browser' does it when run as root, or 'sudo apt-get install chromium'), "
-        "or set SXPLAN_CHROMIUM to a chromium binary. Playwright must not download a browser."
-    )
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=_chromium(),
-            headless=True,
-            args=_FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        yield context
-        context.close()
-
-
-class OpenedMap:
-    """A page showing one map, with everything it tried and reported."""
-
-    def __init__(self, context, path: Path):
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page = context.new_page()
-
-        def _route(route):
-            url = route.request.url
-            if url.startswith(("file:", "data:")):
-                route.continue_()
-            else:
-                self.blocked.append(url)
-                route.abort()
-
-        self.page.route("**/*", _route)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-        def _dialog(d):
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        self.page.on("dialog", _dialog)
-        self.page.goto(path.as_uri())
-        self.page.wait_for_function("window.sxplan && window.sxplan.ready === true", timeout=15000)
-        self.page.wait_for_timeout(300)
-
-    def overlay_labels(self) -> list[str]:
-        labels = self.page.locator(".leaflet-control-layers-overlays label")
-        return [t.strip() for t in labels.all_inner_texts()]
-
-    def click_latlng(self, lat: float, lon: float) -> None:
-        """A real mouse click at a map coordinate."""
-        pt = self.page.evaluate(
-            "([lat, lon]) => { const p = window.sxplanMap.latLngToContainerPoint([lat, lon]);"
-            " return [p.x, p.y]; }",
-            [lat, lon],
-        )
-        box = self.page.locator(".folium-map").bounding_box()
-        self.page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
-
-    def popup_text(self) -> str:
-        popup = self.page.locator(".leaflet-popup-content")
-        popup.wait_for(state="visible", timeout=5000)
-        return popup.inner_text()
-
-    def screenshot_std(self) -> float:
-        return _png_std(self.page.screenshot())
-
-    def close(self) -> None:
-        self.page.close()
-
-
-def _png_std(png: bytes) -> float:
-    """Standard deviation of the RGB values of a PNG (0 for a one-colour image)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with MemoryFile(png) as mem, mem.open() as src:
-            rgb = src.read()[:3].astype(float)
-    return float(rgb.std())
 
 
 def _assert_clean(opened: OpenedMap) -> None:
@@ -236,6 +123,6 @@ def test_blank_page_has_no_variance(browser, tmp_path):
     p = browser.new_page()
     try:
         p.goto(page.as_uri())
-        assert _png_std(p.screenshot()) < 1.0
+        assert png_std(p.screenshot()) < 1.0
     finally:
         p.close()
