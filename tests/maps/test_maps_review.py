@@ -90,7 +90,7 @@ def _popup_rows(page, key: str, n: int = 6) -> list[list[str]]:
         if labels is None:
             break
         out.append(labels)
-    page.evaluate("window.sxplanMap.closePopup()")
+    page.evaluate("window.sxplanMap.closePopup() && null")
     return out
 
 
@@ -148,7 +148,7 @@ def test_siting_map_reads_at_a_glance(browser, demo):
             "(kWh/kWp/年)" in legends["roadside_pv"] and "/ Roadside PV" in legends["roadside_pv"]
         )
         for key in ("suitability_pv", "excluded_pv"):
-            page.evaluate(f"window.sxplanMap.addLayer(window.sxplan.layers['{key}'])")
+            page.evaluate(f"window.sxplanMap.addLayer(window.sxplan.layers['{key}']) && null")
         legends = _visible_legends(page)
         assert "(0–1)" in legends["suitability_pv"]
         _assert_no_raw_names(legends.values())
@@ -162,7 +162,7 @@ def test_siting_map_reads_at_a_glance(browser, demo):
             assert any(entry.startswith(z) for z in [*hard["label_zh"], "缺少数据"]), entry
         _shot(opened, "siting_exclusions")
         for key in ("suitability_pv", "excluded_pv"):
-            page.evaluate(f"window.sxplanMap.removeLayer(window.sxplan.layers['{key}'])")
+            page.evaluate(f"window.sxplanMap.removeLayer(window.sxplan.layers['{key}']) && null")
         # Popups: at most 12 rows, labels once each, translated, technology by name.
         for key in ("parcels_pv", "parcels_wind", "roadside_pv"):
             popups = _popup_rows(page, key)
@@ -178,7 +178,7 @@ def test_siting_map_reads_at_a_glance(browser, demo):
         # No Chinese character renders as a missing glyph.
         glyphs = missing_glyphs(page)
         assert glyphs["checked"] > 100 and glyphs["missing"] == [], glyphs
-        page.evaluate("window.sxplanMap.setView([37.87, 112.55], 9)")
+        page.evaluate("window.sxplanMap.setView([37.87, 112.55], 9) && null")
         page.wait_for_timeout(400)
         _shot(opened, "siting_zoom9")
         assert opened.errors == [] and opened.blocked == []
@@ -227,7 +227,7 @@ def test_sinks_map_shows_the_headline(browser, demo):
             ".filter(s => getComputedStyle(s).display !== 'none').length"  # fmt: skip
         assert page.evaluate(shown) == 0
         counties = gpd.read_file(demo / "sinks" / "counties.gpkg", ignore_geometry=True)
-        page.evaluate("window.sxplanMap.setView([37.87, 112.55], 9)")
+        page.evaluate("window.sxplanMap.setView([37.87, 112.55], 9) && null")
         page.wait_for_timeout(400)
         assert page.evaluate("document.querySelectorAll('.sx-label-county span').length") == len(
             counties
