@@ -147,26 +147,32 @@ class LayerGroupHeaders(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (groups) {
-            var box = document.querySelector('.leaflet-control-layers-overlays');
-            if (!box) { return; }
-            var labels = box.querySelectorAll('label');
-            groups.forEach(function (g) {
-                var layer = window.sxplan.layers[g[1]];
-                if (!layer) { return; }
-                var id = L.stamp(layer);
-                for (var i = 0; i < labels.length; i++) {
-                    var input = labels[i].querySelector('input');
-                    if (input && input.layerId === id) {
-                        var h = document.createElement('div');
-                        h.className = 'sx-group';
-                        h.innerHTML = g[0];
-                        box.insertBefore(h, labels[i]);
-                        break;
+        (function (map, groups) {
+            // The layer control rebuilds its list whenever one of its layers is switched, so
+            // the headings are put back after each rebuild.
+            function insert() {
+                var box = document.querySelector('.leaflet-control-layers-overlays');
+                if (!box || box.querySelector('.sx-group')) { return; }
+                var labels = box.querySelectorAll('label');
+                groups.forEach(function (g) {
+                    var layer = window.sxplan.layers[g[1]];
+                    if (!layer) { return; }
+                    var id = L.stamp(layer);
+                    for (var i = 0; i < labels.length; i++) {
+                        var input = labels[i].querySelector('input');
+                        if (input && input.layerId === id) {
+                            var h = document.createElement('div');
+                            h.className = 'sx-group';
+                            h.innerHTML = g[0];
+                            box.insertBefore(h, labels[i]);
+                            break;
+                        }
                     }
-                }
-            });
-        })({{ this.groups_js }});
+                });
+            }
+            map.on('layeradd layerremove', function () { setTimeout(insert, 0); });
+            insert();
+        })({{ this._parent.get_name() }}, {{ this.groups_js }});
         {% endmacro %}
         """
     )

@@ -307,16 +307,10 @@ def _boundaries(m, ctx: MapContext, data: SitingData) -> None:
             en="Prefecture boundaries", style={"color": "#555555", "weight": 1.6},
             layer_key="prefectures",
         )  # fmt: skip
-    layer = add_vector(
+    add_vector(
         m, ctx, data.province, key="province", name=ctx.t("省界", "Province boundary"),
         style={"color": "#222222", "weight": 2.5, "fill": False, "interactive": False},
     )  # fmt: skip
-    items = [("#222222", ctx.t("省界", "Province"), "line"),
-             ("#555555", ctx.t("市界", "Prefecture"), "line"),
-             ("#8a8a8a", ctx.t("县界", "County"), "line")]  # fmt: skip
-    HtmlControl(
-        swatch_legend(ctx.t("边界", "Boundaries"), items), follows=layer, key="boundaries"
-    ).add_to(m)
 
 
 def _bases(m, ctx: MapContext, data: SitingData) -> None:

@@ -33,9 +33,9 @@ SITING_ON = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from sxplan.cli import main
-
     import os
+
+    from sxplan.cli import main
 
     if os.environ.get("SXPLAN_REVIEW_RUN"):  # an existing demo run folder, while developing
         return Path(os.environ["SXPLAN_REVIEW_RUN"])
@@ -143,7 +143,7 @@ def test_siting_map_reads_at_a_glance(browser, demo):
                 assert apart, f"base labels overlap: {a} {b}"
         # Legends: bilingual titles with units, rounded numbers, no raw field names.
         legends = _visible_legends(page)
-        assert set(legends) == {"parcels_pv", "parcels_wind", "roadside_pv", "bases", "boundaries"}
+        assert set(legends) == {"parcels_pv", "parcels_wind", "roadside_pv", "bases"}
         assert (
             "(kWh/kWp/年)" in legends["roadside_pv"] and "/ Roadside PV" in legends["roadside_pv"]
         )
@@ -161,6 +161,8 @@ def test_siting_map_reads_at_a_glance(browser, demo):
         for entry in entries:
             assert any(entry.startswith(z) for z in [*hard["label_zh"], "缺少数据"]), entry
         _shot(opened, "siting_exclusions")
+        # Switching layers rebuilds the layer control; the group headings come back.
+        assert page.locator(".leaflet-control-layers-overlays .sx-group").count() == 4
         for key in ("suitability_pv", "excluded_pv"):
             page.evaluate(f"window.sxplanMap.removeLayer(window.sxplan.layers['{key}']) && null")
         # Popups: at most 12 rows, labels once each, translated, technology by name.
