@@ -44,6 +44,24 @@ def chromium() -> str:
     )
 
 
+def require_cjk_font() -> None:
+    """Fail (with the fix) when fontconfig knows no Chinese font: labels would be boxes."""
+    import subprocess
+
+    fc = shutil.which("fc-list")
+    found = ""
+    if fc:
+        found = subprocess.run(
+            [fc, ":lang=zh", "family"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    if not found:
+        pytest.fail(
+            "no CJK font is installed ('fc-list :lang=zh' lists none), so every Chinese map "
+            "label would render as an empty box. Run 'make browser' (installs fonts-noto-cjk "
+            "as root) or 'sudo apt-get install fonts-noto-cjk'."
+        )
+
+
 class OpenedMap:
     """A page showing one map, with everything it tried and reported."""
 

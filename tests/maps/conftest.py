@@ -264,9 +264,10 @@ def facts() -> dict:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """A headless Chromium (Debian's package) context, 1366 x 768 (a planner's laptop)."""
-    from _browser import FLAGS, chromium
+    from _browser import FLAGS, chromium, require_cjk_font
     from playwright.sync_api import sync_playwright
 
+    require_cjk_font()
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
