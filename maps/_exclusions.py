@@ -74,7 +74,7 @@ def add_exclusion_layer(m, ctx: MapContext, names: ContextLayers, tech: str, zh:
         for band in range(3):
             rgba[band][hit] = int(color[1 + 2 * band : 3 + 2 * band], 16)
         rgba[3][hit] = 190
-        shown.append((color, ctx.t(label_zh, rule.replace("_", " ")), "fill"))
+        shown.append((color, ctx.t(label_zh, rule.replace("_", " ").capitalize()), "fill"))
     layer = KeyedImageOverlay(
         png_data_url(rgba), bounds, name=name, key=f"excluded_{tech}", show=False
     )

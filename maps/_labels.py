@@ -26,7 +26,7 @@ from shapely.ops import polylabel
 from sxplan.layers.grid import ALBERS_CHINA
 from sxplan.maps._text import js_literal
 
-__all__ = ["TextLabels", "label_box_m", "place_labels"]
+__all__ = ["TextLabels", "label_box_m", "place_labels", "wrap_label"]
 
 #: Metres per screen pixel at zoom 7 and latitude 37.5 (Web Mercator), the province view.
 _M_PER_PX_Z7 = 156543.03392 / 2**7 * float(np.cos(np.radians(37.5)))
@@ -41,6 +41,21 @@ def label_box_m(text: str, *, font_px: float = 13.0, zoom: float = 7.0) -> tuple
     ems = max(sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in line) for line in lines)
     m_per_px = _M_PER_PX_Z7 * 2 ** (7 - zoom)
     return (ems * font_px + 6) * m_per_px, (len(lines) * font_px * 1.3 + 4) * m_per_px
+
+
+def wrap_label(text: str, width: int = 22) -> str:
+    r"""Break a long Latin label into lines of about ``width`` characters (CJK text unchanged).
+
+    Examples
+    --------
+    >>> wrap_label("Northern Shanxi wind-PV-thermal-storage integrated export base")
+    'Northern Shanxi\nwind-PV-thermal-storage\nintegrated export base'
+    """
+    import textwrap
+
+    if any(ord(ch) > 0x2E80 for ch in text) or len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
 
 
 def _candidates(part, whole, n: int = 9) -> list:
@@ -120,13 +135,18 @@ def place_labels(
         cands = _candidates(part, whole) or [shapely.point_on_surface(whole)]
         w, h = label_box_m(texts[i], zoom=zoom)
         best, best_key = cands[0], None
+        area_in = clip_m if clip_m is not None else None
         for p in cands:
             overlap = sum(
                 max(0.0, w / 2 + hw - abs(p.x - x)) * max(0.0, h / 2 + hh - abs(p.y - y))
                 for x, y, hw, hh in placed
             )
+            outside = 0.0
+            if area_in is not None:  # share of the label box outside the province
+                lbox = shapely.box(p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2)
+                outside = 1.0 - lbox.intersection(area_in).area / lbox.area
             depth = whole.boundary.distance(p)
-            key = (round(overlap / max(w * h, 1.0), 2), -depth)
+            key = (round(overlap / max(w * h, 1.0), 2), round(outside, 2), -depth)
             if best_key is None or key < best_key:
                 best, best_key = p, key
         placed.append((best.x, best.y, w / 2, h / 2))

@@ -129,7 +129,7 @@ def _exclusions(m, ctx: MapContext, data: SitingData) -> None:
 
 def _constraint_vectors(m, ctx: MapContext, data: SitingData) -> None:
     for c in data.names.constraints:
-        name = ctx.t(c.label_zh, c.rule.replace("_", " "))
+        name = ctx.t(c.label_zh, c.rule.replace("_", " ").capitalize())
         gdf = read_optional_table(ctx, "layers.vector", name=c.layer, columns=[], zh=name, en="")
         if gdf is None:
             continue
@@ -314,7 +314,7 @@ def _boundaries(m, ctx: MapContext, data: SitingData) -> None:
 
 
 def _bases(m, ctx: MapContext, data: SitingData) -> None:
-    from sxplan.maps._labels import TextLabels, place_labels
+    from sxplan.maps._labels import TextLabels, place_labels, wrap_label
 
     bases = read_optional_table(
         ctx, "layers.bases", columns=["name_zh", "name_en"], zh="五大基地", en="Bases"
@@ -335,8 +335,8 @@ def _bases(m, ctx: MapContext, data: SitingData) -> None:
     # The label shows one language (the full English names are 40-60 characters long and
     # would cross the province); the outline's tooltip shows both.
     col = "name_en" if ctx.language == "en" else "name_zh"
-    texts = [format_value(v) for v in bases[col]]
-    html = [esc(t) for t in texts]
+    texts = [wrap_label(format_value(v)) for v in bases[col]]
+    html = ["<br>".join(esc(line) for line in t.split("\n")) for t in texts]
     pts = place_labels(bases.geometry, texts, clip=data.province.union_all(), placed=data.placed)
     TextLabels(
         [(p.y, p.x, h) for p, h in zip(pts, html, strict=True) if not p.is_empty],

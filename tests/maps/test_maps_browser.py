@@ -39,8 +39,8 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
             "县界 / County boundaries",
             "市界 / Prefecture boundaries",
             # Constraint layers named by the run.json config's vector exclusion rules.
-            "生态保护红线(代理) / redline",
-            "水域及500米缓冲 / water",
+            "生态保护红线(代理) / Redline",
+            "水域及500米缓冲 / Water",
             "高速公路 / Highways",
         ):
             assert expected in labels, f"{expected!r} not in layer control {labels}"
