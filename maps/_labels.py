@@ -113,12 +113,14 @@ def place_labels(
     >>> bool(pts.iloc[0].x < 2e5 < pts.iloc[1].x)
     True
     """
-    metric = polygons.to_crs(ALBERS_CHINA)
+    # Simplified (300 m, far below a label's size) so the overlaps are cheap to compute.
+    metric = polygons.to_crs(ALBERS_CHINA).simplify(300.0)
     geoms = [shapely.make_valid(g) if g is not None else None for g in metric]
     area = metric.crs is not None and clip is not None
     clip_m = None
     if area:
         clip_m = gpd.GeoSeries([clip], crs=polygons.crs).to_crs(ALBERS_CHINA).iloc[0]
+        shapely.prepare(clip_m)
     order = sorted(range(len(geoms)), key=lambda i: -(geoms[i].area if geoms[i] else 0.0))
     placed = [] if placed is None else placed  # x, y, half width, half height (metres)
     out = [shapely.Point() for _ in geoms]
@@ -142,9 +144,10 @@ def place_labels(
                 for x, y, hw, hh in placed
             )
             outside = 0.0
-            if area_in is not None:  # share of the label box outside the province
-                lbox = shapely.box(p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2)
-                outside = 1.0 - lbox.intersection(area_in).area / lbox.area
+            if area_in is not None:  # share of the label box's corners outside the province
+                xs = np.array([p.x - w / 2, p.x + w / 2, p.x - w / 2, p.x + w / 2])
+                ys = np.array([p.y - h / 2, p.y - h / 2, p.y + h / 2, p.y + h / 2])
+                outside = 1.0 - float(np.mean(shapely.contains_xy(area_in, xs, ys)))
             depth = whole.boundary.distance(p)
             key = (round(overlap / max(w * h, 1.0), 2), round(outside, 2), -depth)
             if best_key is None or key < best_key:
