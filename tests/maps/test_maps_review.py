@@ -206,8 +206,8 @@ def test_sinks_map_shows_the_headline(browser, demo):
         assert sink == f"{mt[0]:.2f} MtCO₂/yr (90%: {mt[1]:.2f}–{mt[2]:.2f})", sink
         # Choropleths are radio buttons: one at a time.
         radios = page.locator(".sx-choice input[type=radio]")
-        assert radios.count() == 4
-        metrics = ["county_forest", "county_gain", "county_sink"]
+        assert radios.count() == 5  # none, forest, gain, sink, net carbon
+        metrics = ["county_forest", "county_gain", "county_sink", "county_net"]
         assert _on_layers(page) & set(metrics) == {"county_forest"}
         radios.nth(2).check()
         assert _on_layers(page) & set(metrics) == {"county_gain"}
@@ -217,6 +217,10 @@ def test_sinks_map_shows_the_headline(browser, demo):
         radios.nth(3).check()
         legends = _visible_legends(page)
         assert "(tCO₂/年)" in legends["county_sink"]
+        radios.nth(4).check()
+        assert _on_layers(page) & set(metrics) == {"county_net"}
+        assert "(tCO₂/年" in _visible_legends(page)["county_net"]
+        radios.nth(3).check()  # back to the sink for the popups below
         _assert_no_raw_names(legends.values())
         scale = page.locator(".leaflet-control-scale-line").all_inner_texts()
         assert len(scale) == 1 and re.fullmatch(r"\d+ k?m", scale[0].strip()), scale
