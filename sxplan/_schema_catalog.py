@@ -530,6 +530,13 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
     ),
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),
+    # Report figures and the one-page report (sxplan.maps.figures, sxplan.maps.report_page).
+    Dataset("figures.png", "figures/{name}.png", "png", "a report figure, PNG", "figures"),
+    Dataset("figures.svg", "figures/{name}.svg", "svg", "a report figure, SVG", "figures"),
+    Dataset(
+        "report", "report.html", "html", "one-page printable report: headline numbers, figures",
+        "figures",
+    ),  # fmt: skip
 )
 
 #: Every output of a run folder, by key.
