@@ -1,10 +1,10 @@
 """Report figures of a run folder: PNG and SVG, bilingual, drawn with a CJK-capable font.
 
 :func:`run_figures` draws every figure whose inputs the run folder holds and writes
-``figures/<name>.png`` and ``figures/<name>.svg`` (schema keys ``figures.png``, ``figures.svg``). Each figure
-function returns the numbers it plotted as a :class:`pandas.DataFrame`, so a test can compare
-them with the table they came from. The files are byte-for-byte reproducible: no dates, no
-software version, a fixed SVG hash salt.
+``figures/<name>.png`` and ``figures/<name>.svg`` (schema keys ``figures.png``,
+``figures.svg``). Each figure function returns the numbers it plotted as a
+:class:`pandas.DataFrame`, so a test can compare them with the table they came from. The
+files are byte-for-byte reproducible: no dates, no software version, a fixed SVG hash salt.
 
 Chinese labels need a font with CJK glyphs. :func:`cjk_font` looks for one among the fonts
 matplotlib knows (Noto Sans CJK, Source Han Sans, WenQuanYi, ...); when none is installed the
@@ -53,7 +53,11 @@ _CJK_FAMILIES = (
 )
 
 _TECH_COLOURS = {"pv": "#e6a100", "wind": "#2b7bba", "roadside_pv": "#8a5a9e"}
-_TECH_LABELS = {"pv": ("光伏", "PV"), "wind": ("风电", "Wind"), "roadside_pv": ("边坡光伏", "Roadside PV")}
+_TECH_LABELS = {
+    "pv": ("光伏", "PV"),
+    "wind": ("风电", "Wind"),
+    "roadside_pv": ("边坡光伏", "Roadside PV"),
+}
 
 
 def cjk_font() -> str | None:
@@ -152,7 +156,8 @@ def plot_bases_vs_targets(run_dir: Path, ax, language: str):
         if t.notna().any():
             ax.hlines(
                 t[t.notna()], x[t.notna()] - 0.45, x[t.notna()] + 0.45, linewidths=2.5,
-                color=colour, zorder=3, label=figure_label(f"{year}年目标", f"{year} target", language),
+                color=colour, zorder=3,
+                label=figure_label(f"{year}年目标", f"{year} target", language),
             )  # fmt: skip
     ax.set_xticks(x, data["label"], rotation=0)
     ax.set_ylabel(figure_label("装机潜力 (GW)", "Potential (GW)", language))
@@ -363,7 +368,7 @@ def run_figures(
     from sxplan.layers.io import atomic_path
 
     run = Path(run_dir)
-    out = Path(out_dir) if out_dir is not None else dataset("figures.png").path_in(run, name="_").parent
+    out = dataset("figures.png").path_in(run, name="_").parent if out_dir is None else Path(out_dir)
     written: dict[str, dict] = {}
     for name, (_, needs) in _DRAW.items():
         if not dataset(needs).present_in(run):

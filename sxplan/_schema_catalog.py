@@ -534,7 +534,10 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
     Dataset("figures.png", "figures/{name}.png", "png", "a report figure, PNG", "figures"),
     Dataset("figures.svg", "figures/{name}.svg", "svg", "a report figure, SVG", "figures"),
     Dataset(
-        "report", "report.html", "html", "one-page printable report: headline numbers, figures",
+        "report",
+        "report.html",
+        "html",
+        "one-page printable report: headline numbers, figures",
         "figures",
     ),  # fmt: skip
 )

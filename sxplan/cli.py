@@ -141,6 +141,7 @@ def site(
         if cfg.roadside_pv is None:
             raise SxplanError(f"{config}: --tech roadside_pv needs a `roadside_pv:` section")
         steps.append("roadside_pv")
+    steps.append("figures")
     options = {"techs": grid_techs, "roads_path": roads}
     _run_config(cfg, out, tuple(steps), overwrite, no_progress, scheduler, options)
 
@@ -153,7 +154,7 @@ def site(
 @_scheduler
 def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
     """County forest baseline, afforestation toward +2.5 points, and sequestration."""
-    _run_config(config, out, ("layers", "sinks"), overwrite, no_progress, scheduler)
+    _run_config(config, out, ("layers", "sinks", "figures"), overwrite, no_progress, scheduler)
 
 
 @cli.command(name="map")

@@ -6,14 +6,15 @@ existing output folder is replaced only with ``overwrite=True``
 (:func:`sxplan.run_folder.output_folder`, which also writes ``run.json``).
 
 Steps: ``layers`` (grid, aligned stack, slope/aspect, vectors, provenance) -> ``siting`` (PV and
-wind) -> ``roadside_pv`` -> ``sinks`` -> ``maps``; then ``run.json``.
+wind) -> ``roadside_pv`` -> ``sinks`` -> ``figures`` (report figures and ``report.html``) ->
+``maps``; then ``run.json``.
 
 The run folder is the contract of :mod:`sxplan.schema`: the tables written here are checked
 against it (:meth:`~sxplan.schema.Dataset.check`) and their file names come from it. A step
 never reads back what an earlier step wrote: results pass in memory (the siting step reserves
-the shortlisted parcels from the :class:`~sxplan.siting.run.SitingResult`). The maps step is
-the one reader, and it reads the folder only through :mod:`sxplan.schema`. ``run.json`` records
-output paths relative to the run folder (never the staging folder's).
+the shortlisted parcels from the :class:`~sxplan.siting.run.SitingResult`). The figures and
+maps steps are the readers, and they read the folder only through :mod:`sxplan.schema`.
+``run.json`` records output paths relative to the run folder (never the staging folder's).
 
 Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder described in
 :mod:`sxplan.schema` and README.
@@ -21,7 +22,6 @@ Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder describ
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +39,7 @@ from sxplan.layers import (
     write_gpkg_layers,
 )
 from sxplan.layers.counties import validate_counties
+from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import technology_names
 
@@ -48,7 +49,7 @@ from .schema import dataset
 
 __all__ = ["RunContext", "output_folder", "run_layers", "run_project"]
 
-STEPS = ("layers", "siting", "roadside_pv", "sinks", "maps")
+STEPS = ("layers", "siting", "roadside_pv", "sinks", "figures", "maps")
 
 
 @dataclass
@@ -183,13 +184,12 @@ def run_project(
     unknown = sorted(set(steps) - set(STEPS))
     if unknown:
         raise ConfigError(f"unknown steps {unknown}; steps are {list(STEPS)}")
-    if not config.project.progress:
-        os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     final = Path(out_dir).resolve()
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
         output_folder(final, overwrite) as staging,
+        progress_setting(config.project.progress),
         use_scheduler(config.project.scheduler),
         config.project.budget.gdal_env(),
     ):
@@ -349,10 +349,23 @@ def run_maps_step(ctx: RunContext) -> dict[str, Path]:
     return run_maps(ctx.out, config=ctx.config.maps)
 
 
+def run_figures_step(ctx: RunContext) -> dict:
+    """Figures: ``figures/*.png|svg`` and ``report.html`` from the run folder (via the schema)."""
+    from sxplan.maps.figures import run_figures
+    from sxplan.maps.report_page import write_report
+
+    maps_cfg = ctx.config.maps
+    language = ctx.options.get("language") or (maps_cfg.language if maps_cfg else "zh+en")
+    figures = run_figures(ctx.out, language=language)
+    write_report(ctx.out, figures, language=language, title=ctx.config.project.name)
+    return figures
+
+
 STEP_FUNCTIONS: dict[str, StepFn] = {
     "layers": run_layers,
     "siting": run_siting_step,
     "roadside_pv": run_roadside_step,
     "sinks": run_sinks_step,
+    "figures": run_figures_step,
     "maps": run_maps_step,
 }
