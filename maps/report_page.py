@@ -123,6 +123,7 @@ def write_report(
     *,
     language: str = "zh+en",
     title: str = "",
+    maps: tuple[str, ...] | list[str] = (),
 ) -> Path:
     """Write ``report.html``: headline numbers, the figures, links to maps, SVGs and tables.
 
@@ -136,6 +137,9 @@ def write_report(
         Label language.
     title : str
         Project name for the heading.
+    maps : sequence of {"siting", "sinks"}
+        Maps to link even if not written yet (the run writes them after this page); maps
+        already in the folder are linked anyway.
 
     Returns
     -------
@@ -163,7 +167,7 @@ def write_report(
         )
     parts.append("</table>")
     links = [(dataset(f"maps.{m}"), m) for m in ("siting", "sinks")]
-    present = [(ds, m) for ds, m in links if ds.present_in(run)]
+    present = [(ds, m) for ds, m in links if m in maps or ds.present_in(run)]
     if present:
         parts.append(f'<h2>{lab("交互地图", "Interactive maps")}</h2><p class="links">')
         parts += [f'<a href="{esc(ds.path)}">{esc(ds.path)}</a>' for ds, _ in present]

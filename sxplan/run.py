@@ -194,6 +194,7 @@ def run_project(
         config.project.budget.gdal_env(),
     ):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
+        ctx.options.setdefault("steps", tuple(steps))
         t_all = time.perf_counter()
         for step in STEPS:
             if step != "layers" and step not in steps:
@@ -357,7 +358,12 @@ def run_figures_step(ctx: RunContext) -> dict:
     maps_cfg = ctx.config.maps
     language = ctx.options.get("language") or (maps_cfg.language if maps_cfg else "zh+en")
     figures = run_figures(ctx.out, language=language)
-    write_report(ctx.out, figures, language=language, title=ctx.config.project.name)
+    maps = [
+        m
+        for m in ("siting", "sinks")
+        if "maps" in ctx.options.get("steps", STEPS) and (ctx.out / m).is_dir()
+    ]  # the maps step, run next, draws one map per stage
+    write_report(ctx.out, figures, language=language, title=ctx.config.project.name, maps=maps)
     return figures
 
 
