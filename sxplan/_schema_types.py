@@ -16,7 +16,7 @@ from sxplan.errors import RunFolderError
 
 __all__ = ["Column", "Dataset", "Kind", "columns_from_table"]
 
-Kind = Literal["csv", "gpkg", "tif", "json", "html", "png", "svg"]
+Kind = Literal["csv", "gpkg", "tif", "json", "html", "png", "svg", "xml"]
 
 
 #: Placeholders of column families that are narrower than "any text".

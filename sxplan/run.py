@@ -39,6 +39,7 @@ from sxplan.layers import (
     write_gpkg_layers,
 )
 from sxplan.layers.counties import validate_counties
+from sxplan.layers.gpkg_style import style_run_geopackages
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import technology_names
@@ -206,6 +207,7 @@ def run_project(
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
+        style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
         write_run_json(ctx)
     ctx.out = final
     return ctx

@@ -28,8 +28,8 @@ def _lib():
     lib.GDALGetRasterCategoryNames.argtypes = [ctypes.c_void_p]
     lib.GDALGetDefaultRAT.restype = ctypes.c_void_p
     lib.GDALGetDefaultRAT.argtypes = [ctypes.c_void_p]
-    for name, res in (("GDALRATGetRowCount", ctypes.c_int), ("GDALRATGetColumnCount", ctypes.c_int)):
-        getattr(lib, name).restype = res
+    for name in ("GDALRATGetRowCount", "GDALRATGetColumnCount"):
+        getattr(lib, name).restype = ctypes.c_int
         getattr(lib, name).argtypes = [ctypes.c_void_p]
     lib.GDALRATGetNameOfCol.restype = ctypes.c_char_p
     lib.GDALRATGetNameOfCol.argtypes = [ctypes.c_void_p, ctypes.c_int]
@@ -60,7 +60,8 @@ def band_categories(path) -> tuple[list[str], list[dict]]:
             cols = [lib.GDALRATGetNameOfCol(rat, c).decode() for c in range(ncol)]
             usage = {cols[c]: lib.GDALRATGetUsageOfCol(rat, c) for c in range(ncol)}
             for r in range(lib.GDALRATGetRowCount(rat)):
-                row = {cols[c]: lib.GDALRATGetValueAsString(rat, r, c).decode() for c in range(ncol)}
+                get = lib.GDALRATGetValueAsString
+                row = {cols[c]: get(rat, r, c).decode() for c in range(ncol)}
                 row["_usage"] = usage
                 rows.append(row)
         return names, rows

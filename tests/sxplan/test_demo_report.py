@@ -188,7 +188,7 @@ def test_supply_figure_plots_parcel_capacity_by_score(demo_tty):
     fig, data = draw_figure(out, "supply_by_score")
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     for tech, lab in (("pv", "光伏 / PV"), ("wind", "风电 / Wind")):
-        p = gpd.read_file(out / "siting" / f"parcels_{tech}.gpkg")
+        p = gpd.read_file(out / "siting" / f"parcels_{tech}.gpkg", layer=f"parcels_{tech}")
         x, y = lines[lab].get_data()
         assert len(x) == len(p)
         assert y[-1] == pytest.approx(p["capacity_mw"].sum() / 1000)  # all parcels, GW
@@ -249,3 +249,133 @@ def test_report_page_gathers_headlines_figures_and_links(demo_tty):
     for m in ("siting", "sinks"):
         html = (out / "maps" / f"{m}.html").read_text(encoding="utf-8")
         assert 'href="../report.html"' in html and 'href="../figures/"' in html
+
+
+# --- QGIS-ready outputs -------------------------------------------------------------------
+
+
+def test_categorical_rasters_carry_colours_and_category_names(demo_tty):
+    """As GDAL (so QGIS) reads them: a colour table in the file, names and a RAT beside it."""
+    import rasterio
+    from _gdal_c import band_categories
+
+    from sxplan.layers.landcover import COMMON_NAMES_ZH, SCHEMES
+
+    out, _ = demo_tty
+    for tech in ("pv", "wind"):
+        tif = out / "siting" / f"excluded_by_rule_{tech}.tif"
+        legend = _csv(out, f"siting/excluded_by_rule_{tech}.csv")
+        with rasterio.open(tif) as src:
+            cmap = src.colormap(1)
+            codes = set(np.unique(src.read(1)).tolist())
+        assert codes <= set(legend["code"])  # every code in the raster has a legend row
+        names, rat = band_categories(tif)
+        assert len(rat) == len(legend)
+        for row, (_, leg) in zip(rat, legend.iterrows(), strict=True):
+            want = f"{leg['label_zh']} / {leg['rule']}"
+            assert int(row["Value"]) == leg["code"] and row["Class"] == want
+            assert names[leg["code"]] == want
+            assert (
+                tuple(int(row[c]) for c in ("Red", "Green", "Blue", "Alpha")) == cmap[leg["code"]]
+            )
+        assert rat[0]["_usage"] == {"Value": 5, "Class": 2, "Red": 6, "Green": 7, "Blue": 8,
+                                    "Alpha": 9}  # fmt: skip  # GFU_MinMax, GFU_Name, RGBA
+        assert cmap[255][3] == 0  # outside the study area: transparent
+        hard = legend[(legend["code"] > 0) & (legend["code"] < 254)]["code"]
+        assert len({cmap[c] for c in hard}) == len(hard)  # one colour per rule
+    lc = out / "layers" / "landcover.tif"
+    names, rat = band_categories(lc)
+    with rasterio.open(lc) as src:
+        cmap = src.colormap(1)
+        present = set(np.unique(src.read(1, masked=True).compressed()).tolist())
+    forest = {c for c, (common, _) in SCHEMES["igbp"].items() if common == 1}
+    assert 12 in present and names[12].startswith(COMMON_NAMES_ZH["crop"])
+    assert "Croplands" in names[12]
+    assert len({cmap[c] for c in forest}) == 1  # coloured by common class
+    assert {int(r["Value"]) for r in rat} == set(SCHEMES["igbp"])
+
+
+def _feature_tables(con):
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY 1"
+        )
+    ]
+
+
+def test_every_geopackage_stores_a_default_qgis_style(demo_tty):
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import pyogrio
+
+    from sxplan.layers.gpkg_style import TECH_COLOURS
+
+    out, _ = demo_tty
+    gpkgs = sorted(out.rglob("*.gpkg"))
+    assert len(gpkgs) == 6
+    qgis_columns = ["id", "f_table_catalog", "f_table_schema", "f_table_name",
+                    "f_geometry_column", "styleName", "styleQML", "styleSLD", "useAsDefault",
+                    "description", "owner", "ui", "update_time"]  # fmt: skip
+    for path in gpkgs:
+        con = sqlite3.connect(path)
+        try:
+            cols = [r[1] for r in con.execute("PRAGMA table_info(layer_styles)")]
+            assert cols == qgis_columns, path
+            tables = _feature_tables(con)
+            rows = con.execute(
+                "SELECT f_table_name, f_geometry_column, styleQML FROM layer_styles "
+                "WHERE useAsDefault = 1 ORDER BY f_table_name"
+            ).fetchall()
+            kind = con.execute(
+                "SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'"
+            ).fetchone()
+        finally:
+            con.close()
+        assert kind == ("attributes",)
+        assert [r[0] for r in rows] == tables, path
+        for table, geom_col, qml in rows:
+            assert geom_col == "geom"
+            root = ET.fromstring(qml.split("\n", 1)[1])
+            assert root.tag == "qgis" and root.find("renderer-v2") is not None, table
+        assert "layer_styles" in [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    con = sqlite3.connect(out / "siting" / "shortlist.gpkg")
+    (qml,) = con.execute("SELECT styleQML FROM layer_styles").fetchone()
+    con.close()
+    renderer = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+    assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "technology"
+    values = {c.get("value") for c in renderer.iter("category")}
+    assert set(_csv(out, "siting/shortlist.csv")["technology"]) <= values
+    con = sqlite3.connect(out / "siting" / "parcels_pv.gpkg")
+    (qml,) = con.execute("SELECT styleQML FROM layer_styles").fetchone()
+    con.close()
+    assert 'name="color" type="QString" value="{},{},{},170"'.format(*TECH_COLOURS["pv"]) in qml
+
+
+def test_grid_crs_has_a_name_in_rasters_and_geopackages(demo_tty):
+    import sqlite3
+
+    import rasterio
+    from pyproj import CRS
+
+    from sxplan.layers.grid import ALBERS_CHINA, ALBERS_CHINA_NAME
+
+    out, _ = demo_tty
+    for tif in sorted(out.rglob("*.tif")):
+        with rasterio.open(tif) as src:
+            crs = CRS.from_wkt(src.crs.to_wkt())
+        assert crs.name == ALBERS_CHINA_NAME, tif
+        assert crs == CRS.from_user_input(ALBERS_CHINA)  # a name only: the same projection
+    con = sqlite3.connect(out / "siting" / "roadside_pv_segments.gpkg")
+    try:
+        (srs_id,) = con.execute(
+            "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'roadside_pv_segments'"
+        ).fetchone()
+        name, definition = con.execute(
+            "SELECT srs_name, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?", (srs_id,)
+        ).fetchone()
+    finally:
+        con.close()
+    assert name == ALBERS_CHINA_NAME and "unknown" not in name.lower()
+    assert CRS.from_wkt(definition) == CRS.from_user_input(ALBERS_CHINA)
