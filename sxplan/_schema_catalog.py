@@ -534,13 +534,18 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
     # (sxplan.layers.raster_style). Every GeoPackage also holds a `layer_styles` table with a
     # default QGIS style per layer (sxplan.layers.gpkg_style).
     Dataset(
-        "layers.raster_categories", "layers/{name}.tif.aux.xml", "xml",
+        "layers.raster_categories",
+        "layers/{name}.tif.aux.xml",
+        "xml",
         "category names and attribute table of a categorical input raster (land cover)",
         "layers",
     ),  # fmt: skip
     Dataset(
-        "siting.excluded_by_rule_categories", "siting/excluded_by_rule_{tech}.tif.aux.xml",
-        "xml", "category names and attribute table of excluded_by_rule_<tech>.tif", "siting",
+        "siting.excluded_by_rule_categories",
+        "siting/excluded_by_rule_{tech}.tif.aux.xml",
+        "xml",
+        "category names and attribute table of excluded_by_rule_<tech>.tif",
+        "siting",
     ),  # fmt: skip
     # Report figures and the one-page report (sxplan.maps.figures, sxplan.maps.report_page).
     Dataset("figures.png", "figures/{name}.png", "png", "a report figure, PNG", "figures"),
