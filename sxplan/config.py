@@ -87,6 +87,11 @@ class ProjectSection(StrictModel):
         derived size (tiles, GDAL warp buffers and block cache, zonal statistics).
     scheduler : str
         ``sync``, ``threads`` (both cores), ``processes`` or a ``tcp://`` dask scheduler.
+    progress : bool
+        Progress bars on a terminal (``--no-progress`` turns them off).
+    csv_header : {"en", "zh+en", "zh"}
+        Header of the CSV tables: English column names, those plus a row of Chinese labels, or
+        Chinese labels only (:mod:`sxplan.csv_header`; ``--language`` sets it too).
     """
 
     name: str = "sxplan project"
@@ -100,6 +105,7 @@ class ProjectSection(StrictModel):
     mem_limit_mb: float = Field(1024.0, gt=0)
     scheduler: str = "threads"
     progress: bool = True
+    csv_header: Literal["en", "zh+en", "zh"] = "en"
 
     @property
     def budget(self) -> Budget:

@@ -45,6 +45,7 @@ from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import technology_names
 
 from .config import ProjectConfig
+from .csv_header import apply_csv_header
 from .run_folder import output_folder, write_provenance, write_run_json
 from .schema import dataset
 
@@ -208,6 +209,7 @@ def run_project(
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
+        apply_csv_header(staging, config.project.csv_header)  # Chinese header rows if asked
         write_run_json(ctx)
     ctx.out = final
     return ctx
