@@ -354,7 +354,7 @@ def run_maps_step(ctx: RunContext) -> dict[str, Path]:
     return run_maps(ctx.out, config=ctx.config.maps)
 
 
-def run_figures_step(ctx: RunContext) -> dict:
+def run_figures_step(ctx: RunContext) -> dict[str, Path]:
     """Figures: ``figures/*.png|svg`` and ``report.html`` from the run folder (via the schema)."""
     from sxplan.maps.figures import run_figures
     from sxplan.maps.report_page import write_report
@@ -367,8 +367,11 @@ def run_figures_step(ctx: RunContext) -> dict:
         for m in ("siting", "sinks")
         if "maps" in ctx.options.get("steps", STEPS) and (ctx.out / m).is_dir()
     ]  # the maps step, run next, draws one map per stage
-    write_report(ctx.out, figures, language=language, title=ctx.config.project.name, maps=maps)
-    return figures
+    report = write_report(
+        ctx.out, figures, language=language, title=ctx.config.project.name, maps=maps
+    )
+    files = {f"{n}.{ext}": e[ext] for n, e in figures.items() for ext in ("png", "svg")}
+    return {**files, "report": report}
 
 
 STEP_FUNCTIONS: dict[str, StepFn] = {

@@ -119,3 +119,14 @@ def test_maps_rebuild_from_a_chinese_header_folder(runs, capsys):
     out, _ = runs["zh"]
     assert main(["map", str(out)]) == 0
     assert (out / "maps" / "sinks.html").stat().st_size > 10_000
+
+
+def test_no_cjk_font_falls_back_to_english_with_a_warning(runs, monkeypatch):
+    """A machine without a CJK font: English labels and a warning, never empty boxes."""
+    import sxplan.maps.figures as figures
+
+    monkeypatch.setattr(figures, "cjk_font", lambda: None)  # as on a machine with no CJK font
+    with pytest.warns(UserWarning, match="no font with Chinese glyphs"):
+        fig, _ = figures.draw_figure(runs["zh"][0], "sink_trajectory", "zh")
+    assert fig.axes[0].get_title() == "Afforestation sink with its 90% range"
+    assert all(ord(ch) < 0x3000 for t in fig.axes[0].texts for ch in t.get_text())
