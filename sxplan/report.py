@@ -81,7 +81,10 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
         if result is None:
             continue
         summary = getattr(result, "summary_lines", None)
-        if callable(summary):
+        if lang == "zh" and step == "siting" and callable(getattr(result, "base_table", None)):
+            echo("")
+            _print_siting_zh(result, echo)
+        elif callable(summary):
             echo("")
             for line in summary():
                 echo(line)
@@ -107,6 +110,34 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             final = ctx.out / "maps" / path.name  # the run was staged under another name
             size = final.stat().st_size / 1e6 if final.exists() else float("nan")
             echo(f"Map {name} ({size:.1f} MB, works offline): {final}")
+
+
+def _frame_lines(frame, labels: list[str]) -> list[str]:
+    """A DataFrame as a fixed-width table under the given header labels."""
+    keys = [str(c) for c in frame.columns]
+    rows = [
+        {k: ("" if v != v else v) for k, v in zip(keys, r, strict=True)}  # NaN shows blank
+        for r in frame.itertuples(index=False)
+    ]
+    return _table(rows, [(k, lab, "") for k, lab in zip(keys, labels, strict=True)])
+
+
+def _print_siting_zh(result, echo: Callable[[str], None]) -> None:
+    """The siting summary with Chinese table headers (``--language zh``)."""
+    from .schema import dataset
+
+    echo(result.format_summary().split("\n\n")[0])  # one line per technology, as in English
+    bases = result.base_table().round(1)
+    tech_zh = {"pv": "光伏(吉瓦)", "wind": "风电(吉瓦)", "pv+wind": "风光合计(吉瓦)"}
+    ds = dataset("siting.bases")
+    labels = [tech_zh.get(str(c)) or ds.header_labels([str(c)])[0] for c in bases.columns]
+    echo("")
+    for line in _frame_lines(bases, labels):
+        echo(line)
+    top = result.top_parcels(5).round(2)
+    echo("")
+    for line in _frame_lines(top, dataset("siting.shortlist").header_labels(top.columns)):
+        echo(line)
 
 
 def _print_roadside(result, echo: Callable[[str], None], lang: str = "zh+en") -> None:
