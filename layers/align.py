@@ -24,11 +24,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+import rasterio.errors
 from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 
-from sxplan.errors import CRSError, CRSMismatchError, NoOverlapError
+from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError, NoOverlapError
 
 from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
@@ -167,6 +168,11 @@ def align_raster(
                     f"{spec.nodata}; remove `nodata:` from the spec or fix the file"
                 )
         _require_overlap(src, src_crs, grid, name, spec.path)
+        if spec.band > src.count:
+            raise ConfigError(
+                f"layer '{name}' ({spec.path}): `band: {spec.band}` but the file has {src.count} "
+                f"band(s); set `band:` to 1..{src.count} in `layers.{name}`"
+            )
         dtype = src.dtypes[spec.band - 1]
         out_nodata = src_nodata if src_nodata is not None else _default_nodata(dtype)
         src_res = source_resolution_m(src_crs, src.transform, grid)
@@ -206,7 +212,13 @@ def align_raster(
             _writer(spec, out_path, grid, dtype, out_nodata, cog=cog, tags=tags) as writer,
         ):
             for tile in tiles:
-                data = vrt.read(spec.band, window=tile.window)
+                try:
+                    data = vrt.read(spec.band, window=tile.window)
+                except rasterio.errors.RasterioIOError as exc:  # a damaged block mid-file
+                    raise LayerIOError(
+                        f"layer '{name}' ({spec.path}): data cannot be read ({str(exc)[:200]}); "
+                        "the file is damaged or incomplete: copy or export it again"
+                    ) from None
                 if tally is not None:
                     tally.add(data, out.valid_mask(data))
                 writer.write(data, tile.window)

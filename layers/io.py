@@ -591,7 +591,9 @@ def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
         if gdf.crs is None:
             raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")
     final = Path(path)
-    with atomic_path(final) as tmp:
+    from ._gpkg_date import fixed_gpkg_date
+
+    with atomic_path(final) as tmp, fixed_gpkg_date():
         for layer, gdf in frames.items():
-            gdf.to_file(tmp, layer=layer, driver="GPKG")
+            gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
     return final

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sxplan.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_SENTINELS",
     "LayerSpec",
     "RasterLayerSpec",
     "StrictModel",
@@ -48,11 +49,25 @@ class StrictModel(BaseModel):
         if unknown:
             parts = []
             for key in unknown:
-                close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.5)
+                close = difflib.get_close_matches(str(key)[:100], sorted(allowed), n=1, cutoff=0.5)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                parts.append(f"unknown key {key!r} in {cls.__name__}{hint}")
+                shown = repr(key) if len(repr(key)) <= 60 else repr(key)[:56] + "...'"
+                parts.append(f"unknown key {shown} in {cls.__name__}{hint}")
             raise ValueError("; ".join(parts) + f" (allowed keys: {', '.join(sorted(allowed))})")
         return data
+
+
+#: Values that mark missing data in common sources when the file does not declare them:
+#: -9999 (ArcGIS/ASCII grid convention), -32768/-32767 (int16 SRTM-style voids), +-3.4e38
+#: (float32 extremes written by ArcGIS and ENVI), -1e20 (NetCDF-style fill).
+DEFAULT_SENTINELS = (
+    -9999.0,
+    -32768.0,
+    -32767.0,
+    -3.4028234663852886e38,
+    3.4028234663852886e38,
+    -1e20,
+)
 
 
 class _LayerBase(StrictModel):
@@ -86,6 +101,11 @@ class RasterLayerSpec(_LayerBase):
         ``cubic``); refused for categorical layers unless ``nearest`` or ``mode``.
     band : int
         Band to read (1-based).
+    sentinels : list of float
+        Values that usually mark missing data (:data:`DEFAULT_SENTINELS`). One present in the
+        file but not declared as its nodata is refused; ``[]`` accepts them as real values.
+    min_coverage : float
+        Least share (0-1) of the study area the layer must cover with data (default 0.99).
     """
 
     type: Literal["raster"] = "raster"
@@ -94,6 +114,17 @@ class RasterLayerSpec(_LayerBase):
     scheme: str | None = None
     resampling: Literal["nearest", "mode", "bilinear", "average", "cubic"] | None = None
     band: int = Field(default=1, ge=1)
+    sentinels: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_SENTINELS),
+        description="Values that usually mark missing data; found in the file without being its "
+        "nodata, they are refused. `[]` accepts them as real values.",
+    )
+    min_coverage: float = Field(
+        default=0.99,
+        ge=0,
+        le=1,
+        description="Least share of the study area the layer must cover with data.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RasterLayerSpec:
@@ -131,6 +162,9 @@ class VectorLayerSpec(_LayerBase):
     all_touched : bool
         Rasterize every cell a feature touches (True) or only cells whose centre is inside
         (False). Thin features (roads, rivers) need True.
+    encoding : str, optional
+        Attribute text encoding when the file does not declare one (a Shapefile without a
+        ``.cpg``), e.g. ``gbk``.
     """
 
     type: Literal["vector"] = "vector"
@@ -139,6 +173,24 @@ class VectorLayerSpec(_LayerBase):
     where: dict[str, list[str | int | float | bool]] | None = None
     burn_field: str | None = None
     all_touched: bool = False
+    encoding: str | None = Field(
+        default=None,
+        description="Text encoding of the attributes when the file does not say (a Shapefile "
+        "without .cpg), e.g. 'gbk'.",
+    )
+
+    @model_validator(mode="after")
+    def _known_encoding(self) -> VectorLayerSpec:
+        if self.encoding is not None:
+            import codecs
+
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ValueError(
+                    f"encoding {self.encoding!r} is not known; use e.g. 'gbk', 'gb18030', 'utf-8'"
+                ) from None
+        return self
 
 
 LayerSpec = Annotated[RasterLayerSpec | VectorLayerSpec, Field(discriminator="type")]

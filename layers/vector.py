@@ -67,7 +67,10 @@ def load_vector(
             "(relative paths are taken from the config file's folder)"
         )
     try:
-        gdf = gpd.read_file(path, layer=spec.layer) if spec.layer else gpd.read_file(path)
+        kwargs = {"encoding": spec.encoding} if spec.encoding else {}
+        if spec.layer:
+            kwargs["layer"] = spec.layer
+        gdf = gpd.read_file(path, **kwargs)
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
         hint = f" (layer '{spec.layer}' not found?)" if spec.layer else ""
         raise LayerIOError(

@@ -73,6 +73,13 @@ class MapContext:
         rel = path.relative_to(self.run_dir) if path.is_relative_to(self.run_dir) else path
         self.notes.append(f"{self.t('未找到，已跳过', 'not found, skipped')}: {what} ({rel})")
 
+    def empty(self, what: str, path: Path) -> None:
+        """Record an input that exists but holds nothing to draw (an empty result)."""
+        rel = path.relative_to(self.run_dir) if path.is_relative_to(self.run_dir) else path
+        self.notes.append(
+            f"{self.t('结果为空，未绘制', 'empty result, not drawn')}: {what} ({rel})"
+        )
+
 
 def run_path(ctx: MapContext, key: str, **fields: str) -> Path:
     """Path of dataset ``key`` (:mod:`sxplan.schema`) in the run folder."""
@@ -380,6 +387,9 @@ def add_raster(
     if not path.is_file():
         ctx.missing(name, path)
         return None
+    if not _has_valid_cell(path):  # an empty result (no eligible land) is drawn as a note
+        ctx.empty(name, path)
+        return None
     overlay = read_overlay(
         path,
         what=key,
@@ -397,6 +407,17 @@ def add_raster(
         key=key,
     ).add_to(m)
     return layer
+
+
+def _has_valid_cell(path: Path) -> bool:
+    """Whether a readable raster has at least one valid cell (read block by block)."""
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            return any(src.read_masks(1, window=w).any() for _, w in src.block_windows(1))
+    except rasterio.errors.RasterioIOError:
+        return True  # unreadable: read_overlay gives the message
 
 
 def ramp_colors(values, vmin: float, vmax: float, ramp: str) -> list[str | None]:

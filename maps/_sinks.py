@@ -5,7 +5,8 @@ schema defines; a present file that lacks one raises :class:`~sxplan.errors.RunF
 naming the file and the column.
 
 Inputs (run folder, schema keys): ``sinks.counties_gpkg`` (``sinks/counties.gpkg``, required;
-one row per county), optional ``sinks.eligible`` (``sinks/afforestation_eligible.tif``) and the
+one row per county; its optional ``net_tco2_per_yr`` column gives the net-carbon layer),
+optional ``sinks.eligible`` (``sinks/afforestation_eligible.tif``) and the
 ``prefectures`` layer of ``layers.vector`` (``layers/vectors.gpkg``).
 Outputs: a ``folium.Map`` (the caller writes it).
 """
@@ -96,7 +97,14 @@ _METRICS = {
     "forest": ("基线森林覆盖率", "Baseline forest cover", "green"),
     "gain": ("分配新增造林面积", "Allocated afforestation gain", "suitability"),
     "sink": ("年固碳量", "Annual sequestration", "wind"),
+    "net": (
+        "争议用地净碳效益(新能源减排-放弃的造林碳汇)",
+        "Net carbon on contested land (avoided minus forgone sink)",
+        "suitability",
+    ),
 }
+#: Optional county column of the net-carbon layer (present when the run had a shortlist).
+NET_COLUMN = "net_tco2_per_yr"
 
 
 def _panel(ctx: MapContext, counties: pd.DataFrame, cols: dict[str, str]) -> str:
@@ -149,6 +157,15 @@ def build_sinks_map(ctx: MapContext):
             f"maps: {dataset(key).path_in(ctx.run_dir)} holds no county; re-run the sinks stage"
         )
     cols = sink_metric_columns(counties.columns)
+    if NET_COLUMN in counties.columns:
+        cols["net"] = NET_COLUMN
+    else:
+        ctx.notes.append(
+            ctx.t(
+                "无新能源候选地块, 未绘制净碳效益图层",
+                "no shortlisted renewables in this run: net-carbon layer not drawn",
+            )
+        )
     m = new_map(_bounds(ctx, counties), title=ctx.t("山西县域森林碳汇", "Shanxi forest sinks"))
     if not ctx.config.offline:
         ctx.notes.extend(

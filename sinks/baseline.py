@@ -7,14 +7,17 @@ or gaps. Work is done in the run's equal-area grid CRS, where every cell has the
 (:func:`sxplan.layers.counties.validate_counties`, already in the grid CRS), and a grid that is not
 equal-area raises.
 
-Official statistics: a CSV ``adcode,year,forest_cover_pct`` (UTF-8, optional ``name`` and
-``source``) holds county and/or province forest cover. ``replace`` takes county values where
-given; ``rescale`` also scales the remaining counties by one factor so the province matches its
-official figure (counties at 100 % are capped and the rest rescaled); ``distribute`` instead adds
-the province gap to the remaining counties in proportion to a pool of land (the land the raster
-calls shrub, grass, savanna or barren), i.e. it assumes the forest the raster misses (sparse
-forest, the shrub forest Chinese statistics count) lies uniformly on that land. ``distribute``
-avoids the implausible 100 % counties a large multiplicative factor produces on coarse rasters.
+Official statistics: a CSV ``adcode,year,forest_cover_pct`` (UTF-8, optional ``name``,
+``source`` and ``plantable_ha``) holds county and/or province forest cover. A county row of any
+year replaces the raster estimate (the year nearest the baseline year is used, the later one on
+a tie; the province row likewise, and the year used is reported). ``replace`` stops there;
+``rescale`` also scales the remaining counties by one factor so the province matches its
+official figure (counties at 100 % are capped and the rest rescaled); ``distribute`` instead
+adds the province gap to the remaining counties in proportion to a per-cell likelihood of
+unmapped forest (woody classes first; none on built-up land, cropland, water or wetland;
+none in urban districts), capped per cell at ``calibration_max_cell_share`` of that land.
+When the cap cannot hold the gap the province figure is not reached and the shortfall is
+reported, never spread elsewhere.
 
 Inputs: counties (GeoDataFrame in the grid CRS), fraction rasters on the grid, official CSV.
 Outputs: per-county sums in hectares; calibrated forest cover.
@@ -40,6 +43,7 @@ __all__ = [
     "Calibration",
     "calibrate_forest_cover",
     "county_means",
+    "county_rows",
     "county_sums_ha",
     "read_official",
     "require_counties_on_grid",
@@ -220,13 +224,41 @@ def read_official(path: str | Path) -> pd.DataFrame:
             f"official forest-cover table {path} repeats (adcode, year) for "
             f"{df.loc[dup, ['adcode', 'year']].values.tolist()[:10]}; keep one row each"
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "adcode": df["adcode"].astype("int64"),
             "year": df["year"].astype("int64"),
             "forest_cover_pct": pct.astype("float64"),
         }
     )
+    if "plantable_ha" in df.columns:
+        plantable = pd.to_numeric(df["plantable_ha"], errors="coerce")
+        bad = df[df["plantable_ha"].notna() & ~(plantable >= 0)]
+        if len(bad):
+            raise ConfigError(
+                f"official forest-cover table {path}: plantable_ha must be a number >= 0 (or "
+                f"empty), bad rows for adcodes {bad['adcode'].tolist()[:10]}"
+            )
+        out["plantable_ha"] = plantable.astype("float64")
+    return out
+
+
+def county_rows(official: pd.DataFrame, year: int, province_adcode: int | None) -> pd.DataFrame:
+    """One official row per adcode (the province's left out): the year nearest ``year``.
+
+    On a tie the later year is used.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"adcode": [1, 1, 2, 9], "year": [2015, 2019, 2021, 2020],
+    ...                    "forest_cover_pct": [40.0, 52.6, 10.0, 23.0]})
+    >>> county_rows(df, 2020, 9)[["adcode", "year"]].values.tolist()
+    [[1, 2019], [2, 2021]]
+    """
+    rows = official[official["adcode"] != province_adcode].copy()
+    rows["_dist"] = (rows["year"] - year).abs()
+    rows = rows.sort_values(["adcode", "_dist", "year"], ascending=[True, True, False])
+    return rows.drop_duplicates("adcode").drop(columns="_dist").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -246,12 +278,22 @@ class Calibration:
         the pool land counted as forest; 1.0 / 0.0 when not used.
     official_province_pct : float or None
         The province figure used, if any.
+    official_year : numpy.ndarray
+        Per county, the year of the official county figure used (0 where none).
+    official_province_year : int or None
+        Year of the province figure used.
+    shortfall_ha : float
+        ``distribute``: forest the likely land could not hold under the per-cell cap (the
+        province figure is missed by this much); 0 otherwise.
     """
 
     forest_pct: np.ndarray
     source: np.ndarray
     factor: float
     official_province_pct: float | None
+    official_year: np.ndarray | None = None
+    shortfall_ha: float = 0.0
+    official_province_year: int | None = None
 
 
 def calibrate_forest_cover(
@@ -265,6 +307,7 @@ def calibrate_forest_cover(
     province_adcode: int,
     where: str = "official table",
     pool_ha=None,
+    max_cell_share: float = 1.0,
 ) -> Calibration:
     """Replace or rescale raster forest cover with official statistics.
 
@@ -287,7 +330,10 @@ def calibrate_forest_cover(
     where : str
         Name of the official table for messages.
     pool_ha : array_like, optional
-        Per county, hectares of land that may hold unmapped forest (``distribute`` only).
+        Per county, likelihood-weighted hectares that may hold unmapped forest (``distribute``
+        only; zero in urban districts).
+    max_cell_share : float
+        ``distribute``: the largest share of the likely land that becomes forest.
 
     Returns
     -------
@@ -308,22 +354,29 @@ def calibrate_forest_cover(
         if mode != "none":
             raise ConfigError(f"calibration '{mode}' needs an official forest-cover table")
         return Calibration(raw.copy(), np.full(n, "raw", dtype=object), 1.0, None)
-    rows = official[official["year"] == year].set_index("adcode")["forest_cover_pct"]
+    nearest = county_rows(official, year, None).set_index("adcode")
+    rows = nearest["forest_cover_pct"]
+    county = nearest.drop(index=province_adcode, errors="ignore")
+    prov_year = (
+        int(nearest.loc[province_adcode, "year"]) if province_adcode in nearest.index else None
+    )
     pct = raw.copy()
     source = np.full(n, "raw", dtype=object)
-    has_county = np.isin(adcodes, rows.index.to_numpy())
-    pct[has_county] = rows.reindex(adcodes[has_county]).to_numpy()
+    has_county = np.isin(adcodes, county.index.to_numpy())
+    pct[has_county] = county["forest_cover_pct"].reindex(adcodes[has_county]).to_numpy()
     source[has_county] = "official"
+    off_year = np.zeros(n, dtype="int64")
+    off_year[has_county] = county["year"].reindex(adcodes[has_county]).to_numpy()
     if mode == "replace":
         prov = float(rows[province_adcode]) if province_adcode in rows.index else None
-        return Calibration(pct, source, 1.0, prov)
+        return Calibration(pct, source, 1.0, prov, off_year, 0.0, prov_year)
     if mode not in ("rescale", "distribute"):
         raise ConfigError(
             f"calibration mode {mode!r} is not known; use none, replace, rescale or distribute"
         )
     if province_adcode not in rows.index:
         raise ConfigError(
-            f"calibration '{mode}' needs the province row adcode {province_adcode}, year {year} "
+            f"calibration '{mode}' needs a province row (adcode {province_adcode}, any year) "
             f"in {where}; add it (e.g. {province_adcode},{year},23.18) or use calibration: "
             "replace/none"
         )
@@ -333,9 +386,14 @@ def calibrate_forest_cover(
     target_free_ha = target_pct / 100 * math.fsum(area.tolist()) - fixed_ha
     raw_free_ha = raw[free] * area[free] / 100
     if mode == "distribute":
-        return _distribute(
-            pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, target_pct, where
-        )
+        cal = _distribute(
+            pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, target_pct, where,
+            max_cell_share,
+        )  # fmt: skip
+        return Calibration(
+            cal.forest_pct, cal.source, cal.factor, target_pct, off_year, cal.shortfall_ha,
+            prov_year,
+        )  # fmt: skip
     if target_free_ha < 0 or (raw_free_ha.sum() <= 0 and target_free_ha > 0):
         raise ConfigError(
             f"{where}: the province figure {target_pct}% cannot be met by rescaling the raster "
@@ -355,13 +413,15 @@ def calibrate_forest_cover(
         source[free] = "rescaled"
     raw_sum = raw_free_ha.sum()
     factor = float(target_free_ha / raw_sum) if raw_sum > 0 else 1.0
-    return Calibration(pct, source, factor, target_pct)
+    return Calibration(pct, source, factor, target_pct, off_year, 0.0, prov_year)
 
 
-def _distribute(pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, target_pct, where):
-    """Add the province gap to free counties in proportion to their pool land."""
+def _distribute(
+    pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, target_pct, where, cap
+):
+    """Add the province gap to free counties in proportion to their likely land, capped."""
     if pool_ha is None:
-        raise ConfigError("calibration 'distribute' needs the pool land per county")
+        raise ConfigError("calibration 'distribute' needs the likely land per county")
     pool = np.asarray(pool_ha, dtype="float64")[free]
     gap_ha = target_free_ha - math.fsum(raw_free_ha.tolist())
     pool_total = math.fsum(pool.tolist())
@@ -370,13 +430,8 @@ def _distribute(pct, source, free, area, raw_free_ha, target_free_ha, pool_ha, t
             f"{where}: the raster already finds more forest than the official {target_pct}%; "
             "use calibration: rescale (which can scale down) or replace"
         )
-    if gap_ha > pool_total:
-        raise ConfigError(
-            f"{where}: the official {target_pct}% needs {gap_ha:,.0f} ha more forest than the "
-            f"raster finds, but only {pool_total:,.0f} ha of shrub/grass/barren land could hold "
-            "it; use calibration: rescale"
-        )
-    share = gap_ha / pool_total if pool_total > 0 else 0.0
+    share = min(gap_ha / pool_total, cap) if pool_total > 0 else 0.0
+    shortfall = max(gap_ha - share * pool_total, 0.0)
     pct[free] = (raw_free_ha + share * pool) / area[free] * 100
     source[free] = "distributed"
-    return Calibration(pct, source, share, target_pct)
+    return Calibration(pct, source, share, target_pct, None, shortfall)

@@ -25,7 +25,7 @@ from sxplan.errors import ConfigError
 from sxplan.layers.landcover import refuse_section_scheme
 from sxplan.layers.specs import StrictModel
 
-__all__ = ["ClimateLimit", "SinksConfig"]
+__all__ = ["ClimateLimit", "ClimateZones", "SinksConfig", "UrbanDistricts"]
 
 #: Common classes that may never be planted (checked for both class bases).
 NEVER_ELIGIBLE = ("crop", "built", "water", "wetland")
@@ -60,6 +60,47 @@ class ClimateLimit(StrictModel):
         return self
 
 
+class ClimateZones(StrictModel):
+    """Three planting zones from a precipitation (or aridity) raster: trees, shrubs only, none.
+
+    A cell with ``value >= tree_min_value`` may take trees; ``shrub_min_value <= value <
+    tree_min_value`` only shrubs (with the shrub growth and carbon factors); below
+    ``shrub_min_value`` nothing is planted. Cells where the layer has no data are not planted.
+    Defaults follow the rainfall zoning of 以水定绿 planning: under 200 mm no planting, 200-400 mm
+    drought-tolerant shrubs and grass, trees from 400 mm (source and status: sinks/README.md).
+    """
+
+    layer: str = Field("precip_mm_per_yr", description="aligned raster, higher = wetter")
+    tree_min_value: float = Field(400.0, description="e.g. annual precipitation in mm")
+    shrub_min_value: float = Field(200.0, description="below this nothing is planted")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClimateZones:
+        if self.shrub_min_value > self.tree_min_value:
+            raise ValueError(
+                f"climate_zones on '{self.layer}': shrub_min_value {self.shrub_min_value} > "
+                f"tree_min_value {self.tree_min_value}; the shrub zone lies below the tree zone"
+            )
+        return self
+
+
+class UrbanDistricts(StrictModel):
+    """Which counties count as urban districts (no unmapped forest, no new planting).
+
+    A county is urban when its name ends with one of ``name_suffixes`` (市辖区 names end in 区)
+    and, if ``min_builtup_share`` is set, its built-up land-cover share is at least that; or
+    when its adcode is listed in ``adcodes``. Counties in ``not_adcodes`` are never urban.
+    An official county table row with ``plantable_ha`` overrides the rule for that county.
+    """
+
+    name_suffixes: list[str] = Field(default_factory=lambda: ["区"])
+    min_builtup_share: float | None = Field(
+        0.05, ge=0, le=1, description="built-up share of the county for a 区 to count as urban"
+    )
+    adcodes: list[int] = Field(default_factory=list)
+    not_adcodes: list[int] = Field(default_factory=list)
+
+
 class SinksConfig(StrictModel):
     """Settings of the county forest-sink estimate (baseline, eligibility, allocation, sink).
 
@@ -91,6 +132,17 @@ class SinksConfig(StrictModel):
     min_elevation_m: float | None = None
     max_elevation_m: float | None = 2600.0
     climate_limits: list[ClimateLimit] = Field(default_factory=list)
+    climate_zones: ClimateZones | None = Field(
+        None, description="trees / shrubs only / none from a precipitation or aridity layer"
+    )
+    farmland_layer: str | None = Field(
+        None,
+        description="永久基本农田: a raster (value > 0) or polygon layer of permanent basic "
+        "farmland; its cells are never planted (cropland classes are excluded anyway)",
+    )
+    built_margin_m: float = Field(
+        0.0, ge=0, description="cells within this distance of built-up land are not planted"
+    )
     reserved_min_value: float = Field(
         0.0,
         description="a cell of the reserved (renewables) raster with a value above this is "
@@ -112,6 +164,19 @@ class SinksConfig(StrictModel):
         description="CSV adcode,year,forest_cover_pct; default the packaged provincial figure",
     )
     province_adcode: int = 140000
+    urban_districts: UrbanDistricts = Field(default_factory=UrbanDistricts)
+    calibration_max_cell_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="distribute: at most this share of a cell's likely land becomes forest",
+    )
+    calibration_likelihood: dict[int | str, float] = Field(
+        default_factory=lambda: {"forest": 1.0, "shrub": 1.0, "grass": 0.2, "barren": 0.0},
+        description="distribute: weight of unmapped forest on the part of a cell not yet "
+        "counted as forest, per common class name or source code of the layer's scheme "
+        "(woody classes first; IGBP savannas are common 'grass')",
+    )
 
     # --- allocation ---------------------------------------------------------------------
     allocation: Literal["proportional", "equal_points", "priority"] = "proportional"
@@ -136,6 +201,26 @@ class SinksConfig(StrictModel):
         800.0, description="FAO GEZ temperate mountain systems: above about 800 m"
     )
     parameter_table: Path | None = Field(None, description="default sinks/data/ipcc_tier1.csv")
+    existing_forest_mix: dict[Literal["broadleaf", "conifer"], float] = Field(
+        default_factory=lambda: {"broadleaf": 0.5, "conifer": 0.5},
+        description="type shares of existing forest (growth and BCEFs of the stock estimate)",
+    )
+    stock_m3_per_ha: float = Field(
+        34.49,
+        gt=0,
+        description="growing stock of existing forest: 9739.12万m3 on 4236万亩 (8th inventory, "
+        "F5), derived",
+    )
+    stock_targets_m3: dict[int, float] = Field(
+        default_factory=lambda: {2025: 1.69e8, 2035: 1.95e8},
+        description="province forest growing-stock targets (林长制 opinion 2020, F10)",
+    )
+    grid_emission_factor_tco2_per_mwh: float = Field(
+        0.5366,
+        ge=0,
+        description="tCO2 avoided per MWh of wind/PV: national average electricity CO2 factor "
+        "0.5366 kgCO2/kWh (unverified secondary source, sinks/README.md)",
+    )
     monte_carlo_draws: int = Field(2000, ge=100, le=100_000)
     seed: int = 20250101
 
@@ -150,7 +235,31 @@ class SinksConfig(StrictModel):
                 )
         return v
 
-    @field_validator("forest_mix")
+    @field_validator("calibration_likelihood")
+    @classmethod
+    def _likelihood_classes(cls, v: dict) -> dict:
+        from sxplan.layers.landcover import COMMON_CLASSES
+
+        for key, w in v.items():
+            if isinstance(key, int):
+                if not 0 <= w <= 1:
+                    raise ValueError(f"calibration_likelihood: weight of code {key} must be 0-1")
+                continue  # source codes are checked against the scheme in check_scheme
+            if key not in COMMON_CLASSES:
+                raise ValueError(
+                    f"calibration_likelihood: {key!r} is not a common class; use names from "
+                    f"{sorted(COMMON_CLASSES)}"
+                )
+            if key in NEVER_ELIGIBLE and w > 0:
+                raise ValueError(
+                    f"calibration_likelihood: {key!r} land never holds unmapped forest "
+                    "(built-up, cropland, water and wetland); set it to 0 or remove it"
+                )
+            if not 0 <= w <= 1:
+                raise ValueError(f"calibration_likelihood: weight of {key!r} must be 0-1")
+        return v
+
+    @field_validator("forest_mix", "existing_forest_mix")
     @classmethod
     def _mix_sums_to_one(cls, v: dict) -> dict:
         total = sum(v.values())
@@ -262,6 +371,19 @@ def _check_class_credits(cfg: SinksConfig, scheme_name: str | None) -> None:
             raise ValueError(
                 f"eligible_credit: class {key!r} is {common} land, which is never planted "
                 f"(cropland, built-up, water and wetland are excluded); remove it"
+            )
+    for key, w in cfg.calibration_likelihood.items():
+        if not isinstance(key, int) or scheme is None or w == 0:
+            continue
+        if key not in scheme:
+            raise ValueError(
+                f"calibration_likelihood: code {key} is not in the '{scheme_name}' scheme "
+                f"(known: {sorted(scheme)})"
+            )
+        if names[scheme[key][0]] in NEVER_ELIGIBLE:
+            raise ValueError(
+                f"calibration_likelihood: class {key} is {names[scheme[key][0]]} land, which "
+                "never holds unmapped forest (built-up, cropland, water, wetland); set it to 0"
             )
     for key, credit in cfg.forest_credit.items():
         if source and scheme is not None and key not in scheme:

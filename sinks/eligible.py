@@ -5,13 +5,18 @@ For every cell of the land-cover raster this stage computes two fractions of the
 - ``forest_credit``: how much of the cell counts as forest now (class credits from the config,
   e.g. IGBP forests 1.0, woody savannas 0.5);
 - ``eligible``: how much of the cell may be planted: the land-cover credit (grass, shrub,
-  barren ...; never cropland, built-up, water or wetland), set to 0 where the slope or
-  elevation is out of range, where a climate layer is out of range, and where the renewables
-  reservation raster holds a cell for wind/PV. Cells where a limiting layer has no data are not
-  eligible (unknown is never assumed good).
+  barren ...; never cropland, built-up, water or wetland), set to 0 on permanent basic
+  farmland (``farmland_layer``), within ``built_margin_m`` of built-up cells, where the slope or
+  elevation is out of range, where a climate layer is out of range or in the no-planting climate
+  zone, and where the renewables reservation raster holds a cell for wind/PV. Cells where a
+  limiting layer has no data are not eligible (unknown is never assumed good);
+- ``eligible_shrub``: the part of ``eligible`` in the shrubs-only climate zone;
+- ``likely_forest``: weight of unmapped forest on the cell's non-forest part (calibration
+  ``distribute``; 0 on built-up, cropland, water and wetland).
 
 It also keeps, per limit, the eligible fraction that limit removed (applied in the order
-slope, elevation, climate, reserved), so county tables can say which rule removed how much land.
+farmland, built margin, slope, elevation, climate, climate zone, reserved), so county tables
+can say which rule removed how much land.
 
 Inputs: :class:`~sxplan.layers.io.AlignedLayer` rasters on one grid, a
 :class:`~sxplan.sinks.config.SinksConfig`,
@@ -26,9 +31,15 @@ from pathlib import Path
 import numpy as np
 
 from sxplan.errors import ConfigError, GridMismatchError
+from sxplan.layers.distance import (
+    features_from_codes,
+    features_from_vector,
+    halo_cells,
+    within_distance,
+)
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, RasterTileWriter
-from sxplan.layers.landcover import COMMON_CLASSES, common_lookup, scheme_of
+from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES, common_lookup, scheme_of
 from sxplan.layers.windows import plan_tiles, run_tiles
 
 from .config import SinksConfig
@@ -38,7 +49,9 @@ __all__ = [
     "LandRasters",
     "compute_land_rasters",
     "credit_lookups",
+    "eligible_after_calibration",
     "land_fractions",
+    "likelihood_lookup",
 ]
 
 #: Nodata of the fraction rasters written here.
@@ -85,6 +98,31 @@ def credit_lookups(config: SinksConfig, scheme: str) -> tuple[np.ndarray, np.nda
     return luts[0], luts[1]
 
 
+def likelihood_lookup(config: SinksConfig, scheme: str) -> np.ndarray:
+    """Lookup from source code to the weight of unmapped forest (``calibration_likelihood``).
+
+    Examples
+    --------
+    >>> lut = likelihood_lookup(SinksConfig(), "igbp")
+    >>> [round(float(lut[c]), 6) for c in (7, 10, 12, 13)]
+    [1.0, 0.2, 0.0, 0.0]
+    """
+    by_common = np.zeros(256, dtype="float32")
+    for name, w in config.calibration_likelihood.items():
+        if isinstance(name, str):
+            by_common[COMMON_CLASSES[name]] = w
+    lut = by_common[common_lookup(scheme)]
+    for code, w in config.calibration_likelihood.items():
+        if isinstance(code, int):  # a source code overrides its common class
+            lut[code] = w
+    return lut
+
+
+def built_codes(scheme: str) -> list[int]:
+    """Source codes of the scheme's built-up classes."""
+    return [c for c, (common, _) in SCHEMES[scheme].items() if common == COMMON_CLASSES["built"]]
+
+
 def land_fractions(
     codes: np.ndarray,
     codes_valid: np.ndarray,
@@ -106,13 +144,15 @@ def land_fractions(
     luts : tuple of numpy.ndarray
         From :func:`credit_lookups`.
     limits : dict
-        Optional ``"slope"``, ``"dem"``, ``"reserved"`` and ``"climate:<layer>"`` entries, each
-        ``(values, valid)`` on the same block.
+        Optional ``"slope"``, ``"dem"``, ``"reserved"``, ``"zones"`` and ``"climate:<layer>"``
+        entries, each ``(values, valid)`` on the same block, and ``"farmland"`` and
+        ``"built_near"`` boolean blocks (True = not planted).
 
     Returns
     -------
     dict of str to numpy.ndarray
-        float32 arrays ``forest``, ``eligible``, ``eligible_landcover`` and ``removed_<rule>``
+        float32 arrays ``forest``, ``eligible``, ``eligible_shrub``, ``eligible_landcover``,
+        ``likely_forest`` (when ``luts`` has a third, likelihood, table) and ``removed_<rule>``
         for each rule applied; ``NODATA`` where land cover has no data.
     """
     safe = np.where(codes_valid, codes, 0).astype("int64")
@@ -125,6 +165,10 @@ def land_fractions(
         eligible[blocked] = 0.0
         out[f"removed_{rule}"] = _nodata_outside(removed, codes_valid)
 
+    if "farmland" in limits:
+        remove("farmland", limits["farmland"])
+    if "built_near" in limits:
+        remove("built_margin", limits["built_near"])
     if "slope" in limits and config.max_slope_deg is not None:
         s, sv = limits["slope"]
         remove("slope", ~sv | (s > config.max_slope_deg))
@@ -148,10 +192,24 @@ def land_fractions(
             if lim.max_value is not None:
                 blocked |= c > lim.max_value
         remove("climate", blocked)
+    shrub_zone = np.zeros(codes.shape, dtype=bool)
+    if "zones" in limits:
+        z = config.climate_zones
+        v, vv = limits["zones"]
+        remove("climate_zone", ~vv | (v < z.shrub_min_value))
+        shrub_zone = vv & (v >= z.shrub_min_value) & (v < z.tree_min_value)
     if "reserved" in limits:
         r, rv = limits["reserved"]
         remove("reserved", rv & (r > config.reserved_min_value))
+    out["eligible_shrub"] = _nodata_outside(
+        np.where(shrub_zone, eligible, 0.0).astype("float32"), codes_valid
+    )
     out["eligible"] = _nodata_outside(eligible, codes_valid)
+    if len(luts) > 2:
+        likely = (luts[2][safe] * np.clip(1.0 - luts[0][safe], 0.0, 1.0)).astype("float32")
+        out["likely_forest"] = _nodata_outside(likely, codes_valid)
+    if len(luts) > 3:
+        out["builtup"] = _nodata_outside(luts[3][safe].astype("float32"), codes_valid)
     return out
 
 
@@ -173,14 +231,23 @@ class LandRasters:
     eligible_landcover : AlignedLayer
         Fraction eligible by land cover alone.
     removed : dict of str to AlignedLayer
-        Per limit (``slope``, ``elevation``, ``climate``, ``reserved``), the eligible fraction it
-        removed.
+        Per limit (``farmland``, ``built_margin``, ``slope``, ``elevation``, ``climate``,
+        ``climate_zone``, ``reserved``), the eligible fraction it removed.
+    eligible_shrub : AlignedLayer
+        Part of ``eligible`` in the shrubs-only climate zone.
+    likely_forest : AlignedLayer
+        Weight of unmapped forest per cell (calibration ``distribute``).
+    builtup : AlignedLayer
+        1 on built-up land-cover cells (urban-district rule).
     """
 
     forest: AlignedLayer
     eligible: AlignedLayer
     eligible_landcover: AlignedLayer
     removed: dict[str, AlignedLayer]
+    eligible_shrub: AlignedLayer
+    likely_forest: AlignedLayer
+    builtup: AlignedLayer
 
 
 def _limit_layers(
@@ -199,6 +266,10 @@ def _limit_layers(
         wanted["dem"] = config.dem_layer
     for lim in config.climate_limits:
         wanted[f"climate:{lim.layer}"] = lim.layer
+    if config.climate_zones is not None:
+        wanted["zones"] = config.climate_zones.layer
+    if config.farmland_layer and config.farmland_layer in rasters:
+        wanted["farmland"] = config.farmland_layer
     layers: dict[str, AlignedLayer] = {}
     for key, name in wanted.items():
         if name not in rasters:
@@ -225,6 +296,7 @@ def compute_land_rasters(
     reserved: AlignedLayer | None = None,
     eligible_path: str | Path | None = None,
     tile_size: int | None = None,
+    vectors: dict | None = None,
 ) -> LandRasters:
     """Compute forest-credit and eligible-fraction rasters window by window.
 
@@ -248,6 +320,8 @@ def compute_land_rasters(
         ``out_dir/afforestation_eligible.tif``.
     tile_size : int, optional
         Force the tile side in cells (tests).
+    vectors : dict of str to geopandas.GeoDataFrame, optional
+        Vector layers by name (a polygon ``farmland_layer``).
 
     Returns
     -------
@@ -269,29 +343,57 @@ def compute_land_rasters(
     scheme = scheme_of(lc, needed_by=f"sinks (landcover_layer: {lc.name})")
     config.check_scheme(scheme)
     limit_layers = _limit_layers(grid, rasters, config, reserved)
-    luts = credit_lookups(config, scheme)
+    farmland_raster = limit_layers.pop("farmland", None)
+    farmland_vector = _farmland_vector(config, rasters, vectors, grid)
+    built_lut = np.zeros(65536, dtype="float32")
+    built_lut[built_codes(scheme)] = 1.0
+    luts = (*credit_lookups(config, scheme), likelihood_lookup(config, scheme), built_lut)
+    margin = config.built_margin_m
+    built = features_from_codes(lc, built_codes(scheme)) if margin > 0 else None
     rules = [
         r
         for r, present in (
+            ("farmland", config.farmland_layer is not None),
+            ("built_margin", margin > 0),
             ("slope", "slope" in limit_layers),
             ("elevation", "dem" in limit_layers),
             ("climate", bool(config.climate_limits)),
+            ("climate_zone", "zones" in limit_layers),
             ("reserved", "reserved" in limit_layers),
         )
         if present
     ]
-    names = ["forest", "eligible", "eligible_landcover"] + [f"removed_{r}" for r in rules]
+    names = [
+        "forest",
+        "eligible",
+        "eligible_landcover",
+        "eligible_shrub",
+        "likely_forest",
+        "builtup",
+    ] + [f"removed_{r}" for r in rules]
     paths = {n: out_dir / f"{n}.tif" for n in names}
     paths["eligible"] = (
         Path(eligible_path) if eligible_path else out_dir / "afforestation_eligible.tif"
     )
+    halo = halo_cells(margin, grid.res) if margin > 0 else 0
     tiles = plan_tiles(
-        grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=_BYTES_PER_CELL, tile_size=tile_size
+        grid,
+        mem_limit_mb=mem_limit_mb,
+        bytes_per_cell=_BYTES_PER_CELL,
+        tile_size=tile_size,
+        halo=halo,
     )
 
     def compute(tile):
         codes, valid = lc.read_valid(tile.window)
         limits = {k: layer.read_valid(tile.window) for k, layer in limit_layers.items()}
+        if farmland_raster is not None:
+            f, fv = farmland_raster.read_valid(tile.window)
+            limits["farmland"] = fv & (f > 0)
+        elif farmland_vector is not None:
+            limits["farmland"] = farmland_vector(tile.window)
+        if built is not None:
+            limits["built_near"] = within_distance(built, grid, tile, margin)
         return land_fractions(codes, valid, config, luts, limits)
 
     writers = {
@@ -327,4 +429,73 @@ def compute_land_rasters(
         layer["eligible"],
         layer["eligible_landcover"],
         {r: layer[f"removed_{r}"] for r in rules},
+        layer["eligible_shrub"],
+        layer["likely_forest"],
+        layer["builtup"],
     )
+
+
+def _farmland_vector(config, rasters, vectors, grid):
+    """A feature reader for a polygon farmland layer, or None (raster layer or none set)."""
+    name = config.farmland_layer
+    if not name or name in rasters:
+        return None
+    if vectors is None or name not in vectors:
+        raise ConfigError(
+            f"sinks.farmland_layer '{name}' is neither a raster {sorted(rasters)} nor a vector "
+            f"layer {sorted(vectors or {})} of the run; add it to `layers:` or unset it"
+        )
+    return features_from_vector(vectors[name], grid, all_touched=False)
+
+
+def eligible_after_calibration(
+    land: LandRasters,
+    share: float,
+    path: str | Path,
+    *,
+    mem_limit_mb: float,
+    tile_size: int | None = None,
+) -> AlignedLayer:
+    """Plantable fraction left once calibration ``distribute`` adds unmapped forest.
+
+    Calibration puts ``share x likely_forest`` of each cell under forest; planting can only use
+    what is left of the cell: ``min(eligible, max(0, 1 - forest - share x likely_forest))``.
+
+    Parameters
+    ----------
+    land : LandRasters
+        From :func:`compute_land_rasters`.
+    share : float
+        The calibration share (:attr:`~sxplan.sinks.baseline.Calibration.factor`).
+    path : str or pathlib.Path
+        Output GeoTIFF (float32, nodata -1).
+    mem_limit_mb : float
+        Memory budget.
+    tile_size : int, optional
+        Force the tile side in cells (tests).
+
+    Returns
+    -------
+    AlignedLayer
+
+    Examples
+    --------
+    A grass cell with 0.15 plantable, no mapped forest, likelihood 0.3 and share 0.5 keeps
+    ``min(0.15, 1 - 0 - 0.15) = 0.15``; a savanna cell with 0.5 plantable and likelihood 1.0
+    keeps ``min(0.5, 1 - 0.5) = 0.5``; with share 0.8 it keeps ``0.2``.
+    """
+    grid = land.eligible.grid
+    tiles = plan_tiles(grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=24, tile_size=tile_size)
+
+    def compute(tile):
+        e, ev = land.eligible.read_valid(tile.window)
+        f, _ = land.forest.read_valid(tile.window)
+        lk, _ = land.likely_forest.read_valid(tile.window)
+        room = np.clip(1.0 - f - share * lk, 0.0, 1.0)
+        return np.where(ev, np.minimum(e, room), NODATA).astype("float32")
+
+    with RasterTileWriter(
+        path, grid, "float32", NODATA, tags={"units": "fraction of cell"}
+    ) as writer:
+        run_tiles(tiles, compute, lambda tile, r: writer.write(r, tile.window))
+    return writer.layer("eligible_after_calibration", "fraction")

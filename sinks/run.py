@@ -6,7 +6,9 @@
 4. the province target (+``target_gain_points`` over the calibrated baseline) and its
    allocation to counties;
 5. planting schedule and IPCC Tier-1 sink trajectory with Monte Carlo ranges;
-6. ``counties.csv`` (UTF-8 with BOM), ``counties.gpkg``, ``afforestation_eligible.tif`` and
+6. existing forest: growth, growing stock, its sink, the stock trajectory (``stock.csv``);
+7. net carbon of the shortlisted PV/wind parcels against planting their land (``net_carbon.csv``);
+8. ``counties.csv`` (UTF-8 with BOM), ``counties.gpkg``, ``afforestation_eligible.tif`` and
    ``trajectory.csv`` (province sink per year) in ``out_dir``.
 
 Inputs: the run grid, aligned rasters, county polygons in the grid CRS, :class:`SinksConfig`,
@@ -16,7 +18,6 @@ Outputs: :class:`SinksResult` and the files above, each written atomically.
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -26,24 +27,23 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import ConfigError, NoOverlapError
-from sxplan.layers.counties import COUNTY_COLUMNS
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, write_csv, write_gpkg
 from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
-from .allocation import allocate
+from ._assemble import assemble
 from .baseline import (
     OFFICIAL_CSV,
-    calibrate_forest_cover,
     county_means,
     county_sums_ha,
     read_official,
     require_counties_on_grid,
 )
 from .config import SinksConfig
-from .eligible import compute_land_rasters
-from .sequestration import ZONES, load_tier1_table, sink_trajectory
+from .eligible import compute_land_rasters, eligible_after_calibration
+from .net_carbon import county_net_carbon, parcel_net_carbon, young_removal_factor
+from .sequestration import ZONES, load_tier1_table
 
 __all__ = ["SinksResult", "run_sinks"]
 
@@ -77,13 +77,26 @@ class SinksResult:
             f"forest cover {p['baseline_year']}: raster {p['baseline_raw_pct']:.2f}%, "
             f"calibrated {p['baseline_calibrated_pct']:.2f}%"
             + (
-                f" (official {p['official_province_pct']:.2f}%)"
+                f" (official {p['official_province_pct']:.2f}%"
+                + (
+                    f", {p['official_province_year']})"
+                    if p.get("official_province_year") is not None
+                    else ")"
+                )
                 if p["official_province_pct"] is not None
+                else ""
+            ),
+            f"urban districts: {p['urban_districts']}, allocated {p['urban_allocated_ha']:,.0f} ha"
+            + (
+                f"; calibration SHORT of the official figure by "
+                f"{p['calibration_shortfall_ha']:,.0f} ha (per-cell cap)"
+                if p["calibration_shortfall_ha"] > 0
                 else ""
             ),
             f"target {p['target_year']}: {p['target_pct']:.2f}% (+{p['target_gain_points']} "
             f"points) = {p['required_gain_ha']:,.0f} ha of new forest",
-            f"eligible land: {p['eligible_ha']:,.0f} ha; allocated ({p['strategy']}): "
+            f"plantable land: {p['eligible_ha']:,.0f} ha (of it {p['eligible_shrub_zone_ha']:,.0f}"
+            f" ha shrubs only); allocated ({p['strategy']}): "
             f"{p['allocated_gain_ha']:,.0f} ha -> "
             + (
                 "target feasible"
@@ -91,6 +104,25 @@ class SinksResult:
                 else f"INFEASIBLE, shortfall {p['shortfall_ha']:,.0f} ha"
             ),
         ]
+        lines.append(
+            f"existing forest: stock {p['forest_stock_m3'] / 1e8:.3f} 亿m3, growth "
+            f"{p['existing_growth_m3_per_yr'] / 1e4:,.0f} 万m3/yr, sink "
+            f"{p['existing_sink_tco2_per_yr'] / 1e6:.2f} MtCO2/yr (Tier 1, no harvest)"
+        )
+        for y, target in p["stock_targets_m3"].items():
+            est = p.get(f"stock_m3_{y}")
+            if est is not None:
+                lines.append(
+                    f"forest stock {y}: {est / 1e8:.3f} 亿m3 estimated vs target "
+                    f"{target / 1e8:.2f} 亿m3 ({(est - target) / 1e8:+.3f})"
+                )
+        if p.get("net_carbon_parcels"):
+            lines.append(
+                f"contested land ({p['net_carbon_parcels']} PV/wind parcels): avoided "
+                f"{p['avoided_tco2_per_yr'] / 1e6:.3f} MtCO2/yr vs forgone sink "
+                f"{p['forgone_sink_tco2_per_yr'] / 1e6:.3f} MtCO2/yr on "
+                f"{p['contested_plantable_ha']:,.0f} ha plantable"
+            )
         for y in p["report_years"]:
             lines.append(
                 f"afforestation sink {y}: {p[f'sink_tco2_per_yr_{y}'] / 1e6:.3f} MtCO2/yr "
@@ -111,6 +143,8 @@ def run_sinks(
     reserved: AlignedLayer | None = None,
     official: str | Path | None = None,
     tile_size: int | None = None,
+    vectors: dict | None = None,
+    shortlist=None,
 ) -> SinksResult:
     """Estimate county forest baseline, afforestation toward the target, and sinks.
 
@@ -137,6 +171,10 @@ def run_sinks(
         figure when calibration is not ``none``.
     tile_size : int, optional
         Force tile side in cells (tests).
+    vectors : dict of str to geopandas.GeoDataFrame, optional
+        Vector layers by name (a polygon ``farmland_layer``).
+    shortlist : geopandas.GeoDataFrame, optional
+        The siting shortlist (parcels reserved in ``reserved``); gives ``net_carbon.csv``.
 
     Returns
     -------
@@ -166,20 +204,50 @@ def run_sinks(
             reserved=reserved,
             eligible_path=eligible_tmp,
             tile_size=tile_size,
+            vectors=vectors,
         )
         # 2. county sums
         zonal = {"forest": land.forest, "eligible": land.eligible}
         zonal["eligible_landcover"] = land.eligible_landcover
+        zonal["eligible_shrub"] = land.eligible_shrub
+        zonal["likely_forest"] = land.likely_forest
+        zonal["builtup"] = land.builtup
         for rule, layer in land.removed.items():
             zonal[f"removed_{rule}"] = layer
         sums = county_sums_ha(counties, zonal, grid, mem_limit_mb=mem_limit_mb)
         zone_index, mean_elev = _zones(counties, rasters, config, grid, mem_limit_mb)
         score = _priority_score(counties, rasters, config, grid, mem_limit_mb, land, sums)
-        result = _assemble(
-            counties, sums, zone_index, mean_elev, score, config, table, official_df, official_path
-        )
-        # 6. write, each table checked against the run-folder schema (sxplan/schema.py)
-        gdf, province, trajectory = result
+
+        def after_share(share: float) -> np.ndarray:
+            left = eligible_after_calibration(
+                land, share, work / "eligible_after.tif", mem_limit_mb=mem_limit_mb,
+                tile_size=tile_size,
+            )  # fmt: skip
+            left_ha = county_sums_ha(counties, {"left": left}, grid, mem_limit_mb=mem_limit_mb)
+            return left_ha["left_ha"].to_numpy()
+
+        gdf, province, trajectory, stock, (factors, zones, mix) = assemble(
+            counties, sums, zone_index, mean_elev, score, config, table, official_df,
+            official_path, after_share,
+        )  # fmt: skip
+        net = None
+        if shortlist is not None:  # 7. net carbon on the reserved parcels
+            per_ha = young_removal_factor(factors, zones, mix)
+            net = parcel_net_carbon(
+                shortlist,
+                land.removed.get("reserved"),
+                grid,
+                counties["adcode"].to_numpy(),
+                per_ha,
+                config.grid_emission_factor_tco2_per_mwh,
+                mem_limit_mb=mem_limit_mb,
+            )
+            by_county = county_net_carbon(net, counties["adcode"].to_numpy())
+            for c in by_county.columns:
+                gdf[c] = by_county[c].to_numpy()
+                province[c] = float(by_county[c].sum())
+            province["net_carbon_parcels"] = len(net)
+        # 8. write, each table checked against the run-folder schema (sxplan/schema.py)
         csv, gpkg, traj = (
             dataset(k) for k in ("sinks.counties", "sinks.counties_gpkg", "sinks.trajectory")
         )
@@ -193,6 +261,14 @@ def run_sinks(
         paths["trajectory_csv"] = write_csv(
             traj.check(round_for_csv(trajectory)), out_dir / traj.filename()
         )
+        st = dataset("sinks.stock")
+        paths["stock_csv"] = write_csv(st.check(round_for_csv(stock)), out_dir / st.filename())
+        if net is not None:
+            nc = dataset("sinks.net_carbon")
+            rounded = round_for_csv(net)
+            for c in ("grid_emission_factor_tco2_per_mwh", "forgone_sink_tco2_per_ha_yr"):
+                rounded[c] = net[c].round(4)  # factors: tonnes rounding (2 dp) is too coarse
+            paths["net_carbon_csv"] = write_csv(nc.check(rounded), out_dir / nc.filename())
         final_tif = out_dir / dataset("sinks.eligible").filename()
         eligible_tmp.replace(final_tif)
         paths["afforestation_eligible_tif"] = final_tif
@@ -240,139 +316,3 @@ def _priority_score(counties, rasters, config, grid, mem_limit_mb, land, sums):
     return county_means(
         counties, rasters[name], grid, mem_limit_mb=mem_limit_mb, weights=land.eligible
     )
-
-
-def _net_eligible(eligible_raster_ha, raw_pct, cal, area_ha, config):
-    """Eligible land minus the forest calibration added that the raster called open land.
-
-    ``distributed`` counties: the added forest lies uniformly on the pool land, so eligible
-    land shrinks by the same share. Other counties: the added forest hectares are taken off
-    eligible land (floored at 0).
-    """
-    if not config.deduct_calibrated_forest:
-        return eligible_raster_ha.copy()
-    added_ha = np.maximum(cal.forest_pct - raw_pct, 0.0) / 100 * area_ha
-    net = np.maximum(eligible_raster_ha - added_ha, 0.0)
-    distributed = cal.source == "distributed"
-    net[distributed] = eligible_raster_ha[distributed] * (1.0 - cal.factor)
-    return net
-
-
-def _assemble(
-    counties, sums, zone_index, mean_elev, score, config, table, official_df, official_path
-):
-    import geopandas as gpd
-
-    area_ha = counties.geometry.area.to_numpy() / 1e4
-    valid_ha = sums["valid_ha"].to_numpy()
-    no_data = valid_ha <= 0
-    if no_data.any():
-        bad = counties.loc[no_data, "adcode"].tolist()
-        raise NoOverlapError(
-            f"land cover has no data over counties {bad[:10]}; the land-cover layer must "
-            "cover every county (check its extent and nodata)"
-        )
-    forest_raw_ha = sums["forest_ha"].to_numpy()
-    raw_pct = forest_raw_ha / valid_ha * 100
-    # 3. calibration
-    cal = calibrate_forest_cover(
-        counties["adcode"].to_numpy(),
-        area_ha,
-        raw_pct,
-        official_df,
-        mode=config.calibration,
-        year=config.baseline_year,
-        province_adcode=config.province_adcode,
-        where=str(official_path),
-        pool_ha=sums["eligible_landcover_ha"].to_numpy(),
-    )
-    total_area = math.fsum(area_ha.tolist())
-    prov_raw_pct = math.fsum((raw_pct * area_ha).tolist()) / total_area
-    prov_cal_pct = math.fsum((cal.forest_pct * area_ha).tolist()) / total_area
-    # 4. eligible land net of forest the calibration added, target and allocation
-    eligible_raster_ha = sums["eligible_ha"].to_numpy()
-    eligible_ha = _net_eligible(eligible_raster_ha, raw_pct, cal, area_ha, config)
-    required_ha = config.target_gain_points / 100 * total_area
-    alloc = allocate(config.allocation, required_ha, eligible_ha, area_ha=area_ha, score=score)
-    # 5. planting schedule (even over the planting years) and sinks
-    planting_years = np.arange(config.planting_start_year, config.planting_end_year + 1)
-    planted = np.outer(alloc.allocated_ha, np.full(planting_years.size, 1 / planting_years.size))
-    years = np.arange(config.planting_start_year, config.trajectory_end_year + 1)
-    traj = sink_trajectory(
-        planted,
-        planting_years,
-        years,
-        zone_index,
-        dict(config.forest_mix),
-        table,
-        n_draws=config.monte_carlo_draws,
-        seed=config.seed,
-    )
-    county_required_ha = config.target_gain_points / 100 * area_ha
-    cols = {c: counties[c].to_numpy() for c in COUNTY_COLUMNS}
-    cols.update(
-        {
-            "area_km2": area_ha / 100,
-            "landcover_coverage_pct": valid_ha / area_ha * 100,
-            "baseline_forest_pct": raw_pct,
-            "calibrated_forest_pct": cal.forest_pct,
-            "calibration_source": cal.source,
-            "ecological_zone": np.array([ZONES[z] for z in zone_index], dtype=object),
-            "mean_elevation_m": mean_elev,
-            "eligible_landcover_ha": sums["eligible_landcover_ha"].to_numpy(),
-        }
-    )
-    for c in sums.columns:
-        if c.startswith("removed_"):
-            cols[c] = sums[c].to_numpy()
-    gain_points = alloc.allocated_ha / area_ha * 100
-    cols.update(
-        {
-            "eligible_raster_ha": eligible_raster_ha,
-            "eligible_ha": eligible_ha,
-            "required_gain_ha": county_required_ha,
-            "required_gain_points": np.full(len(area_ha), config.target_gain_points),
-            "feasible_locally": eligible_ha >= county_required_ha,
-            "allocated_gain_ha": alloc.allocated_ha,
-            "allocated_gain_points": gain_points,
-            f"cover_{config.target_year}_pct": cal.forest_pct + gain_points,
-        }
-    )
-    if score is not None:
-        cols["priority_score"] = score
-    for y in config.report_years:
-        j = traj.at(y)
-        cols[f"sink_tco2_per_yr_{y}"] = traj.county_tco2_per_yr[:, j]
-        cols[f"sink_tco2_per_yr_{y}_p05"] = traj.county_p05[:, j]
-        cols[f"sink_tco2_per_yr_{y}_p95"] = traj.county_p95[:, j]
-    gdf = gpd.GeoDataFrame(cols, geometry=counties.geometry.to_numpy(), crs=counties.crs)
-    province = {
-        "n_counties": len(gdf),
-        "province_adcode": config.province_adcode,
-        "area_km2": total_area / 100,
-        "baseline_year": config.baseline_year,
-        "target_year": config.target_year,
-        "baseline_raw_pct": prov_raw_pct,
-        "baseline_calibrated_pct": prov_cal_pct,
-        "official_province_pct": cal.official_province_pct,
-        "calibration": config.calibration,
-        "calibration_factor": cal.factor,
-        "target_gain_points": config.target_gain_points,
-        "target_pct": prov_cal_pct + config.target_gain_points,
-        "required_gain_ha": required_ha,
-        "eligible_raster_ha": math.fsum(eligible_raster_ha.tolist()),
-        "eligible_ha": math.fsum(eligible_ha.tolist()),
-        "allocated_gain_ha": alloc.allocated_total_ha,
-        "feasible": alloc.feasible,
-        "shortfall_ha": alloc.shortfall_ha,
-        "strategy": alloc.strategy,
-        "cover_target_year_pct": prov_cal_pct + alloc.allocated_total_ha / total_area * 100,
-        "report_years": list(config.report_years),
-        "parameter_table": table.path,
-    }
-    for y in config.report_years:
-        j = traj.at(y)
-        province[f"sink_tco2_per_yr_{y}"] = float(traj.province_tco2_per_yr[j])
-        province[f"sink_tco2_per_yr_{y}_p05"] = float(traj.province_p05[j])
-        province[f"sink_tco2_per_yr_{y}_p95"] = float(traj.province_p95[j])
-    return gdf, province, traj.province_frame()

@@ -5,7 +5,8 @@ the annual removal of a hectare of new forest as
 
     removal [tCO2/ha/yr] = G_w x (1 + R) x CF x 44/12 x survival
 
-with ``G_w`` the above-ground biomass growth (t dry matter/ha/yr, Table 4.9/4.10), ``R`` the
+with ``G_w`` the above-ground biomass growth (t dry matter/ha/yr; plantations, Table 4.10, for
+new planting; shrubs their own row), ``R`` the
 root-to-shoot ratio (Table 4.4), ``CF`` the carbon fraction of dry matter (0.47, Table 4.3) and
 ``survival`` the share of planted area that establishes. Growth and R differ for young
 (<= 20 years) and older stands and by forest type; every default, its range and its table row
@@ -51,8 +52,10 @@ __all__ = [
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Mass ratio of CO2 to C (44/12).
 CO2_PER_C = 44.0 / 12.0
-#: Forest types in the parameter table.
-FOREST_TYPES = ("broadleaf", "conifer")
+#: Planting types in the parameter table (shrubs: the shrubs-only climate zone).
+FOREST_TYPES = ("broadleaf", "conifer", "shrub")
+#: Tree types (existing forest, BCEFs).
+TREE_TYPES = ("broadleaf", "conifer")
 #: Stand age classes in the parameter table; "young" is age <= :data:`YOUNG_MAX_AGE_YR`.
 AGE_CLASSES = ("young", "older")
 #: The IPCC Table 4.9 split between young and older stands, in years.
@@ -75,6 +78,9 @@ _REQUIRED_COLUMNS = (
 )
 _UNITS = {
     "growth_agb": "t_dm_per_ha_yr",
+    "growth_agb_natural": "t_dm_per_ha_yr",
+    "bcef_s": "t_dm_per_m3",
+    "bcef_i": "t_dm_per_m3",
     "root_to_shoot": "ratio",
     "carbon_fraction": "t_c_per_t_dm",
     "survival": "fraction",
@@ -224,6 +230,8 @@ def load_tier1_table(path: str | Path | None = None) -> Tier1Table:
         for t, a in CATEGORIES:
             table.row("growth_agb", zone, t, a)
             table.row("root_to_shoot", zone, t, a)
+            if t in TREE_TYPES:
+                table.row("growth_agb_natural", zone, t, a)
     table.row("carbon_fraction")
     table.row("survival")
     return table
@@ -352,7 +360,8 @@ def cohort_exposure_ha(
     years : numpy.ndarray
         Calendar years to report.
     mix : dict
-        Share of planted area per forest type (``broadleaf``, ``conifer``), summing to 1.
+        Share of planted area per type (``broadleaf``, ``conifer``, ``shrub``), summing to 1;
+        a share is a number or an array with one value per unit.
 
     Returns
     -------
@@ -367,7 +376,8 @@ def cohort_exposure_ha(
     older_ha = planted_ha @ older.T.astype("float64")
     out = np.empty((planted_ha.shape[0], years.size, len(CATEGORIES)))
     for k, (t, a) in enumerate(CATEGORIES):
-        share = float(mix.get(t, 0.0))
+        share = np.asarray(mix.get(t, 0.0), dtype="float64")
+        share = share[:, None] if share.ndim == 1 else share
         out[:, :, k] = share * (young_ha if a == "young" else older_ha)
     return out
 

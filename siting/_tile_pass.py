@@ -8,7 +8,8 @@ classes are computed once per tile (cached in the :class:`~sxplan.siting._contex
 
 Inputs: :class:`~sxplan.siting._run_inputs.SitingInputs`, the technologies to run, an output
 folder, a memory budget.
-Outputs: ``suitability_<tech>.tif`` and ``excluded_by_rule_<tech>.tif``; per technology a
+Outputs: ``suitability_<tech>.tif``, ``excluded_by_rule_<tech>.tif``,
+``rules_applying_<tech>.tif`` and ``criterion_<tech>_<name>.tif``; per technology a
 :class:`TechPass` holding the accumulated parcel pieces and area counts.
 """
 
@@ -115,15 +116,28 @@ class TechCompute:
     @property
     def bytes_per_cell(self) -> int:
         """Memory per cell of a tile in flight, for the tile planner."""
-        # codes, score, factor, masks, county, parcel values (float64) and criteria arrays
-        return 120 + 24 * len(self.crit.items)
+        # codes, score, factor, masks, county, parcel values (float64), criteria arrays, the
+        # per-rule bits and the criterion scores written out
+        return 128 + 28 * len(self.crit.items)
 
     def compute(self, tile, ctx, county, study):
-        """Codes, scores, counts and parcel pieces of one tile."""
+        """Codes, scores, counts and parcel pieces of one tile, and the per-cell record.
+
+        Returns ``(code, score, extra, record)``; ``record`` holds the bits of every rule
+        selecting each cell and each criterion's score on the whole study area (backtests).
+        """
+        code, score, extra, ex, cr = self._compute(tile, ctx, county, study)
+        record = {"rules": ex.rule_bits}
+        for name in self.crit.names:
+            s = cr.scores[name] if cr is not None else np.full(ctx.shape, np.nan, "float32")
+            record[name] = np.where(study, s, np.nan).astype("float32")
+        return code, score, extra, record
+
+    def _compute(self, tile, ctx, county, study):
         ex = self.rules.evaluate(ctx, study)
         code = ex.code
         if not study.any():
-            return code, np.full(ctx.shape, np.nan, "float32"), None
+            return code, np.full(ctx.shape, np.nan, "float32"), None, ex, None
         cr = self.crit.evaluate(ctx)
         missing = np.zeros(ctx.shape, dtype=bool)
         for name in self.required:
@@ -147,7 +161,7 @@ class TechCompute:
             "candidate_county": np.bincount(county[candidate], minlength=n),
         }
         if not candidate.any():
-            return code, score, (counts, None)
+            return code, score, (counts, None), ex, cr
         values = {"score": score, "resource": ctx.read_float(self.resource.name)}
         values["energy"] = self.cell_energy(ctx.read_float(self.energy_layer))
         if self.slope_name:
@@ -169,7 +183,7 @@ class TechCompute:
             connectivity=self.connectivity, min_cells=self.min_cells, values=values,
             max_fields=("score",), landcover=lc, county=county,
         )  # fmt: skip
-        return code, score, (counts, pt)
+        return code, score, (counts, pt), ex, cr
 
 
 class TechPass:
@@ -206,10 +220,29 @@ class TechPass:
     def open_writers(self, stack, paths, grid, cog):
         """Open the exclusion-code and suitability rasters (closed by ``stack``).
 
-        ``paths`` maps ``excluded_by_rule`` and ``suitability`` to this technology's files.
+        ``paths`` maps ``excluded_by_rule``, ``suitability``, ``rules_applying`` and
+        ``criterion`` (a callable of the criterion name) to this technology's files.
         """
         self.code_path = paths["excluded_by_rule"]
         self.suit_path = paths["suitability"]
+        self.record_paths = {"rules": paths["rules_applying"]}
+        self.record_paths.update({n: paths["criterion"](n) for n in self.spec.crit.names})
+        self.wrecord = {
+            "rules": stack.enter_context(
+                RasterTileWriter(
+                    self.record_paths["rules"], grid, self.spec.rules.bits_dtype, None, cog=cog,
+                    kind="categorical",
+                    tags={"units": "bit i = rule of order i+1 in exclusions.csv selects the cell"},
+                )
+            )
+        }  # fmt: skip
+        for n in self.spec.crit.names:
+            self.wrecord[n] = stack.enter_context(
+                RasterTileWriter(
+                    self.record_paths[n], grid, "float32", float("nan"), cog=cog,
+                    kind="continuous", tags={"units": "score 0-1", "criterion": n},
+                )
+            )  # fmt: skip
         self.wcode = stack.enter_context(
             CategoricalTileWriter(
                 self.code_path, grid, "uint8", OUTSIDE_CODE, cog=cog, kind="categorical",
@@ -226,9 +259,11 @@ class TechPass:
 
     def write(self, tile, out):
         """Write one tile's codes and scores and add its counts and pieces."""
-        code, score, extra = out
+        code, score, extra, record = out
         self.wcode.write(code, tile.window)
         self.wsuit.write(score, tile.window)
+        for name, arr in record.items():
+            self.wrecord[name].write(arr, tile.window)
         pt = None
         if extra is not None:
             counts, pt = extra
@@ -251,7 +286,8 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
     inputs : SitingInputs
         Grid, layers and counties.
     raster_paths : callable
-        ``raster_paths(tech) -> {"excluded_by_rule": Path, "suitability": Path}``.
+        ``raster_paths(tech) -> {"excluded_by_rule": Path, "suitability": Path,
+        "rules_applying": Path, "criterion": callable}`` (see :meth:`TechPass.open_writers`).
     tiling : TileOptions
         Memory limit, scheduler and forced tile size.
     cog : bool

@@ -66,6 +66,7 @@ __all__ = [
     "Rule",
     "Selector",
     "SitingConfig",
+    "StabilityConfig",
     "TECHNOLOGIES",
     "VectorRule",
     "VectorSelector",
@@ -144,7 +145,8 @@ class _TechCommon(_Closed):
     enabled: bool = True
     criteria: list[Criterion] = Field(default_factory=list)
     weights: dict[str, float] | None = Field(
-        None, description="Direct weights by criterion name; normalised to sum 1."
+        None,
+        description="Direct weights by criterion name; they must sum to 1 (within 0.01).",
     )
     ahp: AHPConfig | None = None
     score_threshold: float = Field(
@@ -193,6 +195,13 @@ class _TechCommon(_Closed):
             bad = {k: v for k, v in self.weights.items() if not v >= 0}
             if bad or sum(self.weights.values()) <= 0:
                 raise ValueError(f"weights must be >= 0 with a positive sum, got {self.weights}")
+            total = sum(self.weights.values())
+            if abs(total - 1) > 0.01:  # a silent rescale hides a typo (0.6 + 0.6 + 0.3)
+                scaled = {k: round(v / total, 3) for k, v in self.weights.items()}
+                raise ValueError(
+                    f"weights sum to {total:g}, not 1; give weights that sum to 1, e.g. "
+                    f"{scaled} (the same proportions), or use `ahp:` for pairwise judgements"
+                )
         return self
 
     @model_validator(mode="after")
@@ -244,6 +253,26 @@ class PlanTargets(_Closed):
     )
 
 
+class StabilityConfig(_Closed):
+    """Rank stability under uncertain weights (:mod:`sxplan.siting.stability`).
+
+    Direct weights are drawn from a Dirichlet around the configured ones; AHP judgments move
+    at most one Saaty step and only matrices under the AHP consistency limit are kept.
+    """
+
+    draws: int = Field(1000, ge=0, description="Weight draws per technology; 0 turns it off.")
+    concentration: float = Field(
+        100.0,
+        gt=0,
+        description="Dirichlet concentration for direct weights: sd of a weight w is "
+        "sqrt(w (1 - w) / (concentration + 1)), 0.05 for w = 0.5 at 100 (planner's choice).",
+    )
+    seed: int = Field(0, description="Seed of the draws (same seed, same columns).")
+    top_n: int | None = Field(
+        None, ge=1, description="Size of the top group; default shortlist_top_n."
+    )
+
+
 class SitingConfig(_Closed):
     """The ``siting:`` section of a project YAML.
 
@@ -274,6 +303,7 @@ class SitingConfig(_Closed):
     )
     targets: PlanTargets = Field(default_factory=PlanTargets)
     shortlist_top_n: int = Field(50, ge=1, description="Parcels per technology in shortlist.")
+    stability: StabilityConfig = Field(default_factory=StabilityConfig)
 
     @model_validator(mode="after")
     def _unique_rules(self):

@@ -209,12 +209,16 @@ class ExclusionTile:
         int64 cells each rule selects on its own within the study area (rule order).
     soft_masks : list of numpy.ndarray
         Cells selected by each soft rule (rule order, None for hard rules).
+    rule_bits : numpy.ndarray or None
+        Every rule selecting each cell, hard or soft: bit ``i`` (value ``2**i``) set for the
+        technology's ``i``-th rule (the ``order`` column of ``exclusions.csv`` minus 1).
     """
 
     code: np.ndarray
     score_factor: np.ndarray
     alone_cells: np.ndarray
     soft_masks: list = field(default_factory=list)
+    rule_bits: np.ndarray | None = None
 
 
 class CompiledRules:
@@ -271,20 +275,33 @@ class CompiledRules:
         code = np.where(study, 0, OUTSIDE_CODE).astype("uint8")
         factor = np.ones(ctx.shape, dtype="float32")
         alone = np.zeros(len(self.rules), dtype="int64")
+        bits = np.zeros(ctx.shape, dtype=self.bits_dtype)
         soft = []
         if not study.any():
-            return ExclusionTile(code, factor, alone, [None] * len(self.rules))
+            return ExclusionTile(code, factor, alone, [None] * len(self.rules), bits)
         for i, r in enumerate(self.rules):
             # a rule code names the same rule for every technology: select once per tile
             m = ctx.cached(("rule", r.code), lambda r=r: r.select(ctx)) & study
             alone[i] = int(np.count_nonzero(m))
+            bits[m] |= bits.dtype.type(1 << i)
             if r.rule.mode == "hard":
                 code[(code == 0) & m] = r.code
                 soft.append(None)
             else:
                 factor[m] *= np.float32(r.rule.score_factor)
                 soft.append(m)
-        return ExclusionTile(code, factor, alone, soft)
+        return ExclusionTile(code, factor, alone, soft, bits)
+
+    @property
+    def bits_dtype(self) -> str:
+        """Integer type holding one bit per rule (``rules_applying_<tech>.tif``)."""
+        if len(self.rules) > 64:
+            raise ConfigError(
+                f"{len(self.rules)} exclusion rules apply to one technology; the per-cell "
+                "record of every rule that applies holds at most 64; merge rules that read "
+                "the same layer (one categorical rule can list several classes)"
+            )
+        return "uint32" if len(self.rules) <= 32 else "uint64"
 
 
 def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:

@@ -69,7 +69,8 @@ def parcel_energy(spec, parcels: ParcelSet, cell_km2: float) -> ParcelEnergy:
     tech, settings = spec.technology, spec.settings
     area = parcels.stats["cells"] * cell_km2 if parcels.n else np.zeros(0)
     cap = tech.capacity_mw(area, settings)
-    columns = tech.columns(cap, parcels.mean("energy"), settings) if parcels.n else {}
+    specific = parcels.mean("energy") if parcels.n else np.zeros(0)
+    columns = tech.columns(np.asarray(cap, dtype="float64"), specific, settings)
     return ParcelEnergy(area, cap, columns)
 
 
@@ -103,9 +104,12 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
     df["technology"] = tech
     df["area_km2"] = energy.area_km2
     df["capacity_mw"] = energy.capacity_mw
-    if n:
-        for name, values in energy.columns.items():
-            df[name] = values
+    for name, values in energy.columns.items():
+        df[name] = values
+    if not n:
+        hw = cfg.highways_layer
+        _empty_columns(df, spec, layers, hw and hw in layers.vectors and len(layers.vectors[hw]))
+    else:
         df["score_mean"] = parcels.mean("score")
         df["score_max"] = st["score_max"]
         if slope_name:
@@ -159,7 +163,7 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
             df[f"crit_{name}"] = parcels.mean(f"crit_{name}")
             df[f"score_{name}"] = parcels.mean(f"score_{name}")
         df["first_index"] = st["first_index"]
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=grid.pyproj_crs))
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(geoms), crs=grid.pyproj_crs))
     if n:
         hw = cfg.highways_layer
         if hw and hw in layers.vectors and len(layers.vectors[hw]):
@@ -181,6 +185,33 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
     gdf.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(gdf) + 1)])
     gdf = gdf.drop(columns=[c for c in ["first_index"] if c in gdf.columns])
     return gdf.to_crs("EPSG:4326")
+
+
+def _empty_columns(df: pd.DataFrame, spec, layers, highways: bool) -> None:
+    """Give a table of no parcels every column a table of parcels has, with its dtype.
+
+    An empty result is a result: ``parcels_<tech>.gpkg`` is written with zero rows and the
+    same columns, so readers (maps, shortlist, QGIS) find what the schema promises.
+    """
+    text, floats = "object", "float64"
+    cols: dict[str, str] = {"score_mean": floats, "score_max": floats}
+    if spec.slope_name:
+        units = layers.rasters[spec.slope_name].units
+        cols[f"mean_{resource_column(spec.slope_name, units)}"] = floats
+    cols[f"mean_{resource_column(spec.resource.name, spec.resource.units)}"] = floats
+    cols.update({f"lc_{name}_share": floats for name in COMMON_CLASSES})
+    cols.update(
+        adcode="int64", county=text, prefecture=text, prefecture_adcode="int64",
+        county_share=floats, counties=text, bases=text, bases_zh=text, bases_share=floats,
+    )  # fmt: skip
+    for name in spec.crit.names:
+        cols[f"crit_{name}"] = floats
+        cols[f"score_{name}"] = floats
+    if highways:
+        cols["dist_highway_km"] = floats
+    cols.update(lon=floats, lat=floats, lon_gcj02=floats, lat_gcj02=floats)
+    for name, dtype in cols.items():
+        df[name] = pd.Series([], dtype=dtype)
 
 
 def per_county(parcels: ParcelSet, energy: ParcelEnergy, counties, totals, cell_km2):

@@ -41,6 +41,8 @@ class TechResult:
         The AHP result when weights came from a matrix.
     timings : dict
         Seconds per step.
+    stability : dict or None
+        Rank stability under weight draws (:func:`sxplan.siting.stability.add_rank_stability`).
     """
 
     tech: str
@@ -53,6 +55,52 @@ class TechResult:
     weights: dict
     ahp: object = None
     timings: dict = field(default_factory=dict)
+    stability: dict | None = None
+
+    def empty_reason(self, settings) -> str | None:
+        """Why this technology has no parcel (None when it has some).
+
+        Parameters
+        ----------
+        settings : siting.config.TechSettings
+            The technology's settings (``score_threshold``, ``min_parcel_area_km2``).
+
+        Returns
+        -------
+        str or None
+            Names the rule that removed the last eligible land and the one that removed the
+            most, or the threshold or minimum area that left no parcel, with the fix.
+        """
+        if len(self.parcels):
+            return None
+        where = f"technology '{self.tech}': no parcel"
+        if self.eligible_km2 <= 0:
+            rules = self.exclusions[self.exclusions["mode"] == "hard"]
+            rules = rules[rules["km2_in_sequence"] > 0]
+            if not len(rules):
+                return f"{where}: the study area has no land ({self.study_km2:,.0f} km2)"
+            last = rules.iloc[-1]
+            most = rules.loc[rules["km2_in_sequence"].idxmax()]
+            text = (
+                f"{where}: no eligible land is left; rule '{last['rule']}' removed the last "
+                f"of it ({last['km2_in_sequence']:,.0f} km2)"
+            )
+            if most["rule"] != last["rule"]:
+                text += f", rule '{most['rule']}' the most ({most['km2_in_sequence']:,.0f} km2)"
+            if last["rule"] == "no_data":
+                text += " (an input layer has no data there: see the layer warnings)"
+            return text + "; relax those rules (siting.exclusions) or check their layers"
+        if self.candidate_km2 <= 0:
+            return (
+                f"{where}: none of the {self.eligible_km2:,.0f} km2 of eligible land scores at "
+                f"or above score_threshold = {settings.score_threshold} (siting.{self.tech}."
+                "score_threshold); lower it or review the criteria"
+            )
+        return (
+            f"{where}: the {self.candidate_km2:,.0f} km2 of land above the score threshold "
+            f"form no group of at least min_parcel_area_km2 = {settings.min_parcel_area_km2} "
+            f"km2 (siting.{self.tech}.min_parcel_area_km2); lower it or use a finer grid"
+        )
 
 
 @dataclass
@@ -118,6 +166,7 @@ class SitingResult:
                     "consistency_index": tr.ahp.consistency_index,
                     "consistency_ratio": tr.ahp.consistency_ratio,
                 },
+                "stability": tr.stability,
                 "timings_s": tr.timings,
             }
         return {
@@ -172,6 +221,14 @@ class SitingResult:
                 w = ", ".join(f"{k} {v:.2f}" for k, v in tr.weights.items())
                 cr = f" (AHP CR {tr.ahp.consistency_ratio:.3f})" if tr.ahp is not None else ""
                 lines.append(f"  weights: {w}{cr}")
+            st = tr.stability
+            if st:
+                lines.append(
+                    f"  rank stability ({st['draws']} weight draws, {st['method']}): "
+                    f"{st['top_n_always']} parcels always in the top {st['top_n']}, "
+                    f"{st['top_n_sometimes']} sometimes; Spearman of rankings median "
+                    f"{st['spearman_median']:.3f} (5% {st['spearman_p05']:.3f})"
+                )
         with pd.option_context("display.width", 140, "display.max_columns", 20):
             lines.append("")
             lines.append(self.base_table().round(1).to_string(index=False))

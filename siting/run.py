@@ -17,7 +17,8 @@ technology's name. File names come from :mod:`sxplan.schema`.
 Inputs: the run's grid, aligned rasters and vector layers by name, counties, bases, the
 ``siting:`` config, an output folder, a memory budget.
 Outputs (in ``out_dir``): ``suitability_<tech>.tif``, ``excluded_by_rule_<tech>.tif`` and its
-legend ``excluded_by_rule_<tech>.csv``, ``parcels_<tech>.gpkg``, ``shortlist.csv``,
+legend ``excluded_by_rule_<tech>.csv``, ``rules_applying_<tech>.tif``,
+``criterion_<tech>_<name>.tif``, ``parcels_<tech>.gpkg``, ``shortlist.csv``,
 ``shortlist.gpkg``, ``bases.csv``, ``exclusions.csv``; and a :class:`SitingResult`.
 """
 
@@ -49,6 +50,7 @@ from .parcel_table import parcel_energy, parcel_table, per_county
 from .polygonize import parcel_outlines
 from .results import SitingResult, TechResult
 from .shortlist import parcel_shortlist, write_shortlist
+from .stability import add_rank_stability
 from .suitability import precompute_distances
 from .technology import get_technology, technology_names
 
@@ -198,11 +200,16 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     energy = parcel_energy(sp, parcels, cell_km2)  # capacity and energy, once per parcel
     table = parcel_table(sp, parcels, energy, geoms, inputs)
     del geoms
+    table, stability = add_rank_stability(
+        table, sp.crit.names, sp.weights, sp.settings, inputs.config
+    )
     excl = exclusion_table(tech, sp.rules, totals, cell_km2)
     parcels_ds = dataset("siting.parcels")
     files = {
         f"suitability_{tech}": tp.suit_path,
         f"excluded_by_rule_{tech}": tp.code_path,
+        f"rules_applying_{tech}": tp.record_paths["rules"],
+        **{f"criterion_{tech}_{n}": p for n, p in tp.record_paths.items() if n != "rules"},
         f"excluded_by_rule_{tech}_legend": _write_csv(
             rule_legend(sp.rules), out_dir, "siting.rule_legend", tech=tech
         ),
@@ -218,15 +225,18 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     tr = TechResult(
         tech, table, excl, by_county, study_cells * cell_km2,
         int(totals["seq"][0]) * cell_km2, int(totals["candidate_county"][1:].sum()) * cell_km2,
-        sp.weights, sp.ahp, timings,
+        sp.weights, sp.ahp, timings, stability,
     )  # fmt: skip
     return tr, files
 
 
-def _raster_paths(out_dir: Path, tech: str) -> dict[str, Path]:
+def _raster_paths(out_dir: Path, tech: str) -> dict:
+    crit = dataset("siting.criterion")
     return {
         "excluded_by_rule": out_dir / dataset("siting.excluded_by_rule").filename(tech=tech),
         "suitability": out_dir / dataset("siting.suitability").filename(tech=tech),
+        "rules_applying": out_dir / dataset("siting.rules_applying").filename(tech=tech),
+        "criterion": lambda name: out_dir / crit.filename(tech=tech, criterion=name),
     }
 
 

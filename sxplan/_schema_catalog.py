@@ -8,6 +8,8 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
+from ._schema_catalog_report import REPORT
+from ._schema_catalog_trust import BACKTEST, SITING_RECORD, STABILITY_COLUMNS
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -266,6 +268,10 @@ calibration_source | | where the calibration figure comes from
 ecological_zone | | IPCC ecological zone used for growth rates
 mean_elevation_m | m | mean elevation
 eligible_landcover_ha | ha | land whose cover class can be planted
+builtup_pct | % | share of the county's land-cover cells that are built-up
+urban_district | | whether the urban-district rule applies (no unmapped forest, no planting)
+official_year | | year of the official county figure used (0 where none)
+likely_forest_ha | ha | likelihood-weighted land that may hold unmapped forest (calibration)
 """)
     + _columns(
         """
@@ -273,17 +279,31 @@ removed_slope_ha | ha | of it, removed as too steep (when a slope layer is set)
 removed_elevation_ha | ha | of it, removed as too high (when a DEM is set)
 removed_climate_ha | ha | of it, removed by the climate limits (when some are set)
 removed_reserved_ha | ha | of it, reserved for shortlisted renewables (when siting ran)
+removed_farmland_ha | ha | of it, on permanent basic farmland (when a farmland layer is set)
+removed_built_margin_ha | ha | of it, within the built-up margin (when built_margin_m > 0)
+removed_climate_zone_ha | ha | of it, too dry for any planting (when climate_zones is set)
+contested_plantable_ha | ha | plantable land inside the county's shortlisted PV/wind parcels
+avoided_tco2_per_yr | tCO2/yr | emissions those parcels' energy avoids (grid emission factor)
+forgone_sink_tco2_per_yr | tCO2/yr | sequestration forgone by not planting that land
+net_tco2_per_yr | tCO2/yr | avoided minus forgone
 """,
         required=False,
     )
     + _columns("""
 eligible_raster_ha | ha | plantable land from the raster
+eligible_shrub_zone_ha | ha | of the raster's plantable land, in the shrubs-only climate zone
 eligible_ha | ha | plantable land used for allocation
+eligible_source | | raster, urban_district (none) or official (plantable_ha of the table)
 required_gain_ha | ha | planting needed for the county to reach the target on its own
 required_gain_points | points | the same in percentage points of cover
 feasible_locally | | whether the county has the land for it
+local_shortfall_ha | ha | land the county lacks to reach the target on its own
 allocated_gain_ha | ha | new forest allocated to the county
+allocated_shrub_ha | ha | of it, shrub planting (shrubs-only climate zone)
 allocated_gain_points | points | the same in percentage points of cover
+forest_stock_m3 | m3 | growing stock of existing forest in the baseline year
+existing_growth_m3_per_yr | m3/yr | annual volume growth of existing forest (Tier 1, no harvest)
+existing_sink_tco2_per_yr | tCO2/yr | biomass sink of existing forest (Tier 1, no harvest)
 """)
     + _columns(
         """
@@ -310,6 +330,29 @@ sink_tco2_per_yr_p05 | tCO2/yr | 5th percentile (Monte Carlo)
 sink_tco2_per_yr_p95 | tCO2/yr | 95th percentile (Monte Carlo)
 """)
 
+_STOCK = _columns("""
+year | | calendar year
+stock_m3 | m3 | province forest growing stock
+existing_stock_m3 | m3 | of it, existing forest (baseline stock plus growth)
+new_planting_stock_m3 | m3 | of it, the new planting (shrubs hold none)
+""")
+
+_NET_CARBON = _columns("""
+rank | rank | rank in the shortlist within the technology
+parcel_id | | parcel id of the siting run
+technology | | pv or wind
+county | | county name (Chinese)
+adcode | | county code
+area_km2 | km2 | parcel area
+energy_gwh_per_yr | GWh/yr | annual energy of the parcel
+grid_emission_factor_tco2_per_mwh | tCO2/MWh | grid emission factor from the config
+avoided_tco2_per_yr | tCO2/yr | energy x grid emission factor
+contested_plantable_ha | ha | plantable land inside the parcel (removed by the reservation)
+forgone_sink_tco2_per_ha_yr | tCO2/ha/yr | central removal of the county's planting, first 20 years
+forgone_sink_tco2_per_yr | tCO2/yr | contested plantable land x that removal
+net_tco2_per_yr | tCO2/yr | avoided minus forgone (positive: renewables win)
+""")
+
 _PROVENANCE = _columns("""
 name | | layer name in the config
 type | | raster or vector
@@ -318,7 +361,6 @@ features | count | vector features read
 datum | | declared datum (wgs84, gcj02)
 units | | declared units
 sha256 | | SHA-256 of the input file
-seconds | s | time to load and align
 resampling | | resampling used to align a raster
 source_res_m | m | source resolution
 kind | | categorical or continuous
@@ -335,7 +377,11 @@ target_gw_2030 | GW | 2030 target when the bases file gives one
 
 _DATASETS: tuple[Dataset, ...] = (
     Dataset(
-        "run.json", "run.json", "json", "config, input checksums, versions, grid, timings", "run"
+        "run.json",
+        "run.json",
+        "json",
+        "config (secrets redacted), input and output checksums, versions, grid, timings, warnings",
+        "run",
     ),
     Dataset("layers.grid", "layers/grid.json", "json", "the analysis grid", "layers"),
     Dataset(
@@ -427,7 +473,7 @@ name_en | | feature name in English (input layers that have one)
         "every candidate parcel, ranked",
         "siting",
         layer="parcels_{tech}",
-        columns=_PARCEL_CORE + _LOCATION + _PARCEL_PLACE + _PARCEL_OPTIONAL,
+        columns=_PARCEL_CORE + _LOCATION + _PARCEL_PLACE + _PARCEL_OPTIONAL + STABILITY_COLUMNS,
         patterns=_PARCEL_FAMILIES,
         by_technology={k: v for k, v in _TECH_COLUMNS.items() if k != "roadside_pv"},
     ),
@@ -437,7 +483,7 @@ name_en | | feature name in English (input layers that have one)
         "csv",
         "the best parcels of every technology",
         "siting",
-        columns=_SHORTLIST + _SHORTLIST_PARCEL,
+        columns=_SHORTLIST + _SHORTLIST_PARCEL + STABILITY_COLUMNS,
         patterns=_PARCEL_FAMILIES,
         by_technology=_TECH_COLUMNS,
     ),
@@ -448,7 +494,7 @@ name_en | | feature name in English (input layers that have one)
         "the shortlist with geometries, EPSG:4326",
         "siting",
         layer="shortlist",
-        columns=_SHORTLIST + _SHORTLIST_PARCEL,
+        columns=_SHORTLIST + _SHORTLIST_PARCEL + STABILITY_COLUMNS,
         patterns=_PARCEL_FAMILIES,
         by_technology=_TECH_COLUMNS,
     ),
@@ -521,6 +567,22 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
         columns=_TRAJECTORY,
     ),
     Dataset(
+        "sinks.stock",
+        "sinks/stock.csv",
+        "csv",
+        "province forest growing stock by year",
+        "sinks",
+        columns=_STOCK,
+    ),
+    Dataset(
+        "sinks.net_carbon",
+        "sinks/net_carbon.csv",
+        "csv",
+        "avoided emissions against forgone sequestration per shortlisted PV/wind parcel",
+        "sinks",
+        columns=_NET_CARBON,
+    ),
+    Dataset(
         "sinks.eligible",
         "sinks/afforestation_eligible.tif",
         "tif",
@@ -528,36 +590,11 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
         "sinks",
         unit="fraction 0-1",
     ),
+    *SITING_RECORD,
+    *BACKTEST,
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),
-    # Category names and attribute tables of categorical rasters, for GDAL and QGIS
-    # (sxplan.layers.raster_style). Every GeoPackage also holds a `layer_styles` table with a
-    # default QGIS style per layer (sxplan.layers.gpkg_style).
-    Dataset(
-        "layers.raster_categories",
-        "layers/{name}.tif.aux.xml",
-        "xml",
-        "category names and attribute table of a categorical input raster (land cover)",
-        "layers",
-    ),  # fmt: skip
-    Dataset(
-        "siting.excluded_by_rule_categories",
-        "siting/excluded_by_rule_{tech}.tif.aux.xml",
-        "xml",
-        "category names and attribute table of excluded_by_rule_<tech>.tif",
-        "siting",
-    ),  # fmt: skip
-    # Report figures and the one-page report (sxplan.maps.figures, sxplan.maps.report_page).
-    Dataset("figures.png", "figures/{name}.png", "png", "a report figure, PNG", "figures"),
-    Dataset("figures.svg", "figures/{name}.svg", "svg", "a report figure, SVG", "figures"),
-    Dataset(
-        "report",
-        "report.html",
-        "html",
-        "one-page printable report: headline numbers, figures",
-        "figures",
-    ),  # fmt: skip
 )
 
 #: Every output of a run folder, by key.
-DATASETS: dict[str, Dataset] = {d.key: d for d in _DATASETS}
+DATASETS: dict[str, Dataset] = {d.key: d for d in (*_DATASETS, *REPORT)}

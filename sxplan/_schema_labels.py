@@ -119,6 +119,54 @@ year | 年份
 sink_tco2_per_yr | 碳汇(吨二氧化碳/年)
 sink_tco2_per_yr_p05 | 碳汇5%分位(吨二氧化碳/年)
 sink_tco2_per_yr_p95 | 碳汇95%分位(吨二氧化碳/年)
+top_n_share | 进入前N名的比例
+rank_p05 | 排名5%分位
+rank_p95 | 排名95%分位
+builtup_pct | 建设用地占比(%)
+urban_district | 城区规则
+official_year | 官方数据年份
+likely_forest_ha | 疑似未制图森林(公顷)
+removed_farmland_ha | 永久基本农田剔除(公顷)
+removed_built_margin_ha | 建设用地缓冲剔除(公顷)
+removed_climate_zone_ha | 干旱气候区剔除(公顷)
+contested_plantable_ha | 与新能源地块重叠的宜林地(公顷)
+avoided_tco2_per_yr | 减排量(吨二氧化碳/年)
+forgone_sink_tco2_per_yr | 放弃的碳汇(吨二氧化碳/年)
+net_tco2_per_yr | 净效益(吨二氧化碳/年)
+eligible_shrub_zone_ha | 宜灌区可造林地(公顷)
+eligible_source | 宜林地来源
+local_shortfall_ha | 县内缺口(公顷)
+allocated_shrub_ha | 分配灌木林(公顷)
+forest_stock_m3 | 森林蓄积量(立方米)
+existing_growth_m3_per_yr | 现有森林年生长量(立方米/年)
+existing_sink_tco2_per_yr | 现有森林碳汇(吨二氧化碳/年)
+stock_m3 | 全省森林蓄积量(立方米)
+existing_stock_m3 | 现有森林蓄积量(立方米)
+new_planting_stock_m3 | 新造林蓄积量(立方米)
+grid_emission_factor_tco2_per_mwh | 电网排放因子(吨二氧化碳/兆瓦时)
+forgone_sink_tco2_per_ha_yr | 单位面积放弃碳汇(吨二氧化碳/公顷/年)
+site_id | 站点编号
+geometry_type | 几何类型
+accuracy | 位置精度
+shared_coordinate_sites | 同坐标站点数
+dropped | 未评分原因
+inside_study_area | 位于研究区内
+cells | 栅格数
+eligible_share | 可用土地占比
+eligible | 位于可用土地
+score | 得分
+score_eligible | 可用栅格得分
+first_rule | 首个排除规则
+all_rules | 全部硬性规则
+soft_rules | 全部软性规则
+measure | 评价指标
+auc | AUC
+auc_p05 | AUC 5%分位
+auc_p95 | AUC 95%分位
+n_sites | 站点数
+n_background | 背景栅格数
+site_median | 站点中位数
+background_median | 背景中位数
 """
 
 #: Column name (or family pattern) -> Chinese label.

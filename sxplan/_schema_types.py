@@ -126,7 +126,7 @@ class Dataset:
         Stable name, ``<stage>.<what>`` (``siting.parcels``).
     path : str
         Path relative to the run folder; may contain ``{tech}``.
-    kind : {"csv", "gpkg", "tif", "json", "html"}
+    kind : {"csv", "gpkg", "tif", "json", "html", "png"}
         File format.
     meaning : str
         What the file holds.

@@ -7,7 +7,9 @@ stderr as ``sxplan: error: ...`` with exit status 2.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -165,9 +167,26 @@ def site(
 @_no_progress
 @_language
 @_scheduler
-def sinks(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
+@click.option(
+    "--siting",
+    "siting_run",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="folder of an earlier run on the same grid: its shortlisted PV/wind parcels are "
+    "kept from planting and get net_carbon.csv",
+)
+def sinks(
+    config: Path,
+    out: Path,
+    overwrite: bool,
+    no_progress: bool,
+    scheduler: str | None,
+    siting_run: Path | None,
+):
     """County forest baseline, afforestation toward +2.5 points, and sequestration."""
-    _run_config(config, out, ("layers", "sinks", "figures"), overwrite, no_progress, scheduler)
+    options = {"siting_run": siting_run} if siting_run else None
+    steps = ("layers", "sinks", "figures")
+    _run_config(config, out, steps, overwrite, no_progress, scheduler, options)
 
 
 @cli.command(name="map")
@@ -228,14 +247,19 @@ def map_cmd(
             _echo(f"map settings: defaults ({run_dir} has no run.json)")
         else:
             _echo(f"map settings: maps: section recorded in {dataset('run.json').path_in(run_dir)}")
-    paths = run_maps(
-        run_dir,
-        config=maps_cfg,
-        offline=None if online is None else not online,
-        language=language,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-    )
+    from ._out_guard import out_lock
+    from .run_folder import record_outputs
+
+    with out_lock(run_dir.resolve()):  # not while a run is replacing RUN_DIR
+        paths = run_maps(
+            run_dir,
+            config=maps_cfg,
+            offline=None if online is None else not online,
+            language=language,
+            basemap=basemap,
+            tianditu_key=tianditu_key,
+        )
+        record_outputs(run_dir, paths.values())  # run.json's checksums stay true
     for name, path in paths.items():
         _echo(f"{name}: {path}")
 
@@ -260,16 +284,151 @@ def init(directory: Path, overwrite: bool):
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--sites",
+    "sites_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Existing installations: CSV with lon/lat columns, or a vector file (points or polygons).",
+)
+@click.option(
+    "--technology",
+    "techs",
+    multiple=True,
+    type=click.Choice(["pv", "wind"]),
+    help="Technology to score against (repeatable; default every one in the run).",
+)
+@click.option("--capacity-field", default=None, help="Field with capacity in MW.")
+@click.option("--accuracy-field", default=None, help="Field with a location-accuracy label.")
+@click.option(
+    "--lon-field", default=None, help="CSV longitude column (default lon/longitude/经度)."
+)
+@click.option("--lat-field", default=None, help="CSV latitude column (default lat/latitude/纬度).")
+@click.option("--layer", default=None, help="Layer of a multi-layer vector file.")
+@click.option(
+    "--datum",
+    type=click.Choice(["wgs84", "gcj02"]),
+    default="wgs84",
+    help="Datum of the coordinates (gcj02: Amap/Baidu-derived, shifted on load).",
+)
+@click.option(
+    "--drop-shared-coordinates",
+    is_flag=True,
+    help="Leave out sites whose exact point is shared by --shared-min or more sites.",
+)
+@click.option(
+    "--shared-min",
+    type=click.IntRange(2),
+    default=3,
+    show_default=True,
+    help="Sites at one coordinate that mark it as a placeholder.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--background",
+    type=click.IntRange(100),
+    default=10000,
+    show_default=True,
+    help="Random background cells drawn from the study area.",
+)
+@_overwrite
+def backtest(run_dir: Path, sites_path: Path, techs, capacity_field, accuracy_field,
+             lon_field, lat_field, layer, datum, drop_shared_coordinates, shared_min, seed,
+             background, overwrite):  # fmt: skip
+    """Score existing installations against the suitability of RUN_DIR (writes RUN_DIR/backtest).
+
+    ROC AUC of the score and of each criterion (sites against a random background, 90%
+    bootstrap interval), the shares of sites and capacity on eligible land, and the rules
+    that exclude the others.
+    """
+    from ._backtest_sites import SiteOptions
+    from .backtest import BacktestOptions, run_backtest
+    from .report import print_backtest
+
+    opts = BacktestOptions(
+        techs=tuple(techs),
+        sites=SiteOptions(datum, lon_field, lat_field, capacity_field, accuracy_field, layer),
+        drop_shared_coordinates=drop_shared_coordinates, shared_min=shared_min, seed=seed,
+        background=background, overwrite=overwrite,
+    )  # fmt: skip
+    print_backtest(run_backtest(run_dir, sites_path, opts), _echo)
+
+
+@cli.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 def validate(config: Path):
-    """Check CONFIG without running anything."""
+    """Check CONFIG and every input it names (the pre-flight of every run); write nothing."""
     from .config import load_config
+    from .preflight import preflight
 
     cfg = load_config(config)
-    missing = [f"{n}: {s.path}" for n, s in cfg.layers.items() if not Path(s.path).exists()]
-    if missing:
-        raise SxplanError("files not found:\n  " + "\n  ".join(missing))
-    _echo(f"{config}: valid ({len(cfg.layers)} layers)")
+    for line in preflight(cfg).lines():
+        _echo(line)
+    _echo(f"{config}: valid ({len(cfg.layers)} layers); a run will start")
+
+
+@cli.group()
+def data() -> None:
+    """Get input data: `sxplan data fetch` downloads public layers for a study area."""
+
+
+@data.command()
+@click.option("--area", required=True, help="shanxi, a Shanxi county adcode, or a vector file.")
+@click.option(
+    "--layers",
+    "layer_list",
+    default="dem,landcover,wind,solar,roads",
+    show_default=True,
+    help="Comma-separated: dem, landcover, landcover_clcd, wind, solar, roads, protected.",
+)
+@click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the clipped layers, sources.md and project.yaml.")  # fmt: skip
+@click.option("--from-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of hand-downloaded files (by the names in missing.md).")  # fmt: skip
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Download cache (default DEST/cache).")  # fmt: skip
+@click.option("--mirror", default=None,
+              help="Base URL of a mirror laid out as MIRROR/<source id>/<path> "
+              "(default $SXPLAN_FETCH_MIRROR; else the publishers).")  # fmt: skip
+@click.option("--margin-m", type=float, default=5000.0, show_default=True,
+              help="Margin around the area, metres.")  # fmt: skip
+@click.option("--area-datum", type=click.Choice(["wgs84", "gcj02"]), default="wgs84",
+              help="Datum of an --area file (gcj02 for Amap/DataV-derived data).")  # fmt: skip
+@click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Retries per file (exponential backoff from 2 s); a host that does not "
+              "answer is not tried again in the same run.")  # fmt: skip
+@_no_progress
+def fetch(area, layer_list, dest, from_dir, cache, mirror, margin_m, area_datum, retries,
+          no_progress):  # fmt: skip
+    """Download public layers for an area, clip them, and write a runnable project.yaml.
+
+    Exit status 2 when a requested layer could not be fetched: DEST/missing.md then names
+    each missing file, its URL, and where to put a hand-downloaded copy (--from-dir).
+    """
+    from sxplan.errors import LayerIOError
+    from sxplan.fetch.download import DownloadPolicy
+    from sxplan.fetch.run import run_fetch
+
+    layers = [n.strip() for n in layer_list.split(",") if n.strip()]
+    command = f"sxplan data fetch --area {area} --layers {','.join(layers)} --dest {dest} " + (
+        f"--from-dir {from_dir}" if from_dir else "--from-dir DIR"
+    )
+    policy = DownloadPolicy(attempts=retries + 1, progress=not no_progress)
+    report = run_fetch(area, layers, dest, from_dir=from_dir, cache=cache, mirror=mirror,
+                       margin_m=margin_m, datum=area_datum, command=command, log=_echo,
+                       policy=policy)  # fmt: skip
+    for path in report.written:
+        _echo(f"wrote {path}")
+    if report.project is not None:
+        _echo(f"next: sxplan site {report.project} --out RUN_FOLDER")
+    if report.missing:
+        _echo(report.missing_md.read_text(encoding="utf-8"))
+        names = ", ".join(r.layer for r in report.missing)
+        raise LayerIOError(
+            f"could not fetch {names}; {report.missing_md} lists the URLs and where to put "
+            "hand-downloaded files (--from-dir); everything fetched so far stays in the cache"
+        )
 
 
 def _run_config(
@@ -320,8 +479,36 @@ def _with_project(cfg, **changes):
     return cfg.model_copy(update={"project": project})
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (``timeout``, systemd, Slurm, Kubernetes): unwind like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sxplan`` console script; returns the exit status."""
+    """Entry point of the ``sxplan`` console script; returns the exit status.
+
+    0 done, 1 interrupted by Ctrl-C, 2 an input or command to fix (an sxplan error), 143
+    stopped by SIGTERM (128 + 15, as a shell reports it). An interrupted run removes its
+    staging folder; the output folder is left as it was.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except Terminated:
+        click.echo("terminated (SIGTERM); the output folder was left as it was", err=True)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="sxplan", standalone_mode=False)
     except click.exceptions.Abort:

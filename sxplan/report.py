@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["print_run"]
+__all__ = ["print_backtest", "print_run"]
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> list[str]:
@@ -166,3 +166,46 @@ def _print_roadside(result, echo: Callable[[str], None], lang: str = "zh+en") ->
         ],
     ):
         echo("  " + line)
+
+
+def print_backtest(result, echo: Callable[[str], None]) -> None:
+    """Print a backtest: per technology the AUCs, shares on eligible land, excluding rules."""
+    for tech, summ in result.summary["technologies"].items():
+        echo("")
+        echo(
+            f"Backtest {tech}: {summ['sites']} sites, {summ['scored']} scored "
+            f"(background {result.summary['background_cells']:,} cells, seed "
+            f"{result.summary['seed']})"
+        )
+        if summ["outside_study_area"]:
+            ids = summ["outside_study_area"]
+            echo(f"  outside the study area ({len(ids)}): {', '.join(ids[:10])}"
+                 + (" ..." if len(ids) > 10 else ""))  # fmt: skip
+        if summ["shared_coordinate_sites"]:
+            echo(
+                f"  {summ['shared_coordinate_sites']} sites share a coordinate with another "
+                f"({summ['dropped_shared_coordinate']} dropped; --drop-shared-coordinates)"
+            )
+        share = summ["share_sites_eligible"]
+        cap = summ["share_capacity_eligible"]
+        if share is not None:
+            echo(
+                f"  on eligible land: {share:.0%} of sites"
+                + (f", {cap:.0%} of capacity" if cap is not None else "")
+            )
+        for rule, v in summ["excluded_by_first_rule"].items():
+            mw = f", {v['capacity_mw']:,.0f} MW" if v["capacity_mw"] is not None else ""
+            echo(f"    excluded first by {rule}: {v['sites']} sites{mw}")
+        rows = [
+            {"m": m, "auc": a["auc"], "lo": a["p05"], "hi": a["p95"]}
+            for m, a in summ["auc"].items()
+        ]
+        echo("  ROC AUC (0.5 = chance; > 0.5: sites score higher than the background):")
+        for line in _table(
+            rows, [("m", "measure", ""), ("auc", "AUC", ".2f"), ("lo", "p05", ".2f"),
+                   ("hi", "p95", ".2f")]
+        ):  # fmt: skip
+            echo("    " + line)
+    echo("")
+    echo("Outputs: " + ", ".join(str(p) for p in result.outputs.values()))
+    echo("Draw the sites on the siting map: sxplan map RUN_DIR")

@@ -42,8 +42,11 @@ from sxplan.layers.counties import validate_counties
 from sxplan.layers.gpkg_style import style_run_geopackages
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
-from sxplan.siting.technology import technology_names
+from sxplan.siting.technology import get_technology, technology_names
 
+from ._out_guard import check_out_is_safe
+from ._run_checks import empty_rasters, input_paths
+from ._run_helpers import bases_outlines, load_run_bases, load_siting_reservation, run_figures_step
 from .config import ProjectConfig
 from .csv_header import apply_csv_header
 from .run_folder import output_folder, write_provenance, write_run_json
@@ -80,6 +83,8 @@ class RunContext:
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
         The regional bases, loaded once by the layers step when siting is configured.
+    warnings : list of str
+        Warnings of the run (empty results and what emptied them), recorded in ``run.json``.
     """
 
     config: ProjectConfig
@@ -92,6 +97,12 @@ class RunContext:
     log: Callable[[str], None] = print
     options: dict = field(default_factory=dict)
     bases: object = None
+    warnings: list = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Log a warning and keep it for ``run.json`` (``warnings``)."""
+        self.warnings.append(message)
+        self.log(f"WARNING: {message}")
 
 
 def run_layers(ctx: RunContext) -> LayerStack:
@@ -125,6 +136,12 @@ def run_layers(ctx: RunContext) -> LayerStack:
         layer=proj.counties,
     )  # the one check of the counties; later steps call require_validated_counties
     stack.vectors[proj.counties] = ctx.counties
+    for name in empty_rasters(stack):
+        ctx.warn(
+            f"layer '{name}' ({cfg.layers[name].path}) is all nodata on the analysis grid; "
+            "every rule and criterion reading it finds no data, so results that need it are "
+            "empty. Check the file covers the study area and its declared nodata"
+        )
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
         ctx.bases = load_run_bases(ctx)
@@ -158,6 +175,7 @@ def run_project(
     log: Callable[[str], None] = print,
     step_functions: dict[str, StepFn] | None = None,
     options: dict | None = None,
+    check: bool = True,
 ) -> RunContext:
     """Run the listed steps of a project into ``out_dir``.
 
@@ -177,6 +195,9 @@ def run_project(
         Step implementations by name (default: :data:`STEP_FUNCTIONS`).
     options : dict, optional
         Step options, e.g. ``{"techs": ["pv"]}`` to site one technology.
+    check : bool
+        Run the pre-flight (:func:`sxplan.preflight.preflight`) before writing anything
+        (default); its warnings and estimates go to ``log``.
 
     Returns
     -------
@@ -187,10 +208,16 @@ def run_project(
     if unknown:
         raise ConfigError(f"unknown steps {unknown}; steps are {list(STEPS)}")
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
+    if check:
+        from .preflight import preflight
+
+        for line in preflight(config).lines():
+            log(line)
     final = Path(out_dir).resolve()
+    check_out_is_safe(final, input_paths(config, options), config.path)
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
-        output_folder(final, overwrite) as staging,
+        output_folder(final, overwrite, log) as staging,
         progress_setting(config.project.progress),
         use_scheduler(config.project.scheduler),
         config.project.budget.gdal_env(),
@@ -222,16 +249,35 @@ def run_sinks_step(ctx: RunContext):
     cfg = ctx.config.sinks
     if cfg is None:
         raise ConfigError(f"{ctx.config.path}: the sinks step needs a `sinks:` section")
-    return run_sinks(
+    reserved = ctx.stack.rasters.get("reserved_for_renewables")
+    shortlist = None
+    siting = ctx.results.get("siting")
+    if siting is not None and siting.shortlist_geometry is not None:
+        shortlist = siting.shortlist_frame()
+    elif ctx.options.get("siting_run"):
+        reserved, shortlist = load_siting_reservation(ctx, Path(ctx.options["siting_run"]))
+    res = run_sinks(
         grid=ctx.grid,
         rasters=ctx.stack.rasters,
         counties=ctx.counties,
         config=cfg,
         out_dir=ctx.out / "sinks",
         mem_limit_mb=ctx.config.project.budget,
-        reserved=ctx.stack.rasters.get("reserved_for_renewables"),
+        reserved=reserved,
         official=cfg.official_csv,
+        vectors=ctx.stack.vectors,
+        shortlist=shortlist,
     )
+    if not res.province["eligible_ha"] and res.province["required_gain_ha"]:
+        ctx.warn(
+            f"sinks: no land is eligible for afforestation, so none of the "
+            f"{res.province['required_gain_ha']:,.0f} ha target can be allocated; no cell of "
+            f"the classes in sinks.eligible_credit ({list(cfg.eligible_credit)}) "
+            f"lies below sinks.max_slope_deg = {cfg.max_slope_deg} outside the reserved "
+            "renewables land. Check the land-cover layer or widen those settings; the tables "
+            "are written with zero allocation"
+        )
+    return res
 
 
 def run_siting_step(ctx: RunContext):
@@ -260,6 +306,9 @@ def run_siting_step(ctx: RunContext):
         techs=tuple(ctx.options.get("techs") or technology_names(engine="parcels")),
         mem_limit_mb=ctx.config.project.budget,
     )
+    for tech, tr in res.techs.items():  # an empty result is a result, with its reason
+        if (reason := tr.empty_reason(get_technology(tech).settings(cfg))) is not None:
+            ctx.warn(reason + "; its files are written with zero rows")
     # The shortlist's outlines come from the result in memory, not from shortlist.gpkg.
     if res.shortlist_geometry is None:
         raise RuntimeError("run_siting returned no shortlist geometry; please report")
@@ -273,40 +322,6 @@ def run_siting_step(ctx: RunContext):
         )  # fmt: skip
         ctx.stack.add(reserved)
     return res
-
-
-def load_run_bases(ctx: RunContext):
-    """The bases of ``siting.bases_path``, or the shipped Shanxi delineation when unset."""
-    from sxplan.siting.bases import load_bases
-
-    bases_path = ctx.config.siting.bases_path
-    if not bases_path:
-        from .demo_data import demo_file
-
-        bases_path = demo_file("bases.yaml")
-        ctx.log(
-            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
-        )
-    return load_bases(bases_path, ctx.counties)
-
-
-def bases_outlines(bases, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One polygon per base: the union of its counties (bases may overlap)."""
-    rows = []
-    for b in bases.bases:
-        sel = counties[counties["adcode"].isin(b.counties)]
-        rows.append(
-            {
-                "id": b.id,
-                "name_zh": b.name_zh,
-                "name_en": b.name_en,
-                "n_counties": len(sel),
-                "target_gw_2025": b.target_gw_2025,
-                "target_gw_2030": b.target_gw_2030,
-                "geometry": sel.union_all(),
-            }
-        )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=counties.crs)
 
 
 def run_roadside_step(ctx: RunContext):
@@ -352,26 +367,6 @@ def run_maps_step(ctx: RunContext) -> dict[str, Path]:
     from sxplan.maps import run_maps
 
     return run_maps(ctx.out, config=ctx.config.maps)
-
-
-def run_figures_step(ctx: RunContext) -> dict[str, Path]:
-    """Figures: ``figures/*.png|svg`` and ``report.html`` from the run folder (via the schema)."""
-    from sxplan.maps.figures import run_figures
-    from sxplan.maps.report_page import write_report
-
-    maps_cfg = ctx.config.maps
-    language = ctx.options.get("language") or (maps_cfg.language if maps_cfg else "zh+en")
-    figures = run_figures(ctx.out, language=language)
-    maps = [
-        m
-        for m in ("siting", "sinks")
-        if "maps" in ctx.options.get("steps", STEPS) and (ctx.out / m).is_dir()
-    ]  # the maps step, run next, draws one map per stage
-    report = write_report(
-        ctx.out, figures, language=language, title=ctx.config.project.name, maps=maps
-    )
-    files = {f"{n}.{ext}": e[ext] for n, e in figures.items() for ext in ("png", "svg")}
-    return {**files, "report": report}
 
 
 STEP_FUNCTIONS: dict[str, StepFn] = {

@@ -2,10 +2,14 @@
 
 :func:`output_folder` yields a hidden staging folder beside the output folder and renames it
 into place only when the block succeeds; an existing output folder is replaced only with
-``overwrite=True``. :func:`write_run_json` records the config, input checksums, package
-versions, the grid, timings and each step's summary, with output paths relative to the run
-folder. :func:`write_provenance` writes the table of inputs. File names come from
-:mod:`sxplan.schema`.
+``overwrite=True`` and only when sxplan wrote it. It holds a lock beside the folder, removes
+what killed runs left, and turns a full disk or a read-only location into a
+:class:`~sxplan.errors.RunFolderError` (the rules live in :mod:`sxplan._out_guard`).
+:func:`write_run_json` records the config (keys and tokens redacted), input checksums, the
+SHA-256 of every output file, package versions, the grid, timings, warnings and each step's
+summary, with output paths relative to the run folder. Everything but ``created_utc``,
+``command`` and the ``timings_s`` entries is the same for the same inputs.
+:func:`write_provenance` writes the table of inputs. File names come from :mod:`sxplan.schema`.
 
 Inputs: a :class:`~sxplan.run.RunContext`. Outputs: ``run.json``, ``layers/provenance.csv``,
 the run folder itself.
@@ -14,13 +18,15 @@ the run folder itself.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,15 +34,31 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import rasterio
 
-from sxplan.errors import OutputExistsError
+from sxplan.errors import RunFolderError, SxplanError
 from sxplan.layers import file_sha256, write_csv
 
+from ._out_guard import (
+    STAGING_MARK,
+    clean_stale,
+    old_path,
+    os_error_message,
+    out_lock,
+    refuse_existing,
+    staging_path,
+)
 from .schema import SCHEMA_VERSION, dataset
 
 if TYPE_CHECKING:
     from .run import RunContext
 
-__all__ = ["VERSION_PACKAGES", "output_folder", "write_provenance", "write_run_json"]
+__all__ = [
+    "VERSION_PACKAGES",
+    "output_folder",
+    "update_run_json",
+    "record_outputs",
+    "write_provenance",
+    "write_run_json",
+]
 
 VERSION_PACKAGES = (
     "sxplan", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "rtree",
@@ -45,15 +67,25 @@ VERSION_PACKAGES = (
 
 
 @contextlib.contextmanager
-def output_folder(out: str | Path, overwrite: bool) -> Iterator[Path]:
+def output_folder(
+    out: str | Path, overwrite: bool, log: Callable[[str], None] | None = None
+) -> Iterator[Path]:
     """Yield a staging folder that replaces ``out`` only when the block succeeds.
+
+    Holds the lock ``.<out>.lock`` for the whole run, first removes what dead runs into ``out``
+    left (:func:`sxplan._out_guard.clean_stale`), and marks the staging folder so a later run
+    can recognise it. An OS error while writing (full disk, read-only location) becomes a
+    :class:`~sxplan.errors.RunFolderError` naming the folder and the fix.
 
     Parameters
     ----------
     out : str or pathlib.Path
         The final output folder.
     overwrite : bool
-        Replace an existing non-empty ``out``; otherwise refuse before doing any work.
+        Replace an existing non-empty ``out``, which must be a run folder sxplan wrote;
+        otherwise refuse before doing any work.
+    log : callable, optional
+        Receives a line for each stale folder cleaned.
 
     Yields
     ------
@@ -61,40 +93,85 @@ def output_folder(out: str | Path, overwrite: bool) -> Iterator[Path]:
         The staging folder (same parent, so the final rename is atomic).
     """
     out = Path(out).resolve()
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"output {out} exists and is not a folder; choose another --out")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"output folder {out} already has files; pass --overwrite to replace it, "
-            "or choose another --out"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    refuse_existing(out, overwrite)
     try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(os_error_message(exc, out)) from exc
+    with out_lock(out):
+        clean_stale(out, log)
+        refuse_existing(out, overwrite)  # a restored previous run is checked like any other
+        staging = staging_path(out)
+        try:
+            if staging.exists():
+                shutil.rmtree(staging)
+            staging.mkdir()
+            (staging / STAGING_MARK).write_text(str(os.getpid()), encoding="ascii")
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RunFolderError(os_error_message(exc, out)) from exc
+        try:
+            yield staging
+            if _disk_full(staging):  # a file GDAL cut short may not have raised: never install it
+                raise OSError(errno.ENOSPC, "No space left on device", str(staging))
+            (staging / STAGING_MARK).unlink()
+        except BaseException as exc:
+            full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup
+            shutil.rmtree(staging, ignore_errors=True)
+            if full or (not isinstance(exc, SxplanError) and _is_write_failure(exc)):
+                raise RunFolderError(os_error_message(exc, out, full=full)) from exc
+            raise
+        old = None
+        if out.exists():
+            old = old_path(out)
+            out.rename(old)
+        staging.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the file system holding ``folder`` has (almost) no space left.
+
+    GDAL does not always report a failed write as such: a GeoTIFF cut short by a full disk may
+    surface only when it is read back. So after any failure a 1 MiB probe file is written
+    there (and removed).
+    """
+    probe = folder / ".sxplan-space-probe"
+    try:
+        with open(probe, "wb") as fh:  # can 1 MiB more be written there?
+            fh.write(bytes(FULL_DISK_PROBE_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return False
+
+
+FULL_DISK_PROBE_BYTES = 1 << 20  # a failed run whose folder cannot take 1 MiB more: disk full
+
+
+def _is_write_failure(exc: Exception) -> bool:
+    """Whether an error is the output location's fault (full disk, read-only file system)."""
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+        return True
+    text = str(exc)  # GDAL errors carry no errno, only its text
+    return "No space left" in text or "Read-only file system" in text
 
 
 def write_provenance(records: list[dict], run_dir: Path) -> Path:
     """Write ``layers/provenance.csv`` (one row per input layer) in the schema's column order.
 
     Columns a run has no value for (``resampling`` when every layer is a vector) are written
-    empty, so readers always find every column of ``layers.provenance``.
+    empty, so readers always find every column of ``layers.provenance``. Load times are left
+    out (they change from run to run; ``run.json`` keeps them under ``timings_s.load_layers``),
+    so the same inputs give the same bytes.
     """
     ds = dataset("layers.provenance")
-    frame = pd.DataFrame(records)
+    frame = pd.DataFrame(records).drop(columns=["seconds"], errors="ignore")
     order = [c.name for c in ds.columns]
     frame = frame.reindex(columns=[*order, *(c for c in frame.columns if c not in order)])
     return write_csv(ds.check(frame), ds.path_in(run_dir))
@@ -121,10 +198,10 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
         inputs["config"] = {"path": str(cfg.path), "sha256": file_sha256(cfg.path)}
     payload = {
         "sxplan_run": SCHEMA_VERSION,
-        "command": command or sys.argv,
+        "command": redact_argv(command or sys.argv),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "config": json.loads(cfg.model_dump_json(exclude={"raw"})),
-        "config_yaml": cfg.raw,
+        "config": redact(json.loads(cfg.model_dump_json(exclude={"raw"}))),
+        "config_yaml": redact(cfg.raw),
         "inputs": inputs,
         "grid": {
             "crs_wkt": ctx.grid.crs if ctx.grid else None,
@@ -133,13 +210,100 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
             "bounds": list(ctx.grid.bounds) if ctx.grid else None,
         },
         "versions": _versions(),
-        "timings_s": ctx.timings_s,
+        "timings_s": {**ctx.timings_s, "load_layers": _load_seconds(ctx)},
         "results": _relative_paths(_result_summaries(ctx), ctx.out),
+        "warnings": list(ctx.warnings),
+        "outputs_sha256": outputs_sha256(ctx.out),
     }
     path = dataset("run.json").path_in(ctx.out)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
     return path
+
+
+def _load_seconds(ctx: RunContext) -> dict[str, float]:
+    """Seconds each input took to load and align (kept here, not in provenance.csv)."""
+    recs = ctx.stack.provenance if ctx.stack else []
+    return {r["name"]: r["seconds"] for r in recs if "seconds" in r}
+
+
+def outputs_sha256(run_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file of a run folder but ``run.json`` (and the staging mark), by path.
+
+    Paths are relative to the run folder, POSIX style, sorted. Two runs with the same inputs
+    and settings give the same table (``docs/errors.md`` section 8 says what else may differ).
+    """
+    run_dir = Path(run_dir)
+    skip = {"run.json", STAGING_MARK}
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file())
+    return {
+        p.relative_to(run_dir).as_posix(): file_sha256(p)
+        for p in files
+        if p.relative_to(run_dir).as_posix() not in skip
+    }
+
+
+_SECRET = re.compile(r"(^|_)(key|token|secret|password|passwd|apikey)$", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def redact(value):
+    """``value`` with every non-empty field named like a secret (``*_key``, ``token``) redacted.
+
+    Examples
+    --------
+    >>> redact({"maps": {"tianditu_key": "abc123", "basemap": "osm"}, "token": None})
+    {'maps': {'tianditu_key': '<redacted>', 'basemap': 'osm'}, 'token': None}
+    """
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if _SECRET.search(str(k)) and v not in (None, "") else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """Command-line words with the value of any ``--*key``/``--*token`` option redacted."""
+    out, hide = [], False
+    for word in argv:
+        name = word.split("=", 1)[0]
+        secret = word.startswith("--") and _SECRET.search(name.lstrip("-").replace("-", "_"))
+        if hide:
+            out.append(REDACTED)
+        elif secret and "=" in word:
+            out.append(f"{name}={REDACTED}")
+        else:
+            out.append(word)
+        hide = bool(secret) and "=" not in word
+    return out
+
+
+def record_outputs(run_dir: Path, paths) -> bool:
+    """Update ``outputs_sha256`` in ``run_dir/run.json`` for files rewritten later (``sxplan map``).
+
+    Returns False (and changes nothing) when the folder has no run.json sxplan wrote.
+    """
+    from sxplan.layers import atomic_path
+
+    from ._out_guard import is_run_folder
+
+    run_dir = Path(run_dir)
+    if not is_run_folder(run_dir):
+        return False
+    path = run_dir / "run.json"
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    sums = dict(payload.get("outputs_sha256") or {})
+    for p in paths:
+        p = Path(p).resolve()
+        if p.is_file() and p.is_relative_to(run_dir.resolve()):
+            sums[p.relative_to(run_dir.resolve()).as_posix()] = file_sha256(p)
+    payload["outputs_sha256"] = dict(sorted(sums.items()))
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
+    return True
 
 
 def _relative_paths(value, run_dir: Path):
@@ -173,3 +337,35 @@ def _result_summaries(ctx: RunContext) -> dict:
     if "siting" in ctx.results and hasattr(ctx.results["siting"], "timings"):
         out.setdefault("siting", {})["timings_s"] = ctx.results["siting"].timings
     return out
+
+
+def update_run_json(run_dir: str | Path, key: str, value) -> Path:
+    """Set one top-level entry of an existing ``run.json``, keeping every other entry as is.
+
+    Commands that add to a finished run (``sxplan backtest``) record their summary here; the
+    file is rewritten atomically.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        The run folder.
+    key : str
+        Top-level key (``backtest``); replaced when present.
+    value : object
+        JSON-serialisable value.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``run.json`` path.
+    """
+    from sxplan.layers import atomic_path
+
+    from .schema import read_json
+
+    data = read_json(run_dir, "run.json")
+    data[key] = value
+    path = dataset("run.json").path_in(run_dir)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), "utf-8")
+    return path

@@ -12,7 +12,14 @@ import pytest
 
 import sxplan
 
-PACKAGES = ["sxplan", "sxplan.layers", "sxplan.siting", "sxplan.sinks", "sxplan.maps"]
+PACKAGES = [
+    "sxplan",
+    "sxplan.layers",
+    "sxplan.siting",
+    "sxplan.sinks",
+    "sxplan.maps",
+    "sxplan.fetch",
+]
 
 
 def _modules() -> list[str]:

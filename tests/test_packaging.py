@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # PyPI name -> conda-forge name where they differ
-CONDA_NAME = {}
+CONDA_NAME = {"osmium": "pyosmium"}
 
 
 def norm(req: str) -> tuple[str, str]:
@@ -34,7 +34,10 @@ def test_environment_yml_matches_pyproject():
             conda[name] = spec
     conda.pop("python", None)
     conda.pop("pip", None)
-    declared = dict(norm(d) for d in project["dependencies"])
+    # runtime dependencies plus the `fetch` extra (pyosmium), which environment.yml installs too
+    declared = dict(
+        norm(d) for d in project["dependencies"] + project["optional-dependencies"]["fetch"]
+    )
     env_all = {**conda, **pip}
     differ = {k: (v, env_all[k]) for k, v in declared.items() if k in env_all and v != env_all[k]}
     assert env_all == declared, (
@@ -88,6 +91,7 @@ def test_wheel_installs_exactly_one_top_level_name(wheel):
     assert "sxplan/sinks/data/ipcc_tier1.csv" in names
     assert "sxplan/data/shanxi.yaml" in names
     assert "sxplan/templates/project.yaml" in names
+    assert "sxplan/fetch/sources.yaml" in names
 
 
 def test_installed_wheel_imports_as_one_namespace(wheel, tmp_path):

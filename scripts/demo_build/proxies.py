@@ -22,9 +22,6 @@ from .common import area_km2, write_gpkg, write_tif
 WIND_P5_MS, WIND_P95_MS = 4.0, 7.2
 WIND_MIN_MS, WIND_MAX_MS = 2.5, 10.5
 
-REDLINE_TARGET = 0.25
-FOREST_IGBP = (1, 2, 3, 4, 5, 8)  # forests + woody savannas
-
 
 # ---------------------------------------------------------------------------------------- wind
 def province_mask(geom, shape, transform) -> np.ndarray:
@@ -65,6 +62,20 @@ def build_wind_proxy(out: Path, dem: np.ndarray, tr: Affine, prov_geom) -> None:
 
 
 # ------------------------------------------------------------------------------------ red line
+# What Shanxi's red lines protect, from what the build packages hold (DATA.md, "Red-line proxy"):
+# forest land (IGBP forests + woody savannas), sparse forest (IGBP savannas, 10-30% tree cover,
+# China's 疏林地), a margin around the large forest massifs that hold the main mountain nature
+# reserves (their non-forest parts), and the Yellow River water polygons with a shore margin
+# (water sources and river wetlands). No elevation term: high ground is where the wind is,
+# and altitude alone is not a red-line criterion.
+FOREST_IGBP = (1, 2, 3, 4, 5, 8)  # forests + woody savannas
+SPARSE_FOREST_IGBP = (9,)  # savannas (10-30% tree cover)
+RESERVE_MASSIF_KM2 = 500  # forest blocks at least this large hold the main mountain reserves
+RESERVE_MARGIN_CELLS = 2  # margin around them, DEM cells (~1.4-1.9 km)
+WATER_MARGIN_M = 1000  # shore margin of the water polygons, m (planner's choice, unverified)
+MIN_PATCH_CELLS = 30  # patches under ~20 km2 dropped
+
+
 def build_redline(out: Path, dem, dem_tr, lc, lc_tr, prov_geom, prov_area) -> None:
     shape = dem.shape
     lc_on_dem = np.full(shape, 255, dtype="uint8")
@@ -73,54 +84,55 @@ def build_redline(out: Path, dem, dem_tr, lc, lc_tr, prov_geom, prov_area) -> No
         dst_transform=dem_tr, dst_crs="EPSG:4326", dst_nodata=255,
         resampling=Resampling.nearest,
     )  # fmt: skip
-    forest = np.isin(lc_on_dem, FOREST_IGBP)
     inside = province_mask(prov_geom, shape, dem_tr)
     lat = dem_tr.f + dem_tr.e * (np.arange(shape[0]) + 0.5)
-    cell_w = np.broadcast_to(np.cos(np.radians(lat))[:, None], shape)  # relative cell area
-    total = cell_w[inside].sum()
+    km2 = np.cos(np.radians(lat)) * (abs(dem_tr.e) * 111.32) * (abs(dem_tr.a) * 111.32)
+    cell_km2 = np.broadcast_to(km2[:, None], shape)  # approximate cell area (block sizes only)
     st = np.ones((3, 3), bool)
 
-    def proxy(threshold_m: int) -> np.ndarray:
-        keep = forest | (dem >= threshold_m)
+    def cleaned(keep):
         keep = ndimage.binary_opening(ndimage.binary_closing(keep, st, iterations=2), st)
         lab, nlab = ndimage.label(keep, st)
         sizes = ndimage.sum(np.ones(shape), lab, np.arange(1, nlab + 1))
         big = np.zeros(nlab + 1, bool)
-        big[1:] = sizes >= 30  # drop patches < ~20 km2
+        big[1:] = sizes >= MIN_PATCH_CELLS
         return big[lab] & inside
 
-    lo, hi = 500, 3100
-    while hi - lo > 5:  # bisection on the elevation threshold (m)
-        mid = (lo + hi) // 2
-        if cell_w[proxy(mid)].sum() / total > REDLINE_TARGET:
-            lo = mid
-        else:
-            hi = mid
-    threshold = hi
-    keep = proxy(threshold)
+    forest = cleaned(np.isin(lc_on_dem, FOREST_IGBP))
+    lab, nlab = ndimage.label(forest, st)
+    block_km2 = ndimage.sum(cell_km2, lab, np.arange(1, nlab + 1))
+    massif = np.zeros(nlab + 1, bool)
+    massif[1:] = block_km2 >= RESERVE_MASSIF_KM2
+    margin = ndimage.binary_dilation(massif[lab], st, iterations=RESERVE_MARGIN_CELLS) & inside
+    keep = cleaned(np.isin(lc_on_dem, FOREST_IGBP + SPARSE_FOREST_IGBP)) | margin
     polys = [
         shapely.geometry.shape(geom)
         for geom, val in features.shapes(keep.astype("uint8"), mask=keep, transform=dem_tr)
         if val == 1
     ]
-    g = shapely.union_all(polys)
+    water = gpd.read_file(out / "water.gpkg", layer="water_polygons").geometry
+    shore = water.to_crs(ALBERS_CHINA).buffer(WATER_MARGIN_M).to_crs("EPSG:4326")
+    g = shapely.union_all(polys + list(shore))
     g = shapely.simplify(g, 0.003, preserve_topology=True)
     g = shapely.intersection(g, prov_geom)
     g = shapely.set_precision(g, 1e-6)
     parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1e-4]
     parts.sort(key=lambda p: (round(p.centroid.x, 6), round(p.centroid.y, 6)))
+    basis = (
+        "IGBP forest, woody savanna or savanna; "
+        f"{RESERVE_MARGIN_CELLS}-cell margin of forest massifs >= {RESERVE_MASSIF_KM2} km2; "
+        f"water polygons + {WATER_MARGIN_M} m; no elevation term"
+    )
     gdf = gpd.GeoDataFrame(
-        {
-            "status": ["proxy"] * len(parts),
-            "basis": [f"IGBP forest/woody savanna or elevation >= {threshold} m"] * len(parts),
-        },
+        {"status": ["proxy"] * len(parts), "basis": [basis] * len(parts)},
         geometry=parts,
         crs="EPSG:4326",
     )
     write_gpkg(out / "redline_proxy.gpkg", {"redline_proxy": gdf})
-    frac = area_km2(gdf.geometry).sum() / prov_area
+    total = area_km2(gdf.geometry).sum()
     print(
-        f"redline_proxy.gpkg: {len(gdf)} polygons, threshold {threshold} m, {frac:.1%} of province"
+        f"redline_proxy.gpkg: {len(gdf)} polygons, {total:,.0f} km2, "
+        f"{total / prov_area:.1%} of province"
     )
 
 

@@ -4,74 +4,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import box
+from _sinkstest import make_province  # noqa: E402
 
 from sxplan.errors import ConfigError
-from sxplan.layers.counties import validate_counties
-from sxplan.layers.grid import ALBERS_CHINA, GridSpec
-from sxplan.layers.io import write_raster
 from sxplan.sinks import SinksConfig, run_sinks
 from sxplan.sinks.baseline import calibrate_forest_cover, read_official
-
-X0, Y1 = 1_000_000.0, 4_000_000.0
-
-
-def make_province(tmp_path, *, forest_cols=2, dem_m=1000.0):
-    """Four 5x5 km counties in a 10x10 km square, 1 km cells.
-
-    Land cover: the first ``forest_cols`` columns of every county are forest (IGBP 1),
-    the next column is cropland (12), the rest grassland (10).
-    """
-    g = GridSpec.from_bounds((X0, Y1 - 10_000, X0 + 10_000, Y1), 1000.0, ALBERS_CHINA)
-    codes = np.full((10, 10), 10, dtype="uint8")
-    for c0 in (0, 5):
-        codes[:, c0 : c0 + forest_cols] = 1
-        codes[:, c0 + forest_cols] = 12
-    rasters = {
-        "landcover": write_raster(
-            tmp_path / "lc.tif",
-            codes,
-            g,
-            nodata=255,
-            name="landcover",
-            kind="categorical",
-            scheme="igbp",
-            cog=False,
-        ),
-        "dem": write_raster(
-            tmp_path / "dem.tif",
-            np.full((10, 10), dem_m, "float32"),
-            g,
-            nodata=-9999.0,
-            name="dem",
-            cog=False,
-        ),
-        "slope_deg": write_raster(
-            tmp_path / "slope.tif",
-            np.full((10, 10), 5.0, "float32"),
-            g,
-            nodata=-9999.0,
-            name="slope_deg",
-            cog=False,
-        ),
-    }
-    boxes = [
-        box(X0, Y1 - 5000, X0 + 5000, Y1),
-        box(X0 + 5000, Y1 - 5000, X0 + 10_000, Y1),
-        box(X0, Y1 - 10_000, X0 + 5000, Y1 - 5000),
-        box(X0 + 5000, Y1 - 10_000, X0 + 10_000, Y1 - 5000),
-    ]
-    counties = gpd.GeoDataFrame(
-        {
-            "adcode": [140105, 140106, 140107, 140108],
-            "name": ["小店区", "迎泽区", "杏花岭区", "尖草坪区"],
-            "prefecture": ["太原市"] * 4,
-            "prefecture_adcode": [140100] * 4,
-        },
-        geometry=boxes,
-        crs=ALBERS_CHINA,
-    )
-    return g, rasters, validate_counties(counties, g)
 
 
 @pytest.mark.parametrize("strategy", ["proportional", "equal_points", "priority"])
@@ -234,18 +171,24 @@ def test_distribute_gap_over_open_land_and_net_eligible(tmp_path):
     g, rasters, counties = make_province(tmp_path)
     off = tmp_path / "official.csv"
     off.write_text("adcode,year,forest_cover_pct\n140000,2020,50.0\n", encoding="utf-8")
+    cfg = SinksConfig(
+        calibration="distribute",
+        monte_carlo_draws=200,
+        calibration_likelihood={"grass": 1.0},
+        calibration_max_cell_share=1.0,
+    )
     res = run_sinks(
         grid=g,
         rasters=rasters,
         counties=counties,
-        config=SinksConfig(calibration="distribute", monte_carlo_draws=200),
+        config=cfg,
         out_dir=tmp_path / "o",
         mem_limit_mb=64,
         official=off,
     )
     t = res.counties
     # raw 40 % of 10,000 ha = 4,000 ha; official 50 % = 5,000 ha -> gap 1,000 ha over the
-    # 4 x 1,000 ha of grassland (the pool) -> share 0.25; each county 40 % + 250/2500 = 50 %
+    # 4 x 1,000 ha of grassland (likelihood 1) -> share 0.25; each county 40 % + 250/2500 = 50 %
     np.testing.assert_allclose(t["calibrated_forest_pct"], 50.0)
     assert set(t["calibration_source"]) == {"distributed"}
     assert res.province["calibration_factor"] == pytest.approx(0.25)
@@ -253,6 +196,28 @@ def test_distribute_gap_over_open_land_and_net_eligible(tmp_path):
     np.testing.assert_allclose(t["eligible_raster_ha"], 1000.0)
     np.testing.assert_allclose(t["eligible_ha"], 750.0)
     assert res.province["eligible_ha"] == pytest.approx(3000.0)
+    assert res.province["calibration_shortfall_ha"] == 0.0
+
+
+def test_distribute_capped_per_cell_reports_the_shortfall(tmp_path):
+    g, rasters, counties = make_province(tmp_path)
+    off = tmp_path / "official.csv"
+    off.write_text("adcode,year,forest_cover_pct\n140000,2019,50.0\n", encoding="utf-8")
+    res = run_sinks(
+        grid=g,
+        rasters=rasters,
+        counties=counties,
+        config=SinksConfig(monte_carlo_draws=200),  # grass likelihood 0.2, cap 0.5
+        out_dir=tmp_path / "o",
+        mem_limit_mb=64,
+        official=off,
+    )
+    # likely land: 4 x 1,000 ha grass x 0.2 = 800 ha; the gap of 1,000 ha needs share 1.25,
+    # capped at 0.5 -> 400 ha added (100 per county: 40 % + 4 points = 44 %), 600 ha short
+    np.testing.assert_allclose(res.counties["calibrated_forest_pct"], 44.0, atol=1e-6)
+    assert res.province["calibration_shortfall_ha"] == pytest.approx(600.0)
+    assert res.province["official_province_year"] == 2019
+    assert any("SHORT of the official figure by 600 ha" in x for x in res.summary_lines())
 
 
 def test_missing_county_columns_raise(tmp_path):

@@ -26,7 +26,7 @@ CFG = {
     "pv": {
         "criteria": [{"name": "ghi_kwh_m2_yr", "layer": "ghi",
                       "transform": {"type": "linear", "x0": 1000, "x1": 2000}}],
-        "weights": {"ghi_kwh_m2_yr": 2.0},
+        "weights": {"ghi_kwh_m2_yr": 1.0},
         "score_threshold": 0.5, "max_parcel_area_km2": 100,
         "capacity": {"density_mw_per_km2": 36, "usable_share": 0.5},
     },
@@ -87,7 +87,7 @@ def test_known_answers(world, tmp_path):
     assert ex.loc["total_excluded", "km2_in_sequence"] == 25
     hard = ex[(ex["mode"] == "hard")]["km2_in_sequence"].sum()
     assert hard == ex.loc["total_excluded", "km2_in_sequence"]
-    # Score: (1500 - 1000) / 1000 = 0.5 everywhere (weight 2 normalised to 1) -> all candidates.
+    # Score: (1500 - 1000) / 1000 = 0.5 everywhere (weight 1) -> all candidates.
     assert pv.weights == {"ghi_kwh_m2_yr": 1.0}
     p = pv.parcels
     assert len(p) == 1 and p.loc[0, "area_km2"] == 75

@@ -84,8 +84,13 @@ def test_existing_output_is_not_replaced_without_overwrite(project, tmp_path, ca
     assert main(["layers", str(project), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
-    assert main(["layers", str(project), "--out", str(out), "--overwrite"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "run.json").exists()
+    # --overwrite replaces only a run folder sxplan wrote: this one is the user's
+    assert main(["layers", str(project), "--out", str(out), "--overwrite"]) == 2
+    assert (out / "keep.txt").read_text() == "mine"
+    out2 = tmp_path / "run2"
+    assert main(["layers", str(project), "--out", str(out2)]) == 0
+    assert main(["layers", str(project), "--out", str(out2), "--overwrite"]) == 0
+    assert (out2 / "run.json").exists()
 
 
 def test_failed_run_leaves_nothing_behind(project, tmp_path, capsys):

@@ -217,13 +217,31 @@ def test_highways_schematic(province):
     assert s - ps < 0.5 and pn - n < 0.8 and w - pw < 0.5 and pe - e < 0.8
 
 
-def test_redline_proxy_about_a_quarter(province):
+def test_redline_proxy_stands_for_forest_not_for_altitude(province):
     red = gpd.read_file(demo_file("redline_proxy.gpkg"), layer="redline_proxy")
     assert red.crs.to_epsg() == 4326 and set(red["status"]) == {"proxy"}
-    frac = area_km2(red.geometry).sum() / area_km2([province])[0]
-    assert 0.2 < frac < 0.3
+    assert "no elevation term" in red["basis"].iloc[0]
+    km2 = area_km2(red.geometry).sum()
+    # the red lines of the Yellow River basin part alone are at least 24,400 km2 (public
+    # figure, /work/shared/reference/shanxi_land_protection.csv, DATA.md): a smaller
+    # province-wide proxy would be too small for certain
+    assert 24_400 < km2 < 0.25 * area_km2([province])[0]
     assert red.geometry.is_valid.all()
     assert shapely.covers(province.buffer(1e-6), shapely.union_all(red.geometry.to_numpy()))
+    # every MODIS forest cell (IGBP 1-5) of the province lies in it (by cell centre) ...
+    with rasterio.open(demo_file("landcover_igbp.tif")) as src:
+        lc, tr = src.read(1), src.transform
+    inside = features.geometry_mask([province], lc.shape, tr, invert=True)
+    covered = features.rasterize(red.geometry, lc.shape, transform=tr).astype(bool)
+    assert covered[inside & np.isin(lc, (1, 2, 3, 4, 5))].all()
+    # ... while it no longer takes the windiest ground: under 40% of the top 5% wind_proxy
+    # cells (the elevation-based proxy took 95%; its own share of the province is 17-18%)
+    with rasterio.open(demo_file("wind_proxy.tif")) as src:
+        w, wtr = src.read(1), src.transform
+    inside = features.geometry_mask([province], w.shape, wtr, invert=True)
+    windy = inside & (w >= np.nanpercentile(w[inside], 95))
+    red_w = features.rasterize(red.geometry, w.shape, transform=wtr).astype(bool)
+    assert red_w[windy].mean() < 0.4
 
 
 # --------------------------------------------------------------------------------------- bases

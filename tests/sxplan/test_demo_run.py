@@ -81,7 +81,7 @@ def test_aligned_stack_is_one_1km_albers_grid(demo):
 def test_run_json_records_inputs_versions_timings(demo):
     out, _ = demo
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert len(run["inputs"]) == 12  # 11 layers + the config
+    assert len(run["inputs"]) == 13  # 12 layers + the config
     assert {"rasterio", "geopandas", "numpy", "gdal"} <= set(run["versions"])
     assert {"layers", "siting", "roadside_pv", "sinks", "maps", "total"} <= set(run["timings_s"])
     assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] > 0
@@ -202,3 +202,106 @@ def test_map_of_an_untouched_real_run_rebuilds_both(demo, tmp_path, capsys):
     run = _copy_without_maps(out, tmp_path)
     assert main(["map", str(run)]) == 0
     assert sorted(p.name for p in (run / "maps").iterdir()) == ["sinks.html", "siting.html"]
+
+
+def test_backtest_on_the_demo_run(demo, tmp_path):
+    """Sites on the best PV cells rank far above the background, sites on the worst below."""
+    from pyproj import Transformer
+
+    out, _ = demo
+    with rasterio.open(out / "siting" / "suitability_pv.tif") as src:
+        suit = src.read(1, masked=True).filled(np.nan)
+        tr, crs = src.transform, src.crs
+    ok = np.isfinite(suit)
+    hi_r, hi_c = np.nonzero(ok & (suit >= np.nanpercentile(suit, 95)))
+    lo_r, lo_c = np.nonzero(ok & (suit <= np.nanpercentile(suit, 5)))
+    rng = np.random.default_rng(3)
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+    def sites(rows, cols, name):
+        k = rng.choice(rows.size, 40, replace=False)
+        x, y = rasterio.transform.xy(tr, rows[k], cols[k])
+        lon, lat = to_ll.transform(x, y)
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame({"longitude": lon, "latitude": lat}).to_csv(path, index=False)
+        return path, suit[rows[k], cols[k]]
+
+    aucs = {}
+    for name, (r, c) in {"high": (hi_r, hi_c), "low": (lo_r, lo_c)}.items():
+        path, expected = sites(r, c, name)
+        args = ["backtest", str(out), "--sites", str(path), "--technology", "pv", "--overwrite"]
+        assert main(args) == 0
+        table = pd.read_csv(out / "backtest" / "backtest.csv", encoding="utf-8-sig")
+        np.testing.assert_allclose(table["score"], expected, atol=1e-4)  # the cell's score
+        auc = pd.read_csv(out / "backtest" / "backtest_auc.csv", encoding="utf-8-sig")
+        aucs[name] = auc.set_index("measure")["auc"]
+    assert aucs["high"]["score"] > 0.9 and aucs["high"]["score_eligible"] > 0.9
+    # the worst eligible cells still beat excluded land (score 0), not eligible land
+    assert aucs["low"]["score_eligible"] < 0.1
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    assert "results" in run and run["backtest"]["technologies"]["pv"]["scored"] == 40
+    assert main(["map", str(out)]) == 0  # the map draws the backtest's sites
+    assert "回测: 现有场站" in (out / "maps" / "siting.html").read_text("utf-8")
+
+
+def test_rank_stability_columns_in_parcels_and_shortlist(demo):
+    out, report = demo
+    parcels = gpd.read_file(out / "siting" / "parcels_wind.gpkg")
+    shortlist = pd.read_csv(out / "siting" / "shortlist.csv", encoding="utf-8-sig")
+    for frame in (parcels, shortlist[shortlist["technology"] != "roadside_pv"]):
+        assert frame["top_n_share"].between(0, 1).all()
+        assert (frame["rank_p05"] <= frame["rank_p95"]).all()
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    st = run["results"]["siting"]["technologies"]["wind"]["stability"]
+    assert st["draws"] == 1000 and st["method"] == "dirichlet"
+    assert st["top_n_always"] == int((parcels["top_n_share"] == 1).sum())
+    assert "rank stability" in report
+
+
+def test_sinks_alone_takes_the_reservation_of_an_earlier_siting_run(demo, tmp_path):
+    """`sxplan sinks --siting RUN` keeps the shortlisted parcels from planting, as `demo` does."""
+    import contextlib
+    import io
+
+    from sxplan.config import demo_config_path
+
+    out, _ = demo
+    alone = tmp_path / "sinks-alone"
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(
+            ["sinks", str(demo_config_path()), "--out", str(alone), "--no-progress",
+             "--siting", str(out)]
+        )  # fmt: skip
+    assert rc == 0
+    full = pd.read_csv(out / "sinks" / "net_carbon.csv", encoding="utf-8-sig")
+    part = pd.read_csv(alone / "sinks" / "net_carbon.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(full, part)
+    a = pd.read_csv(out / "sinks" / "counties.csv", encoding="utf-8-sig")
+    b = pd.read_csv(alone / "sinks" / "counties.csv", encoding="utf-8-sig")
+    np.testing.assert_allclose(a["eligible_ha"], b["eligible_ha"])
+    # net carbon by hand for the first parcel: energy x 1000 x factor - plantable x removal
+    r = full.iloc[0]
+    # energy is written to 0.01 GWh: 0.005 GWh x 536.6 t/GWh = 2.7 t of rounding at most
+    assert r["avoided_tco2_per_yr"] == pytest.approx(
+        r["energy_gwh_per_yr"] * 1000 * r["grid_emission_factor_tco2_per_mwh"], abs=3.0
+    )
+    assert r["net_tco2_per_yr"] == pytest.approx(
+        r["avoided_tco2_per_yr"] - r["forgone_sink_tco2_per_yr"], abs=0.05
+    )
+    assert r["grid_emission_factor_tco2_per_mwh"] == 0.5366  # the config value, unrounded
+    assert r["forgone_sink_tco2_per_yr"] == pytest.approx(
+        r["contested_plantable_ha"] * r["forgone_sink_tco2_per_ha_yr"], rel=1e-3
+    )
+
+
+def test_sinks_siting_folder_without_a_siting_step_is_a_clear_error(tmp_path):
+    from sxplan.config import demo_config_path
+
+    empty = tmp_path / "not-a-run"
+    empty.mkdir()
+    rc = main(
+        ["sinks", str(demo_config_path()), "--out", str(tmp_path / "o"), "--no-progress",
+         "--siting", str(empty)]
+    )  # fmt: skip
+    assert rc == 2
+    assert not (tmp_path / "o").exists()

@@ -22,6 +22,7 @@ def test_every_dataset_is_under_a_stage_folder_and_has_a_meaning():
             "siting",
             "sinks",
             "maps",
+            "backtest",
         }
         assert ds.path.endswith("." + ds.kind), key
         if ds.kind == "gpkg":

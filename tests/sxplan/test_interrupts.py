@@ -1,0 +1,205 @@
+"""Interrupted and concurrent runs (issue 12, family 3).
+
+Real subprocesses of the sxplan CLI on the demo data (3 km grid, ``layers`` step: about a
+second each) are stopped with SIGTERM, SIGINT and SIGKILL at several points. Afterwards the
+output folder is absent, the previous run or a complete run, and the next run leaves no
+staging folder and no lock behind. A second run into the same ``--out`` while one is running
+stops with exit 2.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from _sxrun import dead_pid, demo_project, run_cli, sxplan_cmd, tiny_project, tree_sha256
+
+from sxplan.cli import main
+
+
+def _start(*args):
+    env = {**os.environ, "SXPLAN_NO_PROGRESS": "1"}
+    return subprocess.Popen(
+        sxplan_cmd(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _leftovers(out):
+    """Hidden staging/old folders and lock files of ``out`` beside it."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def _wait_for(proc, path, timeout=60.0):
+    """Wait until ``path`` exists (True) or the process ended (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.005)
+    raise TimeoutError(path)
+
+
+def _state(out, previous):
+    """'absent', 'previous' (same files as ``previous``) or 'complete' (run.json checks out)."""
+    if not out.exists():
+        return "absent"
+    files = tree_sha256(out)
+    if previous is not None and files == previous:
+        return "previous"
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["outputs_sha256"] == files, "a run folder whose files do not match its run.json"
+    return "complete"
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return demo_project(tmp_path_factory.mktemp("proj"))
+
+
+def test_kill_points_leave_absent_previous_or_complete(config, tmp_path):
+    """SIGTERM then SIGKILL at three points; after each SIGKILL the next run cleans up."""
+    out = tmp_path / "run"
+    # kill points: files appearing in the staging folder, in the order the run writes them; the
+    # last is past the end of the work (run.json written, the folder about to be renamed)
+    points = ["layers/dem.tif", "layers/vectors.gpkg", "run.json"]
+    previous = None
+    seen = set()
+    for point in points:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            args = ["layers", str(config), "--out", str(out), "--no-progress"]
+            if previous is not None:
+                args.append("--overwrite")
+            proc = _start(*args)
+            staging = out.parent / f".{out.name}.partial-{proc.pid}"
+            reached = _wait_for(proc, staging / point)
+            if reached:
+                proc.send_signal(sig)
+            code = proc.wait(timeout=60)
+            _, err = proc.communicate()
+            state = _state(out, previous)
+            seen.add(state)
+            if previous is None:
+                assert state in {"absent", "complete"}, (point, sig, state)
+            else:
+                assert state in {"previous", "complete"}, (point, sig, state)
+            if reached and code != 0:
+                assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 143), (code, err)
+                if sig == signal.SIGTERM:
+                    assert "Traceback" not in err and "terminated (SIGTERM)" in err
+                    assert not staging.exists() and _leftovers(out) == []
+            if state == "complete":
+                previous = tree_sha256(out)
+            # the next run (after each SIGKILL): completes, and no staging folder or lock
+            # survives it
+            if sig == signal.SIGKILL:
+                done = run_cli(*args, "--overwrite") if out.exists() else run_cli(*args)
+                assert done.returncode == 0, done.stderr
+                assert _leftovers(out) == [], _leftovers(out)
+                previous = tree_sha256(out)
+                assert _state(out, previous) == "previous"
+    assert "absent" in seen or "previous" in seen  # some kills did land mid-run
+
+
+def test_sigterm_exits_143_and_keeps_the_previous_run(config, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("layers", str(config), "--out", str(out)).returncode == 0
+    before = tree_sha256(out, skip=())
+    proc = _start("layers", str(config), "--out", str(out), "--overwrite")
+    assert _wait_for(proc, out.parent / f".{out.name}.partial-{proc.pid}" / "layers/dem.tif")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert "terminated (SIGTERM)" in proc.stderr.read()
+    assert tree_sha256(out, skip=()) == before
+    assert _leftovers(out) == []
+
+
+def test_ctrl_c_exits_1_and_cleans_up(config, tmp_path):
+    out = tmp_path / "run"
+    proc = _start("layers", str(config), "--out", str(out))
+    assert _wait_for(proc, out.parent / f".{out.name}.partial-{proc.pid}" / "layers/dem.tif")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 1
+    assert "aborted" in proc.stderr.read()
+    assert not out.exists() and _leftovers(out) == []
+
+
+def test_sigkill_staging_is_removed_by_the_next_run(config, tmp_path):
+    out = tmp_path / "run"
+    proc = _start("layers", str(config), "--out", str(out))
+    staging = out.parent / f".{out.name}.partial-{proc.pid}"
+    assert _wait_for(proc, staging / "layers/dem.tif")
+    proc.kill()
+    proc.wait(timeout=60)
+    assert staging.is_dir() and (staging / ".sxplan-staging").is_file()
+    assert (out.parent / f".{out.name}.lock").is_file()  # the dead run's lock
+    done = run_cli("layers", str(config), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"removed staging folder {staging}" in done.stdout
+    assert _leftovers(out) == [] and (out / "run.json").is_file()
+
+
+def test_second_run_into_the_same_out_is_refused(config, tmp_path, capsys):
+    out = tmp_path / "run"
+    first = _start("layers", str(config), "--out", str(out))
+    assert _wait_for(first, out.parent / f".{out.name}.lock")
+    # the second run starts in this (already warm) process, so it meets the first one running
+    assert main(["layers", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert first.wait(timeout=60) == 0
+    assert err.startswith(f"sxplan: error: another sxplan run (pid {first.pid})")
+    assert "wait for it to finish or choose another --out" in err
+    assert _leftovers(out) == [] and (out / "run.json").is_file()
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    project = tiny_project(tmp_path / "proj")
+    out = tmp_path / "run"
+    (tmp_path / ".run.lock").write_text(str(dead_pid()), encoding="ascii")
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    assert _leftovers(out) == []
+
+
+def test_lock_of_a_live_process_is_respected(tmp_path, capsys):
+    project = tiny_project(tmp_path / "proj")
+    out = tmp_path / "run"
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        lock = tmp_path / ".run.lock"
+        lock.write_text(str(holder.pid), encoding="ascii")
+        assert main(["layers", str(project), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"another sxplan run (pid {holder.pid})" in err and f"delete {lock}" in err
+        assert lock.read_text(encoding="ascii") == str(holder.pid) and not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_unmarked_lookalike_staging_folder_is_left_alone(tmp_path):
+    project = tiny_project(tmp_path / "proj")
+    out = tmp_path / "run"
+    pid = dead_pid()
+    mine = tmp_path / f".run.partial-{pid}"  # our name, a dead pid, but no staging mark
+    mine.mkdir()
+    (mine / "data.csv").write_text("keep", encoding="utf-8")
+    other = tmp_path / f".run.partial-{pid}x"  # not our exact pattern
+    other.mkdir()
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    assert (mine / "data.csv").read_text(encoding="utf-8") == "keep" and other.is_dir()
+
+
+def test_run_killed_during_the_swap_gets_its_previous_folder_back(tmp_path, capsys):
+    project = tiny_project(tmp_path / "proj")
+    out = tmp_path / "run"
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    before = tree_sha256(out, skip=())
+    set_aside = tmp_path / f".run.old-{dead_pid()}"
+    out.rename(set_aside)  # where a run killed between its two renames leaves the previous run
+    assert main(["layers", str(project), "--out", str(out)]) == 2  # restored, so it exists
+    captured = capsys.readouterr()
+    assert f"restored {out}" in captured.out and "--overwrite" in captured.err
+    assert tree_sha256(out, skip=()) == before and not set_aside.exists()

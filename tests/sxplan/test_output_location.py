@@ -1,0 +1,87 @@
+"""An output location that cannot take the run: read-only, full, or not a folder (issue 12,
+family 5, output side).
+
+Each case is a message naming the folder and the fix, exit 2, and nothing half-written: no
+staging folder, no lock file. The read-only and full-disk cases mount a real small tmpfs, which
+needs root; they are skipped, saying so, for other users (chmod does not stop root, and a full
+disk cannot be made without a file system of our own).
+"""
+
+import contextlib
+import os
+import subprocess
+
+import pytest
+from _sxrun import demo_project, tiny_project
+
+from sxplan.cli import main
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="mounting a small tmpfs (read-only or full) needs root"
+)
+
+
+@contextlib.contextmanager
+def _tmpfs(where, options):
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+@needs_root
+def test_read_only_output_location(tmp_path, capsys):
+    project = tiny_project(tmp_path / "proj")
+    with _tmpfs(tmp_path / "ro", "ro,size=1m") as ro:
+        out = ro / "run"
+        assert main(["layers", str(project), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sxplan: error: cannot write the output folder {out}")
+        assert "Read-only file system" in err and "choose --out in a folder you can write" in err
+        assert list(ro.iterdir()) == []
+
+
+@needs_root
+def test_full_disk(tmp_path, capsys):
+    # the demo layers need about 3 MB at 3 km; a 1 MB file system fills up half way
+    config = demo_project(tmp_path / "proj")
+    with _tmpfs(tmp_path / "small", "size=1m") as small:
+        out = small / "run"
+        assert main(["layers", str(config), "--out", str(out), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sxplan: error: no space left on the device holding {out}")
+        assert "Free some space there or choose --out on another disk" in err
+        assert "Traceback" not in err
+        assert list(small.iterdir()) == []  # no staging folder, no lock, no partial file
+
+
+def test_out_below_a_file(tmp_path, capsys):
+    project = tiny_project(tmp_path / "proj")
+    blocker = tmp_path / "results"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    assert main(["layers", str(project), "--out", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write the output folder {blocker / 'run'}" in err
+    assert "choose another --out" in err
+    assert blocker.read_text(encoding="utf-8") == "a file, not a folder"
+
+
+@needs_root
+def test_run_that_leaves_the_disk_full_is_not_installed(tmp_path, capsys):
+    """GDAL may cut a GeoTIFF short on a full disk without raising, so a run after which less
+    than 1 MiB is free is refused rather than installed (the tiny project needs ~0.2 MB)."""
+    project = tiny_project(tmp_path / "proj")
+    with _tmpfs(tmp_path / "small", "size=1m") as small:
+        out = small / "run"
+        assert main(["layers", str(project), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sxplan: error: no space left on the device holding {out}")
+        assert list(small.iterdir()) == []
+    with _tmpfs(tmp_path / "roomy", "size=4m") as roomy:  # the same run with room: installed
+        assert main(["layers", str(project), "--out", str(roomy / "run")]) == 0

@@ -1,0 +1,193 @@
+"""Family 7 of docs/errors.md: ``sxplan validate`` is the pre-flight every run starts with.
+
+"valid" means a run will start: each case here passed the old ``validate`` (which only looked
+for the files) and then failed in the run, or ran with wrong input.
+"""
+
+import time
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from _badinputs import DEM_TRANSFORM, cli, demo, listing, tiny, write
+from rasterio.transform import from_origin
+
+from _sxtest import write_tif
+from sxplan.config import load_config
+from sxplan.preflight import DERIVED_BYTES_PER_CELL, preflight
+
+
+def _validate(tmp_path, cfg, capsys):
+    return cli(["validate", write(tmp_path, cfg)], capsys)
+
+
+def test_validate_prints_grid_and_estimates_and_writes_nothing(tmp_path, capsys):
+    cfg = demo(tmp_path)
+    path = write(tmp_path, cfg)
+    before = listing(tmp_path)
+    code, out, _ = cli(["validate", path], capsys)
+    assert code == 0 and "a run will start" in out
+    assert listing(tmp_path) == before
+    grid_line = next(line for line in out.splitlines() if line.startswith("grid: "))
+    w, h = (
+        int(v.replace(",", ""))
+        for v in grid_line.split("grid: ")[1].split(" cells")[0].split(" x ")
+    )
+    assert f"= {w * h:,} cells" in grid_line
+    report = preflight(load_config(path))
+    # rasters: dem int16 (2) + landcover uint8 (1) + 3 float32 (12); 6 vectors at 1 byte
+    assert report.disk_bytes == w * h * (2 + 1 + 12 + 6 + DERIVED_BYTES_PER_CELL)
+    assert report.layers["landcover"]["coverage"] == 1.0
+
+
+def test_raster_without_crs_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    write_tif(tmp_path / "inputs" / "dem.tif", np.ones((30, 30), "int16"), DEM_TRANSFORM, None)
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'dem'" in err and "has no CRS; set `crs:`" in err
+
+
+def test_vector_without_crs_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    gpd.GeoDataFrame(geometry=[shapely.box(112.45, 37.75, 112.55, 37.85)]).to_file(
+        tmp_path / "inputs" / "zone.shp"
+    )
+    cfg["layers"]["zone"] = {"type": "vector", "path": "inputs/zone.shp"}
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'zone'" in err and "has no CRS; set `crs:` in `layers.zone`" in err
+
+
+def test_declared_crs_contradicting_the_file_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["layers"]["dem"]["crs"] = "EPSG:4490"
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'dem'" in err and "but its spec says crs: EPSG:4490" in err
+
+
+def test_raster_outside_the_study_area_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    write_tif(tmp_path / "inputs" / "dem.tif", np.ones((30, 30), "int16"),
+              from_origin(100.0, 30.0, 0.01, 0.01), "EPSG:4326", -32768)  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'dem'" in err and "does not overlap the study area" in err
+
+
+def test_vector_outside_the_study_area_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    gpd.GeoDataFrame(geometry=[shapely.box(100, 30, 101, 31)], crs="EPSG:4326").to_file(
+        tmp_path / "inputs" / "far.gpkg"
+    )
+    cfg["layers"]["far"] = {"type": "vector", "path": "inputs/far.gpkg"}
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'far'" in err and "does not overlap the study area" in err
+
+
+def test_codes_outside_the_declared_scheme_are_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    codes = np.full((30, 30), 10, "uint8")
+    codes[5:10, 5:10] = 99  # IGBP has codes 1..17 (and 255 for fill)
+    write_tif(tmp_path / "inputs" / "lc.tif", codes, DEM_TRANSFORM, "EPSG:4326", 0)
+    cfg["layers"]["lc"] = {"type": "raster", "path": "inputs/lc.tif", "kind": "categorical",
+                           "scheme": "igbp"}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'lc'" in err and "99" in err and "igbp" in err
+
+
+def test_inconsistent_ahp_is_refused_by_validate(tmp_path, capsys):
+    cfg = demo(tmp_path)
+    cfg["siting"]["pv"]["ahp"]["matrix"] = [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "siting.pv" in err and "consistency ratio" in err
+    assert "allow_inconsistent: true" in err
+
+
+def test_where_field_missing_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["layers"]["counties"]["where"] = {"highway": ["motorway"]}
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "`where:` names field 'highway'" in err and "'cname'" in err
+
+
+def test_where_matching_nothing_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["layers"]["roads"] = {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties",
+                              "where": {"pref": ["太原市"]}}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'roads'" in err and "no feature matches `where:" in err
+
+
+def test_burn_field_missing_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["layers"]["zones"] = {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties",
+                              "burn_field": "zone_code"}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "`burn_field:` names field 'zone_code'" in err
+
+
+def test_county_fields_missing_are_refused_by_validate(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["project"]["county_fields"]["name"] = "NAME_ZH"
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "county layer 'counties'" in err and "['NAME_ZH']" in err
+    assert "project.county_fields" in err
+
+
+def test_run_logs_the_preflight_and_valid_config_runs(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    code, out, err = cli(["layers", write(tmp_path, cfg), "--out", tmp_path / "run"], capsys)
+    assert code == 0, err
+    assert "grid: 20 x 25 cells of 1000 m = 500 cells" in out
+    assert (tmp_path / "run" / "layers" / "dem.tif").exists()
+
+
+def test_preflight_of_a_large_raster_reads_a_sample_only(tmp_path):
+    # 6000 x 6000 int16 (a 30 m province is ~20000 x 13000): the pre-flight reads a decimated
+    # window, so it stays well under the time a full read-and-check would need
+    cfg = tiny(tmp_path)
+    big = np.add.outer(np.arange(6000, dtype="int16") // 10, np.arange(6000, dtype="int16") // 10)
+    fine = from_origin(112.35, 37.95, 0.00005, 0.00005)
+    write_tif(tmp_path / "inputs" / "dem.tif", big + 800, fine, "EPSG:4326", -32768,
+              tiled=True, compress="deflate")  # fmt: skip
+    cfg["project"]["resolution_m"] = 30
+    loaded = load_config(write(tmp_path, cfg))
+    t0 = time.perf_counter()
+    report = preflight(loaded)
+    elapsed = time.perf_counter() - t0
+    assert report.layers["dem"]["coverage"] == 1.0
+    assert elapsed < 10, elapsed
+
+
+@pytest.mark.parametrize("command", ["layers", "site", "sinks"])
+def test_every_run_command_runs_the_preflight_first(tmp_path, capsys, command):
+    cfg = tiny(tmp_path)
+    dem = np.full((30, 30), 900, "int16")
+    dem[:10] = -9999
+    write_tif(tmp_path / "inputs" / "dem.tif", dem, DEM_TRANSFORM, "EPSG:4326")
+    path = write(tmp_path, cfg)
+    before = listing(tmp_path)
+    code, _, err = cli([command, path, "--out", tmp_path / "run"], capsys)
+    assert code == 2 and "holds -9999" in err
+    assert listing(tmp_path) == before
+
+
+def test_bases_listing_counties_not_in_the_county_layer_are_refused(tmp_path, capsys):
+    # the tiny project's counties are 140101/140102; the shipped Shanxi bases list others
+    cfg = tiny(tmp_path)
+    codes = np.full((30, 30), 10, "uint8")
+    write_tif(tmp_path / "inputs" / "lc.tif", codes, DEM_TRANSFORM, "EPSG:4326", 255)
+    cfg["layers"]["landcover"] = {"type": "raster", "path": "inputs/lc.tif",
+                                  "kind": "categorical", "scheme": "igbp"}  # fmt: skip
+    cfg["siting"] = {"highways_layer": None, "wind": {"enabled": False, "resource_layer": "dem",
+                     "energy": {"speed_layer": "dem"}},
+                     "pv": {"resource_layer": "dem", "energy": {"yield_layer": "dem"}}}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "bases.yaml" in err and "that are not in the counties layer" in err
+
+
+def test_vector_crs_contradicting_its_spec_is_refused(tmp_path, capsys):
+    cfg = tiny(tmp_path)
+    cfg["layers"]["zones"] = {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties",
+                              "crs": "EPSG:3857"}  # fmt: skip
+    code, _, err = _validate(tmp_path, cfg, capsys)
+    assert code == 2 and "layer 'zones'" in err and "but its spec says crs: EPSG:3857" in err
