@@ -44,11 +44,10 @@ __getattr__, __dir__, __all__ = attach(
             "within_distance",
         ],
         "grid": ["ALBERS_CHINA", "GridSpec"],
+        "atomic": ["atomic_path", "file_sha256", "write_text"],
         "io": [
             "AlignedLayer",
             "RasterTileWriter",
-            "atomic_path",
-            "file_sha256",
             "write_csv",
             "write_gpkg",
             "write_gpkg_layers",

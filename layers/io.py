@@ -11,12 +11,8 @@ Outputs: :class:`AlignedLayer` handles to GeoTIFFs on the grid; GeoPackages; CSV
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
 import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +23,7 @@ from rasterio.windows import Window
 
 from sxplan.errors import ConfigError, GridMismatchError, LayerIOError
 
+from .atomic import _remove_quietly, atomic_path, file_sha256, write_text
 from .grid import GridSpec
 
 __all__ = [
@@ -40,6 +37,7 @@ __all__ = [
     "write_gpkg",
     "write_gpkg_layers",
     "write_raster",
+    "write_text",
 ]
 
 Kind = Literal["categorical", "continuous"]
@@ -51,83 +49,6 @@ _GTIFF_OPTIONS = {
     "compress": "DEFLATE",
     "BIGTIFF": "IF_SAFER",
 }
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
-
-    On any exception the temporary file is removed and ``path`` is left as it was.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Final destination. Its folder is created if needed.
-
-    Yields
-    ------
-    pathlib.Path
-        Where to write. It does not exist yet; keep its suffix (drivers pick formats by it).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> with atomic_path(d / "a.txt") as tmp:
-    ...     _ = tmp.write_text("done")
-    >>> (d / "a.txt").read_text()
-    'done'
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
-        yield tmp
-        if not tmp.exists():
-            raise LayerIOError(f"nothing was written for {final}")
-        os.replace(tmp, final)
-    except BaseException:
-        _remove_quietly(tmp)
-        for side in tmp.parent.glob(tmp.name + "*"):  # e.g. .aux.xml, -wal/-shm sidecars
-            _remove_quietly(side)
-        raise
-
-
-def _remove_quietly(p: Path) -> None:
-    with contextlib.suppress(OSError):
-        if p.is_dir():
-            import shutil
-
-            shutil.rmtree(p)
-        else:
-            p.unlink()
-
-
-def file_sha256(path: str | os.PathLike, chunk_mb: int = 4) -> str:
-    """Return the SHA-256 hex digest of a file, read in chunks.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        File to hash.
-    chunk_mb : int
-        Read size in MB.
-
-    Returns
-    -------
-    str
-        64 hexadecimal characters.
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_mb * 1024 * 1024):
-            h.update(block)
-    return h.hexdigest()
 
 
 def open_raster(path: str | os.PathLike, what: str = "raster"):

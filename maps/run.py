@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sxplan.errors import ConfigError, LayerIOError
+from sxplan.layers.atomic import write_text
 from sxplan.maps.config import MapsConfig
 from sxplan.schema import dataset, read_json
 
@@ -130,7 +131,7 @@ def run_maps(
         page = _link_report(stable_element_ids(figure.render()), run, out)
         if cfg.offline:
             _require_offline(page, name)
-        written[name] = _write_text(out / dataset(f"maps.{name}").filename(), page)
+        written[name] = write_text(out / dataset(f"maps.{name}").filename(), page)
     return written
 
 
@@ -229,11 +230,3 @@ def _require_offline(page: str, name: str) -> None:
             f"maps: the offline {name} map would fetch {found[:3]} from the network; this is a "
             "bug in maps/, please report it"
         )
-
-
-def _write_text(path: Path, text: str) -> Path:
-    from sxplan.layers.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path

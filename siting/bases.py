@@ -83,6 +83,31 @@ class BasesTable:
         """Adcodes in at least one base."""
         return {c for b in self.bases for c in b.counties}
 
+    def outlines(self, counties):
+        """One polygon per base: the union of its counties (bases may overlap).
+
+        Parameters
+        ----------
+        counties : geopandas.GeoDataFrame
+            Validated counties with ``adcode``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``id``, ``name_zh``, ``name_en``, ``n_counties``, the targets, in ``counties``' CRS.
+        """
+        import geopandas as gpd
+
+        rows = []
+        for b in self.bases:
+            sel = counties[counties["adcode"].isin(b.counties)]
+            rows.append({
+                "id": b.id, "name_zh": b.name_zh, "name_en": b.name_en, "n_counties": len(sel),
+                "target_gw_2025": b.target_gw_2025, "target_gw_2030": b.target_gw_2030,
+                "geometry": sel.union_all(),
+            })  # fmt: skip
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=counties.crs)
+
     def bases_of_county(self) -> dict[int, list[str]]:
         """Adcode -> ids of the bases containing it (file order)."""
         out: dict[int, list[str]] = {}

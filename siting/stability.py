@@ -27,6 +27,7 @@ Outputs: columns ``top_n_share``, ``rank_p05``, ``rank_p95``; a JSON-ready summa
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .ahp import RANDOM_INDEX
 
@@ -217,8 +218,13 @@ def add_rank_stability(parcels, criteria: list[str], weights: dict, tech_cfg, cf
         Settings and results for run.json and the console.
     """
     st = cfg.stability
-    if st.draws == 0 or len(parcels) == 0 or not criteria:
+    if st.draws == 0 or not criteria:
         return parcels, None
+    if len(parcels) == 0:  # an empty result keeps every column of a full one
+        out = parcels.copy()
+        for name in ("top_n_share", "rank_p05", "rank_p95"):
+            out[name] = pd.Series(dtype="float64")
+        return out, None
     rng = np.random.default_rng(st.seed)
     w = np.array([weights[c] for c in criteria])
     if tech_cfg.ahp is not None:

@@ -272,14 +272,13 @@ def init(directory: Path, overwrite: bool):
     from importlib.resources import files
 
     from sxplan.errors import OutputExistsError
-    from sxplan.layers import atomic_path
+    from sxplan.layers import write_text
 
     target = directory / "project.yaml"
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} exists; pass --overwrite to replace it")
     text = (files("sxplan") / "templates" / "project.yaml").read_text(encoding="utf-8")
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_text(target, text)
     _echo(f"wrote {target}; edit the paths under `layers:`, then run `sxplan site {target} ...`")
 
 

@@ -46,7 +46,8 @@ from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe
 from ._run_checks import empty_rasters, input_paths
-from ._run_helpers import bases_outlines, load_run_bases, load_siting_reservation, run_figures_step
+from ._run_helpers import run_figures_step
+from ._siting_reservation import load_siting_reservation
 from .config import ProjectConfig
 from .csv_header import apply_csv_header
 from .run_folder import output_folder, write_provenance, write_run_json
@@ -145,7 +146,7 @@ def run_layers(ctx: RunContext) -> LayerStack:
     extra = {}
     if cfg.siting is not None:  # the maps draw the bases' outlines; load the bases once here
         ctx.bases = load_run_bases(ctx)
-        extra[dataset("layers.bases").layer_name()] = bases_outlines(ctx.bases, ctx.counties)
+        extra[dataset("layers.bases").layer_name()] = ctx.bases.outlines(ctx.counties)
     write_vectors(ctx, extra)
     stack.write_grid_json()
     write_provenance(stack.provenance, ctx.out)
@@ -322,6 +323,21 @@ def run_siting_step(ctx: RunContext):
         )  # fmt: skip
         ctx.stack.add(reserved)
     return res
+
+
+def load_run_bases(ctx: RunContext):
+    """The bases of ``siting.bases_path``, or the shipped Shanxi delineation when unset."""
+    from sxplan.siting.bases import load_bases
+
+    bases_path = ctx.config.siting.bases_path
+    if not bases_path:
+        from .demo_data import demo_file
+
+        bases_path = demo_file("bases.yaml")
+        ctx.log(
+            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
+        )
+    return load_bases(bases_path, ctx.counties)
 
 
 def run_roadside_step(ctx: RunContext):

@@ -41,6 +41,7 @@ DEMO_NAMES = {
     "highways": "highways",
     "water": "water",
     "redline_proxy": "redline_proxy",
+    "precip_mm_per_yr": "precip_mm_per_yr",  # sinks' climate zones (ERA5; no fetch source yet)
 }
 
 

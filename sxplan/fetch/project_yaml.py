@@ -100,7 +100,7 @@ def project_yaml(layers: dict[str, dict], area, notes: list[str], ghi_range=None
         out[name] = base
     cfg["layers"] = out
     _adapt_siting(cfg, layers, wind_name, whole, ghi_range)
-    _adapt_sinks(cfg["sinks"], layers["landcover"], whole)
+    _adapt_sinks(cfg["sinks"], layers["landcover"], whole, "precip_mm_per_yr" in layers)
     if layers["pv_yield"].get("fetched"):
         notes = [
             *notes,
@@ -155,11 +155,15 @@ def _adapt_siting(cfg, layers, wind_name, whole, ghi_range) -> None:
         siting["targets"] = {"wind_pv_gw_2025": None, "wind_pv_gw_2030": None}
 
 
-def _adapt_sinks(sinks, landcover: dict, whole: bool) -> None:
+def _adapt_sinks(sinks, landcover: dict, whole: bool, precip: bool) -> None:
+    if not precip:  # no rainfall layer over the area: no climate zones (said in the header)
+        sinks["climate_zones"] = None
     if landcover.get("scheme") != "igbp":
         sinks["class_basis"] = "common"
         sinks["forest_credit"] = {"forest": 1.0}
         sinks["eligible_credit"] = {"shrub": 1.0, "grass": 1.0, "barren": 1.0}
+        # the demo's likelihood of unmapped forest, by common class (its IGBP keys do not apply)
+        sinks["calibration_likelihood"] = {"shrub": 1.0, "grass": 0.3}
     if not whole:
         sinks["calibration"] = "none"
 

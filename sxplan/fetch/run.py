@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sxplan.errors import ConfigError, OutputExistsError
+from sxplan.layers.atomic import write_text
 
 from ._fallbacks import demo_fallbacks, ghi_range
 from ._fetchers import FetchContext, fetcher_for
@@ -56,14 +57,6 @@ def _check_dest(dest: Path) -> None:
             f"--dest {dest}: not empty and not written by `sxplan data fetch` (no {MARKER}); "
             "give an empty or new folder (fetch writes only inside it)"
         )
-
-
-def _write_text(path: Path, text: str) -> Path:
-    from sxplan.layers.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 def run_fetch(
@@ -124,7 +117,7 @@ def run_fetch(
     study = resolve_area(area, margin_m, datum)
     dest.mkdir(parents=True, exist_ok=True)
     if not (dest / MARKER).exists():  # claim the folder first, so a crashed run can be resumed
-        _write_text(dest / MARKER, json.dumps({"area": study.name, "status": "running"}))
+        write_text(dest / MARKER, json.dumps({"area": study.name, "status": "running"}))
     catalog = load_catalog()
     ctx = FetchContext(study, dest, Path(cache) if cache else dest / "cache",
                        Path(from_dir) if from_dir else None, mirror_from_env(mirror),
@@ -164,15 +157,15 @@ def _write_outputs(report: FetchReport, study, ctx: FetchContext, command: str) 
     else:
         gr = ghi_range(dest / roles["ghi"]["path"]) if roles["ghi"].get("fetched") else None
         text = project_yaml(roles, study, notes, ghi_range=gr)
-        report.project = _write_text(dest / "project.yaml", text)
+        report.project = write_text(dest / "project.yaml", text)
         report.written.append(report.project)
     report.written.append(
-        _write_text(
+        write_text(
             dest / "sources.md", sources_md(report.results, study, fallbacks, dest, ctx.mirror)
         )
     )
     if report.missing:
-        report.missing_md = _write_text(
+        report.missing_md = write_text(
             dest / "missing.md", missing_text(report.results, ctx.from_dir, command)
         )
         report.written.append(report.missing_md)
@@ -185,5 +178,5 @@ def _write_outputs(report: FetchReport, study, ctx: FetchContext, command: str) 
         "layers": {r.layer: ("ok" if r.ok else "missing") for r in report.results},
         "files": sorted(p.relative_to(dest).as_posix() for p in report.written),
     }
-    _write_text(dest / MARKER, json.dumps(marker, ensure_ascii=False, indent=1))
+    write_text(dest / MARKER, json.dumps(marker, ensure_ascii=False, indent=1))
     return report

@@ -62,49 +62,16 @@ def tree_sha256(folder: Path, skip=("run.json",)) -> dict[str, str]:
 
 
 def tiny_project(folder: Path) -> Path:
-    """A 0.2 x 0.2 degree project near Taiyuan (two counties, a DEM) in ``folder``.
+    """A 0.2 x 0.2 degree study area near Taiyuan with two counties and a DEM, at 500 m.
 
-    Files: ``folder/project.yaml`` and ``folder/inputs/{admin.gpkg,dem.tif}``. The layers step
-    on it takes well under a second.
+    The inputs of :func:`_badinputs.tiny`; returns the written ``project.yaml``.
     """
-    import geopandas as gpd
-    import numpy as np
-    import shapely
-    from rasterio.transform import from_origin
+    from _badinputs import tiny, write
 
-    from _sxtest import write_tif
-
-    d = folder / "inputs"
-    d.mkdir(parents=True)
-    box = shapely.box(112.4, 37.7, 112.6, 37.9)
-    gpd.GeoDataFrame({"name": ["示范省"]}, geometry=[box], crs="EPSG:4326").to_file(
-        d / "admin.gpkg", layer="province"
-    )
-    west, east = shapely.box(112.4, 37.7, 112.5, 37.9), shapely.box(112.5, 37.7, 112.6, 37.9)
-    gpd.GeoDataFrame(
-        {"code": [140101, 140102], "cname": ["甲县", "乙县"], "pref": ["示范市", "示范市"]},
-        geometry=[west, east],
-        crs="EPSG:4326",
-    ).to_file(d / "admin.gpkg", layer="counties")
-    dem = (np.arange(30)[None, :] * 10 + np.zeros((30, 1))).astype("int16") + 800
-    write_tif(d / "dem.tif", dem, from_origin(112.35, 37.95, 0.01, 0.01), "EPSG:4326", -32768)
-    cfg = {
-        "project": {
-            "study_area": "province",
-            "counties": "counties",
-            "county_fields": {"adcode": "code", "name": "cname", "prefecture": "pref"},
-            "resolution_m": 500,
-            "scheduler": "sync",
-        },
-        "layers": {
-            "province": {"type": "vector", "path": "inputs/admin.gpkg", "layer": "province"},
-            "counties": {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties"},
-            "dem": {"type": "raster", "path": "inputs/dem.tif", "kind": "continuous", "units": "m"},
-        },
-    }
-    path = folder / "project.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    return path
+    cfg = tiny(folder)
+    cfg["project"]["resolution_m"] = 500
+    del cfg["project"]["progress"]
+    return write(folder, cfg)
 
 
 def dead_pid() -> int:

@@ -3,13 +3,10 @@
 import json
 
 import geopandas as gpd
-import numpy as np
 import pytest
-import shapely
 import yaml
-from rasterio.transform import from_origin
+from _sxrun import tiny_project
 
-from _sxtest import write_tif
 from sxplan.cli import main
 from sxplan.config import load_config
 from sxplan.errors import ConfigError
@@ -17,38 +14,8 @@ from sxplan.errors import ConfigError
 
 @pytest.fixture
 def project(tmp_path):
-    """A 0.2 x 0.2 degree study area near Taiyuan with two counties, a DEM and roads."""
-    d = tmp_path / "inputs"
-    d.mkdir()
-    box = shapely.box(112.4, 37.7, 112.6, 37.9)
-    gpd.GeoDataFrame({"name": ["示范省"]}, geometry=[box], crs="EPSG:4326").to_file(
-        d / "admin.gpkg", layer="province"
-    )
-    west, east = shapely.box(112.4, 37.7, 112.5, 37.9), shapely.box(112.5, 37.7, 112.6, 37.9)
-    gpd.GeoDataFrame(
-        {"code": [140101, 140102], "cname": ["甲县", "乙县"], "pref": ["示范市", "示范市"]},
-        geometry=[west, east],
-        crs="EPSG:4326",
-    ).to_file(d / "admin.gpkg", layer="counties")
-    dem = (np.arange(30)[None, :] * 10 + np.zeros((30, 1))).astype("int16") + 800
-    write_tif(d / "dem.tif", dem, from_origin(112.35, 37.95, 0.01, 0.01), "EPSG:4326", -32768)
-    cfg = {
-        "project": {
-            "study_area": "province",
-            "counties": "counties",
-            "county_fields": {"adcode": "code", "name": "cname", "prefecture": "pref"},
-            "resolution_m": 500,
-            "scheduler": "sync",
-        },
-        "layers": {
-            "province": {"type": "vector", "path": "inputs/admin.gpkg", "layer": "province"},
-            "counties": {"type": "vector", "path": "inputs/admin.gpkg", "layer": "counties"},
-            "dem": {"type": "raster", "path": "inputs/dem.tif", "kind": "continuous", "units": "m"},
-        },
-    }
-    path = tmp_path / "project.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    return path
+    """A 0.2 x 0.2 degree study area near Taiyuan with two counties and a DEM."""
+    return tiny_project(tmp_path)
 
 
 def test_layers_command_writes_stack_and_run_json(project, tmp_path, capsys):

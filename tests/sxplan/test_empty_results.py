@@ -101,6 +101,7 @@ def test_all_nodata_layer_is_named(tmp_path, capsys):
 
     def no_ghi(cfg):
         cfg["layers"]["ghi"]["path"] = str(ghi)
+        cfg["layers"]["ghi"]["min_coverage"] = 0  # past the pre-flight, which refuses it (E4)
 
     run, printed = _site(demo_project(tmp_path, no_ghi), tmp_path / "out", capsys, "pv")
     _assert_empty_parcels(tmp_path / "out", "pv")
@@ -123,8 +124,9 @@ def test_min_parcel_area_nothing_reaches_is_named(tmp_path, capsys):
 
 
 def test_one_empty_technology_keeps_the_other_and_the_map(tmp_path, capsys):
-    def strict_wind(cfg):
-        cfg["siting"]["wind"]["score_threshold"] = 0.999
+    def strict_wind(cfg):  # the demo's best wind cells score 1.0, so no threshold empties wind
+        cfg["siting"]["wind"]["min_parcel_area_km2"] = 100000
+        cfg["siting"]["wind"]["max_parcel_area_km2"] = 200000
 
     out = tmp_path / "out"
     run, _ = _site(demo_project(tmp_path, strict_wind), out, capsys, "pv", "wind")
@@ -157,7 +159,8 @@ def test_empty_suitability_raster_is_a_note_on_the_map(tmp_path, capsys):
 @pytest.mark.parametrize("tech", ["pv", "wind"])
 def test_empty_parcel_table_through_the_schema_reader(tmp_path, capsys, tech):
     def strict(cfg):
-        cfg["siting"][tech]["score_threshold"] = 0.999
+        cfg["siting"][tech]["min_parcel_area_km2"] = 100000
+        cfg["siting"][tech]["max_parcel_area_km2"] = 200000
 
     out = tmp_path / "out"
     _site(demo_project(tmp_path, strict), out, capsys, tech)
