@@ -23,7 +23,7 @@ import pandas as pd
 
 from sxplan.maps._geo import display_geometries, feature_collection, to_wgs84
 from sxplan.maps._raster import RAMPS, ramp_css, read_overlay
-from sxplan.maps._text import esc, format_value, label, popup_spec
+from sxplan.maps._text import esc, label, popup_spec
 from sxplan.maps.config import MapsConfig
 from sxplan.schema import dataset, read_table
 
@@ -42,6 +42,7 @@ __all__ = [
     "read_run_table",
     "run_path",
     "shared_features",
+    "swatch_legend",
 ]
 
 
@@ -200,13 +201,15 @@ def classify(values: np.ndarray, edges: list[float], colors: list[str]) -> list[
 
 
 def _edge(value: float) -> str:
-    """A class edge for a legend: whole numbers from 100 up, else one decimal."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+    """A class edge for a legend, rounded (:func:`sxplan.maps._popups.round_number`)."""
+    from sxplan.maps._popups import round_number
+
+    return round_number(value)
 
 
 def classes_legend(title: str, edges: list[float], colors: list[str]) -> str:
     """Legend HTML of classed colours (title escaped here)."""
-    parts = [f"<h4>{esc(title)}</h4>"]
+    parts = [f'<h4 class="sx-legend-title">{esc(title)}</h4>']
     for i, color in enumerate(colors):
         lo, hi = edges[i], edges[min(i + 1, len(edges) - 1)]
         parts.append(
@@ -217,13 +220,28 @@ def classes_legend(title: str, edges: list[float], colors: list[str]) -> str:
 
 
 def continuous_legend(title: str, ramp: str, vmin: float, vmax: float) -> str:
-    """Legend HTML of a colour ramp (title escaped here)."""
+    """Legend HTML of a colour ramp, ends and middle rounded (title escaped here)."""
+    ticks = (vmin, (vmin + vmax) / 2.0, vmax)
     return (
-        f"<h4>{esc(title)}</h4>"
+        f'<h4 class="sx-legend-title">{esc(title)}</h4>'
         f'<div class="sx-bar" style="background:{ramp_css(ramp)}"></div>'
         f'<div style="display:flex;justify-content:space-between;width:182px">'
-        f"<span>{esc(format_value(vmin))}</span><span>{esc(format_value(vmax))}</span></div>"
+        + "".join(f"<span>{esc(_edge(v))}</span>" for v in ticks)
+        + "</div>"
     )
+
+
+def swatch_legend(title: str, items: Sequence[tuple[str, str, str]]) -> str:
+    """Legend HTML of named swatches: ``(colour, label, kind)``, kind ``fill|line|dash``."""
+    parts = [f'<h4 class="sx-legend-title">{esc(title)}</h4>']
+    for color, text, kind in items:
+        if kind == "fill":
+            sw = f'<span class="sx-sw" style="background:{color}"></span>'
+        else:
+            dash = "dashed" if kind == "dash" else "solid"
+            sw = f'<span class="sx-ln" style="border-top:3px {dash} {color}"></span>'
+        parts.append(f'<div class="sx-item">{sw}{esc(text)}</div>')
+    return "".join(parts)
 
 
 def shared_features(
@@ -294,6 +312,7 @@ def add_vector(
     coverage: bool = False,
     show: bool = True,
     shared=None,
+    control: bool = True,
 ):
     """Add a vector layer with escaped popups and tooltips; return the folium layer.
 
@@ -329,6 +348,8 @@ def add_vector(
         Visible on open.
     shared : SharedGeoJson, optional
         Features already written by :func:`shared_features` with the same popup columns.
+    control : bool
+        Listed in the layer control (False for layers a radio group switches).
 
     Returns
     -------
@@ -363,6 +384,7 @@ def add_vector(
         color_key=color_key,
         label_permanent=label_permanent,
         show=show,
+        control=control,
     )
     layer.add_to(m)
     ctx.layer_keys.append(key)
@@ -444,8 +466,17 @@ def boundary_edges(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def add_boundary_lines(
-    m, ctx: MapContext, key: str, *, zh: str, en: str, style: dict, **fields: str
-) -> None:
+    m,
+    ctx: MapContext,
+    key: str,
+    *,
+    zh: str,
+    en: str,
+    style: dict,
+    layer_key: str | None = None,
+    show: bool = True,
+    **fields: str,
+):
     """Draw an optional polygon layer of the run folder as its shared edges, lines only.
 
     Parameters
@@ -460,16 +491,27 @@ def add_boundary_lines(
         Layer name in Chinese and English.
     style : dict
         Leaflet path style (``fill`` and ``interactive`` are turned off).
+    layer_key : str, optional
+        Stable layer id; default the layer name (or the dataset's last key part).
+    show : bool
+        Visible on open.
     **fields : str
         Placeholders of the dataset (``name="prefectures"``).
+
+    Returns
+    -------
+    SafeGeoJson or None
+        The layer, or None when the layer is absent.
     """
     gdf = read_optional_table(ctx, key, columns=[], zh=zh, en=en, **fields)
-    if gdf is not None:
-        add_vector(
-            m,
-            ctx,
-            boundary_edges(gdf),
-            key=fields.get("name", key.rsplit(".", 1)[-1]),
-            name=ctx.t(zh, en),
-            style={**style, "fill": False, "interactive": False},
-        )
+    if gdf is None:
+        return None
+    return add_vector(
+        m,
+        ctx,
+        boundary_edges(gdf),
+        key=layer_key or fields.get("name", key.rsplit(".", 1)[-1]),
+        name=ctx.t(zh, en),
+        style={**style, "fill": False, "interactive": False},
+        show=show,
+    )

@@ -43,7 +43,7 @@ _CSS = """
   box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 "Noto Sans CJK SC", "Microsoft YaHei",
   "PingFang SC", sans-serif; color: #222; max-width: 360px; }
 .sx-box h4 { margin: 0 0 4px 0; font-size: 13px; }
-.sx-panel { max-height: 45vh; overflow: auto; }
+.sx-panel { max-height: 50vh; overflow: auto; }
 .sx-panel table, .sx-pop table { border-collapse: collapse; }
 .sx-panel td, .sx-panel th, .sx-pop td, .sx-pop th { padding: 1px 5px; text-align: left;
   vertical-align: top; border-bottom: 1px solid #eee; font-weight: normal; }
@@ -57,6 +57,40 @@ _CSS = """
 .sx-label { background: transparent; border: 0; box-shadow: none; font-weight: 700;
   color: #3b2a7a; text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
 .sx-label::before { display: none; }
+.sx-panel { max-width: 380px; font-size: 11px; }
+.sx-panel table { width: 100%; }
+.sx-panel td, .sx-panel th { padding: 1px 3px; white-space: nowrap; }
+.sx-panel th small, .sx-panel td small { color: #666; font-size: 10px; }
+.sx-panel td.sx-num, .sx-panel th.sx-num { text-align: right; }
+.sx-panel td.sx-name { white-space: normal; min-width: 6em; max-width: 9em; }
+.sx-panel .sx-note { white-space: normal; font-size: 10px; }
+.sx-panel details > summary { cursor: pointer; font-weight: 700; font-size: 13px; }
+.sx-headline { margin: 3px 0 4px 0; }
+.sx-hl-k { color: #555; } .sx-hl-v { font-size: 14px; font-weight: 700; margin-bottom: 3px; }
+.sx-ln { display: inline-block; width: 16px; height: 0; margin: 0 4px 3px 0;
+  vertical-align: middle; }
+.sx-item { white-space: normal; }
+.sx-legend-title { max-width: 240px; }
+.sx-group { font-weight: 700; color: #444; margin: 5px 0 1px 0; border-top: 1px solid #ddd;
+  padding-top: 3px; font-size: 12px; }
+.leaflet-control-layers { font: 12px/1.3 "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC",
+  sans-serif; max-height: calc(56vh - 20px); overflow-y: auto; }
+.sx-choice label { display: block; white-space: nowrap; }
+.sx-text span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap;
+  text-align: center; line-height: 1.15; pointer-events: none;
+  font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
+.sx-label-base span { font-size: 13px; font-weight: 700; color: #3b2a7a; }
+.sx-text small { font-size: 10px; font-weight: 400; }
+.leaflet-bottom.leaflet-right { max-height: 40vh; overflow-y: auto; overflow-x: hidden; }
+.leaflet-bottom.leaflet-right .sx-box { font-size: 11px; max-width: 250px; }
+.leaflet-control-layers-overlays label { margin: 0; line-height: 1.25; }
+.sx-label-pref span { font-size: 12px; font-weight: 700; color: #333; }
+.sx-label-county span { font-size: 11px; color: #333; }
+.sx-label-county span::before { content: "●"; font-size: 7px; margin-right: 2px;
+  vertical-align: middle; }
+.sx-minz-8 span, .sx-minz-9 span { display: none; }
+.sx-zoom-ge-8 .sx-minz-8 span, .sx-zoom-ge-9 .sx-minz-9 span { display: block; }
 </style>
 """
 
@@ -130,6 +164,8 @@ class SafeGeoJson(Layer):
         Show tooltips as permanent labels (for base names).
     show : bool
         Visible when the map opens.
+    control : bool
+        Listed in the layer control.
     """
 
     _template = Template(
@@ -188,10 +224,11 @@ class SafeGeoJson(Layer):
         color_key: str = "fillColor",
         label_permanent: bool = False,
         show: bool = True,
+        control: bool = True,
     ):
         import html
 
-        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=html.escape(name), overlay=True, control=control, show=show)
         self._name = "SafeGeoJson"
         self.key = key
         self.data = data
@@ -224,24 +261,41 @@ class KeyedImageOverlay(Layer):
         Stable id of the layer.
     show : bool
         Visible when the map opens.
+    pane : {"sxRasters", "sxBase"}
+        Map pane: rasters sit under every vector layer (``sxRasters``), the hillshade under
+        the rasters (``sxBase``).
+    opacity : float
+        Opacity of the image.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.imageOverlay({{ this.url_js }}, {{ this.bounds_js }},
-            {opacity: 0.85, interactive: false});
+            {opacity: {{ this.opacity }}, interactive: false, pane: {{ this.pane_js }}});
         window.sxplan = window.sxplan || {layers: {}, legends: {}};
         window.sxplan.layers[{{ this.key_js }}] = {{ this.get_name() }};
         {% endmacro %}
         """
     )
 
-    def __init__(self, url: str, bounds: list, *, name: str, key: str, show: bool = True):
+    def __init__(
+        self,
+        url: str,
+        bounds: list,
+        *,
+        name: str,
+        key: str,
+        show: bool = True,
+        pane: str = "sxRasters",
+        opacity: float = 0.85,
+    ):
         import html
 
         super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
         self._name = "KeyedImageOverlay"
+        self.pane_js = js_literal(pane)
+        self.opacity = float(opacity)
         self.url_js = js_literal(url)
         self.bounds_js = js_literal(bounds)
         self.key_js = js_literal(key)
@@ -285,7 +339,7 @@ class HtmlControl(MacroElement):
             function sync() {
                 ctl.getContainer().style.display = map.hasLayer(layer) ? '' : 'none';
             }
-            map.on('overlayadd overlayremove', sync);
+            map.on('overlayadd overlayremove layeradd layerremove', sync);
             sync();
         })({{ this._parent.get_name() }}, {{ this.get_name() }}, {{ this.follows.get_name() }});
         {%- endif %}
@@ -309,6 +363,21 @@ class HtmlControl(MacroElement):
         self.css_js = js_literal(css_class)
         self.follows = follows
         self.key_js = js_literal(key) if key else ""
+
+
+class _Panes(MacroElement):
+    """Map panes under the vector overlays (400): ``sxBase`` (250) and ``sxRasters`` (350)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.createPane('sxBase').style.zIndex = 250;
+        {{ this._parent.get_name() }}.createPane('sxRasters').style.zIndex = 350;
+        {{ this._parent.get_name() }}.getPane('sxBase').style.pointerEvents = 'none';
+        {{ this._parent.get_name() }}.getPane('sxRasters').style.pointerEvents = 'none';
+        {% endmacro %}
+        """
+    )
 
 
 class _ExposeMap(MacroElement):
@@ -345,7 +414,7 @@ def new_map(bounds: list, *, title: str) -> folium.Map:
         location=[(south + north) / 2.0, (west + east) / 2.0],
         zoom_start=7,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         zoom_snap=0.25,
     )
     # Drop folium's CDN assets (Leaflet, jQuery, Bootstrap, Font-Awesome, awesome-markers).
@@ -356,6 +425,11 @@ def new_map(bounds: list, *, title: str) -> folium.Map:
     root.header.add_child(Element(leaflet_head_html()), name="leaflet_inline")
     root.header.add_child(Element(_CSS), name="sxplan_css")
     m.fit_bounds(bounds)
+    from sxplan.maps._controls import MetricScale, ZoomClasses
+
+    m.add_child(_Panes())
+    m.add_child(MetricScale())
+    m.add_child(ZoomClasses([8, 9]))
     return m
 
 
@@ -438,13 +512,22 @@ def add_base_layers(m: folium.Map, *, basemap: str, tianditu_key: str | None) ->
     return notes
 
 
-def finish_map(m: folium.Map) -> None:
+def finish_map(m: folium.Map, groups: list[tuple[str, str]] = ()) -> None:
     """Add the layer control and expose the map as ``window.sxplanMap`` (call last).
 
     Parameters
     ----------
     m : folium.Map
         The map.
+    groups : list of (str, str)
+        Group headings of the layer control: (heading, unescaped; key of the group's first
+        layer).
     """
+    import html
+
+    from sxplan.maps._controls import LayerGroupHeaders
+
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if groups:
+        m.add_child(LayerGroupHeaders([(html.escape(h), n) for h, n in groups]))
     m.add_child(_ExposeMap())

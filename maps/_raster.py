@@ -30,7 +30,15 @@ from rasterio.warp import calculate_default_transform, reproject, transform_boun
 from sxplan.errors import CRSError, LayerIOError
 from sxplan.layers.datum import gcj02_to_wgs84, wgs84_to_gcj02
 
-__all__ = ["RAMPS", "RasterOverlay", "colorize", "png_data_url", "read_overlay", "ramp_css"]
+__all__ = [
+    "RAMPS",
+    "RasterOverlay",
+    "colorize",
+    "png_data_url",
+    "read_mercator",
+    "read_overlay",
+    "ramp_css",
+]
 
 # Colour ramps as (position 0-1, hex) stops, chosen for this project.
 RAMPS: dict[str, list[tuple[float, str]]] = {
@@ -39,6 +47,7 @@ RAMPS: dict[str, list[tuple[float, str]]] = {
     "green": [(0.0, "#edf8e9"), (0.4, "#a1d99b"), (0.75, "#41ab5d"), (1.0, "#00441b")],
     "yield": [(0.0, "#fde725"), (0.5, "#21918c"), (1.0, "#3b0f70")],
     "parcel": [(0.0, "#f3e8fb"), (0.5, "#b467d6"), (1.0, "#4a0a70")],
+    "roadside": [(0.0, "#cbc9e2"), (0.5, "#8c6bb1"), (1.0, "#4d004b")],
 }
 
 _WEB_MERCATOR_R = 6378137.0
@@ -197,49 +206,43 @@ def _to_gcj02_grid(values: np.ndarray, transform) -> tuple[np.ndarray, tuple]:
     return out, (g_left, g_bottom, g_right, g_top)
 
 
-def read_overlay(
+def read_mercator(
     path: Path,
     *,
     what: str,
     max_px: int,
-    ramp: str,
-    value_range: tuple[float, float] | None = None,
     resampling: str = "average",
     to_gcj02: bool = False,
     positive_only: bool = False,
-) -> RasterOverlay:
-    """Read a single-band raster as a coloured Web Mercator PNG overlay.
+) -> tuple[np.ndarray, list]:
+    """Read a single-band raster, decimated and warped to Web Mercator (EPSG:3857).
 
     Parameters
     ----------
     path : pathlib.Path
-        GeoTIFF with a CRS (for example ``siting/suitability_pv.tif`` on the Albers run grid).
+        GeoTIFF with a CRS.
     what : str
         Layer name, for messages.
     max_px : int
-        Longest side of the overlay image in pixels.
-    ramp : str
-        Key of :data:`RAMPS`.
-    value_range : tuple of float, optional
-        Values at the two ends of the ramp; the data's min and max when omitted (a 0-1 range
-        when the data lie inside it).
+        Longest side of the output image in pixels.
     resampling : {"average", "nearest"}
-        How source cells are combined when downsampling (``average`` for continuous values and
-        for 0/1 rasters shown as a share of eligible cells).
+        ``average`` for continuous values, ``nearest`` for codes (categorical rasters).
     to_gcj02 : bool
         Resample onto a GCJ-02 grid for the Amap base map.
     positive_only : bool
-        Treat values <= 0 as empty (transparent), e.g. for an eligible-land share.
+        Treat values <= 0 as empty (NaN) before warping.
 
     Returns
     -------
-    RasterOverlay
-        The image and its bounds.
+    values : numpy.ndarray
+        float32 image, NaN where the source has no data.
+    bounds : list
+        ``[[south, west], [north, east]]`` in degrees.
 
     Raises
     ------
     LayerIOError
-        If the file is missing or unreadable, or holds no valid cell.
+        If the file is missing or unreadable.
     CRSError
         If the raster has no CRS.
     """
@@ -291,6 +294,65 @@ def read_overlay(
     )
     if to_gcj02:
         out, (xmin, ymin, xmax, ymax) = _to_gcj02_grid(out, transform)
+    lon, lat = _merc_to_lonlat(np.array([xmin, xmax]), np.array([ymin, ymax]))
+    bounds = [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+    return out, bounds
+
+
+def read_overlay(
+    path: Path,
+    *,
+    what: str,
+    max_px: int,
+    ramp: str,
+    value_range: tuple[float, float] | None = None,
+    resampling: str = "average",
+    to_gcj02: bool = False,
+    positive_only: bool = False,
+) -> RasterOverlay:
+    """Read a single-band raster as a coloured Web Mercator PNG overlay.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        GeoTIFF with a CRS (for example ``siting/suitability_pv.tif`` on the Albers run grid).
+    what : str
+        Layer name, for messages.
+    max_px : int
+        Longest side of the overlay image in pixels.
+    ramp : str
+        Key of :data:`RAMPS`.
+    value_range : tuple of float, optional
+        Values at the two ends of the ramp; the data's min and max when omitted (a 0-1 range
+        when the data lie inside it).
+    resampling : {"average", "nearest"}
+        How source cells are combined when downsampling (``average`` for continuous values and
+        for 0/1 rasters shown as a share of eligible cells).
+    to_gcj02 : bool
+        Resample onto a GCJ-02 grid for the Amap base map.
+    positive_only : bool
+        Treat values <= 0 as empty (transparent), e.g. for an eligible-land share.
+
+    Returns
+    -------
+    RasterOverlay
+        The image and its bounds.
+
+    Raises
+    ------
+    LayerIOError
+        If the file is missing or unreadable, or holds no valid cell.
+    CRSError
+        If the raster has no CRS.
+    """
+    out, bounds = read_mercator(
+        path,
+        what=what,
+        max_px=max_px,
+        resampling=resampling,
+        to_gcj02=to_gcj02,
+        positive_only=positive_only,
+    )
     finite = out[np.isfinite(out)]
     if finite.size == 0:
         raise LayerIOError(f"map layer '{what}': raster {path} holds no valid cell to show")
@@ -298,12 +360,10 @@ def read_overlay(
         lo, hi = float(finite.min()), float(finite.max())
         value_range = (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
     rgba = colorize(out, value_range[0], value_range[1], ramp, levels=64)
-    lon, lat = _merc_to_lonlat(np.array([xmin, xmax]), np.array([ymin, ymax]))
-    bounds = [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
     return RasterOverlay(
         url=png_data_url(rgba),
         bounds=bounds,
         vmin=float(value_range[0]),
         vmax=float(value_range[1]),
-        shape=(height, width),
+        shape=out.shape,
     )

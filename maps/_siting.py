@@ -4,12 +4,19 @@ Every input is read through :mod:`sxplan.schema` by dataset key, with the exact 
 schema defines (the columns each layer uses are listed below as ``_*_COLUMNS``); a present file
 that lacks one raises :class:`~sxplan.errors.RunFolderError` naming the file and the column.
 
-Inputs (run folder, schema keys): ``layers.vector`` (``layers/vectors.gpkg``; required layer
-``province``; optional ``prefectures``, ``redline_proxy``, ``water``, ``highways``),
-``layers.counties`` and ``layers.bases`` (optional layers of the same file), ``siting.bases``
+Layers come in groups (base map, constraints, results, boundaries); each group is a list of
+layer builders ``builder(m, ctx, data)`` in :data:`LAYER_GROUPS`, so a new layer is one function
+and one list entry. Only the essentials are on when the map opens (hillshade, place names,
+parcels, roadside PV, boundaries, bases).
+
+Inputs (run folder, schema keys): ``run.json`` (the layer names of the config, see
+:mod:`sxplan.maps._context`), ``layers.vector`` (``layers/vectors.gpkg``; the study-area layer
+required; prefectures, highways and the layers of vector exclusion rules optional),
+``layers.counties``, ``layers.bases``, ``layers.raster`` (``dem``), ``siting.bases``
 (``siting/bases.csv``, required), ``siting.parcels`` (``siting/parcels_<tech>.gpkg``, at least one
-technology), ``siting.suitability``, ``roadside.segments`` and ``backtest.sites_gpkg``
-(optional; written by ``sxplan backtest``, then ``sxplan map`` draws it).
+technology), ``siting.suitability``, ``siting.excluded_by_rule`` + ``siting.rule_legend``,
+``roadside.segments`` and ``backtest.sites_gpkg`` (optional; written by ``sxplan backtest``,
+then ``sxplan map`` draws it).
 Outputs: a ``folium.Map`` (the caller writes it).
 """
 
@@ -19,29 +26,35 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import RunFolderError
+from sxplan.maps._backtest_layer import add_backtest_sites
+from sxplan.maps._basemap import add_hillshade, add_place_names
 from sxplan.maps._common import (
     MapContext,
     add_boundary_lines,
     add_raster,
     add_vector,
     continuous_legend,
-    popup_columns,
     ramp_colors,
     read_optional_table,
     read_run_table,
     run_path,
+    swatch_legend,
 )
+from sxplan.maps._context import ContextLayers, context_layers
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
+from sxplan.maps._exclusions import add_exclusion_layer
+from sxplan.maps._popups import PARCEL_POPUP, ROADSIDE_POPUP, popup_frame
+from sxplan.maps._siting_panel import BASES_COLUMNS, bases_panel
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
 from sxplan.siting.technology import TOTAL_TECHNOLOGY, get_technology, technology_names
 
-__all__ = ["build_siting_map"]
+__all__ = ["LAYER_GROUPS", "SitingData", "build_siting_map"]
 
-#: Colour ramp of the suitability raster and outline colour of the parcels, by technology; a
-#: technology not listed here is drawn with the default style (nothing else names one).
-_STYLE = {"pv": ("suitability", "#2b0542"), "wind": ("wind", "#08306b")}
-_DEFAULT_STYLE = ("suitability", "#333333")
+#: Palette of each technology: suitability ramp and parcel colour (one hue per technology;
+#: roadside PV has its own ramp). A technology not listed gets the default.
+_STYLE = {"pv": ("suitability", "#d94801", 0.7), "wind": ("wind", "#2166ac", 0.4)}
+_DEFAULT_STYLE = ("suitability", "#555555", 0.5)
 
 
 def _parcel_technologies() -> dict[str, tuple[str, str]]:
@@ -52,39 +65,25 @@ def _parcel_technologies() -> dict[str, tuple[str, str]]:
     }
 
 
-#: Columns of ``siting.parcels`` the map uses: the popup leads with them, in this order.
-_PARCEL_COLUMNS = (
-    "parcel_id",
-    "rank",
-    "technology",
-    "area_km2",
-    "capacity_mw",
-    "energy_gwh_per_yr",
-    "county",
-    "prefecture",
-    "bases_zh",
-    "bases",
-    "adcode",
-    "score_mean",
-    "score_max",
-)
-#: Parcel colour and ordering: the mean suitability score (0-1).
+#: Columns of ``siting.parcels`` the map reads (the popup shows :data:`PARCEL_POPUP`).
+_PARCEL_COLUMNS = (*PARCEL_POPUP, "bases", "score_max")
+#: Parcel ordering (best drawn first when capped): the mean suitability score (0-1).
 _PARCEL_SCORE = "score_mean"
-#: Criterion values and their 0-1 scores: the "criteria behind the score" popup section.
+#: Criterion values and their 0-1 scores: one popup row per criterion.
 _CRITERIA_FAMILIES = ("crit_{criterion}", "score_{criterion}")
-#: Columns of ``siting.bases`` the panel uses.
-_BASES_COLUMNS = (
-    "level",
-    "id",
-    "name_zh",
-    "name_en",
-    "technology",
-    "potential_gw",
-    "target_gw_2025",
-    "target_gw_2030",
-)
-_BASE_LEVELS = ("base", "all_bases", "province")
-_TARGETS = ("target_gw_2025", "target_gw_2030")
+
+
+class SitingData:
+    """What the layer builders share: province outline, config layer names, technologies."""
+
+    def __init__(self, ctx: MapContext):
+        self.names: ContextLayers = context_layers(ctx.run_dir)
+        self.province = read_run_table(ctx, "layers.vector", name=self.names.study_area, columns=[])
+        self.known = _parcel_technologies()
+        parcels = dataset("siting.parcels")
+        self.techs = [t for t in self.known if parcels.path_in(ctx.run_dir, tech=t).is_file()]
+        #: Label boxes placed so far (metric), so later labels avoid earlier ones.
+        self.placed: list = []
 
 
 def _bounds(ctx: MapContext, gdf) -> list:
@@ -107,69 +106,140 @@ def _name_label(ctx: MapContext, row: pd.Series) -> str:
     return zh or en
 
 
-def _add_boundaries(m, ctx: MapContext, province) -> None:
-    add_boundary_lines(
-        m, ctx, "layers.counties", zh="县界", en="County boundaries",
-        style={"color": "#8a8a8a", "weight": 0.8},
+# --- base map ---------------------------------------------------------------------------------
+
+
+def _hillshade(m, ctx: MapContext, data: SitingData) -> None:
+    add_hillshade(m, ctx, clip=data.province)
+
+
+def _place_names(m, ctx: MapContext, data: SitingData) -> None:
+    add_place_names(
+        m, ctx, province=data.province, prefectures=data.names.prefectures, county_zoom=9,
+        placed=data.placed,
     )  # fmt: skip
-    add_boundary_lines(
-        m, ctx, "layers.vector", name="prefectures", zh="市界", en="Prefecture boundaries",
-        style={"color": "#555555", "weight": 1.6},
-    )  # fmt: skip
-    add_vector(
-        m,
-        ctx,
-        province,
-        key="province",
-        name=ctx.t("省界", "Province boundary"),
-        style={"color": "#222222", "weight": 2.5, "fill": False, "interactive": False},
-    )
 
 
-#: Context layers drawn under the results: (layer, zh, en, legend zh, legend en, style).
-_CONTEXT_LAYERS = (
-    ("redline_proxy", "生态保护红线", "Red lines",
-     "生态保护红线(近似)", "Ecological red lines (proxy)",
-     {"color": "#c0172c", "weight": 1, "fillColor": "#e0303f", "fillOpacity": 0.28,
-      "interactive": False}),
-    ("water", "水体", "Water", "水体", "Water",
-     {"color": "#1f78b4", "weight": 1, "fillColor": "#4aa3df", "fillOpacity": 0.55,
-      "interactive": False}),
-    ("highways", "高速公路", "Highways", "高速公路", "Highways",
-     {"color": "#b35806", "weight": 1.8, "opacity": 0.9}),
-)  # fmt: skip
+# --- constraints ------------------------------------------------------------------------------
 
 
-def _add_context(m, ctx: MapContext) -> None:
-    for key, zh, en, name_zh, name_en, style in _CONTEXT_LAYERS:
-        gdf = read_optional_table(ctx, "layers.vector", name=key, columns=[], zh=zh, en=en)
+def _exclusions(m, ctx: MapContext, data: SitingData) -> None:
+    for tech in data.techs:
+        zh, en = data.known[tech]
+        add_exclusion_layer(m, ctx, data.names, tech, zh, en)
+
+
+def _constraint_vectors(m, ctx: MapContext, data: SitingData) -> None:
+    for c in data.names.constraints:
+        name = ctx.t(c.label_zh, c.rule.replace("_", " ").capitalize())
+        gdf = read_optional_table(ctx, "layers.vector", name=c.layer, columns=[], zh=name, en="")
         if gdf is None:
             continue
-        tooltip = (lambda r: _name_label(ctx, r)) if key == "highways" else None
-        add_vector(m, ctx, gdf, key=key, name=ctx.t(name_zh, name_en), style=style, tooltip=tooltip)
-    bases = read_optional_table(
-        ctx, "layers.bases", columns=["name_zh", "name_en"], zh="五大基地", en="Bases"
+        style = {"color": c.color, "weight": 1.2, "fillColor": c.color, "fillOpacity": 0.3,
+                 "interactive": False}  # fmt: skip
+        layer = add_vector(m, ctx, gdf, key=f"context_{c.layer}", name=name, style=style,
+                           show=False)  # fmt: skip
+        legend = swatch_legend(ctx.t("硬性排除图层", "Hard exclusion layer"),
+                               [(c.color, name, "fill")])  # fmt: skip
+        HtmlControl(legend, follows=layer, key=f"context_{c.layer}").add_to(m)
+
+
+def _highways(m, ctx: MapContext, data: SitingData) -> None:
+    if not data.names.highways:
+        return
+    name = ctx.t("高速公路", "Highways")
+    gdf = read_optional_table(
+        ctx, "layers.vector", name=data.names.highways, columns=[], zh="高速公路", en="Highways"
     )
-    if bases is not None:
-        add_vector(
+    if gdf is None:
+        return
+    color = "#b35806"
+    layer = add_vector(
+        m, ctx, gdf, key="highways", name=name, style={"color": color, "weight": 1.8},
+        tooltip=lambda r: _name_label(ctx, r), show=False,
+    )  # fmt: skip
+    HtmlControl(swatch_legend(name, [(color, name, "line")]), follows=layer, key="highways").add_to(
+        m
+    )
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def _suitability(m, ctx: MapContext, data: SitingData) -> None:
+    for tech, (zh, en) in data.known.items():
+        add_raster(
             m,
             ctx,
-            bases,
-            key="bases",
-            name=ctx.t("五大基地", "Five bases"),
-            style={"color": "#3b2a7a", "weight": 2.5, "dashArray": "6 4", "fill": False},
-            tooltip=lambda r: _name_label(ctx, r),
-            label_permanent=True,
+            run_path(ctx, "siting.suitability", tech=tech),
+            key=f"suitability_{tech}",
+            name=ctx.t(f"{zh}适宜性", f"{en} suitability"),
+            ramp=_STYLE.get(tech, _DEFAULT_STYLE)[0],
+            legend_title=ctx.t(f"{zh}适宜性得分 (0–1)", f"{en} suitability score (0–1)"),
+            show=False,
         )
 
 
-#: Columns of ``roadside.segments`` the map uses: the popup shows these (the GeoPackage keeps
-#: all of them).
-_ROADSIDE_COLUMNS = (
-    "strip_id", "road_ref", "road_name", "name", "prefecture", "side_compass", "facing_compass",
-    "terrain_form", "panel_tilt_deg", "usable_strip_km", "capacity_mw",
-    "specific_yield_kwh_per_kwp", "energy_gwh_per_yr", "score", "excluded_by",
-)  # fmt: skip
+def _parcels(m, ctx: MapContext, data: SitingData) -> None:
+    # Later layers draw on top: the first technology of the registry (PV) last.
+    for tech, (zh, en) in reversed(list(data.known.items())):
+        if tech in data.techs:
+            _add_parcels(m, ctx, tech, zh, en)
+        else:
+            ctx.missing(
+                ctx.t(f"{zh}候选地块", f"{en} parcels"),
+                dataset("siting.parcels").path_in(ctx.run_dir, tech=tech),
+            )
+
+
+def _add_parcels(m, ctx: MapContext, tech: str, zh: str, en: str) -> None:
+    name = ctx.t(f"{zh}候选地块", f"{en} parcels")
+    parcels = read_run_table(ctx, "siting.parcels", columns=_PARCEL_COLUMNS, tech=tech)
+    if parcels.empty:
+        ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
+        return
+    parcels = parcels.sort_values(_PARCEL_SCORE, ascending=False, kind="stable")
+    cap = ctx.config.max_parcels_per_tech
+    if len(parcels) > cap:
+        ctx.notes.append(
+            ctx.t(
+                f"{zh}地块仅显示得分最高的 {cap} 个(共 {len(parcels)} 个)",
+                f"{en}: only the best {cap} of {len(parcels)} parcels are drawn",
+            )
+        )
+        parcels = parcels.iloc[:cap]
+    # One row per criterion: its value and its 0-1 score (schema column families).
+    pd_ = dataset("siting.parcels")
+    crit = pd_.family(parcels.columns, _CRITERIA_FAMILIES[0])
+    scores = set(pd_.family(parcels.columns, _CRITERIA_FAMILIES[1]))
+    scored = [(c, "score_" + c[5:]) for c in crit if "score_" + c[5:] in scores]
+    shown, cols, section = popup_frame(parcels, PARCEL_POPUP, language=ctx.language,
+                                       scored=scored)  # fmt: skip
+    _, color, opacity = _STYLE.get(tech, _DEFAULT_STYLE)
+
+    def _tooltip(row: pd.Series) -> str:
+        return f"{name} {row['parcel_id']} · {row[_PARCEL_SCORE]}"
+
+    # One colour per technology and no outline: adjacent blocks of a large region read as
+    # one area (per-block score colours and outlines drew a checkerboard).
+    layer = add_vector(
+        m,
+        ctx,
+        shown,
+        key=f"parcels_{tech}",
+        name=name,
+        style={"stroke": False, "fillColor": color, "fillOpacity": opacity},
+        popup_columns=cols,
+        section_columns=section,
+        section_title=ctx.t("指标值 (得分 0–1)", "Criteria: value (score 0–1)"),
+        tooltip=_tooltip,
+    )
+    legend = swatch_legend(name, [(color, ctx.t("得分≥阈值", "score ≥ threshold"), "fill")])
+    HtmlControl(legend, follows=layer, key=f"parcels_{tech}").add_to(m)
+
+
+#: Columns of ``roadside.segments`` the map reads.
+_ROADSIDE_COLUMNS = (*ROADSIDE_POPUP, "score")
 #: Roadside strips are coloured by their specific yield.
 _ROADSIDE_YIELD = "specific_yield_kwh_per_kwp"
 
@@ -193,213 +263,100 @@ def _strip_axes(geoms):
     return type(geoms)(out, crs=geoms.crs)
 
 
-def _add_roadside(m, ctx: MapContext) -> None:
-    name = ctx.t("高速公路边坡光伏", "Roadside PV segments")
+def _roadside(m, ctx: MapContext, data: SitingData) -> None:
+    tech = get_technology("roadside_pv")
+    name = ctx.t(tech.label_zh, tech.label_en)
     seg = read_optional_table(
-        ctx,
-        "roadside.segments",
-        columns=_ROADSIDE_COLUMNS,
-        zh="高速公路边坡光伏",
-        en="Roadside PV segments",
+        ctx, "roadside.segments", columns=_ROADSIDE_COLUMNS, zh=tech.label_zh, en=tech.label_en
     )
     if seg is None:
         return
-    # Strips are 5-20 m wide: drawn as polygons they vanish below zoom 14 and their vertices
-    # dominate the page. Draw each strip's long axis as a line and keep the attributes a
-    # planner reads in the popup (all columns remain in the GeoPackage).
+    # Strips are 5-20 m wide: drawn as polygons they vanish below zoom 14. Draw each strip's
+    # long axis as a line (all columns remain in the GeoPackage).
     seg = seg.set_geometry(_strip_axes(seg.geometry))
-    seg = seg[[*_ROADSIDE_COLUMNS, "geometry"]]
     vals = seg[_ROADSIDE_YIELD].to_numpy(dtype=float)
     vmin, vmax = float(np.nanmin(vals)), float(np.nanmax(vals))
+    shown, cols, _ = popup_frame(seg, ROADSIDE_POPUP, language=ctx.language)
     layer = add_vector(
         m,
         ctx,
-        seg,
+        shown[[*cols, "geometry"]],
         key="roadside_pv",
         name=name,
-        style={"color": "#6a3d9a", "weight": 4, "opacity": 0.9},
-        colors=ramp_colors(vals, vmin, vmax, "yield"),
+        style={"color": "#6a3d9a", "weight": 3, "opacity": 0.9},
+        colors=ramp_colors(vals, vmin, vmax, "roadside"),
         color_key="color",
-        popup_columns=popup_columns(seg.columns),
+        popup_columns=cols,
     )
+    title = ctx.t(f"{tech.label_zh}：单位发电量 (kWh/kWp/年)",
+                  f"{tech.label_en}: specific yield (kWh/kWp/yr)")  # fmt: skip
     HtmlControl(
-        continuous_legend(f"{name}: {_ROADSIDE_YIELD}", "yield", vmin, vmax),
-        follows=layer,
-        key="roadside_pv",
+        continuous_legend(title, "roadside", vmin, vmax), follows=layer, key="roadside_pv"
     ).add_to(m)
 
 
-#: Columns of ``backtest.sites_gpkg`` the map shows.
-_BACKTEST_COLUMNS = (
-    "site_id", "technology", "name", "capacity_mw", "score", "eligible_share", "first_rule",
-    "all_rules", "dropped",
-)  # fmt: skip
+# --- boundaries -------------------------------------------------------------------------------
 
 
-def _add_backtest(m, ctx: MapContext) -> None:
-    """Existing sites of a backtest, red where most of the site is excluded (absent: skipped)."""
-    if not dataset("backtest.sites_gpkg").present_in(ctx.run_dir):
-        return  # a run without a backtest is the usual case, not a missing layer
-    sites = read_run_table(ctx, "backtest.sites_gpkg", columns=_BACKTEST_COLUMNS)
-    if sites.empty:
-        return
-    sites = sites[[*_BACKTEST_COLUMNS, "geometry"]]
-    # points as small discs (600 m), so they draw offline without marker images
-    albers = sites.geometry.to_crs("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +ellps=WGS84")
-    is_point = (sites.geom_type == "Point").to_numpy()
-    discs = albers.buffer(600).to_crs(sites.crs)
-    sites = sites.set_geometry(np.where(is_point, discs.to_numpy(), sites.geometry.to_numpy()))
-    colors = ["#1a9850" if (e or 0) > 0.5 else "#d73027" for e in sites["eligible_share"]]
+def _boundaries(m, ctx: MapContext, data: SitingData) -> None:
+    add_boundary_lines(
+        m, ctx, "layers.counties", zh="县界", en="County boundaries",
+        style={"color": "#8a8a8a", "weight": 0.8}, show=False,
+    )  # fmt: skip
+    if data.names.prefectures:
+        add_boundary_lines(
+            m, ctx, "layers.vector", name=data.names.prefectures, zh="市界",
+            en="Prefecture boundaries", style={"color": "#555555", "weight": 1.6},
+            layer_key="prefectures",
+        )  # fmt: skip
     add_vector(
-        m, ctx, sites, key="backtest_sites",
-        name=ctx.t("回测: 现有场站", "Backtest: existing sites"),
-        style={"color": "#000000", "weight": 1, "fillOpacity": 0.9},
-        colors=colors, popup_columns=list(_BACKTEST_COLUMNS),
-        tooltip=lambda r: f"{r['technology']} {r['name'] or r['site_id']}: "
-        f"{format_value(r['score'])} {r['first_rule'] or ''}",
+        m, ctx, data.province, key="province", name=ctx.t("省界", "Province boundary"),
+        style={"color": "#222222", "weight": 2.5, "fill": False, "interactive": False},
     )  # fmt: skip
 
 
-def _add_parcels(m, ctx: MapContext, tech: str, zh: str, en: str) -> None:
-    name = ctx.t(f"{zh}候选地块", f"{en} parcels")
-    parcels = read_run_table(ctx, "siting.parcels", columns=_PARCEL_COLUMNS, tech=tech)
-    if parcels.empty:
-        ctx.notes.append(f"{ctx.t('图层为空', 'empty layer')}: {name}")
+def _bases(m, ctx: MapContext, data: SitingData) -> None:
+    from sxplan.maps._labels import TextLabels, place_labels, wrap_label
+
+    bases = read_optional_table(
+        ctx, "layers.bases", columns=["name_zh", "name_en"], zh="五大基地", en="Bases"
+    )
+    if bases is None:
         return
-    score = _PARCEL_SCORE
-    parcels = parcels.sort_values(score, ascending=False, kind="stable")
-    cap = ctx.config.max_parcels_per_tech
-    if len(parcels) > cap:
-        ctx.notes.append(
-            ctx.t(
-                f"{zh}地块仅显示得分最高的 {cap} 个(共 {len(parcels)} 个)",
-                f"{en}: only the best {cap} of {len(parcels)} parcels are drawn",
-            )
-        )
-        parcels = parcels.iloc[:cap]
-    vals = parcels[score].to_numpy(dtype=float)
-    lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
-    vmin, vmax = (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
-    colors = ramp_colors(vals, vmin, vmax, "parcel")
-    # Criterion values (crit_<name>) and their 0-1 scores (score_<name>) that drove the score:
-    # the schema's column families, in the file's order.
-    families = set()
-    for family in _CRITERIA_FAMILIES:
-        families.update(dataset("siting.parcels").family(parcels.columns, family))
-    criteria = [c for c in parcels.columns if c in families]
-
-    def _tooltip(row: pd.Series) -> str:
-        return f"{name} {format_value(row['parcel_id'])} · {format_value(row[score])}"
-
+    name, color = ctx.t("风光基地", "Wind & PV bases"), "#3b2a7a"
     layer = add_vector(
-        m,
-        ctx,
-        parcels,
-        key=f"parcels_{tech}",
-        name=name,
-        style={
-            "color": _STYLE.get(tech, _DEFAULT_STYLE)[1],
-            "weight": 1.2,
-            "fillColor": "#b467d6",
-            "fillOpacity": 0.8,
-        },
-        colors=colors,
-        popup_columns=popup_columns(parcels.columns, first=_PARCEL_COLUMNS, skip=criteria),
-        section_columns=criteria,
-        section_title=ctx.t("决定得分的指标", "Criteria behind the score"),
-        tooltip=_tooltip,
-    )
+        m, ctx, bases, key="bases", name=name,
+        style={"color": color, "weight": 2.5, "dashArray": "6 4", "fill": False},
+        tooltip=lambda r: _name_label(ctx, r),
+    )  # fmt: skip
     HtmlControl(
-        continuous_legend(f"{name}: {score}", "parcel", vmin, vmax),
+        swatch_legend(name, [(color, ctx.t("基地范围", "Base outline"), "dash")]),
         follows=layer,
-        key=f"parcels_{tech}",
+        key="bases",
     ).add_to(m)
+    # The label shows one language (the full English names are 40-60 characters long and
+    # would cross the province); the outline's tooltip shows both.
+    col = "name_en" if ctx.language == "en" else "name_zh"
+    texts = [wrap_label(format_value(v)) for v in bases[col]]
+    html = ["<br>".join(esc(line) for line in t.split("\n")) for t in texts]
+    pts = place_labels(bases.geometry, texts, clip=data.province.union_all(), placed=data.placed)
+    TextLabels(
+        [(p.y, p.x, h) for p, h in zip(pts, html, strict=True) if not p.is_empty],
+        name=ctx.t("基地名称", "Base names"),
+        key="base_names",
+        css_class="sx-label-base",
+    ).add_to(m)
+    ctx.layer_keys.append("base_names")
 
 
-def _pivot_table(ctx: MapContext, df) -> str:
-    """One row per base (and all bases, province): GW of each technology and the total."""
-    t = ctx.t
-    wide = df.pivot_table(index="id", columns="technology", values="potential_gw", aggfunc="first")
-    first = df.drop_duplicates("id").set_index("id")
-    for c in _TARGETS:  # targets sit on one technology row (pv+wind); take it per base
-        first[c] = df.groupby("id")[c].max()
-    techs = {k: v for k, v in _parcel_technologies().items() if k in wide.columns}
-    head = [t("基地", "Base"), *(t(f"{zh} GW", f"{en} GW") for zh, en in techs.values())]
-    head.append(t("合计", "Total"))
-    head += [t(f"目标 {c[-4:]}", f"Target {c[-4:]}") for c in _TARGETS]
-    head.append(t("潜力/目标", "Potential/target") + f" {_TARGETS[-1][-4:]}")
-    rows = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
-    for bid in first.index:
-        name = format_value(first.loc[bid, "name_zh"])
-        if ctx.language == "en":
-            name = format_value(first.loc[bid, "name_en"])
-        gw = [float(wide.loc[bid].get(tech, np.nan)) for tech in techs]
-        total = float(wide.loc[bid].get(TOTAL_TECHNOLOGY, sum(gw)))
-        cells = [esc(name), *(esc(f"{v:,.1f}") for v in gw), esc(f"{total:,.1f}")]
-        for c in _TARGETS:
-            tgt = float(first.loc[bid, c]) if pd.notna(first.loc[bid, c]) else np.nan
-            if np.isfinite(tgt) and tgt > 0:
-                cls = "sx-ok" if total >= tgt else "sx-short"
-                cells.append(f'<span class="{cls}">{esc(f"{tgt:,.0f}")}</span>')
-            else:
-                cells.append("—")
-        cells.append(_ratio_cell(total, first.loc[bid, _TARGETS[-1]]))
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    rows.append("</table>")
-    rows.append(
-        '<div class="sx-note">'
-        + esc(
-            t(
-                "技术潜力(GW)：排除后的候选地块装机；基地可能重叠，合计行已去重",
-                "Technical potential (GW) of candidate parcels after exclusions; bases may "
-                "overlap, the all-bases row counts each county once",
-            )
-        )
-        + "</div>"
-    )
-    return "".join(rows)
-
-
-def _ratio_cell(potential_gw, target_gw) -> str:
-    """Potential / target as a coloured percentage, or a dash without a positive target."""
-    pot = float(potential_gw) if pd.notna(potential_gw) else np.nan
-    tgt = float(target_gw) if pd.notna(target_gw) else np.nan
-    if not (np.isfinite(pot) and np.isfinite(tgt) and tgt > 0):
-        return "—"
-    ratio = pot / tgt
-    cls = "sx-ok" if ratio >= 1 else "sx-short"
-    return f'<span class="{cls}">{esc(f"{ratio:.0%}")}</span>'
-
-
-def _row_table(ctx: MapContext, df) -> str:
-    """One row per base and technology (runs that sited only one of PV and wind)."""
-    t = ctx.t
-    tgt_col = _TARGETS[-1]
-    head = [t("基地", "Base"), t("技术", "Tech"), t("潜力 GW", "Potential GW")]
-    head += [t("目标 GW", "Target GW") + f" ({tgt_col})", t("潜力/目标", "Potential/target")]
-    parts = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
-    for _, row in df.iterrows():
-        name = format_value(row["name_zh"])
-        if ctx.language != "zh":
-            name = t(name, format_value(row["name_en"]))
-        cells = [esc(name), esc(row["technology"]), esc(row["potential_gw"]), esc(row[tgt_col])]
-        cells.append(_ratio_cell(row["potential_gw"], row[tgt_col]))
-        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts.append("</table>")
-    return "".join(parts)
-
-
-def _panel(ctx: MapContext, bases) -> str:
-    df = bases[bases["level"].isin(_BASE_LEVELS)]  # siting also writes prefecture rows
-    title = ctx.t("山西风光基地潜力与目标", "Shanxi wind & PV bases: potential vs target")
-    parts = [f"<h4>{esc(title)}</h4>"]
-    if TOTAL_TECHNOLOGY in set(df["technology"].astype(str)):  # more than one technology
-        parts.append(_pivot_table(ctx, df))
-    else:
-        parts.append(_row_table(ctx, df))
-    for note in ctx.notes:
-        parts.append(f'<div class="sx-note">{esc(note)}</div>')
-    return "".join(parts)
+#: Layer groups in drawing order: (heading zh, heading en, builders). A new layer is a
+#: builder ``f(m, ctx, data)`` added to its group.
+LAYER_GROUPS: list[tuple[str, str, list]] = [
+    ("底图", "Base map", [_hillshade, _place_names]),
+    ("限制条件", "Constraints", [_exclusions, _constraint_vectors, _highways]),
+    ("选址结果", "Siting results", [_suitability, _parcels, _roadside, add_backtest_sites]),
+    ("边界与基地", "Boundaries & bases", [_boundaries, _bases]),
+]
 
 
 def build_siting_map(ctx: MapContext):
@@ -418,49 +375,33 @@ def build_siting_map(ctx: MapContext):
     Raises
     ------
     RunFolderError
-        If ``layers/vectors.gpkg`` (with a ``province`` layer), ``siting/bases.csv`` or both
+        If ``layers/vectors.gpkg`` (with the study-area layer), ``siting/bases.csv`` or both
         parcel files are missing, or a file the map reads lacks a column it uses.
     """
-    province = read_run_table(ctx, "layers.vector", name="province", columns=[])
-    bases = read_run_table(ctx, "siting.bases", columns=_BASES_COLUMNS)
-    parcels = dataset("siting.parcels")
-    known = _parcel_technologies()
-    techs = [tech for tech in known if parcels.path_in(ctx.run_dir, tech=tech).is_file()]
-    if not techs:
-        paths = " nor ".join(parcels.relpath(tech=tech) for tech in known)
+    data = SitingData(ctx)
+    bases = read_run_table(ctx, "siting.bases", columns=BASES_COLUMNS)
+    if not data.techs:
+        parcels = dataset("siting.parcels")
+        paths = " nor ".join(parcels.relpath(tech=tech) for tech in data.known)
         raise RunFolderError(
             f"maps: run folder {ctx.run_dir} has neither {paths}; the siting map needs parcels "
             "of at least one technology; run 'sxplan demo' or the siting stage into it first"
         )
-    m = new_map(_bounds(ctx, province), title=ctx.t("山西风光选址", "Shanxi wind & PV siting"))
+    m = new_map(_bounds(ctx, data.province), title=ctx.t("山西风光选址", "Shanxi wind & PV siting"))
     if not ctx.config.offline:
         ctx.notes.extend(
             add_base_layers(
                 m, basemap=ctx.config.basemap or "osm", tianditu_key=ctx.config.tianditu_key
             )
         )
-    for i, (tech, (zh, en)) in enumerate(known.items()):
-        add_raster(
-            m,
-            ctx,
-            run_path(ctx, "siting.suitability", tech=tech),
-            key=f"suitability_{tech}",
-            name=ctx.t(f"{zh}适宜性", f"{en} suitability"),
-            ramp=_STYLE.get(tech, _DEFAULT_STYLE)[0],
-            legend_title=ctx.t(f"{zh}适宜性得分", f"{en} suitability score"),
-            show=i == 0,  # the first technology's suitability is shown on open
-        )
-    _add_boundaries(m, ctx, province)
-    _add_context(m, ctx)
-    _add_roadside(m, ctx)
-    for tech, (zh, en) in known.items():
-        if tech in techs:
-            _add_parcels(m, ctx, tech, zh, en)
-        else:
-            ctx.missing(
-                ctx.t(f"{zh}候选地块", f"{en} parcels"), parcels.path_in(ctx.run_dir, tech=tech)
-            )
-    _add_backtest(m, ctx)
-    HtmlControl(_panel(ctx, bases), position="topleft", css_class="sx-panel", key="panel").add_to(m)
-    finish_map(m)
+    groups = []
+    for zh, en, builders in LAYER_GROUPS:
+        first = len(ctx.layer_keys)
+        for builder in builders:
+            builder(m, ctx, data)
+        if len(ctx.layer_keys) > first:
+            groups.append((ctx.t(zh, en), ctx.layer_keys[first]))
+    panel = bases_panel(ctx, bases, data.known, TOTAL_TECHNOLOGY)
+    HtmlControl(panel, position="topleft", css_class="sx-panel", key="panel").add_to(m)
+    finish_map(m, groups)
     return m

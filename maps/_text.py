@@ -67,6 +67,22 @@ _COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "energy_twh_per_yr": ("发电量 (TWh/年)", "Energy (TWh/yr)"),
     "eligible_ha": ("宜林地 (ha)", "Afforestation-eligible (ha)"),
     "allocated_gain_ha": ("分配造林面积 (ha)", "Allocated gain (ha)"),
+    "calibrated_forest_pct": ("森林覆盖率(校准) (%)", "Forest cover, calibrated (%)"),
+    "strip_id": ("边坡编号", "Strip ID"),
+    "road_name": ("道路", "Road"),
+    "terrain_form": ("地形", "Terrain"),
+    "facing_compass": ("朝向", "Facing"),
+    "panel_tilt_deg": ("组件倾角 (°)", "Panel tilt (°)"),
+    "usable_strip_km": ("可用长度 (km)", "Usable length (km)"),
+    "excluded_by": ("排除原因", "Excluded by"),
+}
+
+#: Siting criteria (the ``{criterion}`` of ``crit_{criterion}``) -> labels with units.
+_CRITERIA: dict[str, tuple[str, str]] = {
+    "ghi_kwh_m2_yr": ("水平总辐射 (kWh/m²/年)", "GHI (kWh/m²/yr)"),
+    "slope_pct": ("坡度 (%)", "Slope (%)"),
+    "dist_highway_m": ("距高速公路 (m)", "Distance to highway (m)"),
+    "wind_proxy_ms": ("风速代理 (m/s)", "Wind speed proxy (m/s)"),
 }
 
 
@@ -173,10 +189,26 @@ def column_label(column: str, language: Language) -> str:
     str
         Unescaped label.
     """
-    known = _COLUMN_LABELS.get(column)
+    known = _COLUMN_LABELS.get(column) or _family_label(column)
     if known is None:
         return column
     return label(*known, language)
+
+
+def _family_label(column: str) -> tuple[str, str] | None:
+    """Labels of column families: ``crit_<criterion>``, ``sink_tco2_per_yr_<year>``..."""
+    import re
+
+    if column.startswith("crit_"):
+        zh, en = _CRITERIA.get(column[5:], (column[5:], column[5:]))
+        return f"{zh} (得分)", f"{en} (score)"
+    m = re.fullmatch(r"sink_tco2_per_yr_(\d{4})", column)
+    if m:
+        return f"{m[1]}年固碳量 (tCO₂/年)", f"Sequestration {m[1]} (tCO₂/yr)"
+    m = re.fullmatch(r"cover_(\d{4})_pct", column)
+    if m:
+        return f"{m[1]}年森林覆盖率 (%)", f"Forest cover {m[1]} (%)"
+    return None
 
 
 def popup_spec(

@@ -4,8 +4,11 @@ Geography: a 1 x 1 degree "province" (112-113 E, 37-38 N) split into two prefect
 (west/east halves) and four counties (quadrants). One base covers the northern half.
 Three PV parcels (Albers CRS, to exercise reprojection), two roadside segments, a PV
 suitability raster (0 at the west edge rising to 1 at the east edge, nodata in the south-west
-quadrant), an afforestation-eligible raster (1 in the north half). Wind outputs are absent on
-purpose: optional layers must be skipped and noted, not fail.
+quadrant), an afforestation-eligible raster (1 in the north half), a DEM (a plane rising
+eastward), the PV excluded-by-rule raster (code 1 "redline" in the western quarter, code 2
+"water" in the next quarter, 0 elsewhere) with its legend, a sink trajectory, and a
+``run.json`` whose config names the context layers (red lines and water as vector rules).
+Wind outputs are absent on purpose: optional layers must be skipped and noted, not fail.
 
 Files, layers and column names are those of the run-folder schema (``sxplan/schema.py``): the
 columns the maps use, plus one column the schema does not know (``surprise_extra_col``, shown
@@ -14,6 +17,7 @@ in popups all the same).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -173,6 +177,39 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
         siting_dir / "suitability_pv.tif", "w", dtype="float32", nodata=-9999.0, **profile
     ) as dst:
         dst.write(suit, 1)
+    dem = np.tile(np.linspace(500, 1500, cols, dtype="float32"), (rows, 1))
+    with rasterio.open(
+        layers_dir / "dem.tif", "w", dtype="float32", nodata=-9999.0, **profile
+    ) as dst:
+        dst.write(dem, 1)
+    codes = np.zeros((rows, cols), dtype="uint8")
+    codes[:, : cols // 4] = 1
+    codes[:, cols // 4 : cols // 2] = 2
+    with rasterio.open(
+        siting_dir / "excluded_by_rule_pv.tif", "w", dtype="uint8", nodata=255, **profile
+    ) as dst:
+        dst.write(codes, 1)
+    pd.DataFrame(
+        {
+            "code": [0, 1, 2, 254, 255],
+            "rule": ["eligible", "redline", "water", "no_data", "outside_study_area (nodata)"],
+            "label_zh": ["可用", "生态保护红线(代理)", "水域及500米缓冲", "缺少数据", "研究区外"],
+            "mode": ["", "hard", "hard", "hard", ""],
+        }
+    ).to_csv(siting_dir / "excluded_by_rule_pv.csv", index=False, encoding="utf-8-sig")
+    rules = [
+        {"name": "redline", "label_zh": "生态保护红线(代理)", "type": "vector",
+         "layer": "redline_proxy"},
+        {"name": "water", "label_zh": "水域及500米缓冲", "type": "vector", "layer": "water"},
+        {"name": "highway_setback", "type": "vector", "layer": "highways"},
+        {"name": "cropland_pv", "type": "categorical", "layer": "landcover"},
+    ]  # fmt: skip
+    config = {
+        "project": {"study_area": "province", "prefectures": "prefectures"},
+        "siting": {"highways_layer": "highways", "exclusions": rules},
+        "maps": None,
+    }
+    (root / "run.json").write_text(json.dumps({"config": config}), encoding="utf-8")
 
     if with_sinks:
         sinks_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +222,18 @@ def write_run_folder(root: Path, *, with_sinks: bool = True) -> Path:
         sinks["allocated_gain_ha"] = [100.0, 200.0, 300.0, 400.0]
         sinks["sink_tco2_per_yr_2030"] = [500.0, 1000.0, 1500.0, 2000.0]
         sinks["sink_tco2_per_yr_2030_p05"] = [400.0, 800.0, 1200.0, 1600.0]
+        sinks["sink_tco2_per_yr_2030_p95"] = [600.0, 1200.0, 1800.0, 2400.0]
+        sinks["cover_2025_pct"] = [13.5, 23.5, 33.5, 43.5]
         sinks.to_file(sinks_dir / "counties.gpkg", layer="counties")
+        # Province totals: the county sums (5,000 tCO2/yr in 2030) with a Monte Carlo range.
+        pd.DataFrame(
+            {
+                "year": [2025, 2030],
+                "sink_tco2_per_yr": [5000.0, 5000.0],
+                "sink_tco2_per_yr_p05": [4100.0, 4100.0],
+                "sink_tco2_per_yr_p95": [6300.0, 6300.0],
+            }
+        ).to_csv(sinks_dir / "trajectory.csv", index=False, encoding="utf-8-sig")
         elig = np.zeros((rows, cols), dtype="uint8")
         elig[: rows // 2, :] = 1
         with rasterio.open(
@@ -211,3 +259,23 @@ def built_maps(run_folder) -> dict[str, Path]:
 def facts() -> dict:
     """Known values of the synthetic run folder, for assertions."""
     return {"xss": XSS, "county_xss": COUNTY_XSS, "parcels": PARCELS}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium (Debian's package) context, 1366 x 768 (a planner's laptop)."""
+    from _browser import FLAGS, chromium, require_cjk_font
+    from playwright.sync_api import sync_playwright
+
+    require_cjk_font()
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium(),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1366, "height": 768},
+        )
+        yield context
+        context.close()

@@ -8,123 +8,10 @@ not blank.
 
 from __future__ import annotations
 
-import os
-import shutil
-import warnings
-from pathlib import Path
-
 import pytest
-from rasterio.errors import NotGeoreferencedWarning
-from rasterio.io import MemoryFile
+from _browser import OpenedMap, png_std
 
 pytestmark = pytest.mark.browser
-
-_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _chromium() -> str:
-    candidates = [os.environ.get("SXPLAN_CHROMIUM", ""), "/usr/bin/chromium"]
-    candidates.append(shutil.which("chromium") or "")
-    candidates.append(shutil.which("chromium-browser") or "")
-    for c in candidates:
-        if c and os.access(c, os.X_OK):
-            return c
-    pytest.fail(
-        "the map tests need Chromium and found none. Install Debian's package "
-        "('make browser' does it when run as root, or 'sudo apt-get install chromium'), "
-        "or set SXPLAN_CHROMIUM to a chromium binary. Playwright must not download a browser."
-    )
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=_chromium(),
-            headless=True,
-            args=_FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        yield context
-        context.close()
-
-
-class OpenedMap:
-    """A page showing one map, with everything it tried and reported."""
-
-    def __init__(self, context, path: Path):
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page = context.new_page()
-
-        def _route(route):
-            url = route.request.url
-            if url.startswith(("file:", "data:")):
-                route.continue_()
-            else:
-                self.blocked.append(url)
-                route.abort()
-
-        self.page.route("**/*", _route)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-        def _dialog(d):
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        self.page.on("dialog", _dialog)
-        self.page.goto(path.as_uri())
-        self.page.wait_for_function("window.sxplan && window.sxplan.ready === true", timeout=15000)
-        self.page.wait_for_timeout(300)
-
-    def overlay_labels(self) -> list[str]:
-        labels = self.page.locator(".leaflet-control-layers-overlays label")
-        return [t.strip() for t in labels.all_inner_texts()]
-
-    def click_latlng(self, lat: float, lon: float) -> None:
-        """A real mouse click at a map coordinate."""
-        pt = self.page.evaluate(
-            "([lat, lon]) => { const p = window.sxplanMap.latLngToContainerPoint([lat, lon]);"
-            " return [p.x, p.y]; }",
-            [lat, lon],
-        )
-        box = self.page.locator(".folium-map").bounding_box()
-        self.page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
-
-    def popup_text(self) -> str:
-        popup = self.page.locator(".leaflet-popup-content")
-        popup.wait_for(state="visible", timeout=5000)
-        return popup.inner_text()
-
-    def screenshot_std(self) -> float:
-        return _png_std(self.page.screenshot())
-
-    def close(self) -> None:
-        self.page.close()
-
-
-def _png_std(png: bytes) -> float:
-    """Standard deviation of the RGB values of a PNG (0 for a one-colour image)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with MemoryFile(png) as mem, mem.open() as src:
-            rgb = src.read()[:3].astype(float)
-    return float(rgb.std())
 
 
 def _assert_clean(opened: OpenedMap) -> None:
@@ -141,14 +28,19 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
         _assert_clean(opened)
         labels = opened.overlay_labels()
         for expected in (
+            "地形晕渲 / Hillshade",
+            "地级市名称 / Prefecture names",
+            "光伏排除原因 / PV: why land is excluded",
             "光伏适宜性 / PV suitability",
             "光伏候选地块 / PV parcels",
-            "高速公路边坡光伏 / Roadside PV segments",
-            "五大基地 / Five bases",
+            "高速公路边坡光伏 / Roadside PV",
+            "风光基地 / Wind & PV bases",
+            "基地名称 / Base names",
             "县界 / County boundaries",
             "市界 / Prefecture boundaries",
-            "生态保护红线(近似) / Ecological red lines (proxy)",
-            "水体 / Water",
+            # Constraint layers named by the run.json config's vector exclusion rules.
+            "生态保护红线(代理) / Redline",
+            "水域及500米缓冲 / Water",
             "高速公路 / Highways",
         ):
             assert expected in labels, f"{expected!r} not in layer control {labels}"
@@ -168,14 +60,16 @@ def test_siting_map_in_chromium(browser, built_maps, facts):
         _, lon, lat, _, _ = facts["parcels"][1]
         opened.click_latlng(lat, lon)
         text = opened.popup_text()
-        for expected in ("PV-00002", "40.2", "1,447.2", "2,050.3", "东市", "晋北测试基地"):
+        # Rounded (1,447.2 MW -> 1,447), technology by name, place and base.
+        for expected in ("PV-00002", "40.2", "1,447", "2,050", "东市", "晋北测试基地", "光伏 / PV"):
             assert expected in text, f"{expected!r} not in popup: {text!r}"
-        # The criteria behind the score, in their own block after the other attributes.
-        crit = text.split("决定得分的指标 / Criteria behind the score", 1)[1]
-        for expected in ("crit_ghi\t1,540", "score_ghi\t0.7", "crit_slope\t7.25"):
-            assert expected in crit, f"{expected!r} not in criteria block: {crit!r}"
-        assert "score_mean" not in crit
-        assert "surprise_extra_col" in text  # unknown columns are shown too
+        assert "\tpv\n" not in text + "\n"
+        # The criteria behind the score: one row per criterion, value (score).
+        crit = text.split("指标值 (得分 0–1) / Criteria: value (score 0–1)", 1)[1]
+        assert "1,540 (0.7)" in crit, crit
+        assert "surprise_extra_col" not in text and "score_max" not in text
+        rows = opened.page.locator(".leaflet-popup-content tr:not(:has(.sx-sec))").count()
+        assert 5 <= rows <= 12, rows
         assert "面积 (km²) / Area (km²)" in text
         assert facts["xss"] in text  # markup shown literally, as text
         assert opened.page.locator(".leaflet-popup-content img").count() == 0
@@ -199,18 +93,22 @@ def test_sinks_map_in_chromium(browser, built_maps, facts):
     try:
         _assert_clean(opened)
         labels = opened.overlay_labels()
+        assert "宜林地 / Afforestation-eligible land" in labels
+        radios = opened.page.locator(".sx-choice label").all_inner_texts()
         for expected in (
-            "宜林地 / Afforestation-eligible land",
-            "基线森林覆盖率 / Baseline forest cover (calibrated_forest_pct)",
-            "分配新增造林面积 / Allocated afforestation gain (allocated_gain_ha)",
-            "年固碳量 / Annual sequestration (sink_tco2_per_yr_2030)",
+            "不显示 / None",
+            "基线森林覆盖率 (%) / Baseline forest cover (%)",
+            "分配新增造林面积 (ha) / Allocated afforestation gain (ha)",
+            "2030年固碳量 (tCO₂/年) / Sequestration 2030 (tCO₂/yr)",
         ):
-            assert expected in labels, f"{expected!r} not in layer control {labels}"
+            assert expected in [r.strip() for r in radios], f"{expected!r} not in {radios}"
         # The north-east county's name is a script tag: a real click shows it as text.
         opened.click_latlng(37.8, 112.8)
         text = opened.popup_text()
         assert facts["county_xss"] in text
-        for expected in ("140703", "40", "4,000", "400", "2,000", "1,600"):
+        # calibrated cover 41, eligible 4,000 ha, gain 400 ha, 2030 sink with its range,
+        # cover in 2025.
+        for expected in ("41", "4,000", "400", "2,000 (90%: 1,600–2,400)", "43.5"):
             assert expected in text, f"{expected!r} not in popup: {text!r}"
         _assert_clean(opened)
         assert opened.screenshot_std() > 10.0
@@ -225,6 +123,6 @@ def test_blank_page_has_no_variance(browser, tmp_path):
     p = browser.new_page()
     try:
         p.goto(page.as_uri())
-        assert _png_std(p.screenshot()) < 1.0
+        assert png_std(p.screenshot()) < 1.0
     finally:
         p.close()

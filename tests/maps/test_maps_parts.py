@@ -51,7 +51,9 @@ def test_popup_spec_escapes_labels_and_title():
         ["<b>k</b>", "area_km2"], title="<i>t</i>", section_columns=["crit_x"], section_title="<s>"
     )
     assert spec["title"] == "&lt;i&gt;t&lt;/i&gt;"
-    assert spec["cols"] == ["&lt;b&gt;k&lt;/b&gt;", "面积 (km²) / Area (km²)", "crit_x"]
+    # crit_<criterion> is a family: an unknown criterion keeps its name, tagged as a score row.
+    area, crit = "面积 (km²) / Area (km²)", "x (得分) / x (score)"
+    assert spec["cols"] == ["&lt;b&gt;k&lt;/b&gt;", area, crit]
     assert spec["section_at"] == 2 and spec["section_title"] == "&lt;s&gt;"
     assert popup_spec(["a"])["section_at"] is None
 
