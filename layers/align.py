@@ -99,6 +99,18 @@ def _default_nodata(dtype: str):
     return int(np.iinfo(dt).min)
 
 
+def _writer(spec, out_path, grid, dtype, nodata, *, cog, tags) -> RasterTileWriter:
+    """The tile writer; a land-cover layer's codes get names and colours for QGIS."""
+    if spec.kind == "categorical" and spec.scheme is not None:
+        from .raster_style import CategoricalTileWriter, landcover_categories
+
+        return CategoricalTileWriter(
+            out_path, grid, dtype, nodata, cog=cog, kind=spec.kind, tags=tags,
+            categories=landcover_categories(spec.scheme),
+        )  # fmt: skip
+    return RasterTileWriter(out_path, grid, dtype, nodata, cog=cog, kind=spec.kind, tags=tags)
+
+
 def align_raster(
     spec: RasterLayerSpec,
     grid: GridSpec,
@@ -197,9 +209,7 @@ def align_raster(
         tally = CodeTally() if spec.scheme is not None else None
         with (
             WarpedVRT(src, **vrt_opts) as vrt,
-            RasterTileWriter(
-                out_path, grid, dtype, out_nodata, cog=cog, kind=spec.kind, tags=tags
-            ) as writer,
+            _writer(spec, out_path, grid, dtype, out_nodata, cog=cog, tags=tags) as writer,
         ):
             for tile in tiles:
                 try:

@@ -21,10 +21,43 @@ from rasterio.windows import Window
 
 from sxplan.errors import CRSError, GridMismatchError
 
-__all__ = ["ALBERS_CHINA", "GridSpec", "require_metric_crs"]
+__all__ = ["ALBERS_CHINA", "ALBERS_CHINA_NAME", "GridSpec", "named_crs", "require_metric_crs"]
 
 #: Albers equal-area conic for China (standard parallels 25 N and 47 N, central meridian 105 E).
 ALBERS_CHINA = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m +no_defs"
+#: The name the grid CRS carries in every file (QGIS shows it instead of "unknown"). No EPSG code
+#: has these parameters (ESRI:102025 uses 15/65 N, 95 E), so the CRS is named, not coded.
+ALBERS_CHINA_NAME = "China Albers Equal Area (25N/47N, 105E, WGS 84 ellipsoid)"
+
+
+def named_crs(crs) -> CRS:
+    """The same CRS with a name, when it has none (a PROJ string parses as "unknown").
+
+    The name is :data:`ALBERS_CHINA_NAME` for the default grid CRS, else the projection
+    method and its parameters. Names do not change what the CRS means: pyproj compares CRSs
+    as equivalent whatever their names.
+
+    Examples
+    --------
+    >>> named_crs(ALBERS_CHINA).name == ALBERS_CHINA_NAME
+    True
+    >>> named_crs("EPSG:3857").name
+    'WGS 84 / Pseudo-Mercator'
+    """
+    parsed = CRS.from_user_input(crs)
+    if parsed.name and parsed.name.lower() != "unknown":
+        return parsed
+    d = parsed.to_json_dict()
+    if parsed.equals(CRS.from_user_input(ALBERS_CHINA)):
+        d["name"] = ALBERS_CHINA_NAME
+    else:
+        op = parsed.coordinate_operation
+        params = ", ".join(f"{p.name} {p.value:g}" for p in (op.params if op else []))
+        d["name"] = f"{op.method_name if op else 'projected'} ({params})"
+    base = d.get("base_crs")
+    if isinstance(base, dict) and str(base.get("name", "unknown")).lower() == "unknown":
+        base["name"] = f"geographic CRS on the {parsed.ellipsoid.name} ellipsoid"
+    return CRS.from_json_dict(d)
 
 
 def require_metric_crs(crs, what: str) -> CRS:
@@ -136,7 +169,8 @@ class GridSpec:
         y1 = math.ceil(ymax / res_m) * res_m
         width = max(1, math.ceil((xmax - x0) / res_m - 1e-9))
         height = max(1, math.ceil((y1 - ymin) / res_m - 1e-9))
-        return cls(parsed.to_wkt(), Affine(res_m, 0.0, x0, 0.0, -res_m, y1), (height, width))
+        grid_crs = named_crs(parsed).to_wkt()
+        return cls(grid_crs, Affine(res_m, 0.0, x0, 0.0, -res_m, y1), (height, width))
 
     @classmethod
     def from_geometry(

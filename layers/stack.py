@@ -122,7 +122,11 @@ def build_stack(
 
     folder = Path(folder)
     stack = LayerStack(grid=grid, folder=folder)
+    from .progress import progress_bar
+
+    bar = progress_bar(len(specs), "layers", unit="layer")
     for name, spec in specs.items():
+        bar.set_postfix_str(name)
         t0 = time.perf_counter()
         record = {"name": name, "type": spec.type, "source": str(spec.path)}
         if isinstance(spec, RasterLayerSpec):
@@ -144,4 +148,6 @@ def build_stack(
         record["sha256"] = file_sha256(spec.path)
         record["seconds"] = round(time.perf_counter() - t0, 3)
         stack.provenance.append(record)
+        bar.update(1)
+    bar.close()
     return stack

@@ -340,17 +340,7 @@ def _dask_client(scheduler):
     )
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress(total: int, label: str | None):
-    if not label or total <= 1 or os.environ.get("SXPLAN_NO_PROGRESS"):
-        return _NoBar()
-    from tqdm import tqdm
+    from .progress import progress_bar
 
-    return tqdm(total=total, desc=label, unit="tile", leave=False, disable=None)
+    return progress_bar(total, label, unit="tile")

@@ -128,7 +128,7 @@ def run_maps(
     for name in names:
         ctx = MapContext(run_dir=run, config=cfg)
         figure = builders[name](ctx).get_root()
-        page = stable_element_ids(figure.render())
+        page = _link_report(stable_element_ids(figure.render()), run, out)
         if cfg.offline:
             _require_offline(page, name)
         written[name] = write_text(out / dataset(f"maps.{name}").filename(), page)
@@ -201,6 +201,24 @@ def stable_element_ids(page: str) -> str:
 def _stage_folder(name: str) -> str:
     """The run-folder folder whose presence makes map ``name`` buildable (``siting/``)."""
     return Path(dataset(_MAP_INPUT[name]).path).parts[0]
+
+
+def _link_report(page: str, run: Path, out: Path) -> str:
+    """Add a small corner link to ``report.html`` and ``figures/`` when the run has them."""
+    import html
+
+    report = dataset("report").path_in(run)
+    if not report.is_file():
+        return page
+    rel = html.escape(Path(os.path.relpath(report, out)).as_posix())
+    figs = html.escape(Path(os.path.relpath(report.parent / "figures", out)).as_posix())
+    link = (
+        '<div id="sx-report-link" style="position:fixed;left:8px;bottom:28px;z-index:1000;'
+        'background:#fff;padding:2px 6px;border-radius:4px;font:12px sans-serif;opacity:.9">'
+        f'<a href="{rel}" target="_blank">报告 Report</a> · '
+        f'<a href="{figs}/" target="_blank">图表 Figures</a></div>'
+    )
+    return page.replace("</body>", link + "</body>", 1)
 
 
 def _require_offline(page: str, name: str) -> None:

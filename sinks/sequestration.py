@@ -471,8 +471,13 @@ def sink_trajectory(
     county_p05 = np.empty_like(central)
     county_p95 = np.empty_like(central)
     # County percentiles a year at a time keeps memory at (draws x counties).
+    from sxplan.layers.progress import progress_bar
+
+    bar = progress_bar(years.size, f"Monte Carlo ({n_draws} draws)", unit="year")
     for j in range(years.size):
         per_county = np.einsum("dck,ck->dc", draws_f, exposure[:, j, :])
         county_p05[:, j], county_p95[:, j] = np.percentile(per_county, [5, 95], axis=0)
+        bar.update(1)
+    bar.close()
     p05, p95 = np.percentile(province_draws, [5, 95], axis=0)
     return SinkTrajectory(years, central, county_p05, county_p95, central.sum(axis=0), p05, p95)

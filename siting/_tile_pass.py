@@ -25,10 +25,12 @@ import shapely
 from sxplan.layers.budget import Budget
 from sxplan.layers.io import RasterTileWriter
 from sxplan.layers.landcover import scheme_of, to_common
+from sxplan.layers.raster_style import CategoricalTileWriter
 from sxplan.layers.windows import plan_tiles, run_tiles
 
 from ._context import TileContext
 from .ahp import weights_from_config
+from .exclusion_table import rule_categories
 from .exclusions import NO_DATA_CODE, OUTSIDE_CODE, compile_rules, study_area_tile
 from .parcels import ParcelAccumulator, block_side_cells, empty_piece_tile, piece_tile
 from .suitability import CompiledCriteria
@@ -242,9 +244,10 @@ class TechPass:
                 )
             )  # fmt: skip
         self.wcode = stack.enter_context(
-            RasterTileWriter(
+            CategoricalTileWriter(
                 self.code_path, grid, "uint8", OUTSIDE_CODE, cog=cog, kind="categorical",
                 tags={"units": "rule code", "legend": self.code_path.with_suffix(".csv").name},
+                categories=rule_categories(self.spec.rules),
             )
         )  # fmt: skip
         self.wsuit = stack.enter_context(

@@ -114,3 +114,33 @@ def rule_legend(rules) -> pd.DataFrame:
 
 def _column_names(key: str) -> list[str]:
     return [c.name for c in dataset(key).columns]
+
+
+#: Colours of rule codes 1, 2, ... in excluded_by_rule_<tech>.tif (qualitative, colour-blind safe
+#: first eight: Okabe-Ito), RGBA.
+_RULE_COLOURS = [
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+    (213, 94, 0), (204, 121, 167), (120, 120, 120), (166, 86, 40), (153, 153, 255),
+    (255, 127, 127), (102, 153, 0),
+]  # fmt: skip
+
+
+def rule_categories(rules) -> dict[int, tuple[str, tuple[int, int, int, int]]]:
+    """Names and colours of the codes of ``excluded_by_rule_<tech>.tif`` (for QGIS).
+
+    Eligible land is pale green, each hard rule has its own colour, missing data is grey and
+    the outside of the study area is transparent. Names are ``<Chinese label> / <rule>``.
+    """
+    out = {}
+    for i, row in enumerate(rule_legend(rules).itertuples(index=False)):
+        name = f"{row.label_zh} / {row.rule}" if row.label_zh else str(row.rule)
+        if row.code == 0:
+            rgba = (204, 235, 197, 255)
+        elif row.code == NO_DATA_CODE:
+            rgba = (190, 190, 190, 255)
+        elif row.code == OUTSIDE_CODE:
+            rgba = (0, 0, 0, 0)
+        else:
+            rgba = (*_RULE_COLOURS[(i - 1) % len(_RULE_COLOURS)], 255)
+        out[int(row.code)] = (name, rgba)
+    return out

@@ -211,13 +211,28 @@ def run_roadside_pv(
 
     cfg = config
     _check_inputs(roads, grid, rasters, vectors, counties, cfg)
+    from sxplan.layers.progress import progress_bar
+
+    bar = progress_bar(6, "roadside PV", unit="phase")
+    bar.set_postfix_str("segments")
     segs = make_segments(roads, counties, grid, cfg)
+    bar.update(1)
+    bar.set_postfix_str("strips")
     strips = make_strips(segs, cfg)
+    bar.update(1)
+    bar.set_postfix_str("terrain")
     strips, stations = strip_terrain(strips, segs, rasters[cfg.dem_layer], cfg)
+    bar.update(1)
     seg_geoms = np.asarray(segs.geometry.values)
+    bar.set_postfix_str("exclusions")
     strips = apply_exclusions(strips, seg_geoms, stations, rasters, vectors, cfg)
+    bar.update(1)
+    bar.set_postfix_str("resource")
     strips = resource_energy(strips, stations, rasters, vectors, cfg)
+    bar.update(1)
     strips = score_strips(strips, cfg, has_grid=cfg.grid_points_layer is not None)
+    bar.update(1)
+    bar.close()
     gdf = gpd.GeoDataFrame(strips.drop(columns=["usable_geom"]), geometry="geometry", crs=grid.crs)
     gdf = gdf.set_crs(grid.pyproj_crs, allow_override=True)
     by_road, by_county, province = summarize_roadside(gdf, cfg)

@@ -8,6 +8,7 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
+from ._schema_catalog_report import REPORT
 from ._schema_catalog_trust import BACKTEST, SITING_RECORD, STABILITY_COLUMNS
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
@@ -596,4 +597,4 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
 )
 
 #: Every output of a run folder, by key.
-DATASETS: dict[str, Dataset] = {d.key: d for d in _DATASETS}
+DATASETS: dict[str, Dataset] = {d.key: d for d in (*_DATASETS, *REPORT)}

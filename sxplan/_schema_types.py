@@ -16,7 +16,7 @@ from sxplan.errors import RunFolderError
 
 __all__ = ["Column", "Dataset", "Kind", "columns_from_table"]
 
-Kind = Literal["csv", "gpkg", "tif", "json", "html", "png"]
+Kind = Literal["csv", "gpkg", "tif", "json", "html", "png", "svg", "xml"]
 
 
 #: Placeholders of column families that are narrower than "any text".
@@ -45,6 +45,39 @@ class Column:
     required: bool = True
 
     @property
+    def label_zh(self) -> str:
+        """Chinese label (with the family's placeholder), or "" (``sxplan/_schema_labels.py``)."""
+        from ._schema_labels import LABELS_ZH
+
+        return LABELS_ZH.get(self.name, "")
+
+    def label_for(self, name: str) -> str:
+        """The Chinese label of column ``name`` (a member of this family fills the placeholder).
+
+        Examples
+        --------
+        >>> Column("cover_{year}_pct", "%", "cover").label_for("cover_2030_pct")
+        '2030年森林覆盖率(%)'
+        """
+        label = self.label_zh
+        if not label or not self.is_pattern:
+            return label or name
+        match = re.fullmatch(self._regex(named=True), name)
+        return label.format(**match.groupdict()) if match else name
+
+    def name_for(self, label: str) -> str | None:
+        """The column name whose Chinese label is ``label``, or None."""
+        if not self.label_zh:
+            return None
+        if not self.is_pattern:
+            return self.name if label == self.label_zh else None
+        regex = re.sub(
+            r"\\\{([a-z_]+)\\\}", lambda m: f"(?P<{m.group(1)}>.+)", re.escape(self.label_zh)
+        )
+        match = re.fullmatch(regex, label)
+        return self.name.format(**match.groupdict()) if match else None
+
+    @property
     def is_pattern(self) -> bool:
         """True for a family of columns (``crit_{criterion}``)."""
         return "{" in self.name
@@ -61,7 +94,7 @@ class Column:
             return name == self.name
         return re.fullmatch(self._regex(), name) is not None
 
-    def _regex(self) -> str:
+    def _regex(self, named: bool = False) -> str:
         """The pattern as a regular expression: ``{year}`` is four digits, others any text."""
         parts = re.split(r"\{([a-z_]+)\}", self.name)
         out = []
@@ -69,7 +102,8 @@ class Column:
             if i % 2 == 0:
                 out.append(re.escape(part))
             else:
-                out.append(_PLACEHOLDER_REGEX.get(part, ".+"))
+                body = _PLACEHOLDER_REGEX.get(part, ".+")
+                out.append(f"(?P<{part}>{body})" if named else body)
         return "".join(out)
 
 
@@ -199,6 +233,26 @@ class Dataset:
         """Fixed columns, then technology-specific ones, then families."""
         extra = tuple(c for cols in self.by_technology.values() for c in cols)
         return self.columns + extra + self.patterns
+
+    def header_labels(self, columns: Iterable[str]) -> list[str]:
+        """Chinese labels of ``columns`` (a column without one keeps its name)."""
+        out = []
+        for name in columns:
+            try:
+                out.append(self.column(str(name)).label_for(str(name)))
+            except KeyError:
+                out.append(str(name))
+        return out
+
+    def english_name(self, label: str) -> str | None:
+        """The column name a Chinese header ``label`` stands for (or ``label`` if it is one)."""
+        if self.known(label):
+            return label
+        for col in self.all_columns():
+            name = col.name_for(label)
+            if name is not None:
+                return name
+        return None
 
     def known(self, name: str) -> bool:
         """Whether ``name`` is a column of this dataset (fixed, per technology, or a family)."""

@@ -46,6 +46,15 @@ def _out_option(default: str | None = None):
 
 _overwrite = click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 _no_progress = click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+_language = click.option(
+    "--language",
+    type=click.Choice(["zh+en", "zh", "en"]),
+    default=None,
+    expose_value=False,
+    callback=lambda ctx, _p, v: ctx.meta.__setitem__("sxplan_language", v),
+    help="Language of CSV headers (zh+en: a second header row in Chinese), console tables, "
+    "figures and maps (default: the config's maps.language and project.csv_header).",
+)
 _scheduler = click.option(
     "--scheduler",
     default=None,
@@ -60,6 +69,7 @@ _scheduler = click.option(
 @click.option("--res", "res_m", type=float, default=None, help="Grid resolution in metres.")
 @click.option("--no-maps", is_flag=True, help="Skip the HTML maps.")
 @_no_progress
+@_language
 @_scheduler
 def demo(
     out: Path,
@@ -90,6 +100,7 @@ def demo(
 @_out_option()
 @_overwrite
 @_no_progress
+@_language
 @_scheduler
 def layers(config: Path, out: Path, overwrite: bool, no_progress: bool, scheduler: str | None):
     """Align every layer of CONFIG onto the analysis grid and write the stack."""
@@ -117,6 +128,7 @@ def layers(config: Path, out: Path, overwrite: bool, no_progress: bool, schedule
 @_out_option()
 @_overwrite
 @_no_progress
+@_language
 @_scheduler
 def site(
     config: Path,
@@ -143,6 +155,7 @@ def site(
         if cfg.roadside_pv is None:
             raise SxplanError(f"{config}: --tech roadside_pv needs a `roadside_pv:` section")
         steps.append("roadside_pv")
+    steps.append("figures")
     options = {"techs": grid_techs, "roads_path": roads}
     _run_config(cfg, out, tuple(steps), overwrite, no_progress, scheduler, options)
 
@@ -152,6 +165,7 @@ def site(
 @_out_option()
 @_overwrite
 @_no_progress
+@_language
 @_scheduler
 @click.option(
     "--siting",
@@ -171,7 +185,8 @@ def sinks(
 ):
     """County forest baseline, afforestation toward +2.5 points, and sequestration."""
     options = {"siting_run": siting_run} if siting_run else None
-    _run_config(config, out, ("layers", "sinks"), overwrite, no_progress, scheduler, options)
+    steps = ("layers", "sinks", "figures")
+    _run_config(config, out, steps, overwrite, no_progress, scheduler, options)
 
 
 @cli.command(name="map")
@@ -425,8 +440,19 @@ def _run_config(
 
     cfg = load_config(config) if isinstance(config, Path) else config
     cfg = _with_project(cfg, progress=not no_progress, scheduler=scheduler, res_m=res_m)
+    cfg = _with_language(cfg, click.get_current_context().meta.get("sxplan_language"))
     ctx = run_project(cfg, out, steps=steps, overwrite=overwrite, log=_echo, options=options)
     print_run(ctx, _echo)
+
+
+def _with_language(cfg, language: str | None):
+    """``--language``: the CSV header style and the maps' (so figures' and tables') language."""
+    if language is None:
+        return cfg
+    from sxplan.maps.config import MapsConfig
+
+    maps = (cfg.maps or MapsConfig()).model_copy(update={"language": language})
+    return _with_project(cfg, csv_header=language).model_copy(update={"maps": maps})
 
 
 def _with_project(cfg, **changes):

@@ -89,6 +89,11 @@ class ProjectSection(StrictModel):
         ``resolution_m``). Raise it to run a bigger grid on purpose.
     scheduler : str
         ``sync``, ``threads`` (both cores), ``processes`` or a ``tcp://`` dask scheduler.
+    progress : bool
+        Progress bars on a terminal (``--no-progress`` turns them off).
+    csv_header : {"en", "zh+en", "zh"}
+        Header of the CSV tables: English column names, those plus a row of Chinese labels, or
+        Chinese labels only (:mod:`sxplan.csv_header`; ``--language`` sets it too).
     """
 
     name: str = "sxplan project"
@@ -103,6 +108,7 @@ class ProjectSection(StrictModel):
     max_cells: float = Field(5e9, gt=0)
     scheduler: str = "threads"
     progress: bool = True
+    csv_header: Literal["en", "zh+en", "zh"] = "en"
 
     @property
     def budget(self) -> Budget:

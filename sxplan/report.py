@@ -28,6 +28,17 @@ def _width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(s))
 
 
+def _lang(ctx) -> str:
+    """The run's language (``--language`` / ``maps.language``) for table headers."""
+    maps = getattr(ctx.config, "maps", None)
+    return getattr(maps, "language", None) or "zh+en"
+
+
+def _h(zh: str, en: str, language: str) -> str:
+    """A table header in the run's language: ``zh``, ``en`` or ``en zh``."""
+    return {"zh": zh, "en": en}.get(language, f"{en} {zh}")
+
+
 def _pad(s: str, width: int) -> str:
     return str(s) + " " * (width - _width(s))
 
@@ -52,15 +63,16 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
         }
         for r in ctx.stack.provenance
     ]
+    lang = _lang(ctx)
     echo("Layers on the grid (provenance in layers/provenance.csv):")
     for line in _table(
         rows,
         [
-            ("name", "layer", ""),
-            ("type", "type", ""),
-            ("how", "resampling/datum", ""),
-            ("n", "features", ""),
-            ("s", "seconds", ".2f"),
+            ("name", _h("图层", "layer", lang), ""),
+            ("type", _h("类型", "type", lang), ""),
+            ("how", _h("重采样/基准", "resampling/datum", lang), ""),
+            ("n", _h("要素数", "features", lang), ""),
+            ("s", _h("耗时(秒)", "seconds", lang), ".2f"),
         ],
     ):
         echo("  " + line)
@@ -69,7 +81,10 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
         if result is None:
             continue
         summary = getattr(result, "summary_lines", None)
-        if callable(summary):
+        if lang == "zh" and step == "siting" and callable(getattr(result, "base_table", None)):
+            echo("")
+            _print_siting_zh(result, echo)
+        elif callable(summary):
             echo("")
             for line in summary():
                 echo(line)
@@ -77,7 +92,7 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo("")
             echo(result.format_summary())
         elif step == "roadside_pv":
-            _print_roadside(result, echo)
+            _print_roadside(result, echo, lang)
     echo("")
     echo(f"Outputs in {ctx.out}:")
     for sub in ("layers", "siting", "sinks", "maps"):
@@ -87,6 +102,8 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo(f"  {sub}/: " + ", ".join(names))
     t = ctx.timings_s
     echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+    if "figures" in ctx.results and (ctx.out / "report.html").is_file():
+        echo(f"{_h('报告', 'Report', lang)}: {ctx.out / 'report.html'}")
     maps = ctx.results.get("maps")
     if isinstance(maps, dict):
         for name, path in maps.items():
@@ -95,7 +112,35 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo(f"Map {name} ({size:.1f} MB, works offline): {final}")
 
 
-def _print_roadside(result, echo: Callable[[str], None]) -> None:
+def _frame_lines(frame, labels: list[str]) -> list[str]:
+    """A DataFrame as a fixed-width table under the given header labels."""
+    keys = [str(c) for c in frame.columns]
+    rows = [
+        {k: ("" if v != v else v) for k, v in zip(keys, r, strict=True)}  # NaN shows blank
+        for r in frame.itertuples(index=False)
+    ]
+    return _table(rows, [(k, lab, "") for k, lab in zip(keys, labels, strict=True)])
+
+
+def _print_siting_zh(result, echo: Callable[[str], None]) -> None:
+    """The siting summary with Chinese table headers (``--language zh``)."""
+    from .schema import dataset
+
+    echo(result.format_summary().split("\n\n")[0])  # one line per technology, as in English
+    bases = result.base_table().round(1)
+    tech_zh = {"pv": "光伏(吉瓦)", "wind": "风电(吉瓦)", "pv+wind": "风光合计(吉瓦)"}
+    ds = dataset("siting.bases")
+    labels = [tech_zh.get(str(c)) or ds.header_labels([str(c)])[0] for c in bases.columns]
+    echo("")
+    for line in _frame_lines(bases, labels):
+        echo(line)
+    top = result.top_parcels(5).round(2)
+    echo("")
+    for line in _frame_lines(top, dataset("siting.shortlist").header_labels(top.columns)):
+        echo(line)
+
+
+def _print_roadside(result, echo: Callable[[str], None], lang: str = "zh+en") -> None:
     """Province totals and the top counties of a roadside PV run."""
     p = result.province
     echo("")
@@ -113,11 +158,11 @@ def _print_roadside(result, echo: Callable[[str], None]) -> None:
     for line in _table(
         rows,
         [
-            ("name", "county 县", ""),
-            ("prefecture", "prefecture 市", ""),
-            ("usable_strip_km", "strip km", ",.0f"),
-            ("capacity_mw", "MW", ",.0f"),
-            ("energy_gwh_per_yr", "GWh/yr", ",.0f"),
+            ("name", _h("县", "county", lang), ""),
+            ("prefecture", _h("市", "prefecture", lang), ""),
+            ("usable_strip_km", _h("可用带(千米)", "strip km", lang), ",.0f"),
+            ("capacity_mw", _h("兆瓦", "MW", lang), ",.0f"),
+            ("energy_gwh_per_yr", _h("吉瓦时/年", "GWh/yr", lang), ",.0f"),
         ],
     ):
         echo("  " + line)

@@ -6,14 +6,15 @@ existing output folder is replaced only with ``overwrite=True``
 (:func:`sxplan.run_folder.output_folder`, which also writes ``run.json``).
 
 Steps: ``layers`` (grid, aligned stack, slope/aspect, vectors, provenance) -> ``siting`` (PV and
-wind) -> ``roadside_pv`` -> ``sinks`` -> ``maps``; then ``run.json``.
+wind) -> ``roadside_pv`` -> ``sinks`` -> ``figures`` (report figures and ``report.html``) ->
+``maps``; then ``run.json``.
 
 The run folder is the contract of :mod:`sxplan.schema`: the tables written here are checked
 against it (:meth:`~sxplan.schema.Dataset.check`) and their file names come from it. A step
 never reads back what an earlier step wrote: results pass in memory (the siting step reserves
-the shortlisted parcels from the :class:`~sxplan.siting.run.SitingResult`). The maps step is
-the one reader, and it reads the folder only through :mod:`sxplan.schema`. ``run.json`` records
-output paths relative to the run folder (never the staging folder's).
+the shortlisted parcels from the :class:`~sxplan.siting.run.SitingResult`). The figures and
+maps steps are the readers, and they read the folder only through :mod:`sxplan.schema`.
+``run.json`` records output paths relative to the run folder (never the staging folder's).
 
 Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder described in
 :mod:`sxplan.schema` and README.
@@ -21,7 +22,6 @@ Inputs: a :class:`~sxplan.config.ProjectConfig`. Outputs: the run folder describ
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,19 +39,23 @@ from sxplan.layers import (
     write_gpkg_layers,
 )
 from sxplan.layers.counties import validate_counties
+from sxplan.layers.gpkg_style import style_run_geopackages
+from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe
 from ._run_checks import empty_rasters, input_paths
+from ._run_helpers import run_figures_step
 from ._siting_reservation import load_siting_reservation
 from .config import ProjectConfig
+from .csv_header import apply_csv_header
 from .run_folder import output_folder, write_provenance, write_run_json
 from .schema import dataset
 
 __all__ = ["RunContext", "output_folder", "run_layers", "run_project"]
 
-STEPS = ("layers", "siting", "roadside_pv", "sinks", "maps")
+STEPS = ("layers", "siting", "roadside_pv", "sinks", "figures", "maps")
 
 
 @dataclass
@@ -204,8 +208,6 @@ def run_project(
     unknown = sorted(set(steps) - set(STEPS))
     if unknown:
         raise ConfigError(f"unknown steps {unknown}; steps are {list(STEPS)}")
-    if not config.project.progress:
-        os.environ["SXPLAN_NO_PROGRESS"] = "1"
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
     if check:
         from .preflight import preflight
@@ -217,10 +219,12 @@ def run_project(
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
         output_folder(final, overwrite, log) as staging,
+        progress_setting(config.project.progress),
         use_scheduler(config.project.scheduler),
         config.project.budget.gdal_env(),
     ):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
+        ctx.options.setdefault("steps", tuple(steps))
         t_all = time.perf_counter()
         for step in STEPS:
             if step != "layers" and step not in steps:
@@ -232,6 +236,8 @@ def run_project(
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
+        style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
+        apply_csv_header(staging, config.project.csv_header)  # Chinese header rows if asked
         write_run_json(ctx)
     ctx.out = final
     return ctx
@@ -384,5 +390,6 @@ STEP_FUNCTIONS: dict[str, StepFn] = {
     "siting": run_siting_step,
     "roadside_pv": run_roadside_step,
     "sinks": run_sinks_step,
+    "figures": run_figures_step,
     "maps": run_maps_step,
 }

@@ -134,7 +134,7 @@ def read_table(
         import pandas as pd
 
         try:
-            frame = pd.read_csv(path, encoding="utf-8-sig")
+            frame = _read_csv(path, ds)
         except UnicodeDecodeError as exc:
             raise RunFolderError(
                 f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); sxplan writes its "
@@ -160,6 +160,31 @@ def read_table(
         raise ValueError(f"{key} is a {ds.kind} file, not a table")
     needed = list(columns) if columns is not None else [c.name for c in ds.columns if c.required]
     require_columns(frame.columns, needed, source=source, fix=fix)
+    return frame
+
+
+def _read_csv(path: Path, ds: Dataset):
+    """Read a run-folder CSV whatever its header (``project.csv_header``).
+
+    ``en``: one row of column names. ``zh+en``: the names, then a row of their Chinese labels
+    (skipped). ``zh``: one row of Chinese labels, mapped back to the names through the catalog.
+    """
+    import csv
+    import itertools
+
+    import pandas as pd
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        head = list(itertools.islice(csv.reader(f), 2))
+    header = head[0] if head else []
+    if header and all(ds.known(c) for c in header):
+        labels = ds.header_labels(header)
+        two_rows = len(head) > 1 and head[1] == labels and labels != header
+        return pd.read_csv(path, encoding="utf-8-sig", skiprows=[1] if two_rows else None)
+    frame = pd.read_csv(path, encoding="utf-8-sig")
+    names = [ds.english_name(str(c)) for c in frame.columns]
+    if header and all(names):
+        frame.columns = names
     return frame
 
 

@@ -219,7 +219,7 @@ def _assert_same_outputs(a, b):
     """Every file of two siting output folders holds the same data, bit for bit."""
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
-    assert {n.rsplit(".", 1)[1] for n in names} == {"tif", "csv", "gpkg"}
+    assert {n.rsplit(".", 1)[1] for n in names} == {"tif", "csv", "gpkg", "xml"}  # xml: .aux.xml
     for n in names:
         if n.endswith(".tif"):
             with rasterio.open(a / n) as x, rasterio.open(b / n) as y:
@@ -227,7 +227,7 @@ def _assert_same_outputs(a, b):
                 px, py = dict(x.profile), dict(y.profile)
                 nx, ny = px.pop("nodata"), py.pop("nodata")
                 assert px == py and (nx == ny or (np.isnan(nx) and np.isnan(ny)))
-        elif n.endswith(".csv"):
+        elif n.endswith((".csv", ".aux.xml")):
             assert (a / n).read_bytes() == (b / n).read_bytes(), n
         else:  # GeoPackages carry timestamps: compare attributes and exact geometry (WKB)
             fa, fb = gpd.read_file(a / n), gpd.read_file(b / n)

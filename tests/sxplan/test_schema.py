@@ -16,7 +16,8 @@ UNIT_SUFFIX = {"_km2": "km2", "_mw": "MW", "_gw": "GW", "_ha": "ha", "_pct": "%"
 def test_every_dataset_is_under_a_stage_folder_and_has_a_meaning():
     for key, ds in DATASETS.items():
         assert ds.meaning, key
-        assert ds.path == "run.json" or ds.path.split("/")[0] in {
+        assert ds.path in ("run.json", "report.html") or ds.path.split("/")[0] in {
+            "figures",
             "layers",
             "siting",
             "sinks",
