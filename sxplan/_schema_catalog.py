@@ -8,7 +8,7 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
-from ._schema_catalog_trust import BACKTEST, SITING_RECORD, STABILITY_COLUMNS
+from ._schema_catalog_trust import BACKTEST, PUMPED_STORAGE, SITING_RECORD, STABILITY_COLUMNS
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -591,6 +591,7 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
     ),
     *SITING_RECORD,
     *BACKTEST,
+    *PUMPED_STORAGE,
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),
 )

@@ -8,10 +8,11 @@ Inputs: none. Outputs: :data:`STABILITY_COLUMNS`, :data:`SITING_RECORD`, :data:`
 
 from __future__ import annotations
 
+from ._schema_catalog_storage import PUMPED_STORAGE
 from ._schema_types import Dataset
 from ._schema_types import columns_from_table as _columns
 
-__all__ = ["BACKTEST", "SITING_RECORD", "STABILITY_COLUMNS"]
+__all__ = ["BACKTEST", "PUMPED_STORAGE", "SITING_RECORD", "STABILITY_COLUMNS"]
 
 #: Rank-stability columns of parcels and shortlist (absent when ``stability.draws`` is 0).
 STABILITY_COLUMNS = _columns(

@@ -38,6 +38,7 @@ from sxplan.layers.specs import (
 from sxplan.maps.config import MapsConfig
 from sxplan.sinks.config import SinksConfig
 from sxplan.siting.config import SitingConfig
+from sxplan.siting.pumped_config import PumpedStorageConfig
 from sxplan.siting.roadside_config import RoadsidePVConfig
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
     "load_config",
 ]
 
-SECTIONS = ("project", "layers", "siting", "roadside_pv", "sinks", "maps")
+SECTIONS = ("project", "layers", "siting", "roadside_pv", "pumped_storage", "sinks", "maps")
 
 
 class CountyFields(StrictModel):
@@ -144,6 +145,7 @@ class ProjectConfig(StrictModel):
         :class:`~sxplan.layers.specs.VectorLayerSpec` (paths resolved).
     siting : SitingConfig, optional
     roadside_pv : RoadsidePVConfig, optional
+    pumped_storage : PumpedStorageConfig, optional
     sinks : SinksConfig, optional
     maps : MapsConfig, optional
         Section models of the stages (:data:`SECTION_MODELS`); ``None`` when the section is
@@ -157,6 +159,7 @@ class ProjectConfig(StrictModel):
     layers: dict[str, RasterLayerSpec | VectorLayerSpec]
     siting: SitingConfig | None = None
     roadside_pv: RoadsidePVConfig | None = None
+    pumped_storage: PumpedStorageConfig | None = None
     sinks: SinksConfig | None = None
     maps: MapsConfig | None = None
     raw: dict = Field(default_factory=dict, repr=False)
@@ -182,6 +185,7 @@ def demo_config_path() -> Path:
 SECTION_MODELS = {
     "siting": SitingConfig,
     "roadside_pv": RoadsidePVConfig,
+    "pumped_storage": PumpedStorageConfig,
     "sinks": SinksConfig,
     "maps": MapsConfig,
 }
@@ -241,7 +245,7 @@ def load_config(path: str | Path) -> ProjectConfig:
     except ValidationError as exc:
         raise ConfigError(f"{path}: " + format_validation_error(exc, "project")) from None
     sections = {}
-    for name in ("siting", "roadside_pv", "sinks", "maps"):
+    for name in ("siting", "roadside_pv", "pumped_storage", "sinks", "maps"):
         data = raw.get(name)
         if not data:
             sections[name] = None
@@ -332,7 +336,7 @@ def _check_layer_references(cfg: ProjectConfig) -> None:
 
     known = set(cfg.layers) | set(DERIVED_LAYERS)
     bad = []
-    for name in ("siting", "roadside_pv", "sinks"):
+    for name in ("siting", "roadside_pv", "pumped_storage", "sinks"):
         section = getattr(cfg, name)
         if section is None:
             continue
