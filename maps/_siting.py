@@ -32,6 +32,7 @@ from sxplan.maps._common import (
     run_path,
 )
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
+from sxplan.maps._pumped import add_pumped_storage
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
 from sxplan.siting.technology import TOTAL_TECHNOLOGY, get_technology, technology_names
@@ -453,6 +454,7 @@ def build_siting_map(ctx: MapContext):
     _add_boundaries(m, ctx, province)
     _add_context(m, ctx)
     _add_roadside(m, ctx)
+    add_pumped_storage(m, ctx)  # reservoirs and tunnels of the pumped_storage step
     for tech, (zh, en) in known.items():
         if tech in techs:
             _add_parcels(m, ctx, tech, zh, en)
