@@ -311,6 +311,21 @@ class SitingConfig(_Closed):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"exclusion rule names must be unique; repeated: {dup}")
+        hard = {r.name: r for r in self.exclusions if r.mode == "hard"}
+        for r in self.exclusions:
+            for w in r.waives:
+                if w not in hard:
+                    close = difflib.get_close_matches(w, list(hard), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"preference rule {r.name!r} waives {w!r}, which is not a hard rule "
+                        f"of `exclusions` (hard rules: {list(hard)}){hint}"
+                    )
+                if not set(r.technologies) & set(hard[w].technologies):
+                    raise ValueError(
+                        f"preference rule {r.name!r} waives {w!r} but they share no technology "
+                        f"({r.technologies} vs {hard[w].technologies})"
+                    )
         if len(names) > 250:
             raise ValueError(f"at most 250 exclusion rules, got {len(names)}")
         return self

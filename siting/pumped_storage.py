@@ -209,7 +209,7 @@ def _excluded(grid, rasters, vectors, counties, siting_cfg, budget) -> np.ndarra
     if siting_cfg is not None:
         rules = [
             (i + 1, r) for i, r in enumerate(siting_cfg.exclusions)
-            if "pumped_storage" in r.technologies and r.mode == "hard"
+            if "pumped_storage" in r.technologies
         ]  # fmt: skip
     compiled = CompiledRules(rules, layers)
     geoms = np.asarray(counties.geometry.values)

@@ -8,7 +8,13 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
-from ._schema_catalog_trust import BACKTEST, PUMPED_STORAGE, SITING_RECORD, STABILITY_COLUMNS
+from ._schema_catalog_trust import (
+    BACKTEST,
+    EXCLUSIONS,
+    PUMPED_STORAGE,
+    SITING_RECORD,
+    STABILITY_COLUMNS,
+)
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -155,20 +161,6 @@ note | | caveat for the row
 potential_to_target_2030 | 1 | potential_gw / target_gw_2030
 """)
 
-_EXCLUSIONS = _columns("""
-technology | | technology key
-order | | position of the rule in the config (totals have none)
-code | code | value of the rule in excluded_by_rule_<tech>.tif
-rule | | rule name (or no_data, total_excluded, eligible, study_area)
-label_zh | | rule name in Chinese
-mode | | hard (excludes) or soft (lowers the score)
-type | | rule type (categorical, range, vector, implicit, total)
-layer | | the layer the rule reads
-km2_alone | km2 | area the rule would remove on its own
-km2_in_sequence | km2 | area the rule removes after the rules before it
-share_of_study_area | 1 | km2_in_sequence / study area
-note | | the rule's note
-""")
 
 _RULE_LEGEND = _columns("""
 code | code | cell value
@@ -511,7 +503,7 @@ name_en | | feature name in English (input layers that have one)
         "csv",
         "area each rule removes, alone and in sequence",
         "siting",
-        columns=_EXCLUSIONS,
+        columns=EXCLUSIONS,
     ),
     Dataset(
         "roadside.segments",

@@ -3,7 +3,8 @@
 Part of the run-folder catalog (:mod:`sxplan._schema_catalog` adds these to
 :data:`sxplan.schema.DATASETS`); kept apart so the main catalog stays one screenful per stage.
 
-Inputs: none. Outputs: :data:`STABILITY_COLUMNS`, :data:`SITING_RECORD`, :data:`BACKTEST`.
+Inputs: none. Outputs: :data:`STABILITY_COLUMNS`, :data:`SITING_RECORD`, :data:`BACKTEST`,
+:data:`EXCLUSIONS` (the per-rule accounting), :data:`PUMPED_STORAGE` (re-exported).
 """
 
 from __future__ import annotations
@@ -12,7 +13,30 @@ from ._schema_catalog_storage import PUMPED_STORAGE
 from ._schema_types import Dataset
 from ._schema_types import columns_from_table as _columns
 
-__all__ = ["BACKTEST", "PUMPED_STORAGE", "SITING_RECORD", "STABILITY_COLUMNS"]
+__all__ = ["BACKTEST", "EXCLUSIONS", "PUMPED_STORAGE", "SITING_RECORD", "STABILITY_COLUMNS"]
+
+#: Columns of ``siting/exclusions.csv`` (every excluded cell knows why).
+EXCLUSIONS = _columns("""
+technology | | technology key
+order | | position of the rule in the config (totals have none)
+code | code | value of the rule in excluded_by_rule_<tech>.tif
+rule | | rule name (or no_data, total_excluded, eligible, study_area)
+label_zh | | rule name in Chinese
+mode | | hard (excludes), soft (lowers the score) or preference (raises it, waives rules)
+type | | rule type (categorical, range, vector, implicit, total)
+layer | | the layer the rule reads
+km2_alone | km2 | area the rule would remove on its own
+km2_in_sequence | km2 | area the rule removes after the rules before it
+share_of_study_area | 1 | km2_in_sequence / study area
+note | | the rule's note
+""") + _columns(
+    """
+km2_returned | km2 | preference rules: eligible area that a rule it waives would have excluded
+km2_scored_up | km2 | preference rules: eligible area whose score it multiplied up
+""",
+    required=False,
+)
+
 
 #: Rank-stability columns of parcels and shortlist (absent when ``stability.draws`` is 0).
 STABILITY_COLUMNS = _columns(
