@@ -38,7 +38,7 @@ __all__ = [
     "VectorSelector",
 ]
 
-Tech = Literal["pv", "wind", "pumped_storage"]
+Tech = Literal["pv", "wind", "agrivoltaic_pv", "pumped_storage"]
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 

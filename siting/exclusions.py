@@ -38,6 +38,7 @@ from sxplan.layers.vector import burn_tile
 
 from ._context import LayerSet, TileContext
 from .config import CategoricalSelector, RangeSelector, VectorSelector
+from .technology import get_technology
 
 __all__ = [
     "NO_DATA_CODE",
@@ -343,7 +344,8 @@ def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
     """Compile the hard and soft rules of ``tech`` from a :class:`~.config.SitingConfig`.
 
     Rule codes are positions in ``cfg.exclusions`` counted from 1, so a code means the same rule
-    for every technology.
+    for every technology. A technology with an ``implicit_rules(cfg, layers)`` method (e.g.
+    agrivoltaic PV's land and no-overlap rules) puts those first, with codes above 250.
 
     Parameters
     ----------
@@ -359,7 +361,11 @@ def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
     CompiledRules
     """
     pairs = [(i + 1, r) for i, r in enumerate(cfg.exclusions) if tech in r.technologies]
-    return CompiledRules(pairs, layers)
+    compiled = CompiledRules(pairs, layers)
+    implicit = getattr(get_technology(tech), "implicit_rules", None)
+    if implicit is not None:  # rules a technology brings itself come first
+        compiled.rules[:0] = implicit(cfg, layers)
+    return compiled
 
 
 def study_area_tile(county_geoms, county_tree, grid, window) -> np.ndarray:

@@ -19,7 +19,7 @@ Examples
 >>> get_technology("wind").label_zh
 '风电'
 >>> technology_names(engine="parcels")
-['pv', 'wind']
+['pv', 'wind', 'agrivoltaic_pv']
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ __all__ = [
 REGISTRY: Mapping[str, str] = {
     "pv": "tech_pv:PV",
     "wind": "tech_wind:WIND",
+    "agrivoltaic_pv": "tech_agrivoltaic_pv:AGRIVOLTAIC_PV",
     "roadside_pv": "tech_roadside_pv:ROADSIDE_PV",
     "pumped_storage": "tech_pumped_storage:PUMPED_STORAGE",
 }

@@ -9,6 +9,7 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 from __future__ import annotations
 
 from ._schema_catalog_trust import (
+    AGRIVOLTAIC_COLUMNS,
     BACKTEST,
     EXCLUSIONS,
     PUMPED_STORAGE,
@@ -44,7 +45,7 @@ prefecture_adcode | | prefecture code (6 digits)
 _PARCEL_CORE = _columns("""
 parcel_id | | stable id within the run: technology prefix and rank (PV-00001)
 rank | rank | 1 = best score within the technology
-technology | | technology key (pv, wind, roadside_pv)
+technology | | technology key (pv, wind, agrivoltaic_pv, roadside_pv)
 area_km2 | km2 | parcel area on the equal-area grid
 capacity_mw | MW | installable capacity: area x power density x usable share
 energy_gwh_per_yr | GWh/yr | annual energy
@@ -96,6 +97,7 @@ turbines | count | capacity / turbine rating
 """,
         required=False,
     ),
+    "agrivoltaic_pv": AGRIVOLTAIC_COLUMNS,
     "roadside_pv": _columns(
         """
 road_ref | | road number (G5, G20, ...)
@@ -110,7 +112,7 @@ ghi_kwh_m2_yr | kWh/m2/yr | global horizontal irradiation at the strip
 _SHORTLIST = _columns("""
 rank | rank | 1 = best score within the technology
 parcel_id | | parcel or roadside strip id
-technology | | technology key (pv, wind, roadside_pv)
+technology | | technology key (pv, wind, agrivoltaic_pv, roadside_pv)
 technology_zh | | technology in Chinese
 county | | county name (Chinese)
 adcode | | county code

@@ -13,7 +13,25 @@ from ._schema_catalog_storage import PUMPED_STORAGE
 from ._schema_types import Dataset
 from ._schema_types import columns_from_table as _columns
 
-__all__ = ["BACKTEST", "EXCLUSIONS", "PUMPED_STORAGE", "SITING_RECORD", "STABILITY_COLUMNS"]
+__all__ = [
+    "AGRIVOLTAIC_COLUMNS",
+    "BACKTEST",
+    "EXCLUSIONS",
+    "PUMPED_STORAGE",
+    "SITING_RECORD",
+    "STABILITY_COLUMNS",
+]
+
+#: Parcel columns of agrivoltaic PV (besides PV's yield and energy).
+AGRIVOLTAIC_COLUMNS = _columns(
+    """
+yield_kwh_per_kwp_yr | kWh/kWp/yr | mean specific yield of the parcel's cells
+crop_yield_share_kept | 1 | share of the crop yield kept under the arrays (siting.agrivoltaic_pv)
+min_panel_height_m | m | lowest module edge above ground the parcel is sized for
+row_spacing_m | m | distance between array rows the parcel's density assumes
+""",
+    required=False,
+)
 
 #: Columns of ``siting/exclusions.csv`` (every excluded cell knows why).
 EXCLUSIONS = _columns("""

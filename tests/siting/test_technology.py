@@ -87,8 +87,9 @@ def _run(world, out):
 
 
 def test_registry_names_resolve_to_protocol_objects():
-    assert technology_names() == list(REGISTRY) == ["pv", "wind", "roadside_pv", "pumped_storage"]
-    assert technology_names(engine="parcels") == ["pv", "wind"]
+    assert technology_names() == list(REGISTRY)
+    assert list(REGISTRY) == ["pv", "wind", "agrivoltaic_pv", "roadside_pv", "pumped_storage"]
+    assert technology_names(engine="parcels") == ["pv", "wind", "agrivoltaic_pv"]
     assert technology_names(engine="strips") == ["roadside_pv"]
     assert technology_names(engine="reservoir_pairs") == ["pumped_storage"]
     for name in REGISTRY:
