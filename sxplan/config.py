@@ -312,8 +312,13 @@ DERIVED_LAYERS = ("slope_deg", "slope_pct", "aspect_deg", "reserved_for_renewabl
 
 
 def _layer_refs(data, where: str):
-    """Yield (location, layer name) for every key that names a layer in a section dump."""
+    """Yield (location, layer name) for every key that names a layer in a section dump.
+
+    A disabled technology (``enabled: false``) names no layer the run needs.
+    """
     if isinstance(data, dict):
+        if data.get("enabled") is False:
+            return
         for k, v in data.items():
             loc = f"{where}.{k}"
             names_layer = k in ("layer", "distance_to") or k.endswith("_layer")
