@@ -195,7 +195,7 @@ def _non_overlapping(pairs: pd.DataFrame, res: Reservoirs, n_max: int) -> pd.Dat
     return pairs.iloc[kept].reset_index(drop=True)
 
 
-def _excluded(grid, rasters, vectors, counties, siting_cfg, budget) -> np.ndarray:
+def _excluded(grid, rasters, vectors, counties, siting_cfg, budget, tile_size=None) -> np.ndarray:
     """True where a pumped-storage rule applies or outside the counties (windowed)."""
     import shapely
 
@@ -215,7 +215,10 @@ def _excluded(grid, rasters, vectors, counties, siting_cfg, budget) -> np.ndarra
     geoms = np.asarray(counties.geometry.values)
     tree = shapely.STRtree(geoms)
     out = np.ones(grid.shape, dtype=bool)
-    for tile in plan_tiles(grid, budget=budget, bytes_per_cell=64, halo=compiled.halo):
+    tiles = plan_tiles(
+        grid, budget=budget, bytes_per_cell=64, halo=compiled.halo, tile_size=tile_size
+    )
+    for tile in tiles:
         w = tile.window
         study = study_area_tile(geoms, tree, grid, w) > 0
         code = compiled.evaluate(TileContext(layers, tile), study).code

@@ -12,6 +12,7 @@ carrying h = H + 12 m, of volume 100 h (10 + 3 h).
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -150,3 +151,26 @@ def test_run_writes_the_pair_layers(tmp_path, make_layers, counties_frame):
     upper = gpd.read_file(gpkg, layer="ps_upper").to_crs(grid.pyproj_crs)
     row = upper[upper.pair_id == best.pair_id].iloc[0]
     assert row.geometry.area == pytest.approx(10 * RES * RES, rel=1e-6)  # 10 cells of water
+
+
+def test_exclusions_windowed_equal_whole(tmp_path, make_layers, counties_frame):
+    from sxplan.siting.config import load_siting_config
+    from sxplan.siting.pumped_storage import _excluded
+
+    grid = GridSpec.from_bounds((0, 0, 17 * RES, 7 * RES), RES)
+    rasters = make_layers(tmp_path, grid, {"dem": _dem().astype("float32")}, units={"dem": "m"})
+    counties = counties_frame(
+        grid, [(140101, "甲县", "太原市", 140100, shapely.box(0, 0, 12 * RES, 7 * RES))]
+    )
+    red = gpd.GeoDataFrame(geometry=[shapely.Point(250, 350)], crs=grid.pyproj_crs)
+    cfg = load_siting_config({"exclusions": [
+        {"name": "red", "type": "vector", "layer": "red", "buffer_m": 150,
+         "technologies": ["pumped_storage"]},
+        {"name": "pv_only", "type": "range", "layer": "dem", "above": 0, "technologies": ["pv"]},
+    ]})  # fmt: skip
+    args = (grid, rasters, {"red": red}, counties, cfg, 256)
+    whole, tiled = _excluded(*args), _excluded(*args, tile_size=3)
+    assert np.array_equal(whole, tiled)
+    # outside the counties (columns 12-16) + a 150 m circle around the centre of cell (3, 2):
+    # 9 cells whose centres lie within 150 m (edge neighbours 100 m, corners 141 m away)
+    assert whole[:, 12:].all() and whole[:, :12].sum() == 9 and whole[2:5, 1:4].all()
