@@ -138,13 +138,16 @@ def test_run_writes_the_pair_layers(tmp_path, make_layers, counties_frame):
     counties = counties_frame(
         grid, [(140101, "甲县", "太原市", 140100, shapely.box(0, 0, 17 * RES, 7 * RES))]
     )
+    # a substation 500 m north of the tunnel's midpoint ((350 + 1350) / 2, 150)
+    subs = gpd.GeoDataFrame(geometry=[shapely.Point(850, 650)], crs=grid.pyproj_crs)
+    cfg = _cfg(max_pairs=5, substations_layer="subs")
     out = run_pumped_storage(
-        grid, rasters, {}, counties, None, _cfg(max_pairs=5), tmp_path / "siting", budget=256
+        grid, rasters, {"subs": subs}, counties, None, cfg, tmp_path / "siting", budget=256
     )
     best = out.pairs[out.pairs.head_m == 500].iloc[0]
     assert best.energy_gwh == 3.675 and best.power_mw == pytest.approx(3675 / 6)
-    import geopandas as gpd
-
+    assert best.dist_substation_km == pytest.approx(0.5)
+    assert best.county == "甲县" and best.pair_id.startswith("PS-")
     gpkg = out.outputs["pumped_storage_gpkg"]
     for layer in ("ps_upper", "ps_lower", "ps_tunnel"):
         assert len(gpd.read_file(gpkg, layer=layer)) == len(out.pairs)
