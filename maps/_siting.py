@@ -44,6 +44,7 @@ from sxplan.maps._context import ContextLayers, context_layers
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
 from sxplan.maps._exclusions import add_exclusion_layer
 from sxplan.maps._popups import PARCEL_POPUP, ROADSIDE_POPUP, popup_frame
+from sxplan.maps._pumped import add_pumped_storage
 from sxplan.maps._siting_panel import BASES_COLUMNS, bases_panel
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
@@ -349,12 +350,20 @@ def _bases(m, ctx: MapContext, data: SitingData) -> None:
     ctx.layer_keys.append("base_names")
 
 
+def _pumped(m, ctx: MapContext, data: SitingData) -> None:
+    add_pumped_storage(m, ctx)  # reservoirs and tunnels of the pumped_storage step
+
+
 #: Layer groups in drawing order: (heading zh, heading en, builders). A new layer is a
 #: builder ``f(m, ctx, data)`` added to its group.
 LAYER_GROUPS: list[tuple[str, str, list]] = [
     ("底图", "Base map", [_hillshade, _place_names]),
     ("限制条件", "Constraints", [_exclusions, _constraint_vectors, _highways]),
-    ("选址结果", "Siting results", [_suitability, _parcels, _roadside, add_backtest_sites]),
+    (
+        "选址结果",
+        "Siting results",
+        [_suitability, _parcels, _roadside, _pumped, add_backtest_sites],
+    ),
     ("边界与基地", "Boundaries & bases", [_boundaries, _bases]),
 ]
 

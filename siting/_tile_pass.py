@@ -146,7 +146,8 @@ class TechCompute:
             missing |= np.isnan(arr)
         code[(code == 0) & missing] = NO_DATA_CODE
         eligible = code == 0
-        score = np.where(eligible, cr.combined * ex.score_factor, np.nan).astype("float32")
+        scaled = np.minimum(cr.combined * ex.score_factor, 1.0)  # preferences cap at 1
+        score = np.where(eligible, scaled, np.nan).astype("float32")
         candidate = eligible & (score >= self.thr)
         n = self.n_counties + 1
         counts = {
@@ -154,6 +155,13 @@ class TechCompute:
             "alone": ex.alone_cells,
             "soft_seq": np.array(
                 [0 if m is None else int(np.count_nonzero(m & eligible)) for m in ex.soft_masks],
+                dtype="int64",
+            ),
+            "returned": np.array(
+                [
+                    0 if m is None else int(np.count_nonzero(m & eligible))
+                    for m in ex.returned_masks
+                ],
                 dtype="int64",
             ),
             "nodata_alone": int(np.count_nonzero(missing & study)),
@@ -211,6 +219,7 @@ class TechPass:
             "seq": np.zeros(256, dtype="int64"),
             "alone": np.zeros(n_rules, dtype="int64"),
             "soft_seq": np.zeros(n_rules, dtype="int64"),
+            "returned": np.zeros(n_rules, dtype="int64"),
             "nodata_alone": 0,
             "eligible_county": np.zeros(n_counties + 1, dtype="int64"),
             "candidate_county": np.zeros(n_counties + 1, dtype="int64"),

@@ -51,6 +51,7 @@ from .config_rules import (
 
 __all__ = [
     "AHPConfig",
+    "AgrivoltaicConfig",
     "CategoricalRule",
     "CategoricalSelector",
     "CapacityConfig",
@@ -77,7 +78,7 @@ __all__ = [
 ]
 
 #: Technologies the siting engine knows.
-TECHNOLOGIES = ("pv", "wind")
+TECHNOLOGIES = ("pv", "wind", "agrivoltaic_pv")
 
 
 class CapacityConfig(_Closed):
@@ -243,6 +244,78 @@ class WindConfig(_TechCommon):
     energy: WindEnergyConfig = Field(default_factory=WindEnergyConfig)
 
 
+def _cropland() -> CategoricalSelector:
+    return CategoricalSelector(type="categorical", layer="landcover", classes=["crop"])
+
+
+class AgrivoltaicConfig(PVConfig):
+    """Agrivoltaic PV (农光互补): arrays raised over crops on cropland, with wide rows.
+
+    Off by default. Its parcels may only lie on ``land`` (cropland) and never on cells utility
+    PV's own hard rules leave eligible, so agrivoltaic and utility-PV parcels can never share a
+    cell and the two are reported (and summed) without counting land twice. Its rules are the
+    ``exclusions`` that list ``agrivoltaic_pv`` (usually red lines, water, settlements, slope),
+    plus those two implicit rules (:mod:`sxplan.siting.tech_agrivoltaic_pv`).
+
+    Density: arrays of the same tables as utility PV on rows ``row_spacing_m`` apart instead of
+    ``reference_row_pitch_m`` hold ``utility_density_mw_per_km2 x reference_row_pitch_m /
+    row_spacing_m`` (36 x 6 / 10 = 21.6 MW/km2 by default).
+    """
+
+    enabled: bool = False
+    land: CategoricalSelector = Field(
+        default_factory=_cropland,
+        description="Cells agrivoltaics may use (default cropland of the landcover layer).",
+    )
+    min_panel_height_m: float = Field(
+        2.5,
+        gt=0,
+        description="Lowest module edge above ground, m: >= 2.5 m in the Shandong "
+        "and Tianjin rules (reference land_use_densities.csv, source D9, a secondary page).",
+    )
+    row_spacing_m: float = Field(
+        10.0,
+        gt=0,
+        description="Distance between array rows, m: > 10 m in Shandong's rule "
+        "(D9; Tianjin > 6.5 m, Zhejiang >= 7 m centre spacing).",
+    )
+    reference_row_pitch_m: float = Field(
+        6.0,
+        gt=0,
+        description="Row pitch behind the utility-PV density, m (fixed tilt at "
+        "Shanxi latitudes; unverified assumption).",
+    )
+    utility_density_mw_per_km2: float = Field(
+        36.0,
+        gt=0,
+        description="Utility-PV density the agrivoltaic one is scaled from "
+        "(the siting.pv default, reV's 36 MWdc/km2).",
+    )
+    crop_yield_share_kept: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Share of the crop yield kept under the arrays, reported "
+        "per parcel (unverified: no rule with this value was read; set your province's).",
+    )
+
+    capacity: CapacityConfig | None = Field(
+        None, description="Set to override the derived density (and to set a usable share)."
+    )
+
+    @property
+    def density_mw_per_km2(self) -> float:
+        """MW per km2: ``capacity.density_mw_per_km2``, else utility density x pitch / spacing."""
+        if self.capacity is not None:
+            return self.capacity.density_mw_per_km2
+        return self.utility_density_mw_per_km2 * self.reference_row_pitch_m / self.row_spacing_m
+
+    @property
+    def usable_share(self) -> float:
+        """Share of a parcel carrying arrays (``capacity.usable_share``, default 1)."""
+        return self.capacity.usable_share if self.capacity is not None else 1.0
+
+
 class PlanTargets(_Closed):
     """Province-wide wind+PV targets of the Shanxi Carbon Peak Implementation Plan (2023)."""
 
@@ -294,6 +367,7 @@ class SitingConfig(_Closed):
     exclusions: list[Rule] = Field(default_factory=list)
     pv: PVConfig = Field(default_factory=PVConfig)
     wind: WindConfig = Field(default_factory=WindConfig)
+    agrivoltaic_pv: AgrivoltaicConfig = Field(default_factory=AgrivoltaicConfig)
     bases_path: str | None = Field(
         None,
         description="Bases YAML/GeoJSON; default the shipped sxplan/data/shanxi/bases.yaml.",
@@ -311,12 +385,27 @@ class SitingConfig(_Closed):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"exclusion rule names must be unique; repeated: {dup}")
+        hard = {r.name: r for r in self.exclusions if r.mode == "hard"}
+        for r in self.exclusions:
+            for w in r.waives:
+                if w not in hard:
+                    close = difflib.get_close_matches(w, list(hard), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"preference rule {r.name!r} waives {w!r}, which is not a hard rule "
+                        f"of `exclusions` (hard rules: {list(hard)}){hint}"
+                    )
+                if not set(r.technologies) & set(hard[w].technologies):
+                    raise ValueError(
+                        f"preference rule {r.name!r} waives {w!r} but they share no technology "
+                        f"({r.technologies} vs {hard[w].technologies})"
+                    )
         if len(names) > 250:
             raise ValueError(f"at most 250 exclusion rules, got {len(names)}")
         return self
 
     def technology(self, tech: str) -> PVConfig | WindConfig:
-        """The settings of ``tech`` ("pv" or "wind")."""
+        """The settings of ``tech`` ("pv", "wind" or "agrivoltaic_pv")."""
         if tech not in TECHNOLOGIES:
             raise ConfigError(f"unknown technology {tech!r}; use one of {list(TECHNOLOGIES)}")
         return getattr(self, tech)

@@ -38,7 +38,7 @@ __all__ = [
     "VectorSelector",
 ]
 
-Tech = Literal["pv", "wind"]
+Tech = Literal["pv", "wind", "agrivoltaic_pv", "pumped_storage"]
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -127,13 +127,22 @@ Selector = Annotated[
 class _RuleCommon(_Closed):
     name: str = Field(pattern=_NAME, description="Rule id (lower_snake_case), used in outputs.")
     label_zh: str | None = Field(None, description="Chinese label for tables and maps.")
-    mode: Literal["hard", "soft"] = Field(
+    mode: Literal["hard", "soft", "preference"] = Field(
         "hard",
         description="hard: selected cells are excluded. soft: their score is multiplied by "
-        "`score_factor`.",
+        "`score_factor`. preference: their score is multiplied by `score_multiplier` (capped "
+        "at 1) and the hard rules named in `waives` do not apply to them (e.g. PV on mining "
+        "and subsidence land, allowed on cropland there).",
     )
     score_factor: float | None = Field(
         None, ge=0.0, lt=1.0, description="Score multiplier for soft rules (0 <= f < 1)."
+    )
+    score_multiplier: float | None = Field(
+        None, ge=1.0, description="Score multiplier for preference rules (>= 1; scores cap at 1)."
+    )
+    waives: list[str] = Field(
+        default_factory=list,
+        description="Preference rules: names of hard rules lifted inside the selected cells.",
     )
     technologies: list[Tech] = Field(default_factory=lambda: ["pv", "wind"])
     within: Selector | None = Field(
@@ -153,6 +162,22 @@ class _RuleCommon(_Closed):
             raise ValueError(
                 f"rule {self.name!r} is hard (cells are excluded) but sets `score_factor`; "
                 "remove it or set `mode: soft`"
+            )
+        if self.mode == "preference":
+            if self.score_factor is not None:
+                raise ValueError(
+                    f"rule {self.name!r} is a preference (raises scores); use "
+                    "`score_multiplier:` (>= 1) instead of `score_factor`"
+                )
+            if self.score_multiplier is None and not self.waives:
+                raise ValueError(
+                    f"rule {self.name!r} is a preference but sets neither `score_multiplier:` "
+                    "(e.g. 1.2) nor `waives:` (hard rules lifted in its cells, e.g. [cropland_pv])"
+                )
+        elif self.score_multiplier is not None or self.waives:
+            raise ValueError(
+                f"rule {self.name!r}: `score_multiplier` and `waives` belong to preference "
+                "rules; set `mode: preference` or remove them"
             )
         if not self.technologies:
             raise ValueError(f"rule {self.name!r} applies to no technology; list pv and/or wind")

@@ -30,7 +30,8 @@ def exclusion_table(tech: str, rules, totals: dict, cell_km2: float) -> pd.DataF
     rules : sxplan.siting.exclusions.CompiledRules
         The technology's rules.
     totals : dict
-        Counts of the shared pass (``seq``, ``alone``, ``soft_seq``, ``nodata_alone``).
+        Counts of the shared pass (``seq``, ``alone``, ``soft_seq``, ``returned``,
+        ``nodata_alone``).
     cell_km2 : float
         Area of one cell.
 
@@ -38,18 +39,27 @@ def exclusion_table(tech: str, rules, totals: dict, cell_km2: float) -> pd.DataF
     -------
     pandas.DataFrame
         One row per rule, then ``no_data``, ``total_excluded``, ``eligible``, ``study_area``.
+        Preference rules remove nothing (``km2_in_sequence`` 0); their ``km2_returned`` is the
+        eligible land a rule they waive would have excluded, ``km2_scored_up`` the eligible
+        area whose score they raised (when they set ``score_multiplier``).
     """
     rows = []
     study = int(totals["seq"][:OUTSIDE_CODE].sum())
     for i, r in enumerate(rules.rules):
         rule = r.rule
-        seq = int(totals["seq"][r.code]) if rule.mode == "hard" else int(totals["soft_seq"][i])
+        seq = {"hard": int(totals["seq"][r.code]), "soft": int(totals["soft_seq"][i])}.get(
+            rule.mode, 0
+        )  # a preference removes nothing; it returns land and scores it up
+        pref = rule.mode == "preference"
+        returned = int(totals.get("returned", [0] * (i + 1))[i]) if pref else None
         rows.append({
             "technology": tech, "order": i + 1, "code": r.code, "rule": rule.name,
             "label_zh": rule.label_zh or "", "mode": rule.mode, "type": rule.type,
             "layer": rule.layer, "km2_alone": totals["alone"][i] * cell_km2,
             "km2_in_sequence": seq * cell_km2,
             "share_of_study_area": seq / study if study else 0.0, "note": rule.note or "",
+            "km2_returned": returned * cell_km2 if pref else None,
+            "km2_scored_up": int(totals["soft_seq"][i]) * cell_km2 if pref else None,
         })  # fmt: skip
     nd = int(totals["seq"][NO_DATA_CODE])
     rows.append({

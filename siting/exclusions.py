@@ -5,7 +5,10 @@ the rule's code (its position in the config's ``exclusions`` list, from 1) if a 
 excluded it (the first matching rule in list order), :data:`NO_DATA_CODE` if it passed every
 rule but lacks an input the technology needs, and :data:`OUTSIDE_CODE` outside the study area
 (the raster's nodata). Soft rules never exclude; they multiply the score of the cells they
-select by their ``score_factor``.
+select by their ``score_factor``. Preference rules never exclude either: they multiply the score
+of their cells by ``score_multiplier`` (scores cap at 1) and lift the hard rules they name in
+``waives`` there (e.g. PV on mining land, allowed on cropland there); the land a waiver returns
+and the area scored up are counted per preference rule.
 
 Accounting per rule: cells it selects on its own ("alone", ignoring every other rule) and cells
 it excluded in sequence (attributed to the first matching rule). In-sequence counts of hard
@@ -35,6 +38,7 @@ from sxplan.layers.vector import burn_tile
 
 from ._context import LayerSet, TileContext
 from .config import CategoricalSelector, RangeSelector, VectorSelector
+from .technology import get_technology
 
 __all__ = [
     "NO_DATA_CODE",
@@ -208,7 +212,11 @@ class ExclusionTile:
     alone_cells : numpy.ndarray
         int64 cells each rule selects on its own within the study area (rule order).
     soft_masks : list of numpy.ndarray
-        Cells selected by each soft rule (rule order, None for hard rules).
+        Cells whose score each soft rule lowers or each preference rule raises (rule order;
+        None for hard rules and for preferences without a multiplier).
+    returned_masks : list of numpy.ndarray
+        Per preference rule, cells a waived hard rule would have excluded and that no other
+        hard rule excludes (rule order, None for other rules).
     rule_bits : numpy.ndarray or None
         Every rule selecting each cell, hard or soft: bit ``i`` (value ``2**i``) set for the
         technology's ``i``-th rule (the ``order`` column of ``exclusions.csv`` minus 1).
@@ -219,6 +227,7 @@ class ExclusionTile:
     alone_cells: np.ndarray
     soft_masks: list = field(default_factory=list)
     rule_bits: np.ndarray | None = None
+    returned_masks: list = field(default_factory=list)
 
 
 class CompiledRules:
@@ -276,21 +285,48 @@ class CompiledRules:
         factor = np.ones(ctx.shape, dtype="float32")
         alone = np.zeros(len(self.rules), dtype="int64")
         bits = np.zeros(ctx.shape, dtype=self.bits_dtype)
-        soft = []
+        n = len(self.rules)
         if not study.any():
-            return ExclusionTile(code, factor, alone, [None] * len(self.rules), bits)
+            return ExclusionTile(code, factor, alone, [None] * n, bits, [None] * n)
+        masks = []
         for i, r in enumerate(self.rules):
             # a rule code names the same rule for every technology: select once per tile
             m = ctx.cached(("rule", r.code), lambda r=r: r.select(ctx)) & study
             alone[i] = int(np.count_nonzero(m))
             bits[m] |= bits.dtype.type(1 << i)
+            masks.append(m)
+        waived = self._waived(masks)
+        unwaived = code.copy() if waived else None  # codes as if no rule were waived
+        soft, returned = [], []
+        for r, m in zip(self.rules, masks, strict=True):
             if r.rule.mode == "hard":
+                if waived:
+                    unwaived[(unwaived == 0) & m] = r.code
+                    if r.rule.name in waived:
+                        m = m & ~waived[r.rule.name]
                 code[(code == 0) & m] = r.code
                 soft.append(None)
-            else:
+            elif r.rule.mode == "soft":
                 factor[m] *= np.float32(r.rule.score_factor)
                 soft.append(m)
-        return ExclusionTile(code, factor, alone, soft, bits)
+            else:
+                if r.rule.score_multiplier is not None:
+                    factor[m] *= np.float32(r.rule.score_multiplier)
+                soft.append(m if r.rule.score_multiplier is not None else None)
+            returned.append(None)
+        for i, (r, m) in enumerate(zip(self.rules, masks, strict=True)):
+            if r.rule.mode == "preference" and r.rule.waives:
+                returned[i] = m & (code == 0) & (unwaived != 0)
+        return ExclusionTile(code, factor, alone, soft, bits, returned)
+
+    def _waived(self, masks) -> dict:
+        """Hard-rule name -> cells where a preference rule lifts it."""
+        out: dict = {}
+        for r, m in zip(self.rules, masks, strict=True):
+            if r.rule.mode == "preference":
+                for name in r.rule.waives:
+                    out[name] = out[name] | m if name in out else m
+        return out
 
     @property
     def bits_dtype(self) -> str:
@@ -308,7 +344,8 @@ def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
     """Compile the hard and soft rules of ``tech`` from a :class:`~.config.SitingConfig`.
 
     Rule codes are positions in ``cfg.exclusions`` counted from 1, so a code means the same rule
-    for every technology.
+    for every technology. A technology with an ``implicit_rules(cfg, layers)`` method (e.g.
+    agrivoltaic PV's land and no-overlap rules) puts those first, with codes above 250.
 
     Parameters
     ----------
@@ -324,7 +361,11 @@ def compile_rules(cfg, tech: str, layers: LayerSet) -> CompiledRules:
     CompiledRules
     """
     pairs = [(i + 1, r) for i, r in enumerate(cfg.exclusions) if tech in r.technologies]
-    return CompiledRules(pairs, layers)
+    compiled = CompiledRules(pairs, layers)
+    implicit = getattr(get_technology(tech), "implicit_rules", None)
+    if implicit is not None:  # rules a technology brings itself come first
+        compiled.rules[:0] = implicit(cfg, layers)
+    return compiled
 
 
 def study_area_tile(county_geoms, county_tree, grid, window) -> np.ndarray:

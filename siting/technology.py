@@ -19,7 +19,7 @@ Examples
 >>> get_technology("wind").label_zh
 '风电'
 >>> technology_names(engine="parcels")
-['pv', 'wind']
+['pv', 'wind', 'agrivoltaic_pv']
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ __all__ = [
 REGISTRY: Mapping[str, str] = {
     "pv": "tech_pv:PV",
     "wind": "tech_wind:WIND",
+    "agrivoltaic_pv": "tech_agrivoltaic_pv:AGRIVOLTAIC_PV",
     "roadside_pv": "tech_roadside_pv:ROADSIDE_PV",
+    "pumped_storage": "tech_pumped_storage:PUMPED_STORAGE",
 }
 
 #: ``technology`` value of the rows that add up every parcel technology (``bases.csv``).
@@ -55,7 +57,7 @@ TOTAL_TECHNOLOGY = "pv+wind"
 #: Its Chinese label.
 TOTAL_TECHNOLOGY_ZH = "风光合计"
 
-Engine = Literal["parcels", "strips"]
+Engine = Literal["parcels", "strips", "reservoir_pairs"]
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,11 @@ class Technology(Protocol):
         Chinese name for tables and maps.
     label_en : str
         English name for tables and maps.
-    engine : {"parcels", "strips"}
+    engine : {"parcels", "strips", "reservoir_pairs"}
         ``parcels``: connected raster cells found by :func:`sxplan.siting.run.run_siting`;
-        ``strips``: verge strips along roads (:func:`sxplan.siting.roadside.run_roadside_pv`).
+        ``strips``: verge strips along roads (:func:`sxplan.siting.roadside.run_roadside_pv`);
+        ``reservoir_pairs``: upper and lower reservoirs on the DEM
+        (:func:`sxplan.siting.pumped_storage.run_pumped_storage`).
 
     Notes
     -----

@@ -9,7 +9,14 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 from __future__ import annotations
 
 from ._schema_catalog_report import REPORT
-from ._schema_catalog_trust import BACKTEST, SITING_RECORD, STABILITY_COLUMNS
+from ._schema_catalog_trust import (
+    AGRIVOLTAIC_COLUMNS,
+    BACKTEST,
+    EXCLUSIONS,
+    PUMPED_STORAGE,
+    SITING_RECORD,
+    STABILITY_COLUMNS,
+)
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -39,7 +46,7 @@ prefecture_adcode | | prefecture code (6 digits)
 _PARCEL_CORE = _columns("""
 parcel_id | | stable id within the run: technology prefix and rank (PV-00001)
 rank | rank | 1 = best score within the technology
-technology | | technology key (pv, wind, roadside_pv)
+technology | | technology key (pv, wind, agrivoltaic_pv, roadside_pv)
 area_km2 | km2 | parcel area on the equal-area grid
 capacity_mw | MW | installable capacity: area x power density x usable share
 energy_gwh_per_yr | GWh/yr | annual energy
@@ -91,6 +98,7 @@ turbines | count | capacity / turbine rating
 """,
         required=False,
     ),
+    "agrivoltaic_pv": AGRIVOLTAIC_COLUMNS,
     "roadside_pv": _columns(
         """
 road_ref | | road number (G5, G20, ...)
@@ -105,7 +113,7 @@ ghi_kwh_m2_yr | kWh/m2/yr | global horizontal irradiation at the strip
 _SHORTLIST = _columns("""
 rank | rank | 1 = best score within the technology
 parcel_id | | parcel or roadside strip id
-technology | | technology key (pv, wind, roadside_pv)
+technology | | technology key (pv, wind, agrivoltaic_pv, roadside_pv)
 technology_zh | | technology in Chinese
 county | | county name (Chinese)
 adcode | | county code
@@ -156,20 +164,6 @@ note | | caveat for the row
 potential_to_target_2030 | 1 | potential_gw / target_gw_2030
 """)
 
-_EXCLUSIONS = _columns("""
-technology | | technology key
-order | | position of the rule in the config (totals have none)
-code | code | value of the rule in excluded_by_rule_<tech>.tif
-rule | | rule name (or no_data, total_excluded, eligible, study_area)
-label_zh | | rule name in Chinese
-mode | | hard (excludes) or soft (lowers the score)
-type | | rule type (categorical, range, vector, implicit, total)
-layer | | the layer the rule reads
-km2_alone | km2 | area the rule would remove on its own
-km2_in_sequence | km2 | area the rule removes after the rules before it
-share_of_study_area | 1 | km2_in_sequence / study area
-note | | the rule's note
-""")
 
 _RULE_LEGEND = _columns("""
 code | code | cell value
@@ -512,7 +506,7 @@ name_en | | feature name in English (input layers that have one)
         "csv",
         "area each rule removes, alone and in sequence",
         "siting",
-        columns=_EXCLUSIONS,
+        columns=EXCLUSIONS,
     ),
     Dataset(
         "roadside.segments",
@@ -592,6 +586,7 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
     ),
     *SITING_RECORD,
     *BACKTEST,
+    *PUMPED_STORAGE,
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),
 )

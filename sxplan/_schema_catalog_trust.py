@@ -3,15 +3,58 @@
 Part of the run-folder catalog (:mod:`sxplan._schema_catalog` adds these to
 :data:`sxplan.schema.DATASETS`); kept apart so the main catalog stays one screenful per stage.
 
-Inputs: none. Outputs: :data:`STABILITY_COLUMNS`, :data:`SITING_RECORD`, :data:`BACKTEST`.
+Inputs: none. Outputs: :data:`STABILITY_COLUMNS`, :data:`SITING_RECORD`, :data:`BACKTEST`,
+:data:`EXCLUSIONS` (the per-rule accounting), :data:`PUMPED_STORAGE` (re-exported).
 """
 
 from __future__ import annotations
 
+from ._schema_catalog_storage import PUMPED_STORAGE
 from ._schema_types import Dataset
 from ._schema_types import columns_from_table as _columns
 
-__all__ = ["BACKTEST", "SITING_RECORD", "STABILITY_COLUMNS"]
+__all__ = [
+    "AGRIVOLTAIC_COLUMNS",
+    "BACKTEST",
+    "EXCLUSIONS",
+    "PUMPED_STORAGE",
+    "SITING_RECORD",
+    "STABILITY_COLUMNS",
+]
+
+#: Parcel columns of agrivoltaic PV (besides PV's yield and energy).
+AGRIVOLTAIC_COLUMNS = _columns(
+    """
+yield_kwh_per_kwp_yr | kWh/kWp/yr | mean specific yield of the parcel's cells
+crop_yield_share_kept | 1 | share of the crop yield kept under the arrays (siting.agrivoltaic_pv)
+min_panel_height_m | m | lowest module edge above ground the parcel is sized for
+row_spacing_m | m | distance between array rows the parcel's density assumes
+""",
+    required=False,
+)
+
+#: Columns of ``siting/exclusions.csv`` (every excluded cell knows why).
+EXCLUSIONS = _columns("""
+technology | | technology key
+order | | position of the rule in the config (totals have none)
+code | code | value of the rule in excluded_by_rule_<tech>.tif
+rule | | rule name (or no_data, total_excluded, eligible, study_area)
+label_zh | | rule name in Chinese
+mode | | hard (excludes), soft (lowers the score) or preference (raises it, waives rules)
+type | | rule type (categorical, range, vector, implicit, total)
+layer | | the layer the rule reads
+km2_alone | km2 | area the rule would remove on its own
+km2_in_sequence | km2 | area the rule removes after the rules before it
+share_of_study_area | 1 | km2_in_sequence / study area
+note | | the rule's note
+""") + _columns(
+    """
+km2_returned | km2 | preference rules: eligible area that a rule it waives would have excluded
+km2_scored_up | km2 | preference rules: eligible area whose score it multiplied up
+""",
+    required=False,
+)
+
 
 #: Rank-stability columns of parcels and shortlist (absent when ``stability.draws`` is 0).
 STABILITY_COLUMNS = _columns(

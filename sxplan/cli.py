@@ -155,6 +155,11 @@ def site(
         if cfg.roadside_pv is None:
             raise SxplanError(f"{config}: --tech roadside_pv needs a `roadside_pv:` section")
         steps.append("roadside_pv")
+    pair_techs = technology_names(engine="reservoir_pairs")  # pumped storage, its own step
+    if any(t in pair_techs for t in techs):
+        if cfg.pumped_storage is None:
+            raise SxplanError(f"{config}: --tech pumped_storage needs a `pumped_storage:` section")
+        steps.append("pumped_storage")
     steps.append("figures")
     options = {"techs": grid_techs, "roads_path": roads}
     _run_config(cfg, out, tuple(steps), overwrite, no_progress, scheduler, options)

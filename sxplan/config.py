@@ -38,6 +38,7 @@ from sxplan.layers.specs import (
 from sxplan.maps.config import MapsConfig
 from sxplan.sinks.config import SinksConfig
 from sxplan.siting.config import SitingConfig
+from sxplan.siting.pumped_config import PumpedStorageConfig
 from sxplan.siting.roadside_config import RoadsidePVConfig
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
     "load_config",
 ]
 
-SECTIONS = ("project", "layers", "siting", "roadside_pv", "sinks", "maps")
+SECTIONS = ("project", "layers", "siting", "roadside_pv", "pumped_storage", "sinks", "maps")
 
 
 class CountyFields(StrictModel):
@@ -150,6 +151,7 @@ class ProjectConfig(StrictModel):
         :class:`~sxplan.layers.specs.VectorLayerSpec` (paths resolved).
     siting : SitingConfig, optional
     roadside_pv : RoadsidePVConfig, optional
+    pumped_storage : PumpedStorageConfig, optional
     sinks : SinksConfig, optional
     maps : MapsConfig, optional
         Section models of the stages (:data:`SECTION_MODELS`); ``None`` when the section is
@@ -163,6 +165,7 @@ class ProjectConfig(StrictModel):
     layers: dict[str, RasterLayerSpec | VectorLayerSpec]
     siting: SitingConfig | None = None
     roadside_pv: RoadsidePVConfig | None = None
+    pumped_storage: PumpedStorageConfig | None = None
     sinks: SinksConfig | None = None
     maps: MapsConfig | None = None
     raw: dict = Field(default_factory=dict, repr=False)
@@ -188,6 +191,7 @@ def demo_config_path() -> Path:
 SECTION_MODELS = {
     "siting": SitingConfig,
     "roadside_pv": RoadsidePVConfig,
+    "pumped_storage": PumpedStorageConfig,
     "sinks": SinksConfig,
     "maps": MapsConfig,
 }
@@ -247,7 +251,7 @@ def load_config(path: str | Path) -> ProjectConfig:
     except ValidationError as exc:
         raise ConfigError(f"{path}: " + format_validation_error(exc, "project")) from None
     sections = {}
-    for name in ("siting", "roadside_pv", "sinks", "maps"):
+    for name in ("siting", "roadside_pv", "pumped_storage", "sinks", "maps"):
         data = raw.get(name)
         if not data:
             sections[name] = None
@@ -314,8 +318,13 @@ DERIVED_LAYERS = ("slope_deg", "slope_pct", "aspect_deg", "reserved_for_renewabl
 
 
 def _layer_refs(data, where: str):
-    """Yield (location, layer name) for every key that names a layer in a section dump."""
+    """Yield (location, layer name) for every key that names a layer in a section dump.
+
+    A disabled technology (``enabled: false``) names no layer the run needs.
+    """
     if isinstance(data, dict):
+        if data.get("enabled") is False:
+            return
         for k, v in data.items():
             loc = f"{where}.{k}"
             names_layer = k in ("layer", "distance_to") or k.endswith("_layer")
@@ -338,7 +347,7 @@ def _check_layer_references(cfg: ProjectConfig) -> None:
 
     known = set(cfg.layers) | set(DERIVED_LAYERS)
     bad = []
-    for name in ("siting", "roadside_pv", "sinks"):
+    for name in ("siting", "roadside_pv", "pumped_storage", "sinks"):
         section = getattr(cfg, name)
         if section is None:
             continue

@@ -76,7 +76,7 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
         ],
     ):
         echo("  " + line)
-    for step in ("siting", "roadside_pv", "sinks", "maps"):
+    for step in ("siting", "roadside_pv", "pumped_storage", "sinks", "maps"):
         result = ctx.results.get(step)
         if result is None:
             continue

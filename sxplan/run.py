@@ -6,8 +6,8 @@ existing output folder is replaced only with ``overwrite=True``
 (:func:`sxplan.run_folder.output_folder`, which also writes ``run.json``).
 
 Steps: ``layers`` (grid, aligned stack, slope/aspect, vectors, provenance) -> ``siting`` (PV and
-wind) -> ``roadside_pv`` -> ``sinks`` -> ``figures`` (report figures and ``report.html``) ->
-``maps``; then ``run.json``.
+wind) -> ``roadside_pv`` -> ``pumped_storage`` -> ``sinks`` -> ``figures`` (report figures
+and ``report.html``) -> ``maps``; then ``run.json``.
 
 The run folder is the contract of :mod:`sxplan.schema`: the tables written here are checked
 against it (:meth:`~sxplan.schema.Dataset.check`) and their file names come from it. A step
@@ -45,6 +45,7 @@ from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe
+from ._pumped_step import run_pumped_storage_step
 from ._run_checks import empty_rasters, input_paths
 from ._run_helpers import run_figures_step
 from ._siting_reservation import load_siting_reservation
@@ -55,7 +56,7 @@ from .schema import dataset
 
 __all__ = ["RunContext", "output_folder", "run_layers", "run_project"]
 
-STEPS = ("layers", "siting", "roadside_pv", "sinks", "figures", "maps")
+STEPS = ("layers", "siting", "roadside_pv", "pumped_storage", "sinks", "figures", "maps")
 
 
 @dataclass
@@ -389,6 +390,7 @@ STEP_FUNCTIONS: dict[str, StepFn] = {
     "layers": run_layers,
     "siting": run_siting_step,
     "roadside_pv": run_roadside_step,
+    "pumped_storage": run_pumped_storage_step,
     "sinks": run_sinks_step,
     "figures": run_figures_step,
     "maps": run_maps_step,

@@ -87,9 +87,11 @@ def _run(world, out):
 
 
 def test_registry_names_resolve_to_protocol_objects():
-    assert technology_names() == list(REGISTRY) == ["pv", "wind", "roadside_pv"]
-    assert technology_names(engine="parcels") == ["pv", "wind"]
+    assert technology_names() == list(REGISTRY)
+    assert list(REGISTRY) == ["pv", "wind", "agrivoltaic_pv", "roadside_pv", "pumped_storage"]
+    assert technology_names(engine="parcels") == ["pv", "wind", "agrivoltaic_pv"]
     assert technology_names(engine="strips") == ["roadside_pv"]
+    assert technology_names(engine="reservoir_pairs") == ["pumped_storage"]
     for name in REGISTRY:
         tech = get_technology(name)
         assert isinstance(tech, Technology)
@@ -256,7 +258,9 @@ def test_every_parcel_technology_has_its_config_section():
     from sxplan.siting.config import TECHNOLOGIES
     from sxplan.siting.config_rules import Tech
 
-    assert TECHNOLOGIES == tuple(technology_names(engine="parcels")) == get_args(Tech)
+    assert TECHNOLOGIES == tuple(technology_names(engine="parcels"))
+    # rules also apply to technologies with their own engine on the grid (pumped storage)
+    assert get_args(Tech) == TECHNOLOGIES + tuple(technology_names(engine="reservoir_pairs"))
     cfg = SitingConfig()
     for name in TECHNOLOGIES:
         assert get_technology(name).settings(cfg) is getattr(cfg, name)

@@ -108,3 +108,17 @@ def test_missing_county_fields_are_named(project, tmp_path, capsys):
     project.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     assert main(["layers", str(project), "--out", str(tmp_path / "run")]) == 2
     assert "lacks fields ['ADCODE99']" in capsys.readouterr().err
+
+
+def test_site_pumped_storage_needs_its_section_then_runs(project, tmp_path, capsys):
+    out = tmp_path / "ps"
+    assert main(["site", str(project), "--tech", "pumped_storage", "--out", str(out)]) == 2
+    assert "needs a `pumped_storage:` section" in capsys.readouterr().err
+    cfg = yaml.safe_load(project.read_text(encoding="utf-8"))
+    cfg["pumped_storage"] = {"min_head_m": 20, "max_head_m": 800}
+    project.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    assert main(["site", str(project), "--tech", "pumped_storage", "--out", str(out)]) == 0
+    table = (out / "siting" / "pumped_storage.csv").read_text(encoding="utf-8-sig")
+    assert table.startswith("pair_id,rank,head_m,distance_km,distance_to_head,energy_gwh")
+    assert (out / "siting" / "pumped_storage.gpkg").is_file()
+    assert "Pumped storage" in capsys.readouterr().out

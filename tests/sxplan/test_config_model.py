@@ -30,11 +30,13 @@ def test_each_section_is_typed_with_its_stage_model():
     from sxplan.maps.config import MapsConfig
     from sxplan.sinks.config import SinksConfig
     from sxplan.siting.config import SitingConfig
+    from sxplan.siting.pumped_config import PumpedStorageConfig
     from sxplan.siting.roadside import RoadsidePVConfig
 
     expected = {
         "siting": SitingConfig,
         "roadside_pv": RoadsidePVConfig,
+        "pumped_storage": PumpedStorageConfig,
         "sinks": SinksConfig,
         "maps": MapsConfig,
     }
