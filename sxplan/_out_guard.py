@@ -211,6 +211,21 @@ def out_lock(out: Path) -> Iterator[Path]:
                 lock.unlink()
 
 
+def refuse_live_lock(out: Path) -> None:
+    """Refuse early (before the pre-flight) when a live run holds ``.<out>.lock``.
+
+    :func:`out_lock` takes the lock later; this check only spares the user a pre-flight whose
+    run could not start. A lock of a dead process is left for :func:`out_lock` to take over.
+    """
+    lock = lock_path(out)
+    pid = _lock_pid(lock) if lock.is_file() else None
+    if pid is not None and pid != os.getpid() and pid_alive(pid):
+        raise RunFolderError(
+            f"another sxplan run (pid {pid}) is writing {out} (lock file {lock}); wait for it "
+            f"to finish or choose another --out. If no sxplan is running, delete {lock}"
+        )
+
+
 def _lock_pid(lock: Path) -> int | None:
     try:
         return int(lock.read_text(encoding="ascii").strip())

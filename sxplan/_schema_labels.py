@@ -167,6 +167,34 @@ n_sites | 站点数
 n_background | 背景栅格数
 site_median | 站点中位数
 background_median | 背景中位数
+crop_yield_share_kept | 作物产量保留比例
+min_panel_height_m | 组件最低离地高度(米)
+row_spacing_m | 阵列行间距(米)
+km2_returned | 豁免恢复面积(平方千米)
+km2_scored_up | 加分面积(平方千米)
+pair_id | 抽蓄站址编号
+head_m | 水头(米)
+distance_km | 上下库距离(千米)
+distance_to_head | 距高比
+energy_gwh | 储能量(GWh)
+power_mw | 装机功率(MW)
+cycle_hours | 满发小时数
+usable_volume_gl | 可用库容(GL)
+volume_gl | 水库库容(GL)
+dam_volume_mm3 | 坝体方量(百万立方米)
+water_rock | 水岩比
+rock_m3_per_mwh | 单位储能坝体方量(立方米/MWh)
+upper_elev_m | 上库坝址高程(米)
+lower_elev_m | 下库坝址高程(米)
+upper_wall_height_m | 上库坝高(米)
+lower_wall_height_m | 下库坝高(米)
+upper_area_km2 | 上库水面面积(平方千米)
+lower_area_km2 | 下库水面面积(平方千米)
+upper_lon | 上库经度
+upper_lat | 上库纬度
+lower_lon | 下库经度
+lower_lat | 下库纬度
+dist_substation_km | 距变电站距离(千米)
 """
 
 #: Column name (or family pattern) -> Chinese label.

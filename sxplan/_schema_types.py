@@ -230,9 +230,19 @@ class Dataset:
         raise KeyError(f"{self.key} has no column {name!r}")
 
     def all_columns(self) -> tuple[Column, ...]:
-        """Fixed columns, then technology-specific ones, then families."""
-        extra = tuple(c for cols in self.by_technology.values() for c in cols)
-        return self.columns + extra + self.patterns
+        """Fixed columns, then technology-specific ones (each name once), then families.
+
+        Two technologies may share a column (PV and agrivoltaic PV both report
+        ``yield_kwh_per_kwp_yr``); it is listed once, as the first technology declares it.
+        """
+        seen = {c.name for c in self.columns}
+        extra = []
+        for cols in self.by_technology.values():
+            for c in cols:
+                if c.name not in seen:
+                    seen.add(c.name)
+                    extra.append(c)
+        return self.columns + tuple(extra) + self.patterns
 
     def header_labels(self, columns: Iterable[str]) -> list[str]:
         """Chinese labels of ``columns`` (a column without one keeps its name)."""

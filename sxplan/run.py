@@ -44,7 +44,7 @@ from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
 
-from ._out_guard import check_out_is_safe
+from ._out_guard import check_out_is_safe, refuse_live_lock
 from ._pumped_step import run_pumped_storage_step
 from ._run_checks import empty_rasters, input_paths
 from ._run_helpers import run_figures_step
@@ -210,13 +210,14 @@ def run_project(
     if unknown:
         raise ConfigError(f"unknown steps {unknown}; steps are {list(STEPS)}")
     funcs = {**STEP_FUNCTIONS, **(step_functions or {})}
+    final = Path(out_dir).resolve()
+    check_out_is_safe(final, input_paths(config, options), config.path)
+    refuse_live_lock(final)  # before the pre-flight: a run that cannot start should not wait
     if check:
         from .preflight import preflight
 
         for line in preflight(config).lines():
             log(line)
-    final = Path(out_dir).resolve()
-    check_out_is_safe(final, input_paths(config, options), config.path)
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
     with (
         output_folder(final, overwrite, log) as staging,
