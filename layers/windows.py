@@ -296,7 +296,7 @@ def use_scheduler(
         )
     try:
         from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - dask is in the test and dask extras
+    except ImportError as exc:  # pragma: no cover - dask is a default dependency
         raise ConfigError(
             f"scheduler {scheduler!r} needs dask.distributed: pip install 'sxplan[dask]'"
         ) from exc

@@ -293,22 +293,28 @@ def piece_tile(
     fr, fc = np.divmod(flat[first_pos], w)
     sums["first_index"] = (fr + row_off).astype("int64") * grid_width + (fc + col_off)
     for name, arr in values.items():
-        v = arr[sel][in_kept].astype("float64")
+        # one gather of the kept cells (row-major, as arr[sel][in_kept]) instead of two copies
+        v = _gather(arr, flat, w).astype("float64", copy=False)
         ok = np.isfinite(v)
-        sums[f"{name}_sum"] = np.bincount(kl[ok], weights=v[ok], minlength=n + 1)[1:]
-        sums[f"{name}_n"] = np.bincount(kl[ok], minlength=n + 1)[1:]
+        if ok.all():  # the common case: no copies of the labels and values
+            kl_ok, v_ok = kl, v
+            sums[f"{name}_n"] = sums["cells"].copy()
+        else:
+            kl_ok, v_ok = kl[ok], v[ok]
+            sums[f"{name}_n"] = np.bincount(kl_ok, minlength=n + 1)[1:]
+        sums[f"{name}_sum"] = np.bincount(kl_ok, weights=v_ok, minlength=n + 1)[1:]
         if name in max_fields:
             mx = np.full(n + 1, -np.inf)
-            np.maximum.at(mx, kl[ok], v[ok])
+            np.maximum.at(mx, kl_ok, v_ok)
             sums[f"{name}_max"] = mx[1:]
     if landcover is not None:
-        lc = landcover[sel][in_kept].astype("int64")
+        lc = _gather(landcover, flat, w).astype("int64")
         lc_cells = np.bincount(kl * _N_LC + lc, minlength=(n + 1) * _N_LC).reshape(n + 1, _N_LC)
         lc_cells = lc_cells[1:]
     else:
         lc_cells = np.zeros((n, _N_LC), dtype="int64")
     if county is not None:
-        ct = county[sel][in_kept].astype("int64")
+        ct = _gather(county, flat, w).astype("int64")
         key = kl * (int(ct.max()) + 1) + ct
         uniq, cnt = np.unique(key, return_counts=True)
         p, c = np.divmod(uniq, int(ct.max()) + 1)
@@ -322,6 +328,14 @@ def piece_tile(
         kept_local, sums, lc_cells, county_pairs, edges,
         kept_lab[0].copy(), kept_lab[-1].copy(), kept_lab[:, 0].copy(), kept_lab[:, -1].copy(),
     )  # fmt: skip
+
+
+def _gather(arr: np.ndarray, flat: np.ndarray, width: int) -> np.ndarray:
+    """``arr.ravel()[flat]`` without copying a non-contiguous ``arr`` whole (row-major order)."""
+    if arr.flags.c_contiguous:
+        return np.take(arr.reshape(-1), flat)
+    rows, cols = np.divmod(flat, width)
+    return arr[rows, cols]
 
 
 def piece_parcel_ids(

@@ -333,9 +333,47 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         for tp, out in zip(passes, outs, strict=True):
             tp.write(tile, out)
 
-    with contextlib.ExitStack() as stack:
+    with _WriterStack() as stack:
         for tp in passes:
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog)
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
     return tiles
+
+
+class _WriterStack:
+    """Like :class:`contextlib.ExitStack` for raster writers, closing them two at a time.
+
+    Closing a writer converts its file to COG (overviews, then DEFLATE): GDAL work that
+    releases the GIL, partly single-threaded. On success the writers are closed on a pool of
+    two threads (each file is converted by one thread, so the bytes do not change); on error
+    they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
+    """
+
+    def __init__(self):
+        self._cms = []
+
+    def enter_context(self, cm):
+        """Enter ``cm`` and keep it for closing."""
+        out = cm.__enter__()
+        self._cms.append(cm)
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        cms, self._cms = self._cms[::-1], []
+        if exc_type is not None:
+            stack = contextlib.ExitStack()
+            for cm in cms[::-1]:
+                stack.push(cm)
+            return stack.__exit__(exc_type, exc, tb)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]
+        return False
