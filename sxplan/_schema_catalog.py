@@ -8,7 +8,7 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
-from ._schema_catalog_trust import BACKTEST, SITING_RECORD, STABILITY_COLUMNS
+from ._schema_catalog_economics import BACKTEST, ECONOMICS, RANKED_EXTRA, SITING_RECORD
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -472,7 +472,7 @@ name_en | | feature name in English (input layers that have one)
         "every candidate parcel, ranked",
         "siting",
         layer="parcels_{tech}",
-        columns=_PARCEL_CORE + _LOCATION + _PARCEL_PLACE + _PARCEL_OPTIONAL + STABILITY_COLUMNS,
+        columns=_PARCEL_CORE + _LOCATION + _PARCEL_PLACE + _PARCEL_OPTIONAL + RANKED_EXTRA,
         patterns=_PARCEL_FAMILIES,
         by_technology={k: v for k, v in _TECH_COLUMNS.items() if k != "roadside_pv"},
     ),
@@ -482,7 +482,7 @@ name_en | | feature name in English (input layers that have one)
         "csv",
         "the best parcels of every technology",
         "siting",
-        columns=_SHORTLIST + _SHORTLIST_PARCEL + STABILITY_COLUMNS,
+        columns=_SHORTLIST + _SHORTLIST_PARCEL + RANKED_EXTRA,
         patterns=_PARCEL_FAMILIES,
         by_technology=_TECH_COLUMNS,
     ),
@@ -493,7 +493,7 @@ name_en | | feature name in English (input layers that have one)
         "the shortlist with geometries, EPSG:4326",
         "siting",
         layer="shortlist",
-        columns=_SHORTLIST + _SHORTLIST_PARCEL + STABILITY_COLUMNS,
+        columns=_SHORTLIST + _SHORTLIST_PARCEL + RANKED_EXTRA,
         patterns=_PARCEL_FAMILIES,
         by_technology=_TECH_COLUMNS,
     ),
@@ -591,6 +591,7 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
     ),
     *SITING_RECORD,
     *BACKTEST,
+    *ECONOMICS,
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),
 )
