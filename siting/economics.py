@@ -239,8 +239,9 @@ def add_economics(tables: dict[str, gpd.GeoDataFrame], inputs, bases=None, log=N
     ]  # fmt: skip
     for t in techs:
         rows = allp[allp["_tech"] == t].sort_values("_row")
-        for c in cols:
-            tables[t][c] = rows[c].to_numpy()
+        for c in cols:  # wind parcels already carry their power-curve capacity factor
+            if c != "capacity_factor" or c not in tables[t].columns:
+                tables[t][c] = rows[c].to_numpy()
         rank = rows["lcoe_cny_per_kwh"].rank(method="first", na_option="bottom")
         tables[t]["rank_lcoe"] = rank.to_numpy().astype("int64")
     timings["lcoe"] = round(time.perf_counter() - t0, 3)
