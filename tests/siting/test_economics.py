@@ -200,7 +200,7 @@ def test_add_economics_through_run_siting(tmp_path, world_with_grid):
 
 
 @pytest.fixture
-def world_with_grid(world):
+def world_with_grid(world):  # noqa: F811
     grid, rasters, vectors, counties, bases = world
     subs = gpd.GeoDataFrame(
         {"name": ["S500", "S220"], "voltage_kv": [500.0, 220.0]},
