@@ -32,6 +32,7 @@ from sxplan.maps._common import (
     run_path,
 )
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
+from sxplan.maps._grid import add_grid_connections
 from sxplan.maps._text import esc, format_value
 from sxplan.schema import dataset
 from sxplan.siting.technology import TOTAL_TECHNOLOGY, get_technology, technology_names
@@ -461,6 +462,7 @@ def build_siting_map(ctx: MapContext):
                 ctx.t(f"{zh}候选地块", f"{en} parcels"), parcels.path_in(ctx.run_dir, tech=tech)
             )
     _add_backtest(m, ctx)
+    add_grid_connections(m, ctx)  # LCOE and connection lines (maps/_grid.py)
     HtmlControl(_panel(ctx, bases), position="topleft", css_class="sx-panel", key="panel").add_to(m)
     finish_map(m)
     return m
