@@ -13,6 +13,8 @@ Examples
 >>> cfg = EconomicsConfig()
 >>> cfg.discount_rate, cfg.pv.lifetime_yr, cfg.voltage_for(150.0).voltage_kv
 (0.06, 25, 220.0)
+>>> cfg.voltage_for(20.0).voltage_kv, cfg.voltage_for(20.1).voltage_kv
+(35.0, 110.0)
 >>> cfg.voltage_for(800.0).voltage_kv
 500.0
 """
@@ -95,6 +97,24 @@ class VoltageClass(_Closed):
 def _default_classes() -> list[VoltageClass]:
     return [
         VoltageClass(
+            voltage_kv=35,
+            max_parcel_mw=20,
+            line_cost_cny_per_km=300_000,
+            substation_cost_cny_per_kw=100,
+            source="35 kV overhead line about 0.25-0.4 million CNY/km; up to ~20 MW per 35 kV "
+            "connection, to the 35 kV side of a 110/220 kV substation (planning practice); "
+            + _UNVERIFIED,
+        ),
+        VoltageClass(
+            voltage_kv=110,
+            max_parcel_mw=100,
+            line_cost_cny_per_km=500_000,
+            substation_cost_cny_per_kw=120,
+            source="110 kV single-circuit overhead line about 0.4-0.6 million CNY/km "
+            "(国家电网 电网工程限额设计控制指标 2022); up to ~100 MW per 110 kV connection "
+            "(planning practice); " + _UNVERIFIED,
+        ),
+        VoltageClass(
             voltage_kv=220,
             max_parcel_mw=300,
             line_cost_cny_per_km=800_000,
@@ -172,8 +192,9 @@ class EconomicsConfig(_Closed):
 
     Substations come from a vector layer of points with a voltage field (kV) and, optionally,
     a spare-capacity field (MW); a parcel connects to the nearest substation at or above the
-    voltage class its capacity needs (:attr:`voltage_classes`), nearest along a least-cost path
-    over a friction surface (``distance: least_cost``) or in a straight line.
+    voltage class its capacity needs (:attr:`voltage_classes`; a 220 kV substation has 110 and
+    35 kV sides), nearest along a least-cost path over a friction surface
+    (``distance: least_cost``) or in a straight line.
     """
 
     substations_layer: str = Field("substations", description="Vector layer of points.")

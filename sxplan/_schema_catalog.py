@@ -8,7 +8,7 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
-from ._schema_catalog_economics import BACKTEST, ECONOMICS, RANKED_EXTRA, SITING_RECORD
+from ._schema_catalog_economics import EXTRA_DATASETS, RANKED_EXTRA, STRIP_EXTRA
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -521,6 +521,7 @@ name_en | | feature name in English (input layers that have one)
         "roadside_pv",
         layer="roadside_pv_segments",
         columns=_ROADSIDE_SEGMENTS
+        + STRIP_EXTRA
         + _columns(
             """
 dist_grid_km | km | distance to the nearest grid connection point (when a layer is set)
@@ -589,9 +590,7 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
         "sinks",
         unit="fraction 0-1",
     ),
-    *SITING_RECORD,
-    *BACKTEST,
-    *ECONOMICS,
+    *EXTRA_DATASETS,  # trust (siting records, backtest) and economics: side catalogs
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),
 )

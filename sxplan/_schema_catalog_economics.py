@@ -4,7 +4,9 @@ Part of the run-folder catalog (:mod:`sxplan._schema_catalog` adds these to
 :data:`sxplan.schema.DATASETS`); kept apart so the main catalog stays under its size limit.
 
 Inputs: none. Outputs: :data:`RANKED_EXTRA` (columns added to parcels and shortlist),
-:data:`ECONOMICS` (datasets), and the trust entries re-exported for the main catalog.
+:data:`STRIP_EXTRA` (roadside strips), :data:`ECONOMICS` (datasets), and
+:data:`EXTRA_DATASETS`: the datasets of the side catalogs (trust, then economics), listed
+once in the main catalog.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from ._schema_catalog_trust import BACKTEST, SITING_RECORD, STABILITY_COLUMNS
 from ._schema_types import Dataset
 from ._schema_types import columns_from_table as _columns
 
-__all__ = ["BACKTEST", "ECONOMICS", "ECONOMICS_COLUMNS", "RANKED_EXTRA", "SITING_RECORD"]
+__all__ = ["ECONOMICS", "ECONOMICS_COLUMNS", "EXTRA_DATASETS", "RANKED_EXTRA", "STRIP_EXTRA"]
 
 #: Columns of parcels and shortlist when ``siting.economics`` is set.
 ECONOMICS_COLUMNS = _columns(
@@ -32,6 +34,9 @@ rank_lcoe | rank | 1 = lowest LCOE within the technology (no LCOE: last)
 
 #: Optional columns after the core ones of parcels and shortlist (stability, then economics).
 RANKED_EXTRA = STABILITY_COLUMNS + ECONOMICS_COLUMNS
+
+#: Columns of roadside PV strips when ``siting.economics`` is set (strips costed as road projects).
+STRIP_EXTRA = ECONOMICS_COLUMNS
 
 _CURVES = _columns("""
 case | | cost case: base, discount_low, discount_high, capex_low, capex_high
@@ -70,6 +75,15 @@ ECONOMICS: tuple[Dataset, ...] = (
         columns=_CURVES,
     ),
     Dataset(
+        "siting.supply_curves_roadside",
+        "siting/supply_curves_roadside_pv.csv",
+        "csv",
+        "roadside PV supply curves: one step per road project (the strips of a road in a "
+        "county), parcel_id = project id",
+        "roadside_pv",
+        columns=_CURVES,
+    ),
+    Dataset(
         "siting.grid_connections",
         "siting/grid_connections.gpkg",
         "gpkg",
@@ -95,3 +109,6 @@ ECONOMICS: tuple[Dataset, ...] = (
         "maps",
     ),
 )
+
+#: Datasets of the side catalogs in the main catalog's order: siting records, backtest, economics.
+EXTRA_DATASETS: tuple[Dataset, ...] = (*SITING_RECORD, *BACKTEST, *ECONOMICS)

@@ -24,13 +24,21 @@ from sxplan.siting.supply_curve import cheapest_for_target, curve, supply_curves
 
 from .test_run import CFG, world  # noqa: F401  (the 10 x 10 km world of test_run)
 
+#: Two voltage classes with round costs (independent of the shipped defaults).
+CLASSES = [
+    {"voltage_kv": 220, "max_parcel_mw": 300, "line_cost_cny_per_km": 800_000,
+     "substation_cost_cny_per_kw": 150},
+    {"voltage_kv": 500, "max_parcel_mw": None, "line_cost_cny_per_km": 2_000_000,
+     "substation_cost_cny_per_kw": 200},
+]  # fmt: skip
+
 
 def test_lcoe_of_one_parcel_by_hand():
     # 100 MW, 150 GWh/yr, 10 km of 220 kV line: 10 x 800,000 + 100,000 kW x 150 = 23 M CNY.
     # CRF(6%, 25 yr) = 0.06 x 1.06^25 / (1.06^25 - 1) = 0.06 x 4.291871 / 3.291871 = 0.0782267
     # annual = (350 M + 23 M) x 0.0782267 + 45 x 100,000 = 29.17856 M + 4.5 M = 33.67856 M CNY
     # LCOE = 33.67856 M / 150 M kWh = 0.224524 CNY/kWh
-    econ = EconomicsConfig()
+    econ = EconomicsConfig(voltage_classes=CLASSES)
     assert crf(0.06, 25) == pytest.approx(0.0782267, rel=1e-6)
     assert crf(0.0, 20) == pytest.approx(0.05)
     conn = assign_substations(
@@ -96,7 +104,7 @@ def test_friction_from_slope_and_land_cover():
 
 
 def test_substation_capacity_limit_moves_a_parcel_to_the_next_substation():
-    econ = EconomicsConfig()
+    econ = EconomicsConfig(voltage_classes=CLASSES)
     # substations: A 5 km away from both parcels with 100 MW spare, B 8 km away, unlimited
     dist = np.array([[5.0, 8.0], [5.0, 8.0]])
     cap = np.array([80.0, 50.0])
@@ -118,7 +126,7 @@ def test_substation_capacity_limit_moves_a_parcel_to_the_next_substation():
 
 
 def test_voltage_class_by_capacity():
-    econ = EconomicsConfig()
+    econ = EconomicsConfig(voltage_classes=CLASSES)
     # a 400 MW parcel needs 500 kV: the nearer 220 kV station is not suitable
     dist = np.array([[3.0, 40.0]])
     conn = assign_substations(dist, np.array([400.0]), np.array([0]), np.array([220.0, 500.0]),
