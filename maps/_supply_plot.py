@@ -112,6 +112,8 @@ def write_supply_figure(run_dir, out_dir) -> dict[str, Path]:
 
         more = read_table(run_dir, road.key, columns=list(curves.columns))
         curves = pd.concat([curves, more], ignore_index=True)
+    if curves.empty:  # no parcel has an LCOE (no parcels, or none within reach of the grid)
+        return {}
     bases = read_table(
         run_dir, "siting.bases", columns=["level", "target_gw_2025", "target_gw_2030"]
     )
