@@ -217,3 +217,38 @@ def world_with_grid(world):  # noqa: F811
     )
     cfg = {**CFG, "economics": {"substations_layer": "subs"}}
     return grid, rasters, {**vectors, "subs": subs}, counties, bases, cfg
+
+
+def _reference_dijkstra(f, cell_km, start):
+    """Plain heapq Dijkstra on the 8-neighbour grid (edge: step x mean friction)."""
+    import heapq
+
+    rows, cols = f.shape
+    best = np.full(f.shape, np.inf)
+    best[start] = 0.0
+    heap = [(0.0, start)]
+    while heap:
+        d, (r, c) = heapq.heappop(heap)
+        if d > best[r, c]:
+            continue
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr, cc = r + dr, c + dc
+                if (dr, dc) == (0, 0) or not (0 <= rr < rows and 0 <= cc < cols):
+                    continue
+                step = cell_km * (math.sqrt(2) if dr and dc else 1.0)
+                nd = d + step * (f[r, c] + f[rr, cc]) / 2
+                if nd < best[rr, cc]:
+                    best[rr, cc] = nd
+                    heapq.heappush(heap, (nd, (rr, cc)))
+    return best
+
+
+def test_least_cost_matches_an_independent_dijkstra():
+    rng = np.random.default_rng(7)
+    f = 1 + 3 * rng.random((12, 9))
+    cells = np.array([[r, c] for r in range(12) for c in range(9)])
+    ours = cost_distance_matrix(f, 0.5, np.array([[2, 3], [11, 0]]), cells)
+    for k, start in enumerate([(2, 3), (11, 0)]):
+        ref = _reference_dijkstra(f, 0.5, start).ravel()
+        np.testing.assert_allclose(ours[:, k], ref, rtol=1e-12)
