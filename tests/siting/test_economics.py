@@ -252,3 +252,38 @@ def test_least_cost_matches_an_independent_dijkstra():
     for k, start in enumerate([(2, 3), (11, 0)]):
         ref = _reference_dijkstra(f, 0.5, start).ravel()
         np.testing.assert_allclose(ours[:, k], ref, rtol=1e-12)
+
+
+def test_roadside_strips_share_their_road_projects_connection(grid10):
+    from sxplan.siting.config import load_siting_config
+    from sxplan.siting.economics_roadside import economics_inputs, roadside_economics
+
+    crs = grid10.pyproj_crs
+    # two strips of G5 in one county (1 MW and 3 MW) and a zero strip; one 220 kV substation
+    pts = gpd.GeoSeries([shapely.Point(1000, 1000), shapely.Point(5000, 1000),
+                         shapely.Point(9000, 9000)], crs=crs).to_crs("EPSG:4326")  # fmt: skip
+    strips = gpd.GeoDataFrame(
+        {"strip_id": ["a", "b", "z"], "road_ref": ["G5", "G5", "G5"], "road_id": [1, 1, 1],
+         "adcode": [140101] * 3, "capacity_mw": [1.0, 3.0, 0.0],
+         "energy_gwh_per_yr": [1.2, 3.6, 0.0], "lon": pts.x, "lat": pts.y},
+        geometry=pts.to_crs(crs).buffer(10).to_numpy(), crs=crs,
+    )  # fmt: skip
+    subs = gpd.GeoDataFrame({"name": ["S"], "voltage_kv": [220.0]},
+                            geometry=[shapely.Point(4000, 7000)], crs=crs)  # fmt: skip
+    cfg = load_siting_config({"economics": {"substations_layer": "subs", "distance": "straight"}})
+    inputs = economics_inputs(grid10, {}, {"subs": subs}, cfg)
+    out, _, curves = roadside_economics(strips, strips.iloc[:0].assign(parcel_id=[]), inputs)
+    # project: 4 MW at the capacity-weighted point (4000, 1000) (to projection round-off);
+    # 6 km north of the substation; 4 MW is the 35 kV class: 6 x 300,000 + 4,000 x 100 CNY
+    capex = 6 * 300_000 + 4_000 * 100
+    assert out["grid_distance_km"].iloc[0] == pytest.approx(6.0, abs=0.01)
+    assert out["connection_cost_mcny"].iloc[:2].tolist() == pytest.approx(
+        [capex / 4 / 1e6, capex * 3 / 4 / 1e6], rel=1e-3
+    )
+    assert np.isnan(out["connection_cost_mcny"].iloc[2]) and out["grid_substation"].iloc[2] == ""
+    c = cfg.economics.roadside_pv  # strip a: 1 MW, 1.2 GWh, a quarter of the connection
+    annual = (c.capex_cny_per_kw * 1000 + capex / 4) * crf(0.06, c.lifetime_yr) + (
+        c.fixed_opex_cny_per_kw_yr * 1000
+    )
+    assert out["lcoe_cny_per_kwh"].iloc[0] == pytest.approx(annual / 1.2e6, rel=1e-3)
+    assert curves["parcel_id"].unique().tolist() == ["RS-G5-140101"]
