@@ -24,7 +24,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CASES", "cheapest_for_target", "curve", "supply_curves"]
+__all__ = [
+    "CASES",
+    "cheapest_for_target",
+    "curve",
+    "headline_lines",
+    "supply_curves",
+    "supply_headline",
+]
 
 #: Cost cases of the curves, in the order of the CSV.
 CASES = ("base", "discount_low", "discount_high", "capex_low", "capex_high")
@@ -120,3 +127,55 @@ def cheapest_for_target(curves: pd.DataFrame, parcels: pd.DataFrame, target_gw: 
         float(taken["lcoe_cny_per_kwh"].iloc[-1]) if len(taken) else np.nan
     )
     return out
+
+
+def headline_lines(parcels_by_tech: dict, targets_gw: dict) -> list[str]:
+    """Summary lines: LCOE range per technology and the cheapest wind+PV for each target.
+
+    Parameters
+    ----------
+    parcels_by_tech : dict of str to pandas.DataFrame
+        Parcel tables (with ``lcoe_cny_per_kwh`` when economics ran; else no lines).
+    targets_gw : dict
+        ``{label: GW}`` of the wind+PV targets.
+
+    Returns
+    -------
+    list of str
+    """
+    frames = [p for p in parcels_by_tech.values() if "lcoe_cny_per_kwh" in p.columns]
+    if not frames:
+        return []
+    lines = ["LCOE incl. grid connection (base case, CNY/kWh; supply_curves.csv):"]
+    for tech, p in parcels_by_tech.items():
+        v = p["lcoe_cny_per_kwh"].dropna() if "lcoe_cny_per_kwh" in p.columns else []
+        if len(v):
+            lines.append(
+                f"  {tech}: {v.min():.3f}-{v.max():.3f}, median {v.median():.3f} "
+                f"({len(v)} of {len(p)} parcels connected)"
+            )
+    both = pd.concat(
+        [p[p["technology"].isin(["pv", "wind"])] for p in frames], ignore_index=True
+    )  # fmt: skip
+    c = curve(both.assign(lcoe=both["lcoe_cny_per_kwh"]), "lcoe")
+    base = _main_base(both.set_index("parcel_id")["bases"]).replace("", "(no base)")
+    for label, gw in targets_gw.items():
+        n = int(np.searchsorted(c["cumulative_gw"].to_numpy(), gw, side="left")) + 1
+        taken = c.iloc[: min(n, len(c))]
+        if taken.empty:
+            continue
+        by_base = (taken.groupby(taken["parcel_id"].map(base))["capacity_mw"].sum() / 1000).round(1)
+        mean = np.average(taken["lcoe_cny_per_kwh"], weights=taken["capacity_mw"])
+        lines.append(
+            f"  cheapest wind+PV for {label} ({gw:g} GW): {taken['cumulative_gw'].iloc[-1]:.1f} "
+            f"GW, marginal {taken['lcoe_cny_per_kwh'].iloc[-1]:.3f}, mean {mean:.3f}; GW by "
+            "main base: " + ", ".join(f"{k} {v:g}" for k, v in by_base.items())
+        )
+    return lines
+
+
+def supply_headline(parcels_by_tech: dict, settings: dict) -> list[str]:
+    """:func:`headline_lines` with the targets of a ``siting:`` settings dict (model dump)."""
+    t = (settings or {}).get("targets") or {}
+    targets = {f"{y}": t.get(f"wind_pv_gw_{y}") for y in (2025, 2030)}
+    return headline_lines(parcels_by_tech, {k: v for k, v in targets.items() if v})

@@ -200,6 +200,10 @@ def test_add_economics_through_run_siting(tmp_path, world_with_grid):
     assert prov[prov.technology == "pv"].cumulative_gw.max() == pytest.approx(1.35)
     conn = gpd.read_file(tmp_path / "out" / "grid_connections.gpkg", layer="grid_connections")
     assert len(conn) == len(p) + len(res.techs["wind"].parcels)
+    # the summary: 1.35 GW of PV plus 0.225 GW of wind (7 parcels, 75 km2 x 3 MW/km2) cannot
+    # reach the 80 GW target: every parcel is taken, 1.575 GW
+    text = res.format_summary()
+    assert "cheapest wind+PV for 2025 (80 GW): 1.6 GW" in text, text
     # shortlist ranked by LCOE lists each technology cheapest first
     cfg2 = {**cfg, "shortlist_rank_by": "lcoe"}
     res2 = run_siting(grid, rasters, vectors, counties, bases, cfg2, tmp_path / "o2", cog=False)
