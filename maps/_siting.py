@@ -43,6 +43,7 @@ from sxplan.maps._common import (
 from sxplan.maps._context import ContextLayers, context_layers
 from sxplan.maps._elements import HtmlControl, add_base_layers, finish_map, new_map
 from sxplan.maps._exclusions import add_exclusion_layer
+from sxplan.maps._grid import add_grid_connections
 from sxplan.maps._popups import PARCEL_POPUP, ROADSIDE_POPUP, popup_frame
 from sxplan.maps._pumped import add_pumped_storage
 from sxplan.maps._siting_panel import BASES_COLUMNS, bases_panel
@@ -354,6 +355,10 @@ def _pumped(m, ctx: MapContext, data: SitingData) -> None:
     add_pumped_storage(m, ctx)  # reservoirs and tunnels of the pumped_storage step
 
 
+def _grid(m, ctx: MapContext, data: SitingData) -> None:
+    add_grid_connections(m, ctx)  # LCOE and connection lines (maps/_grid.py)
+
+
 #: Layer groups in drawing order: (heading zh, heading en, builders). A new layer is a
 #: builder ``f(m, ctx, data)`` added to its group.
 LAYER_GROUPS: list[tuple[str, str, list]] = [
@@ -362,7 +367,7 @@ LAYER_GROUPS: list[tuple[str, str, list]] = [
     (
         "选址结果",
         "Siting results",
-        [_suitability, _parcels, _roadside, _pumped, add_backtest_sites],
+        [_suitability, _parcels, _roadside, _grid, _pumped, add_backtest_sites],
     ),
     ("边界与基地", "Boundaries & bases", [_boundaries, _bases]),
 ]

@@ -132,6 +132,10 @@ def run_maps(
         if cfg.offline:
             _require_offline(page, name)
         written[name] = write_text(out / dataset(f"maps.{name}").filename(), page)
+    if "siting" in names:  # supply curves (siting.economics), maps/_supply_plot.py
+        from sxplan.maps._supply_plot import write_supply_figure
+
+        written.update(write_supply_figure(run, out))
     return written
 
 

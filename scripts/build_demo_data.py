@@ -10,7 +10,7 @@ Inputs (the ``demo-build`` extra; none of them is needed at run time):
 
 Outputs (all EPSG:4326): admin.gpkg, dem.tif, landcover_igbp.tif, ghi.tif, pv_yield.tif,
 wind_proxy.tif, precip_mm_per_yr.tif, water.gpkg, highways_schematic.gpkg, redline_proxy.gpkg,
-manifest.json.
+substations_schematic.gpkg, lines_schematic.gpkg, manifest.json.
 DATA.md (hand-written) describes each file; keep the two in step.
 
 Determinism: no randomness; GeoTIFFs carry no timestamps; GeoPackages are written with
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_build.boundaries import build_admin, snapped_bbox  # noqa: E402
 from demo_build.climate import build_precip  # noqa: E402
 from demo_build.extracts import build_dem, build_landcover, build_water  # noqa: E402
+from demo_build.grid import build_grid  # noqa: E402
 from demo_build.manifest import write_manifest  # noqa: E402
 from demo_build.proxies import build_highways, build_redline, build_wind_proxy  # noqa: E402
 from demo_build.solar import build_solar  # noqa: E402
@@ -55,6 +56,7 @@ def build(out: Path) -> None:
     build_redline(out, dem, dem_tr, lc, lc_tr, admin["province"], admin["area_km2"])
     build_solar(out, bbox, dem, dem_tr)
     build_precip(out, bbox)
+    build_grid(out)
     write_manifest(out)
 
 

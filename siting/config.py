@@ -48,6 +48,7 @@ from .config_rules import (
     VectorSelector,
     _Closed,
 )
+from .economics_config import EconomicsConfig
 
 __all__ = [
     "AHPConfig",
@@ -378,6 +379,12 @@ class SitingConfig(_Closed):
     targets: PlanTargets = Field(default_factory=PlanTargets)
     shortlist_top_n: int = Field(50, ge=1, description="Parcels per technology in shortlist.")
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
+    economics: EconomicsConfig | None = Field(
+        None, description="Grid connection, LCOE and supply curves; none when absent."
+    )
+    shortlist_rank_by: Literal["score", "lcoe"] = Field(
+        "score", description="Shortlist by suitability score or by LCOE (needs economics)."
+    )
 
     @model_validator(mode="after")
     def _unique_rules(self):
@@ -402,6 +409,8 @@ class SitingConfig(_Closed):
                     )
         if len(names) > 250:
             raise ValueError(f"at most 250 exclusion rules, got {len(names)}")
+        if self.shortlist_rank_by == "lcoe" and self.economics is None:
+            raise ValueError("shortlist_rank_by: lcoe needs an `economics:` section")
         return self
 
     def technology(self, tech: str) -> PVConfig | WindConfig:

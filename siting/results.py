@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .supply_curve import supply_headline
 from .technology import TOTAL_TECHNOLOGY
 
 __all__ = ["SitingResult", "TechResult"]
@@ -229,6 +230,7 @@ class SitingResult:
                     f"{st['top_n_sometimes']} sometimes; Spearman of rankings median "
                     f"{st['spearman_median']:.3f} (5% {st['spearman_p05']:.3f})"
                 )
+        lines += supply_headline({t: tr.parcels for t, tr in self.techs.items()}, self.settings)
         with pd.option_context("display.width", 140, "display.max_columns", 20):
             lines.append("")
             lines.append(self.base_table().round(1).to_string(index=False))

@@ -115,6 +115,7 @@ from ._roadside_strips import (
     select_roads,
     strip_terrain,
 )
+from .economics_roadside import add_roadside_economics
 from .roadside_config import COUNTY_COLUMNS, RoadsidePVConfig, RoadsideScoreWeights
 from .roadside_summary import shortlist_rows, summarize_roadside, summary_table
 
@@ -170,6 +171,7 @@ def run_roadside_pv(
     counties: gpd.GeoDataFrame,
     config: RoadsidePVConfig,
     out_dir,
+    economics=None,
 ) -> RoadsidePVResult:
     """Find roadside PV strips, estimate capacity and energy, write the outputs.
 
@@ -191,6 +193,9 @@ def run_roadside_pv(
         The ``roadside_pv:`` section.
     out_dir : str or pathlib.Path
         Folder for ``roadside_pv_segments.gpkg`` and ``roadside_pv.csv`` (created if needed).
+    economics : sxplan.siting.economics_roadside.EconomicsInputs, optional
+        Grid, layers and ``siting:`` config: with ``siting.economics`` set, strips get grid
+        connection and LCOE columns and ``supply_curves_roadside_pv.csv`` is written.
 
     Returns
     -------
@@ -239,12 +244,12 @@ def run_roadside_pv(
     shortlist = shortlist_rows(gdf, cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    gdf, shortlist, econ_paths = add_roadside_economics(gdf, shortlist, economics, out)
     table = _SUMMARY.check(summary_table(by_road, by_county, province))
     seg_path = write_gpkg(_SEGMENTS.check(gdf), out / SEGMENTS_FILE, SEGMENTS_LAYER)
     csv_path = write_csv(round_for_csv(table), out / SUMMARY_FILE)
-    return RoadsidePVResult(
-        gdf, by_road, by_county, province, shortlist, {"segments": seg_path, "summary": csv_path}
-    )
+    paths = {"segments": seg_path, "summary": csv_path, **econ_paths}
+    return RoadsidePVResult(gdf, by_road, by_county, province, shortlist, paths)
 
 
 def _check_inputs(roads, grid, rasters, vectors, counties, cfg) -> None:

@@ -44,6 +44,7 @@ from ._tile_pass import TechPass, TileOptions, shared_pass
 from .bases import BasesTable
 from .bases_table import bases_table
 from .config import TECHNOLOGIES, SitingConfig
+from .economics_io import write_economics
 from .exclusion_table import exclusion_table, rule_legend
 from .exclusions import OUTSIDE_CODE
 from .parcel_table import parcel_energy, parcel_table, per_county
@@ -161,8 +162,15 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
     t0 = time.perf_counter()
+    outputs.update(write_economics(results, inputs, out_dir, timings))
+    for tech, tr in results.items():
+        ds = dataset("siting.parcels")
+        path = out_dir / ds.filename(tech=tech)
+        outputs[f"parcels_{tech}"] = write_gpkg(
+            ds.check(tr.parcels), path, ds.layer_name(tech=tech)
+        )
     exclusions = pd.concat([r.exclusions for r in results.values()], ignore_index=True)
-    shortlist = parcel_shortlist(results, cfg.shortlist_top_n)
+    shortlist = parcel_shortlist(results, cfg.shortlist_top_n, cfg.shortlist_rank_by)
     bases_df = bases_table(results, inputs)
     outputs["exclusions"] = _write_csv(exclusions, out_dir, "siting.exclusions")
     outputs.update(write_shortlist(shortlist, out_dir))
@@ -204,7 +212,6 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
         table, sp.crit.names, sp.weights, sp.settings, inputs.config
     )
     excl = exclusion_table(tech, sp.rules, totals, cell_km2)
-    parcels_ds = dataset("siting.parcels")
     files = {
         f"suitability_{tech}": tp.suit_path,
         f"excluded_by_rule_{tech}": tp.code_path,
@@ -213,12 +220,7 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
         f"excluded_by_rule_{tech}_legend": _write_csv(
             rule_legend(sp.rules), out_dir, "siting.rule_legend", tech=tech
         ),
-        f"parcels_{tech}": write_gpkg(
-            parcels_ds.check(table),
-            out_dir / dataset("siting.parcels").filename(tech=tech),
-            parcels_ds.layer_name(tech=tech),
-        ),
-    }
+    }  # parcels_<tech>.gpkg: written by _run_siting once the economics columns are in
     by_county = per_county(parcels, energy, inputs.counties, totals, cell_km2)
     timings["tables"] = round(time.perf_counter() - t0, 3)
     study_cells = int(totals["seq"][:OUTSIDE_CODE].sum())

@@ -33,7 +33,7 @@ _GPKG = dataset("siting.shortlist_gpkg")
 FIRST_COLUMNS = [c.name for c in _CSV.columns if c.required]
 
 
-def parcel_shortlist(results: dict, top_n: int) -> gpd.GeoDataFrame:
+def parcel_shortlist(results: dict, top_n: int, rank_by: str = "score") -> gpd.GeoDataFrame:
     """The ``top_n`` best parcels of every technology, schema columns first.
 
     Parameters
@@ -42,13 +42,21 @@ def parcel_shortlist(results: dict, top_n: int) -> gpd.GeoDataFrame:
         Per technology; ``parcels`` ranked.
     top_n : int
         Parcels per technology.
+    rank_by : {"score", "lcoe"}
+        Take the best ``top_n`` by ``rank`` (suitability) or by ``rank_lcoe`` (cheapest
+        first), listed in that order; a technology whose parcels have no ``rank_lcoe`` (no
+        costs for it in ``siting.economics``) is taken by ``rank``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Rows of every technology in turn, ``geometry`` last (EPSG:4326).
     """
-    frames = [tr.parcels[tr.parcels["rank"] <= top_n] for tr in results.values()]
+    want = "rank_lcoe" if rank_by == "lcoe" else "rank"
+    frames = []
+    for tr in results.values():  # a technology without costs in siting.economics: by score
+        col = want if want in tr.parcels.columns else "rank"
+        frames.append(tr.parcels[tr.parcels[col] <= top_n].sort_values(col, kind="mergesort"))
     sl = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sl["technology_zh"] = sl["technology"].map(label_zh)
     cols = [c for c in FIRST_COLUMNS if c in sl.columns]

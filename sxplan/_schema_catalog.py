@@ -8,15 +8,9 @@ Inputs: none. Outputs: :data:`DATASETS`, :data:`COUNTY_COLUMNS`.
 
 from __future__ import annotations
 
+from ._schema_catalog_economics import EXTRA_DATASETS, RANKED_EXTRA, STRIP_EXTRA
 from ._schema_catalog_report import REPORT
-from ._schema_catalog_trust import (
-    AGRIVOLTAIC_COLUMNS,
-    BACKTEST,
-    EXCLUSIONS,
-    PUMPED_STORAGE,
-    SITING_RECORD,
-    STABILITY_COLUMNS,
-)
+from ._schema_catalog_trust import AGRIVOLTAIC_COLUMNS, EXCLUSIONS, PUMPED_STORAGE
 from ._schema_types import Column, Dataset
 from ._schema_types import columns_from_table as _columns
 
@@ -467,7 +461,7 @@ name_en | | feature name in English (input layers that have one)
         "every candidate parcel, ranked",
         "siting",
         layer="parcels_{tech}",
-        columns=_PARCEL_CORE + _LOCATION + _PARCEL_PLACE + _PARCEL_OPTIONAL + STABILITY_COLUMNS,
+        columns=_PARCEL_CORE + _LOCATION + _PARCEL_PLACE + _PARCEL_OPTIONAL + RANKED_EXTRA,
         patterns=_PARCEL_FAMILIES,
         by_technology={k: v for k, v in _TECH_COLUMNS.items() if k != "roadside_pv"},
     ),
@@ -477,7 +471,7 @@ name_en | | feature name in English (input layers that have one)
         "csv",
         "the best parcels of every technology",
         "siting",
-        columns=_SHORTLIST + _SHORTLIST_PARCEL + STABILITY_COLUMNS,
+        columns=_SHORTLIST + _SHORTLIST_PARCEL + RANKED_EXTRA,
         patterns=_PARCEL_FAMILIES,
         by_technology=_TECH_COLUMNS,
     ),
@@ -488,7 +482,7 @@ name_en | | feature name in English (input layers that have one)
         "the shortlist with geometries, EPSG:4326",
         "siting",
         layer="shortlist",
-        columns=_SHORTLIST + _SHORTLIST_PARCEL + STABILITY_COLUMNS,
+        columns=_SHORTLIST + _SHORTLIST_PARCEL + RANKED_EXTRA,
         patterns=_PARCEL_FAMILIES,
         by_technology=_TECH_COLUMNS,
     ),
@@ -516,6 +510,7 @@ name_en | | feature name in English (input layers that have one)
         "roadside_pv",
         layer="roadside_pv_segments",
         columns=_ROADSIDE_SEGMENTS
+        + STRIP_EXTRA
         + _columns(
             """
 dist_grid_km | km | distance to the nearest grid connection point (when a layer is set)
@@ -584,8 +579,7 @@ score_grid | 0-1 | grid connection score (when a grid points layer is set)
         "sinks",
         unit="fraction 0-1",
     ),
-    *SITING_RECORD,
-    *BACKTEST,
+    *EXTRA_DATASETS,  # trust (siting records, backtest) and economics: side catalogs
     *PUMPED_STORAGE,
     Dataset("maps.siting", "maps/siting.html", "html", "interactive siting map", "maps"),
     Dataset("maps.sinks", "maps/sinks.html", "html", "interactive sinks map", "maps"),

@@ -158,6 +158,29 @@ DEMO_LAYERS: dict[str, dict] = {
             "Yellow River; ~18% of province, no elevation term)"
         ),
     },
+    "substations": {
+        "file": "substations_schematic.gpkg",
+        "layer": "substations",
+        "type": "vector",
+        "kind": None,
+        "units": "",
+        "nodata": None,
+        "status": "schematic",
+        "description": (
+            "SCHEMATIC substations (500 kV per prefecture, 220 kV per county, at representative "
+            "points); not the real grid, so connection costs and LCOE are illustrative"
+        ),
+    },
+    "grid_lines": {
+        "file": "lines_schematic.gpkg",
+        "layer": "lines",
+        "type": "vector",
+        "kind": None,
+        "units": "",
+        "nodata": None,
+        "status": "schematic",
+        "description": "SCHEMATIC 500/220 kV lines joining those substations; not the real grid",
+    },
 }
 
 #: Layers that are stand-ins for data that is not installable here; the demo warns about them.

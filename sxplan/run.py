@@ -344,6 +344,7 @@ def load_run_bases(ctx: RunContext):
 
 def run_roadside_step(ctx: RunContext):
     """Roadside PV: strips along highway slopes and verges -> ``siting/roadside_pv*``."""
+    from sxplan.siting.economics_roadside import economics_inputs
     from sxplan.siting.roadside import run_roadside_pv
 
     cfg = ctx.config.roadside_pv
@@ -358,14 +359,18 @@ def run_roadside_step(ctx: RunContext):
         )  # fmt: skip
     else:
         roads = ctx.stack.vector(ctx.options.get("roads_layer") or "highways")
+    stack = ctx.stack
     res = run_roadside_pv(
         roads,
         grid=ctx.grid,
-        rasters=ctx.stack.rasters,
-        vectors=ctx.stack.vectors,
+        rasters=stack.rasters,
+        vectors=stack.vectors,
         counties=ctx.counties,
         config=cfg,
         out_dir=ctx.out / "siting",
+        economics=economics_inputs(  # grid connection and LCOE of the strips (siting.economics)
+            ctx.grid, stack.rasters, stack.vectors, ctx.config.siting, ctx.bases
+        ),
     )
     from sxplan.siting.shortlist import merge_roadside_shortlist
 

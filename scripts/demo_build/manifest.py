@@ -22,6 +22,8 @@ BUILT = [
     "highways_schematic.gpkg",
     "redline_proxy.gpkg",
     "precip_mm_per_yr.tif",
+    "substations_schematic.gpkg",
+    "lines_schematic.gpkg",
 ]
 
 

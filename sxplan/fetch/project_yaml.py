@@ -100,6 +100,13 @@ def project_yaml(layers: dict[str, dict], area, notes: list[str], ghi_range=None
         out[name] = base
     cfg["layers"] = out
     _adapt_siting(cfg, layers, wind_name, whole, ghi_range)
+    if cfg["siting"].pop("economics", None) is not None:  # no grid layer is fetched
+        cfg["siting"]["shortlist_rank_by"] = "score"
+        notes = [
+            *notes,
+            "siting.economics (grid connection, LCOE, supply curves) left out: no substations "
+            "layer is fetched; add one (grid company plan, OSM power=substation) and the section",
+        ]
     _adapt_sinks(cfg["sinks"], layers["landcover"], whole, "precip_mm_per_yr" in layers)
     if layers["pv_yield"].get("fetched"):
         notes = [

@@ -45,6 +45,8 @@ BUILT = [
     "wind_proxy.tif",
     "water.gpkg",
     "highways_schematic.gpkg",
+    "substations_schematic.gpkg",
+    "lines_schematic.gpkg",
     "redline_proxy.gpkg",
 ]
 RASTERS = [n for n, d in DEMO_LAYERS.items() if d["type"] == "raster"]
@@ -217,6 +219,24 @@ def test_highways_schematic(province):
     assert s - ps < 0.5 and pn - n < 0.8 and w - pw < 0.5 and pe - e < 0.8
 
 
+def test_grid_schematic(admin, province):
+    """One 500 kV point inside each prefecture, one 220 kV point inside each county."""
+    subs = gpd.read_file(demo_file("substations_schematic.gpkg"), layer="substations")
+    lines = gpd.read_file(demo_file("lines_schematic.gpkg"), layer="lines")
+    assert subs.crs.to_epsg() == 4326 and lines.crs.to_epsg() == 4326
+    assert set(subs["status"]) == {"schematic"} == set(lines["status"])
+    assert subs["name"].str.endswith("(示意)").all()
+    assert (subs["voltage_kv"] == 500).sum() == 11 and (subs["voltage_kv"] == 220).sum() == 117
+    for layer, kv in (("prefectures", 500), ("counties", 220)):
+        polys = admin[layer].set_index("adcode").geometry
+        pts = subs[subs["voltage_kv"] == kv].set_index("adcode").geometry
+        assert sorted(pts.index) == sorted(polys.index)
+        assert all(polys[a].contains(pts[a]) for a in pts.index)
+    # a spanning tree of 11 points has 10 edges; one 220 kV line per county
+    assert (lines["voltage_kv"] == 500).sum() == 10 and (lines["voltage_kv"] == 220).sum() == 117
+    assert "spare_mw" not in subs.columns  # no spare capacity is invented
+
+
 def test_redline_proxy_stands_for_forest_not_for_altitude(province):
     red = gpd.read_file(demo_file("redline_proxy.gpkg"), layer="redline_proxy")
     assert red.crs.to_epsg() == 4326 and set(red["status"]) == {"proxy"}
@@ -283,7 +303,9 @@ def test_bases_yaml(admin):
 # ------------------------------------------------------------------------ module and manifest
 def test_demo_module():
     assert DEMO_DIR.is_dir()
-    assert set(PROXY_LAYERS) == {"wind_proxy", "highways", "redline_proxy"}
+    assert set(PROXY_LAYERS) == {
+        "wind_proxy", "highways", "redline_proxy", "substations", "grid_lines"
+    }  # fmt: skip
     for name, d in DEMO_LAYERS.items():
         spec = parse_layer_spec(name, demo_layer_spec(name))
         assert isinstance(spec, RasterLayerSpec if d["type"] == "raster" else VectorLayerSpec)

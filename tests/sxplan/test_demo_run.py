@@ -81,7 +81,7 @@ def test_aligned_stack_is_one_1km_albers_grid(demo):
 def test_run_json_records_inputs_versions_timings(demo):
     out, _ = demo
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert len(run["inputs"]) == 13  # 12 layers + the config
+    assert len(run["inputs"]) == 15  # 14 layers + the config
     assert {"rasterio", "geopandas", "numpy", "gdal"} <= set(run["versions"])
     assert {"layers", "siting", "roadside_pv", "sinks", "maps", "total"} <= set(run["timings_s"])
     assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] > 0
@@ -201,7 +201,9 @@ def test_map_of_an_untouched_real_run_rebuilds_both(demo, tmp_path, capsys):
     out, _ = demo
     run = _copy_without_maps(out, tmp_path)
     assert main(["map", str(run)]) == 0
-    assert sorted(p.name for p in (run / "maps").iterdir()) == ["sinks.html", "siting.html"]
+    assert sorted(p.name for p in (run / "maps").iterdir()) == [
+        "sinks.html", "siting.html", "supply_curves.png"
+    ]  # fmt: skip
 
 
 def test_backtest_on_the_demo_run(demo, tmp_path):

@@ -37,8 +37,8 @@ def test_validate_prints_grid_and_estimates_and_writes_nothing(tmp_path, capsys)
     assert f"= {w * h:,} cells" in grid_line
     report = preflight(load_config(path))
     # rasters: dem int16 (2) + landcover uint8 (1) + 4 float32 (ghi, pv_yield, wind, precip:
-    # 16); 6 vectors at 1 byte
-    assert report.disk_bytes == w * h * (2 + 1 + 16 + 6 + DERIVED_BYTES_PER_CELL)
+    # 16); 8 vectors at 1 byte (6 + the schematic substations and grid lines)
+    assert report.disk_bytes == w * h * (2 + 1 + 16 + 8 + DERIVED_BYTES_PER_CELL)
     assert report.layers["landcover"]["coverage"] == 1.0
 
 
