@@ -1,7 +1,9 @@
-"""The figures step of a run, kept out of the orchestrator :mod:`sxplan.run`.
+"""Helpers of the run steps, kept out of the orchestrator :mod:`sxplan.run`.
+
+The figures step and the loading of the regional bases.
 
 Inputs: a :class:`~sxplan.run.RunContext`. Outputs: ``figures/*.png|svg`` and
-``report.html`` in the run folder.
+``report.html`` in the run folder; a :class:`~sxplan.siting.bases.BasesTable`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .run import RunContext
 
-__all__ = ["run_figures_step"]
+__all__ = ["load_run_bases", "run_figures_step"]
 
 
 def run_figures_step(ctx: RunContext) -> dict[str, Path]:
@@ -33,3 +35,18 @@ def run_figures_step(ctx: RunContext) -> dict[str, Path]:
     )
     files = {f"{n}.{ext}": e[ext] for n, e in figures.items() for ext in ("png", "svg")}
     return {**files, "report": report}
+
+
+def load_run_bases(ctx: RunContext):
+    """The bases of ``siting.bases_path``, or the shipped Shanxi delineation when unset."""
+    from sxplan.siting.bases import load_bases
+
+    bases_path = ctx.config.siting.bases_path
+    if not bases_path:
+        from .demo_data import demo_file
+
+        bases_path = demo_file("bases.yaml")
+        ctx.log(
+            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
+        )
+    return load_bases(bases_path, ctx.counties)

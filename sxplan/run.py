@@ -47,7 +47,7 @@ from sxplan.siting.technology import get_technology, technology_names
 from ._out_guard import check_out_is_safe, refuse_live_lock
 from ._pumped_step import run_pumped_storage_step
 from ._run_checks import empty_rasters, input_paths
-from ._run_helpers import run_figures_step
+from ._run_helpers import load_run_bases, run_figures_step
 from ._siting_reservation import load_siting_reservation
 from .config import ProjectConfig
 from .csv_header import apply_csv_header
@@ -325,21 +325,6 @@ def run_siting_step(ctx: RunContext):
         )  # fmt: skip
         ctx.stack.add(reserved)
     return res
-
-
-def load_run_bases(ctx: RunContext):
-    """The bases of ``siting.bases_path``, or the shipped Shanxi delineation when unset."""
-    from sxplan.siting.bases import load_bases
-
-    bases_path = ctx.config.siting.bases_path
-    if not bases_path:
-        from .demo_data import demo_file
-
-        bases_path = demo_file("bases.yaml")
-        ctx.log(
-            f"  siting.bases_path not set: using the shipped five-base delineation {bases_path}"
-        )
-    return load_bases(bases_path, ctx.counties)
 
 
 def run_roadside_step(ctx: RunContext):
