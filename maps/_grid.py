@@ -51,7 +51,7 @@ def add_grid_connections(m, ctx: MapContext) -> None:
         name=ctx.t("变电站(所连)", "Substations (connected)"),
         style={"color": "#000000", "weight": 1, "fillColor": "#ffd92f", "fillOpacity": 0.9},
         popup_columns=list(_SUBSTATION_COLUMNS),
-        tooltip=lambda r: f"{r['name']} {r['voltage_kv']:g} kV",
+        tooltip=lambda r: f"{r['name']} {r['voltage_kv']:g} kV", show=False,
     )  # fmt: skip
     vals = conn["lcoe_cny_per_kwh"].to_numpy(dtype=float)
     vmin, vmax = float(np.nanmin(vals)), float(np.nanmax(vals))
@@ -61,7 +61,7 @@ def add_grid_connections(m, ctx: MapContext) -> None:
         style={"color": "#333333", "weight": 3, "opacity": 0.9},
         colors=ramp_colors(vals, vmin, vmax, "suitability"), color_key="color",
         popup_columns=list(_CONNECTION_COLUMNS),
-        tooltip=lambda r: f"{r['parcel_id']}: {r['lcoe_cny_per_kwh']:.3f} CNY/kWh",
+        tooltip=lambda r: f"{r['parcel_id']}: {r['lcoe_cny_per_kwh']:.3f} CNY/kWh", show=False,
     )  # fmt: skip
     HtmlControl(
         continuous_legend(ctx.t("度电成本 LCOE 元/kWh", "LCOE CNY/kWh"), "suitability", vmin, vmax),

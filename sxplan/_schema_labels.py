@@ -195,6 +195,16 @@ upper_lat | 上库纬度
 lower_lon | 下库经度
 lower_lat | 下库纬度
 dist_substation_km | 距变电站距离(千米)
+grid_substation | 接入变电站
+grid_voltage_kv | 接入电压等级(千伏)
+grid_distance_km | 并网距离(千米)
+grid_straight_km | 至变电站直线距离(千米)
+connection_cost_mcny | 并网投资(百万元)
+lcoe_cny_per_kwh | 度电成本(元/千瓦时)
+rank_lcoe | 度电成本排名
+case | 成本情景
+step | 曲线序号
+cumulative_gw | 累计装机(GW)
 """
 
 #: Column name (or family pattern) -> Chinese label.

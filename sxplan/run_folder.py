@@ -117,7 +117,7 @@ def output_folder(
             (staging / STAGING_MARK).unlink()
         except BaseException as exc:
             full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_settled(staging)
             if full or (not isinstance(exc, SxplanError) and _is_write_failure(exc)):
                 raise RunFolderError(os_error_message(exc, out, full=full)) from exc
             raise
@@ -128,6 +128,23 @@ def output_folder(
         staging.rename(out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_settled(folder: Path, rounds: int = 8, pause_s: float = 0.25) -> None:
+    """Remove ``folder``, again if a worker thread still writing recreates it.
+
+    An interrupt (Ctrl-C, SIGTERM) unwinds the main thread while tile workers may finish a
+    write that creates the folder anew (writers create their parent folder); such a folder
+    would lack the staging mark and outlive the run. Up to ``rounds`` x ``pause_s`` seconds.
+    """
+    import time
+
+    for _ in range(rounds):
+        shutil.rmtree(folder, ignore_errors=True)
+        time.sleep(pause_s)
+        if not folder.exists():
+            return
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _disk_full(folder: Path) -> bool:

@@ -314,7 +314,7 @@ def test_every_geopackage_stores_a_default_qgis_style(demo_tty):
 
     out, _ = demo_tty
     gpkgs = sorted(out.rglob("*.gpkg"))
-    assert len(gpkgs) == 7  # vectors, parcels x2, shortlist, roadside, counties, pumped storage
+    assert len(gpkgs) == 8  # vectors, parcels x2, shortlist, roadside, counties, pumped, grid
     qgis_columns = ["id", "f_table_catalog", "f_table_schema", "f_table_name",
                     "f_geometry_column", "styleName", "styleQML", "styleSLD", "useAsDefault",
                     "description", "owner", "ui", "update_time"]  # fmt: skip
