@@ -90,6 +90,10 @@ class PumpedStorageResult:
             f"cells): {p['energy_gwh'].sum():,.0f} GWh, {p['power_mw'].sum():,.0f} MW",
         ]
         if len(p):
+            lines.append(
+                "  (where the relief allows storage on this DEM, not station designs: a coarse "
+                "DEM finds only wide valleys and oversizes pairs; see siting/README.md)"
+            )
             lines.append("  pair    county    head m  km    GWh    dam Mm3  m3/MWh")
             for r in p.head(top).itertuples():
                 lines.append(
