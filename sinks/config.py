@@ -118,6 +118,10 @@ class SinksConfig(StrictModel):
     # --- land cover (its class scheme is declared on the layer: layers.<name>.scheme) ----
     landcover_layer: str = "landcover"
     class_basis: Literal["source", "common"] = "source"
+    # IGBP codes (MCD12Q1 user guide, class table): 1-5 forests, 6/7 closed/open shrubland,
+    # 8 woody savanna (30-60 % tree cover), 9 savanna (10-30 %), 10 grassland, 16 barren.
+    # The credits themselves are assumptions (unverified), not taken from a source; the demo
+    # overrides eligible_credit (sxplan/data/shanxi.yaml, sinks/README.md "Other defaults").
     forest_credit: dict[int | str, float] = Field(
         default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0, 8: 0.5}
     )
@@ -165,6 +169,8 @@ class SinksConfig(StrictModel):
     )
     province_adcode: int = 140000
     urban_districts: UrbanDistricts = Field(default_factory=UrbanDistricts)
+    # 0.5 and the likelihood weights below are assumptions (unverified); the demo uses 0.8
+    # (sinks/README.md, "Calibrated county cover")
     calibration_max_cell_share: float = Field(
         0.5,
         gt=0,
