@@ -77,18 +77,20 @@ def cjk_font() -> str | None:
 def figure_label(zh: str, en: str, language: str) -> str:
     """A label in the figure language: ``zh``, ``en`` or ``zh / en``.
 
+    The maps' own rule (:func:`sxplan.maps._text.label`): equal texts are shown once.
+
     Examples
     --------
     >>> figure_label("光伏", "PV", "zh+en")
     '光伏 / PV'
     >>> figure_label("光伏", "PV", "en")
     'PV'
+    >>> figure_label("agrivoltaic", "agrivoltaic", "zh+en")
+    'agrivoltaic'
     """
-    if language == "zh":
-        return zh
-    if language == "en":
-        return en
-    return f"{zh} / {en}"
+    from ._text import label
+
+    return label(zh, en, language)
 
 
 def _lang(language: str) -> tuple[str, str | None]:
