@@ -70,6 +70,7 @@ def build_wind_proxy(out: Path, dem: np.ndarray, tr: Affine, prov_geom) -> None:
 # and altitude alone is not a red-line criterion.
 FOREST_IGBP = (1, 2, 3, 4, 5, 8)  # forests + woody savannas
 SPARSE_FOREST_IGBP = (9,)  # savannas (10-30% tree cover)
+# the four sizes below are planner's choices (unverified), not read from a source
 RESERVE_MASSIF_KM2 = 500  # forest blocks at least this large hold the main mountain reserves
 RESERVE_MARGIN_CELLS = 2  # margin around them, DEM cells (~1.4-1.9 km)
 WATER_MARGIN_M = 1000  # shore margin of the water polygons, m (planner's choice, unverified)
