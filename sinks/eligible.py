@@ -25,6 +25,7 @@ a memory budget. Outputs: float32 GeoTIFFs (fractions 0-1, nodata -1 outside lan
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -407,22 +408,15 @@ def compute_land_rasters(
         )
         for n in names
     }
-    opened = []
-    try:
+
+    def write(tile, result):
+        for n in names:
+            writers[n].write(result[n], tile.window)
+
+    with contextlib.ExitStack() as stack:
         for w in writers.values():
-            opened.append(w.__enter__())
-
-        def write(tile, result):
-            for n in names:
-                writers[n].write(result[n], tile.window)
-
+            stack.enter_context(w)
         run_tiles(tiles, compute, write)
-    except BaseException as exc:
-        for w in reversed(opened):
-            w.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    for w in reversed(opened):
-        w.__exit__(None, None, None)
     layer = {n: writers[n].layer(n, "fraction") for n in names}
     return LandRasters(
         layer["forest"],
