@@ -196,6 +196,36 @@ def test_net_carbon_of_one_parcel_from_energy_and_area(tmp_path):
     assert row["net_tco2_per_yr"] == pytest.approx(24_830.0, rel=1e-6)
 
 
+def test_young_removal_factor_mixes_the_young_rows_by_hand():
+    from sxplan.sinks.net_carbon import young_removal_factor
+
+    # zones x (broadleaf young, broadleaf older, conifer young, conifer older, shrub young,
+    # shrub older); only the young columns count
+    factors = np.array([[10.0, 99.0, 6.0, 99.0, 2.0, 99.0], [20.0, 99.0, 12.0, 99.0, 4.0, 99.0]])
+    mix = {"broadleaf": [0.4, 0.2], "conifer": [0.6, 0.3], "shrub": [0.0, 0.5]}
+    # county 1 (zone 0): 0.4 x 10 + 0.6 x 6 = 7.6; county 2 (zone 1): 0.2 x 20 + 0.3 x 12 +
+    # 0.5 x 4 = 9.6
+    np.testing.assert_allclose(young_removal_factor(factors, [0, 1], mix), [7.6, 9.6])
+
+
+def test_county_net_carbon_sums_parcels_and_zero_fills():
+    from sxplan.sinks.net_carbon import county_net_carbon
+
+    net = pd.DataFrame(
+        {
+            "adcode": [2, 1, 2],
+            "contested_plantable_ha": [10.0, 5.0, 1.0],
+            "avoided_tco2_per_yr": [100.0, 50.0, 20.0],
+            "forgone_sink_tco2_per_yr": [30.0, 5.0, 2.0],
+            "net_tco2_per_yr": [70.0, 45.0, 18.0],
+        }
+    )
+    out = county_net_carbon(net, [1, 2, 3])
+    np.testing.assert_allclose(out["contested_plantable_ha"], [5.0, 11.0, 0.0])
+    np.testing.assert_allclose(out["net_tco2_per_yr"], [45.0, 88.0, 0.0])
+    np.testing.assert_allclose(out["avoided_tco2_per_yr"], [50.0, 120.0, 0.0])
+
+
 def test_existing_forest_stock_growth_and_sink_by_hand():
     table = load_tier1_table()
     r = existing_forest([100.0], [1], {"broadleaf": 1.0}, table, 34.49)
