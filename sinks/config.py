@@ -118,7 +118,8 @@ class SinksConfig(StrictModel):
     # --- land cover (its class scheme is declared on the layer: layers.<name>.scheme) ----
     landcover_layer: str = "landcover"
     class_basis: Literal["source", "common"] = "source"
-    # IGBP codes (MCD12Q1 user guide, class table): 1-5 forests, 6/7 closed/open shrubland,
+    # IGBP codes (class meanings recalled from the MCD12Q1 user guide, not re-read: unverified):
+    # 1-5 forests, 6/7 closed/open shrubland,
     # 8 woody savanna (30-60 % tree cover), 9 savanna (10-30 %), 10 grassland, 16 barren.
     # The credits themselves are assumptions (unverified), not taken from a source; the demo
     # overrides eligible_credit (sxplan/data/shanxi.yaml, sinks/README.md "Other defaults").
