@@ -246,6 +246,8 @@ def _estimate(cfg, grid) -> PreflightReport:
 
     cells = grid.width * grid.height
     per_cell = DERIVED_BYTES_PER_CELL
+    # unverified, like CELLS_PER_S: 6 passes for the derived layers and siting, one per input
+    # layer, 5 s of start-up and at most 8 cores counted; round figures, checked on the demo only
     passes = 6
     for spec in cfg.layers.values():
         passes += 1

@@ -56,8 +56,9 @@ def test_existing_output_is_not_replaced_without_overwrite(project, tmp_path, ca
     assert (out / "keep.txt").read_text() == "mine"
     out2 = tmp_path / "run2"
     assert main(["layers", str(project), "--out", str(out2)]) == 0
+    (out2 / "stale.txt").write_text("left from the first run")  # gone once replaced
     assert main(["layers", str(project), "--out", str(out2), "--overwrite"]) == 0
-    assert (out2 / "run.json").exists()
+    assert (out2 / "run.json").exists() and not (out2 / "stale.txt").exists()
 
 
 def test_failed_run_leaves_nothing_behind(project, tmp_path, capsys):

@@ -48,6 +48,7 @@ BUILT = [
     "substations_schematic.gpkg",
     "lines_schematic.gpkg",
     "redline_proxy.gpkg",
+    "precip_mm_per_yr.tif",
 ]
 RASTERS = [n for n, d in DEMO_LAYERS.items() if d["type"] == "raster"]
 

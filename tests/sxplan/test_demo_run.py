@@ -84,7 +84,12 @@ def test_run_json_records_inputs_versions_timings(demo):
     assert len(run["inputs"]) == 15  # 14 layers + the config
     assert {"rasterio", "geopandas", "numpy", "gdal"} <= set(run["versions"])
     assert {"layers", "siting", "roadside_pv", "sinks", "maps", "total"} <= set(run["timings_s"])
-    assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] > 0
+    # run.json's headline is the parcels' capacity summed (MW -> GW), not just "some"
+    parcels = gpd.read_file(out / "siting" / "parcels_pv.gpkg")
+    assert len(parcels) > 0
+    assert run["results"]["siting"]["technologies"]["pv"]["potential_gw"] == pytest.approx(
+        parcels["capacity_mw"].sum() / 1000.0, rel=1e-9
+    )
 
 
 def test_shortlist_is_excel_ready_and_inside_shanxi(demo):
