@@ -91,23 +91,18 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def file_sha256(path: str | os.PathLike, chunk_mb: int = 4) -> str:
-    """Return the SHA-256 hex digest of a file, read in chunks.
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the SHA-256 hex digest of a file, read in chunks (:func:`hashlib.file_digest`).
 
     Parameters
     ----------
     path : str or os.PathLike
         File to hash.
-    chunk_mb : int
-        Read size in MB.
 
     Returns
     -------
     str
         64 hexadecimal characters.
     """
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while block := f.read(chunk_mb * 1024 * 1024):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()

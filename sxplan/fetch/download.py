@@ -73,11 +73,8 @@ class DownloadPolicy:
 
 def file_md5(path: str | os.PathLike) -> str:
     """Return the hex MD5 digest of a file (Geofabrik publishes MD5 sidecars)."""
-    h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def _fetch_text(url: str, policy: DownloadPolicy) -> str:
