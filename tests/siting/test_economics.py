@@ -193,7 +193,19 @@ def test_add_economics_through_run_siting(tmp_path, world_with_grid):
     # only 500 kV substation sits at (9500, 500); friction 1 (grass, slope 2% x 0 factor)
     assert p.loc[0, "grid_voltage_kv"] == 500 and p.loc[0, "grid_substation"] == "S500"
     assert p.loc[0, "grid_distance_km"] >= p.loc[0, "grid_straight_km"] - 1.5
-    assert p.loc[0, "lcoe_cny_per_kwh"] > 0 and p.loc[0, "rank_lcoe"] == 1
+    assert p.loc[0, "rank_lcoe"] == 1
+    # connection cost and LCOE by hand from the shipped default costs (500 kV class, PV costs)
+    econ = EconomicsConfig(substations_layer="subs")
+    cls, pv, kw = econ.voltage_for(1350.0), econ.pv, 1350.0 * 1000.0
+    assert p.loc[0, "capacity_mw"] == pytest.approx(1350.0)
+    conn_cny = p.loc[0, "grid_distance_km"] * cls.line_cost_cny_per_km
+    conn_cny += kw * cls.substation_cost_cny_per_kw
+    assert p.loc[0, "connection_cost_mcny"] == pytest.approx(conn_cny / 1e6, rel=1e-9)
+    r, n = econ.discount_rate, pv.lifetime_yr
+    annuity = r * (1 + r) ** n / ((1 + r) ** n - 1)
+    annual = (pv.capex_cny_per_kw * kw + conn_cny) * annuity + pv.fixed_opex_cny_per_kw_yr * kw
+    by_hand = annual / (p.loc[0, "energy_gwh_per_yr"] * 1e6) + pv.variable_opex_cny_per_mwh / 1e3
+    assert p.loc[0, "lcoe_cny_per_kwh"] == pytest.approx(by_hand, rel=1e-9)
     curves = pd.read_csv(tmp_path / "out" / dataset("siting.supply_curves").filename(),
                          encoding="utf-8-sig")  # fmt: skip
     prov = curves[(curves.case == "base") & (curves.level == "province")]
