@@ -197,13 +197,19 @@ def add_economics(tables: dict[str, gpd.GeoDataFrame], inputs, bases=None, log=N
     straight = straight_distance_matrix(sxy, pxy)
     if econ.distance == "least_cost" and len(pxy) and len(sxy):
         friction, cell_km, k = _friction(inputs, econ)
-        dist = cost_distance_matrix(
-            friction,
-            cell_km,
-            _cells(sxy, inputs.grid, k),
-            _cells(pxy, inputs.grid, k),
-            limit_km=econ.max_connection_km,
-        )
+        try:
+            dist = cost_distance_matrix(
+                friction,
+                cell_km,
+                _cells(sxy, inputs.grid, k),
+                _cells(pxy, inputs.grid, k),
+                limit_km=econ.max_connection_km,
+            )
+        except ConfigError as e:  # name the layer and the settings that fix it
+            raise ConfigError(
+                f"siting.economics: substations layer {econ.substations_layer!r}: {e}, "
+                "or set `distance: straight`"
+            ) from e
     else:
         dist = straight
     timings["distances"] = round(time.perf_counter() - t0, 3)

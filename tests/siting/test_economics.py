@@ -303,3 +303,13 @@ def test_roadside_strips_share_their_road_projects_connection(grid10):
     )
     assert out["lcoe_cny_per_kwh"].iloc[0] == pytest.approx(annual / 1.2e6, rel=1e-3)
     assert curves["parcel_id"].unique().tolist() == ["RS-G5-140101"]
+
+
+def test_substation_outside_the_least_cost_grid_names_the_layer(tmp_path, world_with_grid):
+    from sxplan.siting.run import run_siting
+
+    grid, rasters, vectors, counties, bases, cfg = world_with_grid
+    far = vectors["subs"].assign(geometry=[shapely.Point(25_000, 500), shapely.Point(500, 500)])
+    with pytest.raises(ConfigError, match=r"substations layer 'subs': 1 substation point\(s\)"):
+        run_siting(grid, rasters, {**vectors, "subs": far}, counties, bases, cfg,
+                   tmp_path / "out", cog=False)  # fmt: skip
