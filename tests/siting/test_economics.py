@@ -190,9 +190,14 @@ def test_add_economics_through_run_siting(tmp_path, world_with_grid):
     res = run_siting(grid, rasters, vectors, counties, bases, cfg, tmp_path / "out", cog=False)
     p = res.techs["pv"].parcels
     # one 1350 MW PV parcel (see test_run): 500 kV class; its point lies in the parcel and the
-    # only 500 kV substation sits at (9500, 500); friction 1 (grass, slope 2% x 0 factor)
+    # only 500 kV substation sits at (9500, 500)
     assert p.loc[0, "grid_voltage_kv"] == 500 and p.loc[0, "grid_substation"] == "S500"
-    assert p.loc[0, "grid_distance_km"] >= p.loc[0, "grid_straight_km"] - 1.5
+    # least-cost on 1 km cells of friction 1.04 everywhere (grass 1.0 x (1 + 0.02/% x 2% slope),
+    # the default friction): the octile distance between the two cells x 1.04
+    x, y = gpd.GeoSeries(gpd.points_from_xy(p.lon, p.lat), crs=4326).to_crs(grid.crs).iloc[0].xy
+    dc, dr = abs(int(x[0] // 1000) - 9), abs(int(y[0] // 1000) - 0)
+    octile = max(dc, dr) - min(dc, dr) + math.sqrt(2) * min(dc, dr)
+    assert p.loc[0, "grid_distance_km"] == pytest.approx(octile * 1.04, rel=1e-9)
     assert p.loc[0, "rank_lcoe"] == 1
     # connection cost and LCOE by hand from the shipped default costs (500 kV class, PV costs)
     econ = EconomicsConfig(substations_layer="subs")
