@@ -318,3 +318,24 @@ def test_substation_outside_the_least_cost_grid_names_the_layer(tmp_path, world_
     with pytest.raises(ConfigError, match=r"substations layer 'subs': 1 substation point\(s\)"):
         run_siting(grid, rasters, {**vectors, "subs": far}, counties, bases, cfg,
                    tmp_path / "out", cog=False)  # fmt: skip
+
+
+def test_friction_in_strips_equals_block_means_by_hand(tmp_path, make_layers, monkeypatch):
+    from sxplan.layers.grid import GridSpec
+    from sxplan.siting import economics
+    from sxplan.siting._context import LayerSet
+    from sxplan.siting.config import load_siting_config
+    from sxplan.siting.economics_roadside import EconomicsInputs
+
+    grid = GridSpec.from_bounds((0, 0, 2300, 2500), 100)  # 25 rows x 23 cols, 3 x 3 blocks
+    slope = np.random.default_rng(5).uniform(0, 40, (25, 23)).astype("float32")
+    rasters = make_layers(tmp_path, grid, {"slope_pct": slope}, units={"slope_pct": "percent"})
+    cfg = load_siting_config({"economics": {"friction": {"least_cost_cell_m": 300}}})
+    inputs = EconomicsInputs(grid, LayerSet(grid, rasters, {}), cfg)
+    monkeypatch.setattr(economics, "FRICTION_STRIP_CELLS", 3 * 23)  # one block row per strip
+    f, cell_km, k = economics._friction(inputs, cfg.economics)
+    assert (k, cell_km, f.shape) == (3, 0.3, (9, 8))
+    full = 1 + 0.02 * slope.astype("float64")  # default slope factor, no land cover
+    for i in range(9):
+        for j in range(8):
+            assert f[i, j] == pytest.approx(full[3 * i : 3 * i + 3, 3 * j : 3 * j + 3].mean())
