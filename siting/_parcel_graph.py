@@ -62,6 +62,12 @@ class ParcelSet:
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.stats[f"{name}_sum"] / self.stats[f"{name}_n"]
 
+    def tile_parcels(self, tile_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(kept local labels, their parcel ids)`` of one tile, in tile order."""
+        kept = self.tile_kept[tile_index]
+        off = self.tile_offsets[tile_index]
+        return kept, self.node_parcel[off + 1 : off + 1 + kept.size]
+
 
 class ParcelAccumulator:
     """Collect :class:`PieceTile` results in tile order and resolve them into parcels.
@@ -369,14 +375,7 @@ def parcel_ids_tile(
     numpy.ndarray
         int32 parcel ids.
     """
-    off = parcels.tile_offsets[tile_index]
-    kept = parcels.tile_kept[tile_index]
+    kept, parcel_of_kept = parcels.tile_parcels(tile_index)
     return piece_parcel_ids(
-        candidate,
-        row_off,
-        col_off,
-        block_cells,
-        connectivity,
-        kept,
-        parcels.node_parcel[off + 1 : off + 1 + kept.size],
+        candidate, row_off, col_off, block_cells, connectivity, kept, parcel_of_kept
     )

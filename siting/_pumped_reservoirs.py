@@ -156,10 +156,6 @@ class Reservoirs:
     def __len__(self) -> int:
         return len(self.site)
 
-    def max_volume_m3(self) -> np.ndarray:
-        """Water behind the highest feasible wall."""
-        return np.nanmax(self.volume_m3, axis=1)
-
     def water_cells(self, i: int, wall_height_m: float) -> np.ndarray:
         """Flat indices of the water of reservoir ``i`` behind a wall of that height."""
         return self.region[i][self.region_z[i] < self.site_elev_m[i] + wall_height_m]

@@ -41,6 +41,8 @@ from .supply_curve import CASES, supply_curves
 
 __all__ = ["EconomicsResult", "add_economics", "case_settings", "load_substations"]
 
+#: Full-resolution cells read at once for the friction surface (memory: about 40 bytes each).
+FRICTION_STRIP_CELLS = 4_000_000
 #: Largest least-cost grid (cells); beyond it the search needs too much memory for one array.
 MAX_LEAST_COST_CELLS = 20_000_000
 
@@ -124,6 +126,8 @@ def case_settings(econ) -> dict[str, tuple[float, float]]:
 
 def _friction(inputs, econ):
     """Friction on the least-cost grid, its cell size in km and the aggregation factor."""
+    from rasterio.windows import Window
+
     from sxplan.layers.landcover import common_lookup
 
     grid, cfg = inputs.grid, inputs.config
@@ -137,25 +141,30 @@ def _friction(inputs, econ):
             "friction.least_cost_cell_m larger or `distance: straight`"
         )
     rasters = inputs.layers.rasters
-    slope = lc = None
-    if cfg.slope_layer in rasters:
-        data, valid = rasters[cfg.slope_layer].read_valid()
-        slope = np.where(valid, data.astype("float64"), np.nan)
-    if cfg.landcover_layer in rasters:
-        layer = rasters[cfg.landcover_layer]
-        data, valid = layer.read_valid()
-        if layer.scheme:
-            lut = common_lookup(layer.scheme)
+    slope_layer = rasters.get(cfg.slope_layer)
+    lc_layer = rasters.get(cfg.landcover_layer)
+    lut = common_lookup(lc_layer.scheme) if lc_layer is not None and lc_layer.scheme else None
+    if slope_layer is None and lut is None:
+        return np.ones((hk, wk)), res * k / 1000.0, k
+    # read in strips of whole blocks, never the full-resolution grids at once
+    strip = k * max(1, FRICTION_STRIP_CELLS // (k * w))
+    f = np.empty((hk, wk))
+    for r0 in range(0, h, strip):
+        win = Window(0, r0, w, min(strip, h - r0))
+        slope = lc = None
+        if slope_layer is not None:
+            data, valid = slope_layer.read_valid(win)
+            slope = np.where(valid, data.astype("float64"), np.nan)
+        if lut is not None:
+            data, valid = lc_layer.read_valid(win)
             safe = np.clip(data.astype("int64"), 0, lut.size - 1)
             lc = np.where(valid, lut[safe], 0).astype("uint8")
-    if slope is None and lc is None:
-        return np.ones((hk, wk)), res * k / 1000.0, k
-    f = friction_surface(slope, lc, econ.friction)
-    if k > 1:  # block mean over k x k cells
-        pad = np.full((hk * k, wk * k), np.nan)
-        pad[:h, :w] = f
+        fs = friction_surface(slope, lc, econ.friction)
+        rows = math.ceil(fs.shape[0] / k)
+        pad = np.full((rows * k, wk * k), np.nan)  # block mean over k x k cells
+        pad[: fs.shape[0], :w] = fs
         with np.errstate(invalid="ignore"):
-            f = np.nanmean(pad.reshape(hk, k, wk, k), axis=(1, 3))
+            f[r0 // k : r0 // k + rows] = np.nanmean(pad.reshape(rows, k, wk, k), axis=(1, 3))
     return f, res * k / 1000.0, k
 
 
@@ -197,13 +206,19 @@ def add_economics(tables: dict[str, gpd.GeoDataFrame], inputs, bases=None, log=N
     straight = straight_distance_matrix(sxy, pxy)
     if econ.distance == "least_cost" and len(pxy) and len(sxy):
         friction, cell_km, k = _friction(inputs, econ)
-        dist = cost_distance_matrix(
-            friction,
-            cell_km,
-            _cells(sxy, inputs.grid, k),
-            _cells(pxy, inputs.grid, k),
-            limit_km=econ.max_connection_km,
-        )
+        try:
+            dist = cost_distance_matrix(
+                friction,
+                cell_km,
+                _cells(sxy, inputs.grid, k),
+                _cells(pxy, inputs.grid, k),
+                limit_km=econ.max_connection_km,
+            )
+        except ConfigError as e:  # name the layer and the settings that fix it
+            raise ConfigError(
+                f"siting.economics: substations layer {econ.substations_layer!r}: {e}, "
+                "or set `distance: straight`"
+            ) from e
     else:
         dist = straight
     timings["distances"] = round(time.perf_counter() - t0, 3)

@@ -179,7 +179,11 @@ class FrictionConfig(_Closed):
 
 
 class CostSensitivity(_Closed):
-    """Low/high cases of the supply-curve figure (one factor moved at a time)."""
+    """Low/high cases of the supply-curve figure (one factor moved at a time).
+
+    Defaults (discount rate 4% and 8% around the base 6%, capex -20% and +20%) are a planner's
+    choice of range (``unverified``).
+    """
 
     discount_rate_low: float = Field(0.04, ge=0, lt=1)
     discount_rate_high: float = Field(0.08, ge=0, lt=1)

@@ -63,11 +63,9 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
     # the scheduler is a Dask cluster, so no task needs the whole ParcelSet).
     per_tile = {}
     for i, t in enumerate(tiles):
-        kept = parcels.tile_kept[i]
-        if kept.size:
-            off = parcels.tile_offsets[i]
+        if parcels.tile_kept[i].size:
             key = (int(t.window.row_off), int(t.window.col_off))
-            per_tile[key] = (kept, parcels.node_parcel[off + 1 : off + 1 + kept.size])
+            per_tile[key] = parcels.tile_parcels(i)
 
     def compute(tile):
         key = (int(tile.window.row_off), int(tile.window.col_off))

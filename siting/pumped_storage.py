@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 
 from sxplan.errors import ConfigError
-from sxplan.schema import dataset
 
 from ._pumped_reservoirs import Reservoirs, find_reservoirs
 
@@ -281,8 +280,3 @@ def run_pumped_storage(grid, rasters, vectors, counties, siting_cfg, cfg, out_di
     timings["pairs"] = round(time.perf_counter() - t0, 3)
     outputs = write_outputs(table, layers, Path(out_dir))
     return PumpedStorageResult(table, len(res), len(candidates), outputs, timings)
-
-
-def check_pairs_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The pairs table checked against the run-folder schema (``siting.pumped_storage``)."""
-    return dataset("siting.pumped_storage").check(frame)

@@ -190,10 +190,27 @@ def test_add_economics_through_run_siting(tmp_path, world_with_grid):
     res = run_siting(grid, rasters, vectors, counties, bases, cfg, tmp_path / "out", cog=False)
     p = res.techs["pv"].parcels
     # one 1350 MW PV parcel (see test_run): 500 kV class; its point lies in the parcel and the
-    # only 500 kV substation sits at (9500, 500); friction 1 (grass, slope 2% x 0 factor)
+    # only 500 kV substation sits at (9500, 500)
     assert p.loc[0, "grid_voltage_kv"] == 500 and p.loc[0, "grid_substation"] == "S500"
-    assert p.loc[0, "grid_distance_km"] >= p.loc[0, "grid_straight_km"] - 1.5
-    assert p.loc[0, "lcoe_cny_per_kwh"] > 0 and p.loc[0, "rank_lcoe"] == 1
+    # least-cost on 1 km cells of friction 1.04 everywhere (grass 1.0 x (1 + 0.02/% x 2% slope),
+    # the default friction): the octile distance between the two cells x 1.04
+    x, y = gpd.GeoSeries(gpd.points_from_xy(p.lon, p.lat), crs=4326).to_crs(grid.crs).iloc[0].xy
+    dc, dr = abs(int(x[0] // 1000) - 9), abs(int(y[0] // 1000) - 0)
+    octile = max(dc, dr) - min(dc, dr) + math.sqrt(2) * min(dc, dr)
+    assert p.loc[0, "grid_distance_km"] == pytest.approx(octile * 1.04, rel=1e-9)
+    assert p.loc[0, "rank_lcoe"] == 1
+    # connection cost and LCOE by hand from the shipped default costs (500 kV class, PV costs)
+    econ = EconomicsConfig(substations_layer="subs")
+    cls, pv, kw = econ.voltage_for(1350.0), econ.pv, 1350.0 * 1000.0
+    assert p.loc[0, "capacity_mw"] == pytest.approx(1350.0)
+    conn_cny = p.loc[0, "grid_distance_km"] * cls.line_cost_cny_per_km
+    conn_cny += kw * cls.substation_cost_cny_per_kw
+    assert p.loc[0, "connection_cost_mcny"] == pytest.approx(conn_cny / 1e6, rel=1e-9)
+    r, n = econ.discount_rate, pv.lifetime_yr
+    annuity = r * (1 + r) ** n / ((1 + r) ** n - 1)
+    annual = (pv.capex_cny_per_kw * kw + conn_cny) * annuity + pv.fixed_opex_cny_per_kw_yr * kw
+    by_hand = annual / (p.loc[0, "energy_gwh_per_yr"] * 1e6) + pv.variable_opex_cny_per_mwh / 1e3
+    assert p.loc[0, "lcoe_cny_per_kwh"] == pytest.approx(by_hand, rel=1e-9)
     curves = pd.read_csv(tmp_path / "out" / dataset("siting.supply_curves").filename(),
                          encoding="utf-8-sig")  # fmt: skip
     prov = curves[(curves.case == "base") & (curves.level == "province")]
@@ -291,3 +308,34 @@ def test_roadside_strips_share_their_road_projects_connection(grid10):
     )
     assert out["lcoe_cny_per_kwh"].iloc[0] == pytest.approx(annual / 1.2e6, rel=1e-3)
     assert curves["parcel_id"].unique().tolist() == ["RS-G5-140101"]
+
+
+def test_substation_outside_the_least_cost_grid_names_the_layer(tmp_path, world_with_grid):
+    from sxplan.siting.run import run_siting
+
+    grid, rasters, vectors, counties, bases, cfg = world_with_grid
+    far = vectors["subs"].assign(geometry=[shapely.Point(25_000, 500), shapely.Point(500, 500)])
+    with pytest.raises(ConfigError, match=r"substations layer 'subs': 1 substation point\(s\)"):
+        run_siting(grid, rasters, {**vectors, "subs": far}, counties, bases, cfg,
+                   tmp_path / "out", cog=False)  # fmt: skip
+
+
+def test_friction_in_strips_equals_block_means_by_hand(tmp_path, make_layers, monkeypatch):
+    from sxplan.layers.grid import GridSpec
+    from sxplan.siting import economics
+    from sxplan.siting._context import LayerSet
+    from sxplan.siting.config import load_siting_config
+    from sxplan.siting.economics_roadside import EconomicsInputs
+
+    grid = GridSpec.from_bounds((0, 0, 2300, 2500), 100)  # 25 rows x 23 cols, 3 x 3 blocks
+    slope = np.random.default_rng(5).uniform(0, 40, (25, 23)).astype("float32")
+    rasters = make_layers(tmp_path, grid, {"slope_pct": slope}, units={"slope_pct": "percent"})
+    cfg = load_siting_config({"economics": {"friction": {"least_cost_cell_m": 300}}})
+    inputs = EconomicsInputs(grid, LayerSet(grid, rasters, {}), cfg)
+    monkeypatch.setattr(economics, "FRICTION_STRIP_CELLS", 3 * 23)  # one block row per strip
+    f, cell_km, k = economics._friction(inputs, cfg.economics)
+    assert (k, cell_km, f.shape) == (3, 0.3, (9, 8))
+    full = 1 + 0.02 * slope.astype("float64")  # default slope factor, no land cover
+    for i in range(9):
+        for j in range(8):
+            assert f[i, j] == pytest.approx(full[3 * i : 3 * i + 3, 3 * j : 3 * j + 3].mean())
