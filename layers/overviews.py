@@ -1,0 +1,177 @@
+"""Average overviews of float rasters, computed block by block with NumPy, for COG writing.
+
+GDAL's COG driver builds AVERAGE overviews itself, but for a float raster with NaN nodata that
+costs about twice the DEFLATE compression of the full-resolution band (about 4.5 CPU-s per
+giga-cell here, against 2.2 for the compression). This module computes the same pyramid from
+the uncompressed staging raster in about 1-2 CPU-s per giga-cell and hands it to the COG
+driver through a VRT whose ``<Overview>`` elements point at the levels, so the COG driver only
+compresses them.
+
+Definition: level ``k`` (factor ``2**k``) holds, for each block of ``2**k x 2**k`` full-resolution
+cells, the mean of the block's valid cells (nodata and NaN ignored), or nodata where the block
+has none. Blocks on the right and bottom edges cover the cells that exist. Levels are added
+until both sides are at most the COG block size (256), as GDAL's COG driver does, each side
+halved rounding up. The sums are accumulated in float64 (the first pair of rows in float32),
+so a level differs from the exact mean by a few float32 units in the last place at most.
+
+Inputs: an uncompressed (or any) single-band float GeoTIFF.
+Outputs: one GeoTIFF per level next to it, and a VRT joining them; the caller removes them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+__all__ = ["average_overviews", "overview_sizes", "overview_vrt"]
+
+# columns of full-resolution cells per block (a multiple of the largest factor is used)
+_BLOCK_COLS = 2048
+
+
+def overview_sizes(width: int, height: int, block: int = 256) -> list[tuple[int, int]]:
+    """Sizes ``(width, height)`` of the overview levels GDAL's COG driver would create.
+
+    Examples
+    --------
+    >>> overview_sizes(1000, 300)
+    [(500, 150), (250, 75)]
+    >>> overview_sizes(200, 100)
+    []
+    """
+    sizes = []
+    w, h = width, height
+    while w > block or h > block:
+        w, h = -(-w // 2), -(-h // 2)
+        sizes.append((w, h))
+    return sizes
+
+
+def _reduce(s: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums and counts of 2 x 2 blocks (even shapes)."""
+    s = s[0::2] + s[1::2]
+    s = s[:, 0::2] + s[:, 1::2]
+    n = n[0::2] + n[1::2]
+    n = n[:, 0::2] + n[:, 1::2]
+    return s, n
+
+
+def _means(s: np.ndarray, n: np.ndarray, nodata) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = (s / n).astype("float32")
+    m[n == 0] = np.float32(np.nan if nodata is None else nodata)
+    return m
+
+
+def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
+    """Write the average overview levels of a single-band float raster, one file per level.
+
+    Parameters
+    ----------
+    src_path : str or pathlib.Path
+        A float32 or float64 GeoTIFF (read block by block; memory is a few MB per block).
+    block : int
+        COG block size: levels are added until both sides are at most ``block``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<src>.ov<k>.tif`` for k = 1, 2, ... (factor ``2**k``), uncompressed and tiled; empty
+        when the raster needs no overview.
+    """
+    src_path = Path(src_path)
+    with rasterio.open(src_path) as src:
+        width, height, nodata = src.width, src.height, src.nodata
+        sizes = overview_sizes(width, height, block)
+        if not sizes:
+            return []
+        if np.dtype(src.dtypes[0]).kind != "f":
+            raise ValueError(f"{src_path.name}: average overviews are for float rasters")
+        nan_nodata = nodata is None or math.isnan(nodata)
+        span = 1 << len(sizes)  # full-resolution rows and columns of one top-level cell
+        cols = -(-max(_BLOCK_COLS, span) // span) * span
+        paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
+        profile = dict(
+            driver="GTiff", count=1, dtype="float32", crs=src.crs, nodata=nodata,
+            tiled=True, blockxsize=256, blockysize=256, compress="NONE", BIGTIFF="IF_SAFER",
+        )  # fmt: skip
+        outs = []
+        try:
+            for (w, h), path in zip(sizes, paths, strict=True):
+                t = src.transform * rasterio.Affine.scale(width / w, height / h)
+                outs.append(rasterio.open(path, "w", width=w, height=h, transform=t, **profile))
+            for r0 in range(0, height, span):
+                rh = min(span, height - r0)
+                for c0 in range(0, width, cols):
+                    cw = min(cols, width - c0)
+                    a = src.read(1, window=Window(c0, r0, cw, rh), out_dtype="float32")
+                    valid = ~np.isnan(a)
+                    if not nan_nodata:
+                        valid &= a != np.float32(nodata)
+                    vals = np.zeros((span, cols), dtype="float32")
+                    cnt = np.zeros((span, cols), dtype="uint8")
+                    vals[:rh, :cw] = np.where(valid, a, np.float32(0))
+                    cnt[:rh, :cw] = valid
+                    # first level: pairs of rows in float32 (exact to half an ulp), then float64
+                    s = (vals[0::2] + vals[1::2]).astype("float64")
+                    s = s[:, 0::2] + s[:, 1::2]
+                    n = cnt[0::2] + cnt[1::2]
+                    n = (n[:, 0::2] + n[:, 1::2]).astype("uint32")
+                    for k, (w, h) in enumerate(sizes):
+                        if k:
+                            s, n = _reduce(s, n)
+                        f = 1 << (k + 1)
+                        orow, ocol = r0 // f, c0 // f
+                        oh, ow = min(s.shape[0], h - orow), min(s.shape[1], w - ocol)
+                        if oh <= 0 or ow <= 0:
+                            continue
+                        m = _means(s[:oh, :ow], n[:oh, :ow], None if nan_nodata else nodata)
+                        outs[k].write(m, 1, window=Window(ocol, orow, ow, oh))
+        finally:
+            for o in outs:
+                o.close()
+    return paths
+
+
+def overview_vrt(src_path: str | Path, levels: list[Path], vrt_path: str | Path) -> Path:
+    """A VRT of ``src_path`` (band 1, its CRS, transform, nodata and tags) with ``levels``
+    declared as its overviews, for GDAL's COG driver to copy (``OVERVIEWS=AUTO``)."""
+    src_path, vrt_path = Path(src_path), Path(vrt_path)
+    with rasterio.open(src_path) as src:
+        dtype = {"float32": "Float32", "float64": "Float64"}[src.dtypes[0]]
+        nodata = src.nodata
+        gt = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
+        lines = [
+            f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">',
+            f"  <SRS>{escape(src.crs.to_wkt())}</SRS>" if src.crs else "",
+            f"  <GeoTransform>{gt}</GeoTransform>",
+            "  <Metadata>",
+            *(
+                f'    <MDI key="{escape(k)}">{escape(v)}</MDI>'
+                for k, v in src.tags().items()
+            ),
+            "  </Metadata>",
+            f'  <VRTRasterBand dataType="{dtype}" band="1">',
+            f"    <NoDataValue>{'nan' if nodata is None or math.isnan(nodata) else repr(nodata)}"
+            "</NoDataValue>"
+            if nodata is not None
+            else "",
+            "    <SimpleSource>",
+            f'      <SourceFilename relativeToVRT="1">{escape(src_path.name)}</SourceFilename>',
+            "      <SourceBand>1</SourceBand>",
+            "    </SimpleSource>",
+            *(
+                f'    <Overview><SourceFilename relativeToVRT="1">{escape(p.name)}'
+                "</SourceFilename><SourceBand>1</SourceBand></Overview>"
+                for p in levels
+            ),
+            "  </VRTRasterBand>",
+            "</VRTDataset>",
+        ]
+    vrt_path.write_text("\n".join(line for line in lines if line) + "\n", encoding="utf-8")
+    return vrt_path

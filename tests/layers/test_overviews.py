@@ -1,0 +1,96 @@
+"""Average overviews computed by sxplan.layers.overviews, checked against direct block means."""
+
+import numpy as np
+import pytest
+import rasterio
+
+from sxplan.layers import GridSpec, write_raster
+from sxplan.layers.overviews import average_overviews, overview_sizes
+
+
+def _block_means(a, f, nodata):
+    """Mean of the valid cells of every f x f block, computed directly from the base array."""
+    h, w = a.shape
+    oh, ow = -(-h // f), -(-w // f)
+    out = np.full((oh, ow), np.nan, "float64")
+    for i in range(oh):
+        for j in range(ow):
+            blk = a[i * f : (i + 1) * f, j * f : (j + 1) * f].astype("float64")
+            ok = ~np.isnan(blk) if nodata is None else (blk != nodata) & ~np.isnan(blk)
+            if ok.any():
+                out[i, j] = blk[ok].mean()
+    return out
+
+
+def _base(shape, seed=7):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 1000, shape).astype("float32")
+    a[rng.uniform(size=shape) < 0.3] = np.nan
+    a[:40, :40] = np.nan  # whole blocks with no valid cell, at every level
+    return a
+
+
+def test_overview_sizes_halve_rounding_up_until_one_block():
+    assert overview_sizes(10973, 22631) == [
+        (5487, 11316), (2744, 5658), (1372, 2829), (686, 1415), (343, 708), (172, 354),
+        (86, 177),
+    ]  # fmt: skip
+    assert overview_sizes(256, 256) == []
+    assert overview_sizes(257, 3) == [(129, 2)]
+
+
+@pytest.mark.parametrize("nodata", [None, -9999.0])
+def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata):
+    a = _base((601, 555))
+    if nodata is not None:
+        a[np.isnan(a)] = nodata
+    g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
+    path = tmp_path / "s.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=555, height=601, count=1, dtype="float32",
+        crs=g.crs, transform=g.transform, nodata=np.nan if nodata is None else nodata,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    levels = average_overviews(path)
+    assert [p.name for p in levels] == ["s.tif.ov1.tif", "s.tif.ov2.tif"]
+    for k, p in enumerate(levels, start=1):
+        want = _block_means(a, 2**k, nodata)
+        with rasterio.open(p) as src:
+            got = src.read(1).astype("float64")
+            assert (src.width, src.height) == overview_sizes(555, 601)[k - 1]
+        empty = np.isnan(want)
+        if nodata is None:
+            assert np.array_equal(np.isnan(got), empty)
+        else:
+            assert np.array_equal(got == nodata, empty)
+        np.testing.assert_allclose(got[~empty], want[~empty], rtol=1e-6)
+    # the top-left 40 x 40 cells are all nodata: so is the first cell of both levels
+    assert empty[0, 0]
+
+
+def test_cog_carries_the_block_means_and_the_base_unchanged(tmp_path):
+    g = GridSpec.from_bounds((0, 0, 700 * 30, 520 * 30), 30)
+    a = _base(g.shape, seed=3)
+    layer = write_raster(
+        tmp_path / "c.tif", np.ma.masked_invalid(a), g, nodata=float("nan"), name="c",
+        units="score 0-1", tags={"units": "score 0-1", "criterion": "x"},
+    )  # fmt: skip
+    with rasterio.open(layer.path) as src:
+        assert src.overviews(1) == [2, 4]
+        assert src.tags()["criterion"] == "x" and src.tags()["SXPLAN_KIND"] == "continuous"
+        assert src.crs == g.crs and src.transform == g.transform and np.isnan(src.nodata)
+        assert np.array_equal(src.read(1), a, equal_nan=True)
+    with rasterio.open(layer.path, OVERVIEW_LEVEL=0) as ov:
+        got = ov.read(1).astype("float64")
+    want = _block_means(a, 2, None)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.tif"]  # no level or VRT left
+
+
+def test_integer_rasters_keep_gdal_overviews(tmp_path):
+    g = GridSpec.from_bounds((0, 0, 600 * 30, 300 * 30), 30)
+    codes = (np.arange(g.n_cells) % 7).reshape(g.shape).astype("uint8")
+    layer = write_raster(tmp_path / "k.tif", codes, g, nodata=255, kind="categorical")
+    with rasterio.open(layer.path, OVERVIEW_LEVEL=0) as ov:
+        assert set(np.unique(ov.read(1))) <= set(range(7))  # NEAREST: existing codes only
