@@ -107,6 +107,8 @@ class TechCompute:
         self.max_cells = tcfg.max_parcel_area_km2 / cell_km2
         self.thr = float(tcfg.score_threshold)
         self.connectivity = tcfg.connectivity
+        # criterion rasters another technology writes identically (set by shared_pass)
+        self.shared_records: dict[str, tuple[str, str]] = {}
 
     @property
     def halo(self) -> int:
@@ -129,6 +131,8 @@ class TechCompute:
         code, score, extra, ex, cr = self._compute(tile, ctx, county, study)
         record = {"rules": ex.rule_bits}
         for name in self.crit.names:
+            if name in self.shared_records:
+                continue
             s = cr.scores[name] if cr is not None else np.full(ctx.shape, np.nan, "float32")
             record[name] = np.where(study, s, np.nan).astype("float32")
         return code, score, extra, record
@@ -236,6 +240,7 @@ class TechPass:
         self.suit_path = paths["suitability"]
         self.record_paths = {"rules": paths["rules_applying"]}
         self.record_paths.update({n: paths["criterion"](n) for n in self.spec.crit.names})
+        self.copies = {}  # criterion rasters copied from an identical one of another technology
         self.wrecord = {
             "rules": stack.enter_context(
                 RasterTileWriter(
@@ -246,6 +251,8 @@ class TechPass:
             )
         }  # fmt: skip
         for n in self.spec.crit.names:
+            if n in self.spec.shared_records:
+                continue
             self.wrecord[n] = stack.enter_context(
                 RasterTileWriter(
                     self.record_paths[n], grid, "float32", float("nan"), cog=cog,
@@ -322,6 +329,7 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         tile_size=tile_size,
     )
     specs = [tp.spec for tp in passes]
+    _share_identical_criteria(passes)
 
     def compute(tile):
         ctx = TileContext(layers, tile)
@@ -338,7 +346,35 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog)
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
+    _copy_shared_criteria(passes)
     return tiles
+
+
+def _share_identical_criteria(passes) -> None:
+    """Mark criteria defined identically in an earlier technology (same layer or distance,
+    same transform): their rasters would be equal cell for cell, so they are computed and
+    written once and copied (a float32 COG costs several CPU-seconds per giga-cell)."""
+    seen = {}
+    for tp in passes:
+        tp.spec.shared_records = {}
+        for c in tp.spec.crit.items:
+            key = c.crit.model_dump_json()
+            if key in seen:
+                tp.spec.shared_records[c.name] = seen[key]
+            else:
+                seen[key] = (tp.tech, c.name)
+
+
+def _copy_shared_criteria(passes) -> None:
+    import shutil
+
+    from sxplan.layers.atomic import atomic_path
+
+    by_key = {(tp.tech, n): tp.record_paths[n] for tp in passes for n in tp.record_paths}
+    for tp in passes:
+        for name, origin in tp.spec.shared_records.items():
+            with atomic_path(tp.record_paths[name]) as tmp:
+                shutil.copyfile(by_key[origin], tmp)
 
 
 class _WriterStack:
