@@ -12,7 +12,13 @@ tiles in flight together        ``M`` MiB, shared equally by the tiles computed 
 GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
 GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
+tiles of a whole run            ``max(M / 4, M - 256 - block cache)`` MiB (:meth:`Budget.run_tiles`)
 ==============================  ===========================================================
+
+:meth:`Budget.run_tiles` is for a whole run (``sxplan siting``): there ``M`` bounds the
+process, so the tiles get what is left after the interpreter and libraries (about 256 MB for
+Python, NumPy, GDAL, GeoPandas and SciPy, measured: ``benchmarks/README.md``) and GDAL's block
+cache. Library functions given ``M`` directly spend all of it on tiles.
 
 The block cache only holds copies of file blocks: its size changes speed and memory, never a
 result.
@@ -31,6 +37,8 @@ __all__ = ["DEFAULT_MEM_LIMIT_MB", "Budget"]
 
 #: Default memory budget for one raster operation, in MB (MiB).
 DEFAULT_MEM_LIMIT_MB = 512
+#: Memory of a run's process before any tile (interpreter and libraries), in MB (MiB).
+PROCESS_BASE_MB = 256
 
 _MIB = 1024 * 1024
 
@@ -73,6 +81,20 @@ class Budget:
     def total_bytes(self) -> float:
         """The whole budget in bytes."""
         return self.mem_limit_mb * _MIB
+
+    def run_tiles(self) -> Budget:
+        """The budget left for tiles when ``mem_limit_mb`` bounds a whole run's process.
+
+        ``max(M / 4, M - PROCESS_BASE_MB - block cache)``: a 1,024 MB run gives its tiles
+        640 MB (1,024 - 256 - 128).
+
+        Examples
+        --------
+        >>> Budget(1024).run_tiles().mem_limit_mb, Budget(256).run_tiles().mem_limit_mb
+        (640.0, 64.0)
+        """
+        m = float(self.mem_limit_mb)
+        return Budget(max(m / 4, m - PROCESS_BASE_MB - self.gdal_cache_bytes / _MIB))
 
     def tile_bytes(self, n_workers: int = 1) -> float:
         """Bytes one tile's working set may use when ``n_workers`` tiles are computed at once."""

@@ -97,8 +97,9 @@ def run_siting(
     techs : sequence of str
         Parcel technologies to run (``pv``, ``wind``; disabled ones in the config are skipped).
     mem_limit_mb : float or sxplan.layers.budget.Budget
-        Memory budget for tiles in flight, in MB (or the run's :class:`Budget`, which also
-        bounds GDAL's block cache).
+        Memory budget of the run's process, in MB (or the run's :class:`Budget`): GDAL's
+        block cache is bounded by it, and tiles in flight get what the interpreter, the
+        libraries and that cache leave (:meth:`~sxplan.layers.budget.Budget.run_tiles`).
     scheduler : str, optional
         Tile scheduler for :func:`sxplan.layers.windows.run_tiles` (``"sync"``, ``"threads"``,
         a Dask scheduler); default: the one of an enclosing
@@ -118,7 +119,8 @@ def run_siting(
     with budget.gdal_env():  # GDAL's block cache bounded by the budget (Budget.gdal_cache_bytes)
         t_start = time.perf_counter()
         inputs = prepare_inputs(grid, rasters, vectors, counties, bases, config, installed)
-        tiling = TileOptions(budget, scheduler, tile_size)
+        # mem_limit_mb bounds the run's process: tiles get what the libraries leave
+        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size)
         return _run_siting(inputs, techs, Path(out_dir), tiling, cog, t_start)
 
 
