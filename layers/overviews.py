@@ -140,8 +140,11 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
 
 
 def overview_vrt(src_path: str | Path, levels: list[Path], vrt_path: str | Path) -> Path:
-    """A VRT of ``src_path`` (band 1, its CRS, transform, nodata and tags) with ``levels``
-    declared as its overviews, for GDAL's COG driver to copy (``OVERVIEWS=AUTO``)."""
+    """A VRT of ``src_path`` with ``levels`` declared as its overviews.
+
+    Band 1 with its CRS, transform, nodata and tags, for GDAL's COG driver to copy
+    (``OVERVIEWS=AUTO`` takes a source's overviews as they are).
+    """
     src_path, vrt_path = Path(src_path), Path(vrt_path)
     with rasterio.open(src_path) as src:
         dtype = {"float32": "Float32", "float64": "Float64"}[src.dtypes[0]]
@@ -152,10 +155,7 @@ def overview_vrt(src_path: str | Path, levels: list[Path], vrt_path: str | Path)
             f"  <SRS>{escape(src.crs.to_wkt())}</SRS>" if src.crs else "",
             f"  <GeoTransform>{gt}</GeoTransform>",
             "  <Metadata>",
-            *(
-                f'    <MDI key="{escape(k)}">{escape(v)}</MDI>'
-                for k, v in src.tags().items()
-            ),
+            *(f'    <MDI key="{escape(k)}">{escape(v)}</MDI>' for k, v in src.tags().items()),
             "  </Metadata>",
             f'  <VRTRasterBand dataType="{dtype}" band="1">',
             f"    <NoDataValue>{'nan' if nodata is None or math.isnan(nodata) else repr(nodata)}"
