@@ -101,6 +101,12 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
             # Drop vertices left on straight edges where tiles met (GDAL's own outlines have
             # none), so the geometry does not depend on the tiling.
             geom = shapely.simplify(shapely.union_all(ps), 0.0)
+        if not shapely.is_valid(geom):
+            # GDAL traces cells that touch only at a corner (8-connected parcels) as one ring
+            # through that corner twice, which OGC calls a self-intersection (QGIS and ArcGIS
+            # flag it); the valid form is two polygons meeting at the point, which is also
+            # what the union of tile pieces gives, so the result does not depend on the tiling
+            geom = shapely.make_valid(geom)
         geoms.append(shapely.normalize(geom))
     return geoms
 
