@@ -125,9 +125,15 @@ class CategoricalTileWriter(RasterTileWriter):
         super().__init__(*args, **kwargs)
         self.categories = dict(categories)
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is None and self.categories and self.dtype in ("uint8", "uint16"):
+    def __enter__(self) -> CategoricalTileWriter:
+        super().__enter__()
+        # before any tile: libtiff cannot change the photometric tag of a written directory
+        # (GDAL printed "ERROR 1: TIFFSetField ... PhotometricInterpretation" when this came last)
+        if self.categories and self.dtype in ("uint8", "uint16"):
             self._dst.write_colormap(1, {k: v[1] for k, v in self.categories.items()})
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
         handled = super().__exit__(exc_type, exc, tb)
         if exc_type is None and self.categories:
             write_category_sidecar(self.path, self.categories)
