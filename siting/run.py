@@ -36,6 +36,7 @@ from sxplan.errors import ConfigError
 from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import write_csv, write_gpkg
+from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
@@ -150,7 +151,10 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
             passes = [
                 TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
             ]
-            tiles = shared_pass(passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog)
+            with keep_datasets_open():  # inputs decoded once per block, not once per tile
+                tiles = shared_pass(
+                    passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog
+                )
             timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
             for tp in passes:
                 t0 = time.perf_counter()
