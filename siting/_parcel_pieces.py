@@ -221,8 +221,11 @@ def _count_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.size == 0:
         return np.zeros((0, 3), dtype="int64")
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    pairs, counts = np.unique(np.column_stack([lo, hi]), axis=0, return_counts=True)
-    return np.column_stack([pairs, counts]).astype("int64")
+    # (lo, hi) rows sorted lexicographically = lo * m + hi sorted (0 < hi < m): one 1-D unique
+    m = int(hi.max()) + 1
+    keys, counts = np.unique(lo * m + hi, return_counts=True)
+    lo_u, hi_u = np.divmod(keys, m)
+    return np.column_stack([lo_u, hi_u, counts]).astype("int64")
 
 
 def piece_tile(
@@ -268,25 +271,26 @@ def piece_tile(
     -------
     PieceTile
     """
-    struct = _structure(connectivity)
     pieces, n_pieces = label_pieces(candidate, row_off, col_off, block_cells, connectivity)
     h, w = candidate.shape
     if n_pieces == 0:
         return empty_piece_tile(h, w)
-    # Regions inside the tile: complete (not touching the tile edge) and small ones are dropped.
-    regions, n_regions = ndimage.label(candidate, structure=struct)
     sel = pieces > 0
     lab = pieces[sel]
-    region_sel = regions[sel]
-    # cells per region counted on the candidate cells only (region 0 is never kept)
-    region_cells = np.bincount(region_sel, minlength=n_regions + 1)
-    on_edge = np.zeros(n_regions + 1, dtype=bool)
-    on_edge[np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])] = True
+    # Pieces in contact across block lines inside the tile, (a, b, contacts) with a < b; the
+    # regions of the tile (candidate cells connected in it) are the pieces joined by them.
+    piece_edges = _pairs_across_blocks(pieces, row_off, col_off, block_cells, connectivity)
+    region_of_piece, n_regions = _joined(n_pieces + 1, piece_edges)
+    # Regions complete inside the tile (not touching its edge) and small are dropped.
+    piece_cells = np.bincount(lab, minlength=n_pieces + 1)
+    region_cells = np.zeros(n_regions, dtype="int64")
+    np.add.at(region_cells, region_of_piece, piece_cells)
+    on_edge = np.zeros(n_regions, dtype=bool)
+    border = np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]])
+    on_edge[region_of_piece[border]] = True
     keep_region = on_edge | (region_cells >= min_cells - 1e-9)
-    keep_region[0] = False
-    region_of_piece = np.zeros(n_pieces + 1, dtype="int64")
-    region_of_piece[lab] = region_sel
     keep_piece = keep_region[region_of_piece]
+    keep_piece[0] = False  # label 0: not a candidate
     kept_local = np.nonzero(keep_piece)[0].astype("int32")
     if kept_local.size == 0:
         return empty_piece_tile(h, w)
@@ -336,12 +340,30 @@ def piece_tile(
         county_pairs = np.column_stack([p, c, cnt]).astype("int64")
     else:
         county_pairs = np.zeros((0, 3), dtype="int64")
-    kept_lab = np.take(renum, pieces)  # renum[0] = 0 off the pieces
-    edges = _pairs_across_blocks(kept_lab, row_off, col_off, block_cells, connectivity)
+    # contacts between kept pieces: a piece and the pieces it touches are in one region, so
+    # kept or dropped together; renum keeps the order, so the rows stay sorted
+    ka, kb = renum[piece_edges[:, 0]], renum[piece_edges[:, 1]]
+    both = (ka > 0) & (kb > 0)
+    edges = np.column_stack([ka[both], kb[both], piece_edges[both, 2]]).astype("int64")
     return PieceTile(
         kept_local, sums, lc_cells, county_pairs, edges,
-        kept_lab[0].copy(), kept_lab[-1].copy(), kept_lab[:, 0].copy(), kept_lab[:, -1].copy(),
+        renum[pieces[0]], renum[pieces[-1]], renum[pieces[:, 0]], renum[pieces[:, -1]],
     )  # fmt: skip
+
+
+def _joined(n_nodes: int, edges: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected component of each node 0..n_nodes-1 joined by ``edges`` rows (a, b, ...)."""
+    if edges.shape[0] == 0:
+        return np.arange(n_nodes), n_nodes
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix(
+        (np.ones(edges.shape[0], dtype="int8"), (edges[:, 0], edges[:, 1])),
+        shape=(n_nodes, n_nodes),
+    )
+    n, comp = connected_components(graph, directed=False)
+    return comp, int(n)
 
 
 def _first_positions(kl: np.ndarray, n: int) -> np.ndarray:

@@ -45,7 +45,7 @@ def linear(x: np.ndarray, x0: float, x1: float) -> np.ndarray:
     """
     # float64 arithmetic in place: the same operations in the same order as
     # (clip((x - x0) / (x1 - x0), 0, 1) + 0.0), with one temporary instead of four
-    t = np.subtract(np.asarray(x, dtype="float64"), x0)
+    t = np.subtract(x, x0, dtype="float64")  # x converted to float64 (exactly) on the fly
     t /= x1 - x0
     np.clip(t, 0.0, 1.0, out=t)
     t += 0.0  # no -0.0
@@ -90,8 +90,7 @@ def inverse_distance(d_m: np.ndarray, half_value_m: float) -> np.ndarray:
     numpy.ndarray
         float32 scores; NaN where ``d_m`` is NaN.
     """
-    d = np.asarray(d_m, dtype="float64")
-    t = np.maximum(d, 0.0)
+    t = np.maximum(d_m, 0.0, dtype="float64")
     t += half_value_m  # a + b == b + a in IEEE arithmetic: the same as h + max(d, 0)
     np.divide(half_value_m, t, out=t)
     return t.astype("float32")
@@ -150,7 +149,7 @@ def weighted_sum(scores: Mapping[str, np.ndarray], weights: Mapping[str, float])
     out = None
     for name, w in weights.items():
         # (s0 * w0) + (s1 * w1) + ... in float64, in weight order, accumulated in place
-        term = np.multiply(np.asarray(scores[name], dtype="float64"), w)
+        term = np.multiply(scores[name], w, dtype="float64")
         if out is None:
             out = term
         else:
