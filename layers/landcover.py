@@ -272,14 +272,18 @@ class CodeTally:
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
         """Record the codes of ``values`` where ``valid`` is True."""
-        v = np.asarray(values)[np.asarray(valid, dtype=bool)]
-        if v.size == 0:
+        values = np.asarray(values)
+        valid = np.asarray(valid, dtype=bool)
+        if values.dtype in (np.uint8, np.uint16):
+            # count every cell, then take the (few) invalid ones off: no copy of the valid cells
+            n = 1 << (8 * values.dtype.itemsize)
+            counts = np.bincount(values.ravel(), minlength=n)
+            if not valid.all():
+                counts -= np.bincount(values[~valid], minlength=n)
+            self._seen[:n] |= counts > 0
             return
-        if v.dtype in (np.uint8, np.uint16):
-            self._seen[: 1 << (8 * v.dtype.itemsize)] |= np.bincount(
-                v.ravel(), minlength=1 << (8 * v.dtype.itemsize)
-            ).astype(bool)
-        else:
+        v = values[valid]
+        if v.size:
             self._other.update(np.unique(v).tolist())
 
     def codes(self) -> np.ndarray:
