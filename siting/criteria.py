@@ -45,7 +45,8 @@ def linear(x: np.ndarray, x0: float, x1: float) -> np.ndarray:
     """
     # float64 arithmetic in place: the same operations in the same order as
     # (clip((x - x0) / (x1 - x0), 0, 1) + 0.0), with one temporary instead of four
-    t = np.subtract(x, x0, dtype="float64")  # x converted to float64 (exactly) on the fly
+    t = np.asarray(x).astype("float64")  # a float64 copy (exact), then in place
+    t -= x0
     t /= x1 - x0
     np.clip(t, 0.0, 1.0, out=t)
     t += 0.0  # no -0.0
@@ -90,7 +91,8 @@ def inverse_distance(d_m: np.ndarray, half_value_m: float) -> np.ndarray:
     numpy.ndarray
         float32 scores; NaN where ``d_m`` is NaN.
     """
-    t = np.maximum(d_m, 0.0, dtype="float64")
+    t = np.asarray(d_m).astype("float64")
+    np.maximum(t, 0.0, out=t)
     t += half_value_m  # a + b == b + a in IEEE arithmetic: the same as h + max(d, 0)
     np.divide(half_value_m, t, out=t)
     return t.astype("float32")
@@ -149,7 +151,8 @@ def weighted_sum(scores: Mapping[str, np.ndarray], weights: Mapping[str, float])
     out = None
     for name, w in weights.items():
         # (s0 * w0) + (s1 * w1) + ... in float64, in weight order, accumulated in place
-        term = np.multiply(scores[name], w, dtype="float64")
+        term = np.asarray(scores[name]).astype("float64")
+        term *= w
         if out is None:
             out = term
         else:
