@@ -218,8 +218,9 @@ class AlignedLayer:
         -------
         numpy.ma.MaskedArray or numpy.ndarray
         """
-        with rasterio.open(self.path) as src:
-            data = src.read(1, window=window)
+        from .open_datasets import read_band_window
+
+        data = read_band_window(self.path, window)
         if not masked:
             return data
         return np.ma.MaskedArray(data, mask=~self.valid_mask(data))
@@ -232,19 +233,26 @@ class AlignedLayer:
         tuple of numpy.ndarray
             ``(values, valid)``.
         """
-        with rasterio.open(self.path) as src:
-            data = src.read(1, window=window)
+        from .open_datasets import read_band_window
+
+        # one dataset per file for a whole pass inside layers.keep_datasets_open (its decoded
+        # blocks serve the next tile); else opened and closed here
+        data = read_band_window(self.path, window)
         return data, self.valid_mask(data)
 
     def valid_mask(self, data: np.ndarray) -> np.ndarray:
         """True where ``data`` (read from this layer) is not nodata."""
+        is_float = data.dtype.kind == "f"
+        nan_nodata = isinstance(self.nodata, float) and np.isnan(self.nodata)
+        if is_float and (self.nodata is None or nan_nodata):
+            return np.isfinite(data)  # finite implies not NaN: one pass instead of two
         if self.nodata is None:
             valid = np.ones(data.shape, dtype=bool)
-        elif isinstance(self.nodata, float) and np.isnan(self.nodata):
+        elif nan_nodata:
             valid = ~np.isnan(data)
         else:
             valid = data != self.nodata
-        if data.dtype.kind == "f":
+        if is_float:
             valid &= np.isfinite(data)
         return valid
 

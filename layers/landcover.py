@@ -23,6 +23,8 @@ Inputs: integer code arrays. Outputs: ``uint8`` arrays of common class codes (0 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from sxplan.errors import ConfigError, UnknownCodeError
@@ -183,6 +185,11 @@ def to_common(codes: np.ndarray, scheme: str, nodata=None, *, what: str = "land 
     [[1, 4], [5, 0]]
     """
     codes = np.asarray(codes)
+    if codes.dtype in (np.uint8, np.uint16):
+        out = _to_common_small(codes, scheme, nodata)
+        if out is not None:
+            return out
+        # an unknown code is present: the general path below names every one of them
     if codes.dtype.kind not in "iu":
         if codes.dtype.kind == "f" and np.all(np.isnan(codes) | (codes == np.round(codes))):
             codes = np.where(np.isnan(codes), -1, codes).astype("int64")
@@ -201,6 +208,45 @@ def to_common(codes: np.ndarray, scheme: str, nodata=None, *, what: str = "land 
     if unknown_cells.any():
         raise _unknown_codes(np.unique(codes[unknown_cells]), scheme, subject=what)
     return out
+
+
+def _to_common_small(codes: np.ndarray, scheme: str, nodata) -> np.ndarray | None:
+    """:func:`to_common` of uint8/uint16 codes by one table lookup; None if a code is unknown.
+
+    The table maps every possible code: known codes to their class, ``nodata`` to 0 and
+    unknown codes to 255 (no class has that code), so one :func:`numpy.take` and one maximum
+    give the same result as the general path, without its masks.
+    """
+    n = 1 << (8 * codes.dtype.itemsize)
+    lut = _small_lut(scheme, n, _nodata_index(nodata, n))
+    out = np.take(lut, codes)
+    if out.size and out.max() == _UNKNOWN:
+        return None
+    return out
+
+
+_UNKNOWN = 255  # marks unknown codes in the lookup tables of _small_lut (classes are 0-8)
+
+
+def _nodata_index(nodata, n: int) -> int:
+    """``nodata`` as a table index, or -1 when no code of an ``n``-code dtype equals it."""
+    if nodata is None:
+        return -1
+    value = float(nodata)
+    if not value.is_integer() or not 0 <= value < n:  # NaN, fractions, out of range
+        return -1
+    return int(value)
+
+
+@functools.lru_cache(maxsize=32)
+def _small_lut(scheme: str, n: int, nodata_index: int) -> np.ndarray:
+    """Read-only table code -> common class (0 at ``nodata_index``, 255 for unknown codes)."""
+    lut = common_lookup(scheme)[:n].copy()
+    lut[lut == 0] = _UNKNOWN
+    if nodata_index >= 0:
+        lut[nodata_index] = 0
+    lut.flags.writeable = False
+    return lut
 
 
 class CodeTally:
@@ -226,14 +272,18 @@ class CodeTally:
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
         """Record the codes of ``values`` where ``valid`` is True."""
-        v = np.asarray(values)[np.asarray(valid, dtype=bool)]
-        if v.size == 0:
+        values = np.asarray(values)
+        valid = np.asarray(valid, dtype=bool)
+        if values.dtype in (np.uint8, np.uint16):
+            # count every cell, then take the (few) invalid ones off: no copy of the valid cells
+            n = 1 << (8 * values.dtype.itemsize)
+            counts = np.bincount(values.ravel(), minlength=n)
+            if not valid.all():
+                counts -= np.bincount(values[~valid], minlength=n)
+            self._seen[:n] |= counts > 0
             return
-        if v.dtype in (np.uint8, np.uint16):
-            self._seen[: 1 << (8 * v.dtype.itemsize)] |= np.bincount(
-                v.ravel(), minlength=1 << (8 * v.dtype.itemsize)
-            ).astype(bool)
-        else:
+        v = values[valid]
+        if v.size:
             self._other.update(np.unique(v).tolist())
 
     def codes(self) -> np.ndarray:

@@ -66,12 +66,18 @@ def horn_gradient(
     tuple of numpy.ndarray
         ``(dz_dx_east, dz_dy_south, valid)``; gradients are NaN where the DEM has no data.
     """
-    z = np.ma.getdata(dem).astype("float32", copy=True)
+    data = np.ma.getdata(dem)
+    nrow, ncol = data.shape
+    # the float32 DEM is written straight into its NaN-padded copy (one array, not two)
+    zp = np.empty((nrow + 2, ncol + 2), dtype="float32")
+    z = zp[1:-1, 1:-1]
+    z[...] = data
     if valid is None:
         valid = np.isfinite(z) & ~np.ma.getmaskarray(dem)
-    z[~valid] = np.nan
-    zp = np.pad(z, 1, mode="constant", constant_values=np.nan)
-    nrow, ncol = z.shape
+    if not valid.all():
+        np.copyto(z, np.float32(np.nan), where=~valid)
+    zp[0, :] = zp[-1, :] = np.nan
+    zp[1:-1, 0] = zp[1:-1, -1] = np.nan
     scale = np.float32(8.0 * res_m)
 
     def view(dr: int, dc: int) -> np.ndarray:
@@ -81,11 +87,30 @@ def horn_gradient(
     d, f = view(0, -1), view(0, 1)
     g, h, i = view(1, -1), view(1, 0), view(1, 1)
     two = np.float32(2.0)
-    gx = ((c + two * f + i) - (a + two * d + g)) / scale
-    gy = ((g + two * h + i) - (a + two * b + c)) / scale
-    redo = np.isnan(gx) & valid
-    if redo.any():
-        rr, cc = np.nonzero(redo)
+    # ((c + 2f + i) - (a + 2d + g)) / scale and ((g + 2h + i) - (a + 2b + c)) / scale, the
+    # same float32 operations in the same order (x + y == y + x), accumulated in place
+    gx = np.multiply(f, two)
+    gx += c
+    gx += i
+    t = np.multiply(d, two)
+    t += a
+    t += g
+    gx -= t
+    gx /= scale
+    gy = np.multiply(h, two)
+    gy += g
+    gy += i
+    np.multiply(b, two, out=t)
+    t += a
+    t += c
+    gy -= t
+    gy /= scale
+    del t
+    redo = np.isnan(gx)
+    redo &= valid
+    flat = np.flatnonzero(redo)  # mostly the window's border: cheaper than 2-D nonzero
+    if flat.size:
+        rr, cc = np.divmod(flat, ncol)
         centre = z[rr, cc]
 
         def nb(dr: int, dc: int) -> np.ndarray:
@@ -144,7 +169,7 @@ def horn_slope_aspect(
         if name == "slope_deg":
             out.append(np.degrees(np.arctan(grad)).astype("float32"))
         elif name == "slope_pct":
-            out.append((grad * np.float32(100.0)).astype("float32"))
+            out.append(np.multiply(grad, np.float32(100.0)))  # float32 x float32
         else:
             # downhill direction: east component -dz/dx, north component +dz/dy_south
             asp = (np.degrees(np.arctan2(-gx, gy)) % np.float32(360.0)).astype("float32")
@@ -273,9 +298,11 @@ class DerivedSlopeLayer(AlignedLayer):
         orow, ocol = max(0, r0 - 1), max(0, c0 - 1)
         outer = Window(ocol, orow, min(w, c1 + 1) - ocol, min(h, r1 + 1) - orow)
         values, valid = self.dem.read_valid(outer)
-        (slope,) = horn_slope_aspect(values, self.grid.res, valid, outputs=("slope_pct",))
+        gx, gy, _ = horn_gradient(values, self.grid.res, valid)
         inner = (slice(r0 - orow, r1 - orow), slice(c0 - ocol, c1 - ocol))
-        slope = slope[inner]
+        # horn_slope_aspect's slope_pct, hypot(gx, gy) x 100 in float32, on the window only
+        slope = np.hypot(gx[inner], gy[inner])
+        slope *= np.float32(100.0)
         return slope, valid[inner].copy()
 
     def read(self, window: Window | None = None, *, masked: bool = True):

@@ -115,7 +115,8 @@ class TileContext:
         def make():
             values, valid = self.read(name, what=what)
             out = values.astype("float64", copy=True)
-            out[~valid] = np.nan
+            if not valid.all():
+                np.copyto(out, np.nan, where=~valid)
             out.flags.writeable = False
             return out
 

@@ -103,23 +103,32 @@ def label_pieces(
     n : int
         Number of pieces.
     """
-    rcuts = _block_cuts(row_off, candidate.shape[0], block_cells)
-    ccuts = _block_cuts(col_off, candidate.shape[1], block_cells)
-    expanded = candidate
-    if rcuts.size:
-        expanded = np.insert(expanded, rcuts, False, axis=0)
-    if ccuts.size:
-        expanded = np.insert(expanded, ccuts, False, axis=1)
+    h, w = candidate.shape
+    rcuts = _block_cuts(row_off, h, block_cells)
+    ccuts = _block_cuts(col_off, w, block_cells)
+    if not (rcuts.size or ccuts.size):
+        labels, n = ndimage.label(candidate, structure=_structure(connectivity))
+        return labels.astype("int32", copy=False), int(n)
+    # one empty row/column inserted at each block line, so no piece crosses it; the cells
+    # are copied in and out by block (slices), in the same row-major order
+    rseg = _segments(rcuts, h)
+    cseg = _segments(ccuts, w)
+    expanded = np.zeros((h + rcuts.size, w + ccuts.size), dtype=bool)
+    for r0, r1, dr in rseg:
+        for c0, c1, dc in cseg:
+            expanded[r0 + dr : r1 + dr, c0 + dc : c1 + dc] = candidate[r0:r1, c0:c1]
     labels, n = ndimage.label(expanded, structure=_structure(connectivity))
-    if rcuts.size or ccuts.size:
-        rows = np.arange(candidate.shape[0]) + np.searchsorted(
-            rcuts, np.arange(candidate.shape[0]), side="right"
-        )
-        cols = np.arange(candidate.shape[1]) + np.searchsorted(
-            ccuts, np.arange(candidate.shape[1]), side="right"
-        )
-        labels = labels[np.ix_(rows, cols)]
-    return labels.astype("int32", copy=False), int(n)
+    out = np.empty((h, w), dtype="int32")
+    for r0, r1, dr in rseg:
+        for c0, c1, dc in cseg:
+            out[r0:r1, c0:c1] = labels[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
+    return out, int(n)
+
+
+def _segments(cuts: np.ndarray, length: int) -> list[tuple[int, int, int]]:
+    """``(start, stop, shift)`` of the runs between cuts; run j moves by j in the expanded axis."""
+    edges = [0, *(int(c) for c in cuts), length]
+    return [(edges[j], edges[j + 1], j) for j in range(len(edges) - 1)]
 
 
 @dataclass
@@ -191,7 +200,9 @@ def _pairs_across_blocks(lab, row_off, col_off, block, connectivity):
             a_parts += [lab[ii, :-1].ravel(), lab[ii, 1:].ravel()]
             b_parts += [lab[ii + 1, 1:].ravel(), lab[ii + 1, :-1].ravel()]
         if jj.size:
-            other = np.setdiff1d(np.arange(h - 1), ii)
+            rest = np.ones(h - 1, dtype=bool)  # rows not on a row cut (np.setdiff1d, sorted)
+            rest[ii] = False
+            other = np.flatnonzero(rest)
             if other.size:
                 a_parts += [lab[np.ix_(other, jj)].ravel(), lab[np.ix_(other, jj + 1)].ravel()]
                 b_parts += [
@@ -212,8 +223,11 @@ def _count_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.size == 0:
         return np.zeros((0, 3), dtype="int64")
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    pairs, counts = np.unique(np.column_stack([lo, hi]), axis=0, return_counts=True)
-    return np.column_stack([pairs, counts]).astype("int64")
+    # (lo, hi) rows sorted lexicographically = lo * m + hi sorted (0 < hi < m): one 1-D unique
+    m = int(hi.max()) + 1
+    keys, counts = np.unique(lo * m + hi, return_counts=True)
+    lo_u, hi_u = np.divmod(keys, m)
+    return np.column_stack([lo_u, hi_u, counts]).astype("int64")
 
 
 def piece_tile(
@@ -259,23 +273,26 @@ def piece_tile(
     -------
     PieceTile
     """
-    struct = _structure(connectivity)
     pieces, n_pieces = label_pieces(candidate, row_off, col_off, block_cells, connectivity)
     h, w = candidate.shape
     if n_pieces == 0:
         return empty_piece_tile(h, w)
-    # Regions inside the tile: complete (not touching the tile edge) and small ones are dropped.
-    regions, n_regions = ndimage.label(candidate, structure=struct)
-    region_cells = np.bincount(regions.ravel(), minlength=n_regions + 1)
-    on_edge = np.zeros(n_regions + 1, dtype=bool)
-    on_edge[np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])] = True
-    keep_region = on_edge | (region_cells >= min_cells - 1e-9)
-    keep_region[0] = False
     sel = pieces > 0
     lab = pieces[sel]
-    region_of_piece = np.zeros(n_pieces + 1, dtype="int64")
-    region_of_piece[lab] = regions[sel]
+    # Pieces in contact across block lines inside the tile, (a, b, contacts) with a < b; the
+    # regions of the tile (candidate cells connected in it) are the pieces joined by them.
+    piece_edges = _pairs_across_blocks(pieces, row_off, col_off, block_cells, connectivity)
+    region_of_piece, n_regions = _joined(n_pieces + 1, piece_edges)
+    # Regions complete inside the tile (not touching its edge) and small are dropped.
+    piece_cells = np.bincount(lab, minlength=n_pieces + 1)
+    region_cells = np.zeros(n_regions, dtype="int64")
+    np.add.at(region_cells, region_of_piece, piece_cells)
+    on_edge = np.zeros(n_regions, dtype=bool)
+    border = np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]])
+    on_edge[region_of_piece[border]] = True
+    keep_region = on_edge | (region_cells >= min_cells - 1e-9)
     keep_piece = keep_region[region_of_piece]
+    keep_piece[0] = False  # label 0: not a candidate
     kept_local = np.nonzero(keep_piece)[0].astype("int32")
     if kept_local.size == 0:
         return empty_piece_tile(h, w)
@@ -289,12 +306,16 @@ def piece_tile(
     flat = np.flatnonzero(sel)[in_kept]
     sums = {"cells": np.bincount(kl, minlength=n + 1)[1:]}
     # first cell of each piece in row-major order = global row-major first index
-    _, first_pos = np.unique(kl, return_index=True)
+    first_pos = _first_positions(kl, n)
     fr, fc = np.divmod(flat[first_pos], w)
     sums["first_index"] = (fr + row_off).astype("int64") * grid_width + (fc + col_off)
     for name, arr in values.items():
         # one gather of the kept cells (row-major, as arr[sel][in_kept]) instead of two copies
-        v = _gather(arr, flat, w).astype("float64", copy=False)
+        # float32 fields stay float32 here: bincount converts its weights to float64
+        # (exactly) itself, and adds them in the same order
+        v = _gather(arr, flat, w)
+        if name in max_fields or v.dtype.kind != "f":
+            v = v.astype("float64", copy=False)
         ok = np.isfinite(v)
         if ok.all():  # the common case: no copies of the labels and values
             kl_ok, v_ok = kl, v
@@ -321,13 +342,47 @@ def piece_tile(
         county_pairs = np.column_stack([p, c, cnt]).astype("int64")
     else:
         county_pairs = np.zeros((0, 3), dtype="int64")
-    kept_lab = np.zeros(pieces.shape, dtype="int64")
-    kept_lab[sel] = renum[lab]
-    edges = _pairs_across_blocks(kept_lab, row_off, col_off, block_cells, connectivity)
+    # contacts between kept pieces: a piece and the pieces it touches are in one region, so
+    # kept or dropped together; renum keeps the order, so the rows stay sorted
+    ka, kb = renum[piece_edges[:, 0]], renum[piece_edges[:, 1]]
+    both = (ka > 0) & (kb > 0)
+    edges = np.column_stack([ka[both], kb[both], piece_edges[both, 2]]).astype("int64")
     return PieceTile(
         kept_local, sums, lc_cells, county_pairs, edges,
-        kept_lab[0].copy(), kept_lab[-1].copy(), kept_lab[:, 0].copy(), kept_lab[:, -1].copy(),
+        renum[pieces[0]], renum[pieces[-1]], renum[pieces[:, 0]], renum[pieces[:, -1]],
     )  # fmt: skip
+
+
+def _joined(n_nodes: int, edges: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected component of each node 0..n_nodes-1 joined by ``edges`` rows (a, b, ...)."""
+    if edges.shape[0] == 0:
+        return np.arange(n_nodes), n_nodes
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix(
+        (np.ones(edges.shape[0], dtype="int8"), (edges[:, 0], edges[:, 1])),
+        shape=(n_nodes, n_nodes),
+    )
+    n, comp = connected_components(graph, directed=False)
+    return comp, int(n)
+
+
+def _first_positions(kl: np.ndarray, n: int) -> np.ndarray:
+    """Index of the first occurrence of each kept number 1..n in ``kl`` (row-major order).
+
+    Pieces are numbered in the row-major order of their first cell, so the first cells are
+    where the running maximum steps up by one; ``np.unique(kl, return_index=True)`` is the
+    fallback (and the definition) should that order not hold.
+    """
+    if kl.size:
+        step = np.empty(kl.size, dtype=bool)
+        step[0] = True
+        np.greater(kl[1:], np.maximum.accumulate(kl)[:-1], out=step[1:])
+        pos = np.flatnonzero(step)
+        if pos.size == n and np.array_equal(kl[pos], np.arange(1, n + 1)):
+            return pos
+    return np.unique(kl, return_index=True)[1]
 
 
 def _gather(arr: np.ndarray, flat: np.ndarray, width: int) -> np.ndarray:

@@ -98,24 +98,47 @@ class _CategoricalSel(_Selector):
         self.res = layers.grid.res
         self.what = what
 
-    def _match(self, values, valid):
-        m = np.zeros(values.shape, dtype=bool)
+    def _match(self, ctx, *, outer: bool):
+        values, valid = ctx.read(self.name, outer=outer, what=self.what)
+        m = None
         if self.codes.size:
-            m |= np.isin(values, self.codes) & valid
+            m = _equal_any(values, self.codes)
+            m &= valid
         if self.classes.size:
-            common = to_common(values, self.scheme, self.layer.nodata, what=self.name)
-            m |= np.isin(common, self.classes) & valid
-        return m
+            # the common classes of the tile, mapped once and shared by every rule and by
+            # the parcel statistics (same key as siting._tile_pass uses for the core window)
+            key = ("common_landcover_outer" if outer else "common_landcover", self.name)
+            common = ctx.cached(
+                key, lambda: to_common(values, self.scheme, self.layer.nodata, what=self.name)
+            )
+            c = _equal_any(common, self.classes)
+            c &= valid
+            m = c if m is None else np.logical_or(m, c, out=m)
+        return np.zeros(values.shape, dtype=bool) if m is None else m
 
     def select(self, ctx):
         if self.halo == 0:
-            return self._match(*ctx.read(self.name, what=self.what))
+            return self._match(ctx, outer=False)
 
         def features(window):  # the tile's outer window, read once per tile
-            return self._match(*ctx.read(self.name, outer=True, what=self.what))
+            return self._match(ctx, outer=True)
 
         # exact circle (<=), distance transforms only on blocks with a matching cell in reach
         return within_distance(features, ctx.grid, ctx.tile, self.buffer_m)
+
+
+def _equal_any(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``np.isin(values, codes)`` by comparisons (a few codes) or a lookup table (uint8)."""
+    if codes.size <= 4 or values.dtype != np.uint8:
+        if codes.size > 4:
+            return np.isin(values, codes)
+        m = values == int(codes[0])  # Python ints compare in the values' own dtype
+        for c in codes[1:]:
+            m |= values == int(c)
+        return m
+    table = np.zeros(256, dtype=bool)
+    table[codes[(codes >= 0) & (codes < 256)]] = True
+    return np.take(table, values)
 
 
 class _RangeSel(_Selector):
@@ -133,12 +156,16 @@ class _RangeSel(_Selector):
 
     def select(self, ctx):
         values, valid = ctx.read(self.name, what=self.what)
-        m = np.zeros(values.shape, dtype=bool)
+        m = None
         if self.below is not None:
-            m |= values < self.below
+            m = values < self.below
         if self.above is not None:
-            m |= values > self.above
-        return m & valid
+            above = values > self.above
+            m = above if m is None else np.logical_or(m, above, out=m)
+        if m is None:
+            return np.zeros(values.shape, dtype=bool)
+        m &= valid
+        return m
 
 
 class _VectorSel(_Selector):
@@ -293,7 +320,7 @@ class CompiledRules:
             # a rule code names the same rule for every technology: select once per tile
             m = ctx.cached(("rule", r.code), lambda r=r: r.select(ctx)) & study
             alone[i] = int(np.count_nonzero(m))
-            bits[m] |= bits.dtype.type(1 << i)
+            np.bitwise_or(bits, bits.dtype.type(1 << i), out=bits, where=m)
             masks.append(m)
         waived = self._waived(masks)
         unwaived = code.copy() if waived else None  # codes as if no rule were waived
@@ -304,7 +331,7 @@ class CompiledRules:
                     unwaived[(unwaived == 0) & m] = r.code
                     if r.rule.name in waived:
                         m = m & ~waived[r.rule.name]
-                code[(code == 0) & m] = r.code
+                np.copyto(code, np.uint8(r.code), where=(code == 0) & m)
                 soft.append(None)
             elif r.rule.mode == "soft":
                 factor[m] *= np.float32(r.rule.score_factor)

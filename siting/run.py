@@ -37,6 +37,7 @@ from sxplan.errors import ConfigError
 from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import write_csv, write_gpkg
+from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
@@ -158,7 +159,8 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
             ok = False
             try:
                 paths = lambda t: _raster_paths(out_dir, t)  # noqa: E731
-                tiles = shared_pass(passes, inputs, paths, tiling, cog, pending)
+                with keep_datasets_open():  # inputs decoded once per block, not once per tile
+                    tiles = shared_pass(passes, inputs, paths, tiling, cog, pending)
                 timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
                 for tp in passes:
                     t0 = time.perf_counter()

@@ -43,3 +43,34 @@ def test_unknown_codes_are_listed_and_nodata_is_zero():
         to_common(np.array([[1, 99], [300, 2]]), "clcd")
     out = to_common(np.array([[255, 10]], dtype="uint8"), "igbp", nodata=255)
     assert out.tolist() == [[0, 3]]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+@pytest.mark.parametrize("nodata", [None, 255, 255.0, 0, -1, 70000, float("nan"), 254.5])
+@pytest.mark.parametrize("unknown", [False, True])
+def test_small_code_table_lookup_equals_the_general_path(dtype, nodata, unknown):
+    # uint8/uint16 codes take one table lookup; the same codes as int64 take the general
+    # path (masks, range check): same classes, or the same error naming the same codes
+    rng = np.random.default_rng(7)
+    pool = [0, 1, 5, 10, 12, 13, 16, 17]
+    if nodata is not None and float(nodata).is_integer() and 0 <= nodata < 256:
+        pool.append(int(nodata))
+    if unknown:
+        pool += [200, 251]
+    codes = rng.choice(np.array(pool), size=(23, 31)).astype(dtype)
+
+    def run(c):
+        try:
+            return to_common(c, "igbp", nodata)
+        except UnknownCodeError as exc:
+            return str(exc)
+
+    fast, general = run(codes), run(codes.astype("int64"))
+    if isinstance(general, str):
+        assert fast == general and "200" in general and "251" in general
+    else:
+        assert fast.dtype == general.dtype == np.uint8
+        np.testing.assert_array_equal(fast, general)
+        # by hand: 13 is urban (built), 0 and 17 are water, 255 the fill when it is nodata
+        assert (fast[codes == 13] == COMMON_CLASSES["built"]).all()
+        assert (fast[(codes == 0) & (nodata != 0)] == COMMON_CLASSES["water"]).all()

@@ -112,3 +112,41 @@ def test_tiled_equals_whole(seed, density, tile, block, conn, min_cells):
         else:
             assert 0 not in pids
     assert np.all((ids_w > 0) <= c)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    row_off=st.integers(0, 50),
+    col_off=st.integers(0, 50),
+    block=st.integers(1, 12),
+    connectivity=st.sampled_from([4, 8]),
+)
+def test_label_pieces_equals_labelling_each_block_alone(
+    seed, h, w, row_off, col_off, block, connectivity
+):
+    # independent method: label every block on its own, then number the pieces by their
+    # first cell in row-major order, as label_pieces documents
+    cand = np.random.default_rng(seed).random((h, w)) < 0.6
+    labels, n = label_pieces(cand, row_off, col_off, block, connectivity)
+    struct = np.ones((3, 3), bool) if connectivity == 8 else None
+    ref = np.zeros((h, w), dtype="int64")
+    next_id = 0
+    rb = (row_off + np.arange(h)) // block
+    cb = (col_off + np.arange(w)) // block
+    for r in np.unique(rb):
+        for c in np.unique(cb):
+            rows, cols = np.flatnonzero(rb == r), np.flatnonzero(cb == c)
+            sub, k = ndimage.label(cand[np.ix_(rows, cols)], structure=struct)
+            ref[np.ix_(rows, cols)] = np.where(sub > 0, sub + next_id, 0)
+            next_id += k
+    _, first = np.unique(ref.ravel(), return_index=True)
+    order = np.zeros(next_id + 1, dtype="int64")
+    ids = ref.ravel()[np.sort(first)]
+    ids = ids[ids > 0]
+    order[ids] = np.arange(1, ids.size + 1)
+    assert n == next_id
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, order[ref])
