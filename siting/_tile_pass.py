@@ -134,7 +134,8 @@ class TechCompute:
             if name in self.shared_records:
                 continue
             s = cr.scores[name] if cr is not None else np.full(ctx.shape, np.nan, "float32")
-            record[name] = np.where(study, s, np.nan).astype("float32")
+            # float32 scores: one array, no float64 temporary (same values as before)
+            record[name] = np.where(study, s, np.float32(np.nan)).astype("float32", copy=False)
         return code, score, extra, record
 
     def _compute(self, tile, ctx, county, study):
