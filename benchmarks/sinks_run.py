@@ -118,7 +118,11 @@ def worker(args) -> dict:
 
 
 def run_measured(cmd: list[str], env: dict) -> tuple[dict, float, float]:
-    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child)."""
+    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child).
+
+    The JSON gains ``cpu_s``, the child's user + system CPU seconds (less sensitive than the
+    wall time to other work on a shared machine).
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     out = proc.stdout.read()
@@ -127,7 +131,9 @@ def run_measured(cmd: list[str], env: dict) -> tuple[dict, float, float]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with exit code {code}")
-    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024.0
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
+    return figures, wall, usage.ru_maxrss / 1024.0
 
 
 def main(argv=None) -> int:

@@ -67,6 +67,14 @@ _BYTES_PER_CELL = 96
 # The same for eligible_after_calibration: three float32 inputs and masks, float32 temporaries
 # (~26 B/cell at peak, measured) plus one float32 result waiting to be written.
 _AFTER_BYTES_PER_CELL = 32
+#: Compression of the working rasters (all but the eligible COG): they are written once, read
+#: by the county sums and deleted, so DEFLATE (the writer's default) only costs time: it was
+#: the serial bottleneck of the tile pass at 30 m (9 rasters of 1 GB compressed by the writing
+#: thread, then decompressed by exactextract). Measured at 30 m (benchmarks/README.md, issue
+#: 17): NONE 44 s / 51 CPU-s, ZSTD level 1 77 s / 69 CPU-s, DEFLATE 81-84 s. The price is
+#: scratch disk: 4 bytes per cell and raster (about 10 GB at 30 m for Shanxi) while the
+#: stage runs, in ``out_dir/.sinks_work_*`` (removed at the end, also on failure).
+SCRATCH_COMPRESS = "NONE"
 
 
 def credit_lookups(config: SinksConfig, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -413,6 +421,7 @@ def compute_land_rasters(
             NODATA,
             cog=(n == "eligible"),
             tags={"units": "fraction of cell", "description": n},
+            compress=None if n == "eligible" else SCRATCH_COMPRESS,
         )
         for n in names
     }
@@ -503,7 +512,7 @@ def eligible_after_calibration(
         return np.where(ev, np.minimum(e, room), NODATA).astype("float32")
 
     with RasterTileWriter(
-        path, grid, "float32", NODATA, tags={"units": "fraction of cell"}
+        path, grid, "float32", NODATA, tags={"units": "fraction of cell"}, compress=SCRATCH_COMPRESS
     ) as writer:
         run_tiles(tiles, compute, lambda tile, r: writer.write(r, tile.window))
     return writer.layer("eligible_after_calibration", "fraction")
