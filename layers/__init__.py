@@ -62,6 +62,7 @@ __getattr__, __dir__, __all__ = attach(
             "horn_gradient",
             "horn_slope_aspect",
             "slope_aspect",
+            "slope_deg_layer",
             "slope_pct_layer",
             "steeper_than",
         ],

@@ -37,6 +37,7 @@ __all__ = [
     "horn_gradient",
     "horn_slope_aspect",
     "slope_aspect",
+    "slope_deg_layer",
     "slope_pct_layer",
     "steeper_than",
 ]
@@ -273,23 +274,27 @@ def slope_aspect(
 
 @dataclass(frozen=True)
 class DerivedSlopeLayer(AlignedLayer):
-    """Horn slope in percent of a DEM layer, computed window by window when read.
+    """Horn slope (percent or degrees) of a DEM layer, computed window by window when read.
 
     Reads the DEM over the requested window plus a 1-cell halo and returns exactly the values
-    :func:`slope_aspect` would write to ``slope_pct.tif`` (the gradient does not depend on how
-    the grid is cut), without writing a raster. ``path`` is a pseudo path (``<dem>#slope_pct``)
-    so that code opening the file directly fails loudly instead of reading elevations.
+    :func:`slope_aspect` would write to ``slope_pct.tif`` (or ``slope_deg.tif``; the gradient
+    does not depend on how the grid is cut), without writing a raster. ``path`` is a pseudo
+    path (``<dem>#slope_pct``) so that code opening the file directly fails loudly instead of
+    reading elevations.
 
     Attributes
     ----------
     dem : AlignedLayer
         The elevation layer (metres) it is derived from.
+    output : str
+        ``slope_pct`` (default) or ``slope_deg``.
     """
 
     dem: AlignedLayer | None = None
+    output: str = "slope_pct"
 
     def read_valid(self, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Slope percent (float32, NaN without data) and validity over ``window``."""
+        """Slope (float32, NaN without data) and validity over ``window``."""
         h, w = self.grid.shape
         if window is None:
             window = Window(0, 0, w, h)
@@ -298,15 +303,18 @@ class DerivedSlopeLayer(AlignedLayer):
         orow, ocol = max(0, r0 - 1), max(0, c0 - 1)
         outer = Window(ocol, orow, min(w, c1 + 1) - ocol, min(h, r1 + 1) - orow)
         values, valid = self.dem.read_valid(outer)
-        gx, gy, _ = horn_gradient(values, self.grid.res, valid)
         inner = (slice(r0 - orow, r1 - orow), slice(c0 - ocol, c1 - ocol))
+        if self.output != "slope_pct":
+            (slope,) = horn_slope_aspect(values, self.grid.res, valid, outputs=(self.output,))
+            return slope[inner], valid[inner].copy()
+        gx, gy, _ = horn_gradient(values, self.grid.res, valid)
         # horn_slope_aspect's slope_pct, hypot(gx, gy) x 100 in float32, on the window only
         slope = np.hypot(gx[inner], gy[inner])
         slope *= np.float32(100.0)
         return slope, valid[inner].copy()
 
     def read(self, window: Window | None = None, *, masked: bool = True):
-        """Slope percent over ``window`` (masked where the DEM has no data)."""
+        """Slope over ``window`` (masked where the DEM has no data)."""
         slope, valid = self.read_valid(window)
         return np.ma.MaskedArray(slope, mask=~valid) if masked else slope
 
@@ -349,6 +357,36 @@ def slope_pct_layer(dem: AlignedLayer, name: str = "slope_pct") -> DerivedSlopeL
         float("nan"),
         "float32",
         dem=dem,
+    )
+
+
+def slope_deg_layer(dem: AlignedLayer, name: str = "slope_deg") -> DerivedSlopeLayer:
+    """A slope layer in degrees derived from ``dem`` on read (see :func:`slope_pct_layer`).
+
+    Its values equal those :func:`slope_aspect` writes to ``slope_deg.tif``.
+
+    Parameters
+    ----------
+    dem : AlignedLayer
+        Elevation in metres on the run's grid.
+    name : str
+        Layer name.
+
+    Returns
+    -------
+    DerivedSlopeLayer
+        Continuous, units ``degree``, NaN nodata, float32.
+    """
+    return DerivedSlopeLayer(
+        name,
+        Path(f"{dem.path}#{name}"),
+        dem.grid,
+        "continuous",
+        "degree",
+        float("nan"),
+        "float32",
+        dem=dem,
+        output="slope_deg",
     )
 
 

@@ -112,7 +112,7 @@ def county_sums_ha(
         raise ConfigError(f"zonal layers need distinct file names, got {stems}")
     vec = counties[["adcode", "geometry"]].reset_index(drop=True)
     res = exact_extract(
-        [str(layers[n].path) for n in names],
+        [_zonal_source(layers[n].path) for n in names],
         vec,
         ["sum", "count"],
         include_cols=["adcode"],
@@ -176,6 +176,38 @@ def county_means(
         **kwargs,
     )
     return res[op].to_numpy(dtype="float64")
+
+
+def _zonal_source(path: Path):
+    """An exactextract source for ``path`` that skips masked arrays where that is exact.
+
+    exactextract's rasterio source reads every window as a masked array; for a raster whose
+    only mask is a finite nodata value (the fraction rasters of this stage) handing over the
+    plain array and letting exactextract compare with that nodata value selects the same
+    cells, so sums and counts are unchanged, at half the read cost. Any other raster (NaN or no
+    nodata, a mask band, scale/offset) keeps the masked read.
+    """
+    import rasterio
+    from exactextract.raster import RasterioRasterSource
+    from rasterio.enums import MaskFlags
+    from rasterio.windows import Window
+
+    class _NodataValueSource(RasterioRasterSource):
+        def read_window(self, x0, y0, nx, ny):
+            return self.ds.read(self.band_idx, window=Window(x0, y0, nx, ny))
+
+    ds = rasterio.open(path)
+    nodata = ds.nodata
+    plain = (
+        ds.count == 1
+        and nodata is not None
+        and math.isfinite(nodata)
+        and list(ds.mask_flag_enums[0]) == [MaskFlags.nodata]
+        and ds.scales[0] == 1.0
+        and ds.offsets[0] == 0.0
+    )
+    cls = _NodataValueSource if plain else RasterioRasterSource
+    return cls(ds, name=Path(path).stem)
 
 
 def _max_cells(mem_limit_mb) -> int:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from sxplan.errors import ConfigError, GridMismatchError
+from sxplan.layers.budget import Budget
 from sxplan.layers.distance import (
     features_from_codes,
     features_from_vector,
@@ -58,8 +59,22 @@ __all__ = [
 #: Nodata of the fraction rasters written here.
 NODATA = -1.0
 
-# Working set per cell: land cover + up to ~5 float inputs + masks + ~7 float32 outputs.
+# Working set per cell and tile worker: computing a tile peaks at ~61 B/cell (measured with
+# tracemalloc at 30 m: inputs, masks, temporaries, the float32 outputs) and a computed tile
+# waiting to be written holds ~36 B/cell (nine float32 rasters); run_tiles keeps at most two
+# tiles per worker in flight, so each worker's share of the budget covers one of each.
 _BYTES_PER_CELL = 96
+# The same for eligible_after_calibration: three float32 inputs and masks, float32 temporaries
+# (~26 B/cell at peak, measured) plus one float32 result waiting to be written.
+_AFTER_BYTES_PER_CELL = 32
+#: Compression of the working rasters (all but the eligible COG): they are written once, read
+#: by the county sums and deleted, so DEFLATE (the writer's default) only costs time: it was
+#: the serial bottleneck of the tile pass at 30 m (9 rasters of 1 GB compressed by the writing
+#: thread, then decompressed by exactextract). Measured at 30 m (benchmarks/README.md, issue
+#: 17): NONE 44 s / 51 CPU-s, ZSTD level 1 77 s / 69 CPU-s, DEFLATE 81-84 s. The price is
+#: scratch disk: 4 bytes per cell and raster (about 10 GB at 30 m for Shanxi) while the
+#: stage runs, in ``out_dir/.sinks_work_*`` (removed at the end, also on failure).
+SCRATCH_COMPRESS = "NONE"
 
 
 def credit_lookups(config: SinksConfig, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -383,6 +398,7 @@ def compute_land_rasters(
         bytes_per_cell=_BYTES_PER_CELL,
         tile_size=tile_size,
         halo=halo,
+        n_workers=Budget.workers(),  # tiles computed at once share the budget
     )
 
     def compute(tile):
@@ -405,6 +421,7 @@ def compute_land_rasters(
             NODATA,
             cog=(n == "eligible"),
             tags={"units": "fraction of cell", "description": n},
+            compress=None if n == "eligible" else SCRATCH_COMPRESS,
         )
         for n in names
     }
@@ -479,7 +496,13 @@ def eligible_after_calibration(
     keeps ``min(0.5, 1 - 0.5) = 0.5``; with share 0.8 it keeps ``0.2``.
     """
     grid = land.eligible.grid
-    tiles = plan_tiles(grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=24, tile_size=tile_size)
+    tiles = plan_tiles(
+        grid,
+        mem_limit_mb=mem_limit_mb,
+        bytes_per_cell=_AFTER_BYTES_PER_CELL,
+        tile_size=tile_size,
+        n_workers=Budget.workers(),
+    )
 
     def compute(tile):
         e, ev = land.eligible.read_valid(tile.window)
@@ -489,7 +512,7 @@ def eligible_after_calibration(
         return np.where(ev, np.minimum(e, room), NODATA).astype("float32")
 
     with RasterTileWriter(
-        path, grid, "float32", NODATA, tags={"units": "fraction of cell"}
+        path, grid, "float32", NODATA, tags={"units": "fraction of cell"}, compress=SCRATCH_COMPRESS
     ) as writer:
         run_tiles(tiles, compute, lambda tile, r: writer.write(r, tile.window))
     return writer.layer("eligible_after_calibration", "fraction")

@@ -6,7 +6,7 @@ import rasterio
 from rasterio.windows import Window
 
 from sxplan.layers import GridSpec, slope_aspect, write_raster
-from sxplan.layers.terrain import slope_pct_layer
+from sxplan.layers.terrain import slope_deg_layer, slope_pct_layer
 
 
 def test_derived_slope_equals_written_raster_in_any_window(tmp_path, rng):
@@ -52,3 +52,26 @@ def test_derived_slope_of_a_plane_by_hand(tmp_path):
     # the pseudo path is not a file: nothing can read elevations from it as if they were slope
     with pytest.raises(rasterio.errors.RasterioIOError):
         rasterio.open(slope_pct_layer(layer).path)
+
+
+def test_derived_slope_degrees_equals_written_raster(tmp_path, rng):
+    res = 30.0
+    g = GridSpec.from_bounds((0, 0, 25 * res, 20 * res), res)
+    dem = rng.normal(0, 8, g.shape).cumsum(0).cumsum(1).astype("float32")
+    dem[3:5, 6:9] = -9999.0
+    layer = write_raster(tmp_path / "dem.tif", dem, g, nodata=-9999.0, name="dem", cog=False)
+    whole = slope_aspect(layer, tmp_path / "s", tile_size=6)["slope_deg"].read(masked=False)
+    derived = slope_deg_layer(layer)
+    v, ok = derived.read_valid(Window(4, 2, 11, 9))
+    np.testing.assert_array_equal(v, whole[2:11, 4:15])
+    np.testing.assert_array_equal(ok, np.isfinite(whole[2:11, 4:15]))
+    assert derived.units == "degree"
+
+
+def test_derived_slope_degrees_of_a_plane_by_hand(tmp_path):
+    # 1 m rise per 10 m cell: 10 % inside, i.e. atan(0.1) = 5.7106 degrees
+    g = GridSpec.from_bounds((0, 0, 60, 40), 10)
+    layer = write_raster(tmp_path / "dem.tif", np.tile(np.arange(6.0), (4, 1)), g, name="dem",
+                         cog=False)  # fmt: skip
+    s = slope_deg_layer(layer).read(masked=False)
+    np.testing.assert_allclose(s[1:-1, 1:-1], np.degrees(np.arctan(0.1)), rtol=1e-6)
