@@ -50,6 +50,35 @@ N_PREFECTURES = 11
 N_PROTECTED = 50
 PROTECTED_SHARE = 0.08
 HIGHWAY_KM = 6_000.0
+#: Per-area parameters. ``china`` (issue 17, national scale) is a synthetic China-sized area
+#: (see ``_synth_china.py``): about 61x Shanxi's area, counties, protected areas and highways
+#: scaled with it (county seats about 58 km apart instead of 37 km, as in western China's
+#: larger counties; highways about half Shanxi's density, close to the national expressway
+#: network's length of about 180,000 km).
+AREAS = {
+    "shanxi": {
+        "n_counties": N_COUNTIES,
+        "n_prefectures": N_PREFECTURES,
+        "n_protected": N_PROTECTED,
+        "highway_km": HIGHWAY_KM,
+        "seat_spacing_m": 28_000.0,
+        "protected_lattice_m": 2_000.0,
+        "adcode_base": 140000,
+        "digits": 3,
+        "province_name": "合成山西省",
+    },
+    "china": {
+        "n_counties": 2_800,
+        "n_prefectures": 330,
+        "n_protected": 800,
+        "highway_km": 180_000.0,
+        "seat_spacing_m": 45_000.0,
+        "protected_lattice_m": 10_000.0,
+        "adcode_base": 100000,
+        "digits": 4,
+        "province_name": "合成全国 (synthetic China-sized area)",
+    },
+}
 RASTERS = {
     # name: (dtype, nodata, units, field)
     "dem": ("int16", -32768, "m", "dem_m"),
@@ -64,8 +93,14 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def province_outline(seed: int, source: str):
+def province_outline(seed: int, source: str, area: str = "shanxi"):
     """Return (polygon in EPSG:4326, description of its source)."""
+    if area == "china":
+        if source != "synthetic":
+            raise SystemExit("--area china has only the synthetic outline")
+        from _synth_china import china_like_outline_lonlat
+
+        return china_like_outline_lonlat(seed), "synthetic China-sized sketch"
     if source == "admin":
         import geopandas as gpd
         import pyogrio
@@ -109,7 +144,9 @@ def choose_prefectures(seats: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.n
     centres = seats[rng.choice(len(seats), k, replace=False)]
     for _ in range(30):
         lab = np.argmin(((seats[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        centres = np.array([seats[lab == j].mean(0) for j in range(k)])
+        centres = np.array(
+            [seats[lab == j].mean(0) if (lab == j).any() else centres[j] for j in range(k)]
+        )
     # the seat nearest each centre becomes the prefecture seat
     pref_idx = np.array([np.argmin(((seats - c) ** 2).sum(1)) for c in centres])
     lab = np.argmin(((seats[:, None, :] - seats[pref_idx][None]) ** 2).sum(-1), axis=1)
@@ -160,7 +197,8 @@ def build_highways(province, seats, pref_idx, rng, target_km: float):
     chosen = [tuple(sorted((int(p), int(q)))) for p, q in zip(mst.row, mst.col, strict=True)]
     is_pref = np.zeros(n, bool)
     is_pref[pref_idx] = True
-    rest = [e for e in edges if e not in set(chosen) and length[e] < 90_000]
+    chosen_set = set(chosen)
+    rest = [e for e in edges if e not in chosen_set and length[e] < 90_000]
     # prefer links between prefecture seats, then short links; seeded tie-breaking
     prio = [
         length[e] * (0.5 if is_pref[e[0]] and is_pref[e[1]] else 1.0) * rng.uniform(0.8, 1.25)
@@ -204,17 +242,25 @@ def star_polygon(cx, cy, area_m2, rng, n: int = 72):
     return shapely.affinity.translate(poly, cx, cy)
 
 
-def build_protected(province, terrain: Terrain, rng, n: int, share: float):
-    """Protected areas in the mountains, not overlapping, about ``share`` of the province."""
+def build_protected(province, terrain: Terrain, rng, n: int, share: float, step_m=2_000.0):
+    """Protected areas in the mountains, not overlapping, about ``share`` of the province.
+
+    Placement is weighted by relief and elevation sampled every ``step_m``; at a coarse step
+    (national scale) the large-scale fields stand in for the full ones.
+    """
     import shapely
 
     xmin, ymin, xmax, ymax = province.bounds
-    xs = np.arange(xmin + 1_000, xmax, 2_000.0)
-    ys = np.arange(ymax - 1_000, ymin, -2_000.0)
-    f = terrain.fields(xs, ys)
+    xs = np.arange(xmin + step_m / 2, xmax, step_m)
+    ys = np.arange(ymax - step_m / 2, ymin, -step_m)
+    if step_m <= 2_000.0:
+        f = terrain.fields(xs, ys)
+        relief, dem = f["relief"], f["dem_m"]
+    else:  # the fine noise octaves would need a lattice of the whole extent at 120 m
+        dem, relief = terrain._macro(xs, ys)
     gx, gy = np.meshgrid(xs, ys)
     inside = shapely.contains_xy(province, gx, gy)
-    weight = np.where(inside, (f["relief"] ** 2) * np.clip(f["dem_m"] - 900, 0, None), 0)
+    weight = np.where(inside, (relief**2) * np.clip(dem - 900, 0, None), 0)
     weight = weight.ravel() / weight.sum()
     target = share * province.area
     sizes = rng.lognormal(mean=0.0, sigma=0.8, size=n)
@@ -227,14 +273,14 @@ def build_protected(province, terrain: Terrain, rng, n: int, share: float):
             p = shapely.intersection(p, province)
             if p.is_empty or p.area < 0.5 * size:
                 continue
-            if any(shapely.distance(p, q) < 2_000 for q in polys):
+            if polys and bool(np.any(shapely.distance(p, np.asarray(polys)) < 2_000)):
                 continue
             polys.append(p)
             break
     return polys
 
 
-def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, protected):
+def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, protected, area):
     """Counties (Voronoi), protected areas, highways and the outline, as EPSG:4326 GPKGs."""
     import geopandas as gpd
     import shapely
@@ -245,30 +291,35 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     vor = shapely.voronoi_polygons(
         shapely.MultiPoint(seats), extend_to=shapely.buffer(province, 50_000)
     )
-    cells = list(vor.geoms)
+    cells = np.asarray(vor.geoms)
+    tree = shapely.STRtree(cells)
     county_geom = []
     for x, y in seats:
         pt = shapely.Point(x, y)
-        cell = next(c for c in cells if c.contains(pt))
+        cell = next(c for c in cells[np.sort(tree.query(pt))] if c.contains(pt))
         county_geom.append(shapely.intersection(cell, province))
     order = np.lexsort((seats[:, 0], -seats[:, 1]))
     rows = []
     counter = {}
+    base, dg = area["adcode_base"], area["digits"]
+    pref_seats = set(pref_idx.tolist())
     for i in order:
         pref = int(pref_of[i]) + 1
         counter[pref] = counter.get(pref, 0) + 1
         rows.append(
             {
-                "adcode": 140000 + pref * 100 + counter[pref],
-                "name": f"合成县{len(rows) + 1:03d}",
-                "prefecture": f"合成市{pref:02d}",
-                "prefecture_adcode": 140000 + pref * 100,
-                "is_prefecture_seat": bool(i in set(pref_idx.tolist())),
+                "adcode": base + pref * 100 + counter[pref],
+                "name": f"合成县{len(rows) + 1:0{dg}d}",
+                "prefecture": f"合成市{pref:0{dg - 1}d}",
+                "prefecture_adcode": base + pref * 100,
+                "is_prefecture_seat": bool(i in pref_seats),
                 "seat_x_m": float(seats[i, 0]),
                 "seat_y_m": float(seats[i, 1]),
                 "geometry": county_geom[i],
             }
         )
+    if max(counter.values()) > 99:
+        raise SystemExit("a prefecture has over 99 counties: its adcodes would overlap")
     files = {}
     counties = gpd.GeoDataFrame(rows, crs=ALBERS_CHINA)
     counties["area_km2"] = counties.area / 1e6
@@ -276,7 +327,7 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     categories = ("nature_reserve", "forest_park", "scenic_area")
     pa = gpd.GeoDataFrame(
         {
-            "name": [f"合成保护区{i + 1:02d}" for i in range(len(protected))],
+            "name": [f"合成保护区{i + 1:0{dg - 1}d}" for i in range(len(protected))],
             "category": [categories[i % 3] for i in range(len(protected))],
         },
         geometry=protected,
@@ -293,7 +344,9 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     )
     hw["length_km"] = hw.length / 1e3
     files["highways"] = write_gpkg(hw.to_crs("EPSG:4326"), out / "highways.gpkg", "highways")
-    prov = gpd.GeoDataFrame({"name": ["合成山西省"]}, geometry=[province], crs=ALBERS_CHINA)
+    prov = gpd.GeoDataFrame(
+        {"name": [area["province_name"]]}, geometry=[province], crs=ALBERS_CHINA
+    )
     prov["area_km2"] = prov.area / 1e6
     files["province"] = write_gpkg(prov.to_crs("EPSG:4326"), out / "province.gpkg", "province")
     stats = {
@@ -389,8 +442,16 @@ def main(argv=None) -> int:
         default="synthetic",
         help="synthetic Shanxi-like outline (default, reproducible) or the demo admin.gpkg",
     )
+    ap.add_argument(
+        "--area",
+        choices=sorted(AREAS),
+        default="shanxi",
+        help="shanxi (default: the synthetic province) or china (a synthetic China-sized area, "
+        "about 9.6 M km2, 2,800 counties; issue 17's national scale)",
+    )
     ap.add_argument("--overwrite", action="store_true")
     args = ap.parse_args(argv)
+    area = AREAS[args.area]
 
     import shapely
     from pyproj import Transformer
@@ -408,7 +469,7 @@ def main(argv=None) -> int:
     timings = {}
     rng = np.random.default_rng(args.seed)
 
-    outline_ll, outline_src = province_outline(args.seed, args.outline)
+    outline_ll, outline_src = province_outline(args.seed, args.outline, args.area)
     to_alb = Transformer.from_crs("EPSG:4326", ALBERS_CHINA, always_xy=True)
     province = shapely.transform(
         outline_ll, lambda xy: np.column_stack(to_alb.transform(xy[:, 0], xy[:, 1]))
@@ -420,8 +481,8 @@ def main(argv=None) -> int:
     )
 
     t0 = time.perf_counter()
-    seats = sample_seats(province, N_COUNTIES, rng, min_dist_m=28_000)
-    pref_idx, pref_of = choose_prefectures(seats, N_PREFECTURES, rng)
+    seats = sample_seats(province, area["n_counties"], rng, min_dist_m=area["seat_spacing_m"])
+    pref_idx, pref_of = choose_prefectures(seats, area["n_prefectures"], rng)
     is_pref = np.zeros(len(seats), bool)
     is_pref[pref_idx] = True
     cities = [
@@ -434,16 +495,30 @@ def main(argv=None) -> int:
     ]
     xmin, ymin, xmax, ymax = province.bounds
     # NNE axis: half extents across/along measured on the province itself
-    terrain = Terrain(
-        args.seed,
-        (float(province.centroid.x), float(province.centroid.y)),
-        half_width_m=150_000.0,
-        half_length_m=(ymax - ymin) / 2,
-        cities=cities,
+    if args.area == "china":
+        from _synth_china import ChinaTerrain
+
+        terrain = ChinaTerrain(args.seed, cities=cities)
+    else:
+        terrain = Terrain(
+            args.seed,
+            (float(province.centroid.x), float(province.centroid.y)),
+            half_width_m=150_000.0,
+            half_length_m=(ymax - ymin) / 2,
+            cities=cities,
+        )
+    highways = build_highways(province, seats, pref_idx, rng, area["highway_km"])
+    protected = build_protected(
+        province,
+        terrain,
+        rng,
+        area["n_protected"],
+        PROTECTED_SHARE,
+        step_m=area["protected_lattice_m"],
     )
-    highways = build_highways(province, seats, pref_idx, rng, HIGHWAY_KM)
-    protected = build_protected(province, terrain, rng, N_PROTECTED, PROTECTED_SHARE)
-    files, vstats = write_vectors(out, province, seats, pref_idx, pref_of, highways, protected)
+    files, vstats = write_vectors(
+        out, province, seats, pref_idx, pref_of, highways, protected, area
+    )
     timings["vectors_s"] = time.perf_counter() - t0
     _log(
         f"vectors: {vstats['n_counties']} counties, {vstats['n_protected_areas']} protected areas "
@@ -474,6 +549,7 @@ def main(argv=None) -> int:
         "generator": "sxplan benchmarks/generate.py",
         "generator_version": GENERATOR_VERSION,
         "seed": args.seed,
+        **({"area": args.area} if args.area != "shanxi" else {}),
         "res_m": args.res,
         "outline": outline_src,
         "grid": {
