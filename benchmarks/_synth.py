@@ -100,18 +100,20 @@ def lattice_noise(x: np.ndarray, y: np.ndarray, spacing_m: float, key: int) -> n
     i0 = np.floor(gy).astype(np.int64)
     wx = _bspline_weights(gx - j0)
     wy = _bspline_weights(gy - i0)
-    jmin, jmax = int(j0.min()) - 1, int(j0.max()) + 2
-    imin, imax = int(i0.min()) - 1, int(i0.max()) + 2
-    jj = np.arange(jmin, jmax + 1)
-    ii = np.arange(imin, imax + 1)
+    # only the lattice nodes some cell uses (all of them when cells are finer than the lattice;
+    # a few per cell when they are coarser, e.g. a national grid at 5 km and a 120 m octave)
+    steps = np.arange(-1, 3)
+    jj = np.unique((j0[:, None] + steps).ravel())
+    ii = np.unique((i0[:, None] + steps).ravel())
     nodes = _hash_uniform(ii[:, None], jj[None, :], key)  # (ni, nj)
-    # column pass: every lattice row evaluated at every x, fixed order b = 0..3
-    cols = j0 - 1 - jmin  # node index of weight 0
+    # column pass: every lattice row evaluated at every x, fixed order b = 0..3; the four nodes
+    # of a cell are consecutive integers, so they sit at consecutive positions of jj
+    cols = np.searchsorted(jj, j0 - 1)  # node index of weight 0
     t = nodes[:, cols] * wx[0]
     for b in (1, 2, 3):
         t += nodes[:, cols + b] * wx[b]
     # row pass
-    rows = i0 - 1 - imin
+    rows = np.searchsorted(ii, i0 - 1)
     out = t[rows, :] * wy[0][:, None]
     for a in (1, 2, 3):
         out += t[rows + a, :] * wy[a][:, None]

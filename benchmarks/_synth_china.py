@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from _synth import IGBP, City, Terrain
 
 __all__ = ["CHINA_AREA_KM2", "ChinaTerrain", "china_like_outline_lonlat"]
@@ -167,9 +166,7 @@ class ChinaTerrain(Terrain):
 
     def __init__(self, seed: int, cities: list[City] | None = None) -> None:
         super().__init__(seed, (0.0, 0.0), 1.0, 1.0, cities=cities)
-        self._ranges = [
-            (_to_albers(line), np.float32(h), w * 1e3) for line, h, w in _RANGES
-        ]
+        self._ranges = [(_to_albers(line), np.float32(h), w * 1e3) for line, h, w in _RANGES]
         self._bumps = [
             (*_to_albers([(lon, lat)])[0], np.float32(h), r * 1e3) for lon, lat, h, r in _BUMPS
         ]

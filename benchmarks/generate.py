@@ -122,10 +122,11 @@ def sample_seats(province_albers, n: int, rng, min_dist_m: float) -> np.ndarray:
     from shapely.prepared import prep
 
     prepared = prep(province_albers)
-    pts: list[tuple[float, float]] = []
+    pts = np.empty((n, 2))
+    k = 0
     d = min_dist_m
     tries = 0
-    while len(pts) < n:
+    while k < n:
         x, y = rng.uniform(xmin, xmax), rng.uniform(ymin, ymax)
         tries += 1
         if tries % 20_000 == 0:
@@ -133,10 +134,11 @@ def sample_seats(province_albers, n: int, rng, min_dist_m: float) -> np.ndarray:
         inner = shapely.Point(x, y)
         if not prepared.contains(inner) or province_albers.exterior.distance(inner) < 4_000:
             continue
-        if pts and np.min(np.hypot(*(np.asarray(pts) - (x, y)).T)) < d:
+        if k and np.min(np.hypot(*(pts[:k] - (x, y)).T)) < d:
             continue
-        pts.append((x, y))
-    return np.asarray(pts)
+        pts[k] = (x, y)
+        k += 1
+    return pts
 
 
 def choose_prefectures(seats: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -242,6 +244,19 @@ def star_polygon(cx, cy, area_m2, rng, n: int = 72):
     return shapely.affinity.translate(poly, cx, cy)
 
 
+def _too_close(p, polys, boxes, gap_m: float) -> bool:
+    """Is ``p`` within ``gap_m`` of any of ``polys`` (bounding boxes ``boxes``)?"""
+    import shapely
+
+    b = np.asarray(boxes)
+    x0, y0, x1, y1 = p.bounds
+    near = (b[:, 0] < x1 + gap_m) & (b[:, 2] > x0 - gap_m)
+    near &= (b[:, 1] < y1 + gap_m) & (b[:, 3] > y0 - gap_m)
+    if not near.any():
+        return False
+    return bool(np.any(shapely.distance(p, np.asarray(polys, dtype=object)[near]) < gap_m))
+
+
 def build_protected(province, terrain: Terrain, rng, n: int, share: float, step_m=2_000.0):
     """Protected areas in the mountains, not overlapping, about ``share`` of the province.
 
@@ -266,16 +281,24 @@ def build_protected(province, terrain: Terrain, rng, n: int, share: float, step_
     sizes = rng.lognormal(mean=0.0, sigma=0.8, size=n)
     sizes *= target * 1.08 / sizes.sum()  # clipping at the border and overlaps lose a little
     polys: list = []
+    boxes: list = []
+    cdf = np.cumsum(weight)
     for size in sorted(sizes, reverse=True):
         for _ in range(400):
-            k = rng.choice(weight.size, p=weight)
+            if step_m <= 2_000.0:
+                k = rng.choice(weight.size, p=weight)
+            else:  # the same draw without re-normalising a large lattice on every call
+                k = min(
+                    int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), cdf.size - 1
+                )
             p = star_polygon(gx.ravel()[k], gy.ravel()[k], size, rng)
             p = shapely.intersection(p, province)
             if p.is_empty or p.area < 0.5 * size:
                 continue
-            if polys and bool(np.any(shapely.distance(p, np.asarray(polys)) < 2_000)):
+            if polys and _too_close(p, polys, boxes, 2_000.0):
                 continue
             polys.append(p)
+            boxes.append(p.bounds)
             break
     return polys
 
