@@ -150,6 +150,15 @@ def _segment_distance(x, y, a, b):
     return np.hypot(px - t * d[0], py - t * d[1])
 
 
+def _box_gap(box, pts, gap: float) -> bool:
+    """Is the box (xmin, ymin, xmax, ymax) more than ``gap`` from the bounding box of ``pts``?"""
+    xmin, ymin = pts.min(axis=0)
+    xmax, ymax = pts.max(axis=0)
+    return bool(
+        box[0] > xmax + gap or box[2] < xmin - gap or box[1] > ymax + gap or box[3] < ymin - gap
+    )
+
+
 class ChinaTerrain(Terrain):
     """National-scale synthetic fields over Albers coordinates (see module docstring).
 
@@ -197,16 +206,24 @@ class ChinaTerrain(Terrain):
         n64 = self.noise(x, y, 64_000, 1)
         n24 = self.noise(x, y, 24_000, 2)
         plateau = self._plateau_share(x, y, n_big)
+        # ridges and bumps are cut to exactly 0 beyond 3 widths (exp(-9) ~ 1e-4), per cell, so
+        # a window far from one skips it and stays equal to the same cells of any window
+        box = (x.min(), y.min(), x.max(), y.max())
         ranges = np.zeros((y.size, x.size), dtype=np.float32)
         for line, h, w in self._ranges:
+            if _box_gap(box, line, 3 * w):
+                continue
             d = np.full((y.size, x.size), np.inf)
             for a, b in zip(line[:-1], line[1:], strict=True):
                 d = np.minimum(d, _segment_distance(x, y, a, b))
-            ranges += h * np.exp(-((d / w) ** 2)).astype(np.float32)
+            ridge = np.where(d < 3 * w, np.exp(-((d / w) ** 2)), 0.0)
+            ranges += h * ridge.astype(np.float32)
         bumps = np.zeros_like(ranges)
         for bx, by, h, r in self._bumps:
+            if _box_gap(box, np.array([[bx, by]]), 3 * r):
+                continue
             d2 = ((x[None, :] - bx) / r) ** 2 + ((y[:, None] - by) / r) ** 2
-            bumps += h * np.exp(-d2).astype(np.float32)
+            bumps += h * np.where(d2 < 9.0, np.exp(-d2), 0.0).astype(np.float32)
         west = np.clip((self._x_east - x) / (self._x_east - self._x_west), 0.0, 1.2)
         west = west.astype(np.float32)[None, :]
         base = (

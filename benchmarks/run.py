@@ -19,8 +19,8 @@ Usage::
     .venv/bin/python benchmarks/run.py --res 250 --data DIR --scheduler processes
 
 ``--data`` is generated first (``generate.py --res R``) when it holds no ``manifest.json``.
-Outputs go to ``--out`` (default ``DATA/results/siting``); ``DATA/results/siting_run.json``
-keeps the figures, and the last line printed is one JSON object: ``wall_s``, ``peak_rss_mb``,
+Outputs go to ``--out`` (default ``DATA/results/siting``); ``<out>_run.json`` next to it
+(``DATA/results/siting_run.json`` by default) keeps the figures, and the last line printed is one JSON object: ``wall_s``, ``peak_rss_mb``,
 ``cells``, ``cells_per_s``, ``eligible_km2`` / ``parcels`` / ``potential_gw`` per technology,
 and the run's own step timings.
 """
@@ -204,8 +204,10 @@ def main(argv=None) -> int:
         "potential_gw": {t: v["potential_gw"] for t, v in out["technologies"].items()},
         **out,
     }
-    (args.data / "results").mkdir(exist_ok=True)
-    (args.data / "results" / "siting_run.json").write_text(json.dumps(figures, indent=1))
+    # the figures go next to the outputs (DATA/results/siting_run.json by default), so that a
+    # run with --out writes nothing into a shared, read-only dataset folder
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    (args.out.parent / f"{args.out.name}_run.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))
     return 0
 
