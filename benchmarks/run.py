@@ -20,7 +20,8 @@ Usage::
 
 ``--data`` is generated first (``generate.py --res R``) when it holds no ``manifest.json``.
 Outputs go to ``--out`` (default ``DATA/results/siting``); ``<out>_run.json`` next to it
-(``DATA/results/siting_run.json`` by default) keeps the figures, and the last line printed is one JSON object: ``wall_s``, ``peak_rss_mb``,
+(``DATA/results/siting_run.json`` by default) keeps the figures, and the last line printed is
+one JSON object: ``wall_s``, ``peak_rss_mb``,
 ``cells``, ``cells_per_s``, ``eligible_km2`` / ``parcels`` / ``potential_gw`` per technology,
 and the run's own step timings.
 """
