@@ -104,6 +104,7 @@ def worker(args) -> dict:
             cfg,
             args.out,
             mem_limit_mb=args.mem_limit_mb,
+            tile_size=args.tile_size,
         )
         workers_rss = None
         if not isinstance(sched, str):  # a dask client: ask each worker for its peak RSS
@@ -128,6 +129,7 @@ def worker(args) -> dict:
         "cells": grid.n_cells,
         "scheduler": args.scheduler,
         "mem_limit_mb": args.mem_limit_mb,
+        "tile_size": args.tile_size,
         "load_s": round(t_load, 3),
         "technologies": techs,
         "timings_s": res.timings,
@@ -178,6 +180,12 @@ def main(argv=None) -> int:
         help="threads (default), sync, processes, or tcp://host:port of a dask scheduler",
     )
     ap.add_argument("--mem-limit-mb", type=float, default=1024.0, help="memory budget for tiles")
+    ap.add_argument(
+        "--tile-size",
+        type=int,
+        help="force a tile side in cells (default: from the budget; at 250 m the province is "
+        "one tile, which leaves Dask workers nothing to share)",
+    )
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -194,6 +202,8 @@ def main(argv=None) -> int:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--res", str(args.res)]
     cmd += ["--data", str(args.data), "--out", str(args.out), "--scheduler", args.scheduler]
     cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
+    if args.tile_size:
+        cmd += ["--tile-size", str(args.tile_size)]
     out, wall, rss = run_measured(cmd, env)
     figures = {
         "wall_s": round(wall, 2),
