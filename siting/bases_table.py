@@ -140,4 +140,6 @@ def _parcels_in(parcels: gpd.GeoDataFrame, adcodes) -> int:
     if parcels.empty:
         return 0
     wanted = {str(a) for a in adcodes}
-    return int(parcels["counties"].map(lambda s: bool(wanted & set(s.split(";")))).sum())
+    # one row per (parcel, county code); a parcel counts once if any of its codes is wanted
+    codes = pd.Series(parcels["counties"].to_numpy()).str.split(";").explode()
+    return int(codes.isin(wanted).groupby(level=0).any().sum())

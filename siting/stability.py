@@ -168,11 +168,14 @@ class _RankStore:
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
     """Rank (1 = best) of each row in each column; ties keep row order. int32 ``(n, d)``."""
-    order = np.argsort(-scores, axis=0, kind="stable")
-    ranks = np.empty(scores.shape, dtype="int32")
-    rows = np.arange(1, scores.shape[0] + 1, dtype="int32")[:, None]
-    np.put_along_axis(ranks, order, np.broadcast_to(rows, scores.shape), axis=0)
-    return ranks
+    # each column sorted as one contiguous row of the transposed copy (the same stable sort
+    # of the same values, several times faster than strided columns for many parcels)
+    cols = np.ascontiguousarray(-scores.T)
+    order = np.argsort(cols, axis=1, kind="stable")
+    ranks = np.empty(cols.shape, dtype="int32")
+    rows = np.arange(1, cols.shape[1] + 1, dtype="int32")[None, :]
+    np.put_along_axis(ranks, order, np.broadcast_to(rows, cols.shape), axis=1)
+    return ranks.T
 
 
 def rank_stability(
