@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _areas import AREAS  # noqa: E402
 from _synth import IGBP, City, Terrain, shanxi_like_outline_lonlat  # noqa: E402
 
 GENERATOR_VERSION = 1
@@ -50,35 +51,6 @@ N_PREFECTURES = 11
 N_PROTECTED = 50
 PROTECTED_SHARE = 0.08
 HIGHWAY_KM = 6_000.0
-#: Per-area parameters. ``china`` (issue 17, national scale) is a synthetic China-sized area
-#: (see ``_synth_china.py``): about 61x Shanxi's area, counties, protected areas and highways
-#: scaled with it (county seats about 58 km apart instead of 37 km, as in western China's
-#: larger counties; highways about half Shanxi's density, close to the national expressway
-#: network's length of about 180,000 km).
-AREAS = {
-    "shanxi": {
-        "n_counties": N_COUNTIES,
-        "n_prefectures": N_PREFECTURES,
-        "n_protected": N_PROTECTED,
-        "highway_km": HIGHWAY_KM,
-        "seat_spacing_m": 28_000.0,
-        "protected_lattice_m": 2_000.0,
-        "adcode_base": 140000,
-        "digits": 3,
-        "province_name": "合成山西省",
-    },
-    "china": {
-        "n_counties": 2_800,
-        "n_prefectures": 330,
-        "n_protected": 800,
-        "highway_km": 180_000.0,
-        "seat_spacing_m": 45_000.0,
-        "protected_lattice_m": 10_000.0,
-        "adcode_base": 100000,
-        "digits": 4,
-        "province_name": "合成全国 (synthetic China-sized area)",
-    },
-}
 RASTERS = {
     # name: (dtype, nodata, units, field)
     "dem": ("int16", -32768, "m", "dem_m"),
