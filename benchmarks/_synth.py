@@ -100,18 +100,20 @@ def lattice_noise(x: np.ndarray, y: np.ndarray, spacing_m: float, key: int) -> n
     i0 = np.floor(gy).astype(np.int64)
     wx = _bspline_weights(gx - j0)
     wy = _bspline_weights(gy - i0)
-    jmin, jmax = int(j0.min()) - 1, int(j0.max()) + 2
-    imin, imax = int(i0.min()) - 1, int(i0.max()) + 2
-    jj = np.arange(jmin, jmax + 1)
-    ii = np.arange(imin, imax + 1)
+    # only the lattice nodes some cell uses (all of them when cells are finer than the lattice;
+    # a few per cell when they are coarser, e.g. a national grid at 5 km and a 120 m octave)
+    steps = np.arange(-1, 3)
+    jj = np.unique((j0[:, None] + steps).ravel())
+    ii = np.unique((i0[:, None] + steps).ravel())
     nodes = _hash_uniform(ii[:, None], jj[None, :], key)  # (ni, nj)
-    # column pass: every lattice row evaluated at every x, fixed order b = 0..3
-    cols = j0 - 1 - jmin  # node index of weight 0
+    # column pass: every lattice row evaluated at every x, fixed order b = 0..3; the four nodes
+    # of a cell are consecutive integers, so they sit at consecutive positions of jj
+    cols = np.searchsorted(jj, j0 - 1)  # node index of weight 0
     t = nodes[:, cols] * wx[0]
     for b in (1, 2, 3):
         t += nodes[:, cols + b] * wx[b]
     # row pass
-    rows = i0 - 1 - imin
+    rows = np.searchsorted(ii, i0 - 1)
     out = t[rows, :] * wy[0][:, None]
     for a in (1, 2, 3):
         out += t[rows + a, :] * wy[a][:, None]
@@ -176,6 +178,10 @@ class Terrain:
         else:
             self._cxy = np.zeros((0, 3))
 
+    #: elevation clip (m)
+    dem_min_m = 180.0
+    dem_max_m = 3050.0
+
     def _key(self, k: int) -> int:
         return (self.seed * 1_000_003 + k * 7_919) & 0xFFFFFFFFFFFFFFFF
 
@@ -205,27 +211,7 @@ class Terrain:
             ``dem_m`` float32, ``landcover`` uint8, ``ghi_kwh_m2_yr`` float32,
             ``wind_ms`` float32, ``relief`` float32 (0 plains .. 1 mountains).
         """
-        u, v = self.axes(x, y)
-
-        def g(d, s):
-            return np.exp(-((d / np.float32(s)) ** 2))
-
-        n64 = self.noise(x, y, 64_000, 1)
-        n24 = self.noise(x, y, 24_000, 2)
-        # mountain belts and the high massif; basins along the axis
-        belts = (
-            np.float32(1000) * g(u - 0.62 + 0.05 * n24, 0.20)
-            + np.float32(850) * g(u + 0.52 + 0.05 * n24, 0.20)
-            + np.float32(1100) * g(u - 0.30, 0.16) * g(v - 0.55, 0.14)
-            + np.float32(500) * g(u - 0.05, 0.25) * g(v + 0.93, 0.05)  # southern range
-        )
-        basin = -np.float32(450) * g(u - 0.05 + 0.04 * n24, 0.17) * (0.7 + 0.15 * n64)
-        south = -np.float32(350) * np.clip(-v - 0.3, 0, 1)
-        base = np.float32(1000) + np.float32(180) * n64 + belts + basin + south
-        # relief factor: mountains and the dissected loess plateau in the west
-        relief = np.clip(
-            belts / np.float32(800) + 0.55 * g(u + 0.9, 0.2) + 0.25 * n24 + 0.15, 0.0, 1.0
-        ).astype(np.float32)
+        base, relief = self._macro(x, y)
         n6 = self.noise(x, y, 6_000, 3)
         n15 = self.noise(x, y, 1_500, 4)
         n4 = self.noise(x, y, 400, 5)
@@ -237,10 +223,10 @@ class Terrain:
             + np.float32(9) * n1
         )
         dem = base + relief * rough + np.float32(22) * n15 * (1 - relief) + np.float32(3) * n1
-        dem = np.clip(dem, 180.0, 3050.0).astype(np.float32)
+        dem = np.clip(dem, self.dem_min_m, self.dem_max_m).astype(np.float32)
 
         lc = self._landcover(x, y, dem, relief)
-        north = (v + 1.0) * 0.5
+        north = self._north(x, y)
         n40 = self.noise(x, y, 40_000, 20)
         ghi = (
             np.float32(1360)
@@ -264,6 +250,36 @@ class Terrain:
             "wind_ms": np.round(wind, 2),
             "relief": relief,
         }
+
+    def _macro(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Large-scale elevation (m) and relief factor (0 plains .. 1 mountains)."""
+        u, v = self.axes(x, y)
+
+        def g(d, s):
+            return np.exp(-((d / np.float32(s)) ** 2))
+
+        n64 = self.noise(x, y, 64_000, 1)
+        n24 = self.noise(x, y, 24_000, 2)
+        # mountain belts and the high massif; basins along the axis
+        belts = (
+            np.float32(1000) * g(u - 0.62 + 0.05 * n24, 0.20)
+            + np.float32(850) * g(u + 0.52 + 0.05 * n24, 0.20)
+            + np.float32(1100) * g(u - 0.30, 0.16) * g(v - 0.55, 0.14)
+            + np.float32(500) * g(u - 0.05, 0.25) * g(v + 0.93, 0.05)  # southern range
+        )
+        basin = -np.float32(450) * g(u - 0.05 + 0.04 * n24, 0.17) * (0.7 + 0.15 * n64)
+        south = -np.float32(350) * np.clip(-v - 0.3, 0, 1)
+        base = np.float32(1000) + np.float32(180) * n64 + belts + basin + south
+        # relief factor: mountains and the dissected loess plateau in the west
+        relief = np.clip(
+            belts / np.float32(800) + 0.55 * g(u + 0.9, 0.2) + 0.25 * n24 + 0.15, 0.0, 1.0
+        ).astype(np.float32)
+        return base, relief
+
+    def _north(self, x, y) -> np.ndarray:
+        """Position along the axis, 0 (south end) .. 1 (north end): drives GHI and wind."""
+        _, v = self.axes(x, y)
+        return (v + 1.0) * 0.5
 
     def _landcover(self, x, y, dem, relief) -> np.ndarray:
         c = IGBP

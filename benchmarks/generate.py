@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _areas import AREAS  # noqa: E402
 from _synth import IGBP, City, Terrain, shanxi_like_outline_lonlat  # noqa: E402
 
 GENERATOR_VERSION = 1
@@ -64,8 +65,14 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def province_outline(seed: int, source: str):
+def province_outline(seed: int, source: str, area: str = "shanxi"):
     """Return (polygon in EPSG:4326, description of its source)."""
+    if area == "china":
+        if source != "synthetic":
+            raise SystemExit("--area china has only the synthetic outline")
+        from _synth_china import china_like_outline_lonlat
+
+        return china_like_outline_lonlat(seed), "synthetic China-sized sketch"
     if source == "admin":
         import geopandas as gpd
         import pyogrio
@@ -87,10 +94,11 @@ def sample_seats(province_albers, n: int, rng, min_dist_m: float) -> np.ndarray:
     from shapely.prepared import prep
 
     prepared = prep(province_albers)
-    pts: list[tuple[float, float]] = []
+    pts = np.empty((n, 2))
+    k = 0
     d = min_dist_m
     tries = 0
-    while len(pts) < n:
+    while k < n:
         x, y = rng.uniform(xmin, xmax), rng.uniform(ymin, ymax)
         tries += 1
         if tries % 20_000 == 0:
@@ -98,10 +106,11 @@ def sample_seats(province_albers, n: int, rng, min_dist_m: float) -> np.ndarray:
         inner = shapely.Point(x, y)
         if not prepared.contains(inner) or province_albers.exterior.distance(inner) < 4_000:
             continue
-        if pts and np.min(np.hypot(*(np.asarray(pts) - (x, y)).T)) < d:
+        if k and np.min(np.hypot(*(pts[:k] - (x, y)).T)) < d:
             continue
-        pts.append((x, y))
-    return np.asarray(pts)
+        pts[k] = (x, y)
+        k += 1
+    return pts
 
 
 def choose_prefectures(seats: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +118,9 @@ def choose_prefectures(seats: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.n
     centres = seats[rng.choice(len(seats), k, replace=False)]
     for _ in range(30):
         lab = np.argmin(((seats[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        centres = np.array([seats[lab == j].mean(0) for j in range(k)])
+        centres = np.array(
+            [seats[lab == j].mean(0) if (lab == j).any() else centres[j] for j in range(k)]
+        )
     # the seat nearest each centre becomes the prefecture seat
     pref_idx = np.array([np.argmin(((seats - c) ** 2).sum(1)) for c in centres])
     lab = np.argmin(((seats[:, None, :] - seats[pref_idx][None]) ** 2).sum(-1), axis=1)
@@ -160,7 +171,8 @@ def build_highways(province, seats, pref_idx, rng, target_km: float):
     chosen = [tuple(sorted((int(p), int(q)))) for p, q in zip(mst.row, mst.col, strict=True)]
     is_pref = np.zeros(n, bool)
     is_pref[pref_idx] = True
-    rest = [e for e in edges if e not in set(chosen) and length[e] < 90_000]
+    chosen_set = set(chosen)
+    rest = [e for e in edges if e not in chosen_set and length[e] < 90_000]
     # prefer links between prefecture seats, then short links; seeded tie-breaking
     prio = [
         length[e] * (0.5 if is_pref[e[0]] and is_pref[e[1]] else 1.0) * rng.uniform(0.8, 1.25)
@@ -204,37 +216,66 @@ def star_polygon(cx, cy, area_m2, rng, n: int = 72):
     return shapely.affinity.translate(poly, cx, cy)
 
 
-def build_protected(province, terrain: Terrain, rng, n: int, share: float):
-    """Protected areas in the mountains, not overlapping, about ``share`` of the province."""
+def _too_close(p, polys, boxes, gap_m: float) -> bool:
+    """Is ``p`` within ``gap_m`` of any of ``polys`` (bounding boxes ``boxes``)?"""
+    import shapely
+
+    b = np.asarray(boxes)
+    x0, y0, x1, y1 = p.bounds
+    near = (b[:, 0] < x1 + gap_m) & (b[:, 2] > x0 - gap_m)
+    near &= (b[:, 1] < y1 + gap_m) & (b[:, 3] > y0 - gap_m)
+    if not near.any():
+        return False
+    return bool(np.any(shapely.distance(p, np.asarray(polys, dtype=object)[near]) < gap_m))
+
+
+def build_protected(province, terrain: Terrain, rng, n: int, share: float, step_m=2_000.0):
+    """Protected areas in the mountains, not overlapping, about ``share`` of the province.
+
+    Placement is weighted by relief and elevation sampled every ``step_m``; at a coarse step
+    (national scale) the large-scale fields stand in for the full ones.
+    """
     import shapely
 
     xmin, ymin, xmax, ymax = province.bounds
-    xs = np.arange(xmin + 1_000, xmax, 2_000.0)
-    ys = np.arange(ymax - 1_000, ymin, -2_000.0)
-    f = terrain.fields(xs, ys)
+    xs = np.arange(xmin + step_m / 2, xmax, step_m)
+    ys = np.arange(ymax - step_m / 2, ymin, -step_m)
+    if step_m <= 2_000.0:
+        f = terrain.fields(xs, ys)
+        relief, dem = f["relief"], f["dem_m"]
+    else:  # the fine noise octaves would need a lattice of the whole extent at 120 m
+        dem, relief = terrain._macro(xs, ys)
     gx, gy = np.meshgrid(xs, ys)
     inside = shapely.contains_xy(province, gx, gy)
-    weight = np.where(inside, (f["relief"] ** 2) * np.clip(f["dem_m"] - 900, 0, None), 0)
+    weight = np.where(inside, (relief**2) * np.clip(dem - 900, 0, None), 0)
     weight = weight.ravel() / weight.sum()
     target = share * province.area
     sizes = rng.lognormal(mean=0.0, sigma=0.8, size=n)
     sizes *= target * 1.08 / sizes.sum()  # clipping at the border and overlaps lose a little
     polys: list = []
+    boxes: list = []
+    cdf = np.cumsum(weight)
     for size in sorted(sizes, reverse=True):
         for _ in range(400):
-            k = rng.choice(weight.size, p=weight)
+            if step_m <= 2_000.0:
+                k = rng.choice(weight.size, p=weight)
+            else:  # the same draw without re-normalising a large lattice on every call
+                k = min(
+                    int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), cdf.size - 1
+                )
             p = star_polygon(gx.ravel()[k], gy.ravel()[k], size, rng)
             p = shapely.intersection(p, province)
             if p.is_empty or p.area < 0.5 * size:
                 continue
-            if any(shapely.distance(p, q) < 2_000 for q in polys):
+            if polys and _too_close(p, polys, boxes, 2_000.0):
                 continue
             polys.append(p)
+            boxes.append(p.bounds)
             break
     return polys
 
 
-def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, protected):
+def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, protected, area):
     """Counties (Voronoi), protected areas, highways and the outline, as EPSG:4326 GPKGs."""
     import geopandas as gpd
     import shapely
@@ -245,30 +286,35 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     vor = shapely.voronoi_polygons(
         shapely.MultiPoint(seats), extend_to=shapely.buffer(province, 50_000)
     )
-    cells = list(vor.geoms)
+    cells = np.asarray(vor.geoms)
+    tree = shapely.STRtree(cells)
     county_geom = []
     for x, y in seats:
         pt = shapely.Point(x, y)
-        cell = next(c for c in cells if c.contains(pt))
+        cell = next(c for c in cells[np.sort(tree.query(pt))] if c.contains(pt))
         county_geom.append(shapely.intersection(cell, province))
     order = np.lexsort((seats[:, 0], -seats[:, 1]))
     rows = []
     counter = {}
+    base, dg = area["adcode_base"], area["digits"]
+    pref_seats = set(pref_idx.tolist())
     for i in order:
         pref = int(pref_of[i]) + 1
         counter[pref] = counter.get(pref, 0) + 1
         rows.append(
             {
-                "adcode": 140000 + pref * 100 + counter[pref],
-                "name": f"合成县{len(rows) + 1:03d}",
-                "prefecture": f"合成市{pref:02d}",
-                "prefecture_adcode": 140000 + pref * 100,
-                "is_prefecture_seat": bool(i in set(pref_idx.tolist())),
+                "adcode": base + pref * 100 + counter[pref],
+                "name": f"合成县{len(rows) + 1:0{dg}d}",
+                "prefecture": f"合成市{pref:0{dg - 1}d}",
+                "prefecture_adcode": base + pref * 100,
+                "is_prefecture_seat": bool(i in pref_seats),
                 "seat_x_m": float(seats[i, 0]),
                 "seat_y_m": float(seats[i, 1]),
                 "geometry": county_geom[i],
             }
         )
+    if max(counter.values()) > 99:
+        raise SystemExit("a prefecture has over 99 counties: its adcodes would overlap")
     files = {}
     counties = gpd.GeoDataFrame(rows, crs=ALBERS_CHINA)
     counties["area_km2"] = counties.area / 1e6
@@ -276,7 +322,7 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     categories = ("nature_reserve", "forest_park", "scenic_area")
     pa = gpd.GeoDataFrame(
         {
-            "name": [f"合成保护区{i + 1:02d}" for i in range(len(protected))],
+            "name": [f"合成保护区{i + 1:0{dg - 1}d}" for i in range(len(protected))],
             "category": [categories[i % 3] for i in range(len(protected))],
         },
         geometry=protected,
@@ -293,7 +339,9 @@ def write_vectors(out: Path, province, seats, pref_idx, pref_of, highways, prote
     )
     hw["length_km"] = hw.length / 1e3
     files["highways"] = write_gpkg(hw.to_crs("EPSG:4326"), out / "highways.gpkg", "highways")
-    prov = gpd.GeoDataFrame({"name": ["合成山西省"]}, geometry=[province], crs=ALBERS_CHINA)
+    prov = gpd.GeoDataFrame(
+        {"name": [area["province_name"]]}, geometry=[province], crs=ALBERS_CHINA
+    )
     prov["area_km2"] = prov.area / 1e6
     files["province"] = write_gpkg(prov.to_crs("EPSG:4326"), out / "province.gpkg", "province")
     stats = {
@@ -389,8 +437,16 @@ def main(argv=None) -> int:
         default="synthetic",
         help="synthetic Shanxi-like outline (default, reproducible) or the demo admin.gpkg",
     )
+    ap.add_argument(
+        "--area",
+        choices=sorted(AREAS),
+        default="shanxi",
+        help="shanxi (default: the synthetic province) or china (a synthetic China-sized area, "
+        "about 9.6 M km2, 2,800 counties; issue 17's national scale)",
+    )
     ap.add_argument("--overwrite", action="store_true")
     args = ap.parse_args(argv)
+    area = AREAS[args.area]
 
     import shapely
     from pyproj import Transformer
@@ -408,7 +464,7 @@ def main(argv=None) -> int:
     timings = {}
     rng = np.random.default_rng(args.seed)
 
-    outline_ll, outline_src = province_outline(args.seed, args.outline)
+    outline_ll, outline_src = province_outline(args.seed, args.outline, args.area)
     to_alb = Transformer.from_crs("EPSG:4326", ALBERS_CHINA, always_xy=True)
     province = shapely.transform(
         outline_ll, lambda xy: np.column_stack(to_alb.transform(xy[:, 0], xy[:, 1]))
@@ -420,8 +476,8 @@ def main(argv=None) -> int:
     )
 
     t0 = time.perf_counter()
-    seats = sample_seats(province, N_COUNTIES, rng, min_dist_m=28_000)
-    pref_idx, pref_of = choose_prefectures(seats, N_PREFECTURES, rng)
+    seats = sample_seats(province, area["n_counties"], rng, min_dist_m=area["seat_spacing_m"])
+    pref_idx, pref_of = choose_prefectures(seats, area["n_prefectures"], rng)
     is_pref = np.zeros(len(seats), bool)
     is_pref[pref_idx] = True
     cities = [
@@ -434,16 +490,30 @@ def main(argv=None) -> int:
     ]
     xmin, ymin, xmax, ymax = province.bounds
     # NNE axis: half extents across/along measured on the province itself
-    terrain = Terrain(
-        args.seed,
-        (float(province.centroid.x), float(province.centroid.y)),
-        half_width_m=150_000.0,
-        half_length_m=(ymax - ymin) / 2,
-        cities=cities,
+    if args.area == "china":
+        from _synth_china import ChinaTerrain
+
+        terrain = ChinaTerrain(args.seed, cities=cities)
+    else:
+        terrain = Terrain(
+            args.seed,
+            (float(province.centroid.x), float(province.centroid.y)),
+            half_width_m=150_000.0,
+            half_length_m=(ymax - ymin) / 2,
+            cities=cities,
+        )
+    highways = build_highways(province, seats, pref_idx, rng, area["highway_km"])
+    protected = build_protected(
+        province,
+        terrain,
+        rng,
+        area["n_protected"],
+        PROTECTED_SHARE,
+        step_m=area["protected_lattice_m"],
     )
-    highways = build_highways(province, seats, pref_idx, rng, HIGHWAY_KM)
-    protected = build_protected(province, terrain, rng, N_PROTECTED, PROTECTED_SHARE)
-    files, vstats = write_vectors(out, province, seats, pref_idx, pref_of, highways, protected)
+    files, vstats = write_vectors(
+        out, province, seats, pref_idx, pref_of, highways, protected, area
+    )
     timings["vectors_s"] = time.perf_counter() - t0
     _log(
         f"vectors: {vstats['n_counties']} counties, {vstats['n_protected_areas']} protected areas "
@@ -474,6 +544,7 @@ def main(argv=None) -> int:
         "generator": "sxplan benchmarks/generate.py",
         "generator_version": GENERATOR_VERSION,
         "seed": args.seed,
+        **({"area": args.area} if args.area != "shanxi" else {}),
         "res_m": args.res,
         "outline": outline_src,
         "grid": {

@@ -19,8 +19,9 @@ Usage::
     .venv/bin/python benchmarks/run.py --res 250 --data DIR --scheduler processes
 
 ``--data`` is generated first (``generate.py --res R``) when it holds no ``manifest.json``.
-Outputs go to ``--out`` (default ``DATA/results/siting``); ``DATA/results/siting_run.json``
-keeps the figures, and the last line printed is one JSON object: ``wall_s``, ``peak_rss_mb``,
+Outputs go to ``--out`` (default ``DATA/results/siting``); ``<out>_run.json`` next to it
+(``DATA/results/siting_run.json`` by default) keeps the figures, and the last line printed is
+one JSON object: ``wall_s``, ``peak_rss_mb``,
 ``cells``, ``cells_per_s``, ``eligible_km2`` / ``parcels`` / ``potential_gw`` per technology,
 and the run's own step timings.
 """
@@ -103,6 +104,7 @@ def worker(args) -> dict:
             cfg,
             args.out,
             mem_limit_mb=args.mem_limit_mb,
+            tile_size=args.tile_size,
         )
         workers_rss = None
         if not isinstance(sched, str):  # a dask client: ask each worker for its peak RSS
@@ -127,6 +129,7 @@ def worker(args) -> dict:
         "cells": grid.n_cells,
         "scheduler": args.scheduler,
         "mem_limit_mb": args.mem_limit_mb,
+        "tile_size": args.tile_size,
         "load_s": round(t_load, 3),
         "technologies": techs,
         "timings_s": res.timings,
@@ -177,6 +180,12 @@ def main(argv=None) -> int:
         help="threads (default), sync, processes, or tcp://host:port of a dask scheduler",
     )
     ap.add_argument("--mem-limit-mb", type=float, default=1024.0, help="memory budget for tiles")
+    ap.add_argument(
+        "--tile-size",
+        type=int,
+        help="force a tile side in cells (default: from the budget; at 250 m the province is "
+        "one tile, which leaves Dask workers nothing to share)",
+    )
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -193,6 +202,8 @@ def main(argv=None) -> int:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--res", str(args.res)]
     cmd += ["--data", str(args.data), "--out", str(args.out), "--scheduler", args.scheduler]
     cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
+    if args.tile_size:
+        cmd += ["--tile-size", str(args.tile_size)]
     out, wall, rss = run_measured(cmd, env)
     figures = {
         "wall_s": round(wall, 2),
@@ -204,8 +215,10 @@ def main(argv=None) -> int:
         "potential_gw": {t: v["potential_gw"] for t, v in out["technologies"].items()},
         **out,
     }
-    (args.data / "results").mkdir(exist_ok=True)
-    (args.data / "results" / "siting_run.json").write_text(json.dumps(figures, indent=1))
+    # the figures go next to the outputs (DATA/results/siting_run.json by default), so that a
+    # run with --out writes nothing into a shared, read-only dataset folder
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    (args.out.parent / f"{args.out.name}_run.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))
     return 0
 

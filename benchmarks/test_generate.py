@@ -46,3 +46,33 @@ def test_rasters_do_not_depend_on_tiling_or_threads(tmp_path):
     assert 0.06 < m["stats"]["protected_share_of_province"] < 0.10
     assert 5_500 < m["stats"]["highway_km_inside_province"] < 7_000
     assert abs(m["stats"]["province_area_km2"] - 156_700) < 100
+
+
+def test_china_area_is_window_independent_and_china_sized(tmp_path):
+    """``--area china`` at 5 km: same bytes whatever the tiling; 9.6 M km2 by cell count."""
+    import geopandas as gpd
+    from rasterio.features import geometry_mask
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert (
+        generate.main(["--area", "china", "--res", "5000", "--out", str(a), "--workers", "1"]) == 0
+    )
+    argv = ["--area", "china", "--res", "5000", "--out", str(b), "--workers", "2", "--block", "64"]
+    assert generate.main(argv) == 0
+    for name in generate.RASTERS:
+        with rasterio.open(a / f"{name}.tif") as sa, rasterio.open(b / f"{name}.tif") as sb:
+            assert np.array_equal(sa.read(1), sb.read(1)), name
+            transform, shape, crs = sa.transform, sa.shape, sa.crs
+    m = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    assert m["area"] == "china"
+    assert abs(m["stats"]["province_area_km2"] - 9_600_000) < 1_000
+    assert m["stats"]["n_counties"] == 2_800
+    assert 0.06 < m["stats"]["protected_share_of_province"] < 0.10
+    assert 150_000 < m["stats"]["highway_km_inside_province"] < 220_000
+    # independent check of the area: cells whose centre lies inside the outline, x 25 km2
+    outline = gpd.read_file(a / "province.gpkg").to_crs(crs)
+    inside = ~geometry_mask(outline.geometry, out_shape=shape, transform=transform)
+    assert abs(inside.sum() * 25.0 / 9_600_000 - 1) < 0.005
+    counties = gpd.read_file(a / "counties.gpkg")
+    assert counties["adcode"].is_unique
+    assert abs(counties.to_crs(crs).area.sum() / 1e6 / 9_600_000 - 1) < 1e-3

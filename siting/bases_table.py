@@ -86,6 +86,7 @@ def bases_table(results: dict, inputs) -> pd.DataFrame:
             cfg.targets.wind_pv_gw_2030,
         )
     )
+    by_county = {tech: _parcels_by_county(tr.parcels) for tech, tr in results.items()}
     for level, uid, zh, en, adcodes, t25, t30 in units:
         tot = {c: 0.0 for c in cols}
         tot_parcels = 0
@@ -93,7 +94,7 @@ def bases_table(results: dict, inputs) -> pd.DataFrame:
         for tech, tr in results.items():
             sub = tr.per_county.reindex(adcodes).fillna(0)
             vals = {c: float(sub[c].sum()) for c in cols}
-            parcels = _parcels_in(tr.parcels, adcodes)
+            parcels = _parcels_in(by_county[tech], adcodes)
             inst_gw = None
             if inst is not None and tech in inst.columns:
                 inst_gw = float(inst[tech].reindex(adcodes).fillna(0).sum()) / 1000.0
@@ -136,8 +137,19 @@ def bases_table(results: dict, inputs) -> pd.DataFrame:
 _COLUMNS = [c.name for c in dataset("siting.bases").columns]
 
 
-def _parcels_in(parcels: gpd.GeoDataFrame, adcodes) -> int:
+def _parcels_by_county(parcels: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """Positions of the parcels touching each county, by county code (``counties`` column)."""
     if parcels.empty:
-        return 0
-    wanted = {str(a) for a in adcodes}
-    return int(parcels["counties"].map(lambda s: bool(wanted & set(s.split(";")))).sum())
+        return {}
+    # one row per (parcel, county code), built once: a national run has 10^5 parcels and
+    # hundreds of prefectures, and scanning every parcel for every unit took minutes
+    codes = pd.Series(parcels["counties"].to_numpy()).str.split(";").explode().dropna()
+    pos = codes.index.to_numpy()
+    groups = pd.Series(pos).groupby(codes.to_numpy()).indices
+    return {str(code): pos[rows] for code, rows in groups.items()}
+
+
+def _parcels_in(by_county: dict[str, np.ndarray], adcodes) -> int:
+    """Number of parcels touching any of ``adcodes`` (each parcel once)."""
+    hits = [by_county[k] for k in {str(a) for a in adcodes} if k in by_county]
+    return int(np.unique(np.concatenate(hits)).size) if hits else 0

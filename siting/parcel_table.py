@@ -298,6 +298,22 @@ def _distance_to_features(polys: np.ndarray, features: np.ndarray) -> np.ndarray
     feature reaches (distance 0) are measured again with their holes.
     """
     tree = shapely.STRtree(features)
+    out = np.full(len(polys), np.inf)
+    # in blocks of parcels: the parts and filled rings are copies of the geometries, which a
+    # national run (10^5 parcels and more) would otherwise hold twice at once; same values
+    for i0 in range(0, len(polys), DISTANCE_BLOCK_PARCELS):
+        out[i0 : i0 + DISTANCE_BLOCK_PARCELS] = _nearest(
+            tree, polys[i0 : i0 + DISTANCE_BLOCK_PARCELS]
+        )
+    return out
+
+
+#: Parcels measured at once by :func:`_distance_to_features`.
+DISTANCE_BLOCK_PARCELS = 20_000
+
+
+def _nearest(tree, polys: np.ndarray) -> np.ndarray:
+    """:func:`_distance_to_features` for one block of parcels."""
     parts, owner = shapely.get_parts(polys, return_index=True)
     filled = shapely.polygons(shapely.get_exterior_ring(parts))
     _, d = tree.query_nearest(filled, return_distance=True, all_matches=False)
