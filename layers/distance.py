@@ -96,8 +96,8 @@ def distance_array(features: np.ndarray, res_m: float, max_distance_m: float) ->
     # as sqrt(d2 * res**2) in float64, the same number SciPy's distance_transform_edt gives
     # (sqrt((dr * res)**2 + (dc * res)**2) is exact in float64 for whole dr, dc and res), so
     # the float32 results are identical to SciPy's; tested against it. The edt call holds the
-    # GIL, but takes about a ninth of SciPy's time, so tiles on two threads still gain.
-    d2 = edt.edtsq(~features, black_border=False, parallel=1)
+    # GIL (so it uses two threads of its own), but takes about a ninth of SciPy's time.
+    d2 = edt.edtsq(~features, black_border=False, parallel=2)
     h, w = features.shape
     out = np.empty((h, w), dtype="float32")
     step = max(1, (1 << 18) // w)
