@@ -36,7 +36,7 @@ from .parcels import ParcelAccumulator, block_side_cells, empty_piece_tile, piec
 from .suitability import CompiledCriteria
 from .technology import Technology
 
-__all__ = ["PendingCloses", "TechCompute", "TechPass", "TileOptions", "shared_pass"]
+__all__ = ["TechCompute", "TechPass", "TileOptions", "shared_pass"]
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ class TechPass:
         self.acc.add(tile.window, pt)
 
 
-def shared_pass(passes, inputs, raster_paths, tiling, cog, pending=None):
+def shared_pass(passes, inputs, raster_paths, tiling, cog):
     """One windowed pass for every technology: each tile is read once and serves them all.
 
     Exclusion rules shared by technologies (same code = same rule) are evaluated once per tile.
@@ -309,10 +309,6 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog, pending=None):
         Memory limit, scheduler and forced tile size.
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
-    pending : PendingCloses, optional
-        When given, only the suitability rasters (which the parcel outlines read next) are
-        finished before returning; the other rasters are converted to COG on a background
-        thread, overlapping the outline pass, and the caller must call ``pending.wait()``.
 
     Returns
     -------
@@ -346,16 +342,12 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog, pending=None):
         for tp, out in zip(passes, outs, strict=True):
             tp.write(tile, out)
 
-    with _WriterStack(pending) as stack:
+    with _WriterStack() as stack:
         for tp in passes:
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog)
-            stack.finish_first(tp.wsuit)
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
-    if pending is None:
-        _copy_shared_criteria(passes)
-    else:
-        pending.then(lambda: _copy_shared_criteria(passes))
+    _copy_shared_criteria(passes)
     return tiles
 
 
@@ -389,69 +381,23 @@ def _copy_shared_criteria(passes) -> None:
                 shutil.copyfile(by_key[origin], tmp)
 
 
-class PendingCloses:
-    """Raster writers finishing (COG conversion) on a background thread; see :func:`shared_pass`.
-
-    :meth:`wait` must be called (in a ``finally``): it waits for every conversion, then runs
-    the steps registered with :meth:`then`, or raises the first conversion error.
-    """
-
-    def __init__(self):
-        self._pool = None
-        self._futures = []
-        self._after = []
-
-    def submit(self, cms) -> None:
-        """Close ``cms`` (context managers that exit cleanly) one after another, in the back."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        if self._pool is None:
-            # two threads: one alone finished 15 s after the outlines at 30 m (idle machine)
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sxplan-cog")
-        self._futures += [self._pool.submit(cm.__exit__, None, None, None) for cm in cms]
-
-    def then(self, fn) -> None:
-        """Run ``fn()`` after every conversion has finished well."""
-        self._after.append(fn)
-
-    def wait(self, run_after: bool = True) -> None:
-        """Wait for every conversion; raise the first error, else run the ``then`` steps."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-        errors = [f.exception() for f in self._futures if f.exception() is not None]
-        if errors:
-            raise errors[0]
-        if run_after:
-            for fn in self._after:
-                fn()
-        self._after = []
-
-
 class _WriterStack:
     """Like :class:`contextlib.ExitStack` for raster writers, closing them two at a time.
 
     Closing a writer converts its file to COG (overviews, then DEFLATE): GDAL work that
     releases the GIL, partly single-threaded. On success the writers are closed on a pool of
-    two threads (each file is converted by one thread, so the bytes do not change), or, with
-    a :class:`PendingCloses`, only those marked by :meth:`finish_first` are and the others
-    are handed to it; on error they are closed one by one with the error, in reverse order,
-    as ``ExitStack`` would.
+    two threads (each file is converted by one thread, so the bytes do not change); on error
+    they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
     """
 
-    def __init__(self, pending: PendingCloses | None = None):
+    def __init__(self):
         self._cms = []
-        self._first = []
-        self._pending = pending
 
     def enter_context(self, cm):
         """Enter ``cm`` and keep it for closing."""
         out = cm.__enter__()
         self._cms.append(cm)
         return out
-
-    def finish_first(self, cm) -> None:
-        """Close ``cm`` before returning even when others are left to a background thread."""
-        self._first.append(cm)
 
     def __enter__(self):
         return self
@@ -465,25 +411,9 @@ class _WriterStack:
             return stack.__exit__(exc_type, exc, tb)
         from concurrent.futures import ThreadPoolExecutor
 
-        now = cms
-        if self._pending is not None:
-            now = [cm for cm in cms if any(cm is f for f in self._first)]
-            later = [cm for cm in cms if not any(cm is f for f in self._first)]
-        try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = [pool.submit(cm.__exit__, None, None, None) for cm in now]
-        except BaseException as err:  # interrupted while waiting: close the rest with it
-            if self._pending is not None:
-                for cm in later:
-                    cm.__exit__(type(err), err, err.__traceback__)
-            raise
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
         errors = [f.exception() for f in futures if f.exception() is not None]
-        if self._pending is not None:
-            if errors:
-                for cm in later:
-                    cm.__exit__(type(errors[0]), errors[0], errors[0].__traceback__)
-            else:
-                self._pending.submit(later)
         if errors:
             raise errors[0]
         return False

@@ -24,7 +24,6 @@ legend ``excluded_by_rule_<tech>.csv``, ``rules_applying_<tech>.tif``,
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -42,7 +41,7 @@ from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
 from ._run_inputs import SitingInputs, prepare_inputs
-from ._tile_pass import PendingCloses, TechPass, TileOptions, shared_pass
+from ._tile_pass import TechPass, TileOptions, shared_pass
 from .bases import BasesTable
 from .bases_table import bases_table
 from .config import TECHNOLOGIES, SitingConfig
@@ -154,29 +153,17 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
             passes = [
                 TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
             ]
-            # rasters the outlines do not read are converted to COG while they are drawn
-            pending = PendingCloses()
-            ok = False
-            try:
-                paths = lambda t: _raster_paths(out_dir, t)  # noqa: E731
-                with keep_datasets_open():  # inputs decoded once per block, not once per tile
-                    tiles = shared_pass(passes, inputs, paths, tiling, cog, pending)
-                timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-                for tp in passes:
-                    t0 = time.perf_counter()
-                    tr, files = _finish_technology(tp, tiles, inputs, out_dir, tiling.scheduler)
-                    results[tp.tech] = tr
-                    outputs.update(files)
-                    timings[tp.tech] = round(time.perf_counter() - t0, 3)
-                ok = True
-            finally:
+            with keep_datasets_open():  # inputs decoded once per block, not once per tile
+                tiles = shared_pass(
+                    passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog
+                )
+            timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
+            for tp in passes:
                 t0 = time.perf_counter()
-                if ok:
-                    pending.wait()
-                else:  # the error in flight is the one to report
-                    with contextlib.suppress(Exception):
-                        pending.wait(run_after=False)
-                timings["rasters_finish"] = round(time.perf_counter() - t0, 3)
+                tr, files = _finish_technology(tp, tiles, inputs, out_dir, tiling.scheduler)
+                results[tp.tech] = tr
+                outputs.update(files)
+                timings[tp.tech] = round(time.perf_counter() - t0, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 

@@ -8,7 +8,7 @@ import pytest
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import RasterTileWriter
 from sxplan.siting._parcel_pieces import _gather
-from sxplan.siting._tile_pass import PendingCloses, _WriterStack
+from sxplan.siting._tile_pass import _WriterStack
 
 
 def test_gather_matches_boolean_indexing_on_views():
@@ -55,39 +55,3 @@ def test_writer_stack_leaves_nothing_on_error(tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         _write_two(_WriterStack, tmp_path, fail=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
-
-
-def test_deferred_writers_finish_on_wait_with_the_same_bytes(tmp_path):
-    """With PendingCloses, the writer marked first is a COG on return; the other is
-    finished by ``wait()``, byte-identical to closing both at once, and ``then`` runs after."""
-    g = GridSpec.from_bounds((0, 0, 64000, 32000), 1000)
-    vals = np.arange(32 * 64, dtype="float32").reshape(32, 64)
-    (tmp_path / "now").mkdir()
-    now = _write_two(_WriterStack, tmp_path / "now")
-    pending, ran = PendingCloses(), []
-    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
-    with _WriterStack(pending) as stack:
-        wa = stack.enter_context(RasterTileWriter(a, g, "float32", float("nan"), cog=True))
-        wb = stack.enter_context(RasterTileWriter(b, g, "float32", float("nan"), cog=True))
-        wa.write(vals, g.full_window())
-        wb.write(vals + 1, g.full_window())
-        stack.finish_first(wa)
-    assert a.exists()
-    pending.then(lambda: ran.append(b.exists()))
-    pending.wait()
-    assert ran == [True]
-    assert [_sha(a), _sha(b)] == [_sha(p) for p in now]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.tif", "now"]
-
-
-def test_pending_conversion_errors_are_raised_and_skip_the_then_steps(tmp_path):
-    g = GridSpec.from_bounds((0, 0, 64000, 32000), 1000)
-    pending, ran = PendingCloses(), []
-    with _WriterStack(pending) as stack:
-        w = stack.enter_context(RasterTileWriter(tmp_path / "c.tif", g, "float32", 0.0, cog=True))
-        w.write(np.ones((32, 64), "float32"), g.full_window())
-        w._work.unlink()  # the staging file vanishes: its conversion must fail, loudly
-    pending.then(lambda: ran.append(1))
-    with pytest.raises(Exception, match="c.*tif|No such file|not recognized"):
-        pending.wait()
-    assert ran == [] and list(tmp_path.iterdir()) == []  # nothing half-written left
