@@ -32,10 +32,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import run_measured  # noqa: E402
 
 URBAN_CODES = [13]
 URBAN_BUFFER_M = 500.0
@@ -155,20 +157,6 @@ def worker_main(step: str, data: Path, save_mask: bool) -> None:
 # --------------------------------------------------------------------------------------------
 # driver side
 # --------------------------------------------------------------------------------------------
-def run_measured(cmd: list[str]) -> tuple[dict, float, float]:
-    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
-    last = out.strip().splitlines()[-1]
-    return json.loads(last), wall, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder from generate.py")

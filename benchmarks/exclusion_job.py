@@ -40,13 +40,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _measure import run_measured  # noqa: E402
 from atlite_exclusion import (  # noqa: E402
     HIGHWAY_BUFFER_M,
     MAX_SLOPE_PCT,
     PROTECTED_BUFFER_M,
     URBAN_BUFFER_M,
     URBAN_CODES,
-    run_measured,
 )
 
 RULES = ("urban_500m", "protected_1km", "highway_200m", "slope_gt_25pct")

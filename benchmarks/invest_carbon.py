@@ -41,11 +41,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import run_measured  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_INVEST_PYTHON = HERE.parent / ".venv-invest" / "bin" / "python"
@@ -124,19 +125,6 @@ def worker_invest(args) -> dict:
     return {"invest_version": natcap.invest.__version__, "execute_s": wall, "total_tc": total}
 
 
-def run_measured(cmd: list[str]) -> tuple[dict, float, float]:
-    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {code}")
-    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024.0
-
-
 def compare_counties(
     sinks_out: Path, invest_raster: Path, density: float, cell_ha: float, stock_m3_per_ha: float
 ):
@@ -186,7 +174,6 @@ def main(argv=None) -> int:
         print(json.dumps(worker_invest(args)))
         return 0
 
-    sys.path.insert(0, str(HERE))
     from sinks_run import load_config
 
     from sxplan.sinks.sequestration import load_tier1_table

@@ -36,6 +36,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import run_measured  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "siting_bench.yaml"
 N_BASES = 5
@@ -137,19 +140,6 @@ def worker(args) -> dict:
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "workers_peak_rss_mb": workers_rss,
     }
-
-
-def run_measured(cmd: list[str], env: dict) -> tuple[dict, float, float]:
-    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {code}")
-    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024.0
 
 
 def ensure_data(data: Path, res: float) -> None:

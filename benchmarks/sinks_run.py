@@ -29,10 +29,12 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import run_measured  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "sinks_bench.yaml"
@@ -115,25 +117,6 @@ def worker(args) -> dict:
         | {f"sink_tco2_per_yr_{y}": p[f"sink_tco2_per_yr_{y}"] for y in p["report_years"]},
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
-
-
-def run_measured(cmd: list[str], env: dict) -> tuple[dict, float, float]:
-    """Run ``cmd``; return (its last-line JSON, wall seconds, peak RSS MB of that child).
-
-    The JSON gains ``cpu_s``, the child's user + system CPU seconds (less sensitive than the
-    wall time to other work on a shared machine).
-    """
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {code}")
-    figures = json.loads(out.strip().splitlines()[-1])
-    figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
-    return figures, wall, usage.ru_maxrss / 1024.0
 
 
 def main(argv=None) -> int:

@@ -348,16 +348,7 @@ def slope_pct_layer(dem: AlignedLayer, name: str = "slope_pct") -> DerivedSlopeL
     >>> float(slope_pct_layer(dem).read()[2, 2])
     10.0
     """
-    return DerivedSlopeLayer(
-        name,
-        Path(f"{dem.path}#{name}"),
-        dem.grid,
-        "continuous",
-        "percent",
-        float("nan"),
-        "float32",
-        dem=dem,
-    )
+    return _derived_slope(dem, name, "slope_pct", "percent")
 
 
 def slope_deg_layer(dem: AlignedLayer, name: str = "slope_deg") -> DerivedSlopeLayer:
@@ -377,16 +368,15 @@ def slope_deg_layer(dem: AlignedLayer, name: str = "slope_deg") -> DerivedSlopeL
     DerivedSlopeLayer
         Continuous, units ``degree``, NaN nodata, float32.
     """
+    return _derived_slope(dem, name, "slope_deg", "degree")
+
+
+def _derived_slope(dem: AlignedLayer, name: str, output: str, units: str) -> DerivedSlopeLayer:
+    # a pseudo path (<dem>#<name>): code opening the file directly fails instead of reading
+    # elevations
+    path = Path(f"{dem.path}#{name}")
     return DerivedSlopeLayer(
-        name,
-        Path(f"{dem.path}#{name}"),
-        dem.grid,
-        "continuous",
-        "degree",
-        float("nan"),
-        "float32",
-        dem=dem,
-        output="slope_deg",
+        name, path, dem.grid, "continuous", units, float("nan"), "float32", dem=dem, output=output
     )
 
 
