@@ -394,20 +394,40 @@ def shanxi_like_outline_lonlat(seed: int, target_area_km2: float = 156_700.0):
     poly = shapely.segmentize(shapely.Polygon(np.column_stack([x, y])), 2_000)
     ring = np.asarray(poly.exterior.coords)[:-1]
     # smooth outward/inward wiggle along the boundary, as a function of arc length
+    wiggle = arc_wiggle(ring, seed, ((7, 6_000.0), (19, 3_000.0), (53, 1_200.0), (131, 500.0)))
+    centre = np.asarray(poly.centroid.coords[0])
+    vec = ring - centre
+    dist = np.hypot(*vec.T)
+    ring = centre + vec * ((dist + wiggle) / dist)[:, None]
+    return largest_scaled_lonlat(ring, tuple(centre), target_area_km2, inv)
+
+
+def arc_wiggle(ring: np.ndarray, seed: int, terms) -> np.ndarray:
+    """Seeded smooth displacement (m) of each vertex of a closed ``ring``: a sum of sines of
+    arc length, ``terms`` = ((waves around the ring, amplitude m), ...)."""
     seg = np.hypot(*np.diff(np.vstack([ring, ring[:1]]), axis=0).T)
     s = np.concatenate([[0.0], np.cumsum(seg)[:-1]])
     total = float(seg.sum())
     rng = np.random.default_rng(seed)
     wiggle = np.zeros_like(s)
-    for k, amp in ((7, 6_000.0), (19, 3_000.0), (53, 1_200.0), (131, 500.0)):
+    for k, amp in terms:
         wiggle += amp * np.sin(2 * np.pi * k * s / total + rng.uniform(0, 2 * np.pi))
-    centre = np.asarray(poly.centroid.coords[0])
-    vec = ring - centre
-    dist = np.hypot(*vec.T)
-    ring = centre + vec * ((dist + wiggle) / dist)[:, None]
+    return wiggle
+
+
+def largest_scaled_lonlat(ring, origin, target_area_km2: float, inv, fill_holes=False):
+    """The largest valid polygon of an Albers ``ring``, scaled about ``origin`` (``None``: its
+    centroid) to ``target_area_km2`` and returned in lon/lat through ``inv``."""
+    import shapely
+    import shapely.affinity  # not loaded by `import shapely`
+
     poly = shapely.make_valid(shapely.Polygon(ring))
     if poly.geom_type != "Polygon":
         poly = max(poly.geoms, key=lambda p: p.area)
+    if fill_holes:
+        poly = shapely.Polygon(poly.exterior)
+    if origin is None:
+        origin = poly.centroid.coords[0]
     scale = math.sqrt(target_area_km2 * 1e6 / poly.area)
-    poly = shapely.affinity.scale(poly, scale, scale, origin=tuple(centre))
+    poly = shapely.affinity.scale(poly, scale, scale, origin=origin)
     return shapely.transform(poly, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))

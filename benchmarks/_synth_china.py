@@ -17,10 +17,8 @@ Outputs: the outline (EPSG:4326 polygon) and :class:`ChinaTerrain` fields.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from _synth import IGBP, City, Terrain
+from _synth import IGBP, City, Terrain, arc_wiggle, largest_scaled_lonlat
 
 __all__ = ["CHINA_AREA_KM2", "ChinaTerrain", "china_like_outline_lonlat"]
 
@@ -118,26 +116,14 @@ def china_like_outline_lonlat(seed: int, target_area_km2: float = CHINA_AREA_KM2
     inv = Transformer.from_crs(ALBERS_CHINA, "EPSG:4326", always_xy=True)
     poly = shapely.segmentize(shapely.Polygon(_to_albers(_CHINA_SKETCH)), 10_000)
     ring = np.asarray(poly.exterior.coords)[:-1]
-    seg = np.hypot(*np.diff(np.vstack([ring, ring[:1]]), axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)[:-1]])
-    total = float(seg.sum())
-    rng = np.random.default_rng(seed)
-    wiggle = np.zeros_like(s)
-    for k, amp in ((31, 18_000.0), (97, 8_000.0), (263, 3_500.0)):
-        wiggle += amp * np.sin(2 * np.pi * k * s / total + rng.uniform(0, 2 * np.pi))
+    wiggle = arc_wiggle(ring, seed, ((31, 18_000.0), (97, 8_000.0), (263, 3_500.0)))
     # displace along the local normal (the ring is not star-shaped about its centroid)
     tangent = np.roll(ring, -1, axis=0) - np.roll(ring, 1, axis=0)
     normal = np.column_stack([tangent[:, 1], -tangent[:, 0]])
     normal /= np.hypot(*normal.T)[:, None]
     ring = ring + normal * wiggle[:, None]
-    poly = shapely.make_valid(shapely.Polygon(ring))
-    if poly.geom_type != "Polygon":
-        poly = max(poly.geoms, key=lambda p: p.area)
-    poly = shapely.Polygon(poly.exterior)  # no holes from self-touching wiggles
-    centre = poly.centroid.coords[0]
-    scale = math.sqrt(target_area_km2 * 1e6 / poly.area)
-    poly = shapely.affinity.scale(poly, scale, scale, origin=centre)
-    return shapely.transform(poly, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
+    # no holes from self-touching wiggles; scaled about the wiggled outline's centroid
+    return largest_scaled_lonlat(ring, None, target_area_km2, inv, fill_holes=True)
 
 
 def _segment_distance(x, y, a, b):
