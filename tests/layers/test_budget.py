@@ -24,6 +24,10 @@ def test_rules_by_hand():
     assert Budget(1).cells_in_memory(24) == 43_690  # 2**20 / 24
     assert Budget(0.001).cells_in_memory(24) == 10_000  # floor
     assert Budget.of(None) == Budget(DEFAULT_MEM_LIMIT_MB) and Budget.of(b) is b
+    # a run's tiles: M - 256 MB of libraries - the block cache, at least M / 4
+    assert Budget(1024).run_tiles() == Budget(1024 - 256 - 128)  # 640
+    assert Budget(640).run_tiles() == Budget(640 - 256 - 80)  # 304
+    assert Budget(256).run_tiles() == Budget(64)  # 256 - 256 - 32 < 256 / 4
 
 
 @pytest.mark.parametrize("bad", [0, -1, "512", True])

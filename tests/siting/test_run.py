@@ -252,3 +252,28 @@ def test_dask_processes_match_sync(world, tmp_path):
     pd.testing.assert_frame_equal(a.exclusions, b.exclusions)
     pd.testing.assert_frame_equal(a.bases, b.bases)
     pd.testing.assert_frame_equal(a.shortlist, b.shortlist)
+
+
+def test_a_criterion_shared_by_two_technologies_is_written_once_and_copied(world, tmp_path):
+    """The same distance criterion in PV and wind: one computation, two identical files, with
+    the values by hand: the highway runs through column 9 (cell centres 1 km apart), so the
+    score 1 - d / 3 km is 1, 2/3, 1/3 in columns 9, 8, 7 and 0 further west."""
+    import copy
+
+    grid, rasters, vectors, counties, bases = world
+    cfg = copy.deepcopy(CFG)
+    near = {"name": "near_highway", "distance_to": "highways", "max_distance_m": 3000,
+            "transform": {"type": "linear", "x0": 3000, "x1": 0}}  # fmt: skip
+    for tech, first in (("pv", "ghi_kwh_m2_yr"), ("wind", "wind_proxy_ms")):
+        cfg[tech]["criteria"].append(dict(near))
+        cfg[tech]["weights"] = {first: 0.5, "near_highway": 0.5}
+    out = tmp_path / "out"
+    run_siting(grid, rasters, vectors, counties, bases, cfg, out, cog=False)
+    pv, wind = out / "criterion_pv_near_highway.tif", out / "criterion_wind_near_highway.tif"
+    assert pv.read_bytes() == wind.read_bytes()
+    with rasterio.open(wind) as src:
+        got = src.read(1)
+    want = np.zeros(grid.shape, "float32")
+    want[:, 9], want[:, 8], want[:, 7] = 1.0, 2 / 3, 1 / 3
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert not list(out.glob(".*"))  # no temporary copy left
