@@ -11,8 +11,8 @@ Definition: level ``k`` (factor ``2**k``) holds, for each block of ``2**k x 2**k
 cells, the mean of the block's valid cells (nodata and NaN ignored), or nodata where the block
 has none. Blocks on the right and bottom edges cover the cells that exist. Levels are added
 until both sides are at most the COG block size (256), as GDAL's COG driver does, each side
-halved rounding up. The sums are accumulated in float64 (the first pair of rows in float32),
-so a level differs from the exact mean by a few float32 units in the last place at most.
+halved rounding up. The sums are accumulated in float64 (the first pair of rows in the band's
+type), so a level differs from the exact mean by a few units in the last place at most.
 
 Inputs: an uncompressed (or any) single-band float GeoTIFF.
 Outputs: one GeoTIFF per level next to it, and a VRT joining them; the caller removes them.
@@ -64,8 +64,8 @@ def _reduce(s: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _means(s: np.ndarray, n: np.ndarray, nodata) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = (s / n).astype("float32")
-    m[n == 0] = np.float32(np.nan if nodata is None else nodata)
+        m = s / n
+    m[n == 0] = np.nan if nodata is None else nodata
     return m
 
 
@@ -75,7 +75,8 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     Parameters
     ----------
     src_path : str or pathlib.Path
-        A float32 or float64 GeoTIFF (read block by block; memory is a few MB per block).
+        A float32 or float64 GeoTIFF (read block by block; memory is a few tens of MB per
+        block); the levels have its type.
     block : int
         COG block size: levels are added until both sides are at most ``block``.
 
@@ -94,14 +95,16 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
         if np.dtype(src.dtypes[0]).kind != "f":
             raise ValueError(f"{src_path.name}: average overviews are for float rasters")
         nan_nodata = nodata is None or math.isnan(nodata)
+        ftype = np.dtype(src.dtypes[0])  # float32 or float64: the levels keep it
         span = 1 << len(sizes)  # full-resolution rows and columns of one top-level cell
         cols = -(-max(_BLOCK_COLS, span) // span) * span
         paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
         profile = dict(
-            driver="GTiff", count=1, dtype="float32", crs=src.crs, nodata=nodata,
+            driver="GTiff", count=1, dtype=ftype.name, crs=src.crs, nodata=nodata,
             tiled=True, blockxsize=256, blockysize=256, compress="NONE", BIGTIFF="IF_SAFER",
         )  # fmt: skip
         outs = []
+        ok = False
         try:
             for (w, h), path in zip(sizes, paths, strict=True):
                 t = src.transform * rasterio.Affine.scale(width / w, height / h)
@@ -110,15 +113,16 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                 rh = min(span, height - r0)
                 for c0 in range(0, width, cols):
                     cw = min(cols, width - c0)
-                    a = src.read(1, window=Window(c0, r0, cw, rh), out_dtype="float32")
+                    a = src.read(1, window=Window(c0, r0, cw, rh))
                     valid = ~np.isnan(a)
                     if not nan_nodata:
-                        valid &= a != np.float32(nodata)
-                    vals = np.zeros((span, cols), dtype="float32")
+                        valid &= a != ftype.type(nodata)
+                    vals = np.zeros((span, cols), dtype=ftype)
                     cnt = np.zeros((span, cols), dtype="uint8")
-                    vals[:rh, :cw] = np.where(valid, a, np.float32(0))
+                    vals[:rh, :cw] = np.where(valid, a, ftype.type(0))
                     cnt[:rh, :cw] = valid
-                    # first level: pairs of rows in float32 (exact to half an ulp), then float64
+                    # first level: pairs of rows in the band's type (float32: exact to half an
+                    # ulp), then float64
                     s = (vals[0::2] + vals[1::2]).astype("float64")
                     s = s[:, 0::2] + s[:, 1::2]
                     n = cnt[0::2] + cnt[1::2]
@@ -132,10 +136,16 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                         if oh <= 0 or ow <= 0:
                             continue
                         m = _means(s[:oh, :ow], n[:oh, :ow], None if nan_nodata else nodata)
-                        outs[k].write(m, 1, window=Window(ocol, orow, ow, oh))
+                        outs[k].write(
+                            m.astype(ftype, copy=False), 1, window=Window(ocol, orow, ow, oh)
+                        )
+            ok = True
         finally:
             for o in outs:
                 o.close()
+            if not ok:  # no half-written level left beside the staging file
+                for p in paths:
+                    p.unlink(missing_ok=True)
     return paths
 
 

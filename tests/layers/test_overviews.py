@@ -39,15 +39,15 @@ def test_overview_sizes_halve_rounding_up_until_one_block():
     assert overview_sizes(257, 3) == [(129, 2)]
 
 
-@pytest.mark.parametrize("nodata", [None, -9999.0])
-def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata):
-    a = _base((601, 555))
+@pytest.mark.parametrize("nodata, dtype", [(None, "float32"), (-9999.0, "float64")])
+def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata, dtype):
+    a = _base((601, 555)).astype(dtype)
     if nodata is not None:
         a[np.isnan(a)] = nodata
     g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
     path = tmp_path / "s.tif"
     with rasterio.open(
-        path, "w", driver="GTiff", width=555, height=601, count=1, dtype="float32",
+        path, "w", driver="GTiff", width=555, height=601, count=1, dtype=dtype,
         crs=g.crs, transform=g.transform, nodata=np.nan if nodata is None else nodata,
     ) as dst:  # fmt: skip
         dst.write(a, 1)
@@ -56,6 +56,7 @@ def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata):
     for k, p in enumerate(levels, start=1):
         want = _block_means(a, 2**k, nodata)
         with rasterio.open(p) as src:
+            assert src.dtypes[0] == dtype  # a float64 band keeps float64 levels
             got = src.read(1).astype("float64")
             assert (src.width, src.height) == overview_sizes(555, 601)[k - 1]
         empty = np.isnan(want)
@@ -63,7 +64,9 @@ def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata):
             assert np.array_equal(np.isnan(got), empty)
         else:
             assert np.array_equal(got == nodata, empty)
-        np.testing.assert_allclose(got[~empty], want[~empty], rtol=1e-6)
+        np.testing.assert_allclose(
+            got[~empty], want[~empty], rtol=1e-6 if dtype == "float32" else 1e-12
+        )
     # the top-left 40 x 40 cells are all nodata: so is the first cell of both levels
     assert empty[0, 0]
 
