@@ -20,6 +20,7 @@ supply-curve table and the connections/substations layers
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -124,8 +125,48 @@ def case_settings(econ) -> dict[str, tuple[float, float]]:
     }
 
 
+# The siting step and the roadside step of one run both connect to the same substations over
+# the same friction: the surface is read once per process and kept while its inputs are the
+# same files (path, size, modification time) on the same grid with the same settings.
+_FRICTION_CACHE: dict = {}
+
+
+def _file_key(layer):
+    if layer is None:
+        return None
+    path = getattr(getattr(layer, "dem", None), "path", None) or layer.path  # derived slope
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # not a plain file: not cached
+    return (type(layer).__name__, os.fspath(path), st.st_size, st.st_mtime_ns, layer.scheme)
+
+
 def _friction(inputs, econ):
-    """Friction on the least-cost grid, its cell size in km and the aggregation factor."""
+    """Friction on the least-cost grid, its cell size in km and the aggregation factor.
+
+    Computed once per process for the same grid, files and settings (see ``_FRICTION_CACHE``).
+    """
+    cfg, rasters = inputs.config, inputs.layers.rasters
+    files = [_file_key(rasters.get(cfg.slope_layer)), _file_key(rasters.get(cfg.landcover_layer))]
+    key = None
+    if all(
+        f is not None or n not in rasters
+        for f, n in zip(files, (cfg.slope_layer, cfg.landcover_layer), strict=True)
+    ):
+        g = inputs.grid
+        key = (tuple(g.transform), g.shape, str(g.crs), *files, econ.friction.model_dump_json())
+        if key in _FRICTION_CACHE:
+            return _FRICTION_CACHE[key]
+    result = _read_friction(inputs, econ)
+    result[0].setflags(write=False)  # shared: nobody may change it in place
+    if key is not None:
+        _FRICTION_CACHE.clear()  # one surface at a time: a few MB at the least-cost cell size
+        _FRICTION_CACHE[key] = result
+    return result
+
+
+def _read_friction(inputs, econ):
     from rasterio.windows import Window
 
     from sxplan.layers.landcover import common_lookup

@@ -339,3 +339,33 @@ def test_friction_in_strips_equals_block_means_by_hand(tmp_path, make_layers, mo
     for i in range(9):
         for j in range(8):
             assert f[i, j] == pytest.approx(full[3 * i : 3 * i + 3, 3 * j : 3 * j + 3].mean())
+
+
+def test_friction_is_read_once_per_run_and_again_when_its_file_changes(tmp_path, make_layers):
+    """Siting and roadside steps share one friction surface; a rewritten slope file is read
+    anew (slope 10 % -> friction 1.2, then 20 % -> 1.4, by the default 0.02 per percent)."""
+    from sxplan.layers.grid import GridSpec
+    from sxplan.siting import economics
+    from sxplan.siting._context import LayerSet
+    from sxplan.siting.config import load_siting_config
+    from sxplan.siting.economics_roadside import EconomicsInputs
+
+    grid = GridSpec.from_bounds((0, 0, 600, 600), 100)
+    cfg = load_siting_config({"economics": {"friction": {"least_cost_cell_m": 300}}})
+
+    def write(value):
+        slope = np.full((6, 6), value, "float32")
+        return make_layers(tmp_path, grid, {"slope_pct": slope}, units={"slope_pct": "percent"})
+
+    def friction(rasters):  # a new LayerSet each time, as each step builds its own
+        inputs = EconomicsInputs(grid, LayerSet(grid, rasters, {}), cfg)
+        return economics._friction(inputs, cfg.economics)
+
+    rasters = write(10.0)
+    first = friction(rasters)
+    again = friction(rasters)  # the same unchanged file: the cached surface
+    assert again[0] is first[0] and not first[0].flags.writeable
+    np.testing.assert_allclose(first[0], 1.2)
+    changed = friction(write(20.0))  # the file rewritten: read anew
+    assert changed[0] is not first[0]
+    np.testing.assert_allclose(changed[0], 1.4)
