@@ -65,12 +65,37 @@ def synthetic_bases(counties):
     return BasesTable(tuple(bases), note="synthetic: prefectures grouped in adcode order")
 
 
+# name -> (kind, units, scheme) of the generator's rasters
+_RASTERS = {
+    "dem": ("continuous", "m", None),
+    "landcover": ("categorical", "IGBP class", "igbp"),
+    "ghi": ("continuous", "kWh/m2/yr", None),
+    "wind": ("continuous", "m/s", None),
+}
+
+
+def open_dataset(data: Path, names) -> tuple:
+    """``(grid, {name: AlignedLayer}, counties)`` of a ``generate.py`` dataset (grid of the DEM)."""
+    from sxplan.layers.counties import validate_counties
+    from sxplan.layers.io import AlignedLayer, grid_of_raster, open_raster
+    from sxplan.layers.vector import load_vector
+
+    with open_raster(data / "dem.tif", "dem") as src:
+        grid = grid_of_raster(src)
+    rasters = {}
+    for name in names:
+        kind, units, scheme = _RASTERS[name]
+        rasters[name] = AlignedLayer.open(
+            data / f"{name}.tif", name, kind, units, grid, scheme=scheme
+        )
+    counties = validate_counties(load_vector(data / "counties.gpkg", grid), grid)
+    return grid, rasters, counties
+
+
 def worker(args) -> dict:
     """Load the dataset, run the siting, return the figures (runs in the measured child)."""
     import resource
 
-    from sxplan.layers.counties import validate_counties
-    from sxplan.layers.io import AlignedLayer, grid_of_raster, open_raster
     from sxplan.layers.terrain import slope_pct_layer
     from sxplan.layers.vector import load_vector
     from sxplan.layers.windows import use_scheduler
@@ -79,21 +104,11 @@ def worker(args) -> dict:
 
     t0 = time.perf_counter()
     data = args.data
-    with open_raster(data / "dem.tif", "dem") as src:
-        grid = grid_of_raster(src)
-    rasters = {
-        "dem": AlignedLayer.open(data / "dem.tif", "dem", "continuous", "m", grid),
-        "landcover": AlignedLayer.open(
-            data / "landcover.tif", "landcover", "categorical", "IGBP class", grid, scheme="igbp"
-        ),
-        "ghi": AlignedLayer.open(data / "ghi.tif", "ghi", "continuous", "kWh/m2/yr", grid),
-        "wind": AlignedLayer.open(data / "wind.tif", "wind", "continuous", "m/s", grid),
-    }
+    grid, rasters, counties = open_dataset(data, ("dem", "landcover", "ghi", "wind"))
     rasters["slope_pct"] = slope_pct_layer(rasters["dem"])
     vectors = {
         name: load_vector(data / f"{name}.gpkg", grid) for name in ("protected_areas", "highways")
     }
-    counties = validate_counties(load_vector(data / "counties.gpkg", grid), grid)
     bases = synthetic_bases(counties)
     cfg = load_siting_config(CONFIG)
     t_load = time.perf_counter() - t0

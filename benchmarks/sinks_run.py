@@ -66,26 +66,16 @@ def worker(args) -> dict:
     """Load the dataset, run the sinks stage, return the figures (runs in the measured child)."""
     import resource
 
+    from run import open_dataset
+
     from sxplan.layers.budget import Budget
-    from sxplan.layers.counties import validate_counties
-    from sxplan.layers.io import AlignedLayer, grid_of_raster, open_raster
     from sxplan.layers.terrain import slope_deg_layer
-    from sxplan.layers.vector import load_vector
     from sxplan.layers.windows import use_scheduler
     from sxplan.sinks import run_sinks
 
     t0 = time.perf_counter()
-    data = args.data
-    with open_raster(data / "dem.tif", "dem") as src:
-        grid = grid_of_raster(src)
-    rasters = {
-        "dem": AlignedLayer.open(data / "dem.tif", "dem", "continuous", "m", grid),
-        "landcover": AlignedLayer.open(
-            data / "landcover.tif", "landcover", "categorical", "IGBP class", grid, scheme="igbp"
-        ),
-    }
+    grid, rasters, counties = open_dataset(args.data, ("dem", "landcover"))
     rasters["slope_deg"] = slope_deg_layer(rasters["dem"])
-    counties = validate_counties(load_vector(data / "counties.gpkg", grid), grid)
     cfg = load_config(args.config)
     t_load = time.perf_counter() - t0
     with use_scheduler(args.scheduler), Budget.of(args.mem_limit_mb).gdal_env():
