@@ -78,7 +78,7 @@ def worker(args) -> dict:
     rasters["slope_deg"] = slope_deg_layer(rasters["dem"])
     cfg = load_config(args.config)
     t_load = time.perf_counter() - t0
-    with use_scheduler(args.scheduler), Budget.of(args.mem_limit_mb).gdal_env():
+    with use_scheduler(args.scheduler), Budget.of(args.mem_limit_mb).run_env():
         res = run_sinks(
             grid=grid,
             rasters=rasters,

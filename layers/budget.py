@@ -13,6 +13,7 @@ GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limi
 GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M - 256 - block cache)`` MiB (:meth:`Budget.run_tiles`)
+heap ceiling of a whole run     ``3 M / 4`` MiB resident (:meth:`Budget.run_env`)
 ==============================  ===========================================================
 
 :meth:`Budget.run_tiles` is for a whole run (``sxplan siting``): there ``M`` bounds the
@@ -150,4 +151,31 @@ class Budget:
         import rasterio
 
         with rasterio.Env(GDAL_CACHEMAX=self.gdal_cache_bytes, **options):
+            yield
+
+    @property
+    def heap_ceiling_mb(self) -> float:
+        """Resident memory (MB) above which a run returns the heap's free pages: ``3 M / 4``.
+
+        Below it, freed memory stays with the allocator for the next tile (fastest); above
+        it, :func:`sxplan.layers.heap.trim_above_ceiling` gives it back after each tile so
+        the process stays near the ceiling rather than growing tile after tile.
+        """
+        return 0.75 * float(self.mem_limit_mb)
+
+    @contextlib.contextmanager
+    def run_env(self, **options) -> Iterator[None]:
+        """The environment of a whole run bounded by this budget (``M`` bounds the process).
+
+        GDAL's block cache as :meth:`gdal_env`, and the heap ceiling
+        (:attr:`heap_ceiling_mb`, :func:`sxplan.layers.heap.rss_ceiling`).
+
+        Parameters
+        ----------
+        **options
+            Further GDAL options for the environment.
+        """
+        from .heap import rss_ceiling
+
+        with self.gdal_env(**options), rss_ceiling(self.heap_ceiling_mb):
             yield

@@ -1,13 +1,17 @@
-"""Give freed heap memory back to the operating system between tiles.
+"""Give freed heap memory back to the operating system when a run nears its memory budget.
 
 A tile's arrays are freed when the tile is written, but the C allocator keeps much of that
 memory for reuse: glibc serves blocks below its *dynamic* mmap threshold (which rises to 32 MiB
 after the first large array is freed) from its heaps, and a heap can only shrink from its top.
 Tile after tile the held memory grows: on the 30 m benchmark the process peaked at 1.16-1.23 GB
 on a 1,024 MB budget, although one tile's working set is a fraction of that (``benchmarks/
-README.md``, "Memory held by the allocator"). Asking glibc to return its free pages after
-each tile (``malloc_trim(0)``) bounds the process by what is live; it costs the page faults
-of touching that memory again in the next tile, which measured as noise beside the tile's work.
+README.md``, "Memory held by the allocator"). Asking glibc to return its free pages
+(``malloc_trim(0)``) bounds the process by what is live, but costs the call itself and the
+page faults of touching that memory again: after every tile it made the 30 m run 24 % slower.
+So a run sets a ceiling (:func:`rss_ceiling`, 3/4 of its budget, from
+:meth:`sxplan.layers.budget.Budget.run_env`) and :func:`trim_above_ceiling`, called after
+every tile, returns the free pages only when the resident set is above it: a run that fits its
+budget pays nothing, one that would outgrow it stays near the ceiling.
 
 Fixing glibc's thresholds instead (``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_MMAP_THRESHOLD_``
 in the environment) also bounds memory, but turns off the dynamic threshold, so every large
@@ -15,17 +19,25 @@ temporary is a fresh ``mmap``: 50 % more CPU on the same run.
 
 Elsewhere (macOS, Windows, musl) :func:`release_free_memory` does nothing and returns False.
 
-Inputs: none. Outputs: :func:`release_free_memory`.
+Inputs: a ceiling in MB. Outputs: :func:`release_free_memory`, :func:`trim_above_ceiling`,
+:func:`rss_ceiling`, :func:`resident_mb`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import os
 import sys
+from collections.abc import Iterator
 from functools import cache
 
-__all__ = ["release_free_memory"]
+__all__ = ["release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceiling"]
+
+# The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
+# heap is (tiles are written, and conversions run, on other threads than the one that set it).
+_CEILING_MB: float | None = None
 
 
 @cache
@@ -57,3 +69,49 @@ def release_free_memory() -> bool:
     """
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False
+
+
+def resident_mb() -> float | None:
+    """The process's resident set in MB (MiB), from ``/proc/self/statm``; None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+@contextlib.contextmanager
+def rss_ceiling(mb: float | None) -> Iterator[None]:
+    """Within the block, :func:`trim_above_ceiling` trims when the resident set exceeds ``mb``.
+
+    Parameters
+    ----------
+    mb : float or None
+        Ceiling in MB (MiB); None turns trimming off within the block.
+    """
+    global _CEILING_MB
+    previous, _CEILING_MB = _CEILING_MB, mb
+    try:
+        yield
+    finally:
+        _CEILING_MB = previous
+
+
+def trim_above_ceiling() -> bool:
+    """:func:`release_free_memory` if the resident set is above the :func:`rss_ceiling`.
+
+    Outside an :func:`rss_ceiling` block (library use without a run's budget) it does nothing.
+
+    Returns
+    -------
+    bool
+        True when memory was returned.
+    """
+    ceiling = _CEILING_MB
+    if ceiling is None:
+        return False
+    rss = resident_mb()
+    if rss is None or rss <= ceiling:
+        return False
+    return release_free_memory()

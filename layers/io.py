@@ -25,7 +25,7 @@ from sxplan.errors import ConfigError, GridMismatchError, LayerIOError
 
 from .atomic import _remove_quietly, atomic_path, file_sha256, write_text
 from .grid import GridSpec
-from .heap import release_free_memory
+from .heap import trim_above_ceiling
 
 __all__ = [
     "AlignedLayer",
@@ -294,7 +294,7 @@ def _to_cog(src_path: Path, dst_path: Path, compress: str = "DEFLATE") -> None:
     finally:
         for p in [vrt, *levels]:
             _remove_quietly(p)
-        release_free_memory()  # the conversion's buffers (levels, compression) go back
+        trim_above_ceiling()  # the conversion's buffers (levels, compression) go back
 
 
 class RasterTileWriter:

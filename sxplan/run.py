@@ -218,12 +218,12 @@ def run_project(
 
         for line in preflight(config).lines():
             log(line)
-    # GDAL's block cache defaults to 5% of RAM; the budget bounds it (Budget.gdal_cache_bytes)
+    # GDAL's block cache defaults to 5% of RAM; the budget bounds it and the heap (Budget.run_env)
     with (
         output_folder(final, overwrite, log) as staging,
         progress_setting(config.project.progress),
         use_scheduler(config.project.scheduler),
-        config.project.budget.gdal_env(),
+        config.project.budget.run_env(),
     ):
         ctx = RunContext(config=config, out=staging, log=log, options=dict(options or {}))
         ctx.options.setdefault("steps", tuple(steps))

@@ -8,7 +8,14 @@ import textwrap
 
 import pytest
 
-from sxplan.layers.heap import _malloc_trim, release_free_memory
+from sxplan.layers.budget import Budget
+from sxplan.layers.heap import (
+    _malloc_trim,
+    release_free_memory,
+    resident_mb,
+    rss_ceiling,
+    trim_above_ceiling,
+)
 
 GLIBC = _malloc_trim() is not None
 
@@ -19,7 +26,11 @@ GLIBC = _malloc_trim() is not None
 _CHILD = textwrap.dedent(
     """
     import numpy as np
-    from sxplan.layers.heap import release_free_memory
+    from sxplan.layers.heap import release_free_memory, rss_ceiling, trim_above_ceiling
+
+    def _trim_within(ceiling_mb):
+        with rss_ceiling(ceiling_mb):
+            return trim_above_ceiling()
 
     def rss_mb():
         with open("/proc/self/statm") as f:
@@ -31,7 +42,7 @@ _CHILD = textwrap.dedent(
     for i in range(0, 40, 2):
         arrays[i] = None
     before = rss_mb()
-    released = release_free_memory()
+    released = {call}
     after = rss_mb()
     print(before, after, released)
     """
@@ -39,14 +50,44 @@ _CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
-def test_freed_holes_in_the_heap_are_returned():
+def _child(call: str) -> tuple[float, float, str]:
+    code = _CHILD.replace("{call}", call)
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    before, after, released = float(out[0]), float(out[1]), out[2]
+    return float(out[0]), float(out[1]), out[2]
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_freed_holes_in_the_heap_are_returned():
+    before, after, released = _child("release_free_memory()")
     # twenty 8 MiB holes = 160 MiB held before, returned after (the live twenty stay)
     assert released == "True"
     assert before - after >= 150, (before, after)
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_trim_only_above_the_ceiling():
+    # the child holds ~350 MB resident: a 10 GB ceiling keeps the holes, a 1 MB one returns them
+    trim = "_trim_within({})"
+    before, after, released = _child(trim.format(10_000))
+    assert released == "False" and abs(before - after) < 20, (before, after)
+    before, after, released = _child(trim.format(1))
+    assert released == "True" and before - after >= 150, (before, after)
+
+
+def test_ceiling_is_set_by_a_run_budget_and_restored():
+    assert trim_above_ceiling() is False  # no run, no ceiling: nothing is trimmed
+    with Budget(1024).run_env():
+        from sxplan.layers import heap
+
+        assert heap._CEILING_MB == 768.0
+        with rss_ceiling(None):
+            assert heap._CEILING_MB is None
+        assert heap._CEILING_MB == 768.0
+    assert heap._CEILING_MB is None
+    rss = resident_mb()
+    assert rss is None or 10 < rss < 24 * 1024
 
 
 def test_release_is_harmless_anywhere():
