@@ -184,7 +184,26 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
     gdf.insert(0, "rank", np.arange(1, len(gdf) + 1))
     gdf.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(gdf) + 1)])
     gdf = gdf.drop(columns=[c for c in ["first_index"] if c in gdf.columns])
-    return gdf.to_crs("EPSG:4326")
+    return _to_wgs84(gdf)
+
+
+#: Parcels transformed to EPSG:4326 at once: the coordinates of a block are copied twice
+#: while it is transformed, so a whole-table transform briefly needed about twice the
+#: outlines' memory (+0.9 GB at 250 m for China's 351k PV parcels).
+_CRS_BLOCK = 20_000
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf.to_crs("EPSG:4326")``, transformed ``_CRS_BLOCK`` rows at a time (same values)."""
+    if len(gdf) <= _CRS_BLOCK:
+        return gdf.to_crs("EPSG:4326")
+    geo = gdf.geometry
+    blocks = [
+        np.asarray(geo.iloc[i : i + _CRS_BLOCK].to_crs("EPSG:4326").values)
+        for i in range(0, len(gdf), _CRS_BLOCK)
+    ]  # a coordinate transform is point by point: blocks give the same coordinates
+    out = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    return gpd.GeoDataFrame(out, geometry=np.concatenate(blocks), crs="EPSG:4326")
 
 
 def _empty_columns(df: pd.DataFrame, spec, layers, highways: bool) -> None:

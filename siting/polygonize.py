@@ -92,7 +92,7 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
     run_tiles(tiles, compute, write, scheduler=scheduler, progress=progress)
     geoms = []
     for pid in range(1, parcels.n + 1):
-        ps = parts.get(pid, [])
+        ps = parts.pop(pid, [])  # the pieces go as their parcel is built: one copy at a time
         if not ps:
             raise RuntimeError(f"parcel {pid} has no cells on re-reading; please report")
         if len(ps) == 1:
