@@ -67,21 +67,30 @@ class ZoneCover:
     coverage: np.ndarray
     full_cells: np.ndarray
 
-    def interior(self, window: Window) -> np.ndarray:
-        """Zone index of every cell of ``window`` wholly inside a zone, else -1 (int32)."""
+    def runs(self, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The coverage-1 runs inside ``window``: local rows, first and end columns, zones."""
         r0, c0, h, w = _window(window)
         lo, hi = np.searchsorted(self.run_row, [r0, r0 + h])
         start = np.maximum(self.run_start[lo:hi], c0) - c0
         end = np.minimum(self.run_end[lo:hi], c0 + w) - c0
         keep = end > start
-        rows = self.run_row[lo:hi][keep] - r0
-        label = self.run_zone[lo:hi][keep] + 1
-        steps = np.zeros((h, w + 1), dtype="int32")
-        np.add.at(steps, (rows, start[keep]), label)
-        np.add.at(steps, (rows, end[keep]), -label)
-        out = np.cumsum(steps[:, :w], axis=1, dtype="int32")
+        return self.run_row[lo:hi][keep] - r0, start[keep], end[keep], self.run_zone[lo:hi][keep]
+
+    def interior(self, window: Window) -> np.ndarray:
+        """Zone index of every cell of ``window`` wholly inside a zone, else -1 (int32)."""
+        out = self._labels(window)
         out -= 1
         return out
+
+    def _labels(self, window: Window) -> np.ndarray:
+        """Zone index + 1 of every cell of ``window`` wholly inside a zone, else 0 (int32)."""
+        h, w = _window(window)[2:]
+        rows, start, end, zone = self.runs(window)
+        label = zone + 1
+        steps = np.zeros((h, w + 1), dtype="int32")
+        np.add.at(steps, (rows, start), label)
+        np.add.at(steps, (rows, end), -label)
+        return np.cumsum(steps[:, :w], axis=1, dtype="int32")
 
     def boundary(self, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The boundary entries inside ``window``: local rows, local columns, zones, coverage."""
@@ -117,17 +126,20 @@ class ZoneCover:
             ``sum_i c_i [class_i = k]`` per zone and class ``k``.
         """
         n = self.n_zones * n_classes
-        zone = self.interior(window)
-        comp = zone.astype("int64")
-        comp *= n_classes
+        # bin (zone + 1) x (n_classes + 1) + (class + 1): cells off the interior (zone 0) or
+        # without data (class -1 -> 0) land in bins dropped below, so nothing is masked
+        comp = self._labels(window).astype("int64")
+        comp *= n_classes + 1
         comp += classes
-        comp[(zone < 0) | (classes < 0)] = n  # a dump bin, dropped below
-        counts = np.bincount(comp.ravel(), minlength=n + 1)[:n]
+        comp += 1
+        size = (self.n_zones + 1) * (n_classes + 1)
+        counts = np.bincount(comp.ravel(), minlength=size)
+        counts = counts.reshape(self.n_zones + 1, n_classes + 1)[1:, 1:]
         rows, cols, zones, cov = self.boundary(window)
         k = classes[rows, cols].astype("int64")
         ok = k >= 0
         partial = np.bincount(zones[ok] * n_classes + k[ok], weights=cov[ok], minlength=n)
-        return counts.reshape(self.n_zones, n_classes), partial.reshape(self.n_zones, n_classes)
+        return np.ascontiguousarray(counts), partial.reshape(self.n_zones, n_classes)
 
     def weighted_sums(
         self, window: Window, values: np.ndarray, valid: np.ndarray
@@ -141,12 +153,24 @@ class ZoneCover:
             coverage of the valid cells (exactextract's ``sum`` and ``count``).
         """
         n = self.n_zones
-        zone = self.interior(window)
-        zone[~valid] = -1
-        zone[zone < 0] = n
-        flat = zone.ravel()
-        total = np.bincount(flat, weights=values.ravel(), minlength=n + 1)[:n]
-        count = np.bincount(flat, minlength=n + 1)[:n].astype("float64")
+        h, w = values.shape
+        rows, start, end, zone = self.runs(window)
+        # each run is a contiguous stretch of the flattened window: sum it with reduceat
+        # (in float64, in cell order), then add the runs per zone
+        flat = np.where(valid, values, 0).ravel()
+        ok = valid.ravel()
+        edges = np.empty(2 * rows.size, dtype="int64")
+        edges[0::2] = rows * w + start
+        edges[1::2] = rows * w + end
+        total = np.zeros(n)
+        count = np.zeros(n)
+        if rows.size:
+            if edges[-1] == flat.size:  # reduceat's last stretch runs to the end anyway
+                edges = edges[:-1]
+            run_sum = np.add.reduceat(flat, edges, dtype="float64")[0::2]
+            run_n = np.add.reduceat(ok, edges, dtype="int64")[0::2]
+            total += np.bincount(zone, weights=run_sum, minlength=n)
+            count += np.bincount(zone, weights=run_n, minlength=n)
         rows, cols, zones, cov = self.boundary(window)
         ok = valid[rows, cols]
         v = values[rows, cols][ok].astype("float64")
