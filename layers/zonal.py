@@ -285,26 +285,49 @@ def _collector(width: int):
             k = int(props["zone"])
             cells = np.asarray(props["values"], dtype="int64")
             cov = np.asarray(props["coverage"], dtype="float64")
-            if cells.size > 1 and not (np.diff(cells) > 0).all():
-                order = np.argsort(cells, kind="stable")
-                cells, cov = cells[order], cov[order]
             full = cov == 1.0
-            part = ~full & (cov > 0)
+            part = ~full & (cov > 0)  # the boundary table is sorted once, at the end
             self.edges.append((cells[part], np.full(int(part.sum()), k, "int32"), cov[part]))
             ids = cells[full]
             self.full[k] = ids.size
             if ids.size:
-                # runs of consecutive cell numbers, cut where a grid row starts
-                brk = np.flatnonzero((np.diff(ids) != 1) | (ids[1:] % width == 0)) + 1
-                first = ids[np.r_[0, brk]]
-                last = ids[np.r_[brk - 1, ids.size - 1]]
-                k_col = np.full(first.size, k, "int32")
-                self.runs.append((first // width, first % width, last % width + 1, k_col))
+                self.runs.append(_runs_of(ids, width, k))
 
         def features(self):
             return None
 
     return Collector()
+
+
+def _runs_of(ids: np.ndarray, width: int, k: int) -> tuple[np.ndarray, ...]:
+    """Runs of consecutive cell numbers, none across a row end: row, start, end, zone."""
+    step = np.diff(ids)
+    if (step <= 0).any():  # exactextract gives cells in row order; sort if it ever does not
+        ids = np.unique(ids)
+        step = np.diff(ids)
+    brk = np.flatnonzero(step != 1) + 1
+    first = ids[np.r_[0, brk]]
+    last = ids[np.r_[brk - 1, ids.size - 1]]
+    row, last_row = first // width, last // width
+    across = np.flatnonzero(row != last_row)  # runs over whole rows: cut at each row start
+    if across.size:
+        pieces = [np.arange(row[i], last_row[i] + 1) for i in across]
+        extra_first = np.concatenate(
+            [np.maximum(r * width, first[i]) for i, r in zip(across, pieces, strict=True)]
+        )
+        extra_last = np.concatenate(
+            [
+                np.minimum(r * width + width - 1, last[i])
+                for i, r in zip(across, pieces, strict=True)
+            ]
+        )
+        keep = row == last_row
+        first = np.concatenate([first[keep], extra_first])
+        last = np.concatenate([last[keep], extra_last])
+        order = np.argsort(first, kind="stable")
+        first, last = first[order], last[order]
+        row = first // width
+    return row, first - row * width, last - row * width + 1, np.full(first.size, k, "int32")
 
 
 def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:

@@ -126,6 +126,12 @@ def test_runs_stop_at_row_ends():
     cover = zone_cover(gpd.GeoSeries([box(0, 0, 30, 20)], crs=CRS), g, mem_limit_mb=64)
     assert cover.run_row.tolist() == [1, 2]
     assert cover.interior(g.full_window()).tolist() == [[-1] * 3, [0] * 3, [0] * 3]
+    # one stretch of consecutive cells from the middle of row 0 to the end of row 2
+    shape = box(10, 20, 30, 30).union(box(0, 0, 30, 20))
+    cover = zone_cover(gpd.GeoSeries([shape], crs=CRS), g, mem_limit_mb=64)
+    assert cover.run_row.tolist() == [0, 1, 2]
+    assert cover.run_start.tolist() == [1, 0, 0] and cover.run_end.tolist() == [3, 3, 3]
+    assert cover.interior(g.full_window()).tolist() == [[-1, 0, 0], [0] * 3, [0] * 3]
 
 
 def test_overlapping_zones_are_refused():
