@@ -223,6 +223,7 @@ def zone_cover(polygons, grid: GridSpec, *, mem_limit_mb: float) -> ZoneCover:
     geoms = polygons.geometry if hasattr(polygons, "geometry") else polygons
     vec = geoms.reset_index(drop=True).to_frame("geometry").set_geometry("geometry")
     vec["zone"] = np.arange(len(vec), dtype="int64")
+    # one thread: exactextract holds the GIL while it computes (two threads were no faster)
     collector = _collector(grid.width)
     exact_extract(
         _cell_numbers(grid),

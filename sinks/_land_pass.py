@@ -55,10 +55,12 @@ from .eligible import (
 
 __all__ = ["LandSums", "sum_land_by_county"]
 
-# Working set per cell and tile worker (computing: codes, masks, limit layers, the built-up
-# margin's distances, fates, classes, zone index and the int64 bin numbers; waiting to be
-# written: the float32 eligible fraction). An estimate from the arrays a tile holds.
-_BYTES_PER_CELL = 64
+# Working set per cell and tile worker: computing a tile peaks at 31-39 B/cell (tracemalloc,
+# sync scheduler, the benchmark's 250 m data in tiles of 1,024 and 512 cells: land cover, DEM,
+# derived slope, the built-up margin's distances, fates, classes, zone labels, int64 bin numbers)
+# and a computed tile waiting to be written holds 4 B/cell (the float32 eligible fraction);
+# run_tiles keeps at most two tiles per worker in flight.
+_BYTES_PER_CELL = 48
 
 
 @dataclass(frozen=True)

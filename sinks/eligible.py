@@ -18,6 +18,13 @@ It also keeps, per limit, the eligible fraction that limit removed (applied in t
 farmland, built margin, slope, elevation, climate, climate zone, reserved), so county tables
 can say which rule removed how much land.
 
+The limits are applied in one place, :func:`land_fates` (each cell's fate: plantable, or removed
+by which limit); :func:`land_fractions` turns fates into the fractions above. The sinks stage
+itself (:func:`sxplan.sinks.run.run_sinks`) no longer writes these rasters: its tile pass
+(:mod:`sxplan.sinks._land_pass`) sums the same fractions per county as it goes and writes only
+``eligible``. :func:`compute_land_rasters` and :func:`eligible_after_calibration` write the
+fraction rasters for inspection and are the reference the stage's sums are tested against.
+
 Inputs: :class:`~sxplan.layers.io.AlignedLayer` rasters on one grid, a
 :class:`~sxplan.sinks.config.SinksConfig`,
 a memory budget. Outputs: float32 GeoTIFFs (fractions 0-1, nodata -1 outside land-cover data).
@@ -62,13 +69,13 @@ _BYTES_PER_CELL = 96
 # The same for eligible_after_calibration: three float32 inputs and masks, float32 temporaries
 # (~26 B/cell at peak, measured) plus one float32 result waiting to be written.
 _AFTER_BYTES_PER_CELL = 32
-#: Compression of the working rasters (all but the eligible COG): they are written once, read
-#: by the county sums and deleted, so DEFLATE (the writer's default) only costs time: it was
-#: the serial bottleneck of the tile pass at 30 m (9 rasters of 1 GB compressed by the writing
-#: thread, then decompressed by exactextract). Measured at 30 m (benchmarks/README.md, issue
-#: 17): NONE 44 s / 51 CPU-s, ZSTD level 1 77 s / 69 CPU-s, DEFLATE 81-84 s. The price is
-#: scratch disk: 4 bytes per cell and raster (about 10 GB at 30 m for Shanxi) while the
-#: stage runs, in ``out_dir/.sinks_work_*`` (removed at the end, also on failure).
+#: Compression of scratch rasters (all but the eligible COG): written once, read once by
+#: exactextract and deleted, so DEFLATE (the writer's default) only costs time. Measured at
+#: 30 m when the stage still wrote nine such rasters (benchmarks/README.md, issue 17, sinks17):
+#: NONE 44 s / 51 CPU-s, ZSTD level 1 77 s / 69 CPU-s, DEFLATE 81-84 s. The stage now writes
+#: one only with a renewables reservation (the fraction it removed, for ``net_carbon.csv``);
+#: :func:`compute_land_rasters` uses it for all but ``eligible``. Price: 4 bytes per cell and
+#: raster of disk while they exist.
 SCRATCH_COMPRESS = "NONE"
 
 
@@ -352,7 +359,7 @@ def compute_land_rasters(
     config : SinksConfig
         Which layers and limits to use.
     out_dir : str or pathlib.Path
-        Folder for the working rasters (``forest_credit.tif`` ...).
+        Folder for the fraction rasters (``forest.tif``, ``eligible_landcover.tif`` ...).
     mem_limit_mb : float
         Memory budget for the tiles in flight.
     reserved : AlignedLayer, optional
