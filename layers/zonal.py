@@ -23,6 +23,7 @@ budget. Outputs: a :class:`ZoneCover` (a few bytes per boundary cell and per row
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ from sxplan.errors import LayerValueError
 from .budget import Budget
 from .grid import GridSpec
 
-__all__ = ["ZoneCover", "zone_cover"]
+__all__ = ["ZoneCover", "ZoneSums", "zone_cover"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,18 @@ class ZoneCover:
     coverage: np.ndarray
     full_cells: np.ndarray
 
-    def runs(self, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The coverage-1 runs inside ``window``: local rows, first and end columns, zones."""
+    def runs(self, window: Window) -> tuple[np.ndarray, ...]:
+        """The coverage-1 runs inside ``window``: local rows, first and end columns, zones, ids.
+
+        ``ids`` number the runs of the whole grid (positions in ``run_row`` ...).
+        """
         r0, c0, h, w = _window(window)
         lo, hi = np.searchsorted(self.run_row, [r0, r0 + h])
         start = np.maximum(self.run_start[lo:hi], c0) - c0
         end = np.minimum(self.run_end[lo:hi], c0 + w) - c0
         keep = end > start
-        return self.run_row[lo:hi][keep] - r0, start[keep], end[keep], self.run_zone[lo:hi][keep]
+        ids = np.flatnonzero(keep) + lo
+        return self.run_row[ids] - r0, start[keep], end[keep], self.run_zone[ids], ids
 
     def interior(self, window: Window) -> np.ndarray:
         """Zone index of every cell of ``window`` wholly inside a zone, else -1 (int32)."""
@@ -85,15 +90,18 @@ class ZoneCover:
     def _labels(self, window: Window) -> np.ndarray:
         """Zone index + 1 of every cell of ``window`` wholly inside a zone, else 0 (int32)."""
         h, w = _window(window)[2:]
-        rows, start, end, zone = self.runs(window)
+        rows, start, end, zone, _ = self.runs(window)
         label = zone + 1
         steps = np.zeros((h, w + 1), dtype="int32")
         np.add.at(steps, (rows, start), label)
         np.add.at(steps, (rows, end), -label)
         return np.cumsum(steps[:, :w], axis=1, dtype="int32")
 
-    def boundary(self, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The boundary entries inside ``window``: local rows, local columns, zones, coverage."""
+    def boundary(self, window: Window) -> tuple[np.ndarray, ...]:
+        """The boundary entries inside ``window``: local rows and columns, zones, coverage, ids.
+
+        ``ids`` number the entries of the whole grid (positions in ``cell`` ...).
+        """
         r0, c0, h, w = _window(window)
         width = self.shape[1]
         lo, hi = np.searchsorted(self.cell, [r0 * width, (r0 + h) * width])
@@ -101,89 +109,141 @@ class ZoneCover:
         rows = cells // width - r0
         cols = cells % width - c0
         keep = (cols >= 0) & (cols < w)
-        return rows[keep], cols[keep], self.zone[lo:hi][keep], self.coverage[lo:hi][keep]
+        ids = np.flatnonzero(keep) + lo
+        return rows[keep], cols[keep], self.zone[ids], self.coverage[ids], ids
 
-    def class_coverage(
-        self, window: Window, classes: np.ndarray, n_classes: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Cells of each class per zone in ``window``, coverage-weighted.
+
+class ZoneSums:
+    """Exact zonal sums accumulated tile by tile, the same whatever the tiling.
+
+    :meth:`tile` is a pure function of one window (run it on tile workers); :meth:`add` keeps
+    its result (call it in one thread). Cells wholly inside a zone are counted with integers
+    (class counts) or summed per piece of run in float64 (values); boundary cells are kept per
+    entry. The totals add pieces and entries in their fixed order over the grid, so they do not
+    depend on the tiles as long as no tile boundary cuts a piece (tiles whose columns start at
+    multiples of ``piece_cols`` of :func:`zone_cover`, 256 by default, as
+    :func:`sxplan.layers.windows.plan_tiles` makes them).
+
+    Parameters
+    ----------
+    cover : ZoneCover
+        The zones' coverage of the grid.
+    n_classes : int
+        Number of classes counted per zone (0: none).
+    values : bool
+        Whether a raster of values is summed per zone.
+    """
+
+    def __init__(self, cover: ZoneCover, *, n_classes: int = 0, values: bool = False):
+        self.cover = cover
+        self.n_classes = int(n_classes)
+        n_entries, n_runs = cover.cell.size, cover.run_row.size
+        self.counts = np.zeros((cover.n_zones, max(self.n_classes, 1)), dtype="int64")
+        self.entry_class = np.full(n_entries, -1, dtype="int32")
+        self.values = bool(values)
+        self.run_sum = np.zeros(n_runs if values else 0)
+        self.run_count = np.zeros(n_runs if values else 0, dtype="int64")
+        self.entry_value = np.full(n_entries if values else 0, np.nan)
+
+    def part_function(self):
+        """:meth:`tile` as a function holding the cover only (for tile closures)."""
+        return functools.partial(_tile_part, self.cover, self.n_classes, self.values)
+
+    def tile(self, window: Window, classes=None, values=None, valid=None) -> tuple:
+        """One window's share: class counts and/or value sums (pure; see :meth:`add`).
 
         Parameters
         ----------
         window : rasterio.windows.Window
             A window of the grid.
-        classes : numpy.ndarray
-            Integer class of each cell of ``window`` in ``0 .. n_classes - 1``; negative cells
-            (no data) are skipped.
-        n_classes : int
-            Number of classes.
-
-        Returns
-        -------
-        tuple of numpy.ndarray
-            ``(counts, partial)``, both ``(n_zones, n_classes)``: int64 counts of the cells of
-            coverage 1, and float64 sums of the coverage of the boundary cells. Their sum is
-            ``sum_i c_i [class_i = k]`` per zone and class ``k``.
+        classes : numpy.ndarray, optional
+            Integer class of each cell in ``0 .. n_classes - 1``; negative: no data (skipped).
+        values, valid : numpy.ndarray, optional
+            Values to sum and where they hold data.
         """
-        n = self.n_zones * n_classes
-        # bin (zone + 1) x (n_classes + 1) + (class + 1): cells off the interior (zone 0) or
-        # without data (class -1 -> 0) land in bins dropped below, so nothing is masked
-        comp = self._labels(window).astype("int64")
-        comp *= n_classes + 1
+        return _tile_part(self.cover, self.n_classes, self.values, window, classes, values, valid)
+
+    def add(self, part: tuple) -> None:
+        """Keep one window's share (from :meth:`tile`)."""
+        classes, values = part
+        if classes is not None:
+            counts, ids, k = classes
+            self.counts += counts
+            self.entry_class[ids] = k
+        if values is not None:
+            run_ids, run_sum, run_n, ids, v = values
+            np.add.at(self.run_sum, run_ids, run_sum)  # a run cut by a tile edge: in tile order
+            np.add.at(self.run_count, run_ids, run_n)
+            self.entry_value[ids] = v
+
+    def class_coverage(self) -> np.ndarray:
+        """``(n_zones, n_classes)`` float64: per zone and class, ``sum_i c_i [class_i = k]``."""
+        cover, nc = self.cover, self.n_classes
+        ok = self.entry_class >= 0
+        bins = cover.zone[ok].astype("int64") * nc + self.entry_class[ok]
+        partial = np.bincount(bins, weights=cover.coverage[ok], minlength=cover.n_zones * nc)
+        return self.counts + partial.reshape(cover.n_zones, nc)
+
+    def weighted_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per zone, ``sum_i c_i v_i`` and ``sum_i c_i`` over the valid cells (float64).
+
+        exactextract's ``sum`` and ``count``.
+        """
+        cover, n = self.cover, self.cover.n_zones
+        total = np.bincount(cover.run_zone, weights=self.run_sum, minlength=n)
+        count = np.bincount(cover.run_zone, weights=self.run_count, minlength=n)
+        ok = ~np.isnan(self.entry_value)
+        total += np.bincount(
+            cover.zone[ok], weights=cover.coverage[ok] * self.entry_value[ok], minlength=n
+        )
+        count += np.bincount(cover.zone[ok], weights=cover.coverage[ok], minlength=n)
+        return total, count
+
+
+def _tile_part(cover, n_classes, want_values, window, classes=None, values=None, valid=None):
+    """:meth:`ZoneSums.tile` (a module function so tile closures carry only the cover)."""
+    out_classes = out_values = None
+    if n_classes:
+        nc = n_classes
+        # bin (zone + 1) x (nc + 1) + (class + 1): cells off the interior (zone 0) or
+        # without data (class -1 -> 0) fall in bins dropped below, so nothing is masked
+        comp = cover._labels(window).astype("int64")
+        comp *= nc + 1
         comp += classes
         comp += 1
-        size = (self.n_zones + 1) * (n_classes + 1)
-        counts = np.bincount(comp.ravel(), minlength=size)
-        counts = counts.reshape(self.n_zones + 1, n_classes + 1)[1:, 1:]
-        rows, cols, zones, cov = self.boundary(window)
-        k = classes[rows, cols].astype("int64")
-        ok = k >= 0
-        partial = np.bincount(zones[ok] * n_classes + k[ok], weights=cov[ok], minlength=n)
-        return np.ascontiguousarray(counts), partial.reshape(self.n_zones, n_classes)
-
-    def weighted_sums(
-        self, window: Window, values: np.ndarray, valid: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per zone ``sum_i c_i v_i`` and ``sum_i c_i`` over the valid cells of ``window``.
-
-        Returns
-        -------
-        tuple of numpy.ndarray
-            float64 arrays of ``n_zones``: the coverage-weighted sum of ``values`` and the
-            coverage of the valid cells (exactextract's ``sum`` and ``count``).
-        """
-        n = self.n_zones
-        h, w = values.shape
-        rows, start, end, zone = self.runs(window)
-        # each run is a contiguous stretch of the flattened window: sum it with reduceat
-        # (in float64, in cell order), then add the runs per zone
+        counts = np.bincount(comp.ravel(), minlength=(cover.n_zones + 1) * (nc + 1))
+        counts = counts.reshape(cover.n_zones + 1, nc + 1)[1:, 1:]
+        rows, cols, _, _, ids = cover.boundary(window)
+        out_classes = (np.ascontiguousarray(counts), ids, classes[rows, cols])
+    if want_values:
+        w = values.shape[1]
+        rows, start, end, _, run_ids = cover.runs(window)
+        # each run is a contiguous stretch of the flattened window: reduceat sums it in
+        # float64, in cell order
         flat = np.where(valid, values, 0).ravel()
-        ok = valid.ravel()
         edges = np.empty(2 * rows.size, dtype="int64")
         edges[0::2] = rows * w + start
         edges[1::2] = rows * w + end
-        total = np.zeros(n)
-        count = np.zeros(n)
+        run_sum = np.zeros(0)
+        run_n = np.zeros(0, dtype="int64")
         if rows.size:
             if edges[-1] == flat.size:  # reduceat's last stretch runs to the end anyway
                 edges = edges[:-1]
             run_sum = np.add.reduceat(flat, edges, dtype="float64")[0::2]
-            run_n = np.add.reduceat(ok, edges, dtype="int64")[0::2]
-            total += np.bincount(zone, weights=run_sum, minlength=n)
-            count += np.bincount(zone, weights=run_n, minlength=n)
-        rows, cols, zones, cov = self.boundary(window)
-        ok = valid[rows, cols]
-        v = values[rows, cols][ok].astype("float64")
-        total += np.bincount(zones[ok], weights=cov[ok] * v, minlength=n)
-        count += np.bincount(zones[ok], weights=cov[ok], minlength=n)
-        return total, count
+            run_n = np.add.reduceat(valid.ravel(), edges, dtype="int64")[0::2]
+        rows, cols, _, _, ids = cover.boundary(window)
+        v = np.where(valid[rows, cols], values[rows, cols].astype("float64"), np.nan)
+        out_values = (run_ids, run_sum, run_n, ids, v)
+    return out_classes, out_values
 
 
 def _window(window: Window) -> tuple[int, int, int, int]:
     return int(window.row_off), int(window.col_off), int(window.height), int(window.width)
 
 
-def zone_cover(polygons, grid: GridSpec, *, mem_limit_mb: float) -> ZoneCover:
+def zone_cover(
+    polygons, grid: GridSpec, *, mem_limit_mb: float, piece_cols: int = 256
+) -> ZoneCover:
     """Exact coverage of the grid's cells by each polygon (exactextract), in compact form.
 
     Parameters
@@ -194,6 +254,10 @@ def zone_cover(polygons, grid: GridSpec, *, mem_limit_mb: float) -> ZoneCover:
         The grid.
     mem_limit_mb : float
         Memory budget; bounds the cells exactextract holds at once.
+    piece_cols : int
+        Runs of coverage-1 cells are also cut where a column number is a multiple of this
+        (tile edges of :func:`~sxplan.layers.windows.plan_tiles`), so :class:`ZoneSums` gives
+        the same totals whatever the tiles.
 
     Returns
     -------
@@ -224,7 +288,7 @@ def zone_cover(polygons, grid: GridSpec, *, mem_limit_mb: float) -> ZoneCover:
     vec = geoms.reset_index(drop=True).to_frame("geometry").set_geometry("geometry")
     vec["zone"] = np.arange(len(vec), dtype="int64")
     # one thread: exactextract holds the GIL while it computes (two threads were no faster)
-    collector = _collector(grid.width)
+    collector = _collector(grid.width, int(piece_cols))
     exact_extract(
         _cell_numbers(grid),
         vec,
@@ -267,7 +331,7 @@ def _cell_numbers(grid: GridSpec):
     return CellNumbers()
 
 
-def _collector(width: int):
+def _collector(width: int, piece_cols: int):
     """An exactextract writer keeping each zone's coverage-1 runs and boundary cells."""
     from exactextract.feature import JSONFeature
     from exactextract.writer import Writer
@@ -292,7 +356,7 @@ def _collector(width: int):
             ids = cells[full]
             self.full[k] = ids.size
             if ids.size:
-                self.runs.append(_runs_of(ids, width, k))
+                self.runs.append(_runs_of(ids, width, k, piece_cols))
 
         def features(self):
             return None
@@ -300,8 +364,11 @@ def _collector(width: int):
     return Collector()
 
 
-def _runs_of(ids: np.ndarray, width: int, k: int) -> tuple[np.ndarray, ...]:
-    """Runs of consecutive cell numbers, none across a row end: row, start, end, zone."""
+def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarray, ...]:
+    """Runs of consecutive cells: row, start, end, zone.
+
+    No run crosses a row end or a column that is a multiple of ``piece``.
+    """
     step = np.diff(ids)
     if (step <= 0).any():  # exactextract gives cells in row order; sort if it ever does not
         ids = np.unique(ids)
@@ -328,7 +395,16 @@ def _runs_of(ids: np.ndarray, width: int, k: int) -> tuple[np.ndarray, ...]:
         order = np.argsort(first, kind="stable")
         first, last = first[order], last[order]
         row = first // width
-    return row, first - row * width, last - row * width + 1, np.full(first.size, k, "int32")
+    start, end = first - row * width, last - row * width + 1
+    p0 = start // piece
+    n = (end - 1) // piece - p0 + 1
+    if (n > 1).any():  # cut at multiples of `piece` columns
+        rep = np.repeat(np.arange(start.size), n)
+        block = p0[rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+        row = row[rep]
+        start = np.maximum(start[rep], block * piece)
+        end = np.minimum(end[rep], (block + 1) * piece)
+    return row, start, end, np.full(row.size, k, "int32")
 
 
 def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:

@@ -36,7 +36,7 @@ from sxplan.layers.budget import Budget
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, RasterTileWriter
 from sxplan.layers.windows import plan_tiles, run_tiles
-from sxplan.layers.zonal import ZoneCover
+from sxplan.layers.zonal import ZoneCover, ZoneSums
 
 from ._land_inputs import prepare_land_inputs
 from .config import SinksConfig
@@ -197,25 +197,22 @@ def sum_land_by_county(
         classes *= n_slots
         classes += slot_of[index]
         classes[fate == FATE_NODATA] = -1
-        counts, partial = cover.class_coverage(tile.window, classes, n_classes)
-        del classes
         credit = eligible_lut[index]
         removed = None
         if write_removed:
             removed = np.where(fate == reserved_fate, credit, 0.0).astype("float32")
             removed[fate == FATE_NODATA] = NODATA
-        mean = None
+        values = ok = None
         if mean_layer is not None:
             values, ok = (
                 limits["dem"] if mean_layer is dem_limit else mean_layer.read_valid(tile.window)
             )
-            mean = cover.weighted_sums(tile.window, values, ok)
-        return counts, partial, eligible_fraction(credit, fate), removed, mean
+        part = share_of(tile.window, classes=classes, values=values, valid=ok)
+        return part, eligible_fraction(credit, fate), removed
 
     n = cover.n_zones
-    total_counts = np.zeros((n, n_classes), dtype="int64")
-    total_partial = np.zeros((n, n_classes), dtype="float64")
-    mean_sum, mean_count = np.zeros(n), np.zeros(n)
+    acc = ZoneSums(cover, n_classes=n_classes, values=mean_layer is not None)
+    share_of = acc.part_function()  # no accumulator state in the tile closure
     writers = {
         "eligible": RasterTileWriter(
             eligible_path,
@@ -239,13 +236,8 @@ def sum_land_by_county(
         )
 
     def write(tile, result):
-        counts, partial, eligible, removed, mean = result
-        # added in tile order: the same sums whatever the scheduler
-        np.add(total_counts, counts, out=total_counts)
-        np.add(total_partial, partial, out=total_partial)
-        if mean is not None:
-            np.add(mean_sum, mean[0], out=mean_sum)
-            np.add(mean_count, mean[1], out=mean_count)
+        part, eligible, removed = result
+        acc.add(part)  # totals independent of scheduler and tiling (ZoneSums)
         writers["eligible"].write(eligible, tile.window)
         if removed is not None:
             writers["removed_reserved"].write(removed, tile.window)
@@ -254,11 +246,12 @@ def sum_land_by_county(
         for w in writers.values():
             stack.enter_context(w)
         run_tiles(tiles, compute, write)
-    coverage = (total_counts + total_partial).reshape(n, N_FATES, n_slots)
+    coverage = acc.class_coverage().reshape(n, N_FATES, n_slots)
     cell_ha = grid.res * grid.res / 1e4
     sums = _county_table(coverage, slot_values, inputs.rules, cell_ha)
     means = None
     if mean_layer is not None:
+        mean_sum, mean_count = acc.weighted_sums()
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(mean_count > 0, mean_sum / mean_count, np.nan)
     return LandSums(

@@ -10,7 +10,7 @@ from shapely.geometry import Polygon, box
 from sxplan.errors import LayerValueError
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.windows import plan_tiles
-from sxplan.layers.zonal import zone_cover
+from sxplan.layers.zonal import ZoneSums, zone_cover
 
 CRS = "EPSG:3857"
 
@@ -21,14 +21,14 @@ def test_a_county_over_half_a_column_of_cells_counts_it_half():
     cov = zone_cover(gpd.GeoSeries([box(0, 0, 250, 400)], crs=CRS), g, mem_limit_mb=64)
     w = g.full_window()
     assert cov.interior(w).tolist() == [[0, 0, -1, -1]] * 4
-    rows, cols, zones, c = cov.boundary(w)
+    rows, cols, zones, c, _ = cov.boundary(w)
     assert rows.tolist() == [0, 1, 2, 3] and cols.tolist() == [2] * 4 and c.tolist() == [0.5] * 4
     ones = np.ones((4, 4), dtype="float32")
-    total, count = cov.weighted_sums(w, ones, ones > 0)
+    acc = ZoneSums(cov, n_classes=1, values=True)
+    acc.add(acc.tile(w, classes=np.zeros((4, 4), dtype="int32"), values=ones, valid=ones > 0))
     # fraction 1.0 on 8 whole cells and 4 half cells: 10 cells of 1 ha = 10 ha
-    assert total.tolist() == [10.0] and count.tolist() == [10.0]
-    counts, partial = cov.class_coverage(w, np.zeros((4, 4), dtype="int32"), 1)
-    assert counts.tolist() == [[8]] and partial.tolist() == [[2.0]]
+    assert [a.tolist() for a in acc.weighted_sums()] == [[10.0], [10.0]]
+    assert acc.class_coverage().tolist() == [[10.0]] and acc.counts.tolist() == [[8]]
     assert cov.full_cells.tolist() == [8]
 
 
@@ -63,7 +63,7 @@ def _dense(cover, g):
     inner = cover.interior(g.full_window()).ravel()
     for k in range(cover.n_zones):
         out[k, inner == k] = 1.0
-    rows, cols, zones, c = cover.boundary(g.full_window())
+    rows, cols, zones, c, _ = cover.boundary(g.full_window())
     out[zones, rows * g.width + cols] += c
     return out
 
@@ -85,6 +85,22 @@ def test_cover_is_exactextracts_coverage_cell_for_cell(tmp_path):
     assert cover.full_cells.tolist() == (expected == 1).sum(axis=1).tolist()
 
 
+def _sums(cover, tile, values=None, valid=None, classes=None, n_classes=0):
+    acc = ZoneSums(cover, n_classes=n_classes, values=values is not None)
+    g = _grid()
+    for t in plan_tiles(g, tile_size=tile):
+        sl = t.window.toslices()
+        acc.add(
+            acc.tile(
+                t.window,
+                classes=None if classes is None else classes[sl],
+                values=None if values is None else values[sl],
+                valid=None if valid is None else valid[sl],
+            )
+        )
+    return acc
+
+
 @pytest.mark.parametrize("tile", [1, 2, 4, 5, 6])
 def test_tile_sums_equal_exactextract_sum_and_count(tmp_path, rng, tile):
     g = _grid()
@@ -94,12 +110,7 @@ def test_tile_sums_equal_exactextract_sum_and_count(tmp_path, rng, tile):
     values[rng.random(g.shape) < 0.2] = -1.0  # nodata, including boundary cells
     path = _write(tmp_path, "v", values, g, -1.0)
     ref = exact_extract(str(path), zones, ["sum", "count"], output="pandas")
-    total, count = np.zeros(5), np.zeros(5)
-    for t in plan_tiles(g, tile_size=tile):
-        block = values[t.window.toslices()]
-        s, c = cover.weighted_sums(t.window, block, block != -1.0)
-        total += s
-        count += c
+    total, count = _sums(cover, tile, values, values != -1.0).weighted_sums()
     np.testing.assert_allclose(total, ref["sum"], rtol=1e-12)
     np.testing.assert_allclose(count, ref["count"], rtol=1e-12)
 
@@ -110,14 +121,31 @@ def test_class_coverage_equals_exactextract_sums_of_indicators(tmp_path, rng, ti
     zones = _zones()
     cover = zone_cover(zones, g, mem_limit_mb=64)
     classes = rng.integers(-1, 3, g.shape).astype("int32")  # -1: no data
-    got = np.zeros((5, 3))
-    for t in plan_tiles(g, tile_size=tile):
-        counts, partial = cover.class_coverage(t.window, classes[t.window.toslices()], 3)
-        got += counts + partial
+    got = _sums(cover, tile, classes=classes, n_classes=3).class_coverage()
     for k in range(3):
         path = _write(tmp_path, f"is{k}", (classes == k).astype("float32"), g, None)
         ref = exact_extract(str(path), zones, ["sum"], output="pandas")
         np.testing.assert_allclose(got[:, k], ref["sum"], rtol=1e-12, atol=1e-12)
+
+
+def test_totals_do_not_depend_on_the_tiling(rng):
+    # runs cut every 2 columns: tiles of 2, 4 and 6 cells (and the whole grid) give the same
+    # bits; tiles of 1 and 5 cut pieces and agree to rounding
+    g = _grid()
+    cover = zone_cover(_zones(), g, mem_limit_mb=64, piece_cols=2)
+    values = rng.uniform(0, 1000, g.shape).astype("float32")
+    valid = rng.random(g.shape) > 0.1
+    classes = rng.integers(-1, 4, g.shape).astype("int32")
+    out = {}
+    for tile in (2, 4, 6, 1, 5):
+        acc = _sums(cover, tile, values, valid, classes, 4)
+        out[tile] = (*acc.weighted_sums(), acc.class_coverage())
+    for tile in (4, 6):
+        for a, b in zip(out[2], out[tile], strict=True):
+            assert np.array_equal(a, b)
+    for tile in (1, 5):
+        for a, b in zip(out[2], out[tile], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-13)
 
 
 def test_runs_stop_at_row_ends():
@@ -131,6 +159,11 @@ def test_runs_stop_at_row_ends():
     cover = zone_cover(gpd.GeoSeries([shape], crs=CRS), g, mem_limit_mb=64)
     assert cover.run_row.tolist() == [0, 1, 2]
     assert cover.run_start.tolist() == [1, 0, 0] and cover.run_end.tolist() == [3, 3, 3]
+    # and cut every 2 columns
+    cover = zone_cover(gpd.GeoSeries([shape], crs=CRS), g, mem_limit_mb=64, piece_cols=2)
+    assert cover.run_row.tolist() == [0, 0, 1, 1, 2, 2]
+    assert cover.run_start.tolist() == [1, 2, 0, 2, 0, 2]
+    assert cover.run_end.tolist() == [2, 3, 2, 3, 2, 3]
     assert cover.interior(g.full_window()).tolist() == [[-1, 0, 0], [0] * 3, [0] * 3]
 
 

@@ -124,3 +124,28 @@ def test_pass_sums_equal_exactextract_on_the_fraction_rasters(tmp_path, rng, nam
         left = eligible_after_calibration(land, share, tmp_path / f"l{share}.tif", mem_limit_mb=64)
         ref_left = county_sums_ha(c, {"left": left}, g, mem_limit_mb=64)["left_ha"]
         np.testing.assert_allclose(new.eligible_after_calibration_ha(share), ref_left, rtol=1e-9)
+
+
+def test_sums_are_the_same_bits_whatever_the_tiles(tmp_path, rng):
+    # runs of the county cover cut every 7 columns: tiles of 7, 14 cells or the whole grid
+    # (other budgets) add the same numbers in the same order
+    g = grid_of(31, 29)
+    c = _province(g)
+    rasters, reserved = _rasters(tmp_path, g, rng)
+    cover = zone_cover(c, g, mem_limit_mb=64, piece_cols=7)
+    out = []
+    for i, tile_size in enumerate((7, 14, None)):
+        land = sum_land_by_county(
+            g,
+            rasters,
+            SinksConfig(),
+            cover,
+            eligible_path=tmp_path / f"e{i}.tif",
+            mem_limit_mb=64,
+            mean_layer=rasters["dem"],
+            tile_size=tile_size,
+        )
+        out.append((land.sums.to_numpy(), land.mean, land.eligible_after_calibration_ha(0.4)))
+    for other in out[1:]:
+        for a, b in zip(out[0], other, strict=True):
+            assert np.array_equal(a, b)
