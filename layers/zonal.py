@@ -93,8 +93,9 @@ class ZoneCover:
         rows, start, end, zone, _ = self.runs(window)
         label = zone + 1
         steps = np.zeros((h, w + 1), dtype="int32")
-        np.add.at(steps, (rows, start), label)
-        np.add.at(steps, (rows, end), -label)
+        # runs do not overlap, so their starts (and their ends) are distinct cells
+        steps[rows, start] += label
+        steps[rows, end] -= label
         return np.cumsum(steps[:, :w], axis=1, dtype="int32")
 
     def boundary(self, window: Window) -> tuple[np.ndarray, ...]:
@@ -212,6 +213,7 @@ def _tile_part(cover, n_classes, want_values, window, classes=None, values=None,
         comp += classes
         comp += 1
         counts = np.bincount(comp.ravel(), minlength=(cover.n_zones + 1) * (nc + 1))
+        del comp
         counts = counts.reshape(cover.n_zones + 1, nc + 1)[1:, 1:]
         rows, cols, _, _, ids = cover.boundary(window)
         out_classes = (np.ascontiguousarray(counts), ids, classes[rows, cols])
@@ -220,7 +222,7 @@ def _tile_part(cover, n_classes, want_values, window, classes=None, values=None,
         rows, start, end, _, run_ids = cover.runs(window)
         # each run is a contiguous stretch of the flattened window: reduceat sums it in
         # float64, in cell order
-        flat = np.where(valid, values, 0).ravel()
+        flat = np.where(valid, values, 0).ravel().astype("float64")
         edges = np.empty(2 * rows.size, dtype="int64")
         edges[0::2] = rows * w + start
         edges[1::2] = rows * w + end
@@ -229,7 +231,8 @@ def _tile_part(cover, n_classes, want_values, window, classes=None, values=None,
         if rows.size:
             if edges[-1] == flat.size:  # reduceat's last stretch runs to the end anyway
                 edges = edges[:-1]
-            run_sum = np.add.reduceat(flat, edges, dtype="float64")[0::2]
+            run_sum = np.add.reduceat(flat, edges)[0::2]
+            del flat
             run_n = np.add.reduceat(valid.ravel(), edges, dtype="int64")[0::2]
         rows, cols, _, _, ids = cover.boundary(window)
         v = np.where(valid[rows, cols], values[rows, cols].astype("float64"), np.nan)

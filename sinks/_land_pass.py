@@ -55,11 +55,12 @@ from .eligible import (
 
 __all__ = ["LandSums", "sum_land_by_county"]
 
-# Working set per cell and tile worker: computing a tile peaks at 31-39 B/cell (tracemalloc,
-# sync scheduler, the benchmark's 250 m data in tiles of 1,024 and 512 cells: land cover, DEM,
-# derived slope, the built-up margin's distances, fates, classes, zone labels, int64 bin numbers)
-# and a computed tile waiting to be written holds 4 B/cell (the float32 eligible fraction);
-# run_tiles keeps at most two tiles per worker in flight.
+# Working set per cell and tile worker: computing a tile peaks at ~36 B/cell (tracemalloc, sync
+# scheduler, the benchmark's 250 m data in tiles of 1,024 cells; 49 B/cell in tiles of 512, where
+# fixed costs weigh more): land cover, DEM, derived slope, the built-up margin's distances,
+# fates, classes, zone labels, int64 bin numbers. A computed tile waiting to be written holds
+# 4 B/cell (the float32 eligible fraction); run_tiles keeps at most two tiles per worker in
+# flight.
 _BYTES_PER_CELL = 48
 
 
