@@ -60,8 +60,8 @@ __all__ = ["LandSums", "sum_land_by_county"]
 # fixed costs weigh more): land cover, DEM, derived slope, the built-up margin's distances,
 # fates, classes, zone labels, int64 bin numbers. A computed tile waiting to be written holds
 # 4 B/cell (the float32 eligible fraction); run_tiles keeps at most two tiles per worker in
-# flight.
-_BYTES_PER_CELL = 48
+# flight. 56 leaves a margin over 36 + 4 for tiles of other shapes and halos.
+_BYTES_PER_CELL = 56
 
 
 @dataclass(frozen=True)
