@@ -36,6 +36,10 @@ from .grid import GridSpec
 
 __all__ = ["ZoneCover", "ZoneSums", "zone_cover"]
 
+# Bytes per cell of a zone's bounding box while exactextract works on it: the cell numbers it
+# reads (4), its coverage raster (4), the values and coverage it returns (16) and their copies.
+_COVER_BYTES = 40
+
 
 @dataclass(frozen=True)
 class ZoneCover:
@@ -245,7 +249,12 @@ def _window(window: Window) -> tuple[int, int, int, int]:
 
 
 def zone_cover(
-    polygons, grid: GridSpec, *, mem_limit_mb: float, piece_cols: int = 256
+    polygons,
+    grid: GridSpec,
+    *,
+    mem_limit_mb: float,
+    piece_cols: int = 256,
+    max_cells: int | None = None,
 ) -> ZoneCover:
     """Exact coverage of the grid's cells by each polygon (exactextract), in compact form.
 
@@ -261,6 +270,9 @@ def zone_cover(
         Runs of coverage-1 cells are also cut where a column number is a multiple of this
         (tile edges of :func:`~sxplan.layers.windows.plan_tiles`), so :class:`ZoneSums` gives
         the same totals whatever the tiles.
+    max_cells : int, optional
+        Zones whose bounding box holds more cells are done in bands of rows of at most this
+        many cells (default: the tile share of ``mem_limit_mb`` at 40 bytes per cell).
 
     Returns
     -------
@@ -290,21 +302,53 @@ def zone_cover(
     geoms = polygons.geometry if hasattr(polygons, "geometry") else polygons
     vec = geoms.reset_index(drop=True).to_frame("geometry").set_geometry("geometry")
     vec["zone"] = np.arange(len(vec), dtype="int64")
+    # exactextract returns a zone's cell numbers and coverage at once (16 B per cell): a zone
+    # whose bounding box holds more than `limit` cells is done band by band (coverage is
+    # computed cell by cell on the same grid either way: the same numbers, tested)
+    limit = int(max_cells or Budget.of(mem_limit_mb).run_tiles().cells_in_memory(_COVER_BYTES))
+    boxes = _bbox_windows(vec, grid)
+    cells = [w.width * w.height for w in boxes]
+    whole = [k for k, n in enumerate(cells) if 0 < n <= limit]
     # one thread: exactextract holds the GIL while it computes (two threads were no faster)
     collector = _collector(grid.width, int(piece_cols))
-    exact_extract(
-        _cell_numbers(grid),
-        vec,
-        ["values", "coverage"],
-        include_cols=["zone"],
-        output=collector,
-        max_cells_in_memory=Budget.of(mem_limit_mb).cells_in_memory(24),
-    )
+
+    def extract(window, rows):
+        exact_extract(
+            _cell_numbers(grid, window),
+            vec.iloc[rows],
+            ["values", "coverage"],
+            include_cols=["zone"],
+            output=collector,
+            max_cells_in_memory=max(limit, 10_000),
+        )
+
+    if whole:
+        extract(grid.full_window(), whole)
+    for k, n in enumerate(cells):
+        if n > limit:
+            box = boxes[k]
+            step = max(1, limit // box.width)
+            for r0 in range(box.row_off, box.row_off + box.height, step):
+                h = min(step, box.row_off + box.height - r0)
+                extract(Window(box.col_off, r0, box.width, h), [k])
     return _assemble_cover(collector.runs, collector.edges, collector.full, grid.shape, len(vec))
 
 
-def _cell_numbers(grid: GridSpec):
-    """An exactextract raster source whose cell values are the cell numbers."""
+def _bbox_windows(vec, grid: GridSpec) -> list[Window]:
+    """Each zone's bounding box as a window of the grid (a cell of margin, clipped)."""
+    left, _, _, top = grid.bounds
+    out = []
+    for minx, miny, maxx, maxy in vec.geometry.bounds.to_numpy():
+        c0 = max(0, int(np.floor((minx - left) / grid.res)) - 1)
+        c1 = min(grid.width, int(np.ceil((maxx - left) / grid.res)) + 1)
+        r0 = max(0, int(np.floor((top - maxy) / grid.res)) - 1)
+        r1 = min(grid.height, int(np.ceil((top - miny) / grid.res)) + 1)
+        out.append(Window(c0, r0, max(0, c1 - c0), max(0, r1 - r0)))
+    return out
+
+
+def _cell_numbers(grid: GridSpec, window: Window):
+    """An exactextract raster source over ``window`` whose values are the grid's cell numbers."""
     from exactextract.raster import RasterSource
 
     # uint32 holds the cell numbers of grids up to 4.29 G cells
@@ -319,7 +363,8 @@ def _cell_numbers(grid: GridSpec):
             return (grid.res, grid.res)
 
         def extent(self):
-            return tuple(grid.bounds)
+            t = grid.window_transform(window)
+            return (t.c, t.f - window.height * grid.res, t.c + window.width * grid.res, t.f)
 
         def srs_wkt(self):
             return grid.pyproj_crs.to_wkt()
@@ -328,6 +373,7 @@ def _cell_numbers(grid: GridSpec):
             return None
 
         def read_window(self, x0, y0, nx, ny):
+            y0, x0 = y0 + window.row_off, x0 + window.col_off
             rows = np.arange(y0, y0 + ny, dtype=dtype)[:, None] * dtype(grid.width)
             return rows + np.arange(x0, x0 + nx, dtype=dtype)[None, :]
 
@@ -357,7 +403,7 @@ def _collector(width: int, piece_cols: int):
             part = ~full & (cov > 0)  # the boundary table is sorted once, at the end
             self.edges.append((cells[part], np.full(int(part.sum()), k, "int32"), cov[part]))
             ids = cells[full]
-            self.full[k] = ids.size
+            self.full[k] = self.full.get(k, 0) + ids.size
             if ids.size:
                 self.runs.append(_runs_of(ids, width, k, piece_cols))
 
