@@ -2,7 +2,10 @@
 
 Zonal sums use ``exactextract``: a cell cut by a county boundary counts by the fraction of its
 area inside the county, so county totals add up to the province total without double counting
-or gaps. Work is done in the run's equal-area grid CRS, where every cell has the same area
+or gaps. The sinks stage forms its land sums inside its tile pass with exactextract's coverage
+fractions (:mod:`sxplan.sinks._land_pass`, :mod:`sxplan.layers.zonal`); :func:`county_sums_ha`
+sums rasters on disk and is the reference those sums are tested against. Work is done in the
+run's equal-area grid CRS, where every cell has the same area
 (resolution squared); counties must be the ones the layers step validated
 (:func:`sxplan.layers.counties.validate_counties`, already in the grid CRS), and a grid that is not
 equal-area raises.

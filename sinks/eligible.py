@@ -18,6 +18,13 @@ It also keeps, per limit, the eligible fraction that limit removed (applied in t
 farmland, built margin, slope, elevation, climate, climate zone, reserved), so county tables
 can say which rule removed how much land.
 
+The limits are applied in one place, :func:`land_fates` (each cell's fate: plantable, or removed
+by which limit); :func:`land_fractions` turns fates into the fractions above. The sinks stage
+itself (:func:`sxplan.sinks.run.run_sinks`) no longer writes these rasters: its tile pass
+(:mod:`sxplan.sinks._land_pass`) sums the same fractions per county as it goes and writes only
+``eligible``. :func:`compute_land_rasters` and :func:`eligible_after_calibration` write the
+fraction rasters for inspection and are the reference the stage's sums are tested against.
+
 Inputs: :class:`~sxplan.layers.io.AlignedLayer` rasters on one grid, a
 :class:`~sxplan.sinks.config.SinksConfig`,
 a memory budget. Outputs: float32 GeoTIFFs (fractions 0-1, nodata -1 outside land-cover data).
@@ -31,17 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sxplan.errors import ConfigError, GridMismatchError
 from sxplan.layers.budget import Budget
-from sxplan.layers.distance import (
-    features_from_codes,
-    features_from_vector,
-    halo_cells,
-    within_distance,
-)
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, RasterTileWriter
-from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES, common_lookup, scheme_of
+from sxplan.layers.landcover import COMMON_CLASSES, SCHEMES, common_lookup
 from sxplan.layers.windows import plan_tiles, run_tiles
 
 from .config import SinksConfig
@@ -51,6 +51,8 @@ __all__ = [
     "LandRasters",
     "compute_land_rasters",
     "credit_lookups",
+    "eligible_fraction",
+    "land_fates",
     "eligible_after_calibration",
     "land_fractions",
     "likelihood_lookup",
@@ -67,13 +69,13 @@ _BYTES_PER_CELL = 96
 # The same for eligible_after_calibration: three float32 inputs and masks, float32 temporaries
 # (~26 B/cell at peak, measured) plus one float32 result waiting to be written.
 _AFTER_BYTES_PER_CELL = 32
-#: Compression of the working rasters (all but the eligible COG): they are written once, read
-#: by the county sums and deleted, so DEFLATE (the writer's default) only costs time: it was
-#: the serial bottleneck of the tile pass at 30 m (9 rasters of 1 GB compressed by the writing
-#: thread, then decompressed by exactextract). Measured at 30 m (benchmarks/README.md, issue
-#: 17): NONE 44 s / 51 CPU-s, ZSTD level 1 77 s / 69 CPU-s, DEFLATE 81-84 s. The price is
-#: scratch disk: 4 bytes per cell and raster (about 10 GB at 30 m for Shanxi) while the
-#: stage runs, in ``out_dir/.sinks_work_*`` (removed at the end, also on failure).
+#: Compression of scratch rasters (all but the eligible COG): written once, read once by
+#: exactextract and deleted, so DEFLATE (the writer's default) only costs time. Measured at
+#: 30 m when the stage still wrote nine such rasters (benchmarks/README.md, issue 17, sinks17):
+#: NONE 44 s / 51 CPU-s, ZSTD level 1 77 s / 69 CPU-s, DEFLATE 81-84 s. The stage now writes
+#: one only with a renewables reservation (the fraction it removed, for ``net_carbon.csv``);
+#: :func:`compute_land_rasters` uses it for all but ``eligible``. Price: 4 bytes per cell and
+#: raster of disk while they exist.
 SCRATCH_COMPRESS = "NONE"
 
 
@@ -139,6 +141,97 @@ def built_codes(scheme: str) -> list[int]:
     return [c for c, (common, _) in SCHEMES[scheme].items() if common == COMMON_CLASSES["built"]]
 
 
+#: The limits, in the order they are applied; a cell's eligible fraction is removed by the
+#: first limit that blocks it.
+RULES = ("farmland", "built_margin", "slope", "elevation", "climate", "climate_zone", "reserved")
+#: Fates of a cell (:func:`land_fates`): eligible outside / inside the shrubs-only climate zone,
+#: removed by ``RULES[k]`` (``FATE_REMOVED + k``), no land-cover data.
+FATE_ELIGIBLE, FATE_ELIGIBLE_SHRUB, FATE_REMOVED, FATE_NODATA = 0, 1, 2, 255
+#: Number of fates of a cell with data.
+N_FATES = FATE_REMOVED + len(RULES)
+
+
+def land_fates(
+    codes_valid: np.ndarray,
+    config: SinksConfig,
+    limits: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, list[str]]:
+    """What happens to each cell's plantable fraction: kept, or removed by which limit.
+
+    Parameters
+    ----------
+    codes_valid : numpy.ndarray
+        True where the land cover holds data.
+    config : SinksConfig
+        Limits.
+    limits : dict
+        As in :func:`land_fractions`.
+
+    Returns
+    -------
+    tuple
+        ``(fate, rules)``: uint8 per cell, :data:`FATE_ELIGIBLE`, :data:`FATE_ELIGIBLE_SHRUB`,
+        ``FATE_REMOVED + RULES.index(rule)`` for the first limit that blocks the cell, or
+        :data:`FATE_NODATA`; and the rules applied, in order.
+
+    Examples
+    --------
+    >>> cfg = SinksConfig(max_slope_deg=25, built_margin_m=0)
+    >>> near = np.array([[True, False, False]])
+    >>> slope = (np.array([[30.0, 30.0, 5.0]]), np.ones((1, 3), bool))
+    >>> fate, rules = land_fates(np.ones((1, 3), bool), cfg, {"built_near": near, "slope": slope})
+    >>> fate.tolist(), rules
+    ([[3, 4, 0]], ['built_margin', 'slope'])
+    """
+    fate = np.zeros(codes_valid.shape, dtype="uint8")
+    rules: list[str] = []
+
+    def remove(rule: str, blocked: np.ndarray) -> None:
+        fate[blocked & (fate == FATE_ELIGIBLE)] = FATE_REMOVED + RULES.index(rule)
+        rules.append(rule)
+
+    if "farmland" in limits:
+        remove("farmland", limits["farmland"])
+    if "built_near" in limits:
+        remove("built_margin", limits["built_near"])
+    if "slope" in limits and config.max_slope_deg is not None:
+        s, sv = limits["slope"]
+        remove("slope", ~sv | (s > config.max_slope_deg))
+    if "dem" in limits and (
+        config.min_elevation_m is not None or config.max_elevation_m is not None
+    ):
+        d, dv = limits["dem"]
+        blocked = ~dv
+        if config.min_elevation_m is not None:
+            blocked |= d < config.min_elevation_m
+        if config.max_elevation_m is not None:
+            blocked |= d > config.max_elevation_m
+        remove("elevation", blocked)
+    if config.climate_limits:
+        blocked = np.zeros(codes_valid.shape, dtype=bool)
+        for lim in config.climate_limits:
+            c, cv = limits[f"climate:{lim.layer}"]
+            blocked |= ~cv
+            if lim.min_value is not None:
+                blocked |= c < lim.min_value
+            if lim.max_value is not None:
+                blocked |= c > lim.max_value
+        remove("climate", blocked)
+    shrub_zone = None
+    if "zones" in limits:
+        z = config.climate_zones
+        v, vv = limits["zones"]
+        remove("climate_zone", ~vv | (v < z.shrub_min_value))
+        shrub_zone = vv & (v >= z.shrub_min_value) & (v < z.tree_min_value)
+    if "reserved" in limits:
+        r, rv = limits["reserved"]
+        remove("reserved", rv & (r > config.reserved_min_value))
+    if shrub_zone is not None:
+        fate[shrub_zone & (fate == FATE_ELIGIBLE)] = FATE_ELIGIBLE_SHRUB
+    fate[~codes_valid] = FATE_NODATA
+    return fate, rules
+
+
 def land_fractions(
     codes: np.ndarray,
     codes_valid: np.ndarray,
@@ -172,60 +265,37 @@ def land_fractions(
         for each rule applied; ``NODATA`` where land cover has no data.
     """
     safe = np.where(codes_valid, codes, 0).astype("int64")
+    fate, rules = land_fates(codes_valid, config, limits)
     forest = np.where(codes_valid, luts[0][safe], NODATA).astype("float32")
     eligible = np.where(codes_valid, luts[1][safe], 0.0).astype("float32")
     out = {"forest": forest, "eligible_landcover": _nodata_outside(eligible.copy(), codes_valid)}
-
-    def remove(rule: str, blocked: np.ndarray) -> None:
-        removed = np.where(blocked, eligible, 0.0).astype("float32")
-        eligible[blocked] = 0.0
-        out[f"removed_{rule}"] = _nodata_outside(removed, codes_valid)
-
-    if "farmland" in limits:
-        remove("farmland", limits["farmland"])
-    if "built_near" in limits:
-        remove("built_margin", limits["built_near"])
-    if "slope" in limits and config.max_slope_deg is not None:
-        s, sv = limits["slope"]
-        remove("slope", ~sv | (s > config.max_slope_deg))
-    if "dem" in limits and (
-        config.min_elevation_m is not None or config.max_elevation_m is not None
-    ):
-        d, dv = limits["dem"]
-        blocked = ~dv
-        if config.min_elevation_m is not None:
-            blocked |= d < config.min_elevation_m
-        if config.max_elevation_m is not None:
-            blocked |= d > config.max_elevation_m
-        remove("elevation", blocked)
-    if config.climate_limits:
-        blocked = np.zeros(codes.shape, dtype=bool)
-        for lim in config.climate_limits:
-            c, cv = limits[f"climate:{lim.layer}"]
-            blocked |= ~cv
-            if lim.min_value is not None:
-                blocked |= c < lim.min_value
-            if lim.max_value is not None:
-                blocked |= c > lim.max_value
-        remove("climate", blocked)
-    shrub_zone = np.zeros(codes.shape, dtype=bool)
-    if "zones" in limits:
-        z = config.climate_zones
-        v, vv = limits["zones"]
-        remove("climate_zone", ~vv | (v < z.shrub_min_value))
-        shrub_zone = vv & (v >= z.shrub_min_value) & (v < z.tree_min_value)
-    if "reserved" in limits:
-        r, rv = limits["reserved"]
-        remove("reserved", rv & (r > config.reserved_min_value))
+    for rule in rules:
+        removed = np.where(fate == FATE_REMOVED + RULES.index(rule), eligible, 0.0)
+        out[f"removed_{rule}"] = _nodata_outside(removed.astype("float32"), codes_valid)
     out["eligible_shrub"] = _nodata_outside(
-        np.where(shrub_zone, eligible, 0.0).astype("float32"), codes_valid
+        np.where(fate == FATE_ELIGIBLE_SHRUB, eligible, 0.0).astype("float32"), codes_valid
     )
-    out["eligible"] = _nodata_outside(eligible, codes_valid)
+    out["eligible"] = eligible_fraction(eligible, fate)
     if len(luts) > 2:
         likely = (luts[2][safe] * np.clip(1.0 - luts[0][safe], 0.0, 1.0)).astype("float32")
         out["likely_forest"] = _nodata_outside(likely, codes_valid)
     if len(luts) > 3:
         out["builtup"] = _nodata_outside(luts[3][safe].astype("float32"), codes_valid)
+    return out
+
+
+def eligible_fraction(landcover_credit: np.ndarray, fate: np.ndarray) -> np.ndarray:
+    """The eligible fraction (float32, ``NODATA`` off data): the credit where no limit blocks.
+
+    Parameters
+    ----------
+    landcover_credit : numpy.ndarray
+        float32 eligible credit of each cell's land-cover class.
+    fate : numpy.ndarray
+        From :func:`land_fates`.
+    """
+    out = np.where(fate <= FATE_ELIGIBLE_SHRUB, landcover_credit, 0.0).astype("float32")
+    out[fate == FATE_NODATA] = NODATA
     return out
 
 
@@ -266,42 +336,6 @@ class LandRasters:
     builtup: AlignedLayer
 
 
-def _limit_layers(
-    grid: GridSpec,
-    rasters: dict[str, AlignedLayer],
-    config: SinksConfig,
-    reserved: AlignedLayer | None,
-) -> dict[str, AlignedLayer]:
-    """The layers limiting eligibility, checked to exist and to be on the grid."""
-    wanted: dict[str, str] = {}
-    if config.max_slope_deg is not None and config.slope_layer:
-        wanted["slope"] = config.slope_layer
-    if config.dem_layer and (
-        config.min_elevation_m is not None or config.max_elevation_m is not None
-    ):
-        wanted["dem"] = config.dem_layer
-    for lim in config.climate_limits:
-        wanted[f"climate:{lim.layer}"] = lim.layer
-    if config.climate_zones is not None:
-        wanted["zones"] = config.climate_zones.layer
-    if config.farmland_layer and config.farmland_layer in rasters:
-        wanted["farmland"] = config.farmland_layer
-    layers: dict[str, AlignedLayer] = {}
-    for key, name in wanted.items():
-        if name not in rasters:
-            raise ConfigError(
-                f"sinks: layer '{name}' (needed for {key.split(':')[0]} limits) is not among "
-                f"the run's rasters {sorted(rasters)}; add it to `layers:` or remove the limit "
-                "from `sinks:`"
-            )
-        layers[key] = rasters[name]
-    if reserved is not None:
-        layers["reserved"] = reserved
-    for layer in layers.values():
-        grid.require_same(layer.grid, f"layer '{layer.name}' ({layer.path})")
-    return layers
-
-
 def compute_land_rasters(
     grid: GridSpec,
     rasters: dict[str, AlignedLayer],
@@ -325,7 +359,7 @@ def compute_land_rasters(
     config : SinksConfig
         Which layers and limits to use.
     out_dir : str or pathlib.Path
-        Folder for the working rasters (``forest_credit.tif`` ...).
+        Folder for the fraction rasters (``forest.tif``, ``eligible_landcover.tif`` ...).
     mem_limit_mb : float
         Memory budget for the tiles in flight.
     reserved : AlignedLayer, optional
@@ -344,41 +378,10 @@ def compute_land_rasters(
     LandRasters
     """
     out_dir = Path(out_dir)
-    if config.landcover_layer not in rasters:
-        raise ConfigError(
-            f"sinks: land-cover layer '{config.landcover_layer}' is not among the run's rasters "
-            f"{sorted(rasters)}; set `sinks.landcover_layer` to one of them"
-        )
-    lc = rasters[config.landcover_layer]
-    grid.require_same(lc.grid, f"layer '{lc.name}' ({lc.path})")
-    if lc.kind != "categorical":
-        raise GridMismatchError(
-            f"land-cover layer '{lc.name}' ({lc.path}) was aligned as {lc.kind}; class codes "
-            "need categorical (mode/nearest) resampling: set `kind: categorical` in its spec"
-        )
-    scheme = scheme_of(lc, needed_by=f"sinks (landcover_layer: {lc.name})")
-    config.check_scheme(scheme)
-    limit_layers = _limit_layers(grid, rasters, config, reserved)
-    farmland_raster = limit_layers.pop("farmland", None)
-    farmland_vector = _farmland_vector(config, rasters, vectors, grid)
-    built_lut = np.zeros(65536, dtype="float32")
-    built_lut[built_codes(scheme)] = 1.0
-    luts = (*credit_lookups(config, scheme), likelihood_lookup(config, scheme), built_lut)
-    margin = config.built_margin_m
-    built = features_from_codes(lc, built_codes(scheme)) if margin > 0 else None
-    rules = [
-        r
-        for r, present in (
-            ("farmland", config.farmland_layer is not None),
-            ("built_margin", margin > 0),
-            ("slope", "slope" in limit_layers),
-            ("elevation", "dem" in limit_layers),
-            ("climate", bool(config.climate_limits)),
-            ("climate_zone", "zones" in limit_layers),
-            ("reserved", "reserved" in limit_layers),
-        )
-        if present
-    ]
+    from ._land_inputs import prepare_land_inputs  # it imports this module's lookups
+
+    inputs = prepare_land_inputs(grid, rasters, config, reserved=reserved, vectors=vectors)
+    rules = inputs.rules
     names = [
         "forest",
         "eligible",
@@ -391,27 +394,18 @@ def compute_land_rasters(
     paths["eligible"] = (
         Path(eligible_path) if eligible_path else out_dir / "afforestation_eligible.tif"
     )
-    halo = halo_cells(margin, grid.res) if margin > 0 else 0
     tiles = plan_tiles(
         grid,
         mem_limit_mb=mem_limit_mb,
         bytes_per_cell=_BYTES_PER_CELL,
         tile_size=tile_size,
-        halo=halo,
+        halo=inputs.halo,
         n_workers=Budget.workers(),  # tiles computed at once share the budget
     )
 
     def compute(tile):
-        codes, valid = lc.read_valid(tile.window)
-        limits = {k: layer.read_valid(tile.window) for k, layer in limit_layers.items()}
-        if farmland_raster is not None:
-            f, fv = farmland_raster.read_valid(tile.window)
-            limits["farmland"] = fv & (f > 0)
-        elif farmland_vector is not None:
-            limits["farmland"] = farmland_vector(tile.window)
-        if built is not None:
-            limits["built_near"] = within_distance(built, grid, tile, margin)
-        return land_fractions(codes, valid, config, luts, limits)
+        codes, valid, limits = inputs.read(tile)
+        return land_fractions(codes, valid, config, inputs.luts, limits)
 
     writers = {
         n: RasterTileWriter(
@@ -444,19 +438,6 @@ def compute_land_rasters(
         layer["likely_forest"],
         layer["builtup"],
     )
-
-
-def _farmland_vector(config, rasters, vectors, grid):
-    """A feature reader for a polygon farmland layer, or None (raster layer or none set)."""
-    name = config.farmland_layer
-    if not name or name in rasters:
-        return None
-    if vectors is None or name not in vectors:
-        raise ConfigError(
-            f"sinks.farmland_layer '{name}' is neither a raster {sorted(rasters)} nor a vector "
-            f"layer {sorted(vectors or {})} of the run; add it to `layers:` or unset it"
-        )
-    return features_from_vector(vectors[name], grid, all_touched=False)
 
 
 def eligible_after_calibration(

@@ -1,7 +1,9 @@
 """The sinks stage: the one place its order of steps is written down.
 
-1. forest-credit and eligible-fraction rasters on the grid (windowed);
-2. exact county sums (coverage fractions) -> raw forest cover, eligible hectares;
+1. exact coverage of the grid's cells by the counties (exactextract, once per run);
+2. one tile pass over land cover and limits: the eligible-fraction raster, and exact county
+   sums (coverage fractions) of every land fraction formed inside the pass -> raw forest
+   cover, eligible hectares (no other raster is written or read again);
 3. calibration to official statistics;
 4. the province target (+``target_gain_points`` over the calibrated baseline) and its
    allocation to counties;
@@ -30,18 +32,18 @@ from sxplan.errors import ConfigError, NoOverlapError
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, write_csv, write_gpkg
 from sxplan.layers.tables import round_for_csv
+from sxplan.layers.zonal import zone_cover
 from sxplan.schema import dataset
 
 from ._assemble import assemble
+from ._land_pass import sum_land_by_county
 from .baseline import (
     OFFICIAL_CSV,
     county_means,
-    county_sums_ha,
     read_official,
     require_counties_on_grid,
 )
 from .config import SinksConfig
-from .eligible import compute_land_rasters, eligible_after_calibration
 from .net_carbon import county_net_carbon, parcel_net_carbon, young_removal_factor
 from .sequestration import ZONES, load_tier1_table
 
@@ -190,41 +192,31 @@ def run_sinks(
         official_path = OFFICIAL_CSV
     official_df = read_official(official_path) if official_path is not None else None
 
+    dem_for_zones = _dem_for_zones(config, rasters)
     work = Path(tempfile.mkdtemp(prefix=".sinks_work_", dir=out_dir))
     paths: dict[str, Path] = {}
     try:
-        # 1. fraction rasters (the eligible one goes straight to its final name, atomically)
+        # 1-2. county coverage, then one tile pass: eligible raster + county sums
+        cover = zone_cover(counties, grid, mem_limit_mb=mem_limit_mb)
         eligible_tmp = work / "afforestation_eligible.tif"
-        land = compute_land_rasters(
+        land = sum_land_by_county(
             grid,
             rasters,
             config,
-            work,
+            cover,
+            eligible_path=eligible_tmp,
             mem_limit_mb=mem_limit_mb,
             reserved=reserved,
-            eligible_path=eligible_tmp,
+            removed_reserved_path=work / "removed_reserved.tif",
+            mean_layer=dem_for_zones,
             tile_size=tile_size,
             vectors=vectors,
         )
-        # 2. county sums
-        zonal = {"forest": land.forest, "eligible": land.eligible}
-        zonal["eligible_landcover"] = land.eligible_landcover
-        zonal["eligible_shrub"] = land.eligible_shrub
-        zonal["likely_forest"] = land.likely_forest
-        zonal["builtup"] = land.builtup
-        for rule, layer in land.removed.items():
-            zonal[f"removed_{rule}"] = layer
-        sums = county_sums_ha(counties, zonal, grid, mem_limit_mb=mem_limit_mb)
-        zone_index, mean_elev = _zones(counties, rasters, config, grid, mem_limit_mb)
+        del cover
+        sums = land.sums
+        zone_index, mean_elev = _zones(counties, config, land.mean)
         score = _priority_score(counties, rasters, config, grid, mem_limit_mb, land, sums)
-
-        def after_share(share: float) -> np.ndarray:
-            left = eligible_after_calibration(
-                land, share, work / "eligible_after.tif", mem_limit_mb=mem_limit_mb,
-                tile_size=tile_size,
-            )  # fmt: skip
-            left_ha = county_sums_ha(counties, {"left": left}, grid, mem_limit_mb=mem_limit_mb)
-            return left_ha["left_ha"].to_numpy()
+        after_share = land.eligible_after_calibration_ha
 
         gdf, province, trajectory, stock, (factors, zones, mix) = assemble(
             counties, sums, zone_index, mean_elev, score, config, table, official_df,
@@ -235,7 +227,7 @@ def run_sinks(
             per_ha = young_removal_factor(factors, zones, mix)
             net = parcel_net_carbon(
                 shortlist,
-                land.removed.get("reserved"),
+                land.removed_reserved,
                 grid,
                 counties["adcode"].to_numpy(),
                 per_ha,
@@ -277,17 +269,23 @@ def run_sinks(
     return SinksResult(gdf, province, trajectory, paths)
 
 
-def _zones(counties, rasters, config, grid, mem_limit_mb):
-    n = len(counties)
+def _dem_for_zones(config, rasters):
+    """The DEM whose county means set the ecological zones, or None (zones not by elevation)."""
     if config.ecological_zone != "by_elevation":
-        return np.full(n, ZONES.index(config.ecological_zone)), np.full(n, np.nan)
+        return None
     if not config.dem_layer or config.dem_layer not in rasters:
         raise ConfigError(
             "sinks.ecological_zone: by_elevation needs the DEM layer "
             f"'{config.dem_layer}' among the run's rasters {sorted(rasters)}; add it or set "
             "ecological_zone: temperate_continental / temperate_mountain"
         )
-    elev = county_means(counties, rasters[config.dem_layer], grid, mem_limit_mb=mem_limit_mb)
+    return rasters[config.dem_layer]
+
+
+def _zones(counties, config, elev):
+    n = len(counties)
+    if config.ecological_zone != "by_elevation":
+        return np.full(n, ZONES.index(config.ecological_zone)), np.full(n, np.nan)
     if np.isnan(elev).any():
         bad = counties.loc[np.isnan(elev), "adcode"].tolist()
         raise NoOverlapError(

@@ -1,0 +1,492 @@
+"""Exact coverage of grid cells by zones (counties), computed once, summed tile by tile.
+
+A zonal sum with exact coverage fractions is ``sum_i v_i x c_i`` over the cells ``i`` of the
+grid, ``c_i`` the fraction of cell ``i`` inside the zone (exactextract's definition). Most cells
+lie wholly inside one zone (``c = 1``); only cells cut by a zone boundary have ``0 < c < 1``.
+:func:`zone_cover` asks exactextract once for the coverage of every cell of every zone and
+keeps it compactly:
+
+- the cells of coverage 1 as runs along rows (row, first column, end column, zone), from which
+  :meth:`ZoneCover.interior` paints any window's zone index;
+- the cells of coverage below 1 as a sparse table (cell, zone, coverage), sorted by cell, from
+  which :meth:`ZoneCover.boundary` picks a window's entries.
+
+The coverage fractions are exactextract's own (its ``coverage`` operation on a raster whose
+values are the cell numbers), so sums formed with them differ from ``exact_extract(..., "sum")``
+only by the order of the additions. A raster pass can then sum per zone inside its own tile loop
+(:meth:`ZoneCover.class_coverage`, :meth:`ZoneCover.weighted_sums`) instead of writing a raster
+and letting exactextract read it again.
+
+Inputs: zone polygons in the grid CRS, the :class:`~sxplan.layers.grid.GridSpec`, a memory
+budget. Outputs: a :class:`ZoneCover` (a few bytes per boundary cell and per row of each zone).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from rasterio.windows import Window
+
+from sxplan.errors import LayerValueError
+
+from .budget import Budget
+from .grid import GridSpec
+
+__all__ = ["ZoneCover", "ZoneSums", "zone_cover"]
+
+# Bytes per cell of a zone's bounding box while exactextract works on it: the cell numbers it
+# reads (4), its coverage raster (4), the values and coverage it returns (16) and their copies.
+_COVER_BYTES = 40
+
+
+@dataclass(frozen=True)
+class ZoneCover:
+    """Exact coverage of the grid's cells by ``n_zones`` zones (see the module docstring).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The grid's ``(height, width)``.
+    n_zones : int
+        Number of zones (zone ``k`` is row ``k`` of the polygons given).
+    run_row, run_start, run_end, run_zone : numpy.ndarray
+        Runs of cells of coverage 1: row, first column, column after the last, zone; sorted by
+        row, then column.
+    cell, zone, coverage : numpy.ndarray
+        Cells of coverage between 0 and 1 (exclusive): cell number (``row x width + col``),
+        zone, coverage; sorted by cell.
+    full_cells : numpy.ndarray
+        Per zone, the number of cells of coverage 1 (a check on the runs).
+    """
+
+    shape: tuple[int, int]
+    n_zones: int
+    run_row: np.ndarray
+    run_start: np.ndarray
+    run_end: np.ndarray
+    run_zone: np.ndarray
+    cell: np.ndarray
+    zone: np.ndarray
+    coverage: np.ndarray
+    full_cells: np.ndarray
+
+    def runs(self, window: Window) -> tuple[np.ndarray, ...]:
+        """The coverage-1 runs inside ``window``: local rows, first and end columns, zones, ids.
+
+        ``ids`` number the runs of the whole grid (positions in ``run_row`` ...).
+        """
+        r0, c0, h, w = _window(window)
+        lo, hi = np.searchsorted(self.run_row, [r0, r0 + h])
+        start = np.maximum(self.run_start[lo:hi], c0) - c0
+        end = np.minimum(self.run_end[lo:hi], c0 + w) - c0
+        keep = end > start
+        ids = np.flatnonzero(keep) + lo
+        return self.run_row[ids] - r0, start[keep], end[keep], self.run_zone[ids], ids
+
+    def interior(self, window: Window) -> np.ndarray:
+        """Zone index of every cell of ``window`` wholly inside a zone, else -1 (int32)."""
+        out = self._labels(window)
+        out -= 1
+        return out
+
+    def _labels(self, window: Window) -> np.ndarray:
+        """Zone index + 1 of every cell of ``window`` wholly inside a zone, else 0 (int32)."""
+        h, w = _window(window)[2:]
+        rows, start, end, zone, _ = self.runs(window)
+        label = zone + 1
+        steps = np.zeros((h, w + 1), dtype="int32")
+        # runs do not overlap, so their starts (and their ends) are distinct cells
+        steps[rows, start] += label
+        steps[rows, end] -= label
+        return np.cumsum(steps[:, :w], axis=1, dtype="int32")
+
+    def boundary(self, window: Window) -> tuple[np.ndarray, ...]:
+        """The boundary entries inside ``window``: local rows and columns, zones, coverage, ids.
+
+        ``ids`` number the entries of the whole grid (positions in ``cell`` ...).
+        """
+        r0, c0, h, w = _window(window)
+        width = self.shape[1]
+        lo, hi = np.searchsorted(self.cell, [r0 * width, (r0 + h) * width])
+        cells = self.cell[lo:hi]
+        rows = cells // width - r0
+        cols = cells % width - c0
+        keep = (cols >= 0) & (cols < w)
+        ids = np.flatnonzero(keep) + lo
+        return rows[keep], cols[keep], self.zone[ids], self.coverage[ids], ids
+
+
+class ZoneSums:
+    """Exact zonal sums accumulated tile by tile, the same whatever the tiling.
+
+    :meth:`tile` is a pure function of one window (run it on tile workers); :meth:`add` keeps
+    its result (call it in one thread). Cells wholly inside a zone are counted with integers
+    (class counts) or summed per piece of run in float64 (values); boundary cells are kept per
+    entry. The totals add pieces and entries in their fixed order over the grid, so they do not
+    depend on the tiles as long as no tile boundary cuts a piece (tiles whose columns start at
+    multiples of ``piece_cols`` of :func:`zone_cover`, 256 by default, as
+    :func:`sxplan.layers.windows.plan_tiles` makes them).
+
+    Parameters
+    ----------
+    cover : ZoneCover
+        The zones' coverage of the grid.
+    n_classes : int
+        Number of classes counted per zone (0: none).
+    values : bool
+        Whether a raster of values is summed per zone.
+    """
+
+    def __init__(self, cover: ZoneCover, *, n_classes: int = 0, values: bool = False):
+        self.cover = cover
+        self.n_classes = int(n_classes)
+        n_entries, n_runs = cover.cell.size, cover.run_row.size
+        self.counts = np.zeros((cover.n_zones, max(self.n_classes, 1)), dtype="int64")
+        self.entry_class = np.full(n_entries, -1, dtype="int32")
+        self.values = bool(values)
+        self.run_sum = np.zeros(n_runs if values else 0)
+        self.run_count = np.zeros(n_runs if values else 0, dtype="int64")
+        self.entry_value = np.full(n_entries if values else 0, np.nan)
+
+    def part_function(self):
+        """:meth:`tile` as a function holding the cover only (for tile closures)."""
+        return functools.partial(_tile_part, self.cover, self.n_classes, self.values)
+
+    def tile(self, window: Window, classes=None, values=None, valid=None) -> tuple:
+        """One window's share: class counts and/or value sums (pure; see :meth:`add`).
+
+        Parameters
+        ----------
+        window : rasterio.windows.Window
+            A window of the grid.
+        classes : numpy.ndarray, optional
+            Integer class of each cell in ``0 .. n_classes - 1``; negative: no data (skipped).
+        values, valid : numpy.ndarray, optional
+            Values to sum and where they hold data.
+        """
+        return _tile_part(self.cover, self.n_classes, self.values, window, classes, values, valid)
+
+    def add(self, part: tuple) -> None:
+        """Keep one window's share (from :meth:`tile`)."""
+        classes, values = part
+        if classes is not None:
+            counts, ids, k = classes
+            self.counts += counts
+            self.entry_class[ids] = k
+        if values is not None:
+            run_ids, run_sum, run_n, ids, v = values
+            np.add.at(self.run_sum, run_ids, run_sum)  # a run cut by a tile edge: in tile order
+            np.add.at(self.run_count, run_ids, run_n)
+            self.entry_value[ids] = v
+
+    def class_coverage(self) -> np.ndarray:
+        """``(n_zones, n_classes)`` float64: per zone and class, ``sum_i c_i [class_i = k]``."""
+        cover, nc = self.cover, self.n_classes
+        ok = self.entry_class >= 0
+        bins = cover.zone[ok].astype("int64") * nc + self.entry_class[ok]
+        partial = np.bincount(bins, weights=cover.coverage[ok], minlength=cover.n_zones * nc)
+        return self.counts + partial.reshape(cover.n_zones, nc)
+
+    def weighted_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per zone, ``sum_i c_i v_i`` and ``sum_i c_i`` over the valid cells (float64).
+
+        exactextract's ``sum`` and ``count``.
+        """
+        cover, n = self.cover, self.cover.n_zones
+        total = np.bincount(cover.run_zone, weights=self.run_sum, minlength=n)
+        count = np.bincount(cover.run_zone, weights=self.run_count, minlength=n)
+        ok = ~np.isnan(self.entry_value)
+        total += np.bincount(
+            cover.zone[ok], weights=cover.coverage[ok] * self.entry_value[ok], minlength=n
+        )
+        count += np.bincount(cover.zone[ok], weights=cover.coverage[ok], minlength=n)
+        return total, count
+
+
+def _tile_part(cover, n_classes, want_values, window, classes=None, values=None, valid=None):
+    """:meth:`ZoneSums.tile` (a module function so tile closures carry only the cover)."""
+    out_classes = out_values = None
+    if n_classes:
+        nc = n_classes
+        # bin (zone + 1) x (nc + 1) + (class + 1): cells off the interior (zone 0) or
+        # without data (class -1 -> 0) fall in bins dropped below, so nothing is masked
+        comp = cover._labels(window).astype("int64")
+        comp *= nc + 1
+        comp += classes
+        comp += 1
+        counts = np.bincount(comp.ravel(), minlength=(cover.n_zones + 1) * (nc + 1))
+        del comp
+        counts = counts.reshape(cover.n_zones + 1, nc + 1)[1:, 1:]
+        rows, cols, _, _, ids = cover.boundary(window)
+        out_classes = (np.ascontiguousarray(counts), ids, classes[rows, cols])
+    if want_values:
+        w = values.shape[1]
+        rows, start, end, _, run_ids = cover.runs(window)
+        # each run is a contiguous stretch of the flattened window: reduceat sums it in
+        # float64, in cell order
+        flat = np.where(valid, values, 0).ravel().astype("float64")
+        edges = np.empty(2 * rows.size, dtype="int64")
+        edges[0::2] = rows * w + start
+        edges[1::2] = rows * w + end
+        run_sum = np.zeros(0)
+        run_n = np.zeros(0, dtype="int64")
+        if rows.size:
+            if edges[-1] == flat.size:  # reduceat's last stretch runs to the end anyway
+                edges = edges[:-1]
+            run_sum = np.add.reduceat(flat, edges)[0::2]
+            del flat
+            run_n = np.add.reduceat(valid.ravel(), edges, dtype="int64")[0::2]
+        rows, cols, _, _, ids = cover.boundary(window)
+        v = np.where(valid[rows, cols], values[rows, cols].astype("float64"), np.nan)
+        out_values = (run_ids, run_sum, run_n, ids, v)
+    return out_classes, out_values
+
+
+def _window(window: Window) -> tuple[int, int, int, int]:
+    return int(window.row_off), int(window.col_off), int(window.height), int(window.width)
+
+
+def zone_cover(
+    polygons,
+    grid: GridSpec,
+    *,
+    mem_limit_mb: float,
+    piece_cols: int = 256,
+    max_cells: int | None = None,
+) -> ZoneCover:
+    """Exact coverage of the grid's cells by each polygon (exactextract), in compact form.
+
+    Parameters
+    ----------
+    polygons : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Zone polygons in the grid CRS; zone ``k`` is the ``k``-th row.
+    grid : GridSpec
+        The grid.
+    mem_limit_mb : float
+        Memory budget; bounds the cells exactextract holds at once.
+    piece_cols : int
+        Runs of coverage-1 cells are also cut where a column number is a multiple of this
+        (tile edges of :func:`~sxplan.layers.windows.plan_tiles`), so :class:`ZoneSums` gives
+        the same totals whatever the tiles.
+    max_cells : int, optional
+        Zones whose bounding box holds more cells are done in bands of rows of at most this
+        many cells (default: the tile share of ``mem_limit_mb`` at 40 bytes per cell).
+
+    Returns
+    -------
+    ZoneCover
+
+    Raises
+    ------
+    LayerValueError
+        If two zones both wholly cover one cell (the polygons overlap).
+
+    Examples
+    --------
+    A square of 2 x 2 cells whose corner cells are cut in half by a second polygon:
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = GridSpec.from_bounds((0, 0, 4, 2), 1, crs="EPSG:3857")
+    >>> z = gpd.GeoSeries([box(0, 0, 2.5, 2), box(2.5, 0, 4, 2)], crs="EPSG:3857")
+    >>> cov = zone_cover(z, g, mem_limit_mb=64)
+    >>> cov.interior(g.full_window()).tolist()
+    [[0, 0, -1, 1], [0, 0, -1, 1]]
+    >>> cov.boundary(g.full_window())[3].tolist()
+    [0.5, 0.5, 0.5, 0.5]
+    """
+    from exactextract import exact_extract
+
+    geoms = polygons.geometry if hasattr(polygons, "geometry") else polygons
+    vec = geoms.reset_index(drop=True).to_frame("geometry").set_geometry("geometry")
+    vec["zone"] = np.arange(len(vec), dtype="int64")
+    # exactextract returns a zone's cell numbers and coverage at once (16 B per cell): a zone
+    # whose bounding box holds more than `limit` cells is done band by band (coverage is
+    # computed cell by cell on the same grid either way: the same numbers, tested)
+    limit = int(max_cells or Budget.of(mem_limit_mb).run_tiles().cells_in_memory(_COVER_BYTES))
+    boxes = _bbox_windows(vec, grid)
+    cells = [w.width * w.height for w in boxes]
+    whole = [k for k, n in enumerate(cells) if 0 < n <= limit]
+    # one thread: exactextract holds the GIL while it computes (two threads were no faster)
+    collector = _collector(grid.width, int(piece_cols))
+
+    def extract(window, rows):
+        exact_extract(
+            _cell_numbers(grid, window),
+            vec.iloc[rows],
+            ["values", "coverage"],
+            include_cols=["zone"],
+            output=collector,
+            max_cells_in_memory=max(limit, 10_000),
+        )
+
+    if whole:
+        extract(grid.full_window(), whole)
+    for k, n in enumerate(cells):
+        if n > limit:
+            box = boxes[k]
+            step = max(1, limit // box.width)
+            for r0 in range(box.row_off, box.row_off + box.height, step):
+                h = min(step, box.row_off + box.height - r0)
+                extract(Window(box.col_off, r0, box.width, h), [k])
+    return _assemble_cover(collector.runs, collector.edges, collector.full, grid.shape, len(vec))
+
+
+def _bbox_windows(vec, grid: GridSpec) -> list[Window]:
+    """Each zone's bounding box as a window of the grid (a cell of margin, clipped)."""
+    left, _, _, top = grid.bounds
+    out = []
+    for minx, miny, maxx, maxy in vec.geometry.bounds.to_numpy():
+        c0 = max(0, int(np.floor((minx - left) / grid.res)) - 1)
+        c1 = min(grid.width, int(np.ceil((maxx - left) / grid.res)) + 1)
+        r0 = max(0, int(np.floor((top - maxy) / grid.res)) - 1)
+        r1 = min(grid.height, int(np.ceil((top - miny) / grid.res)) + 1)
+        out.append(Window(c0, r0, max(0, c1 - c0), max(0, r1 - r0)))
+    return out
+
+
+def _cell_numbers(grid: GridSpec, window: Window):
+    """An exactextract raster source over ``window`` whose values are the grid's cell numbers."""
+    from exactextract.raster import RasterSource
+
+    # uint32 holds the cell numbers of grids up to 4.29 G cells
+    dtype = np.uint32 if grid.n_cells < 2**32 else np.int64
+
+    class CellNumbers(RasterSource):
+        def __init__(self):
+            super().__init__()
+            self.set_name("cell")
+
+        def res(self):
+            return (grid.res, grid.res)
+
+        def extent(self):
+            t = grid.window_transform(window)
+            return (t.c, t.f - window.height * grid.res, t.c + window.width * grid.res, t.f)
+
+        def srs_wkt(self):
+            return grid.pyproj_crs.to_wkt()
+
+        def nodata_value(self):
+            return None
+
+        def read_window(self, x0, y0, nx, ny):
+            y0, x0 = y0 + window.row_off, x0 + window.col_off
+            rows = np.arange(y0, y0 + ny, dtype=dtype)[:, None] * dtype(grid.width)
+            return rows + np.arange(x0, x0 + nx, dtype=dtype)[None, :]
+
+    return CellNumbers()
+
+
+def _collector(width: int, piece_cols: int):
+    """An exactextract writer keeping each zone's coverage-1 runs and boundary cells."""
+    from exactextract.feature import JSONFeature
+    from exactextract.writer import Writer
+
+    class Collector(Writer):
+        def __init__(self):
+            super().__init__()
+            self.runs: list[tuple[np.ndarray, ...]] = []
+            self.edges: list[tuple[np.ndarray, ...]] = []
+            self.full: dict[int, int] = {}
+
+        def write(self, feature):
+            f = JSONFeature()
+            feature.copy_to(f)
+            props = f.feature["properties"]
+            k = int(props["zone"])
+            cells = np.asarray(props["values"], dtype="int64")
+            cov = np.asarray(props["coverage"], dtype="float64")
+            full = cov == 1.0
+            part = ~full & (cov > 0)  # the boundary table is sorted once, at the end
+            self.edges.append((cells[part], np.full(int(part.sum()), k, "int32"), cov[part]))
+            ids = cells[full]
+            self.full[k] = self.full.get(k, 0) + ids.size
+            if ids.size:
+                self.runs.append(_runs_of(ids, width, k, piece_cols))
+
+        def features(self):
+            return None
+
+    return Collector()
+
+
+def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarray, ...]:
+    """Runs of consecutive cells: row, start, end, zone.
+
+    No run crosses a row end or a column that is a multiple of ``piece``.
+    """
+    step = np.diff(ids)
+    if (step <= 0).any():  # exactextract gives cells in row order; sort if it ever does not
+        ids = np.unique(ids)
+        step = np.diff(ids)
+    brk = np.flatnonzero(step != 1) + 1
+    first = ids[np.r_[0, brk]]
+    last = ids[np.r_[brk - 1, ids.size - 1]]
+    row, last_row = first // width, last // width
+    across = np.flatnonzero(row != last_row)  # runs over whole rows: cut at each row start
+    if across.size:
+        pieces = [np.arange(row[i], last_row[i] + 1) for i in across]
+        extra_first = np.concatenate(
+            [np.maximum(r * width, first[i]) for i, r in zip(across, pieces, strict=True)]
+        )
+        extra_last = np.concatenate(
+            [
+                np.minimum(r * width + width - 1, last[i])
+                for i, r in zip(across, pieces, strict=True)
+            ]
+        )
+        keep = row == last_row
+        first = np.concatenate([first[keep], extra_first])
+        last = np.concatenate([last[keep], extra_last])
+        order = np.argsort(first, kind="stable")
+        first, last = first[order], last[order]
+        row = first // width
+    start, end = first - row * width, last - row * width + 1
+    p0 = start // piece
+    n = (end - 1) // piece - p0 + 1
+    if (n > 1).any():  # cut at multiples of `piece` columns
+        rep = np.repeat(np.arange(start.size), n)
+        block = p0[rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+        row = row[rep]
+        start = np.maximum(start[rep], block * piece)
+        end = np.minimum(end[rep], (block + 1) * piece)
+    return row, start, end, np.full(row.size, k, "int32")
+
+
+def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
+    def cat(parts, i, dtype):
+        return np.concatenate([p[i] for p in parts]).astype(dtype) if parts else np.zeros(0, dtype)
+
+    row, start, end, rzone = (cat(runs, i, d) for i, d in enumerate(("int64",) * 3 + ("int32",)))
+    order = np.lexsort((start, row))
+    row, start, end, rzone = row[order], start[order], end[order], rzone[order]
+    same_row = row[1:] == row[:-1]
+    overlap = same_row & (start[1:] < end[:-1])
+    if overlap.any():
+        i = int(np.flatnonzero(overlap)[0])
+        raise LayerValueError(
+            f"zones {int(rzone[i])} and {int(rzone[i + 1])} (rows of the county layer) both "
+            f"wholly cover cells of grid row {int(row[i])}: the polygons overlap; county "
+            "polygons must not overlap (fix the layer, e.g. with QGIS 'Check validity' and "
+            "'Topology checker')"
+        )
+    cell, zone, cov = (cat(edges, i, d) for i, d in enumerate(("int64", "int32", "float64")))
+    order = np.argsort(cell, kind="stable")
+    full_cells = np.zeros(n_zones, dtype="int64")
+    for k, n in full.items():
+        full_cells[k] = n
+    return ZoneCover(
+        (int(shape[0]), int(shape[1])),
+        int(n_zones),
+        row,
+        start,
+        end,
+        rzone,
+        cell[order],
+        zone[order],
+        cov[order],
+        full_cells,
+    )

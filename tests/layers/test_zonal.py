@@ -1,0 +1,193 @@
+"""Exact zone coverage (layers/zonal.py) against exactextract itself and hand-derived sums."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from exactextract import exact_extract
+from shapely.geometry import Polygon, box
+
+from sxplan.errors import LayerValueError
+from sxplan.layers.grid import GridSpec
+from sxplan.layers.windows import plan_tiles
+from sxplan.layers.zonal import ZoneSums, zone_cover
+
+CRS = "EPSG:3857"
+
+
+def test_a_county_over_half_a_column_of_cells_counts_it_half():
+    # 4 x 4 cells of 100 m (1 ha); the county covers columns 0-1 and the left half of column 2
+    g = GridSpec.from_bounds((0, 0, 400, 400), 100, crs=CRS)
+    cov = zone_cover(gpd.GeoSeries([box(0, 0, 250, 400)], crs=CRS), g, mem_limit_mb=64)
+    w = g.full_window()
+    assert cov.interior(w).tolist() == [[0, 0, -1, -1]] * 4
+    rows, cols, zones, c, _ = cov.boundary(w)
+    assert rows.tolist() == [0, 1, 2, 3] and cols.tolist() == [2] * 4 and c.tolist() == [0.5] * 4
+    ones = np.ones((4, 4), dtype="float32")
+    acc = ZoneSums(cov, n_classes=1, values=True)
+    acc.add(acc.tile(w, classes=np.zeros((4, 4), dtype="int32"), values=ones, valid=ones > 0))
+    # fraction 1.0 on 8 whole cells and 4 half cells: 10 cells of 1 ha = 10 ha
+    assert [a.tolist() for a in acc.weighted_sums()] == [[10.0], [10.0]]
+    assert acc.class_coverage().tolist() == [[10.0]] and acc.counts.tolist() == [[8]]
+    assert cov.full_cells.tolist() == [8]
+
+
+def _zones():
+    """Five zones on a 60 x 60 m grid of 10 m cells (6 x 6): A left of a slanted line, B above
+    and C below y = 35 right of it (so cell row 2, column 2 is cut by all three), D a 3 x 3 m
+    county inside one cell (cut out of B), E a strip over the whole width at the bottom."""
+    frame = box(0, 10, 60, 60)
+    a = Polygon([(0, 10), (22, 10), (25, 35), (28, 60), (0, 60)])
+    right = frame.difference(a)
+    d = box(41, 41, 44, 44)
+    b = right.intersection(box(0, 35, 60, 60)).difference(d)
+    c = right.intersection(box(0, 10, 60, 35))
+    e = box(0, 0, 60, 10)
+    return gpd.GeoDataFrame({"k": range(5)}, geometry=[a, b, c, d, e], crs=CRS)
+
+
+def _grid():
+    return GridSpec.from_bounds((0, 0, 60, 60), 10, crs=CRS)
+
+
+def _write(tmp_path, name, array, g, nodata):
+    path = tmp_path / f"{name}.tif"
+    with rasterio.open(path, "w", **g.profile(array.dtype.name, nodata=nodata)) as dst:
+        dst.write(array, 1)
+    return path
+
+
+def _dense(cover, g):
+    """Zone x cell coverage rebuilt from the cover (interior runs + boundary table)."""
+    out = np.zeros((cover.n_zones, g.n_cells))
+    inner = cover.interior(g.full_window()).ravel()
+    for k in range(cover.n_zones):
+        out[k, inner == k] = 1.0
+    rows, cols, zones, c, _ = cover.boundary(g.full_window())
+    out[zones, rows * g.width + cols] += c
+    return out
+
+
+def test_cover_is_exactextracts_coverage_cell_for_cell(tmp_path):
+    g = _grid()
+    zones = _zones()
+    cover = zone_cover(zones, g, mem_limit_mb=64)
+    path = _write(tmp_path, "v", np.zeros(g.shape, dtype="float32"), g, None)
+    ref = exact_extract(str(path), zones, ["cell_id", "coverage"], output="pandas")
+    expected = np.zeros((len(zones), g.n_cells))
+    for k, row in ref.iterrows():
+        expected[k, np.asarray(row["cell_id"], dtype="int64")] = row["coverage"]
+    assert np.array_equal(_dense(cover, g), expected)  # bit for bit
+    # the cell at row 2, column 2 is cut by A, B and C; D lies inside one cell
+    cell = 2 * g.width + 2
+    assert (expected[:3, cell] > 0).all() and (expected[:3, cell] < 1).all()
+    assert expected[3].sum() == pytest.approx(9 / 100)
+    assert cover.full_cells.tolist() == (expected == 1).sum(axis=1).tolist()
+
+
+def _sums(cover, tile, values=None, valid=None, classes=None, n_classes=0):
+    acc = ZoneSums(cover, n_classes=n_classes, values=values is not None)
+    g = _grid()
+    for t in plan_tiles(g, tile_size=tile):
+        sl = t.window.toslices()
+        acc.add(
+            acc.tile(
+                t.window,
+                classes=None if classes is None else classes[sl],
+                values=None if values is None else values[sl],
+                valid=None if valid is None else valid[sl],
+            )
+        )
+    return acc
+
+
+@pytest.mark.parametrize("tile", [1, 2, 4, 5, 6])
+def test_tile_sums_equal_exactextract_sum_and_count(tmp_path, rng, tile):
+    g = _grid()
+    zones = _zones()
+    cover = zone_cover(zones, g, mem_limit_mb=64)
+    values = rng.uniform(0, 1000, g.shape).astype("float32")
+    values[rng.random(g.shape) < 0.2] = -1.0  # nodata, including boundary cells
+    path = _write(tmp_path, "v", values, g, -1.0)
+    ref = exact_extract(str(path), zones, ["sum", "count"], output="pandas")
+    total, count = _sums(cover, tile, values, values != -1.0).weighted_sums()
+    np.testing.assert_allclose(total, ref["sum"], rtol=1e-12)
+    np.testing.assert_allclose(count, ref["count"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("tile", [1, 3, 6])
+def test_class_coverage_equals_exactextract_sums_of_indicators(tmp_path, rng, tile):
+    g = _grid()
+    zones = _zones()
+    cover = zone_cover(zones, g, mem_limit_mb=64)
+    classes = rng.integers(-1, 3, g.shape).astype("int32")  # -1: no data
+    got = _sums(cover, tile, classes=classes, n_classes=3).class_coverage()
+    for k in range(3):
+        path = _write(tmp_path, f"is{k}", (classes == k).astype("float32"), g, None)
+        ref = exact_extract(str(path), zones, ["sum"], output="pandas")
+        np.testing.assert_allclose(got[:, k], ref["sum"], rtol=1e-12, atol=1e-12)
+
+
+def test_totals_do_not_depend_on_the_tiling(rng):
+    # runs cut every 2 columns: tiles of 2, 4 and 6 cells (and the whole grid) give the same
+    # bits; tiles of 1 and 5 cut pieces and agree to rounding
+    g = _grid()
+    cover = zone_cover(_zones(), g, mem_limit_mb=64, piece_cols=2)
+    values = rng.uniform(0, 1000, g.shape).astype("float32")
+    valid = rng.random(g.shape) > 0.1
+    classes = rng.integers(-1, 4, g.shape).astype("int32")
+    out = {}
+    for tile in (2, 4, 6, 1, 5):
+        acc = _sums(cover, tile, values, valid, classes, 4)
+        out[tile] = (*acc.weighted_sums(), acc.class_coverage())
+    for tile in (4, 6):
+        for a, b in zip(out[2], out[tile], strict=True):
+            assert np.array_equal(a, b)
+    for tile in (1, 5):
+        for a, b in zip(out[2], out[tile], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+def test_runs_stop_at_row_ends():
+    # a zone over whole rows: its coverage-1 cells are consecutive across row ends
+    g = GridSpec.from_bounds((0, 0, 30, 30), 10, crs=CRS)
+    cover = zone_cover(gpd.GeoSeries([box(0, 0, 30, 20)], crs=CRS), g, mem_limit_mb=64)
+    assert cover.run_row.tolist() == [1, 2]
+    assert cover.interior(g.full_window()).tolist() == [[-1] * 3, [0] * 3, [0] * 3]
+    # one stretch of consecutive cells from the middle of row 0 to the end of row 2
+    shape = box(10, 20, 30, 30).union(box(0, 0, 30, 20))
+    cover = zone_cover(gpd.GeoSeries([shape], crs=CRS), g, mem_limit_mb=64)
+    assert cover.run_row.tolist() == [0, 1, 2]
+    assert cover.run_start.tolist() == [1, 0, 0] and cover.run_end.tolist() == [3, 3, 3]
+    # and cut every 2 columns
+    cover = zone_cover(gpd.GeoSeries([shape], crs=CRS), g, mem_limit_mb=64, piece_cols=2)
+    assert cover.run_row.tolist() == [0, 0, 1, 1, 2, 2]
+    assert cover.run_start.tolist() == [1, 2, 0, 2, 0, 2]
+    assert cover.run_end.tolist() == [2, 3, 2, 3, 2, 3]
+    assert cover.interior(g.full_window()).tolist() == [[-1, 0, 0], [0] * 3, [0] * 3]
+
+
+def test_overlapping_zones_are_refused():
+    g = GridSpec.from_bounds((0, 0, 30, 30), 10, crs=CRS)
+    z = gpd.GeoSeries([box(0, 0, 30, 30), box(0, 0, 20, 20)], crs=CRS)
+    with pytest.raises(LayerValueError, match="overlap"):
+        zone_cover(z, g, mem_limit_mb=64)
+
+
+@pytest.mark.parametrize("max_cells", [1, 7, 40])
+def test_zones_done_in_bands_of_rows_give_the_same_cover(tmp_path, max_cells):
+    # a zone whose bounding box exceeds max_cells is done band by band (memory); exactextract
+    # computes each cell's coverage on the same grid, so the cover is the same, bit for bit
+    g = _grid()
+    zones = _zones()
+    whole = zone_cover(zones, g, mem_limit_mb=64, piece_cols=2)
+    banded = zone_cover(zones, g, mem_limit_mb=64, piece_cols=2, max_cells=max_cells)
+    for name in ("run_row", "run_start", "run_end", "run_zone", "cell", "zone", "coverage"):
+        assert np.array_equal(getattr(whole, name), getattr(banded, name)), name
+    assert whole.full_cells.tolist() == banded.full_cells.tolist()
+    path = _write(tmp_path, "v", np.zeros(g.shape, dtype="float32"), g, None)
+    ref = exact_extract(str(path), zones, ["cell_id", "coverage"], output="pandas")
+    expected = np.zeros((len(zones), g.n_cells))
+    for k, row in ref.iterrows():
+        expected[k, np.asarray(row["cell_id"], dtype="int64")] = row["coverage"]
+    assert np.array_equal(_dense(banded, g), expected)
