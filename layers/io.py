@@ -36,6 +36,7 @@ __all__ = [
     "open_raster",
     "write_csv",
     "write_gpkg",
+    "write_gpkg_blocks",
     "write_gpkg_layers",
     "write_raster",
     "write_text",
@@ -519,6 +520,45 @@ def write_gpkg(gdf, path: str | os.PathLike, layer: str) -> Path:
     pathlib.Path
     """
     return write_gpkg_layers({layer: gdf}, path)
+
+
+def write_gpkg_blocks(blocks, path: str | os.PathLike, layer: str) -> Path:
+    """Write a one-layer GeoPackage from GeoDataFrames given one after another, atomically.
+
+    For tables too large to hold with their geometries at once: each block is appended to
+    the layer the first one created (same columns and types), so only one block is in memory.
+
+    Parameters
+    ----------
+    blocks : iterable of geopandas.GeoDataFrame
+        Row blocks of one table, each with the same columns and CRS; at least one (it may
+        have no rows).
+    path : str or os.PathLike
+        Destination ``.gpkg``; an existing file is replaced whole.
+    layer : str
+        Layer name inside the GeoPackage.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from sxplan.errors import CRSError
+
+    final = Path(path)
+    from ._gpkg_date import fixed_gpkg_date
+
+    with atomic_path(final) as tmp, fixed_gpkg_date():
+        first = True
+        for gdf in blocks:
+            if gdf.crs is None:
+                raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")
+            if first or len(gdf):
+                mode = "w" if first else "a"
+                gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", mode=mode)
+            first = False
+        if first:
+            raise ValueError(f"{path}: no block to write")
+    return final
 
 
 def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:

@@ -240,7 +240,9 @@ def add_economics(tables: dict[str, gpd.GeoDataFrame], inputs, bases=None, log=N
     subs = load_substations(inputs.layers.vectors, econ)
     techs = [t for t in tables if econ.costs(t) is not None]
     parts = [tables[t].assign(_tech=t, _row=np.arange(len(tables[t]))) for t in techs]
-    allp = pd.concat([p.drop(columns="geometry") for p in parts], ignore_index=True)
+    allp = pd.concat(
+        [p.drop(columns="geometry", errors="ignore") for p in parts], ignore_index=True
+    )
     pts = gpd.GeoSeries(gpd.points_from_xy(allp["lon"], allp["lat"]), crs="EPSG:4326")
     pxy = shapely.get_coordinates(pts.to_crs(inputs.grid.pyproj_crs).to_numpy())
     sxy = shapely.get_coordinates(subs.geometry.to_crs(inputs.grid.pyproj_crs).to_numpy())

@@ -3,17 +3,18 @@
 Capacity and energy come from the technology (:mod:`sxplan.siting.technology`), computed once
 per parcel by :func:`parcel_energy`; the parcel table and the per-county sums both use them.
 
-Inputs: a :class:`~sxplan.siting.parcels.ParcelSet`, parcel outlines, the technology's compute
-spec, and the run's :class:`~sxplan.siting._run_inputs.SitingInputs`.
-Outputs: the ranked parcel table (``parcels_<tech>.gpkg``, EPSG:4326; columns named in
-:mod:`sxplan.schema`, ``siting.parcels``) and per-county sums for ``bases.csv``.
+Inputs: a :class:`~sxplan.siting.parcels.ParcelSet`, the parcels' outlines in an
+:class:`~sxplan.siting._outline_store.OutlineStore`, the technology's compute spec, and the
+run's :class:`~sxplan.siting._run_inputs.SitingInputs`.
+Outputs: the ranked parcel table (the attributes of ``parcels_<tech>.gpkg``; columns named in
+:mod:`sxplan.schema`, ``siting.parcels``; the outlines stay in the store, which the table's
+``parcel_id`` keys) and per-county sums for ``bases.csv``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -74,8 +75,8 @@ def parcel_energy(spec, parcels: ParcelSet, cell_km2: float) -> ParcelEnergy:
     return ParcelEnergy(area, cap, columns)
 
 
-def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) -> gpd.GeoDataFrame:
-    """The ranked table of one technology's parcels.
+def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, inputs) -> pd.DataFrame:
+    """The ranked table of one technology's parcels (its outlines stay in ``outlines``).
 
     Parameters
     ----------
@@ -85,18 +86,20 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
         Resolved parcels.
     energy : ParcelEnergy
         Their capacity and energy (:func:`parcel_energy`).
-    geoms : sequence of shapely.Geometry
-        Parcel outlines in the grid CRS, parcel-id order.
+    outlines : sxplan.siting._outline_store.OutlineStore
+        The parcels' finished outlines (distance to highways, a WGS84 point inside each);
+        keyed here by the table's ``parcel_id`` (:meth:`~OutlineStore.name_rows`).
     inputs : SitingInputs
         Grid, layers, counties, bases and the ``siting:`` settings.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        Ranked by mean score (then area, then first cell), ids ``<TECH>-00001``, EPSG:4326.
+    pandas.DataFrame
+        Ranked by mean score (then area, then first cell), ids ``<TECH>-00001``; no geometry
+        (``outlines.frame(table)`` adds it, in EPSG:4326).
     """
     tech, crit, resource, slope_name = spec.tech, spec.crit, spec.resource, spec.slope_name
-    grid, counties, bases, layers = inputs.grid, inputs.counties, inputs.bases, inputs.layers
+    counties, bases, layers = inputs.counties, inputs.bases, inputs.layers
     cfg = inputs.config
     n = parcels.n
     st = parcels.stats
@@ -163,47 +166,41 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, geoms, inputs) 
             df[f"crit_{name}"] = parcels.mean(f"crit_{name}")
             df[f"score_{name}"] = parcels.mean(f"score_{name}")
         df["first_index"] = st["first_index"]
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(geoms), crs=grid.pyproj_crs))
     if n:
-        hw = cfg.highways_layer
-        if hw and hw in layers.vectors and len(layers.vectors[hw]):
-            hgeoms = np.asarray(layers.vectors[hw].geometry.values)
-            dist = _distance_to_features(np.asarray(gdf.geometry.values), hgeoms)
-            gdf["dist_highway_km"] = dist / 1000.0
-        pts = gpd.GeoSeries(
-            shapely.point_on_surface(np.asarray(gdf.geometry.values)), crs=grid.pyproj_crs
-        ).to_crs("EPSG:4326")
-        gdf["lon"] = pts.x.to_numpy()
-        gdf["lat"] = pts.y.to_numpy()
-        glon, glat = wgs84_to_gcj02(gdf["lon"].to_numpy(), gdf["lat"].to_numpy())
-        gdf["lon_gcj02"] = np.asarray(glon)
-        gdf["lat_gcj02"] = np.asarray(glat)
-        gdf = gdf.sort_values(
+        if outlines.dist_highway_m is not None:
+            df["dist_highway_km"] = outlines.dist_highway_m / 1000.0
+        df["lon"] = outlines.lon
+        df["lat"] = outlines.lat
+        glon, glat = wgs84_to_gcj02(df["lon"].to_numpy(), df["lat"].to_numpy())
+        df["lon_gcj02"] = np.asarray(glon)
+        df["lat_gcj02"] = np.asarray(glat)
+        df = df.sort_values(
             ["score_mean", "area_km2", "first_index"], ascending=[False, False, True]
-        ).reset_index(drop=True)
-    gdf.insert(0, "rank", np.arange(1, len(gdf) + 1))
-    gdf.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(gdf) + 1)])
-    gdf = gdf.drop(columns=[c for c in ["first_index"] if c in gdf.columns])
-    return _to_wgs84(gdf)
+        )
+    order = df.index.to_numpy()  # the 0-based parcel of each ranked row
+    df = df.reset_index(drop=True)
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    df.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(df) + 1)])
+    df = df.drop(columns=[c for c in ["first_index"] if c in df.columns])
+    outlines.name_rows(df["parcel_id"], order)
+    return df
 
 
-#: Parcels transformed to EPSG:4326 at once: the coordinates of a block are copied twice
-#: while it is transformed, so a whole-table transform briefly needed about twice the
-#: outlines' memory (+0.9 GB at 250 m for China's 351k PV parcels).
-_CRS_BLOCK = 20_000
+def _highway_tree(highways: np.ndarray):
+    """The STRtree :func:`_nearest_blocks` measures parcels against."""
+    return shapely.STRtree(np.asarray(highways))
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``gdf.to_crs("EPSG:4326")``, transformed ``_CRS_BLOCK`` rows at a time (same values)."""
-    if len(gdf) <= _CRS_BLOCK:
-        return gdf.to_crs("EPSG:4326")
-    geo = gdf.geometry
-    blocks = [
-        np.asarray(geo.iloc[i : i + _CRS_BLOCK].to_crs("EPSG:4326").values)
-        for i in range(0, len(gdf), _CRS_BLOCK)
-    ]  # a coordinate transform is point by point: blocks give the same coordinates
-    out = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    return gpd.GeoDataFrame(out, geometry=np.concatenate(blocks), crs="EPSG:4326")
+def _nearest_blocks(tree, polys: np.ndarray) -> np.ndarray:
+    """:func:`_distance_to_features` against a built tree."""
+    out = np.full(len(polys), np.inf)
+    # in blocks of parcels: the parts and filled rings are copies of the geometries, which a
+    # national run (10^5 parcels and more) would otherwise hold twice at once; same values
+    for i0 in range(0, len(polys), DISTANCE_BLOCK_PARCELS):
+        out[i0 : i0 + DISTANCE_BLOCK_PARCELS] = _nearest(
+            tree, polys[i0 : i0 + DISTANCE_BLOCK_PARCELS]
+        )
+    return out
 
 
 def _empty_columns(df: pd.DataFrame, spec, layers, highways: bool) -> None:
@@ -316,15 +313,7 @@ def _distance_to_features(polys: np.ndarray, features: np.ndarray) -> np.ndarray
     so distances are taken to the filled outer rings, and only parts whose filled ring a
     feature reaches (distance 0) are measured again with their holes.
     """
-    tree = shapely.STRtree(features)
-    out = np.full(len(polys), np.inf)
-    # in blocks of parcels: the parts and filled rings are copies of the geometries, which a
-    # national run (10^5 parcels and more) would otherwise hold twice at once; same values
-    for i0 in range(0, len(polys), DISTANCE_BLOCK_PARCELS):
-        out[i0 : i0 + DISTANCE_BLOCK_PARCELS] = _nearest(
-            tree, polys[i0 : i0 + DISTANCE_BLOCK_PARCELS]
-        )
-    return out
+    return _nearest_blocks(_highway_tree(features), polys)
 
 
 #: Parcels measured at once by :func:`_distance_to_features`.

@@ -2,11 +2,13 @@
 
 Each tile's candidate cells are labelled again exactly as in the shared pass (labelling is
 deterministic), mapped to their parcel ids, traced with :func:`rasterio.features.shapes`, and
-the parts of a parcel that several tiles hold are merged.
+the parts of a parcel that several tiles hold are merged as soon as the last of those tiles
+is written, so only parcels the current row of tiles crosses are held in pieces.
 
 Inputs: a :class:`~sxplan.siting.parcels.ParcelSet`, the tiles of the shared pass, the
 technology's ``suitability_<tech>.tif``, its threshold, block size and connectivity.
-Outputs: one normalised (multi)polygon per parcel, in the grid CRS, in parcel-id order.
+Outputs: one normalised (multi)polygon per parcel, in the grid CRS, handed to a ``consume``
+callback as parcels are finished (or all returned in parcel-id order).
 """
 
 from __future__ import annotations
@@ -23,8 +25,14 @@ from .parcels import ParcelSet, piece_parcel_ids
 __all__ = ["parcel_outlines"]
 
 
-def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler, progress=None):
+def parcel_outlines(
+    parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler, progress=None, consume=None
+):
     """Parcel polygons (grid CRS) by re-labelling each tile from the written suitability.
+
+    A parcel is finished (its tile pieces merged, made valid and normalised) as soon as the
+    last tile holding it is written, and handed to ``consume``; so only the parcels the
+    current tile row crosses are held in pieces, never all outlines at once.
 
     Parameters
     ----------
@@ -42,11 +50,15 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
         Tile scheduler.
     progress : str, optional
         Progress label.
+    consume : callable, optional
+        ``consume(ids, outlines)`` with 1-based parcel ids (int64 array) and their finished
+        outlines (object array), called in tile order; every parcel exactly once. Without it
+        the outlines are collected and returned.
 
     Returns
     -------
-    list of shapely.Geometry
-        One per parcel, parcel ids 1..n in order.
+    list of shapely.Geometry or None
+        Without ``consume``: one per parcel, parcel ids 1..n in order; else None.
     """
     thr, block, connectivity = spec.thr, spec.block, spec.connectivity
     from rasterio import features as rio_features
@@ -57,15 +69,35 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
         Path(suit_path).stem, Path(suit_path), grid, "continuous", "", float("nan"), "float32"
     )
     parts: dict[int, list] = {}
+    collected: list = []
+    if consume is None:
+        if parcels.n == 0:
+            return []
+        out = np.empty(parcels.n, dtype=object)
+
+        def consume(ids, outlines):
+            out[ids - 1] = outlines
+
+        collected.append(out)
     if parcels.n == 0:
-        return []
+        return None
     # Per tile: its kept piece labels and their parcel ids (small; travels with the task when
-    # the scheduler is a Dask cluster, so no task needs the whole ParcelSet).
+    # the scheduler is a Dask cluster, so no task needs the whole ParcelSet); and the tile
+    # after whose writing each parcel is complete (tiles are written in this order).
     per_tile = {}
+    index_of = {}
+    last_tile = np.full(parcels.n + 1, -1, dtype="int64")
     for i, t in enumerate(tiles):
+        key = (int(t.window.row_off), int(t.window.col_off))
+        index_of[key] = i
         if parcels.tile_kept[i].size:
-            key = (int(t.window.row_off), int(t.window.col_off))
             per_tile[key] = parcels.tile_parcels(i)
+            last_tile[per_tile[key][1]] = i
+    if (last_tile[1:] < 0).any():
+        missing = np.flatnonzero(last_tile[1:] < 0)[:5] + 1
+        raise RuntimeError(f"parcels {missing.tolist()} are in no tile; please report")
+    finishing = np.argsort(last_tile[1:], kind="stable") + 1  # parcel ids by finishing tile
+    bounds = np.searchsorted(last_tile[finishing], np.arange(len(tiles) + 1))
 
     def compute(tile):
         key = (int(tile.window.row_off), int(tile.window.col_off))
@@ -83,37 +115,46 @@ def parcel_outlines(parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler,
         )  # fmt: skip
         return _shapes_to_polygons(shapes)
 
-    def write(tile, out):
-        if out is not None:
-            values, polys = out
+    def write(tile, result):
+        if result is not None:
+            values, polys = result
             for v, g in zip(values.tolist(), polys, strict=True):
                 parts.setdefault(v, []).append(g)
+        i = index_of[(int(tile.window.row_off), int(tile.window.col_off))]
+        ids = finishing[bounds[i] : bounds[i + 1]]
+        if ids.size:
+            outlines = np.empty(ids.size, dtype=object)
+            outlines[:] = [_finish(int(p), parts.pop(int(p), [])) for p in ids]
+            consume(ids, outlines)
 
     run_tiles(tiles, compute, write, scheduler=scheduler, progress=progress)
-    geoms = []
-    for pid in range(1, parcels.n + 1):
-        ps = parts.pop(pid, [])  # the pieces go as their parcel is built: one copy at a time
-        if not ps:
-            raise RuntimeError(f"parcel {pid} has no cells on re-reading; please report")
-        if len(ps) == 1:
-            geom = ps[0]
-        else:
-            # Drop vertices left on straight edges where tiles met (GDAL's own outlines have
-            # none), so the geometry does not depend on the tiling.
-            geom = shapely.simplify(shapely.union_all(ps), 0.0)
-        if not shapely.is_valid(geom):
-            # GDAL traces cells that touch only at a corner (8-connected parcels) as one ring
-            # through that corner twice, which OGC calls a self-intersection (QGIS and ArcGIS
-            # flag it); the valid form is two polygons meeting at the point, which is also
-            # what the union of tile pieces gives, so the result does not depend on the tiling.
-            # Cell outlines touch but never cross, so buffer(0) (10x faster than make_valid on
-            # the 30 m benchmark's 1,373 such parcels) keeps every cell; the area is checked.
-            fixed = shapely.buffer(geom, 0)
-            if not shapely.is_valid(fixed) or abs(fixed.area - geom.area) > 1e-9 * geom.area:
-                fixed = shapely.make_valid(geom)
-            geom = fixed
-        geoms.append(shapely.normalize(geom))
-    return geoms
+    if parts:
+        raise RuntimeError(f"parcels {sorted(parts)[:5]} were never finished; please report")
+    return list(collected[0]) if collected else None
+
+
+def _finish(pid: int, ps: list):
+    """One parcel's outline from its tile pieces: merged, valid (OGC), normalised."""
+    if not ps:
+        raise RuntimeError(f"parcel {pid} has no cells on re-reading; please report")
+    if len(ps) == 1:
+        geom = ps[0]
+    else:
+        # Drop vertices left on straight edges where tiles met (GDAL's own outlines have
+        # none), so the geometry does not depend on the tiling.
+        geom = shapely.simplify(shapely.union_all(ps), 0.0)
+    if not shapely.is_valid(geom):
+        # GDAL traces cells that touch only at a corner (8-connected parcels) as one ring
+        # through that corner twice, which OGC calls a self-intersection (QGIS and ArcGIS
+        # flag it); the valid form is two polygons meeting at the point, which is also
+        # what the union of tile pieces gives, so the result does not depend on the tiling.
+        # Cell outlines touch but never cross, so buffer(0) (10x faster than make_valid on
+        # the 30 m benchmark's 1,373 such parcels) keeps every cell; the area is checked.
+        fixed = shapely.buffer(geom, 0)
+        if not shapely.is_valid(fixed) or abs(fixed.area - geom.area) > 1e-9 * geom.area:
+            fixed = shapely.make_valid(geom)
+        geom = fixed
+    return shapely.normalize(geom)
 
 
 def _shapes_to_polygons(shapes) -> tuple[np.ndarray, np.ndarray]:

@@ -27,8 +27,9 @@ class TechResult:
     ----------
     tech : str
         Technology name (``pv``, ``wind``; see :mod:`sxplan.siting.technology`).
-    parcels : geopandas.GeoDataFrame
-        Every parcel, ranked, in EPSG:4326 (the table written to ``parcels_<tech>.gpkg``).
+    parcels : pandas.DataFrame
+        Every parcel, ranked: the attributes of ``parcels_<tech>.gpkg``, without the outlines
+        (a national run has 10^5 parcels and more; :meth:`parcels_with_outlines` reads them).
     exclusions : pandas.DataFrame
         Per-rule accounting (rows of ``exclusions.csv`` for this technology).
     per_county : pandas.DataFrame
@@ -44,6 +45,10 @@ class TechResult:
         Seconds per step.
     stability : dict or None
         Rank stability under weight draws (:func:`sxplan.siting.stability.add_rank_stability`).
+    outlines : sxplan.siting._outline_store.OutlineStore or None
+        The outlines while the run writes its files (None afterwards).
+    parcels_gpkg : pathlib.Path or None
+        ``parcels_<tech>.gpkg`` once written.
     """
 
     tech: str
@@ -57,6 +62,16 @@ class TechResult:
     ahp: object = None
     timings: dict = field(default_factory=dict)
     stability: dict | None = None
+    outlines: object = None
+    parcels_gpkg: object = None
+
+    def parcels_with_outlines(self) -> gpd.GeoDataFrame:
+        """The parcel table with its outlines (EPSG:4326), read from ``parcels_<tech>.gpkg``."""
+        if self.outlines is not None:
+            return self.outlines.frame(self.parcels)
+        if self.parcels_gpkg is None:
+            raise RuntimeError(f"parcels of '{self.tech}' have not been written yet")
+        return gpd.read_file(self.parcels_gpkg, engine="pyogrio")
 
     def empty_reason(self, settings) -> str | None:
         """Why this technology has no parcel (None when it has some).

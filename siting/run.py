@@ -7,8 +7,9 @@
 3. one windowed pass for every technology (:func:`~sxplan.siting._tile_pass.shared_pass`):
    exclusion codes and suitability written tile by tile, parcel pieces accumulated;
 4. per technology (:func:`_finish_technology`): resolve parcels across tiles, draw their
-   outlines, capacity and energy through the technology's own functions, the parcel table,
-   the exclusion table and the per-county sums;
+   outlines (each kept on disk as soon as it is finished, :mod:`~sxplan.siting._outline_store`:
+   a run never holds every outline), capacity and energy through the technology's own
+   functions, the parcel table, the exclusion table and the per-county sums;
 5. tables across technologies: exclusions, shortlist, bases against the targets.
 
 Technologies come from :mod:`sxplan.siting.technology`; nothing here branches on a
@@ -30,16 +31,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from sxplan.errors import ConfigError
 from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
-from sxplan.layers.io import write_csv, write_gpkg
+from sxplan.layers.io import write_csv, write_gpkg_blocks
 from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
+from ._outline_store import OutlineStore
 from ._run_inputs import SitingInputs, prepare_inputs
 from ._tile_pass import TechPass, TileOptions, shared_pass
 from .bases import BasesTable
@@ -136,34 +139,38 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     enabled = [t for t in technologies if t.settings(cfg).enabled]
+    # scratch: distance rasters, and the parcel outlines until the GeoPackages are written
+    with tempfile.TemporaryDirectory(prefix=".siting-work-", dir=out_dir) as work:
+        return _run_enabled(inputs, enabled, techs, out_dir, Path(work), tiling, cog, t_start)
+
+
+def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog, t_start):
+    cfg = inputs.config
     results: dict[str, TechResult] = {}
     outputs: dict[str, Path] = {}
     timings: dict[str, float] = {}
     if enabled:
-        with tempfile.TemporaryDirectory(prefix=".siting-work-", dir=out_dir) as work:
+        t0 = time.perf_counter()
+        for tech in enabled:  # rasters shared by technologies are computed once
+            precompute_distances(
+                tech.settings(cfg).criteria, inputs.layers, work,
+                mem_limit_mb=tiling.budget, scheduler=tiling.scheduler,
+                tile_size=tiling.tile_size,
+            )  # fmt: skip
+        timings["distances"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        passes = [
+            TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
+        ]
+        with keep_datasets_open():  # inputs decoded once per block, not once per tile
+            tiles = shared_pass(passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog)
+        timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
+        for tp in passes:
             t0 = time.perf_counter()
-            for tech in enabled:  # rasters shared by technologies are computed once
-                precompute_distances(
-                    tech.settings(cfg).criteria, inputs.layers, work,
-                    mem_limit_mb=tiling.budget, scheduler=tiling.scheduler,
-                    tile_size=tiling.tile_size,
-                )  # fmt: skip
-            timings["distances"] = round(time.perf_counter() - t0, 3)
-            t0 = time.perf_counter()
-            passes = [
-                TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
-            ]
-            with keep_datasets_open():  # inputs decoded once per block, not once per tile
-                tiles = shared_pass(
-                    passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog
-                )
-            timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-            for tp in passes:
-                t0 = time.perf_counter()
-                tr, files = _finish_technology(tp, tiles, inputs, out_dir, tiling.scheduler)
-                results[tp.tech] = tr
-                outputs.update(files)
-                timings[tp.tech] = round(time.perf_counter() - t0, 3)
+            tr, files = _finish_technology(tp, tiles, inputs, out_dir, work, tiling.scheduler)
+            results[tp.tech] = tr
+            outputs.update(files)
+            timings[tp.tech] = round(time.perf_counter() - t0, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
@@ -172,9 +179,9 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
     for tech, tr in results.items():
         ds = dataset("siting.parcels")
         path = out_dir / ds.filename(tech=tech)
-        outputs[f"parcels_{tech}"] = write_gpkg(
-            ds.check(tr.parcels), path, ds.layer_name(tech=tech)
-        )
+        blocks = (tr.outlines.frame(b) for b in _row_blocks(ds.check(tr.parcels)))
+        outputs[f"parcels_{tech}"] = write_gpkg_blocks(blocks, path, ds.layer_name(tech=tech))
+        tr.parcels_gpkg = path
     exclusions = pd.concat([r.exclusions for r in results.values()], ignore_index=True)
     shortlist = parcel_shortlist(results, cfg.shortlist_top_n, cfg.shortlist_rank_by)
     bases_df = bases_table(results, inputs)
@@ -183,6 +190,8 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
     outputs["bases"] = _write_csv(round_for_csv(bases_df), out_dir, "siting.bases")
     timings["tables"] = round(time.perf_counter() - t0, 3)
     timings["total"] = round(time.perf_counter() - t_start, 3)
+    for tr in results.values():
+        tr.outlines = None  # its scratch file goes with the work folder; parcels_gpkg stays
     return SitingResult(
         results,
         pd.DataFrame(shortlist.drop(columns="geometry")),
@@ -195,7 +204,13 @@ def _run_siting(inputs: SitingInputs, techs, out_dir: Path, tiling, cog, t_start
     )
 
 
-def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path, scheduler):
+def _row_blocks(table: pd.DataFrame, rows: int = 20_000):
+    """``table`` in blocks of ``rows`` rows (at least one block, which may be empty)."""
+    for i0 in range(0, max(len(table), 1), rows):
+        yield table.iloc[i0 : i0 + rows]
+
+
+def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path, work, scheduler):
     """Resolve one technology's parcels, draw them, and build its tables and files."""
     tech, sp, timings, totals = tp.tech, tp.spec, tp.timings, tp.totals
     cell_km2 = inputs.grid.cell_area_km2
@@ -204,16 +219,24 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
-    geoms = parcel_outlines(
-        parcels, tiles, tp.suit_path, inputs.grid, sp, scheduler,
-        progress=f"parcel outlines {tech}",
+    hw = inputs.config.highways_layer
+    lines = inputs.layers.vectors.get(hw) if hw else None
+    store = OutlineStore(
+        parcels.n, work / f"outlines_{tech}.wkb", inputs.grid.pyproj_crs,
+        np.asarray(lines.geometry.values) if lines is not None and len(lines) else None,
     )  # fmt: skip
+    try:
+        parcel_outlines(
+            parcels, tiles, tp.suit_path, inputs.grid, sp, scheduler,
+            progress=f"parcel outlines {tech}", consume=store.consume,
+        )  # fmt: skip
+    finally:
+        store.close()
     timings["polygons"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
     energy = parcel_energy(sp, parcels, cell_km2)  # capacity and energy, once per parcel
-    table = parcel_table(sp, parcels, energy, geoms, inputs)
-    del geoms
+    table = parcel_table(sp, parcels, energy, store, inputs)
     table, stability = add_rank_stability(
         table, sp.crit.names, sp.weights, sp.settings, inputs.config
     )
@@ -233,7 +256,7 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     tr = TechResult(
         tech, table, excl, by_county, study_cells * cell_km2,
         int(totals["seq"][0]) * cell_km2, int(totals["candidate_county"][1:].sum()) * cell_km2,
-        sp.weights, sp.ahp, timings, stability,
+        sp.weights, sp.ahp, timings, stability, store,
     )  # fmt: skip
     return tr, files
 

@@ -56,7 +56,8 @@ def parcel_shortlist(results: dict, top_n: int, rank_by: str = "score") -> gpd.G
     frames = []
     for tr in results.values():  # a technology without costs in siting.economics: by score
         col = want if want in tr.parcels.columns else "rank"
-        frames.append(tr.parcels[tr.parcels[col] <= top_n].sort_values(col, kind="mergesort"))
+        rows = tr.parcels[tr.parcels[col] <= top_n].sort_values(col, kind="mergesort")
+        frames.append(tr.outlines.frame(rows) if tr.outlines is not None else rows)
     sl = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sl["technology_zh"] = sl["technology"].map(label_zh)
     cols = [c for c in FIRST_COLUMNS if c in sl.columns]

@@ -101,6 +101,6 @@ def test_agrivoltaic_and_utility_pv_never_share_a_cell(run):
             scored[tech] = ~np.isnan(src.read(1))
     assert scored["pv"].sum() == 50 and scored["agrivoltaic_pv"].sum() == 30
     assert not (scored["pv"] & scored["agrivoltaic_pv"]).any()
-    a = run.techs["agrivoltaic_pv"].parcels.to_crs(3857).union_all()
-    p = run.techs["pv"].parcels.to_crs(3857).union_all()
+    a = run.techs["agrivoltaic_pv"].parcels_with_outlines().to_crs(3857).union_all()
+    p = run.techs["pv"].parcels_with_outlines().to_crs(3857).union_all()
     assert a.intersection(p).area < 1.0  # outlines may touch, never overlap

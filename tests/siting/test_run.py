@@ -168,8 +168,9 @@ def test_windowed_equals_whole(world, tmp_path):
     a = _run(world, tmp_path / "a")
     b = _run(world, tmp_path / "b", tile_size=3, scheduler="threads")
     for tech in ("pv", "wind"):
-        pa, pb = a.techs[tech].parcels, b.techs[tech].parcels
-        pd.testing.assert_frame_equal(pa.drop(columns="geometry"), pb.drop(columns="geometry"))
+        pd.testing.assert_frame_equal(a.techs[tech].parcels, b.techs[tech].parcels)
+        pa, pb = (r.techs[tech].parcels_with_outlines() for r in (a, b))
+        assert list(pa["parcel_id"]) == list(a.techs[tech].parcels["parcel_id"])
         assert all(pa.geometry.geom_equals(pb.geometry))
         for f in (f"suitability_{tech}.tif", f"excluded_by_rule_{tech}.tif"):
             with rasterio.open(tmp_path / "a" / f) as x, rasterio.open(tmp_path / "b" / f) as y:

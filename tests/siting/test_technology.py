@@ -132,13 +132,13 @@ def test_capacity_and_energy_by_hand_through_the_protocol():
 
 def test_every_parcel_gets_capacity_py_numbers(world, tmp_path):
     res = _run(world, tmp_path / "out")
-    pv = res.techs["pv"].parcels
+    pv = res.techs["pv"].parcels_with_outlines()
     assert len(pv) > 1 and pv["yield_kwh_per_kwp_yr"].nunique() == len(pv)  # varied yields
     cap = capacity.capacity_mw(pv["area_km2"].to_numpy(), 36.0, 0.5)
     np.testing.assert_array_equal(pv["capacity_mw"].to_numpy(), cap)
     energy = capacity.pv_energy_gwh(cap, pv["yield_kwh_per_kwp_yr"].to_numpy(), LOSSES)
     np.testing.assert_array_equal(pv["energy_gwh_per_yr"].to_numpy(), energy)
-    wind = res.techs["wind"].parcels
+    wind = res.techs["wind"].parcels_with_outlines()
     cap = capacity.capacity_mw(wind["area_km2"].to_numpy(), 3.0, 1.0)
     np.testing.assert_array_equal(wind["capacity_mw"].to_numpy(), cap)
     energy = capacity.wind_energy_gwh(cap, wind["capacity_factor"].to_numpy())
@@ -164,7 +164,7 @@ def test_parcel_numbers_from_the_input_rasters_by_hand(world, tmp_path):
     # area = cells x 1 km2, mean yield / capacity factor = mean of the input raster over them.
     grid, rasters, _, _ = world
     res = _run(world, tmp_path / "out")
-    pv = res.techs["pv"].parcels
+    pv = res.techs["pv"].parcels_with_outlines()
     cells = _cells_of(pv, grid)
     yields = rasters["pv_yield"].read(masked=False).astype("float64")
     n = cells.sum(axis=(1, 2))
@@ -175,7 +175,7 @@ def test_parcel_numbers_from_the_input_rasters_by_hand(world, tmp_path):
     # 36 MW/km2 x 0.5 usable; energy = MW x kWh/kWp / 1000 x (1 - 0.1)
     np.testing.assert_allclose(pv["capacity_mw"], n * 18.0)
     np.testing.assert_allclose(pv["energy_gwh_per_yr"], n * 18.0 * mean_yield / 1000 * 0.9)
-    wind = res.techs["wind"].parcels
+    wind = res.techs["wind"].parcels_with_outlines()
     cells = _cells_of(wind, grid)
     cf = capacity.wind_cf_table(SitingConfig.model_validate(CFG).wind.energy)(
         rasters["wind_proxy"].read(masked=False).astype("float64")

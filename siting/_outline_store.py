@@ -1,0 +1,123 @@
+"""Parcel outlines kept on disk while a siting run builds its tables and files.
+
+An outline is finished by :func:`sxplan.siting.polygonize.parcel_outlines` as soon as the last
+tile holding its parcel is written. :meth:`OutlineStore.consume` then takes from it what the
+parcel table needs (distance to the nearest highway, a point inside it in WGS84), transforms it
+to EPSG:4326 and appends its WKB to a scratch file, so a run never holds every outline at once
+(a national run has 10^5 parcels and more, ~7 kB each). The GeoPackage and the shortlist read
+the outlines back by parcel id, in blocks (:meth:`OutlineStore.outlines_of`).
+
+WKB stores the float64 coordinates as they are, so an outline read back is the outline written;
+a coordinate transform is point by point, so transforming outlines as they are finished gives
+the coordinates a transform of all of them at once would.
+
+Inputs: finished outlines in the grid CRS (from ``parcel_outlines``), the highway lines.
+Outputs: per parcel, ``dist_highway_m``, ``lon`` and ``lat``; outlines in EPSG:4326 by id.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["OutlineStore"]
+
+WGS84 = "EPSG:4326"
+
+
+class OutlineStore:
+    """Finished outlines of ``n`` parcels (ids 1..n) in a scratch file, with their measures.
+
+    Parameters
+    ----------
+    n : int
+        Number of parcels.
+    path : str or pathlib.Path
+        Scratch file for the WKB (created; removed with its folder by the caller).
+    crs : pyproj.CRS
+        CRS of the outlines handed to :meth:`consume` (the grid's).
+    highways : numpy.ndarray of shapely.Geometry, optional
+        Lines to measure each parcel's distance to (grid CRS); None: no distance.
+
+    Attributes
+    ----------
+    dist_highway_m : numpy.ndarray or None
+        Per parcel (index 0 = parcel 1), metres to the nearest highway line.
+    lon, lat : numpy.ndarray
+        Per parcel, a point inside it (``point_on_surface``) in WGS84 degrees.
+    """
+
+    def __init__(self, n: int, path, crs, highways: np.ndarray | None = None):
+        from .parcel_table import _highway_tree
+
+        self.n = int(n)
+        self.path = Path(path)
+        self.crs = crs
+        self._tree = _highway_tree(highways) if highways is not None else None
+        self.dist_highway_m = np.full(self.n, np.nan) if highways is not None else None
+        self.lon = np.full(self.n, np.nan)
+        self.lat = np.full(self.n, np.nan)
+        self._offset = np.full(self.n, -1, dtype="int64")
+        self._length = np.zeros(self.n, dtype="int64")
+        self._size = 0
+        self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close(), also on error)
+        self._index: pd.Series | None = None
+
+    def consume(self, ids: np.ndarray, outlines: np.ndarray) -> None:
+        """Measure, transform and store finished outlines (``ids`` 1-based, grid CRS)."""
+        from .parcel_table import _nearest_blocks
+
+        idx = np.asarray(ids, dtype="int64") - 1
+        if (self._offset[idx] >= 0).any():
+            raise RuntimeError("a parcel outline was finished twice; please report")
+        if self._tree is not None:
+            self.dist_highway_m[idx] = _nearest_blocks(self._tree, outlines)
+        pts = gpd.GeoSeries(shapely.point_on_surface(outlines), crs=self.crs).to_crs(WGS84)
+        self.lon[idx] = pts.x.to_numpy()
+        self.lat[idx] = pts.y.to_numpy()
+        wgs = np.asarray(gpd.GeoSeries(outlines, crs=self.crs).to_crs(WGS84).values)
+        for i, blob in zip(idx.tolist(), shapely.to_wkb(wgs).tolist(), strict=True):
+            self._file.write(blob)
+            self._offset[i] = self._size
+            self._length[i] = len(blob)
+            self._size += len(blob)
+
+    def close(self) -> None:
+        """Finish writing (every parcel must have its outline)."""
+        if not self._file.closed:
+            self._file.close()
+        missing = np.flatnonzero(self._offset < 0)
+        if missing.size:
+            raise RuntimeError(f"parcels {(missing[:5] + 1).tolist()} have no outline")
+
+    def name_rows(self, parcel_ids, parcel_index) -> None:
+        """Key the outlines by the table's ``parcel_id`` (``parcel_index`` = 0-based parcel)."""
+        self._index = pd.Series(np.asarray(parcel_index, dtype="int64"), index=list(parcel_ids))
+
+    def outlines_of(self, parcel_ids) -> np.ndarray:
+        """Outlines (EPSG:4326) of the parcels named by ``parcel_id``, in that order."""
+        if self._index is None:
+            raise RuntimeError("outlines are read by parcel_id after name_rows()")
+        idx = self._index.loc[list(parcel_ids)].to_numpy()
+        out = np.empty(idx.size, dtype=object)
+        if not idx.size:
+            return out
+        blobs = np.empty(idx.size, dtype=object)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:  # one read per outline: never the whole file in memory
+            for k, i in enumerate(idx.tolist()):
+                blobs[k] = os.pread(fd, int(self._length[i]), int(self._offset[i]))
+        finally:
+            os.close(fd)
+        out[:] = list(shapely.from_wkb(blobs))
+        return out
+
+    def frame(self, table: pd.DataFrame) -> gpd.GeoDataFrame:
+        """``table`` (rows with ``parcel_id``) with its outlines, in EPSG:4326."""
+        geoms = self.outlines_of(table["parcel_id"])
+        return gpd.GeoDataFrame(table.copy(), geometry=geoms, crs=WGS84)

@@ -1,0 +1,62 @@
+"""OutlineStore: outlines finished in any order and batch come back as one transform gives them."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from sxplan.siting._outline_store import OutlineStore
+from sxplan.siting.parcel_table import _distance_to_features
+
+#: The default grid's Albers equal-area projection for China (metres).
+ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
+
+
+def _outlines(n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-5e5, 5e5, n), rng.uniform(3.5e6, 4.5e6, n)
+    out = shapely.buffer(shapely.points(x, y), 500, quad_segs=2)
+    if n > 7:
+        out[7] = shapely.union(out[7], shapely.box(0, 4e6, 300, 4.0003e6))  # multipart
+    return out
+
+
+def test_outlines_read_back_by_parcel_id_equal_a_whole_transform(tmp_path):
+    n = 2_000
+    outlines = _outlines(n)
+    lines = shapely.linestrings([[(-6e5, 4e6), (6e5, 4.1e6)], [(0, 3.4e6), (1e5, 4.6e6)]])
+    store = OutlineStore(n, tmp_path / "o.wkb", ALBERS, lines)
+    order = np.random.default_rng(1).permutation(n) + 1  # finished in any order, any batches
+    for batch in np.array_split(order, 37):
+        store.consume(batch, outlines[batch - 1])
+    store.close()
+    whole = gpd.GeoSeries(outlines, crs=ALBERS).to_crs("EPSG:4326")
+    pts = gpd.GeoSeries(shapely.point_on_surface(outlines), crs=ALBERS).to_crs("EPSG:4326")
+    np.testing.assert_array_equal(store.lon, pts.x.to_numpy())
+    np.testing.assert_array_equal(store.lat, pts.y.to_numpy())
+    np.testing.assert_array_equal(store.dist_highway_m, _distance_to_features(outlines, lines))
+    # rows ranked in another order, named by parcel_id
+    rank = np.random.default_rng(2).permutation(n)
+    ids = [f"PV-{i:05d}" for i in range(1, n + 1)]
+    store.name_rows(ids, rank)
+    table = pd.DataFrame({"parcel_id": ids[::-1][:500]})
+    got = store.frame(table)
+    want = np.asarray(whole.values)[rank[::-1][:500]]
+    assert got.crs == "EPSG:4326" and list(got["parcel_id"]) == ids[::-1][:500]
+    assert shapely.to_wkb(np.asarray(got.geometry.values)).tolist() == (
+        shapely.to_wkb(want).tolist()
+    )
+
+
+def test_every_parcel_must_have_its_outline(tmp_path):
+    store = OutlineStore(3, tmp_path / "o.wkb", ALBERS)
+    store.consume(np.array([1, 3]), _outlines(3)[[0, 2]])
+    with pytest.raises(RuntimeError, match=r"parcels \[2\] have no outline"):
+        store.close()
+    store = OutlineStore(2, tmp_path / "p.wkb", ALBERS)
+    store.consume(np.array([1]), _outlines(2)[:1])
+    with pytest.raises(RuntimeError, match="finished twice"):
+        store.consume(np.array([1]), _outlines(2)[:1])
