@@ -28,6 +28,8 @@ import shapely
 __all__ = ["OutlineStore"]
 
 WGS84 = "EPSG:4326"
+#: Outlines measured, transformed and written at once by :meth:`OutlineStore.consume`.
+BATCH = 5_000
 
 
 class OutlineStore:
@@ -65,16 +67,39 @@ class OutlineStore:
         self._offset = np.full(self.n, -1, dtype="int64")
         self._length = np.zeros(self.n, dtype="int64")
         self._size = 0
-        self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close(), also on error)
+        self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close() or abort())
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_set: set[int] = set()
+        self._n_pending = 0
         self._index: pd.Series | None = None
 
     def consume(self, ids: np.ndarray, outlines: np.ndarray) -> None:
-        """Measure, transform and store finished outlines (``ids`` 1-based, grid CRS)."""
+        """Take finished outlines (``ids`` 1-based, grid CRS); stored in batches.
+
+        Outlines are measured, transformed and written :data:`BATCH` at a time (a tile
+        finishes a few parcels; a transform per tile cost more than the outlines themselves
+        on a national run) and at :meth:`close`.
+        """
+        idx = np.asarray(ids, dtype="int64") - 1
+        if (self._offset[idx] >= 0).any() or self._pending_set.intersection(idx.tolist()):
+            raise RuntimeError("a parcel outline was finished twice; please report")
+        self._pending.append((idx, np.asarray(outlines, dtype=object)))
+        self._pending_set.update(idx.tolist())
+        self._n_pending += idx.size
+        if self._n_pending >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        idx = np.concatenate([p[0] for p in self._pending])
+        outlines = np.concatenate([p[1] for p in self._pending])
+        self._pending, self._pending_set, self._n_pending = [], set(), 0
+        self._store(idx, outlines)
+
+    def _store(self, idx: np.ndarray, outlines: np.ndarray) -> None:
         from .parcel_table import _nearest_blocks
 
-        idx = np.asarray(ids, dtype="int64") - 1
-        if (self._offset[idx] >= 0).any():
-            raise RuntimeError("a parcel outline was finished twice; please report")
         if self._tree is not None:
             self.dist_highway_m[idx] = _nearest_blocks(self._tree, outlines)
         pts = gpd.GeoSeries(shapely.point_on_surface(outlines), crs=self.crs).to_crs(WGS84)
@@ -88,12 +113,17 @@ class OutlineStore:
             self._size += len(blob)
 
     def close(self) -> None:
-        """Finish writing (every parcel must have its outline)."""
-        if not self._file.closed:
-            self._file.close()
+        """Store what is pending and finish writing (every parcel must have its outline)."""
+        self._flush()
+        self._file.close()
         missing = np.flatnonzero(self._offset < 0)
         if missing.size:
             raise RuntimeError(f"parcels {(missing[:5] + 1).tolist()} have no outline")
+
+    def abort(self) -> None:
+        """Close the scratch file without storing or checking (the run failed)."""
+        self._pending, self._pending_set, self._n_pending = [], set(), 0
+        self._file.close()
 
     def name_rows(self, parcel_ids, parcel_index) -> None:
         """Key the outlines by the table's ``parcel_id`` (``parcel_index`` = 0-based parcel)."""

@@ -230,8 +230,10 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
             parcels, tiles, tp.suit_path, inputs.grid, sp, scheduler,
             progress=f"parcel outlines {tech}", consume=store.consume,
         )  # fmt: skip
-    finally:
-        store.close()
+    except BaseException:
+        store.abort()
+        raise
+    store.close()
     timings["polygons"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()

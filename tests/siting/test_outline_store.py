@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from sxplan.siting import _outline_store as outline_store
 from sxplan.siting._outline_store import OutlineStore
 from sxplan.siting.parcel_table import _distance_to_features
 
@@ -24,7 +25,9 @@ def _outlines(n: int) -> np.ndarray:
     return out
 
 
-def test_outlines_read_back_by_parcel_id_equal_a_whole_transform(tmp_path):
+@pytest.mark.parametrize("batch", [100, 5_000])  # stored in 20 batches, or all at close()
+def test_outlines_read_back_by_parcel_id_equal_a_whole_transform(tmp_path, monkeypatch, batch):
+    monkeypatch.setattr(outline_store, "BATCH", batch)
     n = 2_000
     outlines = _outlines(n)
     lines = shapely.linestrings([[(-6e5, 4e6), (6e5, 4.1e6)], [(0, 3.4e6), (1e5, 4.6e6)]])
