@@ -556,6 +556,8 @@ def write_gpkg_blocks(blocks, path: str | os.PathLike, layer: str) -> Path:
                 mode = "w" if first else "a"
                 gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", mode=mode)
             first = False
+            del gdf  # the block's geometries go back near the run's ceiling
+            trim_above_ceiling()
         if first:
             raise ValueError(f"{path}: no block to write")
     return final

@@ -216,6 +216,7 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     cell_km2 = inputs.grid.cell_area_km2
     t0 = time.perf_counter()
     parcels = tp.acc.finish()
+    tp.acc = None  # the tile pieces (millions on a national run) are not needed past here
     timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
