@@ -17,7 +17,6 @@ Outputs: per parcel, ``dist_highway_m``, ``lon`` and ``lat``; outlines in EPSG:4
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -138,12 +137,10 @@ class OutlineStore:
         if not idx.size:
             return out
         blobs = np.empty(idx.size, dtype=object)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:  # one read per outline: never the whole file in memory
+        with open(self.path, "rb") as f:  # one read per outline: never the whole file at once
             for k, i in enumerate(idx.tolist()):
-                blobs[k] = os.pread(fd, int(self._length[i]), int(self._offset[i]))
-        finally:
-            os.close(fd)
+                f.seek(int(self._offset[i]))
+                blobs[k] = f.read(int(self._length[i]))
         out[:] = list(shapely.from_wkb(blobs))
         return out
 
