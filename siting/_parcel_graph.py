@@ -92,7 +92,6 @@ class ParcelAccumulator:
         self.max_cells = float(max_cells)
         self.n_nodes = 0
         self._sums: dict[str, list] = {}
-        self._finished = False
         self._lc: list = []
         self._county: list = []
         self._edges: list = []
@@ -183,23 +182,14 @@ class ParcelAccumulator:
 
     # -- resolution ----------------------------------------------------------------------------
     def finish(self) -> ParcelSet:
-        """Resolve pieces into parcels and sum their statistics (once: the pieces are used up).
+        """Resolve pieces into parcels and sum their statistics.
 
         Returns
         -------
         ParcelSet
         """
-        if self._finished:
-            raise RuntimeError("ParcelAccumulator.finish() was called twice; please report")
-        self._finished = True
         n = self.n_nodes
-        # field by field, each tile's arrays freed as they are joined (a national run has
-        # millions of pieces and ~25 fields: holding both copies at once peaked at +0.2 GB)
-        sums = {}
-        for k in list(self._sums):
-            parts = self._sums.pop(k)
-            sums[k] = np.concatenate(parts) if parts else np.zeros(0)
-            del parts
+        sums = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self._sums.items()}
         if n == 0:
             return ParcelSet(
                 0,

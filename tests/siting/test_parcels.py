@@ -150,12 +150,3 @@ def test_label_pieces_equals_labelling_each_block_alone(
     assert n == next_id
     assert labels.dtype == np.int32
     np.testing.assert_array_equal(labels, order[ref])
-
-
-def test_accumulator_resolves_once():
-    from sxplan.siting._parcel_graph import ParcelAccumulator
-
-    acc = ParcelAccumulator((4, 4), 4, 8, 1, 100)
-    assert acc.finish().n == 0
-    with pytest.raises(RuntimeError, match="called twice"):
-        acc.finish()  # its pieces are used up by the first call
