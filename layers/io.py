@@ -542,16 +542,12 @@ def write_gpkg_blocks(blocks, path: str | os.PathLike, layer: str) -> Path:
     -------
     pathlib.Path
     """
-    from sxplan.errors import CRSError
-
-    final = Path(path)
     from ._gpkg_date import fixed_gpkg_date
 
-    with atomic_path(final) as tmp, fixed_gpkg_date():
+    with atomic_path(Path(path)) as tmp, fixed_gpkg_date():
         first = True
         for gdf in blocks:
-            if gdf.crs is None:
-                raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")
+            _require_crs(gdf, path, layer)
             if first or len(gdf):
                 mode = "w" if first else "a"
                 gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", mode=mode)
@@ -560,7 +556,7 @@ def write_gpkg_blocks(blocks, path: str | os.PathLike, layer: str) -> Path:
             trim_above_ceiling()
         if first:
             raise ValueError(f"{path}: no block to write")
-    return final
+    return Path(path)
 
 
 def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
@@ -577,11 +573,8 @@ def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
     -------
     pathlib.Path
     """
-    from sxplan.errors import CRSError
-
     for layer, gdf in frames.items():
-        if gdf.crs is None:
-            raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")
+        _require_crs(gdf, path, layer)
     final = Path(path)
     from ._gpkg_date import fixed_gpkg_date
 
@@ -589,3 +582,10 @@ def write_gpkg_layers(frames: dict, path: str | os.PathLike) -> Path:
         for layer, gdf in frames.items():
             gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
     return final
+
+
+def _require_crs(gdf, path, layer: str) -> None:
+    from sxplan.errors import CRSError
+
+    if gdf.crs is None:
+        raise CRSError(f"refusing to write {path} layer '{layer}' without a CRS")

@@ -350,6 +350,11 @@ def compute_land_rasters(
 ) -> LandRasters:
     """Compute forest-credit and eligible-fraction rasters window by window.
 
+    Per-cell diagnostics (why land was or was not plantable, limit by limit). The sinks stage
+    itself does not write them: it sums the same per-cell fractions (:func:`land_fates`) per
+    county inside one pass (:func:`sxplan.sinks._land_pass.sum_land_by_county`), and its tests
+    check those sums against these rasters summed by exactextract.
+
     Parameters
     ----------
     grid : GridSpec
@@ -448,7 +453,11 @@ def eligible_after_calibration(
     mem_limit_mb: float,
     tile_size: int | None = None,
 ) -> AlignedLayer:
-    """Plantable fraction left once calibration ``distribute`` adds unmapped forest.
+    """Plantable fraction left once calibration ``distribute`` adds unmapped forest (a raster).
+
+    The sinks stage takes the county sums of this raster from its land pass instead
+    (:meth:`sxplan.sinks._land_pass.LandSums.eligible_after_calibration_ha`); this writes the
+    per-cell values, for inspection and as the tests' reference.
 
     Calibration puts ``share x likely_forest`` of each cell under forest; planting can only use
     what is left of the cell: ``min(eligible, max(0, 1 - forest - share x likely_forest))``.

@@ -8,7 +8,7 @@ is written, so only parcels the current row of tiles crosses are held in pieces.
 Inputs: a :class:`~sxplan.siting.parcels.ParcelSet`, the tiles of the shared pass, the
 technology's ``suitability_<tech>.tif``, its threshold, block size and connectivity.
 Outputs: one normalised (multi)polygon per parcel, in the grid CRS, handed to a ``consume``
-callback as parcels are finished (or all returned in parcel-id order).
+callback as parcels are finished.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["parcel_outlines"]
 
 
 def parcel_outlines(
-    parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler, progress=None, consume=None
+    parcels: ParcelSet, tiles, suit_path, grid, spec, scheduler, consume, progress=None
 ):
     """Parcel polygons (grid CRS) by re-labelling each tile from the written suitability.
 
@@ -48,17 +48,12 @@ def parcel_outlines(
         Gives ``thr`` (score threshold), ``block`` (block side in cells) and ``connectivity``.
     scheduler : str or None
         Tile scheduler.
+    consume : callable
+        ``consume(ids, outlines)`` with 1-based parcel ids (int64 array) and their finished
+        outlines (object array), called in tile order; every parcel exactly once
+        (:meth:`sxplan.siting._outline_store.OutlineStore.consume`).
     progress : str, optional
         Progress label.
-    consume : callable, optional
-        ``consume(ids, outlines)`` with 1-based parcel ids (int64 array) and their finished
-        outlines (object array), called in tile order; every parcel exactly once. Without it
-        the outlines are collected and returned.
-
-    Returns
-    -------
-    list of shapely.Geometry or None
-        Without ``consume``: one per parcel, parcel ids 1..n in order; else None.
     """
     thr, block, connectivity = spec.thr, spec.block, spec.connectivity
     from rasterio import features as rio_features
@@ -69,18 +64,8 @@ def parcel_outlines(
         Path(suit_path).stem, Path(suit_path), grid, "continuous", "", float("nan"), "float32"
     )
     parts: dict[int, list] = {}
-    collected: list = []
-    if consume is None:
-        if parcels.n == 0:
-            return []
-        out = np.empty(parcels.n, dtype=object)
-
-        def consume(ids, outlines):
-            out[ids - 1] = outlines
-
-        collected.append(out)
     if parcels.n == 0:
-        return None
+        return
     # Per tile: its kept piece labels and their parcel ids (small; travels with the task when
     # the scheduler is a Dask cluster, so no task needs the whole ParcelSet); and the tile
     # after whose writing each parcel is complete (tiles are written in this order).
@@ -130,7 +115,6 @@ def parcel_outlines(
     run_tiles(tiles, compute, write, scheduler=scheduler, progress=progress)
     if parts:
         raise RuntimeError(f"parcels {sorted(parts)[:5]} were never finished; please report")
-    return list(collected[0]) if collected else None
 
 
 def _finish(pid: int, ps: list):

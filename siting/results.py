@@ -52,7 +52,7 @@ class TechResult:
     """
 
     tech: str
-    parcels: gpd.GeoDataFrame
+    parcels: pd.DataFrame
     exclusions: pd.DataFrame
     per_county: pd.DataFrame
     study_km2: float

@@ -228,8 +228,8 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     )  # fmt: skip
     try:
         parcel_outlines(
-            parcels, tiles, tp.suit_path, inputs.grid, sp, scheduler,
-            progress=f"parcel outlines {tech}", consume=store.consume,
+            parcels, tiles, tp.suit_path, inputs.grid, sp, scheduler, store.consume,
+            progress=f"parcel outlines {tech}",
         )  # fmt: skip
     except BaseException:
         store.abort()
