@@ -121,13 +121,36 @@ def output_folder(
             if full or (not isinstance(exc, SxplanError) and _is_write_failure(exc)):
                 raise RunFolderError(os_error_message(exc, out, full=full)) from exc
             raise
-        old = None
-        if out.exists():
-            old = old_path(out)
+        _swap_into_place(staging, out)
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    """Put ``staging`` at ``out``, the previous ``out`` set aside then removed.
+
+    An interrupt (Ctrl-C, SIGTERM) can land between any two steps. Before the new folder is in
+    place the previous one is put back; after, the set-aside previous one is still removed, so
+    no ``.<out>.old-<pid>`` outlives the run either way (a SIGKILL's is handled by the next
+    run, :func:`sxplan._out_guard.clean_stale`).
+    """
+    old = old_path(out) if out.exists() else None
+    try:
+        if old is not None:
             out.rename(old)
         staging.rename(out)
-        if old is not None:
+    except BaseException:
+        if staging.exists():  # not swapped: the previous run stays
+            if old is not None and old.exists() and not out.exists():
+                old.rename(out)
+            _remove_settled(staging)
+        elif old is not None:  # swapped just before the interrupt
             shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:  # interrupted while removing: finish, then unwind
+            shutil.rmtree(old, ignore_errors=True)
+            raise
 
 
 def _remove_settled(folder: Path, rounds: int = 8, pause_s: float = 0.25) -> None:

@@ -211,3 +211,38 @@ def test_run_killed_during_the_swap_gets_its_previous_folder_back(tmp_path, caps
     captured = capsys.readouterr()
     assert f"restored {out}" in captured.out and "--overwrite" in captured.err
     assert tree_sha256(out, skip=()) == before and not set_aside.exists()
+
+
+@pytest.mark.parametrize("step", ["staging_rename", "old_removal"])
+def test_interrupt_during_the_final_swap_leaves_no_set_aside_folder(tmp_path, monkeypatch, step):
+    """An interrupt at the swap: before the new folder is in place the previous stays; after,
+    the previous is still removed. Either way no .<out>.old-<pid> is left (CI caught one)."""
+    from pathlib import Path
+
+    from sxplan import run_folder
+
+    out, staging = tmp_path / "run", tmp_path / ".run.partial-1"
+    for folder, text in ((out, "previous"), (staging, "new")):
+        folder.mkdir()
+        (folder / "run.json").write_text(text)
+    real_rename, real_rmtree = Path.rename, run_folder.shutil.rmtree
+    calls = {"rmtree": 0}
+
+    def rename(self, target):
+        if step == "staging_rename" and self == staging:
+            raise KeyboardInterrupt  # after the previous run was set aside
+        return real_rename(self, target)
+
+    def rmtree(path, *a, **k):
+        calls["rmtree"] += 1
+        if step == "old_removal" and calls["rmtree"] == 1:
+            raise KeyboardInterrupt  # before anything was removed
+        return real_rmtree(path, *a, **k)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    monkeypatch.setattr(run_folder.shutil, "rmtree", rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        run_folder._swap_into_place(staging, out)
+    want = "previous" if step == "staging_rename" else "new"
+    assert (out / "run.json").read_text() == want
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
