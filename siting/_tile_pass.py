@@ -414,10 +414,12 @@ class _WriterStack:
 
         from sxplan.layers.heap import release_free_memory
 
+        # what the tiles freed, and then what the copies freed (on the pool's threads, whose
+        # heaps keep it), is given back once each: the copies and then the parcels start
+        # from the live data, not from the pass's high-water mark
+        release_free_memory()
         with self._budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
-        # the copies ran on the pool's threads, whose heaps keep what they freed: give it
-        # back once here, before the parcels are resolved on this thread
         release_free_memory()
         errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
