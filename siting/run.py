@@ -257,6 +257,7 @@ def _finish_technology(
     t0 = time.perf_counter()
     energy = parcel_energy(sp, parcels, cell_km2)  # capacity and energy, once per parcel
     table = parcel_table(sp, parcels, energy, store, inputs)
+    trim_above_ceiling()
     table, stability = add_rank_stability(
         table, sp.crit.names, sp.weights, sp.settings, inputs.config
     )
