@@ -11,6 +11,7 @@ Rules (``M`` = ``mem_limit_mb``):
 tiles in flight together        ``M`` MiB, shared equally by the tiles computed at once
 GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
 GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
+GDAL block cache, COG copies    ``min(32, block cache)`` MiB (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M - 256 - block cache)`` MiB (:meth:`Budget.run_tiles`)
 heap ceiling of a whole run     ``3 M / 4`` MiB resident (:meth:`Budget.run_env`)
@@ -151,6 +152,22 @@ class Budget:
         import rasterio
 
         with rasterio.Env(GDAL_CACHEMAX=self.gdal_cache_bytes, **options):
+            yield
+
+    @contextlib.contextmanager
+    def conversion_env(self) -> Iterator[None]:
+        """GDAL's block cache at ``min(32 MiB, block cache)`` while files are copied to COG.
+
+        A COG copy reads each block of its source once and writes each block once, so a
+        large cache only fills with blocks that are not read again: on a 30 m float raster,
+        two copies at once took the same CPU time with 32 MiB as with 128 MiB and 190 MB
+        less memory (``benchmarks/README.md``). GDAL's cache size is process-wide: use this
+        only where nothing else reads rasters meanwhile (after a pass's tiles are written).
+        """
+        import rasterio
+
+        mib = min(32.0, self.gdal_cache_bytes / _MIB)
+        with rasterio.Env(GDAL_CACHEMAX=int(mib * _MIB)):
             yield
 
     @property

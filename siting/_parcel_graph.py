@@ -184,12 +184,19 @@ class ParcelAccumulator:
     def finish(self) -> ParcelSet:
         """Resolve pieces into parcels and sum their statistics.
 
+        Consumes the accumulator: each tile's arrays are released as they are joined, so a
+        national run's millions of pieces are not held twice (call it once).
+
         Returns
         -------
         ParcelSet
         """
         n = self.n_nodes
-        sums = {k: np.concatenate(v) if v else np.zeros(0) for k, v in self._sums.items()}
+        sums = {}
+        for k in list(self._sums):
+            parts = self._sums.pop(k)
+            sums[k] = np.concatenate(parts) if parts else np.zeros(0)
+            del parts
         if n == 0:
             return ParcelSet(
                 0,
@@ -201,6 +208,7 @@ class ParcelAccumulator:
                 self.tile_kept,
             )
         edges = [e for e in self._edges] + [self._seam_edges()]
+        self._edges = []
         edges = np.concatenate([e for e in edges if e.size] or [np.zeros((0, 4), "int64")])
         cells = np.concatenate([[0], sums["cells"]]).astype("float64")
         first = np.concatenate([[np.iinfo("int64").max], sums["first_index"]])
@@ -245,7 +253,8 @@ class ParcelAccumulator:
         n_parcels = int(kept.size)
         np_idx = node_parcel[1:]
         stats = {}
-        for k, v in sums.items():
+        for k in list(sums):
+            v = sums.pop(k)  # each field's pieces are released once summed
             if k.endswith("_max"):
                 mx = np.full(n_parcels + 1, -np.inf)
                 np.maximum.at(mx, np_idx, v)
@@ -258,17 +267,12 @@ class ParcelAccumulator:
                 stats[k] = np.bincount(np_idx, weights=v, minlength=n_parcels + 1)[1:]
         stats["cells"] = stats["cells"].round().astype("int64")
         lc = np.concatenate(self._lc) if self._lc else np.zeros((0, _N_LC), "int64")
+        self._lc = []
         lc_cells = np.zeros((n_parcels + 1, _N_LC), dtype="int64")
         np.add.at(lc_cells, np_idx, lc)
-        if self._county:
-            cp = np.concatenate(self._county)
-            cp = np.column_stack([node_parcel[cp[:, 0]], cp[:, 1], cp[:, 2]])
-            cp = cp[cp[:, 0] > 0]
-            key, inv = np.unique(cp[:, :2], axis=0, return_inverse=True)
-            cnt = np.bincount(inv.ravel(), weights=cp[:, 2]).astype("int64")
-            county_cells = np.column_stack([key, cnt])
-        else:
-            county_cells = np.zeros((0, 3), dtype="int64")
+        del lc
+        county_cells = _county_cells(self._county, node_parcel)
+        self._county = []
         return ParcelSet(
             n_parcels,
             stats,
@@ -278,6 +282,30 @@ class ParcelAccumulator:
             self.tile_offsets,
             self.tile_kept,
         )
+
+
+def _county_cells(parts: list, node_parcel: np.ndarray) -> np.ndarray:
+    """``(parcel, county, cells)`` rows, sorted by parcel then county.
+
+    From the pieces' ``(node, county, cells)`` rows; pieces of no parcel are dropped.
+    """
+    if not parts:
+        return np.zeros((0, 3), dtype="int64")
+    cp = np.concatenate(parts)
+    parcel = node_parcel[cp[:, 0]]
+    keep = parcel > 0
+    parcel, county, cells = parcel[keep], cp[keep, 1], cp[keep, 2]
+    del cp
+    if parcel.size == 0:
+        return np.zeros((0, 3), dtype="int64")
+    if county.min() < 0:
+        raise ValueError("county ids must be >= 0")  # programming error, not user input
+    # one int64 key per (parcel, county): the order of np.unique(axis=0) on the pairs,
+    # without its row-wise copies
+    span = int(county.max()) + 1
+    key, inv = np.unique(parcel * span + county, return_inverse=True)
+    cnt = np.bincount(inv.ravel(), weights=cells).astype("int64")
+    return np.column_stack([key // span, key % span, cnt]).astype("int64")
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -290,54 +318,70 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _split_and_merge(
     region_of_piece, piece_cells, piece_first, region_cells, edges, piece, min_cells, max_cells
 ) -> np.ndarray:
-    """Group id per piece: the region id, or (for regions over the maximum) merged pieces."""
-    n_piece = len(region_of_piece)
+    """Group id per piece: the region id, or (for regions over the maximum) merged pieces.
+
+    In a region over the maximum every piece starts as its own group; groups under the
+    minimum are merged, smallest first (ties: earlier first cell, then lower id), into the
+    neighbour they share most cell contacts with (ties: earlier first cell). Areas only
+    grow, so a group that starts at or above the minimum is never merged away and its
+    neighbour counts are never read: they are kept for the small groups only (a national
+    run has hundreds of thousands of pieces in big regions, a tenth of them small).
+    """
     big = region_cells > max_cells + 1e-9
     group = region_of_piece.copy()  # groups < n_region: whole regions
     offset = int(region_cells.size)
-    big_pieces = np.nonzero(big[region_of_piece])[0]
+    in_big = big[region_of_piece]
+    big_pieces = np.nonzero(in_big)[0]
     if big_pieces.size == 0:
         return group
-    # Each piece of a big region starts as its own group.
-    parent = {int(p): int(p) for p in big_pieces}
-    area = {int(p): float(piece_cells[p]) for p in big_pieces}
-    first = {int(p): int(piece_first[p]) for p in big_pieces}
-    nbr: dict[int, dict[int, int]] = {int(p): {} for p in big_pieces}
+    small = in_big & (piece_cells < min_cells - 1e-9)
+    parent = np.arange(len(region_of_piece), dtype="int64")
+    area = np.asarray(piece_cells, dtype="float64").copy()
+    first = np.asarray(piece_first, dtype="int64")
+    # Contacts between pieces of big regions, for the pairs with a small piece.
     cross = edges[edges[:, 3] == 0]
     pa, pb = piece[cross[:, 0]], piece[cross[:, 1]]
-    for x, y, wgt in zip(pa.tolist(), pb.tolist(), cross[:, 2].tolist(), strict=True):
-        if x == y or x not in parent or y not in parent:
-            continue
-        nbr[x][y] = nbr[x].get(y, 0) + wgt
-        nbr[y][x] = nbr[y].get(x, 0) + wgt
-    heap = [(area[p], first[p], p) for p in parent if area[p] < min_cells - 1e-9]
+    keep = (pa != pb) & in_big[pa] & in_big[pb] & (small[pa] | small[pb])
+    nbr: dict[int, dict[int, int]] = {p: {} for p in np.nonzero(small)[0].tolist()}
+    pairs = zip(pa[keep].tolist(), pb[keep].tolist(), cross[keep, 2].tolist(), strict=True)
+    for x, y, wgt in pairs:
+        if x in nbr:
+            nbr[x][y] = nbr[x].get(y, 0) + wgt
+        if y in nbr:
+            nbr[y][x] = nbr[y].get(x, 0) + wgt
+    heap = [(float(area[p]), int(first[p]), p) for p in nbr]
     heapq.heapify(heap)
     while heap:
         a, f, g = heapq.heappop(heap)
         if parent[g] != g or area[g] != a or not nbr[g]:
             continue  # stale entry, or isolated sliver (cannot happen in a connected region)
         # Neighbour with most contacts; ties broken by the earlier first cell.
-        h = min(nbr[g], key=lambda k: (-nbr[g][k], first[k]))
+        h = min(nbr[g], key=lambda k: (-nbr[g][k], int(first[k])))
         parent[g] = h
         area[h] += area[g]
         first[h] = min(first[h], first[g])
+        nh = nbr.get(h)
         for k, wgt in nbr.pop(g).items():
-            nbr[k].pop(g, None)
+            nk = nbr.get(k)
+            if nk is not None:
+                nk.pop(g, None)
             if k != h:
-                nbr[h][k] = nbr[h].get(k, 0) + wgt
-                nbr[k][h] = nbr[k].get(h, 0) + wgt
+                if nh is not None:
+                    nh[k] = nh.get(k, 0) + wgt
+                if nk is not None:
+                    nk[h] = nk.get(h, 0) + wgt
         nbr[g] = {}
         if area[h] < min_cells - 1e-9:
-            heapq.heappush(heap, (area[h], first[h], h))
+            heapq.heappush(heap, (float(area[h]), int(first[h]), h))
 
-    def root(p):
-        while parent[p] != p:
-            p = parent[p]
-        return p
-
-    for p in big_pieces.tolist():
-        group[p] = offset + root(p)
-    del n_piece
+    # Roots of every piece by pointer jumping (parents form a forest of short chains).
+    root = parent[big_pieces]
+    while True:
+        nxt = parent[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    group[big_pieces] = offset + root
     return group
 
 

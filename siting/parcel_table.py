@@ -174,14 +174,17 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
         glon, glat = wgs84_to_gcj02(df["lon"].to_numpy(), df["lat"].to_numpy())
         df["lon_gcj02"] = np.asarray(glon)
         df["lat_gcj02"] = np.asarray(glat)
-        df = df.sort_values(
-            ["score_mean", "area_km2", "first_index"], ascending=[False, False, True]
-        )
+        # rank order: the sort of sort_values (stable lexsort on the three keys), taken once
+        # rather than sorted, re-indexed and dropped into three copies of a large table
+        keys = (df["first_index"].to_numpy(), -df["area_km2"].to_numpy(),
+                -df["score_mean"].to_numpy())  # fmt: skip
+        df = df.take(np.lexsort(keys))
     order = df.index.to_numpy()  # the 0-based parcel of each ranked row
-    df = df.reset_index(drop=True)
+    df.index = pd.RangeIndex(len(df))
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     df.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(df) + 1)])
-    df = df.drop(columns=[c for c in ["first_index"] if c in df.columns])
+    if "first_index" in df.columns:
+        del df["first_index"]
     outlines.name_rows(df["parcel_id"], order)
     return df
 

@@ -37,6 +37,7 @@ import pandas as pd
 from sxplan.errors import ConfigError
 from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
+from sxplan.layers.heap import trim_above_ceiling
 from sxplan.layers.io import write_csv, write_gpkg_blocks
 from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.tables import round_for_csv
@@ -165,12 +166,21 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
         with keep_datasets_open():  # inputs decoded once per block, not once per tile
             tiles = shared_pass(passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog)
         timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-        for tp in passes:
+        # every technology's pieces are resolved first: a resolved set is far smaller than
+        # the pieces it came from, which would otherwise stay in memory through the earlier
+        # technologies' outlines and tables (a national run has millions of pieces)
+        resolved = [_resolve(tp) for tp in passes]
+        for i, tp in enumerate(passes):
             t0 = time.perf_counter()
-            tr, files = _finish_technology(tp, tiles, inputs, out_dir, work, tiling.scheduler)
+            parcels, resolved[i] = resolved[i], None
+            tr, files = _finish_technology(
+                tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
+            )
+            del parcels
+            trim_above_ceiling()
             results[tp.tech] = tr
             outputs.update(files)
-            timings[tp.tech] = round(time.perf_counter() - t0, 3)
+            timings[tp.tech] = round(time.perf_counter() - t0 + tp.timings["resolve_parcels"], 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
@@ -210,15 +220,22 @@ def _row_blocks(table: pd.DataFrame, rows: int = 20_000):
         yield table.iloc[i0 : i0 + rows]
 
 
-def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path, work, scheduler):
-    """Resolve one technology's parcels, draw them, and build its tables and files."""
-    tech, sp, timings, totals = tp.tech, tp.spec, tp.timings, tp.totals
-    cell_km2 = inputs.grid.cell_area_km2
+def _resolve(tp: TechPass):
+    """Resolve one technology's tile pieces into parcels and release the pieces."""
     t0 = time.perf_counter()
     parcels = tp.acc.finish()
     tp.acc = None  # the tile pieces (millions on a national run) are not needed past here
-    timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
+    trim_above_ceiling()
+    tp.timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
+    return parcels
 
+
+def _finish_technology(
+    tp: TechPass, parcels, tiles, inputs: SitingInputs, out_dir: Path, work, scheduler
+):
+    """Draw one technology's resolved parcels and build its tables and files."""
+    tech, sp, timings, totals = tp.tech, tp.spec, tp.timings, tp.totals
+    cell_km2 = inputs.grid.cell_area_km2
     t0 = time.perf_counter()
     hw = inputs.config.highways_layer
     lines = inputs.layers.vectors.get(hw) if hw else None
@@ -240,6 +257,7 @@ def _finish_technology(tp: TechPass, tiles, inputs: SitingInputs, out_dir: Path,
     t0 = time.perf_counter()
     energy = parcel_energy(sp, parcels, cell_km2)  # capacity and energy, once per parcel
     table = parcel_table(sp, parcels, energy, store, inputs)
+    trim_above_ceiling()
     table, stability = add_rank_stability(
         table, sp.crit.names, sp.weights, sp.settings, inputs.config
     )

@@ -303,7 +303,7 @@ def add_rank_stability(parcels, criteria: list[str], weights: dict, tech_cfg, cf
     cols, summary = rank_stability(
         means, parcels["score_mean"].to_numpy(), w, draws, st.top_n or cfg.shortlist_top_n
     )
-    out = parcels.copy()
+    out = parcels.copy(deep=False)  # new columns on a view: the table is not copied whole
     for name, values in cols.items():
         out[name] = values
     summary = {**method, "seed": st.seed, **summary}

@@ -262,7 +262,7 @@ def _read_bits(path, cells) -> np.ndarray:
         dtype = src.dtypes[0]
     from sxplan.siting.backtest import read_cells
 
-    # uint32 bits are exact in float64; uint64 rasters hold at most 64 rules (exact to 2**53)
+    # uint8-uint32 bits are exact in float64; uint64 rasters hold at most 64 rules (exact to 2**53)
     vals = read_cells(path, cells.rows, cells.cols)
     return np.nan_to_num(vals).astype(dtype)
 

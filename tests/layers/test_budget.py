@@ -59,3 +59,14 @@ def test_gdal_env_sets_the_block_cache_in_bytes():
     with b.gdal_env():
         got = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
     assert int(got) == b.gdal_cache_bytes == 128 * MIB
+
+
+def test_conversion_env_lowers_gdal_cache_and_restores_it():
+    from rasterio.env import getenv
+
+    b = Budget(1024)
+    with b.gdal_env():
+        assert getenv()["GDAL_CACHEMAX"] == 128 * 2**20
+        with b.conversion_env():
+            assert getenv()["GDAL_CACHEMAX"] == 32 * 2**20
+        assert getenv()["GDAL_CACHEMAX"] == 128 * 2**20

@@ -166,3 +166,29 @@ def test_buffered_vector_features_measure_from_the_true_line():
     rows, cols = np.indices(g.shape)
     cx, cy = (cols + 0.5) * res, 2000 - (rows + 0.5) * res
     np.testing.assert_array_equal(disc, np.hypot(cx - 1000, cy - 1000) <= 160.0)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "sync"])
+def test_distance_to_threads_one_tile_at_a_time_equals_whole_array(tmp_path, scheduler):
+    """On threads the tiles are computed one at a time (edt runs its own two threads): the
+    budget still plans several tiles, and the file equals the whole-array transform."""
+    from sxplan.layers.distance import BYTES_PER_CELL
+    from sxplan.layers.windows import use_scheduler
+
+    rng = np.random.default_rng(3)
+    res = 30.0
+    g = GridSpec.from_bounds((0, 0, 400 * res, 300 * res), res)
+    codes = (rng.random(g.shape) < 0.0005).astype("uint8")
+    layer = write_raster(tmp_path / "f.tif", codes, g, name="f", kind="categorical")
+    max_d = 40 * res
+    # a budget for two tiles of 160 x 160 cells with their 40-cell halo, each
+    mem_mb = 2 * (160 + 80) ** 2 * BYTES_PER_CELL / 2**20
+    with use_scheduler(scheduler):
+        out = distance_to(
+            features_from_codes(layer, [1]), g, tmp_path / "d.tif", max_distance_m=max_d,
+            mem_limit_mb=mem_mb,
+        ).read(masked=False)  # fmt: skip
+    np.testing.assert_array_equal(out, distance_array(codes == 1, res, max_d))
+    n_tiles = len(plan_tiles(g, mem_limit_mb=mem_mb, bytes_per_cell=BYTES_PER_CELL, halo=40,
+                             n_workers=2))  # fmt: skip
+    assert n_tiles > 1

@@ -150,3 +150,24 @@ def test_label_pieces_equals_labelling_each_block_alone(
     assert n == next_id
     assert labels.dtype == np.int32
     np.testing.assert_array_equal(labels, order[ref])
+
+
+def test_county_cells_sum_pairs_in_parcel_then_county_order():
+    """Rows summed per (parcel, county) as np.unique over the pairs orders them; pieces of
+    no parcel (0) are dropped."""
+    from sxplan.siting._parcel_graph import _county_cells
+
+    rng = np.random.default_rng(5)
+    node_parcel = np.concatenate([[0], rng.integers(0, 40, 300)])
+    rows = np.column_stack(
+        [rng.integers(1, 301, 2000), rng.integers(0, 117, 2000), rng.integers(1, 500, 2000)]
+    )
+    got = _county_cells([rows[:700], rows[700:]], node_parcel)
+    parcel = node_parcel[rows[:, 0]]
+    keep = parcel > 0
+    pairs = np.column_stack([parcel[keep], rows[keep, 1]])
+    key, inv = np.unique(pairs, axis=0, return_inverse=True)
+    cnt = np.bincount(inv.ravel(), weights=rows[keep, 2]).astype("int64")
+    np.testing.assert_array_equal(got, np.column_stack([key, cnt]))
+    assert got.dtype == np.int64
+    assert _county_cells([], node_parcel).shape == (0, 3)

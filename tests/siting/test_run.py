@@ -278,3 +278,34 @@ def test_a_criterion_shared_by_two_technologies_is_written_once_and_copied(world
     want[:, 9], want[:, 8], want[:, 7] = 1.0, 2 / 3, 1 / 3
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert not list(out.glob(".*"))  # no temporary copy left
+
+
+def test_rules_applying_record_is_the_smallest_type_with_every_rule_bit(world, tmp_path):
+    """Two rules fit a uint8 record: bit 1 = the vector quarter (north-west 5 x 5 km), bit 2
+    = the soft slope rule (no cell is steeper than 50 %)."""
+    grid = world[0]
+    _run(world, tmp_path / "out")
+    with rasterio.open(tmp_path / "out" / "rules_applying_pv.tif") as src:
+        bits = src.read(1)
+        assert src.dtypes[0] == "uint8"
+    rows, cols = np.indices(grid.shape)
+    y = grid.transform.f + (rows + 0.5) * grid.transform.e
+    x = grid.transform.c + (cols + 0.5) * grid.transform.a
+    quarter = (x < 5000) & (y > 5000)
+    np.testing.assert_array_equal(bits, np.where(quarter, 1, 0))
+
+
+@pytest.mark.parametrize(
+    ("n_rules", "dtype"),
+    [(1, "uint8"), (8, "uint8"), (9, "uint16"), (16, "uint16"), (17, "uint32"), (33, "uint64"),
+     (64, "uint64")],
+)  # fmt: skip
+def test_rule_record_type_holds_one_bit_per_rule(n_rules, dtype):
+    from sxplan.siting.exclusions import CompiledRules
+
+    rules = CompiledRules([], layers=None)
+    rules.rules = [None] * n_rules
+    assert rules.bits_dtype == dtype
+    rules.rules = [None] * 65
+    with pytest.raises(ConfigError, match="at most 64"):
+        rules.bits_dtype  # noqa: B018
