@@ -24,7 +24,14 @@ from sxplan.layers.landcover import COMMON_CLASSES
 
 from .parcels import ParcelSet
 
-__all__ = ["ParcelEnergy", "parcel_energy", "parcel_table", "per_county", "resource_column"]
+__all__ = [
+    "ParcelEnergy",
+    "parcel_energy",
+    "parcel_table",
+    "per_county",
+    "rank_order",
+    "resource_column",
+]
 
 
 @dataclass(frozen=True)
@@ -174,11 +181,9 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
         glon, glat = wgs84_to_gcj02(df["lon"].to_numpy(), df["lat"].to_numpy())
         df["lon_gcj02"] = np.asarray(glon)
         df["lat_gcj02"] = np.asarray(glat)
-        # rank order: the sort of sort_values (stable lexsort on the three keys), taken once
-        # rather than sorted, re-indexed and dropped into three copies of a large table
-        keys = (df["first_index"].to_numpy(), -df["area_km2"].to_numpy(),
-                -df["score_mean"].to_numpy())  # fmt: skip
-        df = df.take(np.lexsort(keys))
+        # taken once rather than sorted, re-indexed and dropped into three copies of a large
+        # table (a national run has hundreds of thousands of parcels)
+        df = df.take(rank_order(df["score_mean"], df["area_km2"], df["first_index"]))
     order = df.index.to_numpy()  # the 0-based parcel of each ranked row
     df.index = pd.RangeIndex(len(df))
     df.insert(0, "rank", np.arange(1, len(df) + 1))
@@ -187,6 +192,22 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
         del df["first_index"]
     outlines.name_rows(df["parcel_id"], order)
     return df
+
+
+def rank_order(score_mean, area_km2, first_index) -> np.ndarray:
+    """Positions of parcels in rank order.
+
+    Score, then area (both descending, missing scores last), then the first cell in
+    row-major order.
+
+    Examples
+    --------
+    >>> rank_order([0.5, 0.9, 0.5], [2.0, 1.0, 3.0], [0, 1, 2]).tolist()
+    [1, 2, 0]
+    """
+    keys = (np.asarray(first_index), -np.asarray(area_km2, dtype="float64"),
+            -np.asarray(score_mean, dtype="float64"))  # fmt: skip
+    return np.lexsort(keys)
 
 
 def _highway_tree(highways: np.ndarray):

@@ -171,3 +171,23 @@ def test_county_cells_sum_pairs_in_parcel_then_county_order():
     np.testing.assert_array_equal(got, np.column_stack([key, cnt]))
     assert got.dtype == np.int64
     assert _county_cells([], node_parcel).shape == (0, 3)
+
+
+def test_rank_order_is_the_order_of_a_three_key_sort():
+    """score and area descending (missing scores last), then first cell: pandas' sort."""
+    import pandas as pd
+
+    from sxplan.siting.parcel_table import rank_order
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    df = pd.DataFrame({
+        "score_mean": rng.integers(0, 5, n) / 4.0,  # many ties
+        "area_km2": rng.integers(0, 3, n) * 0.5,
+        "first_index": rng.permutation(n),
+    })  # fmt: skip
+    df.loc[rng.integers(0, n, 40), "score_mean"] = np.nan
+    df.loc[rng.integers(0, n, 40), "score_mean"] = -0.0
+    ref = df.sort_values(["score_mean", "area_km2", "first_index"], ascending=[False, False, True])
+    got = rank_order(df["score_mean"], df["area_km2"], df["first_index"])
+    np.testing.assert_array_equal(got, ref.index.to_numpy())
