@@ -110,7 +110,15 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
     cfg = inputs.config
     n = parcels.n
     st = parcels.stats
-    df = pd.DataFrame(index=np.arange(n))
+    # the 0-based parcel of each ranked row: columns are put in rank order as they are set,
+    # so a large table is never copied whole to sort it (a national run: 10^5 parcels)
+    ranked = (
+        rank_order(parcels.mean("score"), energy.area_km2, st["first_index"])
+        if n
+        else np.zeros(0, dtype="int64")
+    )
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    df = _RankedColumns(frame, ranked)
     df["technology"] = tech
     df["area_km2"] = energy.area_km2
     df["capacity_mw"] = energy.capacity_mw
@@ -118,7 +126,7 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
         df[name] = values
     if not n:
         hw = cfg.highways_layer
-        _empty_columns(df, spec, layers, hw and hw in layers.vectors and len(layers.vectors[hw]))
+        _empty_columns(frame, spec, layers, hw and hw in layers.vectors and len(layers.vectors[hw]))
     else:
         df["score_mean"] = parcels.mean("score")
         df["score_max"] = st["score_max"]
@@ -172,26 +180,35 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
         for name in crit.names:
             df[f"crit_{name}"] = parcels.mean(f"crit_{name}")
             df[f"score_{name}"] = parcels.mean(f"score_{name}")
-        df["first_index"] = st["first_index"]
     if n:
         if outlines.dist_highway_m is not None:
             df["dist_highway_km"] = outlines.dist_highway_m / 1000.0
         df["lon"] = outlines.lon
         df["lat"] = outlines.lat
-        glon, glat = wgs84_to_gcj02(df["lon"].to_numpy(), df["lat"].to_numpy())
+        glon, glat = wgs84_to_gcj02(outlines.lon, outlines.lat)
         df["lon_gcj02"] = np.asarray(glon)
         df["lat_gcj02"] = np.asarray(glat)
-        # taken once rather than sorted, re-indexed and dropped into three copies of a large
-        # table (a national run has hundreds of thousands of parcels)
-        df = df.take(rank_order(df["score_mean"], df["area_km2"], df["first_index"]))
-    order = df.index.to_numpy()  # the 0-based parcel of each ranked row
-    df.index = pd.RangeIndex(len(df))
+    df = frame
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     df.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(df) + 1)])
-    if "first_index" in df.columns:
-        del df["first_index"]
-    outlines.name_rows(df["parcel_id"], order)
+    outlines.name_rows(df["parcel_id"], ranked)
     return df
+
+
+class _RankedColumns:
+    """Set columns given in parcel-id order; they are stored in rank order (``order``)."""
+
+    def __init__(self, frame: pd.DataFrame, order: np.ndarray):
+        self.frame, self.order = frame, order
+
+    def __setitem__(self, name: str, values) -> None:
+        if isinstance(values, str) or np.ndim(values) == 0:
+            self.frame[name] = values
+            return
+        arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+        if arr.dtype.kind == "U":
+            arr = arr.astype(object)  # text columns are Python strings, as pandas makes them
+        self.frame[name] = arr[self.order]
 
 
 def rank_order(score_mean, area_km2, first_index) -> np.ndarray:
