@@ -37,7 +37,7 @@ import pandas as pd
 from sxplan.errors import ConfigError
 from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
-from sxplan.layers.heap import trim_above_ceiling
+from sxplan.layers.heap import release_free_memory, trim_above_ceiling
 from sxplan.layers.io import write_csv, write_gpkg_blocks
 from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.tables import round_for_csv
@@ -252,6 +252,8 @@ def _finish_technology(
         store.abort()
         raise
     store.close()
+    # the outline pass ends near the heap ceiling; the table is built from what is live
+    release_free_memory()
     timings["polygons"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
