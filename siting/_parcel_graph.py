@@ -337,7 +337,7 @@ def _split_and_merge(
     small = in_big & (piece_cells < min_cells - 1e-9)
     parent = np.arange(len(region_of_piece), dtype="int64")
     area = np.asarray(piece_cells, dtype="float64").copy()
-    first = np.asarray(piece_first, dtype="int64")
+    first = np.array(piece_first, dtype="int64")  # a copy: merges lower it
     # Contacts between pieces of big regions, for the pairs with a small piece.
     cross = edges[edges[:, 3] == 0]
     pa, pb = piece[cross[:, 0]], piece[cross[:, 1]]
