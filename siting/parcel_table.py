@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from sxplan.layers.datum import wgs84_to_gcj02
 from sxplan.layers.landcover import COMMON_CLASSES
@@ -227,23 +226,6 @@ def rank_order(score_mean, area_km2, first_index) -> np.ndarray:
     return np.lexsort(keys)
 
 
-def _highway_tree(highways: np.ndarray):
-    """The STRtree :func:`_nearest_blocks` measures parcels against."""
-    return shapely.STRtree(np.asarray(highways))
-
-
-def _nearest_blocks(tree, polys: np.ndarray) -> np.ndarray:
-    """:func:`_distance_to_features` against a built tree."""
-    out = np.full(len(polys), np.inf)
-    # in blocks of parcels: the parts and filled rings are copies of the geometries, which a
-    # national run (10^5 parcels and more) would otherwise hold twice at once; same values
-    for i0 in range(0, len(polys), DISTANCE_BLOCK_PARCELS):
-        out[i0 : i0 + DISTANCE_BLOCK_PARCELS] = _nearest(
-            tree, polys[i0 : i0 + DISTANCE_BLOCK_PARCELS]
-        )
-    return out
-
-
 def _empty_columns(df: pd.DataFrame, spec, layers, highways: bool) -> None:
     """Give a table of no parcels every column a table of parcels has, with its dtype.
 
@@ -344,33 +326,3 @@ def resource_column(name: str, units: str) -> str:
     """
     suffix = _units_suffix(units)
     return name if not suffix or name.endswith(suffix) else f"{name}_{suffix}"
-
-
-def _distance_to_features(polys: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Exact distance (grid units) from each (multi)polygon to the nearest feature.
-
-    Parcels cut by exclusions carry thousands of holes, which make GEOS distance slow. A
-    feature outside a polygon's outer ring is as far from the polygon as from the filled ring,
-    so distances are taken to the filled outer rings, and only parts whose filled ring a
-    feature reaches (distance 0) are measured again with their holes.
-    """
-    return _nearest_blocks(_highway_tree(features), polys)
-
-
-#: Parcels measured at once by :func:`_distance_to_features`.
-DISTANCE_BLOCK_PARCELS = 20_000
-
-
-def _nearest(tree, polys: np.ndarray) -> np.ndarray:
-    """:func:`_distance_to_features` for one block of parcels."""
-    parts, owner = shapely.get_parts(polys, return_index=True)
-    filled = shapely.polygons(shapely.get_exterior_ring(parts))
-    _, d = tree.query_nearest(filled, return_distance=True, all_matches=False)
-    d = np.asarray(d, dtype="float64")
-    recheck = np.nonzero(d == 0)[0]
-    if recheck.size:
-        _, d2 = tree.query_nearest(parts[recheck], return_distance=True, all_matches=False)
-        d[recheck] = d2
-    out = np.full(len(polys), np.inf)
-    np.minimum.at(out, owner, d)
-    return out

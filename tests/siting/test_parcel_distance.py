@@ -3,7 +3,7 @@
 import numpy as np
 import shapely
 
-import sxplan.siting.parcel_table as parcel_table
+from sxplan.siting import _outline_store as outline_store
 
 
 def test_blocked_distances_equal_geos_distances(monkeypatch):
@@ -28,5 +28,6 @@ def test_blocked_distances_equal_geos_distances(monkeypatch):
     )
     want = np.array([min(shapely.distance(p, ln) for ln in lines) for p in polys])
     np.testing.assert_array_equal(want[[0, 1, 4]], [0.5, 8.0, 0.0])
-    monkeypatch.setattr(parcel_table, "DISTANCE_BLOCK_PARCELS", 2)
-    np.testing.assert_array_equal(parcel_table._distance_to_features(polys, lines), want)
+    monkeypatch.setattr(outline_store, "DISTANCE_BLOCK_PARCELS", 2)
+    got = outline_store.distance_to_nearest(shapely.STRtree(lines), polys)
+    np.testing.assert_array_equal(got, want)
