@@ -57,12 +57,26 @@ def parcel_shortlist(results: dict, top_n: int, rank_by: str = "score") -> gpd.G
     for tr in results.values():  # a technology without costs in siting.economics: by score
         col = want if want in tr.parcels.columns else "rank"
         rows = tr.parcels[tr.parcels[col] <= top_n].sort_values(col, kind="mergesort")
-        frames.append(tr.outlines.frame(rows) if tr.outlines is not None else rows)
+        frames.append(_with_outlines(tr, rows))
     sl = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sl["technology_zh"] = sl["technology"].map(label_zh)
     cols = [c for c in FIRST_COLUMNS if c in sl.columns]
     cols += [c for c in sl.columns if c not in cols and c != "geometry"] + ["geometry"]
     return sl[cols]
+
+
+def _with_outlines(tr, rows: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``rows`` of ``tr.parcels`` with their outlines (EPSG:4326).
+
+    From the run's outline store while the run writes its files; afterwards from the written
+    ``parcels_<tech>.gpkg`` (:meth:`~sxplan.siting.results.TechResult.parcels_with_outlines`,
+    which says so when it has not been written).
+    """
+    if tr.outlines is not None:
+        return tr.outlines.frame(rows)
+    written = tr.parcels_with_outlines().set_index("parcel_id")
+    geoms = written.geometry.loc[rows["parcel_id"]].to_numpy()
+    return gpd.GeoDataFrame(rows.copy(), geometry=geoms, crs=written.crs)
 
 
 def write_shortlist(

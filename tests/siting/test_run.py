@@ -309,3 +309,22 @@ def test_rule_record_type_holds_one_bit_per_rule(n_rules, dtype):
     rules.rules = [None] * 65
     with pytest.raises(ConfigError, match="at most 64"):
         rules.bits_dtype  # noqa: B018
+
+
+def test_shortlist_after_the_run_reads_outlines_from_the_written_parcels(world, tmp_path):
+    """Once the run is over its outline store is gone: the shortlist of the returned results
+    takes its outlines from parcels_<tech>.gpkg, the same rows and geometries as the run's."""
+    import geopandas as gpd
+
+    from sxplan.siting.shortlist import parcel_shortlist
+
+    res = _run(world, tmp_path / "out")
+    assert all(tr.outlines is None for tr in res.techs.values())
+    again = parcel_shortlist(res.techs, 5)
+    written = gpd.read_file(tmp_path / "out" / "shortlist.gpkg")
+    assert list(again["parcel_id"]) == list(written["parcel_id"]) and len(again) > 0
+    assert again.crs == "EPSG:4326"
+    assert all(again.geometry.geom_equals_exact(written.geometry, tolerance=1e-9))
+    res.techs["pv"].parcels_gpkg = None  # never written: a clear error, not a bare KeyError
+    with pytest.raises(RuntimeError, match="have not been written yet"):
+        parcel_shortlist(res.techs, 5)
