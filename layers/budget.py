@@ -11,7 +11,7 @@ Rules (``M`` = ``mem_limit_mb``):
 tiles in flight together        ``M`` MiB, shared equally by the tiles computed at once
 GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
 GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
-GDAL block cache, COG copies    ``min(32, block cache)`` MiB (:meth:`Budget.conversion_env`)
+GDAL block cache, COG copies    32 MiB, the smallest block cache (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M - 256 - block cache)`` MiB (:meth:`Budget.run_tiles`)
 heap ceiling of a whole run     ``3 M / 4`` MiB resident (:meth:`Budget.run_env`)
@@ -156,7 +156,7 @@ class Budget:
 
     @contextlib.contextmanager
     def conversion_env(self) -> Iterator[None]:
-        """GDAL's block cache at ``min(32 MiB, block cache)`` while files are copied to COG.
+        """GDAL's block cache at 32 MiB (the floor of :attr:`gdal_cache_bytes`) during COG copies.
 
         A COG copy reads each block of its source once and writes each block once, so a
         large cache only fills with blocks that are not read again: on a 30 m float raster,
@@ -166,8 +166,7 @@ class Budget:
         """
         import rasterio
 
-        mib = min(32.0, self.gdal_cache_bytes / _MIB)
-        with rasterio.Env(GDAL_CACHEMAX=int(mib * _MIB)):
+        with rasterio.Env(GDAL_CACHEMAX=32 * _MIB):
             yield
 
     @property
