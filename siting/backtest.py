@@ -111,7 +111,9 @@ def bootstrap_auc(
     return float(lo), float(hi)
 
 
-def read_cells(path: str | Path, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def read_cells(
+    path: str | Path, rows: np.ndarray, cols: np.ndarray, *, raw: bool = False
+) -> np.ndarray:
     """Values of a single-band raster at cells ``(rows, cols)``, read strip by strip.
 
     Parameters
@@ -120,29 +122,32 @@ def read_cells(path: str | Path, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
         The raster (a run-folder GeoTIFF).
     rows, cols : numpy.ndarray of int
         Cell indices (all inside the raster).
+    raw : bool
+        Return the raster's own type and values, nodata included (bit records: a uint64
+        above 2**53 is not exact in float64).
 
     Returns
     -------
     numpy.ndarray
-        float64 values; the raster's nodata becomes NaN.
+        float64 values with the raster's nodata as NaN; with ``raw``, the stored values.
     """
     import rasterio
     from rasterio.windows import Window
 
     rows = np.asarray(rows, dtype="int64")
     cols = np.asarray(cols, dtype="int64")
-    out = np.full(rows.size, np.nan)
-    if rows.size == 0:
-        return out
     with rasterio.open(path) as src:
         nodata = src.nodata
+        out = np.zeros(rows.size, dtype=src.dtypes[0]) if raw else np.full(rows.size, np.nan)
         for r0 in np.unique(rows // STRIP_ROWS) * STRIP_ROWS:
             sel = (rows >= r0) & (rows < r0 + STRIP_ROWS)
             h = min(STRIP_ROWS, src.height - int(r0))
-            block = src.read(1, window=Window(0, int(r0), src.width, h)).astype("float64")
-            vals = block[rows[sel] - r0, cols[sel]]
-            if nodata is not None and not np.isnan(nodata):
-                vals[vals == nodata] = np.nan
+            block = src.read(1, window=Window(0, int(r0), src.width, h))
+            vals = block[rows[sel] - r0, cols[sel]]  # only the wanted cells are converted
+            if not raw:
+                vals = vals.astype("float64")
+                if nodata is not None and not np.isnan(nodata):
+                    vals[vals == nodata] = np.nan
             out[sel] = vals
     return out
 

@@ -256,15 +256,10 @@ def _score_technology(run_dir, tech, sites, cells, bg, shared, opts, rng):
 
 
 def _read_bits(path, cells) -> np.ndarray:
-    import rasterio
-
-    with rasterio.open(path) as src:
-        dtype = src.dtypes[0]
     from sxplan.siting.backtest import read_cells
 
-    # uint8-uint32 bits are exact in float64; uint64 rasters hold at most 64 rules (exact to 2**53)
-    vals = read_cells(path, cells.rows, cells.cols)
-    return np.nan_to_num(vals).astype(dtype)
+    # the stored integers: a uint64 record (33-64 rules) is not exact in float64 above 2**53
+    return read_cells(path, cells.rows, cells.cols, raw=True)
 
 
 def _first_rule(cells, code, rules, n) -> list[str]:

@@ -234,3 +234,22 @@ def test_backtest_records_its_checksums_and_refuses_a_foreign_run(tmp_path):
     from sxplan._out_guard import is_run_folder
 
     assert not is_run_folder(foreign / "backtest")
+
+
+def test_rule_bits_are_read_exactly_above_2_53(tmp_path):
+    """A uint64 record with rule 1 and rule 64 set (bit 0 and bit 63): read as stored. Through
+    float64 the low bit is lost (2**63 + 1 rounds to 2**63), which dropped rule 1 from
+    ``all_rules`` for technologies with more than 53 rules."""
+    from sxplan.backtest import _read_bits
+    from sxplan.siting.backtest import read_cells
+
+    bits = np.zeros((300, 4), dtype="uint64")
+    bits[0, 0] = (1 << 63) | 1
+    bits[299, 3] = (1 << 40) | (1 << 2)
+    path = tmp_path / "rules.tif"
+    write_tif(path, bits, Affine(30, 0, 0, 0, -30, 9000), None)
+    cells = pd.DataFrame({"rows": [0, 299, 5], "cols": [0, 3, 1]})
+    got = _read_bits(path, cells)
+    assert got.dtype == np.uint64
+    assert got.tolist() == [(1 << 63) | 1, (1 << 40) | 4, 0]
+    assert int(read_cells(path, cells.rows, cells.cols)[0]) == 1 << 63  # the float path
