@@ -11,16 +11,19 @@ Rules (``M`` = ``mem_limit_mb``):
 tiles in flight together        ``M`` MiB, shared equally by the tiles computed at once
 GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
 GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
-GDAL block cache, COG copies    32 MiB, the smallest block cache (:meth:`Budget.conversion_env`)
+GDAL block cache of a whole run ``min(256, max(32, M / 32))`` MiB (:meth:`Budget.run_env`)
+GDAL block cache, COG copies    8 MiB (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
-tiles of a whole run            ``max(M / 4, M - 256 - block cache)`` MiB (:meth:`Budget.run_tiles`)
-heap ceiling of a whole run     ``3 M / 4`` MiB resident (:meth:`Budget.run_env`)
+tiles of a whole run            ``max(M / 4, M / 2 - run block cache)`` MiB (``run_tiles``)
+heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
 ==============================  ===========================================================
 
-:meth:`Budget.run_tiles` is for a whole run (``sxplan siting``): there ``M`` bounds the
-process, so the tiles get what is left after the interpreter and libraries (about 256 MB for
-Python, NumPy, GDAL, GeoPandas and SciPy, measured: ``benchmarks/README.md``) and GDAL's block
-cache. Library functions given ``M`` directly spend all of it on tiles.
+:meth:`Budget.run_tiles` is for a whole run (``sxplan siting``, ``sxplan sinks``): there ``M``
+bounds the process, and a run is planned to stay near half of it at any resolution. The other
+half is for what does not shrink with the tiles: the interpreter and libraries (about 256 MB
+for Python, NumPy, GDAL, GeoPandas and SciPy), the parcel pieces gathered across tiles, two COG
+copies at once, and the heap's free pages between two trims (``benchmarks/README.md``, "memory
+flat from 250 m to 30 m"). Library functions given ``M`` directly spend all of it on tiles.
 
 The block cache only holds copies of file blocks: its size changes speed and memory, never a
 result.
@@ -39,8 +42,8 @@ __all__ = ["DEFAULT_MEM_LIMIT_MB", "Budget"]
 
 #: Default memory budget for one raster operation, in MB (MiB).
 DEFAULT_MEM_LIMIT_MB = 512
-#: Memory of a run's process before any tile (interpreter and libraries), in MB (MiB).
-PROCESS_BASE_MB = 256
+#: GDAL's block cache while a pass's rasters are copied to COG, in MiB.
+CONVERSION_CACHE_MB = 8
 
 _MIB = 1024 * 1024
 
@@ -87,16 +90,17 @@ class Budget:
     def run_tiles(self) -> Budget:
         """The budget left for tiles when ``mem_limit_mb`` bounds a whole run's process.
 
-        ``max(M / 4, M - PROCESS_BASE_MB - block cache)``: a 1,024 MB run gives its tiles
-        640 MB (1,024 - 256 - 128).
+        ``max(M / 4, M / 2 - run block cache)``: a 1,024 MB run gives its tiles 480 MB
+        (512 - 32). More did not make a 30 m run faster (the 30 km highway distance took
+        8.4-10.2 s with 640 MB of tiles and 9.0-10.2 s with 480, peaking 535 vs 397-422 MB).
 
         Examples
         --------
         >>> Budget(1024).run_tiles().mem_limit_mb, Budget(256).run_tiles().mem_limit_mb
-        (640.0, 64.0)
+        (480.0, 96.0)
         """
         m = float(self.mem_limit_mb)
-        return Budget(max(m / 4, m - PROCESS_BASE_MB - self.gdal_cache_bytes / _MIB))
+        return Budget(max(m / 4, m / 2 - self.run_cache_bytes / _MIB))
 
     def tile_bytes(self, n_workers: int = 1) -> float:
         """Bytes one tile's working set may use when ``n_workers`` tiles are computed at once."""
@@ -133,6 +137,16 @@ class Budget:
         """
         return int(min(256.0, max(32.0, self.mem_limit_mb / 8)) * _MIB)
 
+    @property
+    def run_cache_bytes(self) -> int:
+        """GDAL's block cache of a whole run (:meth:`run_env`) in bytes: M/32, within 32-256 MiB.
+
+        A run reads its inputs tile by tile in row order, so a block is decoded again only
+        where a tile's halo reaches into the next row of tiles; a 30 m province run was as
+        fast with 32 MiB as with 128 MiB, whose extra 96 MB only held blocks not read again.
+        """
+        return int(min(256.0, max(32.0, self.mem_limit_mb / 32)) * _MIB)
+
     def cells_in_memory(self, bytes_per_cell: float, minimum: int = 10_000) -> int:
         """Cells whose ``bytes_per_cell`` fit the budget (at least ``minimum``).
 
@@ -156,34 +170,34 @@ class Budget:
 
     @contextlib.contextmanager
     def conversion_env(self) -> Iterator[None]:
-        """GDAL's block cache at 32 MiB (the floor of :attr:`gdal_cache_bytes`) during COG copies.
+        """GDAL's block cache at :data:`CONVERSION_CACHE_MB` during COG copies.
 
         A COG copy reads each block of its source once and writes each block once, so a
         large cache only fills with blocks that are not read again: on a 30 m float raster,
-        two copies at once took the same CPU time with 32 MiB as with 128 MiB and 190 MB
+        two copies at once took the same CPU time with 8 MiB as with 128 MiB and 210 MB
         less memory (``benchmarks/README.md``). GDAL's cache size is process-wide: use this
         only where nothing else reads rasters meanwhile (after a pass's tiles are written).
         """
         import rasterio
 
-        with rasterio.Env(GDAL_CACHEMAX=32 * _MIB):
+        with rasterio.Env(GDAL_CACHEMAX=CONVERSION_CACHE_MB * _MIB):
             yield
 
     @property
     def heap_ceiling_mb(self) -> float:
-        """Resident memory (MB) above which a run returns the heap's free pages: ``3 M / 4``.
+        """Resident memory (MB) above which a run returns the heap's free pages: ``M / 2``.
 
         Below it, freed memory stays with the allocator for the next tile (fastest); above
         it, :func:`sxplan.layers.heap.trim_above_ceiling` gives it back after each tile so
         the process stays near the ceiling rather than growing tile after tile.
         """
-        return 0.75 * float(self.mem_limit_mb)
+        return 0.5 * float(self.mem_limit_mb)
 
     @contextlib.contextmanager
     def run_env(self, **options) -> Iterator[None]:
         """The environment of a whole run bounded by this budget (``M`` bounds the process).
 
-        GDAL's block cache as :meth:`gdal_env`, and the heap ceiling
+        GDAL's block cache at :attr:`run_cache_bytes`, and the heap ceiling
         (:attr:`heap_ceiling_mb`, :func:`sxplan.layers.heap.rss_ceiling`).
 
         Parameters
@@ -191,7 +205,12 @@ class Budget:
         **options
             Further GDAL options for the environment.
         """
+        import rasterio
+
         from .heap import rss_ceiling
 
-        with self.gdal_env(**options), rss_ceiling(self.heap_ceiling_mb):
+        with (
+            rasterio.Env(GDAL_CACHEMAX=self.run_cache_bytes, **options),
+            rss_ceiling(self.heap_ceiling_mb),
+        ):
             yield

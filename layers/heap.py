@@ -8,7 +8,7 @@ on a 1,024 MB budget, although one tile's working set is a fraction of that (``b
 README.md``, "Memory held by the allocator"). Asking glibc to return its free pages
 (``malloc_trim(0)``) bounds the process by what is live, but costs the call itself and the
 page faults of touching that memory again: after every tile it made the 30 m run 24 % slower.
-So a run sets a ceiling (:func:`rss_ceiling`, 3/4 of its budget, from
+So a run sets a ceiling (:func:`rss_ceiling`, half its budget, from
 :meth:`sxplan.layers.budget.Budget.run_env`) and :func:`trim_above_ceiling`, called after
 every tile, returns the free pages only when the resident set is above it: a run that fits its
 budget pays nothing, one that would outgrow it stays near the ceiling.

@@ -27,8 +27,15 @@ import shapely
 __all__ = ["OutlineStore", "distance_to_nearest"]
 
 WGS84 = "EPSG:4326"
-#: Outlines measured, transformed and written at once by :meth:`OutlineStore.consume`.
+#: Outlines measured, transformed and written at once by :meth:`OutlineStore.consume`, at
+#: most: a batch is stored when it holds this many outlines or :data:`BATCH_COORDS` vertices.
 BATCH = 5_000
+#: Vertices of the outlines in one batch, at most (one past it stores the batch). Storing
+#: holds the batch's outlines three times (grid CRS, EPSG:4326, WKB) and the transform's
+#: coordinate arrays: about 100 bytes a vertex, 25 MB here. A 30 m province's 3,801 PV
+#: parcels have 2.6 M vertices, all pending at once under the count alone (+140-190 MB at
+#: the end of the outline pass; ``benchmarks/README.md``).
+BATCH_COORDS = 250_000
 #: Parcels measured at once by :func:`distance_to_nearest`.
 DISTANCE_BLOCK_PARCELS = 20_000
 
@@ -102,22 +109,26 @@ class OutlineStore:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_set: set[int] = set()
         self._n_pending = 0
+        self._coords_pending = 0
         self._index: pd.Series | None = None
 
     def consume(self, ids: np.ndarray, outlines: np.ndarray) -> None:
         """Take finished outlines (``ids`` 1-based, grid CRS); stored in batches.
 
-        Outlines are measured, transformed and written :data:`BATCH` at a time (a tile
+        Outlines are measured, transformed and written in batches of :data:`BATCH`
+        outlines or :data:`BATCH_COORDS` vertices, whichever is reached first (a tile
         finishes a few parcels; a transform per tile cost more than the outlines themselves
-        on a national run) and at :meth:`close`.
+        on a national run), and at :meth:`close`.
         """
         idx = np.asarray(ids, dtype="int64") - 1
         if (self._offset[idx] >= 0).any() or self._pending_set.intersection(idx.tolist()):
             raise RuntimeError("a parcel outline was finished twice; please report")
-        self._pending.append((idx, np.asarray(outlines, dtype=object)))
+        outlines = np.asarray(outlines, dtype=object)
+        self._pending.append((idx, outlines))
         self._pending_set.update(idx.tolist())
         self._n_pending += idx.size
-        if self._n_pending >= BATCH:
+        self._coords_pending += int(shapely.get_num_coordinates(outlines).sum())
+        if self._n_pending >= BATCH or self._coords_pending >= BATCH_COORDS:
             self._flush()
 
     def _flush(self) -> None:
@@ -126,6 +137,7 @@ class OutlineStore:
         idx = np.concatenate([p[0] for p in self._pending])
         outlines = np.concatenate([p[1] for p in self._pending])
         self._pending, self._pending_set, self._n_pending = [], set(), 0
+        self._coords_pending = 0
         self._store(idx, outlines)
 
     def _store(self, idx: np.ndarray, outlines: np.ndarray) -> None:
@@ -152,6 +164,7 @@ class OutlineStore:
     def abort(self) -> None:
         """Close the scratch file without storing or checking (the run failed)."""
         self._pending, self._pending_set, self._n_pending = [], set(), 0
+        self._coords_pending = 0
         self._file.close()
 
     def name_rows(self, parcel_ids, parcel_index) -> None:

@@ -24,10 +24,14 @@ def test_rules_by_hand():
     assert Budget(1).cells_in_memory(24) == 43_690  # 2**20 / 24
     assert Budget(0.001).cells_in_memory(24) == 10_000  # floor
     assert Budget.of(None) == Budget(DEFAULT_MEM_LIMIT_MB) and Budget.of(b) is b
-    # a run's tiles: M - 256 MB of libraries - the block cache, at least M / 4
-    assert Budget(1024).run_tiles() == Budget(1024 - 256 - 128)  # 640
-    assert Budget(640).run_tiles() == Budget(640 - 256 - 80)  # 304
-    assert Budget(256).run_tiles() == Budget(64)  # 256 - 256 - 32 < 256 / 4
+    # a whole run: block cache M / 32 within 32-256 MiB; tiles M / 2 - that cache, at least
+    # M / 4; the heap trimmed above M / 2
+    assert Budget(1024).run_cache_bytes == 32 * MIB and Budget(16384).run_cache_bytes == 256 * MIB
+    assert Budget(4096).run_cache_bytes == 128 * MIB
+    assert Budget(1024).run_tiles() == Budget(512 - 32)  # 480
+    assert Budget(640).run_tiles() == Budget(320 - 32)  # 288
+    assert Budget(100).run_tiles() == Budget(25)  # 50 - 32 < 100 / 4
+    assert Budget(1024).heap_ceiling_mb == 512
 
 
 @pytest.mark.parametrize("bad", [0, -1, "512", True])
@@ -68,5 +72,12 @@ def test_conversion_env_lowers_gdal_cache_and_restores_it():
     with b.gdal_env():
         assert getenv()["GDAL_CACHEMAX"] == 128 * 2**20
         with b.conversion_env():
-            assert getenv()["GDAL_CACHEMAX"] == 32 * 2**20
+            assert getenv()["GDAL_CACHEMAX"] == 8 * 2**20
         assert getenv()["GDAL_CACHEMAX"] == 128 * 2**20
+
+
+def test_run_env_sets_the_run_block_cache():  # its heap ceiling: tests/layers/test_heap.py
+    from rasterio.env import getenv
+
+    with Budget(1024).run_env():
+        assert getenv()["GDAL_CACHEMAX"] == 32 * MIB

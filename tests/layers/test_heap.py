@@ -85,10 +85,10 @@ def test_ceiling_is_set_by_a_run_budget_and_restored():
     with Budget(1024).run_env():
         from sxplan.layers import heap
 
-        assert heap._CEILING_MB == 768.0
+        assert heap._CEILING_MB == 512.0
         with rss_ceiling(None):
             assert heap._CEILING_MB is None
-        assert heap._CEILING_MB == 768.0
+        assert heap._CEILING_MB == 512.0
     assert heap._CEILING_MB is None
     rss = resident_mb()
     assert rss is None or 10 < rss < 24 * 1024

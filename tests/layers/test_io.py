@@ -69,3 +69,30 @@ def test_write_gpkg_requires_crs_and_writes_layers(tmp_path):
     import pyogrio
 
     assert sorted(pyogrio.list_layers(tmp_path / "y.gpkg")[:, 0]) == ["one", "two"]
+
+
+def test_scheme_check_reads_bounded_tiles_under_any_budget(tmp_path, monkeypatch):
+    # the check's tiles are capped (SCHEME_CHECK_MB) however large the budget, and still
+    # cover every cell: the one unknown code, in the last cell, is found
+    from sxplan.errors import UnknownCodeError
+    from sxplan.layers import io as layers_io
+
+    g = GridSpec.from_bounds((0, 0, 600 * 30, 520 * 30), 30)
+    codes = np.full(g.shape, 12, dtype="uint8")
+    codes[-1, -1] = 99
+    layer = write_raster(tmp_path / "lc.tif", codes, g, nodata=255, name="lc", units="class",
+                         kind="categorical", cog=False)  # fmt: skip
+    windows = []
+    read_valid = AlignedLayer.read_valid
+
+    def spy(self, window=None):
+        windows.append(window)
+        return read_valid(self, window)
+
+    monkeypatch.setattr(AlignedLayer, "read_valid", spy)
+    monkeypatch.setattr(layers_io, "SCHEME_CHECK_MB", 1.0)  # 65,536 cells at 16 B: 256 x 256
+    with pytest.raises(UnknownCodeError, match="codes 99 are not in the 'igbp'"):
+        AlignedLayer.open(layer.path, "lc", "categorical", "class", g, scheme="igbp",
+                          mem_limit_mb=1e6)  # fmt: skip
+    assert max(w.width * w.height for w in windows) == 256 * 256
+    assert sum(w.width * w.height for w in windows) == g.n_cells

@@ -24,16 +24,23 @@ def _outlines(n: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("batch", [100, 5_000])  # stored in 20 batches, or all at close()
-def test_outlines_read_back_by_parcel_id_equal_a_whole_transform(tmp_path, monkeypatch, batch):
+@pytest.mark.parametrize(
+    ("batch", "coords", "stored_before_close"),
+    [(100, 10**9, True), (5_000, 10**9, False), (5_000, 1_000, True)],
+)  # by outline count (20 batches), all at close(), by vertex count (~111 outlines a batch)
+def test_outlines_read_back_by_parcel_id_equal_a_whole_transform(
+    tmp_path, monkeypatch, batch, coords, stored_before_close
+):
     monkeypatch.setattr(outline_store, "BATCH", batch)
+    monkeypatch.setattr(outline_store, "BATCH_COORDS", coords)
     n = 2_000
     outlines = _outlines(n)
     lines = shapely.linestrings([[(-6e5, 4e6), (6e5, 4.1e6)], [(0, 3.4e6), (1e5, 4.6e6)]])
     store = OutlineStore(n, tmp_path / "o.wkb", ALBERS, lines)
     order = np.random.default_rng(1).permutation(n) + 1  # finished in any order, any batches
-    for batch in np.array_split(order, 37):
-        store.consume(batch, outlines[batch - 1])
+    for part in np.array_split(order, 37):
+        store.consume(part, outlines[part - 1])
+    assert (store.path.stat().st_size > 0) is stored_before_close
     store.close()
     whole = gpd.GeoSeries(outlines, crs=ALBERS).to_crs("EPSG:4326")
     pts = gpd.GeoSeries(shapely.point_on_surface(outlines), crs=ALBERS).to_crs("EPSG:4326")
