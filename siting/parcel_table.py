@@ -149,33 +149,9 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
         df["prefecture"] = ci.loc[adc, "prefecture"].to_numpy()
         df["prefecture_adcode"] = ci.loc[adc, "prefecture_adcode"].to_numpy().astype("int64")
         df["county_share"] = main.reindex(np.arange(1, n + 1))["cells"].to_numpy() / st["cells"]
-        allc = cdf.sort_values(["parcel", "cells"], ascending=[True, False]).groupby("parcel")
-        df["counties"] = (
-            allc["adcode"]
-            .apply(lambda s: ";".join(str(a) for a in s))
-            .reindex(np.arange(1, n + 1))
-            .to_numpy()
-        )
+        df["counties"] = _joined_counties(cdf, n)
         # Bases by share of cells in their counties.
-        b_of_c = bases.bases_of_county()
-        share_rows = []
-        for b in bases.bases:
-            inb = cdf["adcode"].isin(b.counties)
-            s = cdf[inb].groupby("parcel")["cells"].sum().reindex(np.arange(1, n + 1)).fillna(0)
-            share_rows.append(s.to_numpy() / st["cells"])
-        shares = np.array(share_rows).T if share_rows else np.zeros((n, 0))
-        names_zh = {b.id: b.name_zh for b in bases.bases}
-        ids = [b.id for b in bases.bases]
-        blist = []
-        for row in shares:
-            order = [ids[j] for j in np.argsort(-row, kind="stable") if row[j] > 0]
-            blist.append(order)
-        df["bases"] = [";".join(b) for b in blist]
-        df["bases_zh"] = [";".join(names_zh[x] for x in b) for b in blist]
-        df["bases_share"] = [
-            float(row.max()) if row.size else 0.0 for row in shares
-        ]  # share in the main base
-        del b_of_c
+        df["bases"], df["bases_zh"], df["bases_share"] = _base_columns(cdf, bases, st["cells"])
         for name in crit.names:
             df[f"crit_{name}"] = parcels.mean(f"crit_{name}")
             df[f"score_{name}"] = parcels.mean(f"score_{name}")
@@ -192,6 +168,67 @@ def parcel_table(spec, parcels: ParcelSet, energy: ParcelEnergy, outlines, input
     df.insert(0, "parcel_id", [f"{tech.upper()}-{i:05d}" for i in range(1, len(df) + 1)])
     outlines.name_rows(df["parcel_id"], ranked)
     return df
+
+
+def _joined_counties(cdf: pd.DataFrame, n: int) -> np.ndarray:
+    """Per parcel 1..n, its counties' adcodes ';'-joined, most cells first (ties: as in ``cdf``).
+
+    ``cdf`` has one row per (parcel, county) with ``cells`` and ``adcode``. Equal lists share
+    one string (a national run: 10^5 parcels, mostly in one county).
+    """
+    srt = cdf.sort_values(["parcel", "cells"], ascending=[True, False])
+    parcel = srt["parcel"].to_numpy()
+    adcode = srt["adcode"].to_numpy()
+    out = np.full(n, np.nan, dtype=object)  # a parcel in no county: missing, as pandas gives
+    if not parcel.size:
+        return out
+    starts = np.flatnonzero(np.r_[True, parcel[1:] != parcel[:-1]])
+    ends = np.r_[starts[1:], parcel.size]
+    one = ends - starts == 1
+    text = {int(a): str(int(a)) for a in np.unique(adcode)}
+    out[parcel[starts[one]] - 1] = [text[int(a)] for a in adcode[starts[one]]]
+    joined: dict[tuple, str] = {}
+    for i0, i1 in zip(starts[~one].tolist(), ends[~one].tolist(), strict=True):
+        key = tuple(adcode[i0:i1].tolist())
+        if key not in joined:
+            joined[key] = ";".join(text[a] for a in key)
+        out[parcel[i0] - 1] = joined[key]
+    return out
+
+
+def _base_columns(cdf: pd.DataFrame, bases, cells: np.ndarray):
+    """``bases``, ``bases_zh`` and ``bases_share`` of every parcel.
+
+    A parcel's share of a base is the share of its cells in the base's counties (bases may
+    share counties); its bases are those with a share, largest first (ties in file order),
+    and ``bases_share`` is the largest share (0 without bases). Equal lists share one string.
+    """
+    n = cells.size
+    ids = [b.id for b in bases.bases]
+    names_zh = [b.name_zh for b in bases.bases]
+    sums = np.zeros((n, len(ids)), dtype="int64")  # cells are integers: exact sums
+    parcel = cdf["parcel"].to_numpy() - 1
+    adcode = cdf["adcode"].to_numpy()
+    for j, b in enumerate(bases.bases):
+        inb = np.isin(adcode, np.asarray(b.counties, dtype=adcode.dtype))
+        np.add.at(sums[:, j], parcel[inb], cdf["cells"].to_numpy()[inb])
+    shares = sums / np.asarray(cells, dtype="float64")[:, None]
+    ranked = np.argsort(-shares, axis=1, kind="stable")
+    en = np.full(n, "", dtype=object)
+    zh = np.full(n, "", dtype=object)
+    n_pos = (shares > 0).sum(axis=1)
+    one = np.flatnonzero(n_pos == 1)  # most parcels: one base, the first of its ranking
+    en[one] = np.asarray(ids, dtype=object)[ranked[one, 0]] if one.size else en[one]
+    zh[one] = np.asarray(names_zh, dtype=object)[ranked[one, 0]] if one.size else zh[one]
+    joined: dict[tuple, tuple[str, str]] = {}
+    for i in np.flatnonzero(n_pos > 1).tolist():
+        row = shares[i]
+        key = tuple(j for j in ranked[i].tolist() if row[j] > 0)
+        if key not in joined:
+            joined[key] = (";".join(ids[j] for j in key), ";".join(names_zh[j] for j in key))
+        en[i], zh[i] = joined[key]
+    best = shares.max(axis=1) if len(ids) else np.zeros(n)
+    return en, zh, best
 
 
 class _RankedColumns:

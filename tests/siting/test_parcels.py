@@ -191,3 +191,44 @@ def test_rank_order_is_the_order_of_a_three_key_sort():
     ref = df.sort_values(["score_mean", "area_km2", "first_index"], ascending=[False, False, True])
     got = rank_order(df["score_mean"], df["area_km2"], df["first_index"])
     np.testing.assert_array_equal(got, ref.index.to_numpy())
+
+
+def test_county_and_base_columns_equal_a_per_parcel_pandas_build():
+    # independent method: per parcel, its rows sorted with pandas, bases by groupby sums
+    import types
+
+    import pandas as pd
+
+    from sxplan.siting.parcel_table import _base_columns, _joined_counties
+
+    rng = np.random.default_rng(3)
+    n = 400
+    k = rng.choice([1, 1, 2, 3], n)
+    parcel = np.repeat(np.arange(1, n + 1), k)
+    cdf = pd.DataFrame({"parcel": parcel, "county": rng.integers(1, 12, parcel.size)})
+    cdf = cdf.drop_duplicates(["parcel", "county"]).sort_values(["parcel", "county"])
+    cdf["cells"] = rng.integers(1, 4, len(cdf))  # many ties in cells
+    cdf["adcode"] = 140100 + cdf["county"]
+    cdf = cdf[cdf["parcel"] != 7]  # a parcel in no county
+    cells = cdf.groupby("parcel")["cells"].sum().reindex(np.arange(1, n + 1)).fillna(1).to_numpy()
+    members = {"a": [140101, 140102, 140103], "b": [140103, 140104], "c": [140111], "d": []}
+    bases = types.SimpleNamespace(
+        bases=[
+            types.SimpleNamespace(id=i, name_zh=f"基地{i}", counties=c) for i, c in members.items()
+        ]
+    )
+    got = _joined_counties(cdf, n)
+    en, zh, best = _base_columns(cdf, bases, cells)
+    for p in range(1, n + 1):
+        rows = cdf[cdf["parcel"] == p].sort_values("cells", ascending=False, kind="stable")
+        if p == 7:
+            assert got[p - 1] is np.nan or pd.isna(got[p - 1])
+        else:
+            assert got[p - 1] == ";".join(str(a) for a in rows["adcode"])
+        share = {i: rows.loc[rows["adcode"].isin(c), "cells"].sum() / cells[p - 1]
+                 for i, c in members.items()}  # fmt: skip
+        order = sorted((i for i in members if share[i] > 0), key=lambda i: -share[i])
+        assert en[p - 1] == ";".join(order)
+        assert zh[p - 1] == ";".join(f"基地{i}" for i in order)
+        assert best[p - 1] == max(share.values())
+    assert (np.char.count(en.astype(str), ";") >= 1).any()  # parcels in several bases
