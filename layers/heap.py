@@ -38,6 +38,13 @@ __all__ = ["release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceil
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
 # heap is (tiles are written, and conversions run, on other threads than the one that set it).
 _CEILING_MB: float | None = None
+# The resident set (MB) a trim above the ceiling left, while live data keep it above.
+_FLOOR_MB: float | None = None
+#: Once live data alone exceed the ceiling, the next trim waits until the resident set has
+#: grown by this share of the ceiling above what the last trim left. Trimming after every
+#: tile there freed little each time: China at 250 m made 2,142 trims (8.2 s in the calls
+#: alone) in its parcel phases, whose live data (0.6-0.9 GB) exceed a 512 MB ceiling.
+REGROW_SHARE = 0.125
 
 
 @cache
@@ -90,17 +97,20 @@ def rss_ceiling(mb: float | None) -> Iterator[None]:
     mb : float or None
         Ceiling in MB (MiB); None turns trimming off within the block.
     """
-    global _CEILING_MB
-    previous, _CEILING_MB = _CEILING_MB, mb
+    global _CEILING_MB, _FLOOR_MB
+    previous, _CEILING_MB, _FLOOR_MB = _CEILING_MB, mb, None
     try:
         yield
     finally:
-        _CEILING_MB = previous
+        _CEILING_MB, _FLOOR_MB = previous, None
 
 
 def trim_above_ceiling() -> bool:
     """:func:`release_free_memory` if the resident set is above the :func:`rss_ceiling`.
 
+    When a trim leaves the resident set above the ceiling (live data exceed it), the next
+    trim waits until the set has grown :data:`REGROW_SHARE` of the ceiling above what that
+    trim left; once it is back under the ceiling, every tile above it is trimmed again.
     Outside an :func:`rss_ceiling` block (library use without a run's budget) it does nothing.
 
     Returns
@@ -108,10 +118,20 @@ def trim_above_ceiling() -> bool:
     bool
         True when memory was returned.
     """
+    global _FLOOR_MB
     ceiling = _CEILING_MB
     if ceiling is None:
         return False
     rss = resident_mb()
-    if rss is None or rss <= ceiling:
+    if rss is None:
         return False
-    return release_free_memory()
+    if rss <= ceiling:
+        _FLOOR_MB = None
+        return False
+    floor = _FLOOR_MB
+    if floor is not None and rss <= floor + REGROW_SHARE * ceiling:
+        return False  # live data hold the heap above the ceiling: a trim now frees little
+    done = release_free_memory()
+    after = resident_mb()
+    _FLOOR_MB = after if after is not None and after > ceiling else None
+    return done

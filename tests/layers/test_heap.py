@@ -102,3 +102,21 @@ def test_release_is_harmless_anywhere():
     release_free_memory()
     assert a.sum() == 999_999 * 1_000_000 / 2  # live memory untouched
     assert isinstance(release_free_memory(), bool)
+
+
+def test_trims_wait_for_regrowth_while_live_data_exceed_the_ceiling(monkeypatch):
+    # resident sets scripted (before a trim, after it): a trim that leaves the set above the
+    # 100 MB ceiling makes the next wait for 12.5 MB (REGROW_SHARE) of regrowth
+    from sxplan.layers import heap
+
+    script = iter([150, 140, 145, 155, 150, 90, 105, 95, 106, 96])
+    trims = []
+    monkeypatch.setattr(heap, "resident_mb", lambda: next(script))
+    monkeypatch.setattr(heap, "release_free_memory", lambda: trims.append(1) or True)
+    assert heap.REGROW_SHARE == 0.125
+    with rss_ceiling(100):
+        got = [trim_above_ceiling() for _ in range(6)]
+    # 150: trim (left 140) | 145 <= 152.5: wait | 155: trim (left 150) | 90: under, reset |
+    # 105: trim (left 95, under) | 106: trim
+    assert got == [True, False, True, False, True, True] and len(trims) == 4
+    assert heap._FLOOR_MB is None  # not carried out of the block
