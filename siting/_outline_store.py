@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["OutlineStore", "distance_to_nearest"]
+__all__ = ["OutlineStore", "distance_to_nearest", "line_pieces"]
 
 WGS84 = "EPSG:4326"
 #: Outlines measured, transformed and written at once by :meth:`OutlineStore.consume`, at
@@ -38,6 +38,41 @@ BATCH = 5_000
 BATCH_COORDS = 250_000
 #: Parcels measured at once by :func:`distance_to_nearest`.
 DISTANCE_BLOCK_PARCELS = 20_000
+#: Vertices of the pieces highway lines are cut into for the nearest-line search.
+LINE_PIECE_VERTICES = 16
+
+
+def line_pieces(geoms: np.ndarray) -> np.ndarray:
+    """Lines cut into pieces of at most :data:`LINE_PIECE_VERTICES` vertices, for a search tree.
+
+    Consecutive pieces share their end vertex, so the pieces hold exactly the segments of
+    the lines, and the distance from any geometry to the nearest piece is the distance to
+    the nearest line, to the bit (GEOS takes the minimum over the same segment pairs). A
+    long line makes GEOS's distance to a polygon cost parcel vertices x line vertices; the
+    tree of short pieces only measures the few near one (China at 250 m: the nearest-highway
+    search was 37 % of the outline pass). Geometries other than lines are kept whole.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parts = shapely.get_parts(geoms)
+    is_line = shapely.get_type_id(parts) == 1  # LineString (LinearRings: 2, kept whole)
+    lines, others = parts[is_line], parts[~is_line]
+    if not lines.size:
+        return others
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    step = LINE_PIECE_VERTICES - 1
+    starts = np.flatnonzero(np.r_[True, line_of[1:] != line_of[:-1]])
+    ends = np.r_[starts[1:], line_of.size]  # one past each line's last vertex
+    idx, piece = [], []
+    n_pieces = 0
+    for s0, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        for a in range(s0, max(s0 + 1, e - 1), step):  # pieces [a, min(a + step, e - 1)]
+            b = min(a + step, e - 1)
+            idx.append(np.arange(a, b + 1))
+            piece.append(np.full(b - a + 1, n_pieces))
+            n_pieces += 1
+    take = np.concatenate(idx)
+    pieces = shapely.linestrings(coords[take], indices=np.concatenate(piece))
+    return np.concatenate([pieces, others]) if others.size else pieces
 
 
 def distance_to_nearest(tree: shapely.STRtree, polys: np.ndarray) -> np.ndarray:
@@ -98,7 +133,7 @@ class OutlineStore:
         self.n = int(n)
         self.path = Path(path)
         self.crs = crs
-        self._tree = shapely.STRtree(np.asarray(highways)) if highways is not None else None
+        self._tree = shapely.STRtree(line_pieces(highways)) if highways is not None else None
         self.dist_highway_m = np.full(self.n, np.nan) if highways is not None else None
         self.lon = np.full(self.n, np.nan)
         self.lat = np.full(self.n, np.nan)

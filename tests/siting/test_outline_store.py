@@ -72,3 +72,31 @@ def test_every_parcel_must_have_its_outline(tmp_path):
     store.consume(np.array([1]), _outlines(2)[:1])
     with pytest.raises(RuntimeError, match="finished twice"):
         store.consume(np.array([1]), _outlines(2)[:1])
+
+
+def test_line_pieces_keep_every_segment_and_the_exact_distance():
+    from sxplan.siting._outline_store import distance_to_nearest, line_pieces
+
+    rng = np.random.default_rng(5)
+    t = np.linspace(0, 1, 500)
+    wiggly = shapely.linestrings(np.c_[t * 1e5, 4e6 + 3e3 * np.sin(t * 40)])
+    multi = shapely.multilinestrings([[(0, 4.02e6), (5e4, 4.03e6)], [(6e4, 4.03e6), (6e4, 4.05e6)]])
+    ring = shapely.box(8e4, 4.04e6, 8.5e4, 4.045e6)  # a polygon among the lines: kept whole
+    short = shapely.linestrings([(1e3, 3.99e6), (2e3, 3.99e6)])
+    lines = np.array([wiggly, multi, ring, short], dtype=object)
+    pieces = line_pieces(lines)
+    assert all(shapely.get_num_coordinates(p) <= 16 for p in pieces if p.geom_type == "LineString")
+    assert shapely.equals(shapely.line_merge(shapely.union_all(pieces[:34])), wiggly)
+    assert sum(p.geom_type == "Polygon" for p in pieces) == 1
+    # the same segments: total length unchanged
+    assert np.isclose(
+        shapely.length(pieces[shapely.get_type_id(pieces) == 1]).sum(),
+        shapely.length(np.array([wiggly, multi, short])).sum(), rtol=1e-12,
+    )  # fmt: skip
+    x, y = rng.uniform(-1e4, 1.1e5, 300), rng.uniform(3.98e6, 4.06e6, 300)
+    polys = shapely.buffer(shapely.points(x, y), rng.uniform(50, 3e3, 300), quad_segs=3)
+    polys[0] = shapely.buffer(shapely.points(8.2e4, 4.042e6), 100)  # inside the polygon: 0
+    got = distance_to_nearest(shapely.STRtree(pieces), polys)
+    want = np.min([shapely.distance(polys, g) for g in lines], axis=0)
+    np.testing.assert_array_equal(got, want)
+    assert got[0] == 0 and (got == 0).sum() > 1 and (got > 1e3).sum() > 10
