@@ -83,6 +83,13 @@ def parcel_outlines(
         raise RuntimeError(f"parcels {missing.tolist()} are in no tile; please report")
     finishing = np.argsort(last_tile[1:], kind="stable") + 1  # parcel ids by finishing tile
     bounds = np.searchsorted(last_tile[finishing], np.arange(len(tiles) + 1))
+    # parcels held by one tile only are finished by the task that traces them (on a worker
+    # thread, beside the others: GEOS releases the GIL); the rest when their last tile is in
+    n_tiles = np.zeros(parcels.n + 1, dtype="int64")
+    for _, pids in per_tile.values():
+        n_tiles[np.unique(pids)] += 1
+    in_one_tile = n_tiles == 1
+    finished: dict[int, object] = {}
 
     def compute(tile):
         key = (int(tile.window.row_off), int(tile.window.col_off))
@@ -98,23 +105,33 @@ def parcel_outlines(
             pid, mask=pid > 0, connectivity=connectivity,
             transform=grid.window_transform(tile.window),
         )  # fmt: skip
-        return _shapes_to_polygons(shapes)
+        values, polys = _shapes_to_polygons(shapes)
+        own = in_one_tile[values]
+        whole: dict[int, list] = {}
+        for v, g in zip(values[own].tolist(), polys[own], strict=True):
+            whole.setdefault(v, []).append(g)
+        return values[~own], polys[~own], {v: _finish(v, ps) for v, ps in whole.items()}
 
     def write(tile, result):
         if result is not None:
-            values, polys = result
+            values, polys, done = result
             for v, g in zip(values.tolist(), polys, strict=True):
                 parts.setdefault(v, []).append(g)
+            finished.update(done)
         i = index_of[(int(tile.window.row_off), int(tile.window.col_off))]
         ids = finishing[bounds[i] : bounds[i + 1]]
         if ids.size:
             outlines = np.empty(ids.size, dtype=object)
-            outlines[:] = [_finish(int(p), parts.pop(int(p), [])) for p in ids]
+            outlines[:] = [
+                finished.pop(p) if p in finished else _finish(p, parts.pop(p, []))
+                for p in ids.tolist()
+            ]
             consume(ids, outlines)
 
     run_tiles(tiles, compute, write, scheduler=scheduler, progress=progress)
-    if parts:
-        raise RuntimeError(f"parcels {sorted(parts)[:5]} were never finished; please report")
+    if parts or finished:
+        left = sorted({*parts, *finished})[:5]
+        raise RuntimeError(f"parcels {left} were never finished; please report")
 
 
 def _finish(pid: int, ps: list):
