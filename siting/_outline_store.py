@@ -55,7 +55,7 @@ def line_pieces(geoms: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     parts = shapely.get_parts(geoms)
     is_line = shapely.get_type_id(parts) == 1  # LineString (LinearRings: 2, kept whole)
-    lines, others = parts[is_line], parts[~is_line]
+    lines, others = parts[is_line & ~shapely.is_empty(parts)], parts[~is_line]
     if not lines.size:
         return others
     coords, line_of = shapely.get_coordinates(lines, return_index=True)
@@ -133,7 +133,9 @@ class OutlineStore:
         self.n = int(n)
         self.path = Path(path)
         self.crs = crs
-        self._tree = shapely.STRtree(line_pieces(highways)) if highways is not None else None
+        pieces = line_pieces(highways) if highways is not None else np.zeros(0, dtype=object)
+        # highways without any geometry (all empty): no distance, left missing (NaN)
+        self._tree = shapely.STRtree(pieces) if pieces.size else None
         self.dist_highway_m = np.full(self.n, np.nan) if highways is not None else None
         self.lon = np.full(self.n, np.nan)
         self.lat = np.full(self.n, np.nan)

@@ -218,8 +218,9 @@ def _base_columns(cdf: pd.DataFrame, bases, cells: np.ndarray):
     zh = np.full(n, "", dtype=object)
     n_pos = (shares > 0).sum(axis=1)
     one = np.flatnonzero(n_pos == 1)  # most parcels: one base, the first of its ranking
-    en[one] = np.asarray(ids, dtype=object)[ranked[one, 0]] if one.size else en[one]
-    zh[one] = np.asarray(names_zh, dtype=object)[ranked[one, 0]] if one.size else zh[one]
+    if one.size:
+        en[one] = np.asarray(ids, dtype=object)[ranked[one, 0]]
+        zh[one] = np.asarray(names_zh, dtype=object)[ranked[one, 0]]
     joined: dict[tuple, tuple[str, str]] = {}
     for i in np.flatnonzero(n_pos > 1).tolist():
         row = shares[i]

@@ -100,3 +100,16 @@ def test_line_pieces_keep_every_segment_and_the_exact_distance():
     want = np.min([shapely.distance(polys, g) for g in lines], axis=0)
     np.testing.assert_array_equal(got, want)
     assert got[0] == 0 and (got == 0).sum() > 1 and (got > 1e3).sum() > 10
+    # empty and missing lines are no pieces
+    empty = np.array([shapely.LineString(), None, short], dtype=object)
+    assert shapely.equals(line_pieces(empty), np.array([short])).all()
+    assert line_pieces(np.array([shapely.LineString()], dtype=object)).size == 0
+
+
+def test_highways_without_geometry_leave_the_distance_missing(tmp_path):
+    lines = np.array([shapely.LineString(), None], dtype=object)
+    store = OutlineStore(3, tmp_path / "o.wkb", ALBERS, lines)
+    store.consume(np.array([1, 2, 3]), _outlines(3))
+    store.close()
+    assert store.dist_highway_m is not None and np.isnan(store.dist_highway_m).all()
+    assert np.isfinite(store.lon).all()
