@@ -94,7 +94,11 @@ def test_kill_points_leave_absent_previous_or_complete(config, tmp_path):
                 assert state in {"absent", "complete"}, (point, sig, state)
             else:
                 assert state in {"previous", "complete"}, (point, sig, state)
-            if reached and code != 0:
+            if reached and code == -signal.SIGTERM:
+                # the signal landed after main() had restored the default handler: the run
+                # was over (a loaded machine delays the kill past the last file)
+                assert state == "complete" and not staging.exists(), (point, state, err)
+            elif reached and code != 0:
                 assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 143), (code, err)
                 if sig == signal.SIGTERM:
                     assert "Traceback" not in err and "terminated (SIGTERM)" in err
