@@ -497,15 +497,24 @@ def main(argv: list[str] | None = None) -> int:
 
     0 done, 1 interrupted by Ctrl-C, 2 an input or command to fix (an sxplan error), 143
     stopped by SIGTERM (128 + 15, as a shell reports it). An interrupted run removes its
-    staging folder; the output folder is left as it was.
+    staging folder; the output folder is left as it was, unless the run was already in place
+    (a SIGTERM during the report after it), which the message then says.
     """
+    from .run_folder import INSTALLED
+
     previous = None
+    installed_before = len(INSTALLED)
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _main(argv)
     except Terminated:
-        click.echo("terminated (SIGTERM); the output folder was left as it was", err=True)
+        done = INSTALLED[installed_before:]
+        if done:  # the run was complete and in place; only its report was cut short
+            click.echo(f"terminated (SIGTERM) after the run was complete: {done[-1]} holds "
+                       "the new run", err=True)  # fmt: skip
+        else:
+            click.echo("terminated (SIGTERM); the output folder was left as it was", err=True)
         return 143
     finally:
         if previous is not None:

@@ -122,6 +122,12 @@ def output_folder(
                 raise RunFolderError(os_error_message(exc, out, full=full)) from exc
             raise
         _swap_into_place(staging, out)
+        INSTALLED.append(out)
+
+
+#: Output folders this process has put in place, in order (the CLI tells an interrupt that
+#: lands after a run was installed from one that left the folder as it was).
+INSTALLED: list[Path] = []
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

@@ -250,3 +250,33 @@ def test_interrupt_during_the_final_swap_leaves_no_set_aside_folder(tmp_path, mo
     want = "previous" if step == "staging_rename" else "new"
     assert (out / "run.json").read_text() == want
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_sigterm_message_says_whether_the_new_run_is_in_place(
+    config, tmp_path, monkeypatch, capsys, when
+):
+    # Terminated raised where the SIGTERM handler would raise it: while the run folder is
+    # still staged (it is left as it was: absent) or in the report printed after the run was
+    # put in place (the message must not say the folder was left as it was)
+    import sxplan.cli as cli_mod
+    import sxplan.report as report
+    import sxplan.run as run_mod
+
+    def stop(*args, **kwargs):
+        raise cli_mod.Terminated
+
+    if when == "before":
+        monkeypatch.setattr(run_mod, "write_run_json", stop)
+    else:
+        monkeypatch.setattr(report, "print_run", stop)
+    out = tmp_path / "run"
+    code = main(["layers", str(config), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 143
+    if when == "before":
+        assert "left as it was" in err and not out.exists()
+    else:
+        assert f"after the run was complete: {out} holds the new run" in err
+        assert "left as it was" not in err and _state(out, None) == "complete"
+    assert _leftovers(out) == []
