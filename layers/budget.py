@@ -10,11 +10,10 @@ Rules (``M`` = ``mem_limit_mb``):
 ==============================  ===========================================================
 tiles in flight together        ``M`` MiB, shared equally by the tiles computed at once
 GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
-GDAL block cache                ``min(256, max(32, M / 8))`` MiB, given to GDAL in bytes
-GDAL block cache of a whole run ``min(256, max(32, M / 32))`` MiB (:meth:`Budget.run_env`)
+GDAL block cache                ``min(256, max(32, M / 32))`` MiB, given to GDAL in bytes
 GDAL block cache, COG copies    8 MiB (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
-tiles of a whole run            ``max(M / 4, M / 2 - run block cache)`` MiB (``run_tiles``)
+tiles of a whole run            ``max(M / 4, M / 2 - block cache)`` MiB (``run_tiles``)
 heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
 ==============================  ===========================================================
 
@@ -63,7 +62,7 @@ class Budget:
     >>> b.tile_bytes(n_workers=2) == 256 * 1024 * 1024
     True
     >>> b.warp_mem_limit_mb, b.gdal_cache_bytes // (1024 * 1024), b.cells_in_memory(24)
-    (128, 64, 22369621)
+    (128, 32, 22369621)
     """
 
     mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB
@@ -90,7 +89,7 @@ class Budget:
     def run_tiles(self) -> Budget:
         """The budget left for tiles when ``mem_limit_mb`` bounds a whole run's process.
 
-        ``max(M / 4, M / 2 - run block cache)``: a 1,024 MB run gives its tiles 480 MB
+        ``max(M / 4, M / 2 - block cache)``: a 1,024 MB run gives its tiles 480 MB
         (512 - 32). More did not make a 30 m run faster (the 30 km highway distance took
         8.4-10.2 s with 640 MB of tiles and 9.0-10.2 s with 480, peaking 535 vs 397-422 MB).
 
@@ -100,7 +99,7 @@ class Budget:
         (480.0, 96.0)
         """
         m = float(self.mem_limit_mb)
-        return Budget(max(m / 4, m / 2 - self.run_cache_bytes / _MIB))
+        return Budget(max(m / 4, m / 2 - self.gdal_cache_bytes / _MIB))
 
     def tile_bytes(self, n_workers: int = 1) -> float:
         """Bytes one tile's working set may use when ``n_workers`` tiles are computed at once."""
@@ -130,20 +129,13 @@ class Budget:
 
     @property
     def gdal_cache_bytes(self) -> int:
-        """GDAL raster block cache (``GDAL_CACHEMAX``) in bytes: M/8, within 32-256 MiB.
+        """GDAL raster block cache (``GDAL_CACHEMAX``) in bytes: M/32, within 32-256 MiB.
 
         GDAL's default is 5 % of the machine's RAM and fills with output blocks; bounding it by
-        the budget keeps a run's memory flat.
-        """
-        return int(min(256.0, max(32.0, self.mem_limit_mb / 8)) * _MIB)
-
-    @property
-    def run_cache_bytes(self) -> int:
-        """GDAL's block cache of a whole run (:meth:`run_env`) in bytes: M/32, within 32-256 MiB.
-
-        A run reads its inputs tile by tile in row order, so a block is decoded again only
-        where a tile's halo reaches into the next row of tiles; a 30 m province run was as
-        fast with 32 MiB as with 128 MiB, whose extra 96 MB only held blocks not read again.
+        the budget keeps a run's memory flat. A run reads its inputs tile by tile in row
+        order, so a block is decoded again only where a tile's halo reaches into the next
+        row of tiles: a 30 m province run was as fast with 32 MiB as with 128 MiB (M/8, the
+        rule before), whose extra 96 MB only held blocks not read again.
         """
         return int(min(256.0, max(32.0, self.mem_limit_mb / 32)) * _MIB)
 
@@ -168,8 +160,9 @@ class Budget:
         with rasterio.Env(GDAL_CACHEMAX=self.gdal_cache_bytes, **options):
             yield
 
+    @staticmethod
     @contextlib.contextmanager
-    def conversion_env(self) -> Iterator[None]:
+    def conversion_env() -> Iterator[None]:
         """GDAL's block cache at :data:`CONVERSION_CACHE_MB` during COG copies.
 
         A COG copy reads each block of its source once and writes each block once, so a
@@ -197,7 +190,7 @@ class Budget:
     def run_env(self, **options) -> Iterator[None]:
         """The environment of a whole run bounded by this budget (``M`` bounds the process).
 
-        GDAL's block cache at :attr:`run_cache_bytes`, and the heap ceiling
+        GDAL's block cache as :meth:`gdal_env`, and the heap ceiling
         (:attr:`heap_ceiling_mb`, :func:`sxplan.layers.heap.rss_ceiling`).
 
         Parameters
@@ -205,12 +198,7 @@ class Budget:
         **options
             Further GDAL options for the environment.
         """
-        import rasterio
-
         from .heap import rss_ceiling
 
-        with (
-            rasterio.Env(GDAL_CACHEMAX=self.run_cache_bytes, **options),
-            rss_ceiling(self.heap_ceiling_mb),
-        ):
+        with self.gdal_env(**options), rss_ceiling(self.heap_ceiling_mb):
             yield

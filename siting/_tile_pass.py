@@ -342,7 +342,7 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         for tp, out in zip(passes, outs, strict=True):
             tp.write(tile, out)
 
-    with _WriterStack(tiling.budget) as stack:
+    with _WriterStack() as stack:
         for tp in passes:
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog)
         label = "siting " + "+".join(tp.tech for tp in passes)
@@ -390,9 +390,8 @@ class _WriterStack:
     they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
     """
 
-    def __init__(self, budget: Budget | None = None):
+    def __init__(self):
         self._cms = []
-        self._budget = Budget.of(budget)
 
     def enter_context(self, cm):
         """Enter ``cm`` and keep it for closing."""
@@ -418,7 +417,7 @@ class _WriterStack:
         # heaps keep it), is given back once each: the copies and then the parcels start
         # from the live data, not from the pass's high-water mark
         release_free_memory()
-        with self._budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
+        with Budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
         release_free_memory()
         errors = [f.exception() for f in futures if f.exception() is not None]

@@ -17,17 +17,14 @@ def test_rules_by_hand():
     assert b.tile_bytes() == 512 * MIB and b.tile_bytes(n_workers=4) == 128 * MIB
     assert b.warp_mem_limit_mb == 128  # 512 // 4, in MB
     assert Budget(100).warp_mem_limit_mb == 64  # floor of 64 MB
-    assert b.gdal_cache_bytes == 64 * MIB  # 512 / 8 MiB, in bytes
-    assert Budget(100).gdal_cache_bytes == 32 * MIB  # at least 32 MiB
-    assert Budget(8192).gdal_cache_bytes == 256 * MIB  # at most 256 MiB
+    assert b.gdal_cache_bytes == 32 * MIB  # 512 / 32 = 16, at least 32 MiB, in bytes
+    assert Budget(4096).gdal_cache_bytes == 128 * MIB  # 4096 / 32
+    assert Budget(16384).gdal_cache_bytes == 256 * MIB  # at most 256 MiB
     assert Budget(24 / MIB * 50_000).cells_in_memory(24) == 50_000
     assert Budget(1).cells_in_memory(24) == 43_690  # 2**20 / 24
     assert Budget(0.001).cells_in_memory(24) == 10_000  # floor
     assert Budget.of(None) == Budget(DEFAULT_MEM_LIMIT_MB) and Budget.of(b) is b
-    # a whole run: block cache M / 32 within 32-256 MiB; tiles M / 2 - that cache, at least
-    # M / 4; the heap trimmed above M / 2
-    assert Budget(1024).run_cache_bytes == 32 * MIB and Budget(16384).run_cache_bytes == 256 * MIB
-    assert Budget(4096).run_cache_bytes == 128 * MIB
+    # a whole run: tiles M / 2 - the block cache, at least M / 4; the heap trimmed above M / 2
     assert Budget(1024).run_tiles() == Budget(512 - 32)  # 480
     assert Budget(640).run_tiles() == Budget(320 - 32)  # 288
     assert Budget(100).run_tiles() == Budget(25)  # 50 - 32 < 100 / 4
@@ -62,16 +59,16 @@ def test_gdal_env_sets_the_block_cache_in_bytes():
     b = Budget(1024)
     with b.gdal_env():
         got = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
-    assert int(got) == b.gdal_cache_bytes == 128 * MIB
+    assert int(got) == b.gdal_cache_bytes == 32 * MIB
 
 
 def test_conversion_env_lowers_gdal_cache_and_restores_it():
     from rasterio.env import getenv
 
-    b = Budget(1024)
+    b = Budget(4096)
     with b.gdal_env():
         assert getenv()["GDAL_CACHEMAX"] == 128 * 2**20
-        with b.conversion_env():
+        with Budget.conversion_env():
             assert getenv()["GDAL_CACHEMAX"] == 8 * 2**20
         assert getenv()["GDAL_CACHEMAX"] == 128 * 2**20
 
