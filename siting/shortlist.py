@@ -69,13 +69,23 @@ def _with_outlines(tr, rows: pd.DataFrame) -> gpd.GeoDataFrame:
     """``rows`` of ``tr.parcels`` with their outlines (EPSG:4326).
 
     From the run's outline store while the run writes its files; afterwards from the written
-    ``parcels_<tech>.gpkg`` (:meth:`~sxplan.siting.results.TechResult.parcels_with_outlines`,
-    which says so when it has not been written).
+    ``parcels_<tech>.gpkg``, only the rows asked for (a national run writes 10^5 outlines),
+    or the error of :meth:`~sxplan.siting.results.TechResult.parcels_with_outlines` when it
+    has not been written.
     """
     if tr.outlines is not None:
         return tr.outlines.frame(rows)
-    written = tr.parcels_with_outlines().set_index("parcel_id")
-    geoms = written.geometry.loc[rows["parcel_id"]].to_numpy()
+    if tr.parcels_gpkg is None:
+        return tr.parcels_with_outlines()  # raises: not written yet
+    ids = [str(i) for i in rows["parcel_id"]]
+    if not ids:
+        return gpd.GeoDataFrame(rows.copy(), geometry=[], crs="EPSG:4326")
+    listed = ",".join("'" + i.replace("'", "''") + "'" for i in ids)
+    written = gpd.read_file(
+        tr.parcels_gpkg, engine="pyogrio", columns=["parcel_id"],
+        where=f"parcel_id IN ({listed})",
+    ).set_index("parcel_id")  # fmt: skip
+    geoms = written.geometry.loc[ids].to_numpy()
     return gpd.GeoDataFrame(rows.copy(), geometry=geoms, crs=written.crs)
 
 
