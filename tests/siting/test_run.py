@@ -328,3 +328,42 @@ def test_shortlist_after_the_run_reads_outlines_from_the_written_parcels(world, 
     res.techs["pv"].parcels_gpkg = None  # never written: a clear error, not a bare KeyError
     with pytest.raises(RuntimeError, match="have not been written yet"):
         parcel_shortlist(res.techs, 5)
+
+
+def test_parcels_within_one_tile_and_across_tiles_equal_the_whole(world, tmp_path, monkeypatch):
+    # two 2 x 2 km islands, each inside one 4-cell tile, and an L along the last row and
+    # column crossing three tiles: outlines finished by the tracing task (islands) and at the
+    # last tile (the L) must equal one whole-grid pass
+    import threading
+
+    from sxplan.siting import polygonize
+
+    grid, rasters, vectors, counties, bases = world
+    keep = [
+        shapely.box(0, 8000, 2000, 10_000),  # rows 0-1, cols 0-1: tile (0, 0)
+        shapely.box(5000, 3000, 7000, 5000),  # rows 5-6, cols 5-6: tile (4, 4)
+        shapely.box(0, 0, 10_000, 1000),  # row 9
+        shapely.box(9000, 0, 10_000, 10_000),  # column 9
+    ]
+    q = gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 10_000, 10_000).difference(shapely.union_all(keep))],
+        crs=grid.crs,
+    )
+    world = (grid, rasters, {**vectors, "q": q}, counties, bases)
+    finishing = []
+    real = polygonize._finish
+
+    def spy(pid, pieces):
+        finishing.append((threading.current_thread() is threading.main_thread(), len(pieces)))
+        return real(pid, pieces)
+
+    monkeypatch.setattr(polygonize, "_finish", spy)
+    a = _run(world, tmp_path / "a", techs=["pv"])
+    finishing.clear()
+    b = _run(world, tmp_path / "b", techs=["pv"], tile_size=4, scheduler="threads")
+    assert any(not main for main, _ in finishing)  # an island, on a worker thread
+    assert any(main and n > 1 for main, n in finishing)  # the L, from its tile pieces
+    pd.testing.assert_frame_equal(a.techs["pv"].parcels, b.techs["pv"].parcels)
+    pa, pb = (r.techs["pv"].parcels_with_outlines() for r in (a, b))
+    assert len(pa) == 3 and all(pa.geometry.geom_equals(pb.geometry))
+    assert sorted(pa["area_km2"]) == [4.0, 4.0, 19.0]  # 2 x 2, 2 x 2, 10 + 10 - 1
