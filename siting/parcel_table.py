@@ -209,9 +209,10 @@ def _base_columns(cdf: pd.DataFrame, bases, cells: np.ndarray):
     sums = np.zeros((n, len(ids)), dtype="int64")  # cells are integers: exact sums
     parcel = cdf["parcel"].to_numpy() - 1
     adcode = cdf["adcode"].to_numpy()
+    pair_cells = cdf["cells"].to_numpy()
     for j, b in enumerate(bases.bases):
         inb = np.isin(adcode, np.asarray(b.counties, dtype=adcode.dtype))
-        np.add.at(sums[:, j], parcel[inb], cdf["cells"].to_numpy()[inb])
+        np.add.at(sums[:, j], parcel[inb], pair_cells[inb])
     shares = sums / np.asarray(cells, dtype="float64")[:, None]
     ranked = np.argsort(-shares, axis=1, kind="stable")
     en = np.full(n, "", dtype=object)
