@@ -32,13 +32,16 @@ WGS84 = "EPSG:4326"
 BATCH = 5_000
 #: Vertices of the outlines in one batch, at most (one past it stores the batch). Storing
 #: holds the batch's outlines three times (grid CRS, EPSG:4326, WKB) and the transform's
-#: coordinate arrays: about 100 bytes a vertex, 25 MB here. A 30 m province's 3,801 PV
-#: parcels have 2.6 M vertices, all pending at once under the count alone (+140-190 MB at
-#: the end of the outline pass; ``benchmarks/README.md``).
+#: coordinate arrays: a 30 m province's 3,801 PV parcels (2.6 M vertices), all pending at
+#: once under the count alone, added 140-190 MB at the end of the outline pass (55-75 bytes
+#: a vertex; ``benchmarks/README.md``), so a batch holds about 15-20 MB. Chosen, not tuned:
+#: the transform's fixed cost per batch is small beside 250,000 vertices.
 BATCH_COORDS = 250_000
 #: Parcels measured at once by :func:`distance_to_nearest`.
 DISTANCE_BLOCK_PARCELS = 20_000
-#: Vertices of the pieces highway lines are cut into for the nearest-line search.
+#: Vertices of the pieces highway lines are cut into for the nearest-line search. Chosen,
+#: not tuned: short enough that a distance measures few segments, long enough to keep the
+#: tree small (China's 182,344 highway vertices: 13,633 pieces, cut and indexed in 0.04 s).
 LINE_PIECE_VERTICES = 16
 
 
