@@ -32,6 +32,7 @@ __all__ = [
     "RasterTileWriter",
     "atomic_path",
     "file_sha256",
+    "float_tile_compress",
     "grid_of_raster",
     "open_raster",
     "write_csv",
@@ -46,6 +47,14 @@ Kind = Literal["categorical", "continuous"]
 
 #: Largest memory (MB) for the tiles of a land-cover scheme check (``AlignedLayer.with_scheme``).
 SCHEME_CHECK_MB = 128
+
+#: Float tile files (the files a COG is copied from) are written uncompressed unless the disk
+#: holding them has less free space than this many times their uncompressed size; then they are
+#: ZSTD level 1. Measured on one 30 m float32 raster of 248 M cells (2026-12-01, 2 cores;
+#: ``benchmarks/README.md``, "Tile files"): uncompressed 732 MB on disk (blocks of nodata
+#: skipped), ZSTD 174 MB for +1.3-2.0 CPU-s to write and +0.6 CPU-s to copy to COG. Chosen, not
+#: tuned: the other half leaves room for the COGs, the parcels and the distance scratch rasters.
+TILE_FILE_DISK_MARGIN = 2.0
 
 _GTIFF_OPTIONS = {
     "tiled": True,
@@ -267,6 +276,31 @@ class AlignedLayer:
         return valid
 
 
+def float_tile_compress(folder: str | os.PathLike, nbytes: int) -> str:
+    """Codec for float tile files of ``nbytes`` (uncompressed) kept at once in ``folder``.
+
+    ``"NONE"`` (fastest) when the disk holding ``folder`` has at least
+    :data:`TILE_FILE_DISK_MARGIN` times ``nbytes`` free, else ``"ZSTD"`` (level 1, about 6x
+    smaller for float scores), so that a national run fits a disk that uncompressed tile files
+    would fill. The COGs copied from them are the same bytes either way.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> float_tile_compress(tempfile.gettempdir(), 0)
+    'NONE'
+    >>> float_tile_compress(tempfile.gettempdir(), 2**62)
+    'ZSTD'
+    """
+    import shutil
+
+    path = Path(folder).absolute()
+    while not path.exists() and path != path.parent:  # the folder may not exist yet
+        path = path.parent
+    free = shutil.disk_usage(path).free
+    return "NONE" if free >= TILE_FILE_DISK_MARGIN * nbytes else "ZSTD"
+
+
 def _to_cog(src_path: Path, dst_path: Path, compress: str = "DEFLATE") -> None:
     """Copy a tiled GeoTIFF into Cloud-Optimized layout (with overviews).
 
@@ -328,11 +362,13 @@ class RasterTileWriter:
     tags : dict, optional
         Extra GeoTIFF metadata (e.g. units, description).
     compress : {"DEFLATE", "ZSTD", "NONE"}, optional
-        Compression of the file written tile by tile. Default: DEFLATE, or none when ``cog``
-        (that file is only a staging copy, re-encoded as DEFLATE by the COG conversion, so
-        compressing it twice would cost time for nothing). ``"ZSTD"`` uses level 1 and
-        ``"NONE"`` suits scratch rasters read once or twice (4-15x faster to write than
-        DEFLATE for float32).
+        Compression of the file written tile by tile. Default: DEFLATE; when ``cog``, that
+        file is only the tile file the COG is copied from, so floats are written uncompressed
+        (compressing twice costs time for nothing; see :func:`float_tile_compress` for a short
+        disk) and integers ZSTD level 1 (as fast as uncompressed here, 18x smaller). A tile
+        file skips blocks that are all nodata (GDAL's ``SPARSE_OK``; they read back as nodata)
+        and has no predictor. ``"ZSTD"`` uses level 1 and ``"NONE"`` suits scratch rasters
+        read once or twice (4-15x faster to write than DEFLATE for float32).
 
     Examples
     --------
@@ -359,7 +395,7 @@ class RasterTileWriter:
         compress: str | None = None,
     ) -> None:
         if compress is None:
-            compress = "NONE" if cog else "DEFLATE"
+            compress = ("NONE" if np.dtype(dtype).kind == "f" else "ZSTD") if cog else "DEFLATE"
         compress = compress.upper()
         if compress not in ("DEFLATE", "ZSTD", "NONE"):
             raise LayerIOError(f"compress must be DEFLATE, ZSTD or NONE, got {compress!r}")
@@ -383,7 +419,11 @@ class RasterTileWriter:
         profile["compress"] = self.compress
         if self.compress == "ZSTD":
             profile["zstd_level"] = 1
-        if self.compress != "NONE":
+        if self.cog:
+            # read once by the COG copy: blocks of nodata are skipped (read back as nodata),
+            # and no predictor (it costs CPU on both sides of a file kept for seconds)
+            profile["sparse_ok"] = True
+        elif self.compress != "NONE":
             if self.dtype in ("float32", "float64"):
                 profile["predictor"] = 3
             elif self.dtype in ("int16", "uint16", "int32", "uint32"):

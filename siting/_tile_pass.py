@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 
 from sxplan.layers.budget import Budget
-from sxplan.layers.io import RasterTileWriter
+from sxplan.layers.io import RasterTileWriter, float_tile_compress
 from sxplan.layers.landcover import scheme_of, to_common
 from sxplan.layers.raster_style import CategoricalTileWriter
 from sxplan.layers.windows import plan_tiles, run_tiles
@@ -231,11 +231,16 @@ class TechPass:
         }
         self.timings = {"compile": round(time.perf_counter() - t0, 3)}
 
-    def open_writers(self, stack, paths, grid, cog):
+    def float_rasters(self) -> int:
+        """How many float32 rasters :meth:`open_writers` opens (scores and criteria)."""
+        return 1 + sum(n not in self.spec.shared_records for n in self.spec.crit.names)
+
+    def open_writers(self, stack, paths, grid, cog, float_compress=None):
         """Open the exclusion-code and suitability rasters (closed by ``stack``).
 
         ``paths`` maps ``excluded_by_rule``, ``suitability``, ``rules_applying`` and
-        ``criterion`` (a callable of the criterion name) to this technology's files.
+        ``criterion`` (a callable of the criterion name) to this technology's files;
+        ``float_compress`` is the float tile files' codec (None: the writer's default).
         """
         self.code_path = paths["excluded_by_rule"]
         self.suit_path = paths["suitability"]
@@ -258,6 +263,7 @@ class TechPass:
                 RasterTileWriter(
                     self.record_paths[n], grid, "float32", float("nan"), cog=cog,
                     kind="continuous", tags={"units": "score 0-1", "criterion": n},
+                    compress=float_compress,
                 )
             )  # fmt: skip
         self.wcode = stack.enter_context(
@@ -270,7 +276,7 @@ class TechPass:
         self.wsuit = stack.enter_context(
             RasterTileWriter(
                 self.suit_path, grid, "float32", float("nan"), cog=cog, kind="continuous",
-                tags={"units": "score 0-1"},
+                tags={"units": "score 0-1"}, compress=float_compress,
             )
         )  # fmt: skip
 
@@ -342,9 +348,16 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         for tp, out in zip(passes, outs, strict=True):
             tp.write(tile, out)
 
+    float_compress = None
+    if cog and passes:
+        # every float tile file is kept until the pass ends (uncompressed: 4 bytes a cell
+        # each); on a disk short of twice that they are compressed (float_tile_compress)
+        nbytes = 4 * grid.width * grid.height * sum(tp.float_rasters() for tp in passes)
+        folder = raster_paths(passes[0].tech)["suitability"].parent
+        float_compress = float_tile_compress(folder, nbytes)
     with _WriterStack() as stack:
         for tp in passes:
-            tp.open_writers(stack, raster_paths(tp.tech), grid, cog)
+            tp.open_writers(stack, raster_paths(tp.tech), grid, cog, float_compress)
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
     _copy_shared_criteria(passes)

@@ -367,3 +367,30 @@ def test_parcels_within_one_tile_and_across_tiles_equal_the_whole(world, tmp_pat
     pa, pb = (r.techs["pv"].parcels_with_outlines() for r in (a, b))
     assert len(pa) == 3 and all(pa.geometry.geom_equals(pb.geometry))
     assert sorted(pa["area_km2"]) == [4.0, 4.0, 19.0]  # 2 x 2, 2 x 2, 10 + 10 - 1
+
+
+def test_float_tile_files_compressed_on_a_short_disk_give_the_same_outputs(
+    world, tmp_path, monkeypatch
+):
+    """A disk short of twice the float tile files' size (here: a margin no disk has) makes the
+    shared pass write them ZSTD; every COG and table is the same bit for bit."""
+    from sxplan.layers import io
+    from sxplan.siting import _tile_pass
+
+    grid, rasters, vectors, counties, bases = world
+    chosen = []
+
+    def spy(folder, nbytes):
+        chosen.append((nbytes, io.float_tile_compress(folder, nbytes)))
+        return chosen[-1][1]
+
+    monkeypatch.setattr(_tile_pass, "float_tile_compress", spy)
+    run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "a", cog=True)
+    monkeypatch.setattr(io, "TILE_FILE_DISK_MARGIN", 1e30)
+    run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "b", cog=True)
+    # 10 x 10 cells x 4 bytes x 4 float rasters: each technology's suitability and criterion
+    assert grid.shape == (10, 10)
+    assert chosen == [(1600, "NONE"), (1600, "ZSTD")]
+    _assert_same_outputs(tmp_path / "a", tmp_path / "b")
+    for p in (tmp_path / "a").glob("*.tif"):
+        assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes(), p.name
