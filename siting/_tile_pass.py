@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -297,7 +298,7 @@ class TechPass:
         self.acc.add(tile.window, pt)
 
 
-def shared_pass(passes, inputs, raster_paths, tiling, cog):
+def shared_pass(passes, inputs, raster_paths, tiling, cog, defer=False):
     """One windowed pass for every technology: each tile is read once and serves them all.
 
     Exclusion rules shared by technologies (same code = same rule) are evaluated once per tile.
@@ -315,11 +316,16 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         Memory limit, scheduler and forced tile size.
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
+    defer : bool
+        Return while the files are still being copied to COG (each technology's suitability
+        first); the caller works inside the returned :class:`Conversions`, whose exit waits.
 
     Returns
     -------
-    list of sxplan.layers.windows.Tile
+    tiles : list of sxplan.layers.windows.Tile
         The tiles (the parcel outline pass re-uses them).
+    conversions : Conversions
+        The COG copies (done unless ``defer``), then the copies of shared criteria.
     """
     grid, layers, counties = inputs.grid, inputs.layers, inputs.counties
     scheduler, tile_size = tiling.scheduler, tiling.tile_size
@@ -355,13 +361,14 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         nbytes = 4 * grid.width * grid.height * sum(tp.float_rasters() for tp in passes)
         folder = raster_paths(passes[0].tech)["suitability"].parent
         float_compress = float_tile_compress(folder, nbytes)
-    with _WriterStack() as stack:
+    first = [raster_paths(tp.tech)["suitability"] for tp in passes]  # the outlines read them
+    stack = _WriterStack(defer=defer, first=first, then=lambda: _copy_shared_criteria(passes))
+    with stack:
         for tp in passes:
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog, float_compress)
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
-    _copy_shared_criteria(passes)
-    return tiles
+    return tiles, stack.conversions
 
 
 def _share_identical_criteria(passes) -> None:
@@ -401,10 +408,17 @@ class _WriterStack:
     releases the GIL, partly single-threaded. On success the writers are closed on a pool of
     two threads (each file is converted by one thread, so the bytes do not change); on error
     they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
+
+    With ``defer=True`` a successful exit only starts the closing: :attr:`conversions` (a
+    :class:`Conversions`) runs it while the caller goes on, the files of ``first`` first.
     """
 
-    def __init__(self):
+    def __init__(self, defer: bool = False, first=(), then=None):
         self._cms = []
+        self.defer = defer
+        self.first = {Path(p) for p in first}
+        self.then = then
+        self.conversions = None
 
     def enter_context(self, cm):
         """Enter ``cm`` and keep it for closing."""
@@ -422,18 +436,72 @@ class _WriterStack:
             for cm in cms[::-1]:
                 stack.push(cm)
             return stack.__exit__(exc_type, exc, tb)
-        from concurrent.futures import ThreadPoolExecutor
-
         from sxplan.layers.heap import release_free_memory
 
-        # what the tiles freed, and then what the copies freed (on the pool's threads, whose
-        # heaps keep it), is given back once each: the copies and then the parcels start
-        # from the live data, not from the pass's high-water mark
+        # what the tiles freed is given back once: the copies start from the live data, not
+        # from the pass's high-water mark
         release_free_memory()
-        with Budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
-        release_free_memory()
-        errors = [f.exception() for f in futures if f.exception() is not None]
-        if errors:
-            raise errors[0]
+        # the files needed soonest first; the rest in reverse order of opening, as before
+        cms.sort(key=lambda cm: Path(cm.path) not in self.first)
+        if self.defer:
+            self.conversions = Conversions(cms, self.then)
+            return False
+        with Budget.conversion_env():
+            self.conversions = Conversions(cms, self.then)
+            with self.conversions:
+                pass
+        release_free_memory()  # what the copies freed on the pool's threads (their heaps)
+        return False
+
+
+class Conversions:
+    """The COG copies of a pass's files, on two threads, while the run goes on.
+
+    Use as a context manager around the work that follows the pass: its exit waits for every
+    copy and raises the first copy's error. If the work fails, copies not started are
+    cancelled, the running ones are waited for (GDAL cannot be stopped mid-file), and every
+    file not converted is closed with the error (its tile file removed, nothing put in place).
+
+    Parameters
+    ----------
+    cms : list
+        Entered writers (:class:`~sxplan.layers.io.RasterTileWriter`), closed in this order.
+    then : callable, optional
+        Called once every copy is done (the copies of shared criteria).
+    """
+
+    def __init__(self, cms, then=None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._cms = list(cms)
+        self._then = then
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cog")
+        self._futures = {
+            Path(cm.path): self._pool.submit(cm.__exit__, None, None, None) for cm in self._cms
+        }
+
+    def wait(self, paths=None) -> None:
+        """Wait for the copies of ``paths`` (default: all); raise the first error."""
+        keys = self._futures if paths is None else [Path(p) for p in paths]
+        for key in keys:
+            self._futures[key].result()
+
+    def __enter__(self) -> Conversions:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            try:
+                self.wait()
+            finally:
+                self._pool.shutdown(wait=True)
+            if self._then is not None:
+                self._then()
+                self._then = None
+            return False
+        not_started = [cm for cm in self._cms if self._futures[Path(cm.path)].cancel()]
+        self._pool.shutdown(wait=True)
+        for cm in not_started:
+            with contextlib.suppress(Exception):
+                cm.__exit__(exc_type, exc, tb)
         return False

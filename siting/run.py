@@ -164,23 +164,36 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
             TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
         ]
         with keep_datasets_open():  # inputs decoded once per block, not once per tile
-            tiles = shared_pass(passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog)
-        timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-        # every technology's pieces are resolved first: a resolved set is far smaller than
-        # the pieces it came from, which would otherwise stay in memory through the earlier
-        # technologies' outlines and tables (a national run has millions of pieces)
-        resolved = [_resolve(tp) for tp in passes]
-        for i, tp in enumerate(passes):
-            t0 = time.perf_counter()
-            parcels, resolved[i] = resolved[i], None
-            tr, files = _finish_technology(
-                tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
+            tiles, conversions = shared_pass(
+                passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog, defer=True
             )
-            del parcels
-            trim_above_ceiling()
-            results[tp.tech] = tr
-            outputs.update(files)
-            timings[tp.tech] = round(time.perf_counter() - t0 + tp.timings["resolve_parcels"], 3)
+        timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
+        # the rasters are copied to COG on two threads while the parcels are drawn (the
+        # outline passes use 1-1.3 cores); each technology's suitability is copied first, as
+        # its outline pass reads it
+        t_cog = time.perf_counter()
+        with conversions:
+            # every technology's pieces are resolved first: a resolved set is far smaller
+            # than the pieces it came from, which would otherwise stay in memory through the
+            # earlier technologies' outlines and tables (a national run has millions)
+            resolved = [_resolve(tp) for tp in passes]
+            for i, tp in enumerate(passes):
+                conversions.wait([tp.suit_path])
+                t0 = time.perf_counter()
+                parcels, resolved[i] = resolved[i], None
+                tr, files = _finish_technology(
+                    tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
+                )
+                del parcels
+                trim_above_ceiling()
+                results[tp.tech] = tr
+                outputs.update(files)
+                timings[tp.tech] = round(
+                    time.perf_counter() - t0 + tp.timings["resolve_parcels"], 3
+                )
+            t0 = time.perf_counter()
+        timings["cog_wait"] = round(time.perf_counter() - t0, 3)
+        timings["cog_and_parcels"] = round(time.perf_counter() - t_cog, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
