@@ -25,6 +25,8 @@ from ._parcel_pieces import PieceTile, piece_parcel_ids
 
 __all__ = ["ParcelAccumulator", "ParcelSet", "parcel_ids_tile"]
 
+_INT32_MAX = np.iinfo("int32").max
+
 
 @dataclass
 class ParcelSet:
@@ -100,29 +102,48 @@ class ParcelAccumulator:
         self.tile_kept: list[np.ndarray] = []
 
     def add(self, window, pt: PieceTile) -> None:
-        """Add one tile's pieces (tiles must be added in :func:`plan_tiles` order)."""
+        """Add one tile's pieces (tiles must be added in :func:`plan_tiles` order).
+
+        What is kept until :meth:`finish` is stored in the smallest exact types (the pieces
+        of a national 90 m grid are held for the whole pass): cell counts, land-cover and
+        county cells, node ids and contacts as int32 while every node id fits, a tile's border
+        piece numbers as uint16 or uint32 with the tile's node offset beside them. ``finish``
+        widens them again, so the results are the same bits.
+        """
         off = self.n_nodes
         self.tile_offsets.append(off)
         self.tile_kept.append(pt.kept_local)
         self.n_nodes += pt.n
+        narrow = self.n_nodes < _INT32_MAX  # node ids, and so every count of a tile, fit
 
-        def glob(a):
-            a = np.asarray(a, dtype="int64")
-            return np.where(a > 0, a + off, 0)
+        def small(a, kind="int32"):
+            return np.asarray(a).astype(kind if narrow else "int64", copy=False)
 
         for k, v in pt.sums.items():
-            self._sums.setdefault(k, []).append(np.asarray(v))
-        self._lc.append(pt.lc_cells)
+            v = np.asarray(v)
+            if v.dtype.kind in "iu" and k != "first_index":  # cell counts of one tile
+                v = small(v)
+            self._sums.setdefault(k, []).append(v)
+        self._lc.append(small(pt.lc_cells))
         if pt.county_pairs.size:
             cp = pt.county_pairs.copy()
             cp[:, 0] += off
-            self._county.append(cp)
+            self._county.append(small(cp))
         if pt.edges.size:
             e = pt.edges.copy()
             e[:, :2] += off
-            self._edges.append(np.column_stack([e, np.zeros(len(e), dtype="int64")]))
+            self._edges.append(small(np.column_stack([e, np.zeros(len(e), dtype="int64")])))
         key = (int(window.row_off), int(window.col_off), int(window.height), int(window.width))
-        self._borders[key] = tuple(glob(x) for x in (pt.top, pt.bottom, pt.left, pt.right))
+        local = "uint16" if pt.n <= np.iinfo("uint16").max else "uint32"
+        self._borders[key] = (off,) + tuple(
+            np.asarray(x).astype(local) for x in (pt.top, pt.bottom, pt.left, pt.right)
+        )
+
+    def _border(self, key, side: int) -> np.ndarray:
+        """Global node ids (int64, 0 = none) along one side (0 top, 1 bottom, 2 left, 3 right)."""
+        off, *sides = self._borders[key]
+        a = sides[side].astype("int64")
+        return np.where(a > 0, a + off, 0)
 
     # -- seams between tiles -------------------------------------------------------------------
     def _seam_edges(self) -> np.ndarray:
@@ -136,8 +157,8 @@ class ParcelAccumulator:
         b = self.block
         # Horizontal seams: pairs crossing between rows r-1 and r (vertical and diagonal).
         for r in row_starts[1:]:
-            above = np.concatenate([self._borders[k][1] for k in keys if k[0] + k[2] == r])
-            below = np.concatenate([self._borders[k][0] for k in keys if k[0] == r])
+            above = np.concatenate([self._border(k, 1) for k in keys if k[0] + k[2] == r])
+            below = np.concatenate([self._border(k, 0) for k in keys if k[0] == r])
             cols = np.arange(self.width)
             same_row_block = (r - 1) // b == r // b
             parts = [(above, below, cols, cols)]
@@ -151,8 +172,8 @@ class ParcelAccumulator:
                 out.append(self._pairs(a, bb, same))
         # Vertical seams: horizontal pairs, and diagonals not crossing a horizontal seam.
         for c in col_starts[1:]:
-            left = np.concatenate([self._borders[k][3] for k in keys if k[1] + k[3] == c])
-            right = np.concatenate([self._borders[k][2] for k in keys if k[1] == c])
+            left = np.concatenate([self._border(k, 3) for k in keys if k[1] + k[3] == c])
+            right = np.concatenate([self._border(k, 2) for k in keys if k[1] == c])
             rows = np.arange(self.height)
             same_col_block = (c - 1) // b == c // b
             parts = [(left, right, rows, rows)]
@@ -196,6 +217,8 @@ class ParcelAccumulator:
         for k in list(self._sums):
             parts = self._sums.pop(k)
             sums[k] = np.concatenate(parts) if parts else np.zeros(0)
+            if sums[k].dtype.kind in "iu":  # counts kept as int32 (add): int64 as computed
+                sums[k] = sums[k].astype("int64", copy=False)
             del parts
         if n == 0:
             return ParcelSet(
@@ -210,6 +233,7 @@ class ParcelAccumulator:
         edges = [e for e in self._edges] + [self._seam_edges()]
         self._edges = []
         edges = np.concatenate([e for e in edges if e.size] or [np.zeros((0, 4), "int64")])
+        edges = edges.astype("int64", copy=False)
         cells = np.concatenate([[0], sums["cells"]]).astype("float64")
         first = np.concatenate([[np.iinfo("int64").max], sums["first_index"]])
         # Pieces: nodes joined across tile seams within one block.
@@ -266,7 +290,7 @@ class ParcelAccumulator:
             else:
                 stats[k] = np.bincount(np_idx, weights=v, minlength=n_parcels + 1)[1:]
         stats["cells"] = stats["cells"].round().astype("int64")
-        lc = np.concatenate(self._lc) if self._lc else np.zeros((0, _N_LC), "int64")
+        lc = np.concatenate(self._lc).astype("int64") if self._lc else np.zeros((0, _N_LC), "int64")
         self._lc = []
         lc_cells = np.zeros((n_parcels + 1, _N_LC), dtype="int64")
         np.add.at(lc_cells, np_idx, lc)
@@ -291,7 +315,7 @@ def _county_cells(parts: list, node_parcel: np.ndarray) -> np.ndarray:
     """
     if not parts:
         return np.zeros((0, 3), dtype="int64")
-    cp = np.concatenate(parts)
+    cp = np.concatenate(parts).astype("int64", copy=False)
     parcel = node_parcel[cp[:, 0]]
     keep = parcel > 0
     parcel, county, cells = parcel[keep], cp[keep, 1], cp[keep, 2]

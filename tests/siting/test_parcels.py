@@ -232,3 +232,54 @@ def test_county_and_base_columns_equal_a_per_parcel_pandas_build():
         assert zh[p - 1] == ";".join(f"基地{i}" for i in order)
         assert best[p - 1] == max(share.values())
     assert (np.char.count(en.astype(str), ";") >= 1).any()  # parcels in several bases
+
+
+def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells):
+    """Pieces of every tile with land cover and counties, resolved (as the shared pass)."""
+    from rasterio.windows import Window
+
+    from sxplan.siting._parcel_graph import ParcelAccumulator
+    from sxplan.siting._parcel_pieces import piece_tile
+
+    h, w = c.shape
+    acc = ParcelAccumulator((h, w), block, conn, min_cells, max_cells)
+    for r0 in range(0, h, tile):
+        for c0 in range(0, w, tile):
+            win = Window(c0, r0, min(tile, w - c0), min(tile, h - r0))
+            sl = (slice(r0, r0 + win.height), slice(c0, c0 + win.width))
+            pt = piece_tile(
+                c[sl], row_off=r0, col_off=c0, grid_width=w, block_cells=block,
+                connectivity=conn, min_cells=min_cells, values={"v": v[sl]},
+                max_fields=("v",), landcover=lc[sl], county=county[sl],
+            )  # fmt: skip
+            acc.add(win, pt)
+    return acc.finish()
+
+
+@pytest.mark.parametrize("tile", [3, 5, 37])
+def test_narrow_storage_of_pieces_gives_the_same_parcel_set(monkeypatch, tile):
+    """Pieces kept in int32 / uint16 while a pass runs (ParcelAccumulator.add) resolve to the
+    same parcels, statistics, dtypes, land-cover and county cells as pieces kept in int64
+    (forced by a node-id limit of 0)."""
+    from sxplan.siting import _parcel_graph
+
+    rng = np.random.default_rng(7)
+    c = rng.random((31, 37)) < 0.6
+    v = rng.random(c.shape)
+    lc = rng.integers(0, 9, c.shape).astype("uint8")
+    county = rng.integers(1, 4, c.shape).astype("int32")
+    args = (c, v, lc, county, tile, 4, 8, 3, 19)
+    narrow = _accumulate(*args)
+    monkeypatch.setattr(_parcel_graph, "_INT32_MAX", 0)
+    wide = _accumulate(*args)
+    assert narrow.n == wide.n > 5
+    assert sorted(narrow.stats) == sorted(wide.stats)
+    for k in wide.stats:
+        assert narrow.stats[k].dtype == wide.stats[k].dtype, k
+        np.testing.assert_array_equal(narrow.stats[k], wide.stats[k])
+    for a, b in [(narrow.lc_cells, wide.lc_cells), (narrow.county_cells, wide.county_cells)]:
+        assert a.dtype == b.dtype == np.int64
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(narrow.node_parcel, wide.node_parcel)
+    # every candidate cell of a parcel is counted once by land cover and once by county
+    assert narrow.lc_cells.sum() == narrow.county_cells[:, 2].sum() == narrow.stats["cells"].sum()
