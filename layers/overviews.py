@@ -33,6 +33,8 @@ __all__ = ["average_overviews", "overview_sizes", "overview_vrt"]
 # columns of full-resolution cells per block (a multiple of the largest factor is used): whole
 # rows of a province at 30 m, so level files are written in long runs (half the CPU of 2,048)
 _BLOCK_COLS = 16384
+# block side of the level files (written in whole rows of these blocks)
+_LEVEL_BLOCK = 256
 
 
 def overview_sizes(width: int, height: int, block: int = 256) -> list[tuple[int, int]]:
@@ -101,14 +103,24 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
         paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
         profile = dict(
             driver="GTiff", count=1, dtype=ftype.name, crs=src.crs, nodata=nodata,
-            tiled=True, blockxsize=256, blockysize=256, compress="NONE", BIGTIFF="IF_SAFER",
+            tiled=True, blockxsize=_LEVEL_BLOCK, blockysize=_LEVEL_BLOCK, compress="NONE",
+            BIGTIFF="IF_SAFER",
         )  # fmt: skip
         outs = []
+        # each level's rows are gathered into whole rows of blocks (256 rows, or a strip's
+        # rows if more) and written once: a block is never written in parts, so GDAL's shared
+        # block cache never holds a half-written block that another thread's reads or
+        # writes could flush and this thread re-read stale (GDAL #2011 / #2015: whole blocks of
+        # a level came out as nodata on a national grid with two copies at once)
+        nodata_fill = ftype.type(np.nan if nan_nodata else nodata)
+        bufs = []
         ok = False
         try:
-            for (w, h), path in zip(sizes, paths, strict=True):
+            for k, ((w, h), path) in enumerate(zip(sizes, paths, strict=True)):
                 t = src.transform * rasterio.Affine.scale(width / w, height / h)
                 outs.append(rasterio.open(path, "w", width=w, height=h, transform=t, **profile))
+                rows = max(_LEVEL_BLOCK, span >> (k + 1))  # powers of two: strips fill it exactly
+                bufs.append([0, np.full((min(rows, h), w), nodata_fill, dtype=ftype)])
             for r0 in range(0, height, span):
                 rh = min(span, height - r0)
                 for c0 in range(0, width, cols):
@@ -136,9 +148,17 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                         if oh <= 0 or ow <= 0:
                             continue
                         m = _means(s[:oh, :ow], n[:oh, :ow], None if nan_nodata else nodata)
-                        outs[k].write(
-                            m.astype(ftype, copy=False), 1, window=Window(ocol, orow, ow, oh)
-                        )
+                        b0, buf = bufs[k]
+                        buf[orow - b0 : orow - b0 + oh, ocol : ocol + ow] = m
+                # the strip's rows are complete in every column: write whole rows of blocks
+                for k, (w, h) in enumerate(sizes):
+                    f = 1 << (k + 1)
+                    b0, buf = bufs[k]
+                    end = min(-(-(r0 + rh) // f), h)  # level rows covered so far
+                    if end >= min(b0 + buf.shape[0], h) and end > b0:
+                        outs[k].write(buf[: end - b0], 1, window=Window(0, b0, w, end - b0))
+                        buf.fill(nodata_fill)
+                        bufs[k][0] = end
             ok = True
         finally:
             for o in outs:

@@ -97,3 +97,43 @@ def test_integer_rasters_keep_gdal_overviews(tmp_path):
     layer = write_raster(tmp_path / "k.tif", codes, g, nodata=255, kind="categorical")
     with rasterio.open(layer.path, OVERVIEW_LEVEL=0) as ov:
         assert set(np.unique(ov.read(1))) <= set(range(7))  # NEAREST: existing codes only
+
+
+def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, monkeypatch):
+    """Every write to a level file starts on a 256-row block line and spans the level's full
+    width, and no row is written twice: GDAL's shared block cache then never holds a block
+    half written, which another thread could flush and this one re-read stale (GDAL #2011).
+    The levels are still the block means (a tall raster: three rows of blocks at level 1)."""
+    from rasterio.io import DatasetWriter
+
+    a = _base((1500, 300))
+    g = GridSpec.from_bounds((0, 0, 300 * 30, 1500 * 30), 30)
+    path = tmp_path / "t.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=300, height=1500, count=1, dtype="float32",
+        crs=g.crs, transform=g.transform, nodata=np.nan,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    writes = []
+    write = DatasetWriter.write
+
+    def spy(self, arr, indexes=None, window=None, **kw):
+        writes.append((self.name, self.width, window))
+        return write(self, arr, indexes, window=window, **kw)
+
+    monkeypatch.setattr(DatasetWriter, "write", spy)
+    levels = average_overviews(path)
+    assert len(levels) == 3
+    for k, p in enumerate(levels, start=1):
+        mine = [(w, win) for name, w, win in writes if name == str(p)]
+        rows = [(int(win.row_off), int(win.height)) for _, win in mine]
+        assert all(int(win.col_off) == 0 and int(win.width) == w for w, win in mine)
+        assert all(r0 % 256 == 0 for r0, _ in rows)
+        assert sum(h for _, h in rows) == overview_sizes(300, 1500)[k - 1][1]  # each row once
+        with rasterio.open(p) as src:
+            got = src.read(1).astype("float64")
+        want = _block_means(a, 2**k, None)
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        ok = ~np.isnan(want)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6)
+    assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 3  # 750 rows: 3 writes
