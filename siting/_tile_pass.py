@@ -52,11 +52,15 @@ class TileOptions:
         Tile scheduler for :func:`sxplan.layers.windows.run_tiles`.
     tile_size : int or None
         Forced tile side in cells (tests).
+    background_copies : int
+        COG copies run beside the work after the pass (0: all copied before it returns;
+        :meth:`~sxplan.layers.budget.Budget.background_copies`).
     """
 
     budget: Budget
     scheduler: str | None = None
     tile_size: int | None = None
+    background_copies: int = 0
 
 
 class TechCompute:
@@ -298,7 +302,7 @@ class TechPass:
         self.acc.add(tile.window, pt)
 
 
-def shared_pass(passes, inputs, raster_paths, tiling, cog, defer=False):
+def shared_pass(passes, inputs, raster_paths, tiling, cog):
     """One windowed pass for every technology: each tile is read once and serves them all.
 
     Exclusion rules shared by technologies (same code = same rule) are evaluated once per tile.
@@ -313,19 +317,20 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog, defer=False):
         ``raster_paths(tech) -> {"excluded_by_rule": Path, "suitability": Path,
         "rules_applying": Path, "criterion": callable}`` (see :meth:`TechPass.open_writers`).
     tiling : TileOptions
-        Memory limit, scheduler and forced tile size.
+        Memory limit, scheduler, forced tile size, and how many COG copies may run after
+        the pass returns (``background_copies``: then it returns while its files are being
+        copied, each technology's suitability first, and the caller works inside the
+        returned :class:`Conversions`, whose exit waits).
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
-    defer : bool
-        Return while the files are still being copied to COG (each technology's suitability
-        first); the caller works inside the returned :class:`Conversions`, whose exit waits.
 
     Returns
     -------
     tiles : list of sxplan.layers.windows.Tile
         The tiles (the parcel outline pass re-uses them).
     conversions : Conversions
-        The COG copies (done unless ``defer``), then the copies of shared criteria.
+        The COG copies (done unless ``tiling.background_copies``), then the copies of
+        shared criteria.
     """
     grid, layers, counties = inputs.grid, inputs.layers, inputs.counties
     scheduler, tile_size = tiling.scheduler, tiling.tile_size
@@ -362,7 +367,9 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog, defer=False):
         folder = raster_paths(passes[0].tech)["suitability"].parent
         float_compress = float_tile_compress(folder, nbytes)
     first = [raster_paths(tp.tech)["suitability"] for tp in passes]  # the outlines read them
-    stack = _WriterStack(defer=defer, first=first, then=lambda: _copy_shared_criteria(passes))
+    stack = _WriterStack(
+        defer=tiling.background_copies, first=first, then=lambda: _copy_shared_criteria(passes)
+    )
     with stack:
         for tp in passes:
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog, float_compress)
@@ -409,11 +416,12 @@ class _WriterStack:
     two threads (each file is converted by one thread, so the bytes do not change); on error
     they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
 
-    With ``defer=True`` a successful exit only starts the closing: :attr:`conversions` (a
-    :class:`Conversions`) runs it while the caller goes on, the files of ``first`` first.
+    With ``defer`` (1 or 2) a successful exit only starts the closing: :attr:`conversions`
+    (a :class:`Conversions` on that many threads) runs it while the caller goes on, the files
+    of ``first`` first.
     """
 
-    def __init__(self, defer: bool = False, first=(), then=None):
+    def __init__(self, defer: int = 0, first=(), then=None):
         self._cms = []
         self.defer = defer
         self.first = {Path(p) for p in first}
@@ -444,7 +452,7 @@ class _WriterStack:
         # the files needed soonest first; the rest in reverse order of opening, as before
         cms.sort(key=lambda cm: Path(cm.path) not in self.first)
         if self.defer:
-            self.conversions = Conversions(cms, self.then)
+            self.conversions = Conversions(cms, self.then, workers=int(self.defer))
             return False
         with Budget.conversion_env():
             self.conversions = Conversions(cms, self.then)
@@ -468,14 +476,16 @@ class Conversions:
         Entered writers (:class:`~sxplan.layers.io.RasterTileWriter`), closed in this order.
     then : callable, optional
         Called once every copy is done (the copies of shared criteria).
+    workers : int
+        Copies at once.
     """
 
-    def __init__(self, cms, then=None):
+    def __init__(self, cms, then=None, workers: int = 2):
         from concurrent.futures import ThreadPoolExecutor
 
         self._cms = list(cms)
         self._then = then
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cog")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cog")
         self._futures = {
             Path(cm.path): self._pool.submit(cm.__exit__, None, None, None) for cm in self._cms
         }

@@ -125,7 +125,7 @@ def run_siting(
         t_start = time.perf_counter()
         inputs = prepare_inputs(grid, rasters, vectors, counties, bases, config, installed)
         # mem_limit_mb bounds the run's process: tiles get what the libraries leave
-        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size)
+        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size, budget.background_copies())
         return _run_siting(inputs, techs, Path(out_dir), tiling, cog, t_start)
 
 
@@ -165,12 +165,12 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
         ]
         with keep_datasets_open():  # inputs decoded once per block, not once per tile
             tiles, conversions = shared_pass(
-                passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog, defer=True
+                passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog
             )
         timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-        # the rasters are copied to COG on two threads while the parcels are drawn (the
-        # outline passes use 1-1.3 cores); each technology's suitability is copied first, as
-        # its outline pass reads it
+        # when the budget has room (Budget.background_copies), the rasters are copied to
+        # COG while the parcels are drawn (the outline passes use 1-1.3 cores); each
+        # technology's suitability is copied first, as its outline pass reads it
         t_cog = time.perf_counter()
         with conversions:
             # every technology's pieces are resolved first: a resolved set is far smaller

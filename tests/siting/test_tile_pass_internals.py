@@ -68,7 +68,7 @@ def _open_four(stack, folder):
 
 
 def test_deferred_copies_run_while_the_caller_works_first_files_first(tmp_path, monkeypatch):
-    """defer=True: the pass returns before its files are in place; ``first`` are copied
+    """defer=2: the pass returns before its files are in place; ``first`` are copied
     before the others, ``wait`` puts one in place, the exit waits for all and runs ``then``;
     the bytes are those of closing one by one."""
     import contextlib
@@ -89,9 +89,7 @@ def test_deferred_copies_run_while_the_caller_works_first_files_first(tmp_path, 
 
     monkeypatch.setattr(RasterTileWriter, "__exit__", held_exit)
     done = []
-    stack = _WriterStack(
-        defer=True, first=[tmp_path / "def" / "c.tif"], then=lambda: done.append(1)
-    )
+    stack = _WriterStack(defer=2, first=[tmp_path / "def" / "c.tif"], then=lambda: done.append(1))
     with stack:
         paths, vals = _open_four(stack, tmp_path / "def")
     conv = stack.conversions
@@ -128,7 +126,7 @@ def test_deferred_copies_after_a_failure_leave_complete_files_or_none(tmp_path, 
         return exit_(self, *exc)
 
     monkeypatch.setattr(RasterTileWriter, "__exit__", held_exit)
-    stack = _WriterStack(defer=True, then=lambda: pytest.fail("then after a failure"))
+    stack = _WriterStack(defer=2, then=lambda: pytest.fail("then after a failure"))
     with stack:
         paths, vals = _open_four(stack, tmp_path)
     with pytest.raises(RuntimeError, match="outlines failed"):
@@ -141,3 +139,14 @@ def test_deferred_copies_after_a_failure_leave_complete_files_or_none(tmp_path, 
         i = "abcd".index(name[0])
         with rasterio.open(tmp_path / name) as src:
             np.testing.assert_array_equal(src.read(1), vals + i)
+
+
+def test_without_background_copies_every_file_is_in_place_when_the_pass_returns(tmp_path):
+    """defer=0 (a budget with no room for copies beside the parcels): copied before the
+    stack's exit returns, and ``then`` has run."""
+    done = []
+    stack = _WriterStack(defer=0, then=lambda: done.append(1))
+    with stack:
+        paths, _ = _open_four(stack, tmp_path)
+    assert all(p.exists() for p in paths) and done == [1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.tif", "c.tif", "d.tif"]
