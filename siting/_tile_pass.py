@@ -24,7 +24,8 @@ import numpy as np
 import shapely
 
 from sxplan.layers.budget import Budget
-from sxplan.layers.io import RasterTileWriter, float_tile_compress
+from sxplan.layers.cog import float_tile_compress
+from sxplan.layers.io import RasterTileWriter
 from sxplan.layers.landcover import scheme_of, to_common
 from sxplan.layers.raster_style import CategoricalTileWriter
 from sxplan.layers.windows import plan_tiles, run_tiles
@@ -376,6 +377,19 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
     return tiles, stack.conversions
+
+
+def raster_paths(out_dir, tech: str) -> dict:
+    """The shared pass's files of ``tech`` in ``out_dir`` (see :meth:`TechPass.open_writers`)."""
+    from sxplan.schema import dataset
+
+    crit = dataset("siting.criterion")
+    return {
+        "excluded_by_rule": out_dir / dataset("siting.excluded_by_rule").filename(tech=tech),
+        "suitability": out_dir / dataset("siting.suitability").filename(tech=tech),
+        "rules_applying": out_dir / dataset("siting.rules_applying").filename(tech=tech),
+        "criterion": lambda name: out_dir / crit.filename(tech=tech, criterion=name),
+    }
 
 
 def _share_identical_criteria(passes) -> None:

@@ -5,7 +5,8 @@
 1. validate the inputs once (:func:`~sxplan.siting._run_inputs.prepare_inputs`);
 2. rasterise the distances criteria need (:func:`~sxplan.siting.suitability.precompute_distances`);
 3. one windowed pass for every technology (:func:`~sxplan.siting._tile_pass.shared_pass`):
-   exclusion codes and suitability written tile by tile, parcel pieces accumulated;
+   exclusion codes and suitability written tile by tile, parcel pieces accumulated; its files
+   are copied to COG, beside step 4 as far as the budget allows;
 4. per technology (:func:`_finish_technology`): resolve parcels across tiles, draw their
    outlines (each kept on disk as soon as it is finished, :mod:`~sxplan.siting._outline_store`:
    a run never holds every outline), capacity and energy through the technology's own
@@ -45,7 +46,7 @@ from sxplan.schema import dataset
 
 from ._outline_store import OutlineStore
 from ._run_inputs import SitingInputs, prepare_inputs
-from ._tile_pass import TechPass, TileOptions, shared_pass
+from ._tile_pass import TechPass, TileOptions, raster_paths, shared_pass
 from .bases import BasesTable
 from .bases_table import bases_table
 from .config import TECHNOLOGIES, SitingConfig
@@ -165,20 +166,15 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
         ]
         with keep_datasets_open():  # inputs decoded once per block, not once per tile
             tiles, conversions = shared_pass(
-                passes, inputs, lambda t: _raster_paths(out_dir, t), tiling, cog
+                passes, inputs, lambda t: raster_paths(out_dir, t), tiling, cog
             )
         timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-        # when the budget has room (Budget.background_copies), the rasters are copied to
-        # COG while the parcels are drawn (the outline passes use 1-1.3 cores); each
-        # technology's suitability is copied first, as its outline pass reads it
-        t_cog = time.perf_counter()
+        # rasters copied to COG meanwhile as the budget allows (Budget.background_copies);
+        # all pieces resolved first: far smaller than the pieces of a national run
         with conversions:
-            # every technology's pieces are resolved first: a resolved set is far smaller
-            # than the pieces it came from, which would otherwise stay in memory through the
-            # earlier technologies' outlines and tables (a national run has millions)
             resolved = [_resolve(tp) for tp in passes]
             for i, tp in enumerate(passes):
-                conversions.wait([tp.suit_path])
+                conversions.wait([tp.suit_path])  # the outline pass reads it
                 t0 = time.perf_counter()
                 parcels, resolved[i] = resolved[i], None
                 tr, files = _finish_technology(
@@ -186,14 +182,11 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
                 )
                 del parcels
                 trim_above_ceiling()
-                results[tp.tech] = tr
+                results[tp.tech], dt = tr, time.perf_counter() - t0
                 outputs.update(files)
-                timings[tp.tech] = round(
-                    time.perf_counter() - t0 + tp.timings["resolve_parcels"], 3
-                )
+                timings[tp.tech] = round(dt + tp.timings["resolve_parcels"], 3)
             t0 = time.perf_counter()
         timings["cog_wait"] = round(time.perf_counter() - t0, 3)
-        timings["cog_and_parcels"] = round(time.perf_counter() - t_cog, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
@@ -295,16 +288,6 @@ def _finish_technology(
         sp.weights, sp.ahp, timings, stability, store,
     )  # fmt: skip
     return tr, files
-
-
-def _raster_paths(out_dir: Path, tech: str) -> dict:
-    crit = dataset("siting.criterion")
-    return {
-        "excluded_by_rule": out_dir / dataset("siting.excluded_by_rule").filename(tech=tech),
-        "suitability": out_dir / dataset("siting.suitability").filename(tech=tech),
-        "rules_applying": out_dir / dataset("siting.rules_applying").filename(tech=tech),
-        "criterion": lambda name: out_dir / crit.filename(tech=tech, criterion=name),
-    }
 
 
 def _write_csv(frame: pd.DataFrame, out_dir: Path, key: str, **fields) -> Path:

@@ -94,7 +94,7 @@ def test_float_tile_files_are_compressed_only_on_a_short_disk(tmp_path):
     ZSTD; a folder not made yet is judged by the disk that will hold it."""
     import shutil
 
-    from sxplan.layers.io import TILE_FILE_DISK_MARGIN, float_tile_compress
+    from sxplan.layers.cog import TILE_FILE_DISK_MARGIN, float_tile_compress
 
     assert TILE_FILE_DISK_MARGIN == 2.0
     free = shutil.disk_usage(tmp_path).free

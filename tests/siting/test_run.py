@@ -374,19 +374,19 @@ def test_float_tile_files_compressed_on_a_short_disk_give_the_same_outputs(
 ):
     """A disk short of twice the float tile files' size (here: a margin no disk has) makes the
     shared pass write them ZSTD; every COG and table is the same bit for bit."""
-    from sxplan.layers import io
+    from sxplan.layers import cog
     from sxplan.siting import _tile_pass
 
     grid, rasters, vectors, counties, bases = world
     chosen = []
 
     def spy(folder, nbytes):
-        chosen.append((nbytes, io.float_tile_compress(folder, nbytes)))
+        chosen.append((nbytes, cog.float_tile_compress(folder, nbytes)))
         return chosen[-1][1]
 
     monkeypatch.setattr(_tile_pass, "float_tile_compress", spy)
     run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "a", cog=True)
-    monkeypatch.setattr(io, "TILE_FILE_DISK_MARGIN", 1e30)
+    monkeypatch.setattr(cog, "TILE_FILE_DISK_MARGIN", 1e30)
     run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "b", cog=True)
     # 10 x 10 cells x 4 bytes x 4 float rasters: each technology's suitability and criterion
     assert grid.shape == (10, 10)
