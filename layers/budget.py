@@ -15,7 +15,6 @@ GDAL block cache, COG copies    8 MiB (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M / 2 - block cache)`` MiB (``run_tiles``)
 heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
-COG copies beside the parcels   ``(M / 2 - 256) // 64``, at most 2 (``background_copies``)
 ==============================  ===========================================================
 
 :meth:`Budget.run_tiles` is for a whole run (``sxplan siting``, ``sxplan sinks``): there ``M``
@@ -44,12 +43,6 @@ __all__ = ["DEFAULT_MEM_LIMIT_MB", "Budget"]
 DEFAULT_MEM_LIMIT_MB = 512
 #: GDAL's block cache while a pass's rasters are copied to COG, in MiB.
 CONVERSION_CACHE_MB = 8
-#: What the interpreter and libraries hold beside a run's tiles, in MiB (Python, NumPy, GDAL,
-#: GeoPandas, SciPy: about 256 MB measured at the start of a run, 2026-12-01).
-LIBRARIES_MB = 256
-#: One COG copy of a 30 m float raster running beside other work, in MiB: two at once took
-#: +101-122 MB with an 8-32 MiB block cache (``benchmarks/README.md``, 2026-12-01).
-COPY_MB = 64
 
 _MIB = 1024 * 1024
 
@@ -182,22 +175,6 @@ class Budget:
 
         with rasterio.Env(GDAL_CACHEMAX=CONVERSION_CACHE_MB * _MIB):
             yield
-
-    def background_copies(self) -> int:
-        """COG copies a whole run may run beside its parcel phases: 0, 1 or 2.
-
-        The copies then share the half of ``M`` that the tiles leave to the libraries
-        (:data:`LIBRARIES_MB`), at :data:`COPY_MB` each; with none, the copies run alone
-        after the pass (a 30 m run at 512 MB peaked at 581 MB with two beside the parcels,
-        486 MB with none).
-
-        Examples
-        --------
-        >>> [Budget(m).background_copies() for m in (512, 640, 768, 1024, 4096)]
-        [0, 1, 2, 2, 2]
-        """
-        spare = 0.5 * float(self.mem_limit_mb) - LIBRARIES_MB
-        return int(max(0, min(2, spare // COPY_MB)))
 
     @property
     def heap_ceiling_mb(self) -> float:

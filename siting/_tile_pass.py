@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import shapely
@@ -53,15 +52,11 @@ class TileOptions:
         Tile scheduler for :func:`sxplan.layers.windows.run_tiles`.
     tile_size : int or None
         Forced tile side in cells (tests).
-    background_copies : int
-        COG copies run beside the work after the pass (0: all copied before it returns;
-        :meth:`~sxplan.layers.budget.Budget.background_copies`).
     """
 
     budget: Budget
     scheduler: str | None = None
     tile_size: int | None = None
-    background_copies: int = 0
 
 
 class TechCompute:
@@ -318,20 +313,14 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         ``raster_paths(tech) -> {"excluded_by_rule": Path, "suitability": Path,
         "rules_applying": Path, "criterion": callable}`` (see :meth:`TechPass.open_writers`).
     tiling : TileOptions
-        Memory limit, scheduler, forced tile size, and how many COG copies may run after
-        the pass returns (``background_copies``: then it returns while its files are being
-        copied, each technology's suitability first, and the caller works inside the
-        returned :class:`Conversions`, whose exit waits).
+        Memory limit, scheduler and forced tile size.
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
 
     Returns
     -------
-    tiles : list of sxplan.layers.windows.Tile
+    list of sxplan.layers.windows.Tile
         The tiles (the parcel outline pass re-uses them).
-    conversions : Conversions
-        The COG copies (done unless ``tiling.background_copies``), then the copies of
-        shared criteria.
     """
     grid, layers, counties = inputs.grid, inputs.layers, inputs.counties
     scheduler, tile_size = tiling.scheduler, tiling.tile_size
@@ -367,16 +356,13 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         nbytes = 4 * grid.width * grid.height * sum(tp.float_rasters() for tp in passes)
         folder = raster_paths(passes[0].tech)["suitability"].parent
         float_compress = float_tile_compress(folder, nbytes)
-    first = [raster_paths(tp.tech)["suitability"] for tp in passes]  # the outlines read them
-    stack = _WriterStack(
-        defer=tiling.background_copies, first=first, then=lambda: _copy_shared_criteria(passes)
-    )
-    with stack:
+    with _WriterStack() as stack:
         for tp in passes:
             tp.open_writers(stack, raster_paths(tp.tech), grid, cog, float_compress)
         label = "siting " + "+".join(tp.tech for tp in passes)
         run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
-    return tiles, stack.conversions
+    _copy_shared_criteria(passes)
+    return tiles
 
 
 def raster_paths(out_dir, tech: str) -> dict:
@@ -429,18 +415,10 @@ class _WriterStack:
     releases the GIL, partly single-threaded. On success the writers are closed on a pool of
     two threads (each file is converted by one thread, so the bytes do not change); on error
     they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
-
-    With ``defer`` (1 or 2) a successful exit only starts the closing: :attr:`conversions`
-    (a :class:`Conversions` on that many threads) runs it while the caller goes on, the files
-    of ``first`` first.
     """
 
-    def __init__(self, defer: int = 0, first=(), then=None):
+    def __init__(self):
         self._cms = []
-        self.defer = defer
-        self.first = {Path(p) for p in first}
-        self.then = then
-        self.conversions = None
 
     def enter_context(self, cm):
         """Enter ``cm`` and keep it for closing."""
@@ -458,74 +436,18 @@ class _WriterStack:
             for cm in cms[::-1]:
                 stack.push(cm)
             return stack.__exit__(exc_type, exc, tb)
-        from sxplan.layers.heap import release_free_memory
-
-        # what the tiles freed is given back once: the copies start from the live data, not
-        # from the pass's high-water mark
-        release_free_memory()
-        # the files needed soonest first; the rest in reverse order of opening, as before
-        cms.sort(key=lambda cm: Path(cm.path) not in self.first)
-        if self.defer:
-            self.conversions = Conversions(cms, self.then, workers=int(self.defer))
-            return False
-        with Budget.conversion_env():
-            self.conversions = Conversions(cms, self.then)
-            with self.conversions:
-                pass
-        release_free_memory()  # what the copies freed on the pool's threads (their heaps)
-        return False
-
-
-class Conversions:
-    """The COG copies of a pass's files, on two threads, while the run goes on.
-
-    Use as a context manager around the work that follows the pass: its exit waits for every
-    copy and raises the first copy's error. If the work fails, copies not started are
-    cancelled, the running ones are waited for (GDAL cannot be stopped mid-file), and every
-    file not converted is closed with the error (its tile file removed, nothing put in place).
-
-    Parameters
-    ----------
-    cms : list
-        Entered writers (:class:`~sxplan.layers.io.RasterTileWriter`), closed in this order.
-    then : callable, optional
-        Called once every copy is done (the copies of shared criteria).
-    workers : int
-        Copies at once.
-    """
-
-    def __init__(self, cms, then=None, workers: int = 2):
         from concurrent.futures import ThreadPoolExecutor
 
-        self._cms = list(cms)
-        self._then = then
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cog")
-        self._futures = {
-            Path(cm.path): self._pool.submit(cm.__exit__, None, None, None) for cm in self._cms
-        }
+        from sxplan.layers.heap import release_free_memory
 
-    def wait(self, paths=None) -> None:
-        """Wait for the copies of ``paths`` (default: all); raise the first error."""
-        keys = self._futures if paths is None else [Path(p) for p in paths]
-        for key in keys:
-            self._futures[key].result()
-
-    def __enter__(self) -> Conversions:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is None:
-            try:
-                self.wait()
-            finally:
-                self._pool.shutdown(wait=True)
-            if self._then is not None:
-                self._then()
-                self._then = None
-            return False
-        not_started = [cm for cm in self._cms if self._futures[Path(cm.path)].cancel()]
-        self._pool.shutdown(wait=True)
-        for cm in not_started:
-            with contextlib.suppress(Exception):
-                cm.__exit__(exc_type, exc, tb)
+        # what the tiles freed, and then what the copies freed (on the pool's threads, whose
+        # heaps keep it), is given back once each: the copies and then the parcels start
+        # from the live data, not from the pass's high-water mark
+        release_free_memory()
+        with Budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
+        release_free_memory()
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]
         return False

@@ -5,8 +5,7 @@
 1. validate the inputs once (:func:`~sxplan.siting._run_inputs.prepare_inputs`);
 2. rasterise the distances criteria need (:func:`~sxplan.siting.suitability.precompute_distances`);
 3. one windowed pass for every technology (:func:`~sxplan.siting._tile_pass.shared_pass`):
-   exclusion codes and suitability written tile by tile, parcel pieces accumulated; its files
-   are copied to COG, beside step 4 as far as the budget allows;
+   exclusion codes and suitability written tile by tile, parcel pieces accumulated;
 4. per technology (:func:`_finish_technology`): resolve parcels across tiles, draw their
    outlines (each kept on disk as soon as it is finished, :mod:`~sxplan.siting._outline_store`:
    a run never holds every outline), capacity and energy through the technology's own
@@ -126,7 +125,7 @@ def run_siting(
         t_start = time.perf_counter()
         inputs = prepare_inputs(grid, rasters, vectors, counties, bases, config, installed)
         # mem_limit_mb bounds the run's process: tiles get what the libraries leave
-        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size, budget.background_copies())
+        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size)
         return _run_siting(inputs, techs, Path(out_dir), tiling, cog, t_start)
 
 
@@ -165,28 +164,23 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
             TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
         ]
         with keep_datasets_open():  # inputs decoded once per block, not once per tile
-            tiles, conversions = shared_pass(
-                passes, inputs, lambda t: raster_paths(out_dir, t), tiling, cog
-            )
+            tiles = shared_pass(passes, inputs, lambda t: raster_paths(out_dir, t), tiling, cog)
         timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-        # rasters copied to COG meanwhile as the budget allows (Budget.background_copies);
-        # all pieces resolved first: far smaller than the pieces of a national run
-        with conversions:
-            resolved = [_resolve(tp) for tp in passes]
-            for i, tp in enumerate(passes):
-                conversions.wait([tp.suit_path])  # the outline pass reads it
-                t0 = time.perf_counter()
-                parcels, resolved[i] = resolved[i], None
-                tr, files = _finish_technology(
-                    tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
-                )
-                del parcels
-                trim_above_ceiling()
-                results[tp.tech], dt = tr, time.perf_counter() - t0
-                outputs.update(files)
-                timings[tp.tech] = round(dt + tp.timings["resolve_parcels"], 3)
+        # every technology's pieces are resolved first: a resolved set is far smaller than
+        # the pieces it came from, which would otherwise stay in memory through the earlier
+        # technologies' outlines and tables (a national run has millions of pieces)
+        resolved = [_resolve(tp) for tp in passes]
+        for i, tp in enumerate(passes):
             t0 = time.perf_counter()
-        timings["cog_wait"] = round(time.perf_counter() - t0, 3)
+            parcels, resolved[i] = resolved[i], None
+            tr, files = _finish_technology(
+                tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
+            )
+            del parcels
+            trim_above_ceiling()
+            results[tp.tech] = tr
+            outputs.update(files)
+            timings[tp.tech] = round(time.perf_counter() - t0 + tp.timings["resolve_parcels"], 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 

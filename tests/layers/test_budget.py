@@ -29,13 +29,6 @@ def test_rules_by_hand():
     assert Budget(640).run_tiles() == Budget(320 - 32)  # 288
     assert Budget(100).run_tiles() == Budget(25)  # 50 - 32 < 100 / 4
     assert Budget(1024).heap_ceiling_mb == 512
-    # COG copies beside the parcels: (M / 2 - 256 MB of libraries) // 64 MB, at most 2
-    assert Budget(512).background_copies() == 0  # 256 - 256 = 0
-    assert Budget(639).background_copies() == 0  # 63.5 MB spare: not one copy
-    assert Budget(640).background_copies() == 1  # 64
-    assert Budget(767).background_copies() == 1  # 127.5
-    assert Budget(768).background_copies() == 2  # 128
-    assert Budget(16384).background_copies() == 2
 
 
 @pytest.mark.parametrize("bad", [0, -1, "512", True])
