@@ -1,0 +1,63 @@
+"""check_outputs.py: overview levels against block means, and a run against a reference."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import check_outputs  # noqa: E402
+
+from sxplan.layers.grid import GridSpec  # noqa: E402
+from sxplan.layers.io import RasterTileWriter  # noqa: E402
+
+
+def _values(seed=3):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 1, (520, 600)).astype("float32")
+    a[rng.uniform(size=a.shape) < 0.2] = np.nan
+    a[:256, :256] = np.nan  # a block of nodata at every level
+    return a
+
+
+def _cog(path, a):
+    g = GridSpec.from_bounds((0, 0, 600 * 30, 520 * 30), 30)
+    with RasterTileWriter(path, g, "float32", float("nan"), cog=True) as w:
+        w.write(a, g.full_window())
+
+
+def test_sxplan_cogs_pass_and_nearest_overviews_or_another_level_fail(tmp_path, capsys):
+    run, ref = tmp_path / "run", tmp_path / "ref"
+    run.mkdir()
+    _cog(run / "s.tif", _values())
+    (run / "t.csv").write_text("a\n1\n", encoding="utf-8")
+    shutil.copytree(run, ref)
+    assert check_outputs.main([str(run), "--ref", str(ref)]) == 0
+    assert "2 files, 0 with differences" in capsys.readouterr().out
+
+    # overviews by NEAREST (GDAL's own), not block means: caught without a reference
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    a = _values()
+    with rasterio.open(
+        bad / "s.tif", "w", driver="GTiff", width=600, height=520, count=1, dtype="float32",
+        nodata=np.nan, tiled=True, blockxsize=256, blockysize=256,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+        dst.build_overviews([2, 4], rasterio.enums.Resampling.nearest)
+    assert check_outputs.overview_errors(bad / "s.tif")
+    assert check_outputs.main([str(bad)]) == 1
+
+    # a reference with one cell changed: its full band (and levels 0-1) differ
+    other = _values()
+    other[300, 400] = 0.5 if np.isnan(other[300, 400]) else np.nan  # changes levels 0-1 only
+    _cog(ref / "s.tif", other)
+    problems = check_outputs.reference_errors(run / "s.tif", ref / "s.tif")
+    assert "full resolution differs" in problems
+    (ref / "t.csv").write_text("a\n2\n", encoding="utf-8")
+    assert check_outputs.reference_errors(run / "t.csv", ref / "t.csv") == ["bytes differ"]
