@@ -34,9 +34,10 @@ def float_tile_compress(folder: str | os.PathLike, nbytes: int) -> str:
     """Codec for float tile files of ``nbytes`` (uncompressed) kept at once in ``folder``.
 
     ``"NONE"`` (fastest) when the disk holding ``folder`` has at least
-    :data:`TILE_FILE_DISK_MARGIN` times ``nbytes`` free, else ``"ZSTD"`` (level 1, about 6x
-    smaller for float scores), so that a national run fits a disk that uncompressed tile files
-    would fill. The COGs copied from them are the same bytes either way.
+    :data:`TILE_FILE_DISK_MARGIN` times ``nbytes`` free, else ``"ZSTD"`` (level 1: 4-6x
+    smaller for smooth float scores, about 3x for noisy ones such as slope), so that a
+    national run fits a disk that uncompressed tile files would fill. The COGs copied from
+    them are the same bytes either way.
 
     Examples
     --------
