@@ -35,7 +35,7 @@ def float_tile_compress(folder: str | os.PathLike, nbytes: int) -> str:
 
     ``"NONE"`` (fastest) when the disk holding ``folder`` has at least
     :data:`TILE_FILE_DISK_MARGIN` times ``nbytes`` free, else ``"ZSTD"`` (level 1: 4-6x
-    smaller for smooth float scores, about 3x for noisy ones such as slope), so that a
+    smaller for smooth float scores, about 2x for noisy ones such as slope), so that a
     national run fits a disk that uncompressed tile files would fill. The COGs copied from
     them are the same bytes either way.
 
