@@ -19,7 +19,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
@@ -80,13 +79,12 @@ def reference_errors(path: Path, ref: Path, rows: int = 2048) -> list[str]:
     import rasterio
     from rasterio.windows import Window
 
+    from sxplan.layers.atomic import file_sha256
+
     if not ref.is_file():
         return [f"no {ref.name} in the reference"]
     if path.suffix != ".tif":
-        same = (
-            hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(ref.read_bytes()).digest()
-        )
-        return [] if same else ["bytes differ"]
+        return [] if file_sha256(path) == file_sha256(ref) else ["bytes differ"]
     problems = []
     with rasterio.open(path) as a, rasterio.open(ref) as b:
         n = len(a.overviews(1))
