@@ -50,7 +50,10 @@ def test_sxplan_cogs_pass_and_nearest_overviews_or_another_level_fail(tmp_path, 
     ) as dst:  # fmt: skip
         dst.write(a, 1)
         dst.build_overviews([2, 4], rasterio.enums.Resampling.nearest)
-    assert check_outputs.overview_errors(bad / "s.tif")
+    errors = check_outputs.overview_errors(bad / "s.tif")
+    # NEAREST keeps one cell of each block, not its mean: both levels (2 and 4) are caught,
+    # in their first band of rows (520 / 2 = 260 and 520 / 4 = 130 rows: one band each)
+    assert [e.split(":")[0] for e in errors] == ["level 0 rows 0-260", "level 1 rows 0-130"]
     assert check_outputs.main([str(bad)]) == 1
 
     # a reference with one cell changed: its full band (and levels 0-1) differ
