@@ -108,25 +108,35 @@ def reference_errors(path: Path, ref: Path, rows: int = 2048) -> list[str]:
     return problems
 
 
+def check_folder(run: Path, ref: Path | None = None, levels: int = 3) -> dict[str, list[str]]:
+    """Every file of ``run`` with its problems (empty list: right), in name order."""
+    files = sorted(p for p in run.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise FileNotFoundError(f"no files in {run}")
+    found = {}
+    for p in files:
+        problems = overview_errors(p, levels) if p.suffix == ".tif" else []
+        if ref is not None:
+            problems += reference_errors(p, ref / p.name)
+        found[p.name] = problems
+    return found
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="a run's output folder")
     ap.add_argument("--ref", type=Path, help="a reference folder to compare with")
     ap.add_argument("--levels", type=int, default=3, help="overview levels checked (default 3)")
     args = ap.parse_args(argv)
-    files = sorted(p for p in args.run.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not files:
-        ap.error(f"no files in {args.run}")
-    bad = 0
-    for p in files:
-        problems = overview_errors(p, args.levels) if p.suffix == ".tif" else []
-        if args.ref is not None:
-            problems += reference_errors(p, args.ref / p.name)
-        bad += bool(problems)
-        print(("DIFF " if problems else "ok   ") + p.name + ("; ".join([""] + problems)))
-    print(f"{len(files)} files, {bad} with differences")
+    try:
+        found = check_folder(args.run, args.ref, args.levels)
+    except FileNotFoundError as exc:
+        ap.error(str(exc))
+    for name, problems in found.items():
+        print(("DIFF " if problems else "ok   ") + name + ("; ".join([""] + problems)))
+    bad = sum(bool(v) for v in found.values())
+    print(f"{len(found)} files, {bad} with differences")
     return 1 if bad else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,13 +17,16 @@ Usage::
     .venv/bin/python benchmarks/run.py --res 100 --data /work/bench-data/r100
     .venv/bin/python benchmarks/run.py --res 30 --data /work/bench-data/r30 --no-progress
     .venv/bin/python benchmarks/run.py --res 250 --data DIR --scheduler processes
+    .venv/bin/python benchmarks/run.py --res 30 --data DIR --out OUT --check --ref REF
 
 ``--data`` is generated first (``generate.py --res R``) when it holds no ``manifest.json``.
 Outputs go to ``--out`` (default ``DATA/results/siting``); ``<out>_run.json`` next to it
 (``DATA/results/siting_run.json`` by default) keeps the figures, and the last line printed is
 one JSON object: ``wall_s``, ``peak_rss_mb``,
 ``cells``, ``cells_per_s``, ``eligible_km2`` / ``parcels`` / ``potential_gw`` per technology,
-and the run's own step timings.
+and the run's own step timings. With ``--check`` (and ``--ref REF``) the outputs are then checked
+by ``check_outputs.py`` (``outputs_check`` in the JSON; exit 1 if any file differs), so a figure
+is never quoted for a run whose outputs are wrong.
 """
 
 from __future__ import annotations
@@ -192,10 +195,24 @@ def main(argv=None) -> int:
         "one tile, which leaves Dask workers nothing to share)",
     )
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="after the run, check every float COG's overview levels against block means of "
+        "its full band (check_outputs.py); not timed",
+    )
+    ap.add_argument(
+        "--ref",
+        type=Path,
+        help="with --check, also compare every output with this reference run folder (values, "
+        "every overview level bit for bit, other files by sha256)",
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.data = args.data.resolve()
     args.out = (args.out or args.data / "results" / "siting").resolve()
+    if args.ref is not None and not args.check:
+        ap.error("--ref needs --check")
     if args.worker:
         print(json.dumps(worker(args)))
         return 0
@@ -220,12 +237,32 @@ def main(argv=None) -> int:
         "potential_gw": {t: v["potential_gw"] for t, v in out["technologies"].items()},
         **out,
     }
+    if args.check:
+        figures["outputs_check"] = check_run(args.out, args.ref)
     # the figures go next to the outputs (DATA/results/siting_run.json by default), so that a
     # run with --out writes nothing into a shared, read-only dataset folder
     args.out.parent.mkdir(parents=True, exist_ok=True)
     (args.out.parent / f"{args.out.name}_run.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))
-    return 0
+    return 1 if figures.get("outputs_check", {}).get("with_differences") else 0
+
+
+def check_run(out: Path, ref: Path | None) -> dict:
+    """:func:`check_outputs.check_folder` on a finished run, outside the measured child."""
+    from check_outputs import check_folder
+
+    t0 = time.perf_counter()
+    found = check_folder(out, ref)
+    bad = {name: problems for name, problems in found.items() if problems}
+    for name, problems in bad.items():
+        print(f"outputs check: {name}: {'; '.join(problems)}", file=sys.stderr)
+    return {
+        "files": len(found),
+        "with_differences": len(bad),
+        "ref": str(ref) if ref else None,
+        "differences": bad,
+        "check_s": round(time.perf_counter() - t0, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -15,17 +15,9 @@ import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import generate  # noqa: E402
 import invest_carbon  # noqa: E402
 import read_once  # noqa: E402
 import sinks_run  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def data2k(tmp_path_factory):
-    d = tmp_path_factory.mktemp("r2000")
-    assert generate.main(["--res", "2000", "--out", str(d)]) == 0
-    return d
 
 
 def test_sinks_run_measures_the_stage_and_hashes_its_files(data2k, tmp_path, capsys):
