@@ -138,5 +138,6 @@ def main(argv=None) -> int:
     print(f"{len(found)} files, {bad} with differences")
     return 1 if bad else 0
 
+
 if __name__ == "__main__":
     sys.exit(main())
