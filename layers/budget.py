@@ -15,6 +15,7 @@ GDAL block cache, COG copies    8 MiB (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M / 2 - block cache)`` MiB (``run_tiles``)
 heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
+parcel pieces of a run's pass   ``M / 16`` MiB in memory, the rest in scratch files
 ==============================  ===========================================================
 
 :meth:`Budget.run_tiles` is for a whole run (``sxplan siting``, ``sxplan sinks``): there ``M``
@@ -175,6 +176,24 @@ class Budget:
 
         with rasterio.Env(GDAL_CACHEMAX=CONVERSION_CACHE_MB * _MIB):
             yield
+
+    @property
+    def pieces_held_bytes(self) -> float:
+        """Parcel pieces a whole run's pass holds in memory, all technologies: ``M / 16``.
+
+        Pieces are gathered over the whole pass and resolved after it. Their arrays grow with
+        the grid (China at 90 m: some 370 MB projected at the end of the pass, beside the
+        tiles), so beyond this they go to scratch files until the pass ends
+        (:class:`sxplan.siting._parcel_graph.ParcelAccumulator`); a 30 m province's pieces
+        (about 40 MB) never reach it at 1,024 MB. Chosen, not tuned: spilling costs one write
+        and one read of each array.
+
+        Examples
+        --------
+        >>> Budget(1024).pieces_held_bytes / (1024 * 1024)
+        64.0
+        """
+        return self.total_bytes / 16
 
     @property
     def heap_ceiling_mb(self) -> float:

@@ -6,8 +6,13 @@ tile's :class:`~sxplan.siting._parcel_pieces.PieceTile` in tile order;
 components), cuts regions over the maximum area into block pieces, merges slivers into their
 neighbours and sums the statistics per parcel.
 
+A pass over a national grid gathers millions of pieces. With a ``spill_dir``, the per-piece
+arrays held beyond ``spill_bytes`` are appended to scratch ``.npy`` files there and read back,
+in the same order, by ``finish`` (after the pass, when its tiles no longer hold memory): the
+pass's memory no longer grows with the grid, and the parcels are the same bits.
+
 Inputs: :class:`~sxplan.siting._parcel_pieces.PieceTile` per tile, grid shape, block side,
-connectivity, parcel size limits in cells.
+connectivity, parcel size limits in cells; optionally a scratch folder and a byte limit.
 Outputs: :class:`ParcelSet`; parcel ids per cell of a tile (:func:`parcel_ids_tile`).
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -84,9 +90,23 @@ class ParcelAccumulator:
         Neighbourhood.
     min_cells, max_cells : float
         Parcel size limits in cells.
+    spill_dir : str or pathlib.Path, optional
+        Scratch folder (created) for the per-piece arrays held beyond ``spill_bytes``; the
+        caller removes it. None: everything stays in memory.
+    spill_bytes : float, optional
+        Bytes of per-piece arrays held in memory before they are written to ``spill_dir``.
     """
 
-    def __init__(self, grid_shape, block_cells, connectivity, min_cells, max_cells):
+    def __init__(
+        self,
+        grid_shape,
+        block_cells,
+        connectivity,
+        min_cells,
+        max_cells,
+        spill_dir=None,
+        spill_bytes=None,
+    ):
         self.height, self.width = grid_shape
         self.block = int(block_cells)
         self.connectivity = int(connectivity)
@@ -100,6 +120,11 @@ class ParcelAccumulator:
         self._borders: dict = {}
         self.tile_offsets: list[int] = []
         self.tile_kept: list[np.ndarray] = []
+        self._spill_dir = None if spill_dir is None else Path(spill_dir)
+        self._spill_bytes = float("inf") if spill_bytes is None else float(spill_bytes)
+        self._held = 0  # bytes in _sums, _lc, _county and _edges
+        self._spilled: dict[tuple, list[Path]] = {}
+        self.spills = 0
 
     def add(self, window, pt: PieceTile) -> None:
         """Add one tile's pieces (tiles must be added in :func:`plan_tiles` order).
@@ -119,25 +144,66 @@ class ParcelAccumulator:
         def small(a, kind="int32"):
             return np.asarray(a).astype(kind if narrow else "int64", copy=False)
 
+        held = []  # what this tile adds to the per-piece lists
         for k, v in pt.sums.items():
             v = np.asarray(v)
             if v.dtype.kind in "iu" and k != "first_index":  # cell counts of one tile
                 v = small(v)
+            held.append(v)
             self._sums.setdefault(k, []).append(v)
-        self._lc.append(small(pt.lc_cells))
+        held.append(small(pt.lc_cells))
+        self._lc.append(held[-1])
         if pt.county_pairs.size:
             cp = pt.county_pairs.copy()
             cp[:, 0] += off
-            self._county.append(small(cp))
+            held.append(small(cp))
+            self._county.append(held[-1])
         if pt.edges.size:
             e = pt.edges.copy()
             e[:, :2] += off
-            self._edges.append(small(np.column_stack([e, np.zeros(len(e), dtype="int64")])))
+            held.append(small(np.column_stack([e, np.zeros(len(e), dtype="int64")])))
+            self._edges.append(held[-1])
         key = (int(window.row_off), int(window.col_off), int(window.height), int(window.width))
         local = "uint16" if pt.n <= np.iinfo("uint16").max else "uint32"
         self._borders[key] = (off,) + tuple(
             np.asarray(x).astype(local) for x in (pt.top, pt.bottom, pt.left, pt.right)
         )
+        self._held += sum(a.nbytes for a in held)
+        if self._spill_dir is not None and self._held > self._spill_bytes:
+            self._spill()
+
+    # -- pieces kept on disk during the pass ---------------------------------------------------
+    def _lists(self):
+        """``(key, list of arrays)`` of every per-piece list (the same lists, not copies)."""
+        yield from ((("sums", k), v) for k, v in self._sums.items())
+        yield ("lc",), self._lc
+        yield ("county",), self._county
+        yield ("edges",), self._edges
+
+    def _spill(self) -> None:
+        """Append what every per-piece list holds to its scratch file, and empty the lists."""
+        self._spill_dir.mkdir(parents=True, exist_ok=True)
+        for key, parts in self._lists():
+            if parts:
+                path = self._spill_dir / f"{'-'.join(key)}.{self.spills}.npy"
+                np.save(path, np.concatenate(parts), allow_pickle=False)
+                self._spilled.setdefault(key, []).append(path)
+                parts.clear()
+        self.spills += 1
+        self._held = 0
+
+    def _unspill(self) -> None:
+        """Put the spilled arrays back in front of what each list holds (the order of ``add``)."""
+        for key, paths in self._spilled.items():
+            parts = (
+                self._sums.setdefault(key[1], [])
+                if key[0] == "sums"
+                else getattr(self, f"_{key[0]}")
+            )
+            parts[:0] = [np.load(path, allow_pickle=False) for path in paths]
+            for path in paths:
+                path.unlink()
+        self._spilled = {}
 
     def _border(self, key, side: int) -> np.ndarray:
         """Global node ids (int64, 0 = none) along one side (0 top, 1 bottom, 2 left, 3 right)."""
@@ -212,6 +278,7 @@ class ParcelAccumulator:
         -------
         ParcelSet
         """
+        self._unspill()
         n = self.n_nodes
         sums = {}
         for k in list(self._sums):

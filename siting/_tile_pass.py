@@ -52,11 +52,16 @@ class TileOptions:
         Tile scheduler for :func:`sxplan.layers.windows.run_tiles`.
     tile_size : int or None
         Forced tile side in cells (tests).
+    pieces_bytes : float or None
+        Bytes of parcel pieces a pass holds in memory, all technologies together, before
+        they go to scratch files (:attr:`sxplan.layers.budget.Budget.pieces_held_bytes`);
+        None: all held.
     """
 
     budget: Budget
     scheduler: str | None = None
     tile_size: int | None = None
+    pieces_bytes: float | None = None
 
 
 class TechCompute:
@@ -209,16 +214,23 @@ class TechPass:
         The technology.
     cfg, grid, layers, counties
         The run's settings, grid, layers and counties.
+    spill_dir : pathlib.Path, optional
+        Scratch folder for the pieces held beyond ``spill_bytes`` (removed by the caller).
+    spill_bytes : float, optional
+        Bytes of pieces held in memory (:class:`ParcelAccumulator`).
     """
 
-    def __init__(self, technology: Technology, cfg, grid, layers, counties):
+    def __init__(
+        self, technology: Technology, cfg, grid, layers, counties, spill_dir=None, spill_bytes=None
+    ):
         t0 = time.perf_counter()
         self.tech = technology.name
         self.spec = TechCompute(technology, cfg, grid, layers, len(counties))
         sp = self.spec
         self.acc = ParcelAccumulator(
-            grid.shape, sp.block, sp.connectivity, sp.min_cells, sp.max_cells
-        )
+            grid.shape, sp.block, sp.connectivity, sp.min_cells, sp.max_cells,
+            spill_dir=spill_dir, spill_bytes=spill_bytes,
+        )  # fmt: skip
         n_rules = len(sp.rules.rules)
         n_counties = len(counties)
         self.totals = {

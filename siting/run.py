@@ -125,7 +125,7 @@ def run_siting(
         t_start = time.perf_counter()
         inputs = prepare_inputs(grid, rasters, vectors, counties, bases, config, installed)
         # mem_limit_mb bounds the run's process: tiles get what the libraries leave
-        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size)
+        tiling = TileOptions(budget.run_tiles(), scheduler, tile_size, budget.pieces_held_bytes)
         return _run_siting(inputs, techs, Path(out_dir), tiling, cog, t_start)
 
 
@@ -160,9 +160,14 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
             )  # fmt: skip
         timings["distances"] = round(time.perf_counter() - t0, 3)
         t0 = time.perf_counter()
+        held = None if tiling.pieces_bytes is None else tiling.pieces_bytes / len(enabled)
         passes = [
-            TechPass(tech, cfg, inputs.grid, inputs.layers, inputs.counties) for tech in enabled
-        ]
+            TechPass(
+                tech, cfg, inputs.grid, inputs.layers, inputs.counties,
+                spill_dir=work / f"pieces-{tech.name}", spill_bytes=held,
+            )
+            for tech in enabled
+        ]  # fmt: skip
         with keep_datasets_open():  # inputs decoded once per block, not once per tile
             tiles = shared_pass(passes, inputs, lambda t: raster_paths(out_dir, t), tiling, cog)
         timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)

@@ -234,7 +234,7 @@ def test_county_and_base_columns_equal_a_per_parcel_pandas_build():
     assert (np.char.count(en.astype(str), ";") >= 1).any()  # parcels in several bases
 
 
-def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells):
+def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells, **spill):
     """Pieces of every tile with land cover and counties, resolved (as the shared pass)."""
     from rasterio.windows import Window
 
@@ -242,7 +242,7 @@ def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells):
     from sxplan.siting._parcel_pieces import piece_tile
 
     h, w = c.shape
-    acc = ParcelAccumulator((h, w), block, conn, min_cells, max_cells)
+    acc = ParcelAccumulator((h, w), block, conn, min_cells, max_cells, **spill)
     for r0 in range(0, h, tile):
         for c0 in range(0, w, tile):
             win = Window(c0, r0, min(tile, w - c0), min(tile, h - r0))
@@ -253,6 +253,8 @@ def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells):
                 max_fields=("v",), landcover=lc[sl], county=county[sl],
             )  # fmt: skip
             acc.add(win, pt)
+    if spill:
+        _accumulate.spills = acc.spills
     return acc.finish()
 
 
@@ -283,3 +285,40 @@ def test_narrow_storage_of_pieces_gives_the_same_parcel_set(monkeypatch, tile):
     np.testing.assert_array_equal(narrow.node_parcel, wide.node_parcel)
     # every candidate cell of a parcel is counted once by land cover and once by county
     assert narrow.lc_cells.sum() == narrow.county_cells[:, 2].sum() == narrow.stats["cells"].sum()
+
+
+@pytest.mark.parametrize(("tile", "spill_bytes"), [(3, 0), (5, 2_000), (37, 0)])
+def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_bytes):
+    """Pieces written to scratch files during a pass (spill_bytes 0: after every tile; 2,000:
+    every few tiles) resolve to the same parcels, to the bit and dtype, as pieces held in
+    memory, and finish() leaves no scratch file behind."""
+    rng = np.random.default_rng(11)
+    c = rng.random((31, 37)) < 0.6
+    v = rng.random(c.shape)
+    lc = rng.integers(0, 9, c.shape).astype("uint8")
+    county = rng.integers(1, 4, c.shape).astype("int32")
+    args = (c, v, lc, county, tile, 4, 8, 3, 19)
+    held = _accumulate(*args)
+    spill_dir = tmp_path / "pieces"
+    spilled = _accumulate(*args, spill_dir=spill_dir, spill_bytes=spill_bytes)
+    # a tile with candidate cells adds pieces: a limit of 0 spills after each such tile
+    with_cells = sum(
+        c[r0 : r0 + tile, c0 : c0 + tile].any()
+        for r0 in range(0, 31, tile)
+        for c0 in range(0, 37, tile)
+    )
+    if spill_bytes == 0:
+        assert _accumulate.spills == with_cells
+    else:
+        assert 2 <= _accumulate.spills < with_cells
+    assert spill_dir.is_dir() and not any(spill_dir.iterdir())
+    assert spilled.n == held.n > 5
+    assert sorted(spilled.stats) == sorted(held.stats)
+    for k in held.stats:
+        assert spilled.stats[k].dtype == held.stats[k].dtype, k
+        np.testing.assert_array_equal(spilled.stats[k], held.stats[k])
+    np.testing.assert_array_equal(spilled.lc_cells, held.lc_cells)
+    np.testing.assert_array_equal(spilled.county_cells, held.county_cells)
+    np.testing.assert_array_equal(spilled.node_parcel, held.node_parcel)
+    for a, b in zip(spilled.tile_kept, held.tile_kept, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -394,3 +394,35 @@ def test_float_tile_files_compressed_on_a_short_disk_give_the_same_outputs(
     _assert_same_outputs(tmp_path / "a", tmp_path / "b")
     for p in (tmp_path / "a").glob("*.tif"):
         assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes(), p.name
+
+
+def test_pieces_spilled_during_the_pass_give_the_same_outputs(world, tmp_path, monkeypatch):
+    """A run whose pass keeps no parcel pieces in memory (every tile's pieces go to scratch
+    files: Budget.pieces_held_bytes 0) writes the same files bit for bit, and leaves no
+    scratch file behind."""
+    from sxplan.layers.budget import Budget
+    from sxplan.siting import _parcel_graph
+
+    spills = []
+    real = _parcel_graph.ParcelAccumulator._spill
+
+    def spy(self):
+        spills.append(self._spill_dir.name)
+        return real(self)
+
+    grid, rasters, vectors, counties, bases = world
+    kw = {"tile_size": 4, "cog": True}
+    monkeypatch.setattr(_parcel_graph.ParcelAccumulator, "_spill", spy)
+    run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "a", **kw)
+    assert spills == []  # the default budget holds a small grid's pieces
+    monkeypatch.setattr(Budget, "pieces_held_bytes", property(lambda self: 0.0))
+    run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "b", **kw)
+    # 10 x 10 cells in 4-cell tiles: 9 tiles, each technology spills after every tile with pieces
+    assert set(spills) == {"pieces-pv", "pieces-wind"} and len(spills) > 9
+    _assert_same_outputs(tmp_path / "a", tmp_path / "b")
+    for p in (tmp_path / "a").iterdir():
+        if p.is_file():
+            assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes(), p.name
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(
+        p.name for p in (tmp_path / "a").iterdir()
+    )
