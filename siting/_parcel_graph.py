@@ -192,18 +192,29 @@ class ParcelAccumulator:
         self.spills += 1
         self._held = 0
 
-    def _unspill(self) -> None:
-        """Put the spilled arrays back in front of what each list holds (the order of ``add``)."""
-        for key, paths in self._spilled.items():
-            parts = (
-                self._sums.setdefault(key[1], [])
-                if key[0] == "sums"
-                else getattr(self, f"_{key[0]}")
-            )
-            parts[:0] = [np.load(path, allow_pickle=False) for path in paths]
-            for path in paths:
-                path.unlink()
-        self._spilled = {}
+    def _take(self, key: tuple) -> np.ndarray | None:
+        """One per-piece list joined in the order of ``add`` (spilled parts first), released.
+
+        None if no tile added to it. Integer counts come back as stored (int32 while node ids
+        fit); the caller widens them.
+        """
+        parts = [np.load(path, allow_pickle=False) for path in self._spilled.get(key, [])]
+        for path in self._spilled.pop(key, []):
+            path.unlink()
+        held = self._sums.get(key[1], []) if key[0] == "sums" else getattr(self, f"_{key[0]}")
+        parts += held
+        held.clear()
+        if not parts:
+            return None
+        out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        del parts
+        return out
+
+    def _sum_field(self, k: str) -> np.ndarray:
+        """Per-piece field ``k`` of ``PieceTile.sums``; integer counts as int64."""
+        v = self._take(("sums", k))
+        v = np.zeros(0) if v is None else v
+        return v.astype("int64", copy=False) if v.dtype.kind in "iu" else v
 
     def _border(self, key, side: int) -> np.ndarray:
         """Global node ids (int64, 0 = none) along one side (0 top, 1 bottom, 2 left, 3 right)."""
@@ -271,38 +282,40 @@ class ParcelAccumulator:
     def finish(self) -> ParcelSet:
         """Resolve pieces into parcels and sum their statistics.
 
-        Consumes the accumulator: each tile's arrays are released as they are joined, so a
-        national run's millions of pieces are not held twice (call it once).
+        Consumes the accumulator (call it once). The contacts, cell counts and first cells are
+        joined first to resolve the graph; then each statistic is read back (from the
+        scratch files too), summed per parcel and released before the next, so a national
+        run's millions of pieces are never all in memory at once.
 
         Returns
         -------
         ParcelSet
         """
-        self._unspill()
         n = self.n_nodes
-        sums = {}
-        for k in list(self._sums):
-            parts = self._sums.pop(k)
-            sums[k] = np.concatenate(parts) if parts else np.zeros(0)
-            if sums[k].dtype.kind in "iu":  # counts kept as int32 (add): int64 as computed
-                sums[k] = sums[k].astype("int64", copy=False)
-            del parts
+        fields = list(self._sums)  # spilled fields keep their (emptied) list here
         if n == 0:
             return ParcelSet(
                 0,
-                {k: v[:0] for k, v in sums.items()},
+                {k: self._sum_field(k)[:0] for k in fields},
                 np.zeros((0, _N_LC), "int64"),
                 np.zeros((0, 3), "int64"),
                 np.zeros(1, "int64"),
                 self.tile_offsets,
                 self.tile_kept,
             )
-        edges = [e for e in self._edges] + [self._seam_edges()]
-        self._edges = []
-        edges = np.concatenate([e for e in edges if e.size] or [np.zeros((0, 4), "int64")])
+        # Fields are taken one at a time (each released once summed), so a national run's
+        # pieces are not all in memory at once: the graph needs the cells, first cells and
+        # contacts only.
+        piece_cells_n = self._sum_field("cells")
+        piece_first_index = self._sum_field("first_index")
+        edges = [self._take(("edges",)), self._seam_edges()]
+        self._borders = {}
+        edges = np.concatenate(
+            [e for e in edges if e is not None and e.size] or [np.zeros((0, 4), "int64")]
+        )
         edges = edges.astype("int64", copy=False)
-        cells = np.concatenate([[0], sums["cells"]]).astype("float64")
-        first = np.concatenate([[np.iinfo("int64").max], sums["first_index"]])
+        cells = np.concatenate([[0], piece_cells_n]).astype("float64")
+        first = np.concatenate([[np.iinfo("int64").max], piece_first_index])
         # Pieces: nodes joined across tile seams within one block.
         same = edges[edges[:, 3] == 1]
         piece = _components(n + 1, same[:, 0], same[:, 1])
@@ -326,6 +339,7 @@ class ParcelAccumulator:
             self.min_cells,
             self.max_cells,
         )
+        del edges, same
         group_of_piece[piece[0]] = -1  # node 0 is "no piece"
         valid = group_of_piece >= 0
         groups, inv = np.unique(group_of_piece[valid], return_inverse=True)
@@ -344,8 +358,13 @@ class ParcelAccumulator:
         n_parcels = int(kept.size)
         np_idx = node_parcel[1:]
         stats = {}
-        for k in list(sums):
-            v = sums.pop(k)  # each field's pieces are released once summed
+        for k in fields:  # each field is read back, summed and released in turn
+            if k == "cells":
+                v, piece_cells_n = piece_cells_n, None
+            elif k == "first_index":
+                v, piece_first_index = piece_first_index, None
+            else:
+                v = self._sum_field(k)
             if k.endswith("_max"):
                 mx = np.full(n_parcels + 1, -np.inf)
                 np.maximum.at(mx, np_idx, v)
@@ -356,14 +375,16 @@ class ParcelAccumulator:
                 stats[k] = mn[1:]
             else:
                 stats[k] = np.bincount(np_idx, weights=v, minlength=n_parcels + 1)[1:]
+            del v
         stats["cells"] = stats["cells"].round().astype("int64")
-        lc = np.concatenate(self._lc).astype("int64") if self._lc else np.zeros((0, _N_LC), "int64")
-        self._lc = []
+        lc = self._take(("lc",))
+        lc = np.zeros((0, _N_LC), "int64") if lc is None else lc.astype("int64", copy=False)
         lc_cells = np.zeros((n_parcels + 1, _N_LC), dtype="int64")
         np.add.at(lc_cells, np_idx, lc)
         del lc
-        county_cells = _county_cells(self._county, node_parcel)
-        self._county = []
+        county = self._take(("county",))
+        county_cells = _county_cells([] if county is None else [county], node_parcel)
+        del county
         return ParcelSet(
             n_parcels,
             stats,
