@@ -22,7 +22,7 @@ from sxplan.layers.windows import run_tiles
 
 from .parcels import ParcelSet, piece_parcel_ids
 
-__all__ = ["parcel_outlines"]
+__all__ = ["parcel_outlines", "pinched_values"]
 
 
 def parcel_outlines(
@@ -110,7 +110,9 @@ def parcel_outlines(
         whole: dict[int, list] = {}
         for v, g in zip(values[own].tolist(), polys[own], strict=True):
             whole.setdefault(v, []).append(g)
-        return values[~own], polys[~own], {v: _finish(v, ps) for v, ps in whole.items()}
+        pinched = set(pinched_values(pid).tolist())
+        done = {v: _finish(v, ps, check=v in pinched) for v, ps in whole.items()}
+        return values[~own], polys[~own], done
 
     def write(tile, result):
         if result is not None:
@@ -134,8 +136,30 @@ def parcel_outlines(
         raise RuntimeError(f"parcels {left} were never finished; please report")
 
 
-def _finish(pid: int, ps: list):
-    """One parcel's outline from its tile pieces: merged, valid (OGC), normalised."""
+def pinched_values(pid: np.ndarray) -> np.ndarray:
+    """Values of ``pid`` (> 0) that meet themselves at a cell corner only, sorted.
+
+    That is a 2 x 2 block of cells holding the value on one diagonal and other values on
+    the other. GDAL traces the outline of such a value through that corner twice, which
+    OGC calls invalid. The outline GDAL traces for any other value is valid: its rings
+    follow cell edges, so they can neither cross nor touch anywhere but at such a corner
+    (a hole touching the shell, or two holes, meet there too). So only these values need
+    :func:`shapely.is_valid` (``tests/siting/test_polygonize.py`` checks the claim on
+    random rasters against ``is_valid`` itself).
+    """
+    pid = np.asarray(pid)
+    a, b, c, d = pid[:-1, :-1], pid[:-1, 1:], pid[1:, :-1], pid[1:, 1:]
+    main = (a > 0) & (a == d) & (b != a) & (c != a)  # the value on the main diagonal
+    anti = (b > 0) & (b == c) & (a != b) & (d != b)  # the value on the other diagonal
+    return np.unique(np.concatenate([a[main], b[anti]]))
+
+
+def _finish(pid: int, ps: list, check: bool = True):
+    """One parcel's outline from its tile pieces: merged, valid (OGC), normalised.
+
+    ``check=False`` (one piece, traced by GDAL, of a value not in :func:`pinched_values`)
+    skips the validity test, which such an outline always passes.
+    """
     if not ps:
         raise RuntimeError(f"parcel {pid} has no cells on re-reading; please report")
     if len(ps) == 1:
@@ -144,7 +168,8 @@ def _finish(pid: int, ps: list):
         # Drop vertices left on straight edges where tiles met (GDAL's own outlines have
         # none), so the geometry does not depend on the tiling.
         geom = shapely.simplify(shapely.union_all(ps), 0.0)
-    if not shapely.is_valid(geom):
+        check = True
+    if check and not shapely.is_valid(geom):
         # GDAL traces cells that touch only at a corner (8-connected parcels) as one ring
         # through that corner twice, which OGC calls a self-intersection (QGIS and ArcGIS
         # flag it); the valid form is two polygons meeting at the point, which is also

@@ -353,9 +353,9 @@ def test_parcels_within_one_tile_and_across_tiles_equal_the_whole(world, tmp_pat
     finishing = []
     real = polygonize._finish
 
-    def spy(pid, pieces):
+    def spy(pid, pieces, **kw):
         finishing.append((threading.current_thread() is threading.main_thread(), len(pieces)))
-        return real(pid, pieces)
+        return real(pid, pieces, **kw)
 
     monkeypatch.setattr(polygonize, "_finish", spy)
     a = _run(world, tmp_path / "a", techs=["pv"])
