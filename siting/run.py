@@ -194,7 +194,7 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
     for tech, tr in results.items():
         ds = dataset("siting.parcels")
         path = out_dir / ds.filename(tech=tech)
-        blocks = (tr.outlines.frame(b) for b in _row_blocks(ds.check(tr.parcels)))
+        blocks = tr.outlines.frames(ds.check(tr.parcels))  # bounded by rows and bytes
         outputs[f"parcels_{tech}"] = write_gpkg_blocks(blocks, path, ds.layer_name(tech=tech))
         tr.parcels_gpkg = path
     exclusions = pd.concat([r.exclusions for r in results.values()], ignore_index=True)
@@ -217,12 +217,6 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
         cfg.model_dump(mode="json"),
         gpd.GeoSeries(shortlist["geometry"], crs="EPSG:4326"),
     )
-
-
-def _row_blocks(table: pd.DataFrame, rows: int = 20_000):
-    """``table`` in blocks of ``rows`` rows (at least one block, which may be empty)."""
-    for i0 in range(0, max(len(table), 1), rows):
-        yield table.iloc[i0 : i0 + rows]
 
 
 def _resolve(tp: TechPass):

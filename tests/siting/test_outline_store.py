@@ -113,3 +113,43 @@ def test_highways_without_geometry_leave_the_distance_missing(tmp_path):
     store.close()
     assert store.dist_highway_m is not None and np.isnan(store.dist_highway_m).all()
     assert np.isfinite(store.lon).all()
+
+
+@pytest.mark.parametrize(("rows", "nbytes"), [(20_000, 10**9), (7, 10**9), (20_000, 2_000), (7, 1)])
+def test_frames_are_row_blocks_bounded_by_rows_and_outline_bytes(
+    tmp_path, monkeypatch, rows, nbytes
+):
+    """frames() gives the table's rows in order, in blocks of at most FRAME_ROWS rows and
+    FRAME_BYTES of WKB (one row at least: a limit of 1 byte gives one row a block)."""
+    monkeypatch.setattr(outline_store, "FRAME_ROWS", rows)
+    monkeypatch.setattr(outline_store, "FRAME_BYTES", nbytes)
+    n = 40
+    outlines = _outlines(n)
+    store = OutlineStore(n, tmp_path / "o.wkb", ALBERS)
+    store.consume(np.arange(1, n + 1), outlines)
+    store.close()
+    ids = [f"PV-{i:03d}" for i in range(1, n + 1)]
+    store.name_rows(ids, np.arange(n))
+    table = pd.DataFrame({"parcel_id": ids[::-1], "x": np.arange(n)})
+    blocks = list(store.frames(table))
+    size = [len(shapely.to_wkb(g)) for g in store.frame(table).geometry]  # 9 vertices, 1 is 15
+    assert pd.concat(blocks).equals(store.frame(table))
+    assert all(0 < len(b) <= rows for b in blocks)
+    i = 0
+    for b in blocks:  # each block is as long as both limits allow, and within them
+        in_block = size[i : i + len(b)]
+        assert len(b) == 1 or sum(in_block) <= nbytes
+        nxt = i + len(b)
+        if nxt < n:
+            assert len(b) == rows or sum(size[i : nxt + 1]) > nbytes
+        i = nxt
+    # the same greedy cut, row by row
+    want, held, count = 0, 0, 0
+    for z in size:
+        if count and (count == rows or held + z > nbytes):
+            want, held, count = want + 1, 0, 0
+        held, count = held + z, count + 1
+    assert len(blocks) == want + 1
+    assert {(20_000, 10**9): 1, (7, 10**9): 6, (7, 1): 40}.get((rows, nbytes), 4) == want + 1
+    empty = list(store.frames(table.iloc[:0]))
+    assert len(empty) == 1 and len(empty[0]) == 0
