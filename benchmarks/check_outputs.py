@@ -5,7 +5,8 @@ For every float COG of ``RUN`` (not categorical), each of the first ``--levels``
 band (NaN where a block has none), within ``1e-5``. The means are computed here from the full
 band, in bands of rows, independently of ``sxplan.layers.overviews``. With ``--ref REF``, every
 file of ``RUN`` must also equal ``REF``'s: rasters by the values of the full-resolution band
-(NaN equal to NaN) and every overview level bit for bit, other files by sha256.
+(NaN equal to NaN) and every overview level bit for bit, GeoPackages by their features
+(columns, values and geometry WKB, when their bytes differ), other files by sha256.
 
 Prints one line per file and exits 1 if anything differs. A benchmark figure is only quoted for
 a run this passes on: a full-resolution check alone once missed overview blocks of nodata
@@ -83,6 +84,8 @@ def reference_errors(path: Path, ref: Path, rows: int = 2048) -> list[str]:
 
     if not ref.is_file():
         return [f"no {ref.name} in the reference"]
+    if path.suffix == ".gpkg":
+        return [] if file_sha256(path) == file_sha256(ref) else gpkg_errors(path, ref)
     if path.suffix != ".tif":
         return [] if file_sha256(path) == file_sha256(ref) else ["bytes differ"]
     problems = []
@@ -105,6 +108,36 @@ def reference_errors(path: Path, ref: Path, rows: int = 2048) -> list[str]:
                         "full resolution differs" if k is None else f"level {k} differs"
                     )
                     break
+    return problems
+
+
+def gpkg_errors(path: Path, ref: Path, rows: int = 20_000) -> list[str]:
+    """Differences in content between two GeoPackages: layers, CRS, columns, values, WKB.
+
+    Two files of the same features can differ in bytes (a layer appended in blocks writes
+    its pages and spatial index in another order), so GeoPackages whose bytes differ are
+    compared feature by feature, in blocks of ``rows``.
+    """
+    import pyogrio
+    import shapely
+
+    layers, want = pyogrio.list_layers(path).tolist(), pyogrio.list_layers(ref).tolist()
+    if layers != want:
+        return [f"layers differ: {layers} vs {want}"]
+    problems = []
+    for name, _ in layers:
+        info, info_ref = pyogrio.read_info(path, layer=name), pyogrio.read_info(ref, layer=name)
+        if info["features"] != info_ref["features"] or info["crs"] != info_ref["crs"]:
+            problems.append(f"layer {name}: feature count or CRS differ")
+            continue
+        for i0 in range(0, info["features"], rows):
+            kw = {"layer": name, "skip_features": i0, "max_features": rows}
+            a, b = pyogrio.read_dataframe(path, **kw), pyogrio.read_dataframe(ref, **kw)
+            same = a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+            wkb_a = shapely.to_wkb(np.asarray(a.geometry.values)).tolist()
+            if not same or wkb_a != shapely.to_wkb(np.asarray(b.geometry.values)).tolist():
+                problems.append(f"layer {name}: features {i0}-{i0 + len(a)} differ")
+                break
     return problems
 
 

@@ -64,3 +64,37 @@ def test_sxplan_cogs_pass_and_nearest_overviews_or_another_level_fail(tmp_path, 
     assert "full resolution differs" in problems
     (ref / "t.csv").write_text("a\n2\n", encoding="utf-8")
     assert check_outputs.reference_errors(run / "t.csv", ref / "t.csv") == ["bytes differ"]
+
+
+def test_geopackages_of_the_same_features_pass_whatever_their_bytes(tmp_path):
+    """The same features written whole or appended in blocks (other bytes) pass; one value
+    or one vertex changed is named with its layer and block."""
+    import geopandas as gpd
+    import shapely
+
+    from sxplan.layers.io import write_gpkg_blocks
+
+    n = 50
+    gdf = gpd.GeoDataFrame(
+        {"parcel_id": [f"PV-{i:03d}" for i in range(n)], "area_km2": np.arange(n) / 7},
+        geometry=shapely.buffer(shapely.points(np.arange(n), np.arange(n)), 0.3),
+        crs="EPSG:4326",
+    )
+    whole, parts = tmp_path / "whole.gpkg", tmp_path / "parts.gpkg"
+    write_gpkg_blocks([gdf], whole, "parcels")
+    write_gpkg_blocks([gdf.iloc[i : i + 7] for i in range(0, n, 7)], parts, "parcels")
+    assert whole.read_bytes() != parts.read_bytes()
+    assert check_outputs.reference_errors(parts, whole) == []
+    changed = tmp_path / "changed.gpkg"
+    other = gdf.copy()
+    other.loc[33, "area_km2"] += 1e-12
+    write_gpkg_blocks([other], changed, "parcels")
+    assert check_outputs.gpkg_errors(changed, whole, rows=20) == [
+        "layer parcels: features 20-40 differ"
+    ]
+    moved = gdf.copy()
+    moved.loc[45, "geometry"] = shapely.affinity.translate(gdf.geometry[45], 1e-9)
+    write_gpkg_blocks([moved], changed, "parcels")
+    assert check_outputs.gpkg_errors(changed, whole, rows=20) == [
+        "layer parcels: features 40-50 differ"
+    ]
