@@ -8,8 +8,9 @@ neighbours and sums the statistics per parcel.
 
 A pass over a national grid gathers millions of pieces. With a ``spill_dir``, the per-piece
 arrays held beyond ``spill_bytes`` are appended to scratch ``.npy`` files there and read back,
-in the same order, by ``finish`` (after the pass, when its tiles no longer hold memory): the
-pass's memory no longer grows with the grid, and the parcels are the same bits.
+in the same order, by ``finish`` (after the pass, when its tiles no longer hold memory), and
+the parcels are the same bits. What still grows with the grid is small: each tile's border
+pieces and kept-piece numbers, held until the outlines are drawn.
 
 Inputs: :class:`~sxplan.siting._parcel_pieces.PieceTile` per tile, grid shape, block side,
 connectivity, parcel size limits in cells; optionally a scratch folder and a byte limit.
