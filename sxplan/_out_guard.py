@@ -13,7 +13,8 @@ around that:
   a second run into the same folder stops with a clear message; a lock whose pid is dead is
   taken over.
 - :func:`clean_stale`: staging folders ``.<out>.partial-<pid>`` whose pid is dead and which carry
-  the staging mark :data:`STAGING_MARK` (left by SIGKILL, a power cut) are removed; a previous
+  the staging mark :data:`STAGING_MARK`, or sxplan's ``run.json`` once the run was finished
+  (left by SIGKILL, a power cut) are removed; a previous
   run folder set aside as ``.<out>.old-<pid>`` by a run killed during the final swap is put
   back when ``--out`` is missing, else removed.
 
@@ -246,13 +247,18 @@ def clean_stale(out: Path, log: Callable[[str], None] | None = None) -> list[Pat
     """Remove what dead runs into ``out`` left beside it; return the paths handled.
 
     Only names of sxplan's exact pattern with a dead pid are touched, and only when they carry
-    sxplan's mark (the staging mark, or a run.json of a run folder).
+    sxplan's mark (the staging mark, or a run.json of a run folder: a finished run removes the
+    staging mark just before its final rename, so a SIGKILL in between leaves only that).
     """
     handled = []
     if not out.parent.is_dir():
         return handled
     for path in sorted(out.parent.iterdir()):
-        if _stale_pid(path, out, "partial") is not None and (path / STAGING_MARK).is_file():
+        # a staging folder carries the mark until its run is finished, then a run.json with
+        # RUN_MARK_KEY: a SIGKILL between removing the mark and the final rename leaves that
+        if _stale_pid(path, out, "partial") is not None and (
+            (path / STAGING_MARK).is_file() or is_run_folder(path)
+        ):
             shutil.rmtree(path, ignore_errors=True)
             handled.append(path)
             if log:

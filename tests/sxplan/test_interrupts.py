@@ -9,6 +9,7 @@ stops with exit 2.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -202,6 +203,24 @@ def test_unmarked_lookalike_staging_folder_is_left_alone(tmp_path):
     other.mkdir()
     assert main(["layers", str(project), "--out", str(out)]) == 0
     assert (mine / "data.csv").read_text(encoding="utf-8") == "keep" and other.is_dir()
+
+
+def test_finished_staging_folder_of_a_killed_run_is_removed(tmp_path):
+    """A SIGKILL after a finished run removed its staging mark but before the rename leaves
+    .<out>.partial-<pid> with sxplan's run.json and no mark (CI caught one): the next run
+    removes it; the same folder without sxplan's run.json key is left alone."""
+    project = tiny_project(tmp_path / "proj")
+    out = tmp_path / "run"
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    finished = tmp_path / f".run.partial-{dead_pid()}"
+    shutil.copytree(out, finished)  # a finished run's files, run.json with its mark key
+    assert not (finished / ".sxplan-staging").exists()
+    lookalike = tmp_path / f".run.partial-{dead_pid()}"
+    lookalike.mkdir()
+    (lookalike / "run.json").write_text(json.dumps({"other": 1}), encoding="utf-8")
+    assert main(["layers", str(project), "--out", str(out), "--overwrite"]) == 0
+    assert not finished.exists() and lookalike.is_dir()
+    assert _leftovers(out) == [lookalike.name]
 
 
 def test_run_killed_during_the_swap_gets_its_previous_folder_back(tmp_path, capsys):
