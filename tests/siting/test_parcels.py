@@ -235,7 +235,10 @@ def test_county_and_base_columns_equal_a_per_parcel_pandas_build():
 
 
 def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells, **spill):
-    """Pieces of every tile with land cover and counties, resolved (as the shared pass)."""
+    """Pieces of every tile with land cover and counties, resolved (as the shared pass).
+
+    Returns the ParcelSet and how many times the accumulator spilled its pieces to disk.
+    """
     from rasterio.windows import Window
 
     from sxplan.siting._parcel_graph import ParcelAccumulator
@@ -253,9 +256,33 @@ def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells, **spi
                 max_fields=("v",), landcover=lc[sl], county=county[sl],
             )  # fmt: skip
             acc.add(win, pt)
-    if spill:
-        _accumulate.spills = acc.spills
-    return acc.finish()
+    return acc.finish(), acc.spills
+
+
+def _random_case(seed: int):
+    """Candidate cells (60 %), a value, land cover and 3 counties on a 31 x 37 grid."""
+    rng = np.random.default_rng(seed)
+    c = rng.random((31, 37)) < 0.6
+    v = rng.random(c.shape)
+    lc = rng.integers(0, 9, c.shape).astype("uint8")
+    county = rng.integers(1, 4, c.shape).astype("int32")
+    return c, v, lc, county
+
+
+def _assert_same_parcel_set(a, b):
+    """Every array of two ParcelSets equal, statistics to the bit and dtype."""
+    assert a.n == b.n > 5
+    assert sorted(a.stats) == sorted(b.stats)
+    for k in b.stats:
+        assert a.stats[k].dtype == b.stats[k].dtype, k
+        np.testing.assert_array_equal(a.stats[k], b.stats[k])
+    for x, y in [(a.lc_cells, b.lc_cells), (a.county_cells, b.county_cells)]:
+        assert x.dtype == y.dtype == np.int64
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(a.node_parcel, b.node_parcel)
+    assert a.tile_offsets == b.tile_offsets
+    for x, y in zip(a.tile_kept, b.tile_kept, strict=True):
+        np.testing.assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize("tile", [3, 5, 37])
@@ -265,24 +292,12 @@ def test_narrow_storage_of_pieces_gives_the_same_parcel_set(monkeypatch, tile):
     (forced by a node-id limit of 0)."""
     from sxplan.siting import _parcel_graph
 
-    rng = np.random.default_rng(7)
-    c = rng.random((31, 37)) < 0.6
-    v = rng.random(c.shape)
-    lc = rng.integers(0, 9, c.shape).astype("uint8")
-    county = rng.integers(1, 4, c.shape).astype("int32")
+    c, v, lc, county = _random_case(7)
     args = (c, v, lc, county, tile, 4, 8, 3, 19)
-    narrow = _accumulate(*args)
+    narrow, _ = _accumulate(*args)
     monkeypatch.setattr(_parcel_graph, "_INT32_MAX", 0)
-    wide = _accumulate(*args)
-    assert narrow.n == wide.n > 5
-    assert sorted(narrow.stats) == sorted(wide.stats)
-    for k in wide.stats:
-        assert narrow.stats[k].dtype == wide.stats[k].dtype, k
-        np.testing.assert_array_equal(narrow.stats[k], wide.stats[k])
-    for a, b in [(narrow.lc_cells, wide.lc_cells), (narrow.county_cells, wide.county_cells)]:
-        assert a.dtype == b.dtype == np.int64
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(narrow.node_parcel, wide.node_parcel)
+    wide, _ = _accumulate(*args)
+    _assert_same_parcel_set(narrow, wide)
     # every candidate cell of a parcel is counted once by land cover and once by county
     assert narrow.lc_cells.sum() == narrow.county_cells[:, 2].sum() == narrow.stats["cells"].sum()
 
@@ -292,15 +307,12 @@ def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_b
     """Pieces written to scratch files during a pass (spill_bytes 0: after every tile; 2,000:
     every few tiles) resolve to the same parcels, to the bit and dtype, as pieces held in
     memory, and finish() leaves no scratch file behind."""
-    rng = np.random.default_rng(11)
-    c = rng.random((31, 37)) < 0.6
-    v = rng.random(c.shape)
-    lc = rng.integers(0, 9, c.shape).astype("uint8")
-    county = rng.integers(1, 4, c.shape).astype("int32")
+    c, v, lc, county = _random_case(11)
     args = (c, v, lc, county, tile, 4, 8, 3, 19)
-    held = _accumulate(*args)
+    held, none = _accumulate(*args)
     spill_dir = tmp_path / "pieces"
-    spilled = _accumulate(*args, spill_dir=spill_dir, spill_bytes=spill_bytes)
+    spilled, spills = _accumulate(*args, spill_dir=spill_dir, spill_bytes=spill_bytes)
+    assert none == 0
     # a tile with candidate cells adds pieces: a limit of 0 spills after each such tile
     with_cells = sum(
         c[r0 : r0 + tile, c0 : c0 + tile].any()
@@ -308,17 +320,8 @@ def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_b
         for c0 in range(0, 37, tile)
     )
     if spill_bytes == 0:
-        assert _accumulate.spills == with_cells
+        assert spills == with_cells
     else:
-        assert 2 <= _accumulate.spills < with_cells
+        assert 2 <= spills < with_cells
     assert spill_dir.is_dir() and not any(spill_dir.iterdir())
-    assert spilled.n == held.n > 5
-    assert sorted(spilled.stats) == sorted(held.stats)
-    for k in held.stats:
-        assert spilled.stats[k].dtype == held.stats[k].dtype, k
-        np.testing.assert_array_equal(spilled.stats[k], held.stats[k])
-    np.testing.assert_array_equal(spilled.lc_cells, held.lc_cells)
-    np.testing.assert_array_equal(spilled.county_cells, held.county_cells)
-    np.testing.assert_array_equal(spilled.node_parcel, held.node_parcel)
-    for a, b in zip(spilled.tile_kept, held.tile_kept, strict=True):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_parcel_set(spilled, held)
