@@ -199,8 +199,9 @@ class ParcelAccumulator:
         None if no tile added to it. Integer counts come back as stored (int32 while node ids
         fit); the caller widens them.
         """
-        parts = [np.load(path, allow_pickle=False) for path in self._spilled.get(key, [])]
-        for path in self._spilled.pop(key, []):
+        paths = self._spilled.pop(key, [])
+        parts = [np.load(path, allow_pickle=False) for path in paths]
+        for path in paths:
             path.unlink()
         held = self._sums.get(key[1], []) if key[0] == "sums" else getattr(self, f"_{key[0]}")
         parts += held

@@ -459,7 +459,7 @@ class _WriterStack:
         with Budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
         release_free_memory()
-        errors = [f.exception() for f in futures if f.exception() is not None]
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
         if errors:
             raise errors[0]
         return False
