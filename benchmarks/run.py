@@ -205,7 +205,7 @@ def main(argv=None) -> int:
         "--ref",
         type=Path,
         help="with --check, also compare every output with this reference run folder (values, "
-        "every overview level bit for bit, other files by sha256)",
+        "every overview level bit for bit, GeoPackages by features, other files by sha256)",
     )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -213,6 +213,8 @@ def main(argv=None) -> int:
     args.out = (args.out or args.data / "results" / "siting").resolve()
     if args.ref is not None and not args.check:
         ap.error("--ref needs --check")
+    if args.ref is not None and not args.ref.is_dir():  # before the run, not after it
+        ap.error(f"--ref {args.ref}: no such folder; give an earlier run's --out")
     if args.worker:
         print(json.dumps(worker(args)))
         return 0

@@ -47,6 +47,12 @@ def test_check_passes_a_right_run_and_names_each_file_a_reference_disagrees_with
     assert check["differences"][tif.name][0] == "full resolution differs"
 
 
-def test_ref_without_check_is_refused(tmp_path):
-    with pytest.raises(SystemExit):
-        run.main(["--res", "2000", "--data", str(tmp_path), "--ref", str(tmp_path)])
+def test_ref_without_check_or_not_a_folder_is_refused_before_the_run(tmp_path, capsys):
+    base = ["--res", "2000", "--data", str(tmp_path / "data")]
+    with pytest.raises(SystemExit) as exc:
+        run.main([*base, "--ref", str(tmp_path)])
+    assert exc.value.code == 2 and "--ref needs --check" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        run.main([*base, "--check", "--ref", str(tmp_path / "nowhere")])
+    assert exc.value.code == 2 and "nowhere: no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # refused before any dataset was generated
