@@ -48,6 +48,30 @@ def test_rasters_do_not_depend_on_tiling_or_threads(tmp_path):
     assert abs(m["stats"]["province_area_km2"] - 156_700) < 100
 
 
+def test_a_subset_of_rasters_has_the_same_values_and_only_those_files(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert generate.main(["--res", "2000", "--out", str(full), "--workers", "1"]) == 0
+    argv = ["--res", "2000", "--out", str(part), "--block", "16", "--rasters", "landcover,dem"]
+    assert generate.main(argv) == 0
+    for name in ("dem", "landcover"):
+        with rasterio.open(full / f"{name}.tif") as sa, rasterio.open(part / f"{name}.tif") as sb:
+            assert np.array_equal(sa.read(1), sb.read(1)), name
+            assert sa.profile["dtype"] == sb.profile["dtype"], name
+    assert not (part / "ghi.tif").exists() and not (part / "wind.tif").exists()
+    m = json.loads((part / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(m["rasters"]) == ["dem", "landcover"]
+    assert "ghi" not in m["sha256"] and "wind" not in m["sha256"]
+    full_m = json.loads((full / "manifest.json").read_text(encoding="utf-8"))
+    assert m["landcover_share_of_grid"] == full_m["landcover_share_of_grid"]
+
+
+def test_an_unknown_raster_name_is_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "x"
+    assert generate.main(["--res", "2000", "--out", str(out), "--rasters", "dem,slope"]) == 2
+    assert "slope" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_china_area_is_window_independent_and_china_sized(tmp_path):
     """``--area china`` at 5 km: same bytes whatever the tiling; 9.6 M km2 by cell count."""
     import geopandas as gpd
