@@ -181,12 +181,13 @@ class Budget:
     def pieces_held_bytes(self) -> float:
         """Parcel pieces a whole run's pass holds in memory, all technologies: ``M / 16``.
 
-        Pieces are gathered over the whole pass and resolved after it. Their arrays grow with
-        the grid, so beyond this they go to scratch files until the pass ends
-        (:class:`sxplan.siting._parcel_graph.ParcelAccumulator`). China at 90 m wrote 258 MB
-        of them (the run had peaked at 1,067 MB with them held); the 30 m province holds
-        about 7 MB and never reaches the limit at 1,024 MB (``benchmarks/README.md``). Chosen,
-        not tuned: spilling costs one write and one read of each array.
+        Pieces, and each tile's border piece numbers, are gathered over the whole pass and
+        resolved after it. Their arrays grow with the grid, so beyond this they go to scratch
+        files until the pass ends (:class:`sxplan.siting._parcel_graph.ParcelAccumulator`).
+        China at 90 m wrote 258 MB of pieces (the run had peaked at 1,067 MB with them held);
+        the 30 m province holds about 7 MB of pieces and 8 MB of borders and never reaches the
+        limit at 1,024 MB (``benchmarks/README.md``). Chosen, not tuned: spilling costs one
+        write and one read of each array.
 
         Examples
         --------

@@ -9,8 +9,9 @@ neighbours and sums the statistics per parcel.
 A pass over a national grid gathers millions of pieces. With a ``spill_dir``, the per-piece
 arrays held beyond ``spill_bytes`` are appended to scratch ``.npy`` files there and read back,
 in the same order, by ``finish`` (after the pass, when its tiles no longer hold memory), and
-the parcels are the same bits. What still grows with the grid is small: each tile's border
-pieces and kept-piece numbers, held until the outlines are drawn.
+the parcels are the same bits. Each tile's border piece numbers (needed to join pieces across
+the seams in ``finish``) go to one scratch file there at the same moments. What still grows
+with the grid is small: each tile's kept-piece numbers, held until the outlines are drawn.
 
 Inputs: :class:`~sxplan.siting._parcel_pieces.PieceTile` per tile, grid shape, block side,
 connectivity, parcel size limits in cells; optionally a scratch folder and a byte limit.
@@ -118,12 +119,13 @@ class ParcelAccumulator:
         self._lc: list = []
         self._county: list = []
         self._edges: list = []
-        self._borders: dict = {}
+        self._borders: dict = {}  # tile key -> (node offset, four sides) or (node offset, None)
+        self._border_file: dict = {}  # tile key -> (byte offset, dtype, four side lengths)
         self.tile_offsets: list[int] = []
         self.tile_kept: list[np.ndarray] = []
         self._spill_dir = None if spill_dir is None else Path(spill_dir)
         self._spill_bytes = float("inf") if spill_bytes is None else float(spill_bytes)
-        self._held = 0  # bytes in _sums, _lc, _county and _edges
+        self._held = 0  # bytes in _sums, _lc, _county, _edges and the borders in memory
         self._spilled: dict[tuple, list[Path]] = {}
         self.spills = 0
 
@@ -166,9 +168,9 @@ class ParcelAccumulator:
             self._edges.append(held[-1])
         key = (int(window.row_off), int(window.col_off), int(window.height), int(window.width))
         local = "uint16" if pt.n <= np.iinfo("uint16").max else "uint32"
-        self._borders[key] = (off,) + tuple(
-            np.asarray(x).astype(local) for x in (pt.top, pt.bottom, pt.left, pt.right)
-        )
+        sides = tuple(np.asarray(x).astype(local) for x in (pt.top, pt.bottom, pt.left, pt.right))
+        self._borders[key] = (off, sides)
+        held.extend(sides)
         self._held += sum(a.nbytes for a in held)
         if self._spill_dir is not None and self._held > self._spill_bytes:
             self._spill()
@@ -190,6 +192,16 @@ class ParcelAccumulator:
                 np.save(path, np.concatenate(parts), allow_pickle=False)
                 self._spilled.setdefault(key, []).append(path)
                 parts.clear()
+        in_memory = [k for k, (_, sides) in self._borders.items() if sides is not None]
+        if in_memory:
+            path = self._spill_dir / "borders.bin"
+            with open(path, "ab") as f:
+                for k in in_memory:
+                    off, sides = self._borders[k]
+                    self._border_file[k] = (f.tell(), sides[0].dtype, tuple(a.size for a in sides))
+                    for a in sides:
+                        a.tofile(f)
+                    self._borders[k] = (off, None)
         self.spills += 1
         self._held = 0
 
@@ -218,26 +230,50 @@ class ParcelAccumulator:
         v = np.zeros(0) if v is None else v
         return v.astype("int64", copy=False) if v.dtype.kind in "iu" else v
 
-    def _border(self, key, side: int) -> np.ndarray:
-        """Global node ids (int64, 0 = none) along one side (0 top, 1 bottom, 2 left, 3 right)."""
-        off, *sides = self._borders[key]
-        a = sides[side].astype("int64")
+    def _border(self, key, side: int, f=None) -> np.ndarray:
+        """Global node ids (int64, 0 = none) along one side (0 top, 1 bottom, 2 left, 3 right).
+
+        ``f``: the open ``borders.bin`` when some borders were written there.
+        """
+        off, sides = self._borders[key]
+        if sides is not None:
+            a = sides[side]
+        else:  # read back the one side from the scratch file
+            start, dtype, sizes = self._border_file[key]
+            f.seek(start + sum(sizes[:side]) * dtype.itemsize)
+            a = np.fromfile(f, dtype=dtype, count=sizes[side])
+        a = a.astype("int64")
         return np.where(a > 0, a + off, 0)
 
     # -- seams between tiles -------------------------------------------------------------------
     def _seam_edges(self) -> np.ndarray:
         keys = sorted(self._borders)
+        if not self._border_file:
+            return self._seam_edges_of(keys, None)
+        path = self._spill_dir / "borders.bin"
+        with open(path, "rb") as f:
+            edges = self._seam_edges_of(keys, f)
+        path.unlink()
+        return edges
+
+    def _seam_edges_of(self, keys, f) -> np.ndarray:
         if len(keys) <= 1:
             return np.zeros((0, 4), dtype="int64")
         row_starts = sorted({k[0] for k in keys})
         col_starts = sorted({k[1] for k in keys})
-        hseams = set(row_starts[1:])
+        # tiles by the row or column where they start or end, in sorted key order
+        by = {name: {} for name in ("top", "bottom", "left", "right")}
+        for k in keys:
+            by["top"].setdefault(k[0], []).append(k)
+            by["bottom"].setdefault(k[0] + k[2], []).append(k)
+            by["left"].setdefault(k[1], []).append(k)
+            by["right"].setdefault(k[1] + k[3], []).append(k)
         out = []
         b = self.block
         # Horizontal seams: pairs crossing between rows r-1 and r (vertical and diagonal).
         for r in row_starts[1:]:
-            above = np.concatenate([self._border(k, 1) for k in keys if k[0] + k[2] == r])
-            below = np.concatenate([self._border(k, 0) for k in keys if k[0] == r])
+            above = np.concatenate([self._border(k, 1, f) for k in by["bottom"][r]])
+            below = np.concatenate([self._border(k, 0, f) for k in by["top"][r]])
             cols = np.arange(self.width)
             same_row_block = (r - 1) // b == r // b
             parts = [(above, below, cols, cols)]
@@ -250,14 +286,15 @@ class ParcelAccumulator:
                 same = same_row_block & ((ca // b) == (cb // b))
                 out.append(self._pairs(a, bb, same))
         # Vertical seams: horizontal pairs, and diagonals not crossing a horizontal seam.
+        rows = np.arange(self.height)
+        inner = np.ones(max(self.height - 1, 0), dtype=bool)  # rows r with r + 1 not a seam
+        inner[np.asarray(row_starts[1:], dtype="int64") - 1] = False
         for c in col_starts[1:]:
-            left = np.concatenate([self._border(k, 3) for k in keys if k[1] + k[3] == c])
-            right = np.concatenate([self._border(k, 2) for k in keys if k[1] == c])
-            rows = np.arange(self.height)
+            left = np.concatenate([self._border(k, 3, f) for k in by["right"][c]])
+            right = np.concatenate([self._border(k, 2, f) for k in by["left"][c]])
             same_col_block = (c - 1) // b == c // b
             parts = [(left, right, rows, rows)]
             if self.connectivity == 8:
-                inner = np.array([r + 1 not in hseams for r in rows[:-1]], dtype=bool)
                 ra = rows[:-1][inner]
                 parts += [
                     (left[ra], right[ra + 1], ra, ra + 1),
@@ -311,7 +348,7 @@ class ParcelAccumulator:
         piece_cells_n = self._sum_field("cells")
         piece_first_index = self._sum_field("first_index")
         edges = [self._take(("edges",)), self._seam_edges()]
-        self._borders = {}
+        self._borders, self._border_file = {}, {}
         edges = np.concatenate(
             [e for e in edges if e is not None and e.size] or [np.zeros((0, 4), "int64")]
         )

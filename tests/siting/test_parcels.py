@@ -237,7 +237,8 @@ def test_county_and_base_columns_equal_a_per_parcel_pandas_build():
 def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells, **spill):
     """Pieces of every tile with land cover and counties, resolved (as the shared pass).
 
-    Returns the ParcelSet and how many times the accumulator spilled its pieces to disk.
+    Returns the ParcelSet, how many times the accumulator spilled its pieces to disk, and
+    how many tiles' borders it then read back from its scratch file.
     """
     from rasterio.windows import Window
 
@@ -256,7 +257,8 @@ def _accumulate(c, v, lc, county, tile, block, conn, min_cells, max_cells, **spi
                 max_fields=("v",), landcover=lc[sl], county=county[sl],
             )  # fmt: skip
             acc.add(win, pt)
-    return acc.finish(), acc.spills
+    borders_on_disk = len(acc._border_file)
+    return acc.finish(), acc.spills, borders_on_disk
 
 
 def _random_case(seed: int):
@@ -294,9 +296,9 @@ def test_narrow_storage_of_pieces_gives_the_same_parcel_set(monkeypatch, tile):
 
     c, v, lc, county = _random_case(7)
     args = (c, v, lc, county, tile, 4, 8, 3, 19)
-    narrow, _ = _accumulate(*args)
+    narrow, *_ = _accumulate(*args)
     monkeypatch.setattr(_parcel_graph, "_INT32_MAX", 0)
-    wide, _ = _accumulate(*args)
+    wide, *_ = _accumulate(*args)
     _assert_same_parcel_set(narrow, wide)
     # every candidate cell of a parcel is counted once by land cover and once by county
     assert narrow.lc_cells.sum() == narrow.county_cells[:, 2].sum() == narrow.stats["cells"].sum()
@@ -304,24 +306,21 @@ def test_narrow_storage_of_pieces_gives_the_same_parcel_set(monkeypatch, tile):
 
 @pytest.mark.parametrize(("tile", "spill_bytes"), [(3, 0), (5, 2_000), (37, 0)])
 def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_bytes):
-    """Pieces written to scratch files during a pass (spill_bytes 0: after every tile; 2,000:
-    every few tiles) resolve to the same parcels, to the bit and dtype, as pieces held in
-    memory, and finish() leaves no scratch file behind."""
+    """Pieces and tile borders written to scratch files during a pass (spill_bytes 0: after
+    every tile; 2,000: every few tiles) resolve to the same parcels, to the bit and dtype, as
+    pieces held in memory, and finish() leaves no scratch file behind."""
     c, v, lc, county = _random_case(11)
     args = (c, v, lc, county, tile, 4, 8, 3, 19)
-    held, none = _accumulate(*args)
+    held, none, none_read = _accumulate(*args)
     spill_dir = tmp_path / "pieces"
-    spilled, spills = _accumulate(*args, spill_dir=spill_dir, spill_bytes=spill_bytes)
-    assert none == 0
-    # a tile with candidate cells adds pieces: a limit of 0 spills after each such tile
-    with_cells = sum(
-        c[r0 : r0 + tile, c0 : c0 + tile].any()
-        for r0 in range(0, 31, tile)
-        for c0 in range(0, 37, tile)
-    )
+    spilled, spills, read = _accumulate(*args, spill_dir=spill_dir, spill_bytes=spill_bytes)
+    assert none == none_read == 0
+    # every tile adds its borders: a limit of 0 spills after each tile
+    n_tiles = len(range(0, 31, tile)) * len(range(0, 37, tile))
     if spill_bytes == 0:
-        assert spills == with_cells
+        assert spills == read == n_tiles
     else:
-        assert 2 <= spills < with_cells
+        assert 2 <= spills < n_tiles
+        assert 0 < read <= n_tiles  # the borders of the tiles after the last spill stay held
     assert spill_dir.is_dir() and not any(spill_dir.iterdir())
     _assert_same_parcel_set(spilled, held)

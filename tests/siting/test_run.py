@@ -397,8 +397,8 @@ def test_float_tile_files_compressed_on_a_short_disk_give_the_same_outputs(
 
 
 def test_pieces_spilled_during_the_pass_give_the_same_outputs(world, tmp_path, monkeypatch):
-    """A run whose pass keeps no parcel pieces in memory (every tile's pieces go to scratch
-    files: Budget.pieces_held_bytes 0) writes the same files bit for bit, and leaves no
+    """A run whose pass keeps no parcel pieces or tile borders in memory (every tile's go to
+    scratch files: Budget.pieces_held_bytes 0) writes the same files bit for bit, and leaves no
     scratch file behind."""
     from sxplan.layers.budget import Budget
     from sxplan.siting import _parcel_graph
@@ -417,8 +417,9 @@ def test_pieces_spilled_during_the_pass_give_the_same_outputs(world, tmp_path, m
     assert spills == []  # the default budget holds a small grid's pieces
     monkeypatch.setattr(Budget, "pieces_held_bytes", property(lambda self: 0.0))
     run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "b", **kw)
-    # 10 x 10 cells in 4-cell tiles: 9 tiles, each technology spills after every tile with pieces
-    assert set(spills) == {"pieces-pv", "pieces-wind"} and len(spills) > 9
+    # 10 x 10 cells in 4-cell tiles: 9 tiles, each technology spills after every tile (its
+    # borders, and its pieces if it has any)
+    assert set(spills) == {"pieces-pv", "pieces-wind"} and len(spills) == 18
     _assert_same_outputs(tmp_path / "a", tmp_path / "b")
     for p in (tmp_path / "a").iterdir():
         if p.is_file():
