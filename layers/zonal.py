@@ -52,8 +52,8 @@ class ZoneCover:
     n_zones : int
         Number of zones (zone ``k`` is row ``k`` of the polygons given).
     run_row, run_start, run_end, run_zone : numpy.ndarray
-        Runs of cells of coverage 1: row, first column, column after the last, zone; sorted by
-        row, then column.
+        Runs of cells of coverage 1: row, first column, column after the last, zone (int32);
+        sorted by row, then column.
     cell, zone, coverage : numpy.ndarray
         Cells of coverage between 0 and 1 (exclusive): cell number (``row x width + col``),
         zone, coverage; sorted by cell.
@@ -79,11 +79,27 @@ class ZoneCover:
         """
         r0, c0, h, w = _window(window)
         lo, hi = np.searchsorted(self.run_row, [r0, r0 + h])
-        start = np.maximum(self.run_start[lo:hi], c0) - c0
-        end = np.minimum(self.run_end[lo:hi], c0 + w) - c0
+        # int64 from here: the window's arrays are small, and cell offsets may pass 2**31
+        start = np.maximum(self.run_start[lo:hi].astype("int64"), c0) - c0
+        end = np.minimum(self.run_end[lo:hi].astype("int64"), c0 + w) - c0
         keep = end > start
         ids = np.flatnonzero(keep) + lo
-        return self.run_row[ids] - r0, start[keep], end[keep], self.run_zone[ids], ids
+        return (
+            self.run_row[ids].astype("int64") - r0,
+            start[keep],
+            end[keep],
+            self.run_zone[ids],
+            ids,
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the cover's arrays."""
+        return sum(
+            a.nbytes
+            for a in (self.run_row, self.run_start, self.run_end, self.run_zone, self.cell)
+            + (self.zone, self.coverage, self.full_cells)
+        )
 
     def interior(self, window: Window) -> np.ndarray:
         """Zone index of every cell of ``window`` wholly inside a zone, else -1 (int32)."""
@@ -149,6 +165,12 @@ class ZoneSums:
         self.run_sum = np.zeros(n_runs if values else 0)
         self.run_count = np.zeros(n_runs if values else 0, dtype="int64")
         self.entry_value = np.full(n_entries if values else 0, np.nan)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sums' own arrays (the cover's are :attr:`ZoneCover.nbytes`)."""
+        arrays = (self.counts, self.entry_class, self.run_sum, self.run_count, self.entry_value)
+        return sum(a.nbytes for a in arrays)
 
     def part_function(self):
         """:meth:`tile` as a function holding the cover only (for tile closures)."""
@@ -388,8 +410,10 @@ def _collector(width: int, piece_cols: int):
     class Collector(Writer):
         def __init__(self):
             super().__init__()
-            self.runs: list[tuple[np.ndarray, ...]] = []
-            self.edges: list[tuple[np.ndarray, ...]] = []
+            # one list per field, in the narrowest exact type (rows and columns < 2**31), so
+            # each field is joined and released in turn (a national grid has tens of millions)
+            self.runs: dict[str, list] = {"row": [], "start": [], "end": [], "zone": []}
+            self.edges: dict[str, list] = {"cell": [], "zone": [], "coverage": []}
             self.full: dict[int, int] = {}
 
         def write(self, feature):
@@ -401,11 +425,17 @@ def _collector(width: int, piece_cols: int):
             cov = np.asarray(props["coverage"], dtype="float64")
             full = cov == 1.0
             part = ~full & (cov > 0)  # the boundary table is sorted once, at the end
-            self.edges.append((cells[part], np.full(int(part.sum()), k, "int32"), cov[part]))
+            for name, a in zip(
+                ("cell", "zone", "coverage"),
+                (cells[part], np.full(int(part.sum()), k, "int32"), cov[part]),
+                strict=True,
+            ):
+                self.edges[name].append(a)
             ids = cells[full]
             self.full[k] = self.full.get(k, 0) + ids.size
             if ids.size:
-                self.runs.append(_runs_of(ids, width, k, piece_cols))
+                for name, a in zip(self.runs, _runs_of(ids, width, k, piece_cols), strict=True):
+                    self.runs[name].append(a.astype("int32", copy=False))
 
         def features(self):
             return None
@@ -457,12 +487,23 @@ def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarra
 
 
 def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
-    def cat(parts, i, dtype):
-        return np.concatenate([p[i] for p in parts]).astype(dtype) if parts else np.zeros(0, dtype)
+    """The collector's lists joined and sorted, field by field (each list emptied as joined)."""
 
-    row, start, end, rzone = (cat(runs, i, d) for i, d in enumerate(("int64",) * 3 + ("int32",)))
+    def take(parts: list, dtype) -> np.ndarray:
+        out = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+        parts.clear()
+        return out
+
+    def sort(arrays: list, order: np.ndarray) -> list:
+        out = []
+        while arrays:  # one field reordered at a time: the old one is released at once
+            out.append(arrays.pop(0)[order])
+        return out
+
+    row, start, end, rzone = (take(runs[k], "int32") for k in ("row", "start", "end", "zone"))
     order = np.lexsort((start, row))
-    row, start, end, rzone = row[order], start[order], end[order], rzone[order]
+    row, start, end, rzone = sort([row, start, end, rzone], order)
+    del order
     same_row = row[1:] == row[:-1]
     overlap = same_row & (start[1:] < end[:-1])
     if overlap.any():
@@ -473,8 +514,12 @@ def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
             "polygons must not overlap (fix the layer, e.g. with QGIS 'Check validity' and "
             "'Topology checker')"
         )
-    cell, zone, cov = (cat(edges, i, d) for i, d in enumerate(("int64", "int32", "float64")))
+    cell = take(edges["cell"], "int64")
+    zone = take(edges["zone"], "int32")
+    cov = take(edges["coverage"], "float64")
     order = np.argsort(cell, kind="stable")
+    cell, zone, cov = sort([cell, zone, cov], order)
+    del order
     full_cells = np.zeros(n_zones, dtype="int64")
     for k, n in full.items():
         full_cells[k] = n
@@ -485,8 +530,8 @@ def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
         start,
         end,
         rzone,
-        cell[order],
-        zone[order],
-        cov[order],
+        cell,
+        zone,
+        cov,
         full_cells,
     )

@@ -153,7 +153,8 @@ def sum_land_by_county(
     eligible_path : str or pathlib.Path
         Where to write the eligible fraction (a Cloud-Optimized GeoTIFF).
     mem_limit_mb : float
-        The memory budget of the process; tiles get :meth:`Budget.run_tiles` of it.
+        The memory budget of the process; tiles get :meth:`Budget.run_tiles` of what the
+        cover and the county sums leave of it (at least a quarter of it).
     reserved : AlignedLayer, optional
         Renewables reservation on the grid.
     removed_reserved_path : str or pathlib.Path, optional
@@ -179,13 +180,18 @@ def sum_land_by_county(
     reserved_fate = FATE_REMOVED + RULES.index("reserved")
     write_removed = "reserved" in inputs.rules
     dem_limit = inputs.limit_layers.get("dem")
+    n = cover.n_zones
+    acc = ZoneSums(cover, n_classes=n_classes, values=mean_layer is not None)
+    # the cover and the sums are held through the pass (per run of cells and per boundary
+    # cell: hundreds of MB for a national grid), so the tiles plan with what is left
+    held_mb = (cover.nbytes + acc.nbytes) / 2**20
     tiles = plan_tiles(
         grid,
         bytes_per_cell=_BYTES_PER_CELL,
         tile_size=tile_size,
         halo=inputs.halo,
         n_workers=Budget.workers(),  # tiles computed at once share the budget
-        budget=Budget.of(mem_limit_mb).run_tiles(),
+        budget=Budget.of(max(mem_limit_mb / 4, mem_limit_mb - held_mb)).run_tiles(),
     )
 
     def compute(tile):
@@ -211,8 +217,6 @@ def sum_land_by_county(
         part = share_of(tile.window, classes=classes, values=values, valid=ok)
         return part, eligible_fraction(credit, fate), removed
 
-    n = cover.n_zones
-    acc = ZoneSums(cover, n_classes=n_classes, values=mean_layer is not None)
     share_of = acc.part_function()  # no accumulator state in the tile closure
     writers = {
         "eligible": RasterTileWriter(

@@ -185,9 +185,27 @@ def test_zones_done_in_bands_of_rows_give_the_same_cover(tmp_path, max_cells):
     for name in ("run_row", "run_start", "run_end", "run_zone", "cell", "zone", "coverage"):
         assert np.array_equal(getattr(whole, name), getattr(banded, name)), name
     assert whole.full_cells.tolist() == banded.full_cells.tolist()
+    # runs are held in int32 (a national grid has tens of millions), handed out in int64
+    assert {getattr(whole, n).dtype for n in ("run_row", "run_start", "run_end")} == {
+        np.dtype("int32")
+    }
+    assert all(a.dtype == np.int64 for a in whole.runs(g.full_window())[:3])
+    n_runs, n_entries = whole.run_row.size, whole.cell.size
+    assert whole.nbytes == 16 * n_runs + 20 * n_entries + 8 * len(zones)
     path = _write(tmp_path, "v", np.zeros(g.shape, dtype="float32"), g, None)
     ref = exact_extract(str(path), zones, ["cell_id", "coverage"], output="pandas")
     expected = np.zeros((len(zones), g.n_cells))
     for k, row in ref.iterrows():
         expected[k, np.asarray(row["cell_id"], dtype="int64")] = row["coverage"]
     assert np.array_equal(_dense(banded, g), expected)
+
+
+def test_sums_count_their_own_bytes():
+    # what the sinks pass subtracts from the tiles' budget besides the cover
+    g = _grid()
+    cover = zone_cover(_zones(), g, mem_limit_mb=64, piece_cols=2)
+    runs, entries, zones = cover.run_row.size, cover.cell.size, cover.n_zones
+    assert ZoneSums(cover, n_classes=3).nbytes == 8 * 3 * zones + 4 * entries
+    assert ZoneSums(cover, n_classes=3, values=True).nbytes == (
+        8 * 3 * zones + 4 * entries + 16 * runs + 8 * entries
+    )
