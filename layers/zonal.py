@@ -33,6 +33,7 @@ from sxplan.errors import LayerValueError
 
 from .budget import Budget
 from .grid import GridSpec
+from .heap import release_free_memory
 
 __all__ = ["ZoneCover", "ZoneSums", "zone_cover"]
 
@@ -415,6 +416,7 @@ def _collector(width: int, piece_cols: int):
             self.runs: dict[str, list] = {"row": [], "start": [], "end": [], "zone": []}
             self.edges: dict[str, list] = {"cell": [], "zone": [], "coverage": []}
             self.full: dict[int, int] = {}
+            self.seen = 0
 
         def write(self, feature):
             f = JSONFeature()
@@ -433,6 +435,9 @@ def _collector(width: int, piece_cols: int):
                 self.edges[name].append(a)
             ids = cells[full]
             self.full[k] = self.full.get(k, 0) + ids.size
+            self.seen += 1
+            if self.seen % 64 == 0:  # exactextract's per-zone arrays leave the heap in holes
+                release_free_memory()
             if ids.size:
                 for name, a in zip(self.runs, _runs_of(ids, width, k, piece_cols), strict=True):
                     self.runs[name].append(a.astype("int32", copy=False))
@@ -492,12 +497,14 @@ def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
     def take(parts: list, dtype) -> np.ndarray:
         out = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
         parts.clear()
+        release_free_memory()  # the parts were small heap blocks: give their pages back
         return out
 
     def sort(arrays: list, order: np.ndarray) -> list:
         out = []
         while arrays:  # one field reordered at a time: the old one is released at once
             out.append(arrays.pop(0)[order])
+            release_free_memory()
         return out
 
     row, start, end, rzone = (take(runs[k], "int32") for k in ("row", "start", "end", "zone"))
