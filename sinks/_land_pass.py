@@ -152,7 +152,7 @@ def sum_land_by_county(
         Exact coverage of the grid by the counties (:func:`sxplan.layers.zonal.zone_cover`).
     eligible_path : str or pathlib.Path
         Where to write the eligible fraction (a Cloud-Optimized GeoTIFF).
-    mem_limit_mb : float
+    mem_limit_mb : float or Budget
         The memory budget of the process; tiles get :meth:`Budget.run_tiles` of what the
         cover and the county sums leave of it (at least a quarter of it).
     reserved : AlignedLayer, optional
@@ -185,13 +185,14 @@ def sum_land_by_county(
     # the cover and the sums are held through the pass (per run of cells and per boundary
     # cell: hundreds of MB for a national grid), so the tiles plan with what is left
     held_mb = (cover.nbytes + acc.nbytes) / 2**20
+    budget_mb = Budget.of(mem_limit_mb).mem_limit_mb  # a number of MB or a Budget
     tiles = plan_tiles(
         grid,
         bytes_per_cell=_BYTES_PER_CELL,
         tile_size=tile_size,
         halo=inputs.halo,
         n_workers=Budget.workers(),  # tiles computed at once share the budget
-        budget=Budget.of(max(mem_limit_mb / 4, mem_limit_mb - held_mb)).run_tiles(),
+        budget=Budget.of(max(budget_mb / 4, budget_mb - held_mb)).run_tiles(),
     )
 
     def compute(tile):
