@@ -96,7 +96,8 @@ class ParcelAccumulator:
         Scratch folder (created) for the per-piece arrays held beyond ``spill_bytes``; the
         caller removes it. None: everything stays in memory.
     spill_bytes : float, optional
-        Bytes of per-piece arrays held in memory before they are written to ``spill_dir``.
+        Bytes of per-piece arrays and tile borders held in memory before they are written
+        to ``spill_dir``.
     """
 
     def __init__(
