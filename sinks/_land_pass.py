@@ -112,6 +112,26 @@ class LandSums:
         return held @ left * self.cell_ha
 
 
+def _tile_budget(mem_limit_mb, held_bytes: float) -> Budget:
+    """The land pass's tile budget: :meth:`Budget.run_tiles` of what ``held_bytes`` leave.
+
+    The county cover and sums are held through the whole pass (China at 90 m: 278 + 210 MB,
+    ``benchmarks/README.md``), so the tiles plan with the rest of ``mem_limit_mb`` (MB or a
+    :class:`Budget`). At least a quarter of it is planned for: chosen, not measured, so that a
+    cover larger than the budget still gets tiles of a workable size (the run then exceeds
+    its budget by about the cover's excess).
+
+    Examples
+    --------
+    >>> _tile_budget(1024, 512 * 2**20).mem_limit_mb  # Budget(512): max(128, 256 - 32 cache)
+    224.0
+    >>> _tile_budget(Budget(1024), 1000 * 2**20).mem_limit_mb  # Budget(256): max(64, 128 - 32)
+    96.0
+    """
+    mb = Budget.of(mem_limit_mb).mem_limit_mb
+    return Budget(max(mb / 4, mb - held_bytes / 2**20)).run_tiles()
+
+
 def _slots(luts) -> tuple[np.ndarray, dict]:
     """Number the distinct (forest, eligible, likely, builtup) values of the lookups."""
     forest, eligible, likelihood, builtup = luts
@@ -184,15 +204,13 @@ def sum_land_by_county(
     acc = ZoneSums(cover, n_classes=n_classes, values=mean_layer is not None)
     # the cover and the sums are held through the pass (per run of cells and per boundary
     # cell: hundreds of MB for a national grid), so the tiles plan with what is left
-    held_mb = (cover.nbytes + acc.nbytes) / 2**20
-    budget_mb = Budget.of(mem_limit_mb).mem_limit_mb  # a number of MB or a Budget
     tiles = plan_tiles(
         grid,
         bytes_per_cell=_BYTES_PER_CELL,
         tile_size=tile_size,
         halo=inputs.halo,
         n_workers=Budget.workers(),  # tiles computed at once share the budget
-        budget=Budget.of(max(budget_mb / 4, budget_mb - held_mb)).run_tiles(),
+        budget=_tile_budget(mem_limit_mb, cover.nbytes + acc.nbytes),
     )
 
     def compute(tile):

@@ -149,3 +149,17 @@ def test_sums_are_the_same_bits_whatever_the_tiles(tmp_path, rng):
     for other in out[1:]:
         for a, b in zip(out[0], other, strict=True):
             assert np.array_equal(a, b)
+
+
+def test_tiles_plan_with_what_the_cover_and_sums_leave():
+    from sxplan.layers.budget import Budget
+    from sxplan.sinks._land_pass import _tile_budget
+
+    mib = 2**20
+    # nothing held: the whole run's tile share, 1,024 / 2 - 1,024 / 32 = 480
+    assert _tile_budget(1024, 0).mem_limit_mb == 480.0
+    # 512 MB held: Budget(512).run_tiles() = 512 / 2 - 32 (GDAL's cache is at least 32 MiB)
+    assert _tile_budget(1024, 512 * mib).mem_limit_mb == 224.0
+    # held beyond 3/4 of the budget: the floor, Budget(256).run_tiles() = 128 - 32 = 96
+    assert _tile_budget(Budget(1024), 1000 * mib).mem_limit_mb == 96.0
+    assert _tile_budget(1024, 5000 * mib).mem_limit_mb == 96.0
