@@ -437,7 +437,7 @@ def _collector(width: int, piece_cols: int):
             self.full[k] = self.full.get(k, 0) + ids.size
             self.seen += 1
             # exactextract's per-zone arrays leave the heap in holes; every 64 zones is chosen,
-            # not tuned (China 90 m, 2,800 counties: 43 calls, cover peak 1,134 -> 719 MB
+            # not tuned (China 90 m, 2,800 counties: some 44 calls, cover peak 1,134 -> 719 MB
             # with the joins below, benchmarks/README.md)
             if self.seen % 64 == 0:
                 release_free_memory()
