@@ -23,8 +23,16 @@ Usage::
     .venv/bin/python benchmarks/exclusion_job.py --data DIR --workers 2 --compare
 
 The run is measured in a child process (wall time and peak RSS of that child alone, like the
-atlite script). Outputs: a per-rule table, ``DIR/results/sxplan_exclusion.json``, and as
-the last line one JSON object (with the ratio to ``DIR/results/atlite.json`` when present).
+atlite script). Outputs: a per-rule table, ``DIR/results/sxplan_exclusion.json`` (or
+``--json``), and as the last line one JSON object (with the ratio to
+``DIR/results/atlite.json`` when present).
+
+``--scheduler`` runs the tiles on ``sync``, ``threads`` (the default with ``--workers`` > 1),
+``processes`` (a local Dask cluster of ``--workers`` processes) or a running dask.distributed
+scheduler (``tcp://host:port``; ``scale_out.py --job exclusion`` starts one). Each task
+carries only the data folder and the tile: a worker process opens the inputs once, on its first
+tile, and keeps them for the next (:class:`TileTask`). The counts are integers summed in tile
+order, so every scheduler gives the same totals, and ``--write-mask`` the same bytes.
 """
 
 from __future__ import annotations
@@ -32,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -85,14 +92,6 @@ class Job:
         }
         # the urban buffer is the only focal operation with reach beyond the 1-cell slope halo
         self.halo = max(1, halo_cells(URBAN_BUFFER_M, self.res))
-        self.step_s: dict[str, float] = {}  # thread-seconds per step, summed over tiles
-        self._lock = threading.Lock()
-
-    def _clock(self, step: str, t0: float) -> float:
-        t1 = time.perf_counter()
-        with self._lock:
-            self.step_s[step] = self.step_s.get(step, 0.0) + (t1 - t0)
-        return t1
 
     def _province(self, window) -> np.ndarray:
         from sxplan.layers.vector import burn_tile
@@ -108,26 +107,35 @@ class Job:
         return urban
 
     # -- one tile -------------------------------------------------------------------------------
-    def compute(self, tile) -> dict:
+    def compute(self, tile, want_mask: bool = True) -> dict:
+        """Integer counts of one tile; ``_steps`` its seconds per step, ``_mask`` the eligible
+        cells when ``want_mask`` (left out otherwise, so a Dask task returns only the counts)."""
         from sxplan.layers.distance import within_distance
         from sxplan.layers.terrain import steeper_than
+
+        steps: dict[str, float] = {}
+
+        def clock(step: str, t0: float) -> float:
+            t1 = time.perf_counter()
+            steps[step] = t1 - t0
+            return t1
 
         t = time.perf_counter()
         inside = self._province(tile.window)
         n_inside = int(inside.sum())
-        t = self._clock("province_mask", t)
+        t = clock("province_mask", t)
         if n_inside == 0:
-            return {"inside": 0}
+            return {"inside": 0, "_steps": steps}
         ex = {}
         ex["urban_500m"] = within_distance(self._urban_features, self.grid, tile, URBAN_BUFFER_M)
-        t = self._clock("read_landcover+urban_buffer", t)
+        t = clock("read_landcover+urban_buffer", t)
         for key, reader in self.vec.items():
             ex[key] = reader(tile.window)
-        t = self._clock("vector_buffers", t)
+        t = clock("vector_buffers", t)
         dem, valid = self.dem.read_valid(tile.outer)
-        t = self._clock("read_dem", t)
+        t = clock("read_dem", t)
         ex["slope_gt_25pct"] = steeper_than(dem, self.res, MAX_SLOPE_PCT, valid)[tile.inner]
-        t = self._clock("slope", t)
+        t = clock("slope", t)
         excluded = np.zeros_like(inside)
         counts = {"inside": n_inside}
         for rule in RULES:
@@ -135,20 +143,55 @@ class Job:
             excluded |= ex[rule]
         eligible = inside & ~excluded
         counts["eligible"] = int(eligible.sum())
-        counts["_mask"] = eligible
-        self._clock("combine", t)
+        if want_mask:
+            counts["_mask"] = eligible
+        clock("combine", t)
+        counts["_steps"] = steps
         return counts
+
+
+#: Jobs opened in this process, by (data folder, clip_sources): a Dask worker opens its inputs
+#: on its first tile and keeps them for the rest of the run.
+_JOBS: dict[tuple[str, bool], Job] = {}
+
+
+def open_job(data: Path, clip_sources: bool) -> Job:
+    """The :class:`Job` of ``data`` in this process, opened on first use."""
+    key = (str(data), bool(clip_sources))
+    job = _JOBS.get(key)
+    if job is None:
+        job = _JOBS[key] = Job(Path(data), clip_sources)
+    return job
+
+
+class TileTask:
+    """``Job.compute`` as a small picklable callable: a task carries the folder, not the inputs.
+
+    The class lives in this module (imported as ``exclusion_job``, not ``__main__``), so Dask
+    workers import it by name; ``scale_out.py`` starts them with this folder on ``PYTHONPATH``.
+    """
+
+    def __init__(self, data: Path, clip_sources: bool, want_mask: bool) -> None:
+        self.data = str(data)
+        self.clip_sources = bool(clip_sources)
+        self.want_mask = bool(want_mask)
+
+    def __call__(self, tile) -> dict:
+        return open_job(Path(self.data), self.clip_sources).compute(tile, self.want_mask)
 
 
 def worker(args) -> dict:
     import resource
 
+    import exclusion_job as this  # by module name, so that Dask workers can import TileTask
+
     from sxplan.layers.io import RasterTileWriter
-    from sxplan.layers.windows import plan_tiles, run_tiles
+    from sxplan.layers.windows import plan_tiles, run_tiles, use_scheduler
 
     t0 = time.perf_counter()
-    job = Job(args.data, args.clip_sources)
+    job = this.open_job(args.data, args.clip_sources)
     t_setup = time.perf_counter() - t0
+    scheduler = args.scheduler or ("threads" if args.workers > 1 else "sync")
     # working set per cell of a tile: int16 dem + uint8 land cover + bool masks, and the
     # float32 Horn temporaries (copy, padded copy, gx, gy, sums)
     bytes_per_cell = 48
@@ -158,8 +201,10 @@ def worker(args) -> dict:
         bytes_per_cell=bytes_per_cell,
         halo=job.halo,
         n_workers=args.workers,
+        tile_size=args.tile_size,
     )
     totals = dict.fromkeys(("inside", "eligible", *RULES), 0)
+    step_s: dict[str, float] = {}  # thread-seconds per step, summed over tiles
     writer = None
     if args.write_mask:
         writer = RasterTileWriter(args.write_mask, job.grid, "uint8", None, cog=False)
@@ -167,6 +212,8 @@ def worker(args) -> dict:
 
     def write(tile, counts):
         mask = counts.pop("_mask", None)
+        for k, v in counts.pop("_steps").items():
+            step_s[k] = step_s.get(k, 0.0) + v
         for k, v in counts.items():
             totals[k] += v
         if writer is not None:
@@ -175,17 +222,21 @@ def worker(args) -> dict:
             writer.write(mask.astype("uint8"), tile.window)
 
     t1 = time.perf_counter()
-    run_tiles(
-        tiles,
-        job.compute,
-        write,
-        scheduler="threads" if args.workers > 1 else "sync",
-        n_workers=args.workers,
-        progress=None if args.no_progress else "exclusion",
-    )
+    workers_rss = None
+    with use_scheduler(scheduler, n_workers=args.workers) as sched:
+        t_cluster = time.perf_counter() - t1  # starting a local cluster, or connecting
+        run_tiles(
+            tiles,
+            this.TileTask(args.data, args.clip_sources, want_mask=writer is not None),
+            write,
+            n_workers=args.workers,
+            progress=None if args.no_progress else "exclusion",
+        )
+        if not isinstance(sched, str):  # a dask client: each worker's own peak RSS
+            workers_rss = sched.run(_peak_rss_mb)
     if writer is not None:
         writer.__exit__(None, None, None)
-    t_tiles = time.perf_counter() - t1
+    t_tiles = time.perf_counter() - t1 - t_cluster
     km2 = job.grid.cell_area_km2
     return {
         "engine": "layers",
@@ -195,15 +246,25 @@ def worker(args) -> dict:
         "tile_side": tiles[0].window.width,
         "halo_cells": job.halo,
         "workers": args.workers,
+        "scheduler": scheduler,
         "mem_limit_mb": args.mem_limit_mb,
         "setup_s": t_setup,
+        "cluster_s": t_cluster,
         "tiles_s": t_tiles,
         "province_km2": totals["inside"] * km2,
         "eligible_km2": totals["eligible"] * km2,
         "excluded_km2_by_rule": {r: totals[r] * km2 for r in RULES},
-        "thread_s_by_step": {k: round(v, 2) for k, v in job.step_s.items()},
+        "thread_s_by_step": {k: round(v, 2) for k, v in step_s.items()},
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "workers_peak_rss_mb": workers_rss,
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set in MB (run on each Dask worker)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def compare_masks(ours_path: Path, atlite_path: Path) -> dict:
@@ -234,7 +295,13 @@ def compare_masks(ours_path: Path, atlite_path: Path) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="folder from generate.py")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="threads or worker processes")
+    ap.add_argument(
+        "--scheduler",
+        help="sync, threads, processes or tcp://host:port (default: threads, sync for 1 worker)",
+    )
+    ap.add_argument("--tile-size", type=int, help="force a tile side in cells (tests, small grids)")
+    ap.add_argument("--json", type=Path, help="where to write the figures (default DATA/results)")
     ap.add_argument("--mem-limit-mb", type=float, default=1024.0)
     ap.add_argument(
         "--clip-sources",
@@ -255,6 +322,8 @@ def main(argv=None) -> int:
         args.write_mask = args.data / "results" / "eligible_sxplan.tif"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--data", str(args.data)]
     cmd += ["--workers", str(args.workers)]
+    cmd += ["--scheduler", args.scheduler] if args.scheduler else []
+    cmd += ["--tile-size", str(args.tile_size)] if args.tile_size else []
     cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
     cmd += ["--clip-sources"] if args.clip_sources else []
     cmd += ["--write-mask", str(args.write_mask)] if args.write_mask else []
@@ -278,9 +347,9 @@ def main(argv=None) -> int:
         mask = args.data / "_atlite" / "eligible_circular.tif"
         if args.compare and mask.exists():
             out["agreement"] = compare_masks(args.write_mask, mask)
-    name = "sxplan_exclusion"
-    (args.data / "results").mkdir(exist_ok=True)
-    (args.data / "results" / f"{name}.json").write_text(json.dumps(out, indent=1))
+    dest = args.json or args.data / "results" / "sxplan_exclusion.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(out, indent=1))
     print(f"{'rule':16s} {'excluded km2':>13s}  (inside the province, rules overlap)")
     for rule, v in out["excluded_km2_by_rule"].items():
         print(f"{rule:16s} {v:13,.1f}")

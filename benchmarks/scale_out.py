@@ -1,4 +1,4 @@
-"""Scale the full siting run out over a real local Dask cluster, and check the outputs' bytes.
+"""Scale a run out over a real local Dask cluster: the full siting, or the exclusion job.
 
 Starts a ``dask scheduler`` process on 127.0.0.1 and ``dask worker`` processes (one thread
 each, no nanny: each worker is one process), then runs ``benchmarks/run.py --scheduler
@@ -7,14 +7,22 @@ worker's peak RSS belongs to that run), plus one run with the default threads sc
 for reference. Every output file of each cluster run is compared by sha256 with the threads
 run's; any difference is listed (the run is not failed: the report says which files differ).
 
+``--job exclusion`` runs ``benchmarks/exclusion_job.py --scheduler tcp://...`` instead: its
+tasks return integer counts only (the client just adds them up), so the workers do the whole
+job and the speed-up per worker measures the cluster, not the client. Its results (area inside
+the outline, eligible area, area excluded by each rule) must be equal to the threads run's.
+
 Usage::
 
     .venv/bin/python benchmarks/scale_out.py --res 250 --data /work/bench-data/r250 \\
         --out /work/bench-data/natl/scale250 --workers 1 2
+    .venv/bin/python benchmarks/scale_out.py --job exclusion --res 90 \\
+        --data /work/bench-data/natl/c90 --out /work/bench-data/natl/so-ex90 --workers 1 2
 
 Inputs: a dataset folder from ``generate.py`` at ``--res``.
 
-Outputs: ``OUT/threads``, ``OUT/tcp-1``, ``OUT/tcp-2``... (run folders of ``run.py``) and
+Outputs: ``OUT/threads``, ``OUT/tcp-1``, ``OUT/tcp-2``... (run folders of ``run.py``; with
+``--job exclusion`` the job's figures ``OUT/threads.json``, ``OUT/tcp-1.json``...) and
 ``OUT/scale_out.json``; the last line printed is that JSON object: per run ``wall_s``,
 ``peak_rss_mb`` (the client, i.e. ``run.py``'s measured child), ``workers_peak_rss_mb`` (each
 worker's own ``ru_maxrss``), ``load_start`` / ``load_end`` (1-min load average), ``same_bytes``
@@ -114,11 +122,50 @@ def run_siting(args, out: Path, scheduler: str) -> dict:
     }
 
 
+#: What the exclusion job reports that must not depend on the scheduler.
+EXCLUSION_RESULTS = ("cells", "tiles", "province_km2", "eligible_km2", "excluded_km2_by_rule")
+
+
+def run_exclusion(args, out: Path, scheduler: str) -> dict:
+    """One ``exclusion_job.py`` run (figures to ``out``.json); its figures plus the load.
+
+    Every run is planned for the largest worker count (``--workers max``, also the threads
+    run's thread count), so that all runs compute the same tiles.
+    """
+    cmd = [sys.executable, str(HERE / "exclusion_job.py"), "--data", str(args.data)]
+    cmd += ["--scheduler", scheduler, "--workers", str(max(args.workers)), "--no-progress"]
+    cmd += ["--mem-limit-mb", str(args.mem_limit_mb), "--json", str(out.with_suffix(".json"))]
+    if args.tile_size:
+        cmd += ["--tile-size", str(args.tile_size)]
+    start = load1()
+    t0 = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    fig = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "scheduler": scheduler,
+        "started_utc": t0,
+        "load_start": start,
+        "load_end": load1(),
+        "wall_s": fig["wall_s"],
+        "tiles_s": fig["tiles_s"],
+        "cluster_s": fig["cluster_s"],
+        "cpu_s": fig["cpu_s"],
+        "peak_rss_mb": fig["peak_rss_mb"],
+        "workers_peak_rss_mb": fig.get("workers_peak_rss_mb"),
+        "s_per_m_cells": round(fig["wall_s"] / (fig["cells"] / 1e6), 4),
+        "results": {k: fig[k] for k in EXCLUSION_RESULTS},
+    }
+
+
 def run_cluster(args, n_workers: int, out: Path) -> dict:
     """Start a scheduler and ``n_workers`` single-thread workers, run, stop them."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the workers import the exclusion job's task class by module name, from this folder
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
     logs = args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen] = []
@@ -145,7 +192,10 @@ def run_cluster(args, n_workers: int, out: Path) -> dict:
                 )
             )
         wait_for_workers(address, n_workers)
-        fig = run_siting(args, out, address)
+        if args.job == "exclusion":
+            fig = run_exclusion(args, out, address)
+        else:
+            fig = run_siting(args, out, address)
     finally:
         _stop(procs[1:])
         _stop(procs[:1])
@@ -161,6 +211,12 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts")
     ap.add_argument("--mem-limit-mb", type=float, default=1024.0)
     ap.add_argument(
+        "--job",
+        choices=("siting", "exclusion"),
+        default="siting",
+        help="run.py (default) or exclusion_job.py",
+    )
+    ap.add_argument(
         "--tile-size",
         type=int,
         help="force a tile side in cells for every run (run.py --tile-size); a grid that is one "
@@ -175,16 +231,23 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.out} is not empty; pick a new folder")
     args.out.mkdir(parents=True, exist_ok=True)
 
-    runs = [run_siting(args, args.out / "threads", "threads")]
+    if args.job == "exclusion":
+        runs = [run_exclusion(args, args.out / "threads", "threads")]
+    else:
+        runs = [run_siting(args, args.out / "threads", "threads")]
+        ref = sha256_tree(args.out / "threads")
     runs[0]["n_workers"] = None
-    ref = sha256_tree(args.out / "threads")
     for n in args.workers:
         fig = run_cluster(args, n, args.out / f"tcp-{n}")
-        got = sha256_tree(args.out / f"tcp-{n}")
-        differ = sorted(k for k in set(ref) | set(got) if ref.get(k) != got.get(k))
-        fig["files"] = len(got)
-        fig["same_bytes"] = not differ
-        fig["differing_files"] = differ
+        if args.job == "exclusion":
+            fig["same_bytes"] = fig["results"] == runs[0]["results"]
+            fig["differing_files"] = [] if fig["same_bytes"] else ["results"]
+        else:
+            got = sha256_tree(args.out / f"tcp-{n}")
+            differ = sorted(k for k in set(ref) | set(got) if ref.get(k) != got.get(k))
+            fig["files"] = len(got)
+            fig["same_bytes"] = not differ
+            fig["differing_files"] = differ
         runs.append(fig)
     one = next((r for r in runs if r["n_workers"] == 1), None)
     for r in runs:
@@ -201,7 +264,13 @@ def main(argv=None) -> int:
             f"  same bytes: {r.get('same_bytes', 'ref')}",
             flush=True,
         )
-    summary = {"res_m": args.res, "data": str(args.data), "tile_size": args.tile_size, "runs": runs}
+    summary = {
+        "job": args.job,
+        "res_m": args.res,
+        "data": str(args.data),
+        "tile_size": args.tile_size,
+        "runs": runs,
+    }
     (args.out / "scale_out.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
     return 0
