@@ -27,10 +27,13 @@ __all__ = ["PreflightReport", "preflight"]
 #: Rough throughput for the time estimate: cells per second per core per layer pass.
 #: unverified: a round figure checked only against the 1 km demo (about 12 s end to end).
 CELLS_PER_S = 2e6
-#: Bytes per cell of derived and result rasters: slope_deg, slope_pct, aspect_deg (float32,
-#: 12), suitability per technology (float32, 2 x 4), excluded_by_rule (uint8, 2 x 1) and
-#: reserved/parcel rasters (uint8 and int32, 6): an uncompressed upper bound.
-DERIVED_BYTES_PER_CELL = 28
+#: Bytes per cell of derived rasters: slope_deg, slope_pct, aspect_deg (float32, 12) and
+#: reserved/parcel rasters (uint8 and int32, 6): an uncompressed upper bound. The siting
+#: rasters are counted per technology from the config (:func:`siting_bytes_per_cell`), the
+#: sinks stage's eligible fraction (float32) as :data:`SINKS_BYTES_PER_CELL`.
+DERIVED_BYTES_PER_CELL = 18
+#: ``afforestation_eligible.tif`` (float32).
+SINKS_BYTES_PER_CELL = 4
 
 
 @dataclass
@@ -240,12 +243,53 @@ def _check_bases(cfg, counties) -> None:
     load_bases(cfg.siting.bases_path or demo_file("bases.yaml"), counties)
 
 
+def siting_bytes_per_cell(siting) -> int:
+    """Disk bytes per cell a siting run needs at its peak, uncompressed (0 without siting).
+
+    Per enabled technology the shared pass writes ``suitability`` (float32), ``excluded_by_rule``
+    (uint8), ``rules_applying`` (1-8 bytes: one bit per rule) and one float32
+    ``criterion_<tech>_<name>`` per criterion. Their tile files are kept until the pass ends and
+    are then copied to COG, so at the peak both exist: twice those bytes (the COG copies are
+    compressed, so less in practice). Each distinct ``distance_to`` criterion (layer and cap)
+    adds a float32 scratch raster of distances.
+
+    Checked against ``benchmarks/run.py`` at 30 m (PV + wind, 6 rules and 3 criteria each, one
+    shared distance): 76 bytes per cell by this count; the run's folder measured at most 30.2
+    bytes per cell (7.49 GB for 248.3 M cells, sampled every second) and 11.3 once finished
+    (``benchmarks/README.md``, issue 17, s24). Before, the estimate counted 10 bytes per cell
+    for siting, a third of what the run took.
+
+    Examples
+    --------
+    >>> from sxplan.siting.config import load_siting_config
+    >>> siting_bytes_per_cell(load_siting_config({}))  # PV + wind, no rules, no criteria
+    24
+    """
+    if siting is None:
+        return 0
+    from sxplan.siting.config import TECHNOLOGIES
+
+    outputs, distances = 0, set()
+    for tech in TECHNOLOGIES:
+        tcfg = siting.technology(tech)
+        if not tcfg.enabled:
+            continue
+        n_rules = len(siting.rules_for(tech))
+        bits = 1 if n_rules <= 8 else 2 if n_rules <= 16 else 4 if n_rules <= 32 else 8
+        outputs += 4 + 1 + bits + 4 * len(tcfg.criteria)
+        distances |= {
+            (c.distance_to, c.max_distance_m) for c in tcfg.criteria if c.distance_to is not None
+        }
+    return 2 * outputs + 4 * len(distances)
+
+
 def _estimate(cfg, grid) -> PreflightReport:
     import numpy as np
     import rasterio
 
     cells = grid.width * grid.height
-    per_cell = DERIVED_BYTES_PER_CELL
+    per_cell = DERIVED_BYTES_PER_CELL + siting_bytes_per_cell(cfg.siting)
+    per_cell += SINKS_BYTES_PER_CELL if cfg.sinks is not None else 0
     # unverified, like CELLS_PER_S: 6 passes for the derived layers and siting, one per input
     # layer, 5 s of start-up and at most 8 cores counted; round figures, checked on the demo only
     passes = 6

@@ -15,7 +15,13 @@ from rasterio.transform import from_origin
 
 from _sxtest import write_tif
 from sxplan.config import load_config
-from sxplan.preflight import DERIVED_BYTES_PER_CELL, preflight
+from sxplan.preflight import (
+    DERIVED_BYTES_PER_CELL,
+    SINKS_BYTES_PER_CELL,
+    preflight,
+    siting_bytes_per_cell,
+)
+from sxplan.siting.config import load_siting_config
 
 
 def _validate(tmp_path, cfg, capsys):
@@ -37,8 +43,13 @@ def test_validate_prints_grid_and_estimates_and_writes_nothing(tmp_path, capsys)
     assert f"= {w * h:,} cells" in grid_line
     report = preflight(load_config(path))
     # rasters: dem int16 (2) + landcover uint8 (1) + 4 float32 (ghi, pv_yield, wind, precip:
-    # 16); 8 vectors at 1 byte (6 + the schematic substations and grid lines)
-    assert report.disk_bytes == w * h * (2 + 1 + 16 + 8 + DERIVED_BYTES_PER_CELL)
+    # 16); 8 vectors at 1 byte (6 + the schematic substations and grid lines). Siting, counted
+    # by hand from the demo config: PV 4 suitability + 1 code + 1 (8 rules: uint8) + 3 x 4
+    # criteria = 18; wind 4 + 1 + 2 (10 rules: uint16) + 12 = 19; twice (tile files and COGs)
+    # = 74, plus one highway distance raster (4) = 78.
+    assert report.disk_bytes == w * h * (
+        2 + 1 + 16 + 8 + DERIVED_BYTES_PER_CELL + 78 + SINKS_BYTES_PER_CELL
+    )
     assert report.layers["landcover"]["coverage"] == 1.0
 
 
@@ -192,3 +203,26 @@ def test_vector_crs_contradicting_its_spec_is_refused(tmp_path, capsys):
                               "crs": "EPSG:3857"}  # fmt: skip
     code, _, err = _validate(tmp_path, cfg, capsys)
     assert code == 2 and "layer 'zones'" in err and "but its spec says crs: EPSG:3857" in err
+
+
+def test_siting_disk_counts_each_technology_rule_bits_and_distinct_distances():
+    rules = [
+        {"name": f"r{i}", "type": "range", "layer": "slope_pct", "above": i, "technologies": ["pv"]}
+        for i in range(17)
+    ]
+    crit = [
+        {"name": n, "distance_to": "highways", "max_distance_m": cap,
+         "transform": {"type": "linear", "x0": 0, "x1": 1}}
+        for n, cap in (("near", 5_000), ("far", 30_000))
+    ]  # fmt: skip
+    cfg = load_siting_config(
+        {
+            "exclusions": rules,
+            "pv": {"criteria": crit, "weights": {"near": 0.5, "far": 0.5}},
+            "wind": {"enabled": False},
+        }
+    )
+    # PV only: 4 + 1 + 4 (17 rules: uint32) + 2 x 4 criteria = 17, twice = 34; two distance
+    # rasters (the same layer at two caps) = 8
+    assert siting_bytes_per_cell(cfg) == 42
+    assert siting_bytes_per_cell(None) == 0
