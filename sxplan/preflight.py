@@ -63,6 +63,28 @@ class PreflightReport:
     layers: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
+    def disk_warning(self, out_dir) -> str | None:
+        """A warning when the disk holding ``out_dir`` has less free space than the estimate.
+
+        Not a refusal: the estimate is an uncompressed upper bound (a measured 30 m siting run
+        took 40 % of it at its peak), so a run short of it may still finish.
+        """
+        import shutil
+        from pathlib import Path
+
+        folder = Path(out_dir).absolute()
+        while not folder.exists() and folder != folder.parent:  # not created yet
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+        if free >= self.disk_bytes:
+            return None
+        return (
+            f"the disk holding {out_dir} has {free / 1e9:.2f} GB free; this run may need up to "
+            f"{self.disk_bytes / 1e9:.2f} GB at its peak (uncompressed; compressed files take "
+            "less). If it fills, the run stops and leaves nothing behind: free space there or "
+            "choose --out on a larger disk"
+        )
+
     def lines(self) -> list[str]:
         """The report as printable lines (estimates first, then warnings)."""
         g = self.grid

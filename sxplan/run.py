@@ -216,8 +216,12 @@ def run_project(
     if check:
         from .preflight import preflight
 
-        for line in preflight(config).lines():
+        report = preflight(config)
+        for line in report.lines():
             log(line)
+        short = report.disk_warning(final)
+        if short:
+            log(f"WARNING: {short}")
     # GDAL's block cache defaults to 5% of RAM; the budget bounds it and the heap (Budget.run_env)
     with (
         output_folder(final, overwrite, log) as staging,

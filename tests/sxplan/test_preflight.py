@@ -226,3 +226,32 @@ def test_siting_disk_counts_each_technology_rule_bits_and_distinct_distances():
     # rasters (the same layer at two caps) = 8
     assert siting_bytes_per_cell(cfg) == 42
     assert siting_bytes_per_cell(None) == 0
+
+
+def test_disk_warning_names_the_folder_and_both_sizes_only_when_short(tmp_path):
+    import shutil
+
+    from sxplan.layers.grid import GridSpec
+    from sxplan.preflight import PreflightReport
+
+    grid = GridSpec.from_bounds((0, 0, 10, 10), 1)
+    out = tmp_path / "not" / "yet" / "made"
+    free = shutil.disk_usage(tmp_path).free
+    assert PreflightReport(grid, 100, 0, 1.0).disk_warning(out) is None
+    short = PreflightReport(grid, 100, 2 * free + 10**12, 1.0).disk_warning(out)
+    assert str(out) in short and f"{(2 * free + 10**12) / 1e9:.2f} GB" in short
+    assert "GB free" in short and "--out" in short
+    assert not out.exists()  # nothing made
+
+
+def test_a_run_short_of_disk_logs_the_warning_before_it_starts(tmp_path, monkeypatch):
+    import sxplan.preflight as pf
+    from sxplan.run import run_project
+
+    cfg = load_config(write(tmp_path, tiny(tmp_path)))
+    monkeypatch.setattr(pf, "DERIVED_BYTES_PER_CELL", 10**15)  # an estimate no disk holds
+    lines: list[str] = []
+    run_project(cfg, tmp_path / "out", steps=("layers",), log=lines.append)
+    warning = next(i for i, s in enumerate(lines) if "GB free; this run may need" in s)
+    assert lines[warning].startswith("WARNING: the disk holding ")
+    assert warning < lines.index("[layers] ...")  # said before the first step
