@@ -249,12 +249,18 @@ def _small_lut(scheme: str, n: int, nodata_index: int) -> np.ndarray:
     return lut
 
 
+#: Cells :meth:`CodeTally.add` counts at a time (an 8 MB int64 copy in bincount).
+_TALLY_CHUNK = 1 << 20
+
+
 class CodeTally:
     """The distinct codes of a categorical raster, gathered tile by tile.
 
-    Unsigned 8/16-bit tiles are counted with :func:`numpy.bincount` (no sort); other dtypes
-    with :func:`numpy.unique`. Memory: one 65536-entry boolean table plus the distinct
-    codes of other dtypes.
+    Unsigned 8/16-bit tiles are counted with :func:`numpy.bincount` (no sort), a million
+    cells at a time: bincount converts its input to int64 first, 8 bytes a cell, which on a
+    whole 89 M-cell tile of a 30 m land cover was 700 MB (``benchmarks/README.md``, issue 17,
+    s24). Other dtypes use :func:`numpy.unique`. Memory: one 65536-entry boolean table, the
+    distinct codes of other dtypes, and about 10 MB a call.
 
     Examples
     --------
@@ -275,12 +281,17 @@ class CodeTally:
         values = np.asarray(values)
         valid = np.asarray(valid, dtype=bool)
         if values.dtype in (np.uint8, np.uint16):
-            # count every cell, then take the (few) invalid ones off: no copy of the valid cells
+            # count every cell, then take the (few) invalid ones off: no copy of the valid
+            # cells; a chunk at a time, since bincount makes an int64 copy of what it counts
             n = 1 << (8 * values.dtype.itemsize)
-            counts = np.bincount(values.ravel(), minlength=n)
-            if not valid.all():
-                counts -= np.bincount(values[~valid], minlength=n)
-            self._seen[:n] |= counts > 0
+            flat, ok = values.ravel(), valid.ravel()
+            for start in range(0, flat.size, _TALLY_CHUNK):
+                stop = start + _TALLY_CHUNK
+                chunk, chunk_ok = flat[start:stop], ok[start:stop]
+                counts = np.bincount(chunk, minlength=n)
+                if not chunk_ok.all():
+                    counts -= np.bincount(chunk[~chunk_ok], minlength=n)
+                self._seen[:n] |= counts > 0
             return
         v = values[valid]
         if v.size:

@@ -122,11 +122,13 @@ def run_layers(ctx: RunContext) -> LayerStack:
     )
     ctx.grid = grid
     folder = ctx.out / "layers"
-    stack = build_stack(cfg.layers, grid, folder, mem_limit_mb=proj.budget)
+    # the process's budget bounds the whole run: tiles get what the rest leaves (run_tiles)
+    tiles_budget = proj.budget.run_tiles()
+    stack = build_stack(cfg.layers, grid, folder, mem_limit_mb=tiles_budget)
     ctx.stack = stack
     if "dem" in stack.rasters:
         for layer in slope_aspect(
-            stack.raster("dem"), folder, mem_limit_mb=proj.budget, cog=True
+            stack.raster("dem"), folder, mem_limit_mb=tiles_budget, cog=True
         ).values():
             stack.add(layer)
     counties_spec = cfg.layer(proj.counties, "vector")

@@ -74,3 +74,26 @@ def test_small_code_table_lookup_equals_the_general_path(dtype, nodata, unknown)
         # by hand: 13 is urban (built), 0 and 17 are water, 255 the fill when it is nodata
         assert (fast[codes == 13] == COMMON_CLASSES["built"]).all()
         assert (fast[(codes == 0) & (nodata != 0)] == COMMON_CLASSES["water"]).all()
+
+
+def test_code_tally_counts_by_chunks_with_bounded_memory():
+    import tracemalloc
+
+    from sxplan.layers.landcover import _TALLY_CHUNK, CodeTally
+
+    n = 8 * _TALLY_CHUNK + 12_345  # eight whole chunks and a partial one
+    values = np.full(n, 10, dtype="uint8")
+    valid = np.ones(n, dtype=bool)
+    values[_TALLY_CHUNK + 5] = 77  # only where invalid: not a code of the layer
+    valid[_TALLY_CHUNK + 5] = False
+    values[-1] = 201  # only in the last, partial chunk
+    values[_TALLY_CHUNK - 1], values[_TALLY_CHUNK] = 3, 4  # either side of a chunk edge
+    tally = CodeTally()
+    tracemalloc.start()
+    tally.add(values.reshape(-1, 1), valid.reshape(-1, 1))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert tally.codes().tolist() == np.unique(values[valid]).tolist() == [3, 4, 10, 201]
+    # bincount's int64 copy of one chunk (8 MB) and the chunk's invalid mask; the whole
+    # 8.4 M cells at once would trace over 67 MB
+    assert peak < 2 * 8 * _TALLY_CHUNK

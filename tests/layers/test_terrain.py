@@ -91,3 +91,26 @@ def test_outputs_parameter_selects_arrays():
     assert pct[3, 3] == pytest.approx(20.0)
     with pytest.raises(ValueError, match="unknown outputs"):
         horn_slope_aspect(dem, 10.0, outputs=("curvature",))
+
+
+def test_slope_aspect_shares_its_budget_between_the_tiles_computed_at_once(tmp_path):
+    import tracemalloc
+
+    from sxplan.layers.windows import plan_tiles
+
+    res, n = 30.0, 3000
+    g = GridSpec.from_bounds((0, 0, n * res, n * res), res)
+    rng = np.random.default_rng(5)
+    dem = write_raster(tmp_path / "dem.tif", rng.random((n, n), dtype="float32") * 50, g, cog=False)
+    # 40 MB: two threads each get 20 MB of tiles (64 B/cell planned, ~40 used)
+    one = plan_tiles(g, mem_limit_mb=40, bytes_per_cell=64, halo=1)
+    two = plan_tiles(g, mem_limit_mb=40, bytes_per_cell=64, halo=1, n_workers=2)
+    assert two[0].window.width < one[0].window.width
+    tracemalloc.start()
+    out = slope_aspect(dem, tmp_path / "out", mem_limit_mb=40, scheduler="threads")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40 * 2**20  # planned for one tile at a time, two threads traced 53 MB
+    whole = horn_slope_aspect(dem.read(masked=False), res)
+    for arr, name in zip(whole, ("slope_deg", "slope_pct", "aspect_deg"), strict=True):
+        np.testing.assert_array_equal(out[name].read(masked=False), arr)
