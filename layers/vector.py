@@ -23,7 +23,7 @@ from rasterio import features as rio_features
 
 from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError, NoOverlapError
 
-from .budget import DEFAULT_MEM_LIMIT_MB
+from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .datum import gdf_gcj02_to_wgs84
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter
@@ -250,7 +250,15 @@ def rasterize(
     else:
         values = np.full(len(gdf), burn)
     tree = shapely.STRtree(geoms)
-    tiles = plan_tiles(grid, mem_limit_mb=mem_limit_mb, bytes_per_cell=np.dtype(dtype).itemsize)
+    # the burnt tile, the copy rasterio stacks to write it, and the tile waiting to be written
+    # while the next is burnt: 4 x the dtype leaves a margin (1 B/cell for uint8 burnt a 30 m
+    # province, 280 M cells, as one tile: +450 MB, benchmarks/README.md, issue 17, s24)
+    tiles = plan_tiles(
+        grid,
+        mem_limit_mb=mem_limit_mb,
+        bytes_per_cell=4 * np.dtype(dtype).itemsize,
+        n_workers=Budget.workers(),
+    )
     with RasterTileWriter(out_path, grid, dtype, nodata, cog=cog, kind=kind) as writer:
         run_tiles(
             tiles,

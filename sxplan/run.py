@@ -327,7 +327,7 @@ def run_siting_step(ctx: RunContext):
         reserved = rasterize(
             shortlisted, ctx.grid, target.path_in(ctx.out), all_touched=False,
             name="reserved_for_renewables", units=target.unit,
-            mem_limit_mb=ctx.config.project.budget, cog=True,
+            mem_limit_mb=ctx.config.project.budget.run_tiles(), cog=True,
         )  # fmt: skip
         ctx.stack.add(reserved)
     return res

@@ -100,3 +100,28 @@ def test_parse_layer_spec_suggests_the_intended_key(tmp_path):
         "dem", {"type": "raster", "path": "d.tif", "kind": "continuous"}, base_dir=tmp_path
     )
     assert spec.path == (tmp_path / "d.tif").resolve()
+
+
+def test_rasterize_tiles_share_the_budget_and_burn_what_one_whole_call_burns(tmp_path):
+    import tracemalloc
+
+    import rasterio.features
+
+    from sxplan.layers.windows import use_scheduler
+
+    res, n = 30.0, 4000
+    g = GridSpec.from_bounds((0, 0, n * res, n * res), res)
+    disc = shapely.Point(n * res / 2, n * res / 3).buffer(n * res / 4)
+    gdf = gpd.GeoDataFrame(geometry=[disc], crs=g.crs)
+    with use_scheduler("threads"):
+        tracemalloc.start()
+        layer = rasterize(gdf, g, tmp_path / "r.tif", all_touched=False, mem_limit_mb=8)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # 8 MB shared by two threads at 4 B/cell planned; at 1 B/cell for one thread the tiles
+    # were 8 M cells and the peak traced 23 MB
+    assert peak < 8 * 2**20
+    whole = rasterio.features.rasterize(
+        [(disc, 1)], out_shape=g.shape, transform=g.transform, fill=0, dtype="uint8"
+    )
+    np.testing.assert_array_equal(layer.read(masked=False), whole)
