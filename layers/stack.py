@@ -110,29 +110,67 @@ def build_stack(
     folder : str or pathlib.Path
         Where aligned rasters ``<name>.tif`` are written.
     mem_limit_mb : float
-        Memory budget per operation.
+        Memory budget for the tiles of the alignments running at once (shared between them).
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
 
     Returns
     -------
     LayerStack
+
+    Notes
+    -----
+    Rasters are aligned :meth:`Budget.workers` at a time (two on a 2-core machine, one under
+    the ``sync`` scheduler), each with its share of the budget: an alignment is mostly GDAL
+    (warping, then the COG copy, whose overviews run on one thread) and releases the GIL, so
+    two keep both cores busy. Each file is written by one thread, so the bytes do not change;
+    vectors are loaded meanwhile. The stack and its provenance keep the specs' order, and the
+    first error in that order is raised once every alignment has ended (each removes its own
+    unfinished file).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .budget import Budget
     from .vector import load_vector
 
     folder = Path(folder)
     stack = LayerStack(grid=grid, folder=folder)
     from .progress import progress_bar
 
+    rasters = [n for n, s in specs.items() if isinstance(s, RasterLayerSpec)]
+    n_at_once = max(1, min(Budget.workers(), len(rasters)))
+    share = Budget(Budget.of(mem_limit_mb).mem_limit_mb / n_at_once)
+
+    def align(name):
+        t0 = time.perf_counter()
+        layer = align_raster(
+            specs[name], grid, folder / f"{name}.tif", name=name, mem_limit_mb=share, cog=cog
+        )
+        return layer, time.perf_counter() - t0
+
     bar = progress_bar(len(specs), "layers", unit="layer")
+    with ThreadPoolExecutor(max_workers=n_at_once) as pool:
+        aligned = {name: pool.submit(align, name) for name in rasters}
+        vectors_s = {}
+        try:
+            for name, spec in specs.items():  # vectors load on this thread meanwhile
+                if isinstance(spec, VectorLayerSpec):
+                    t0 = time.perf_counter()
+                    stack.vectors[name] = load_vector(spec, grid, name=name)
+                    vectors_s[name] = time.perf_counter() - t0
+        except BaseException:
+            for f in aligned.values():  # those not started do not start
+                f.cancel()
+            raise
+        failed = [f.exception() for f in aligned.values()]  # waits for every alignment
+    errors = [e for e in failed if e is not None]
+    if errors:
+        raise errors[0]
     for name, spec in specs.items():
         bar.set_postfix_str(name)
-        t0 = time.perf_counter()
         record = {"name": name, "type": spec.type, "source": str(spec.path)}
         if isinstance(spec, RasterLayerSpec):
-            layer = align_raster(
-                spec, grid, folder / f"{name}.tif", name=name, mem_limit_mb=mem_limit_mb, cog=cog
-            )
+            layer, seconds = aligned[name].result()
             stack.rasters[name] = layer
             from .io import open_raster
 
@@ -141,12 +179,12 @@ def build_stack(
                 record["source_res_m"] = src.tags().get("source_res_m")
             record["kind"] = spec.kind
         else:
-            stack.vectors[name] = load_vector(spec, grid, name=name)
+            seconds = vectors_s[name]
             record["features"] = len(stack.vectors[name])
             record["datum"] = spec.datum
         record["units"] = spec.units
         record["sha256"] = file_sha256(spec.path)
-        record["seconds"] = round(time.perf_counter() - t0, 3)
+        record["seconds"] = round(seconds, 3)
         stack.provenance.append(record)
         bar.update(1)
     bar.close()

@@ -10,7 +10,13 @@ from sxplan.errors import (
     NoOverlapError,
     UnknownCodeError,
 )
-from sxplan.layers import GridSpec, RasterLayerSpec, align_raster, choose_resampling
+from sxplan.layers import (
+    GridSpec,
+    RasterLayerSpec,
+    VectorLayerSpec,
+    align_raster,
+    choose_resampling,
+)
 
 
 @pytest.mark.parametrize(
@@ -181,3 +187,63 @@ def test_only_categorical_layers_carry_a_scheme(tmp_path):
         write_raster(tmp_path / "v.tif", np.ones(g.shape, "uint8"), g, scheme="igbp")
     with pytest.raises(ValueError, match="applies only to categorical layers"):
         RasterLayerSpec(path="x.tif", kind="continuous", scheme="igbp")
+
+
+def _stack_sources(tmp_path, bad_code=False):
+    """Three rasters (continuous, categorical, continuous) and a vector, on a 100 m grid."""
+    import geopandas as gpd
+    import shapely
+
+    g = grid_100()
+    rng = np.random.default_rng(3)
+    t = from_origin(0, 600, 50, 50)  # a finer source: averaged / mode-resampled
+    codes = rng.choice(np.array([1, 10, 12], "uint8"), (12, 16))
+    if bad_code:
+        codes[4:6, 4:6] = 99  # a whole 100 m cell, so that the mode keeps it
+    paths = {
+        "dem": write_tif(tmp_path / "dem.tif", rng.random((12, 16), "float32") * 900, t, g.crs),
+        "landcover": write_tif(tmp_path / "lc.tif", codes, t, g.crs, nodata=255),
+        "ghi": write_tif(tmp_path / "ghi.tif", rng.random((12, 16), "float32") * 1500, t, g.crs),
+    }
+    gpd.GeoDataFrame(geometry=[shapely.box(100, 100, 500, 400)], crs=g.crs).to_file(
+        tmp_path / "area.gpkg"
+    )
+    specs = {
+        "dem": RasterLayerSpec(path=paths["dem"], kind="continuous", units="m"),
+        "area": VectorLayerSpec(path=tmp_path / "area.gpkg"),
+        "landcover": RasterLayerSpec(path=paths["landcover"], kind="categorical", scheme="igbp"),
+        "ghi": RasterLayerSpec(path=paths["ghi"], kind="continuous"),
+    }
+    return g, specs
+
+
+def test_stack_aligned_two_at_a_time_is_the_same_as_one_at_a_time(tmp_path):
+    from sxplan.layers import build_stack
+    from sxplan.layers.windows import use_scheduler
+
+    g, specs = _stack_sources(tmp_path)
+    stacks = {}
+    for scheduler in ("sync", "threads"):
+        with use_scheduler(scheduler):
+            stacks[scheduler] = build_stack(specs, g, tmp_path / scheduler, cog=True)
+    one, two = stacks["sync"], stacks["threads"]
+    assert list(two.rasters) == list(one.rasters) == ["dem", "landcover", "ghi"]
+    for name in one.rasters:
+        assert one.raster(name).path.read_bytes() == two.raster(name).path.read_bytes()
+    drop = [{k: v for k, v in r.items() if k != "seconds"} for r in one.provenance]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in two.provenance] == drop
+    assert [r["name"] for r in one.provenance] == ["dem", "area", "landcover", "ghi"]
+    assert len(two.vector("area")) == 1
+
+
+def test_stack_raises_the_bad_layer_once_every_alignment_ended_and_leaves_no_part(tmp_path):
+    from sxplan.layers import build_stack
+    from sxplan.layers.windows import use_scheduler
+
+    g, specs = _stack_sources(tmp_path, bad_code=True)
+    out = tmp_path / "stack"
+    with use_scheduler("threads"), pytest.raises(UnknownCodeError, match="codes 99"):
+        build_stack(specs, g, out, cog=True)
+    left = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert "landcover.tif" not in left  # the refused layer left no file
+    assert not [n for n in left if n.startswith(".") or n.endswith((".part", ".tmp"))]
