@@ -9,7 +9,7 @@ Rules (``M`` = ``mem_limit_mb``):
 
 ==============================  ===========================================================
 tiles in flight together        ``M`` MiB, shared equally by the tiles computed at once
-GDAL warp buffers               ``max(64, M // 4)`` MB (rasterio ``warp_mem_limit`` is in MB)
+GDAL warp buffers               64 MB whatever ``M`` (rasterio ``warp_mem_limit`` is in MB)
 GDAL block cache                ``min(256, max(32, M / 32))`` MiB, given to GDAL in bytes
 GDAL block cache, COG copies    8 MiB (:meth:`Budget.conversion_env`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
@@ -63,7 +63,7 @@ class Budget:
     >>> b.tile_bytes(n_workers=2) == 256 * 1024 * 1024
     True
     >>> b.warp_mem_limit_mb, b.gdal_cache_bytes // (1024 * 1024), b.cells_in_memory(24)
-    (128, 32, 22369621)
+    (64, 32, 22369621)
     """
 
     mem_limit_mb: float = DEFAULT_MEM_LIMIT_MB
@@ -125,8 +125,14 @@ class Budget:
 
     @property
     def warp_mem_limit_mb(self) -> int:
-        """GDAL warp buffer limit in MB (``rasterio.vrt.WarpedVRT(warp_mem_limit=...)``)."""
-        return max(64, int(self.mem_limit_mb // 4))
+        """GDAL warp buffer limit in MB (``rasterio.vrt.WarpedVRT(warp_mem_limit=...)``).
+
+        The same for every budget: GDAL cuts a warp into chunks that fit this limit and fits
+        its approximate transformer (error up to 0.125 source pixel) per chunk, so a limit that
+        followed the budget would make aligned values depend on it (a 30 m DEM aligned from
+        1 km data differed by up to 56 m between two budgets, ``benchmarks/README.md``, s24).
+        """
+        return 64
 
     @property
     def gdal_cache_bytes(self) -> int:

@@ -247,3 +247,24 @@ def test_stack_raises_the_bad_layer_once_every_alignment_ended_and_leaves_no_par
     left = sorted(p.name for p in out.iterdir()) if out.exists() else []
     assert "landcover.tif" not in left  # the refused layer left no file
     assert not [n for n in left if n.startswith(".") or n.endswith((".part", ".tmp"))]
+
+
+def test_aligned_values_do_not_depend_on_the_budget(tmp_path):
+    from sxplan.layers import AlignedLayer
+
+    # a 0.01 degree lon/lat source, smooth but curved, onto a 30 m Albers grid: GDAL's
+    # approximate transformer is fitted per window warped, so windows from the budget
+    # (one 2,048-cell tile at 1 GB, 768-cell tiles at 16 MB) gave different values
+    rows, cols = np.indices((100, 100), dtype="float64")
+    z = (1000 + 300 * np.sin(rows / 7.0) * np.cos(cols / 5.0)).astype("float32")
+    src = write_tif(tmp_path / "z.tif", z, from_origin(112.1, 39.0, 0.01, 0.01), "EPSG:4326")
+    albers = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m +no_defs"
+    g = GridSpec.from_bounds((620_000, 4_140_000, 620_000 + 2048 * 30, 4_140_000 + 2048 * 30), 30,
+                             crs=albers)  # fmt: skip
+    spec = RasterLayerSpec(path=src, kind="continuous", units="m")
+    got = {}
+    for mb in (16, 1024):
+        layer = align_raster(spec, g, tmp_path / f"a{mb}.tif", name="z", mem_limit_mb=mb)
+        got[mb] = AlignedLayer.open(layer.path, "z", "continuous", "m", g).read(masked=False)
+    assert np.isfinite(got[16]).mean() > 0.5  # the grid lies on the source
+    np.testing.assert_array_equal(got[16], got[1024])

@@ -15,8 +15,8 @@ def test_rules_by_hand():
     b = Budget(512)
     assert b.total_bytes == 512 * MIB
     assert b.tile_bytes() == 512 * MIB and b.tile_bytes(n_workers=4) == 128 * MIB
-    assert b.warp_mem_limit_mb == 128  # 512 // 4, in MB
-    assert Budget(100).warp_mem_limit_mb == 64  # floor of 64 MB
+    assert b.warp_mem_limit_mb == Budget(100).warp_mem_limit_mb == 64  # in MB, fixed
+    assert Budget(16384).warp_mem_limit_mb == 64  # not from the budget: aligned values never are
     assert b.gdal_cache_bytes == 32 * MIB  # 512 / 32 = 16, at least 32 MiB, in bytes
     assert Budget(4096).gdal_cache_bytes == 128 * MIB  # 4096 / 32
     assert Budget(16384).gdal_cache_bytes == 256 * MIB  # at most 256 MiB
