@@ -94,20 +94,15 @@ def wait_for_workers(address: str, n: int, timeout_s: float = 60.0) -> None:
         raise SystemExit(f"scheduler {address} has {have} workers, expected {n}")
 
 
-def run_siting(args, out: Path, scheduler: str) -> dict:
-    """One ``run.py`` run; returns its figures plus the load average around it."""
-    cmd = [sys.executable, str(HERE / "run.py"), "--res", str(args.res), "--data", str(args.data)]
-    cmd += ["--out", str(out), "--scheduler", scheduler, "--no-progress"]
-    cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
-    if args.tile_size:
-        cmd += ["--tile-size", str(args.tile_size)]
+def _run_script(cmd: list[str], scheduler: str) -> tuple[dict, dict]:
+    """Run a benchmark script; return its last-line JSON and the common figures around it."""
     start = load1()
     t0 = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     fig = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {
+    common = {
         "scheduler": scheduler,
         "started_utc": t0,
         "load_start": start,
@@ -115,8 +110,24 @@ def run_siting(args, out: Path, scheduler: str) -> dict:
         "wall_s": fig["wall_s"],
         "peak_rss_mb": fig["peak_rss_mb"],
         "workers_peak_rss_mb": fig.get("workers_peak_rss_mb"),
-        "cells": fig["cells"],
         "s_per_m_cells": round(fig["wall_s"] / (fig["cells"] / 1e6), 4),
+    }
+    return fig, common
+
+
+def _tile_size_args(args) -> list[str]:
+    return ["--tile-size", str(args.tile_size)] if args.tile_size else []
+
+
+def run_siting(args, out: Path, scheduler: str) -> dict:
+    """One ``run.py`` run; returns its figures plus the load average around it."""
+    cmd = [sys.executable, str(HERE / "run.py"), "--res", str(args.res), "--data", str(args.data)]
+    cmd += ["--out", str(out), "--scheduler", scheduler, "--no-progress"]
+    cmd += ["--mem-limit-mb", str(args.mem_limit_mb), *_tile_size_args(args)]
+    fig, common = _run_script(cmd, scheduler)
+    return {
+        **common,
+        "cells": fig["cells"],
         "parcels": fig["parcels"],
         "eligible_km2": fig["eligible_km2"],
     }
@@ -135,26 +146,13 @@ def run_exclusion(args, out: Path, scheduler: str) -> dict:
     cmd = [sys.executable, str(HERE / "exclusion_job.py"), "--data", str(args.data)]
     cmd += ["--scheduler", scheduler, "--workers", str(max(args.workers)), "--no-progress"]
     cmd += ["--mem-limit-mb", str(args.mem_limit_mb), "--json", str(out.with_suffix(".json"))]
-    if args.tile_size:
-        cmd += ["--tile-size", str(args.tile_size)]
-    start = load1()
-    t0 = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    fig = json.loads(proc.stdout.strip().splitlines()[-1])
+    cmd += _tile_size_args(args)
+    fig, common = _run_script(cmd, scheduler)
     return {
-        "scheduler": scheduler,
-        "started_utc": t0,
-        "load_start": start,
-        "load_end": load1(),
-        "wall_s": fig["wall_s"],
+        **common,
         "tiles_s": fig["tiles_s"],
         "cluster_s": fig["cluster_s"],
         "cpu_s": fig["cpu_s"],
-        "peak_rss_mb": fig["peak_rss_mb"],
-        "workers_peak_rss_mb": fig.get("workers_peak_rss_mb"),
-        "s_per_m_cells": round(fig["wall_s"] / (fig["cells"] / 1e6), 4),
         "results": {k: fig[k] for k in EXCLUSION_RESULTS},
     }
 
