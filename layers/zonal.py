@@ -510,9 +510,10 @@ def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
             release_free_memory()
         return out
 
-    row, start, end, rzone = (take(runs[k], "int32") for k in ("row", "start", "end", "zone"))
-    order = np.lexsort((start, row))
-    row, start, end, rzone = sort([row, start, end, rzone], order)
+    fields = [take(runs[k], "int32") for k in ("row", "start", "end", "zone")]
+    order = np.lexsort((fields[1], fields[0]))
+    # the list is the only holder of the unsorted fields, so each goes as soon as it is sorted
+    row, start, end, rzone = sort(fields, order)
     del order
     same_row = row[1:] == row[:-1]
     overlap = same_row & (start[1:] < end[:-1])
@@ -524,11 +525,12 @@ def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:
             "polygons must not overlap (fix the layer, e.g. with QGIS 'Check validity' and "
             "'Topology checker')"
         )
-    cell = take(edges["cell"], "int64")
-    zone = take(edges["zone"], "int32")
-    cov = take(edges["coverage"], "float64")
-    order = np.argsort(cell, kind="stable")
-    cell, zone, cov = sort([cell, zone, cov], order)
+    fields = [
+        take(edges[k], d)
+        for k, d in (("cell", "int64"), ("zone", "int32"), ("coverage", "float64"))
+    ]
+    order = np.argsort(fields[0], kind="stable")
+    cell, zone, cov = sort(fields, order)
     del order
     full_cells = np.zeros(n_zones, dtype="int64")
     for k, n in full.items():

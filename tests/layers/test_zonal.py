@@ -209,3 +209,32 @@ def test_sums_count_their_own_bytes():
     assert ZoneSums(cover, n_classes=3, values=True).nbytes == (
         8 * 3 * zones + 4 * entries + 16 * runs + 8 * entries
     )
+
+
+def test_cover_is_sorted_field_by_field_without_holding_the_unsorted_copies():
+    import tracemalloc
+
+    from sxplan.layers.zonal import _assemble_cover
+
+    n = 2_000_000
+    rng = np.random.default_rng(0)
+    runs = {
+        "row": [rng.permutation(n).astype("int32")],
+        "start": [np.zeros(n, "int32")],
+        "end": [np.ones(n, "int32")],
+        "zone": [np.zeros(n, "int32")],
+    }
+    edges = {
+        "cell": [rng.permutation(n).astype("int64")],
+        "zone": [np.zeros(n, "int32")],
+        "coverage": [np.full(n, 0.5)],
+    }
+    held = 4 * 4 * n + (8 + 4 + 8) * n  # the joined fields
+    tracemalloc.start()
+    cover = _assemble_cover(runs, edges, {0: n}, (n, 2), 1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert (np.diff(cover.run_row) > 0).all() and (np.diff(cover.cell) > 0).all()
+    # by hand: the joined fields, the sort order (int64) and one sorted field (8 B) at a time,
+    # plus 8 MB for small arrays; holding the unsorted copies too traced 126 MB against 103
+    assert peak < held + 8 * n + 8 * n + 8 * 2**20
