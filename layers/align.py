@@ -10,8 +10,13 @@ categorical   mode                    nearest
 continuous    average                 bilinear
 ============  ======================  =======================
 
-The source is read through a GDAL warped VRT, so only the windows being written are warped and
-memory stays within the budget whatever the source size.
+The source is read through a GDAL warped VRT, so only the windows being written are warped.
+The windows are fixed (:data:`WINDOW` cells a side) and so is GDAL's warp buffer
+(:attr:`~sxplan.layers.budget.Budget.warp_mem_limit_mb`): GDAL fits its approximate transformer
+(error up to 0.125 source pixel) to each window it warps, so windows planned from the memory
+budget made the values depend on it (a 30 m DEM from 1 km data: up to 56 m apart between two
+budgets, ``benchmarks/README.md``, issue 17, s24). An alignment therefore holds about
+:data:`MAX_MB` whatever the source size and the budget.
 
 Inputs: a :class:`~sxplan.layers.specs.RasterLayerSpec`, the run's
 :class:`~sxplan.layers.grid.GridSpec`.
@@ -31,7 +36,7 @@ from rasterio.vrt import WarpedVRT
 
 from sxplan.errors import ConfigError, CRSError, CRSMismatchError, LayerIOError, NoOverlapError
 
-from .budget import DEFAULT_MEM_LIMIT_MB, Budget
+from .budget import Budget
 from .grid import GridSpec
 from .io import AlignedLayer, RasterTileWriter, open_raster
 from .landcover import CodeTally, require_scheme_codes
@@ -42,8 +47,13 @@ __all__ = ["align_raster", "choose_resampling", "source_resolution_m"]
 
 # A source within 1% of the grid resolution counts as "the same" (not finer).
 _SAME_RES_TOL = 0.01
-#: Side in cells of the windows every alignment reads (fixed: see align_raster).
-_WINDOW = 1024
+#: Side in cells of the windows every alignment reads (fixed: see the module docstring). A
+#: 30 m DEM took 25.5 s in 1,024-cell windows, 24.5 s in 3,840-cell ones (staging only).
+WINDOW = 1024
+#: MB one alignment holds at most: a window at the bound the alignment planned its tiles with
+#: before (4 x itemsize + 8 bytes a cell: the value, its copies, the validity mask; float64 is
+#: the widest) plus GDAL's warp buffer.
+MAX_MB = WINDOW * WINDOW * 40 / 2**20 + Budget().warp_mem_limit_mb
 
 
 def choose_resampling(kind: str, source_res_m: float, grid_res_m: float) -> str:
@@ -119,7 +129,6 @@ def align_raster(
     out_path: str | Path,
     *,
     name: str,
-    mem_limit_mb: float | Budget = DEFAULT_MEM_LIMIT_MB,
     cog: bool = True,
     tile_size: int | None = None,
 ) -> AlignedLayer:
@@ -135,13 +144,10 @@ def align_raster(
         Destination GeoTIFF (written atomically).
     name : str
         Layer name for messages and the returned handle.
-    mem_limit_mb : float or Budget
-        Memory budget (MB, or the run's :class:`~sxplan.layers.budget.Budget`) for the tiles
-        and GDAL's warp buffers.
     cog : bool
         Write a Cloud-Optimized GeoTIFF.
     tile_size : int, optional
-        Force a tile side in cells (tests).
+        Force a window side in cells (tests; the values then follow it).
 
     Returns
     -------
@@ -159,7 +165,6 @@ def align_raster(
     UnknownCodeError
         ``spec.scheme`` is set and the aligned layer holds codes that scheme does not define.
     """
-    budget = Budget.of(mem_limit_mb)
     with open_raster(spec.path, name) as src:
         src_crs = _resolve_crs(src, spec, name)
         src_nodata = src.nodata if src.nodata is not None else spec.nodata
@@ -179,17 +184,7 @@ def align_raster(
         out_nodata = src_nodata if src_nodata is not None else _default_nodata(dtype)
         src_res = source_resolution_m(src_crs, src.transform, grid)
         method = spec.resampling or choose_resampling(spec.kind, src_res, grid.res)
-        # bytes per cell: output value plus GDAL's warp buffers (source cells per output cell
-        # when averaging a finer source, capped; they are read by GDAL in chunks)
-        itemsize = np.dtype(dtype).itemsize
-        bytes_per_cell = itemsize * 4 + 8
-        # Fixed windows of the grid, whatever the budget: GDAL fits its approximate transformer
-        # (error up to 0.125 source pixel) to each window it warps, so windows planned from the
-        # budget made the values depend on it (a 30 m DEM from 1 km data: up to 56 m apart
-        # between two budgets). A 30 m DEM took 25.5 s in 1,024-cell windows, 24.5 s in 3,840.
-        tiles = plan_tiles(
-            grid, budget=budget, bytes_per_cell=bytes_per_cell, tile_size=tile_size or _WINDOW
-        )
+        tiles = plan_tiles(grid, tile_size=tile_size or WINDOW)  # fixed: see the docstring
         vrt_opts = {
             "crs": grid.rasterio_crs,
             "transform": grid.transform,
@@ -197,7 +192,7 @@ def align_raster(
             "height": grid.height,
             "resampling": Resampling[method],
             "nodata": out_nodata,
-            "warp_mem_limit": budget.warp_mem_limit_mb,
+            "warp_mem_limit": Budget().warp_mem_limit_mb,
         }
         if src.crs is None:
             vrt_opts["src_crs"] = src_crs

@@ -250,10 +250,17 @@ def test_stack_raises_the_bad_layer_once_every_alignment_ended_and_leaves_no_par
 
 
 def test_aligned_values_do_not_depend_on_the_budget(tmp_path):
-    from sxplan.layers import AlignedLayer
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+    from rasterio.windows import Window
+
+    from sxplan.layers import build_stack
+    from sxplan.layers.align import WINDOW
+    from sxplan.layers.windows import use_scheduler
 
     # a 0.01 degree lon/lat source, smooth but curved, onto a 30 m Albers grid: GDAL's
-    # approximate transformer is fitted per window warped, so windows from the budget
+    # approximate transformer is fitted per window warped, so windows planned from the budget
     # (one 2,048-cell tile at 1 GB, 768-cell tiles at 16 MB) gave different values
     rows, cols = np.indices((100, 100), dtype="float64")
     z = (1000 + 300 * np.sin(rows / 7.0) * np.cos(cols / 5.0)).astype("float32")
@@ -261,10 +268,19 @@ def test_aligned_values_do_not_depend_on_the_budget(tmp_path):
     albers = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m +no_defs"
     g = GridSpec.from_bounds((620_000, 4_140_000, 620_000 + 2048 * 30, 4_140_000 + 2048 * 30), 30,
                              crs=albers)  # fmt: skip
-    spec = RasterLayerSpec(path=src, kind="continuous", units="m")
+    specs = {n: RasterLayerSpec(path=src, kind="continuous", units="m") for n in ("z", "z2")}
     got = {}
-    for mb in (16, 1024):
-        layer = align_raster(spec, g, tmp_path / f"a{mb}.tif", name="z", mem_limit_mb=mb)
-        got[mb] = AlignedLayer.open(layer.path, "z", "continuous", "m", g).read(masked=False)
+    for mb in (16, 1024):  # one alignment at a time, then two
+        with use_scheduler("threads"):
+            stack = build_stack(specs, g, tmp_path / f"s{mb}", mem_limit_mb=mb, cog=False)
+        got[mb] = stack.raster("z").read(masked=False)
     assert np.isfinite(got[16]).mean() > 0.5  # the grid lies on the source
     np.testing.assert_array_equal(got[16], got[1024])
+    # what GDAL gives for the first fixed window read alone, and not for the grid read whole
+    opts = dict(crs=g.rasterio_crs, transform=g.transform, width=g.width, height=g.height,
+                resampling=Resampling.bilinear, nodata=float("nan"), warp_mem_limit=64)  # fmt: skip
+    with rasterio.open(src) as s, WarpedVRT(s, **opts) as vrt:
+        first = vrt.read(1, window=Window(0, 0, WINDOW, WINDOW))
+        whole = vrt.read(1, window=Window(0, 0, g.width, g.height))
+    np.testing.assert_array_equal(got[16][:WINDOW, :WINDOW], first)
+    assert not np.array_equal(got[16], whole, equal_nan=True)
