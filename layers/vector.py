@@ -252,7 +252,7 @@ def rasterize(
     tree = shapely.STRtree(geoms)
     # the burnt tile, the copy rasterio stacks to write it, and the tile waiting to be written
     # while the next is burnt: 4 x the dtype leaves a margin (1 B/cell for uint8 burnt a 30 m
-    # province, 280 M cells, as one tile: +450 MB, benchmarks/README.md, issue 17, s24)
+    # province, 280 M cells, as one tile: +320 MB, benchmarks/README.md, issue 17, s24)
     tiles = plan_tiles(
         grid,
         mem_limit_mb=mem_limit_mb,
