@@ -121,6 +121,15 @@ class PumpedStorageConfig(_Closed):
         None, description="Optional vector layer of substations; pairs get the distance, km."
     )
     max_pairs: int = Field(50, ge=1, description="Non-overlapping pairs kept, best first.")
+    resolution_m: float | None = Field(
+        None,
+        gt=0,
+        description="Cell side of the terrain search, m (default: the project grid). Rounded "
+        "to a whole number of grid cells; the DEM is averaged over each block and a block is "
+        "excluded where any of its cells is. The search holds its whole grid in memory "
+        "(about 200 bytes a cell, measured), so a fine project grid needs a coarser search: "
+        "the pre-flight refuses one that does not fit `project.mem_limit_mb`.",
+    )
 
     @model_validator(mode="after")
     def _ranges(self):

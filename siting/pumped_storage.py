@@ -20,8 +20,9 @@
 
 Method: Stocks, Stocks, Lu, Cheng, Blakers (2021), "Global Atlas of Closed-Loop Pumped Hydro
 Energy Storage", Joule 5(1): 270-284; Lu et al. (2018), Applied Energy 222: 300-312. The code
-is this project's own. The DEM is held whole (one float64 array per grid; at the demo's 1 km
-cells about 2 MB); a 30 m province needs a windowed version.
+is this project's own. The search holds its whole grid (about 200 bytes a cell: 48 MB at the
+demo's 1 km); a fine project grid is searched on a coarser one (``resolution_m``,
+:mod:`sxplan.siting._pumped_grid`), and one over the budget is refused before it starts.
 
 Inputs: grid, aligned rasters, vectors, counties, ``siting:`` and ``pumped_storage:`` settings.
 Outputs: the files above and a :class:`PumpedStorageResult`.
@@ -38,6 +39,7 @@ import pandas as pd
 
 from sxplan.errors import ConfigError
 
+from ._pumped_grid import check_search_fits, search_inputs
 from ._pumped_reservoirs import Reservoirs, find_reservoirs
 
 __all__ = ["PumpedStorageResult", "pair_reservoirs", "run_pumped_storage", "storage_gwh"]
@@ -198,38 +200,6 @@ def _non_overlapping(pairs: pd.DataFrame, res: Reservoirs, n_max: int) -> pd.Dat
     return pairs.iloc[kept].reset_index(drop=True)
 
 
-def _excluded(grid, rasters, vectors, counties, siting_cfg, budget, tile_size=None) -> np.ndarray:
-    """True where a pumped-storage rule applies or outside the counties (windowed)."""
-    import shapely
-
-    from sxplan.layers.windows import plan_tiles
-
-    from ._context import LayerSet, TileContext
-    from .exclusions import CompiledRules, study_area_tile
-
-    layers = LayerSet(grid, rasters, vectors)
-    rules = []
-    if siting_cfg is not None:
-        rules = [
-            (i + 1, r) for i, r in enumerate(siting_cfg.exclusions)
-            if "pumped_storage" in r.technologies
-        ]  # fmt: skip
-    compiled = CompiledRules(rules, layers)
-    geoms = np.asarray(counties.geometry.values)
-    tree = shapely.STRtree(geoms)
-    out = np.ones(grid.shape, dtype=bool)
-    tiles = plan_tiles(
-        grid, budget=budget, bytes_per_cell=64, halo=compiled.halo, tile_size=tile_size
-    )
-    for tile in tiles:
-        w = tile.window
-        study = study_area_tile(geoms, tree, grid, w) > 0
-        code = compiled.evaluate(TileContext(layers, tile), study).code
-        r0, c0 = int(w.row_off), int(w.col_off)
-        out[r0 : r0 + int(w.height), c0 : c0 + int(w.width)] = code != 0
-    return out
-
-
 def run_pumped_storage(grid, rasters, vectors, counties, siting_cfg, cfg, out_dir, *, budget):
     """Find, pair, rank and write pumped-storage reservoir pairs.
 
@@ -248,11 +218,17 @@ def run_pumped_storage(grid, rasters, vectors, counties, siting_cfg, cfg, out_di
     out_dir : pathlib.Path
         The run's ``siting/`` folder.
     budget : sxplan.layers.budget.Budget
-        Memory budget (windowed exclusions).
+        Memory budget: windowed exclusions, and the search grid must fit its tile share.
 
     Returns
     -------
     PumpedStorageResult
+
+    Raises
+    ------
+    MemoryBudgetError
+        The search grid does not fit the budget (the message gives the ``resolution_m`` that
+        does), before anything is read.
     """
     from ._pumped_output import pair_table, write_outputs
 
@@ -261,14 +237,16 @@ def run_pumped_storage(grid, rasters, vectors, counties, siting_cfg, cfg, out_di
             f"pumped_storage.dem_layer: no raster layer named '{cfg.dem_layer}' (the run has "
             f"{sorted(rasters)}); declare the DEM under `layers:` or set `dem_layer:`"
         )
+    check_search_fits(grid, cfg, budget)
     timings: dict = {}
     t0 = time.perf_counter()
-    excluded = _excluded(grid, rasters, vectors, counties, siting_cfg, budget)
+    grid, z, valid, excluded = search_inputs(
+        grid, rasters, vectors, counties, siting_cfg, cfg, budget
+    )  # from here on, the search grid (the project grid unless `resolution_m` is set)
     timings["exclusions"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
-    dem = rasters[cfg.dem_layer]
-    z, valid = dem.read_valid()
     res = find_reservoirs(z, valid, excluded, grid.res, cfg)
+    del z, valid, excluded
     timings["reservoirs"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     rows, cols = np.divmod(res.site, grid.width)

@@ -18,11 +18,19 @@ def run_pumped_storage_step(ctx):
     Skipped (``None``) when the config has no ``pumped_storage:`` section or it is disabled;
     the exclusion rules are those of ``siting.exclusions`` that list ``pumped_storage``.
     """
+    from sxplan.siting._pumped_grid import search_grid
     from sxplan.siting.pumped_storage import run_pumped_storage
 
     cfg = ctx.config.pumped_storage
     if cfg is None or not cfg.enabled:
         return None
+    sgrid, k = search_grid(ctx.grid, cfg.resolution_m)
+    if k > 1:
+        ctx.log(
+            f"pumped_storage: terrain search on {sgrid.width:,} x {sgrid.height:,} cells of "
+            f"{sgrid.res:g} m (pumped_storage.resolution_m; the DEM averaged over {k} x {k} "
+            "cells)"
+        )
     res = run_pumped_storage(
         ctx.grid, ctx.stack.rasters, ctx.stack.vectors, ctx.counties, ctx.config.siting, cfg,
         ctx.out / "siting", budget=ctx.config.project.budget,

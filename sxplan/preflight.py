@@ -110,13 +110,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def preflight(cfg) -> PreflightReport:
+def preflight(cfg, steps=None) -> PreflightReport:
     """Check every input of ``cfg`` and estimate the run; raise the first problem found.
 
     Parameters
     ----------
     cfg : ProjectConfig
         A loaded config (:func:`sxplan.config.load_config`).
+    steps : sequence of str, optional
+        The steps the run will take (default: all); a step's own limits are checked only
+        when it runs (the pumped-storage search grid against the budget).
 
     Returns
     -------
@@ -136,6 +139,7 @@ def preflight(cfg) -> PreflightReport:
     grid, study = _grid_and_study(cfg)
     counties = _check_counties(cfg, grid)
     _check_bases(cfg, counties)
+    _check_pumped_storage(cfg, grid, steps)
     facts, warnings = {}, []
     for name, spec in cfg.layers.items():
         if spec.type == "raster":
@@ -263,6 +267,16 @@ def _check_bases(cfg, counties) -> None:
     from .demo_data import demo_file
 
     load_bases(cfg.siting.bases_path or demo_file("bases.yaml"), counties)
+
+
+def _check_pumped_storage(cfg, grid, steps) -> None:
+    """The pumped-storage search grid must fit the budget (it is held whole)."""
+    ps = cfg.pumped_storage
+    if ps is None or not ps.enabled or (steps is not None and "pumped_storage" not in steps):
+        return
+    from sxplan.siting._pumped_grid import check_search_fits
+
+    check_search_fits(grid, ps, cfg.project.budget, where=f"{cfg.path}: pumped_storage")
 
 
 def siting_bytes_per_cell(siting) -> int:

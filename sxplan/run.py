@@ -218,7 +218,7 @@ def run_project(
     if check:
         from .preflight import preflight
 
-        report = preflight(config)
+        report = preflight(config, steps)
         for line in report.lines():
             log(line)
         short = report.disk_warning(final)

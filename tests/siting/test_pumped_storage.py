@@ -157,8 +157,8 @@ def test_run_writes_the_pair_layers(tmp_path, make_layers, counties_frame):
 
 
 def test_exclusions_windowed_equal_whole(tmp_path, make_layers, counties_frame):
+    from sxplan.siting._pumped_grid import _excluded
     from sxplan.siting.config import load_siting_config
-    from sxplan.siting.pumped_storage import _excluded
 
     grid = GridSpec.from_bounds((0, 0, 17 * RES, 7 * RES), RES)
     rasters = make_layers(tmp_path, grid, {"dem": _dem().astype("float32")}, units={"dem": "m"})
@@ -177,3 +177,90 @@ def test_exclusions_windowed_equal_whole(tmp_path, make_layers, counties_frame):
     # outside the counties (columns 12-16) + a 150 m circle around the centre of cell (3, 2):
     # 9 cells whose centres lie within 150 m (edge neighbours 100 m, corners 141 m away)
     assert whole[:, 12:].all() and whole[:, :12].sum() == 9 and whole[2:5, 1:4].all()
+
+
+def test_search_grid_averages_blocks_and_excludes_any(tmp_path, make_layers, counties_frame):
+    """k = 2 over the 7 x 17 test DEM: block means (cells with data only), any-excluded, by hand."""
+    from sxplan.siting._pumped_grid import search_inputs
+    from sxplan.siting.config import load_siting_config
+
+    grid = GridSpec.from_bounds((0, 0, 17 * RES, 7 * RES), RES)
+    dem = _dem().astype("float32")
+    dem[0, 0] = -9999.0  # no data: the block (0, 0) averages its three other cells
+    rasters = make_layers(tmp_path, grid, {"dem": dem}, units={"dem": "m"}, nodata={"dem": -9999})
+    counties = counties_frame(
+        grid, [(140101, "甲县", "太原市", 140100, shapely.box(0, 0, 12 * RES, 7 * RES))]
+    )
+    red = gpd.GeoDataFrame(geometry=[shapely.Point(250, 350)], crs=grid.pyproj_crs)
+    siting = load_siting_config({"exclusions": [
+        {"name": "red", "type": "vector", "layer": "red", "buffer_m": 10,
+         "technologies": ["pumped_storage"]},
+    ]})  # fmt: skip
+    args = (grid, rasters, {"red": red}, counties, siting, _cfg(resolution_m=2 * RES))
+    sgrid, z, valid, excluded = search_inputs(*args, 256)
+    assert sgrid.res == 2 * RES and sgrid.shape == (4, 9)
+    assert sgrid.transform.c == grid.transform.c and sgrid.transform.f == grid.transform.f
+    ref = _dem()
+    assert z[0, 0] == pytest.approx((ref[0, 1] + ref[1, 0] + ref[1, 1]) / 3)
+    assert z[1, 1] == pytest.approx(ref[2:4, 2:4].mean())
+    assert z[3, 8] == ref[6, 16] and valid.all()  # the last row and column: one cell each
+    # the red point (250, 350) lies in cell row 3, col 2 -> block (1, 1); outside the counties
+    # from column 12 on -> blocks from column 6 on; blocks over the grid's edge are not padded in
+    assert excluded[1, 1] and excluded[:, 6:].all()
+    assert excluded[:, :6].sum() == 1
+    # the same from tiles of 4 cells (whole blocks each)
+    from sxplan.siting import _pumped_grid
+
+    tiles = list(_pumped_grid._excluded_tiles(*args[:5], 256, 2, 4))
+    assert all(int(w.col_off) % 2 == 0 and int(w.row_off) % 2 == 0 for w, _ in tiles)
+    assert len(tiles) > 4
+
+
+def test_search_over_the_budget_is_refused_with_a_resolution_that_fits():
+    from sxplan.errors import MemoryBudgetError
+    from sxplan.layers.budget import Budget
+    from sxplan.siting._pumped_grid import SEARCH_BYTES_PER_CELL, check_search_fits
+
+    grid = GridSpec.from_bounds((0, 0, 60_000, 30_000), 30)  # 2,000 x 1,000 cells
+    budget = Budget(256)
+    limit = budget.run_tiles().total_bytes
+    assert 2e6 * SEARCH_BYTES_PER_CELL > limit  # 380 MB against 96 MB
+    with pytest.raises(MemoryBudgetError, match=r"resolution_m: (\d+)") as info:
+        check_search_fits(grid, _cfg(), budget)
+    import re
+
+    fit = float(re.search(r"resolution_m: (\d+)", str(info.value)).group(1))
+    sg = check_search_fits(grid, _cfg(resolution_m=fit), budget)
+    assert sg.width * sg.height * SEARCH_BYTES_PER_CELL <= limit
+    k = round(fit / 30)  # the finest: one cell finer does not fit
+    finer = -(-1000 // (k - 1)) * -(-2000 // (k - 1))
+    assert finer * SEARCH_BYTES_PER_CELL > limit
+    assert "enabled: false" in str(info.value)
+    mem = re.search(r"mem_limit_mb to about ([\d,]+)", str(info.value)).group(1)
+    mem = int(mem.replace(",", ""))
+    assert check_search_fits(grid, _cfg(), Budget(mem)).shape == grid.shape
+    with pytest.raises(MemoryBudgetError):
+        check_search_fits(grid, _cfg(), Budget(mem - 16))
+
+
+def test_coarse_search_of_a_finer_copy_finds_the_hand_checked_pair(
+    tmp_path, make_layers, counties_frame
+):
+    """The test DEM at 50 m (each cell split in four), searched at resolution_m = 100: the
+    block means are the 100 m DEM exactly, so the pair is the hand-checked one above."""
+    fine = np.repeat(np.repeat(_dem(), 2, axis=0), 2, axis=1).astype("float32")
+    grid = GridSpec.from_bounds((0, 0, 17 * RES, 7 * RES), RES / 2)
+    assert grid.shape == fine.shape
+    rasters = make_layers(tmp_path, grid, {"dem": fine}, units={"dem": "m"})
+    counties = counties_frame(
+        grid, [(140101, "甲县", "太原市", 140100, shapely.box(0, 0, 17 * RES, 7 * RES))]
+    )
+    cfg = _cfg(max_pairs=5, resolution_m=RES)
+    out = run_pumped_storage(
+        grid, rasters, {}, counties, None, cfg, tmp_path / "siting", budget=256
+    )
+    best = out.pairs[out.pairs.head_m == 500].iloc[0]
+    assert best.energy_gwh == 3.675 and best.volume_gl == pytest.approx(3.0)
+    upper = gpd.read_file(out.outputs["pumped_storage_gpkg"], layer="ps_upper")
+    row = upper.to_crs(grid.pyproj_crs).set_index("pair_id").loc[best.pair_id]
+    assert row.geometry.area == pytest.approx(10 * RES * RES, rel=1e-6)  # 10 cells of 100 m
