@@ -182,6 +182,7 @@ def _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, t
     """
     import shapely
 
+    from sxplan.layers.budget import Budget
     from sxplan.layers.windows import plan_tiles
 
     from ._context import LayerSet, TileContext
@@ -197,7 +198,11 @@ def _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, t
     compiled = CompiledRules(rules, layers)
     geoms = np.asarray(counties.geometry.values)
     tree = shapely.STRtree(geoms)
-    plan = {"budget": budget, "bytes_per_cell": 64, "halo": compiled.halo}
+    # as the siting pass plans its tiles (rules, their temporaries, one read per raster), plus
+    # the block reduction's float64 elevations and masks (k > 1), in the budget's tile share
+    per_cell = 48 + 8 * len(layers.rasters) + (24 if k > 1 else 0)
+    plan = {"budget": Budget.of(budget).run_tiles(), "bytes_per_cell": per_cell}
+    plan["halo"] = compiled.halo
     if k > 1:
         side = tile_size or int(plan_tiles(grid, **plan)[0].window.width)
         tile_size = max(k, side // k * k)

@@ -24,9 +24,29 @@ from sxplan.errors import ConfigError, LayerIOError
 
 __all__ = ["PreflightReport", "preflight"]
 
-#: Rough throughput for the time estimate: cells per second per core per layer pass.
-#: unverified: a round figure checked only against the 1 km demo (about 12 s end to end).
-CELLS_PER_S = 2e6
+#: Seconds per step for the time estimate: ``(fixed, per grid cell)``, fitted to the two ends
+#: of the demo config's range on a 2-core machine (``sxplan demo`` at 1 km, 253,344 cells,
+#: 28.1-29.3 s; at 30 m, 280.4 M cells, 448.3 s; benchmarks/README.md, issue 17, s25). The
+#: layers step's per-cell part is per raster layer (the demo has 6), siting's per byte of
+#: :func:`siting_bytes_per_cell` (the demo: 78), pumped storage's fixed part per cell of
+#: its search grid. ``run`` is what lies outside the steps: start-up and the pre-flight, and
+#: hashing the outputs into ``run.json`` at the end (wall time minus the steps' total: 2.4-2.6
+#: s at 1 km, 10.2 s at 30 m). Checked out of the fit: the demo at 250 m took 38-39 s of wall
+#: time (estimate 36.9 s), at 100 m 68.5 s (estimate 69.2 s). Other configs, other machines
+#: and more than 2 cores are not measured.
+STEP_SECONDS = {
+    "run": (2.5, 2.75e-8),
+    "layers": (1.1, 4.74e-7 / 6),
+    "siting": (5.3, 8.16e-7 / 78),
+    "roadside_pv": (10.5, 3.6e-8),
+    "pumped_storage": (1.42e-5, 4.1e-8),
+    "sinks": (0.9, 1.23e-7),
+    "figures": (1.8, 0.0),
+    "maps": (5.0, 7.0e-9),
+}
+#: Cores the figures above were measured on; fewer scale the per-cell parts up, more are not
+#: counted (their speed-up is not measured).
+MEASURED_CORES = 2
 #: Bytes per cell of derived rasters: slope_deg, slope_pct, aspect_deg (float32, 12) and
 #: reserved/parcel rasters (uint8 and int32, 6): an uncompressed upper bound. The siting
 #: rasters are counted per technology from the config (:func:`siting_bytes_per_cell`), the
@@ -147,7 +167,7 @@ def preflight(cfg, steps=None) -> PreflightReport:
         else:
             facts[name], found = check_vector(name, spec, grid)
         warnings += found
-    report = _estimate(cfg, grid)
+    report = _estimate(cfg, grid, steps)
     report.layers, report.warnings = facts, warnings
     return report
 
@@ -319,23 +339,72 @@ def siting_bytes_per_cell(siting) -> int:
     return 2 * outputs + 4 * len(distances)
 
 
-def _estimate(cfg, grid) -> PreflightReport:
+def _estimate(cfg, grid, steps=None) -> PreflightReport:
     import numpy as np
     import rasterio
 
     cells = grid.width * grid.height
     per_cell = DERIVED_BYTES_PER_CELL + siting_bytes_per_cell(cfg.siting)
     per_cell += SINKS_BYTES_PER_CELL if cfg.sinks is not None else 0
-    # unverified, like CELLS_PER_S: 6 passes for the derived layers and siting, one per input
-    # layer, 5 s of start-up and at most 8 cores counted; round figures, checked on the demo only
-    passes = 6
+    n_rasters = 0
     for spec in cfg.layers.values():
-        passes += 1
         if spec.type == "raster":
+            n_rasters += 1
             with rasterio.open(spec.path) as src:
                 per_cell += np.dtype(src.dtypes[min(spec.band, src.count) - 1]).itemsize
         else:
             per_cell += 1
-    cores = max(1, min(os.cpu_count() or 1, 8))
-    time_s = 5 + cells * passes / CELLS_PER_S / cores
+    time_s = estimate_seconds(cfg, grid, n_rasters, steps)
     return PreflightReport(grid=grid, cells=cells, disk_bytes=cells * per_cell, time_s=time_s)
+
+
+def estimate_seconds(cfg, grid, n_rasters: int, steps=None) -> float:
+    """Run time of the steps ``cfg`` takes (all by default) from :data:`STEP_SECONDS`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from sxplan.layers.grid import GridSpec
+    >>> cfg = SimpleNamespace(siting=None, roadside_pv=None, pumped_storage=None, sinks=None,
+    ...                       maps=None)
+    >>> g = GridSpec.from_bounds((0, 0, 100_000, 100_000), 100)  # 1e6 cells
+    >>> # run 2.5 + 1e6 x 2.75e-8, layers 1.1 + 1e6 x 4.74e-7 (6 rasters x 7.9e-8)
+    >>> round(estimate_seconds(cfg, g, 6, ("layers",)), 2)
+    4.1
+    >>> round(estimate_seconds(cfg, g, 6), 2)  # + figures 1.8 + maps 5.0 + 1e6 x 7e-9
+    10.91
+    """
+    from sxplan.siting._pumped_grid import search_grid
+
+    cells = grid.width * grid.height
+    scale = MEASURED_CORES / max(1, min(os.cpu_count() or 1, MEASURED_CORES))
+    ps = cfg.pumped_storage
+    takes = {
+        "run": True,
+        "layers": True,
+        "siting": cfg.siting is not None,
+        "roadside_pv": cfg.roadside_pv is not None,
+        "pumped_storage": ps is not None and ps.enabled,
+        "sinks": cfg.sinks is not None,
+        "figures": True,
+        "maps": True,
+    }
+    units = {
+        "run": 1,
+        "layers": n_rasters,
+        "siting": siting_bytes_per_cell(cfg.siting),
+        "roadside_pv": 1,
+        "pumped_storage": 1,
+        "sinks": 1,
+        "figures": 1,
+        "maps": 1,
+    }
+    total = 0.0
+    for step, (fixed, per_cell) in STEP_SECONDS.items():
+        if not takes[step] or (steps is not None and step != "run" and step not in steps):
+            continue
+        if step == "pumped_storage":
+            sgrid, _ = search_grid(grid, ps.resolution_m)
+            fixed *= sgrid.width * sgrid.height  # the search: per cell of its own grid
+        total += fixed + per_cell * units[step] * cells * scale
+    return total
