@@ -30,11 +30,12 @@ from sxplan.layers.grid import GridSpec
 __all__ = ["SEARCH_BYTES_PER_CELL", "check_search_fits", "search_grid", "search_inputs"]
 
 #: Memory the terrain search holds per cell of its grid, inputs included. Measured with
-#: ``benchmarks/pumped_search.py`` on the demo DEM (tracemalloc peak of ``find_reservoirs``:
-#: 180.6 bytes a cell at 1 km, 163.4 at 500 m, plus 6 bytes of float32 elevation and two
-#: masks handed in: 186.6 at 1 km), rounded up (benchmarks/README.md, issue 17, s25). Coarser
-#: grids hold more per cell (311 at 4 km, 395 at 8 km: nearly every cell is a dam site with
-#: its own upstream cells) but few cells in all; finer ones hold less.
+#: ``benchmarks/pumped_search.py`` on the embedded demo DEM (tracemalloc peak of
+#: ``find_reservoirs``: 184.1 bytes a cell at 1 km, 163.3 at 500 m; 180.6 on the 1 km demo
+#: grid), plus 6 bytes of float32 elevation and two masks handed in (190.1 at 1 km), rounded
+#: up (benchmarks/README.md, issue 17, s25). Coarser grids hold more per cell (311 at 4 km,
+#: 395 at 8 km: nearly every cell is a dam site with its own upstream cells) but few cells in
+#: all; finer ones hold less.
 SEARCH_BYTES_PER_CELL = 200
 
 
