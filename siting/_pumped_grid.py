@@ -3,7 +3,7 @@
 The terrain search (:func:`sxplan.siting._pumped_reservoirs.find_reservoirs`) holds its whole
 grid in memory: a priority-flood fill, D8 receivers, catchments and each dam site's upstream
 cells. That costs :data:`SEARCH_BYTES_PER_CELL` per cell, so a 30 m province (280 M cells)
-would need about 56 GB. The search therefore runs on its own grid,
+would need about 31 GB. The search therefore runs on its own grid,
 ``pumped_storage.resolution_m`` (default: the project grid), made of whole blocks of ``k x k``
 project cells, and refuses a grid that does not fit the run's budget before anything is read
 (:func:`check_search_fits`, called by the pre-flight and by the step).
@@ -31,12 +31,12 @@ __all__ = ["SEARCH_BYTES_PER_CELL", "check_search_fits", "search_grid", "search_
 
 #: Memory the terrain search holds per cell of its grid, inputs included. Measured with
 #: ``benchmarks/pumped_search.py`` on the embedded demo DEM (tracemalloc peak of
-#: ``find_reservoirs``: 184.1 bytes a cell at 1 km, 163.3 at 500 m; 180.6 on the 1 km demo
-#: grid), plus 6 bytes of float32 elevation and two masks handed in (190.1 at 1 km), rounded
-#: up (benchmarks/README.md, issue 17, s25). Coarser grids hold more per cell (311 at 4 km,
-#: 395 at 8 km: nearly every cell is a dam site with its own upstream cells) but few cells in
-#: all; finer ones hold less.
-SEARCH_BYTES_PER_CELL = 200
+#: ``find_reservoirs``: 97.3 bytes a cell at 1 km, 491,017 cells), plus 6 bytes of float32
+#: elevation and two masks handed in (103.3), rounded up (benchmarks/README.md, issue 17,
+#: s25; 184.1 before the search stopped holding a table of every cell's neighbours). Coarser
+#: grids hold more per cell (133.8 at 2 km: nearly every cell is a dam site with its own
+#: upstream cells) but few cells in all; finer ones hold less (500 m: see the README).
+SEARCH_BYTES_PER_CELL = 110
 
 
 def search_grid(grid: GridSpec, resolution_m: float | None) -> tuple[GridSpec, int]:

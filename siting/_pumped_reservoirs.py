@@ -30,6 +30,7 @@ Outputs: :class:`Reservoirs` (one row per kept site, cell indices of water and w
 
 from __future__ import annotations
 
+import functools
 import heapq
 from dataclasses import dataclass
 
@@ -95,15 +96,17 @@ def drainage(zf: np.ndarray, res_m: float) -> tuple[np.ndarray, np.ndarray]:
     ny, nx = zf.shape
     best = np.zeros(zf.shape)
     receiver = np.full(zf.shape, -1, dtype="int64")
-    rows, cols = np.indices(zf.shape)
-    flat = rows * nx + cols
     pad = np.pad(zf, 1, constant_values=np.nan)
     for dr, dc in _OFFSETS:
         nb = pad[1 + dr : 1 + dr + ny, 1 + dc : 1 + dc + nx]
         drop = (zf - nb) / (res_m * np.hypot(dr, dc))
         better = np.nan_to_num(drop, nan=-1.0) > best
         best[better] = drop[better]
-        receiver[better] = (flat + dr * nx + dc)[better]
+        del nb
+        idx = np.flatnonzero(better)  # flat index of each such cell; its neighbour's is offset
+        receiver.ravel()[idx] = idx + (dr * nx + dc)
+        del drop, better, idx
+    del best, pad
     valid = ~np.isnan(zf)
     catchment = valid.astype("int64").ravel()
     rec = receiver.ravel()
@@ -181,23 +184,34 @@ def _upstream_below(site, level, zflat, donors):
     return np.asarray(out, dtype="int64")
 
 
-def _neighbours(shape) -> np.ndarray:
-    """``(cells, 8)`` flat indices of each cell's neighbours, -1 beyond the grid."""
+def _ring(cells, shape, member, edge):
+    """Cells next to ``cells`` (8 neighbours, within the grid) that are not ``member``.
+
+    Computed for these cells only (a table of every cell's neighbours would be 64 B a cell);
+    ``edge`` marks the grid's outer cells, whose neighbours need bounds checks.
+    """
     ny, nx = shape
-    r, c = np.divmod(np.arange(ny * nx), nx)
-    out = np.full((ny * nx, 8), -1, dtype="int64")
-    for k, (dr, dc) in enumerate(_OFFSETS):
-        rr, cc = r + dr, c + dc
-        ok = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
-        out[ok, k] = (rr * nx + cc)[ok]
-    return out
-
-
-def _ring(cells, nbrs, member):
-    nb = nbrs[cells].ravel()
-    nb = nb[nb >= 0]
+    nb = (cells[:, None] + _flat_offsets(nx)).ravel()
+    if edge[cells].any():
+        col = np.repeat(cells % nx, len(_OFFSETS)) + np.tile(_COL_STEP, len(cells))
+        nb = nb[(nb >= 0) & (nb < ny * nx) & (col >= 0) & (col < nx)]  # no wrapping round
     nb = nb[~member[nb]]
     return np.unique(nb)
+
+
+_COL_STEP = np.asarray([dc for _, dc in _OFFSETS], dtype="int64")
+
+
+def _edge_cells(shape) -> np.ndarray:
+    """Flat mask of the grid's first and last rows and columns."""
+    edge = np.zeros(shape, dtype=bool)
+    edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
+    return edge.ravel()
+
+
+@functools.lru_cache(maxsize=8)
+def _flat_offsets(nx: int) -> np.ndarray:
+    return np.asarray([dr * nx + dc for dr, dc in _OFFSETS], dtype="int64")
 
 
 def find_reservoirs(z, valid, excluded, res_m, cfg) -> Reservoirs:
@@ -228,13 +242,15 @@ def find_reservoirs(z, valid, excluded, res_m, cfg) -> Reservoirs:
     receiver, catchment = drainage(zf, res_m)
     cell_m2 = res_m * res_m
     sites = dam_sites(zf, receiver, catchment, cell_m2 / 1e6, cfg)
-    zflat, zorig = zf.ravel(), np.where(valid, z, np.nan).astype("float64").ravel()
+    del catchment  # the whole grid is held at once: each array a cell less is 8 B a cell
+    donors = _donors(receiver)
+    del receiver
+    zflat = zf.ravel()
+    zorig = np.where(valid, z, np.nan).astype("float64", copy=False).ravel()
     blocked = (excluded | ~valid).ravel()
     heights = np.asarray(sorted(cfg.dam_wall_heights_m), dtype="float64")
-    donors = _donors(receiver)
     member = np.zeros(zflat.size, dtype=bool)
-    nbrs = _neighbours(z.shape)
-    zwall = np.where(np.isnan(zorig), np.inf, zorig)
+    edge = _edge_cells(z.shape)
     min_volume = cfg.min_reservoir_volume_gl * 1e6
     keep: list = []
     for s in sites:
@@ -251,10 +267,10 @@ def find_reservoirs(z, valid, excluded, res_m, cfg) -> Reservoirs:
             if blocked[water].any():
                 break
             member[water] = True
-            ring = _ring(water, nbrs, member)
+            ring = _ring(water, z.shape, member, edge)
             member[water] = False
             crest = level + cfg.freeboard_m
-            wall = ring[zwall[ring] < crest]
+            wall = ring[zorig[ring] < crest]  # no-data (NaN) is never below the crest
             if blocked[wall].any():
                 break
             hw = crest - zorig[wall]

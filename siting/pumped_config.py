@@ -127,7 +127,7 @@ class PumpedStorageConfig(_Closed):
         description="Cell side of the terrain search, m (default: the project grid). Rounded "
         "to a whole number of grid cells; the DEM is averaged over each block and a block is "
         "excluded where any of its cells is. The search holds its whole grid in memory "
-        "(about 200 bytes a cell, measured), so a fine project grid needs a coarser search: "
+        "(about 110 bytes a cell, measured), so a fine project grid needs a coarser search: "
         "the pre-flight refuses one that does not fit `project.mem_limit_mb`.",
     )
 

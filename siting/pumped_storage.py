@@ -20,7 +20,7 @@
 
 Method: Stocks, Stocks, Lu, Cheng, Blakers (2021), "Global Atlas of Closed-Loop Pumped Hydro
 Energy Storage", Joule 5(1): 270-284; Lu et al. (2018), Applied Energy 222: 300-312. The code
-is this project's own. The search holds its whole grid (about 200 bytes a cell: 48 MB at the
+is this project's own. The search holds its whole grid (about 110 bytes a cell: 28 MB at the
 demo's 1 km); a fine project grid is searched on a coarser one (``resolution_m``,
 :mod:`sxplan.siting._pumped_grid`), and one over the budget is refused before it starts.
 

@@ -264,3 +264,25 @@ def test_coarse_search_of_a_finer_copy_finds_the_hand_checked_pair(
     upper = gpd.read_file(out.outputs["pumped_storage_gpkg"], layer="ps_upper")
     row = upper.to_crs(grid.pyproj_crs).set_index("pair_id").loc[best.pair_id]
     assert row.geometry.area == pytest.approx(10 * RES * RES, rel=1e-6)  # 10 cells of 100 m
+
+
+def test_ring_equals_brute_force_neighbours_at_the_grid_edge_too():
+    """The wall ring is computed for the water cells only; checked cell by cell, corners too."""
+    from sxplan.siting._pumped_reservoirs import _edge_cells, _ring
+
+    shape = (5, 6)
+    rng = np.random.default_rng(17)
+    edge = _edge_cells(shape)
+    for _ in range(200):
+        water = np.unique(rng.choice(30, size=rng.integers(1, 8), replace=False))
+        member = np.zeros(30, bool)
+        member[water] = True
+        expect = set()
+        for w in water:
+            r, c = divmod(int(w), 6)
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if (dr or dc) and 0 <= rr < 5 and 0 <= cc < 6 and not member[rr * 6 + cc]:
+                        expect.add(rr * 6 + cc)
+        assert _ring(water, shape, member, edge).tolist() == sorted(expect)

@@ -258,23 +258,24 @@ def test_a_run_short_of_disk_logs_the_warning_before_it_starts(tmp_path, monkeyp
 
 
 def test_pumped_storage_search_over_the_budget_is_refused_before_any_step(tmp_path, capsys):
-    # the demo at 250 m with the search on the project grid: 1,390 x 2,907 = 4.04 M cells
-    # at 200 bytes = 808 MB, against the 235 MB a 512 MB run gives its tiles
+    # the demo at 100 m with the search on the project grid: 3,474 x 7,265 = 25.2 M cells
+    # at 110 bytes = 2,776 MB, against the 503 MB a 1,024 MB run gives its tiles; 200 m
+    # (6.3 M cells, 694 MB) does not fit either, 300 m (2.8 M, 309 MB) does
     cfg = demo(tmp_path)
-    cfg["project"]["resolution_m"] = 250
+    cfg["project"]["resolution_m"] = 100
     cfg["pumped_storage"]["resolution_m"] = None
     path = write(tmp_path, cfg)
     before = listing(tmp_path)
     code, _, err = cli(["validate", path], capsys)
     assert code == 2 and "pumped_storage: the terrain search holds its whole grid" in err
-    assert "Set `pumped_storage.resolution_m: 500`" in err  # 4x fewer cells: 192 MB
+    assert "Set `pumped_storage.resolution_m: 300`" in err
     args = ["site", path, "--tech", "pumped_storage", "--out", tmp_path / "run"]
     code, _, err = cli(args, capsys)
     assert code == 2 and "pumped_storage.resolution_m" in err
     assert listing(tmp_path) == before
     # a run without the step is not refused for it; the step's own setting makes it fit
     preflight(load_config(path), steps=("layers", "siting"))
-    cfg["pumped_storage"]["resolution_m"] = 500
+    cfg["pumped_storage"]["resolution_m"] = 300
     preflight(load_config(write(tmp_path, cfg)))
 
 
