@@ -28,22 +28,27 @@ __all__ = ["PreflightReport", "preflight"]
 #: of the demo config's range on a 2-core machine (``sxplan demo`` at 1 km, 253,344 cells,
 #: 28.1-29.3 s; at 30 m, 280.4 M cells, 448.3 s; benchmarks/README.md, issue 17, s25). The
 #: layers step's per-cell part is per raster layer (the demo has 6), siting's per byte of
-#: :func:`siting_bytes_per_cell` (the demo: 78), pumped storage's fixed part per cell of
-#: its search grid. ``run`` is what lies outside the steps: start-up and the pre-flight, and
-#: hashing the outputs into ``run.json`` at the end (wall time minus the steps' total: 2.4-2.6
-#: s at 1 km, 10.2 s at 30 m). Checked out of the fit: the demo at 250 m took 38-39 s of wall
-#: time (estimate 36.9 s), at 100 m 68.5 s (estimate 69.2 s). Other configs, other machines
-#: and more than 2 cores are not measured.
+#: :func:`siting_bytes_per_cell` (the demo: 78), pumped storage's fixed part is its search
+#: (:data:`PUMPED_SEARCH_SECONDS`). ``run`` is what lies outside the steps: start-up and the
+#: pre-flight, and hashing the outputs into ``run.json`` at the end (wall time minus the steps'
+#: total: 2.4-2.6 s at 1 km, 10.2 s at 30 m). Checked out of the fit: the demo at 250 m took
+#: 38-39 s of wall time (estimate 36.9 s), at 100 m 68.5 s (estimate 69.2 s). Other configs,
+#: other machines and more than 2 cores are not measured.
 STEP_SECONDS = {
     "run": (2.5, 2.75e-8),
     "layers": (1.1, 4.74e-7 / 6),
     "siting": (5.3, 8.16e-7 / 78),
     "roadside_pv": (10.5, 3.6e-8),
-    "pumped_storage": (1.42e-5, 4.1e-8),
+    "pumped_storage": (0.0, 4.1e-8),
     "sinks": (0.9, 1.23e-7),
     "figures": (1.8, 0.0),
     "maps": (5.0, 7.0e-9),
 }
+#: The pumped-storage search: ``seconds * (search cells / cells) ** exponent``, through the
+#: two searches measured: 3.6 s over the 1 km demo's 253,344 cells and 28.5 s over the demo at
+#: 250 m, 4.04 M cells (benchmarks/README.md, issue 17, s25); its per-site loops grow more
+#: slowly than the grid. Not measured beyond 4 M cells.
+PUMPED_SEARCH_SECONDS = (3.6, 253_344, 0.747)
 #: Cores the figures above were measured on; fewer scale the per-cell parts up, more are not
 #: counted (their speed-up is not measured).
 MEASURED_CORES = 2
@@ -405,6 +410,7 @@ def estimate_seconds(cfg, grid, n_rasters: int, steps=None) -> float:
             continue
         if step == "pumped_storage":
             sgrid, _ = search_grid(grid, ps.resolution_m)
-            fixed *= sgrid.width * sgrid.height  # the search: per cell of its own grid
+            t, n, e = PUMPED_SEARCH_SECONDS
+            fixed = t * (sgrid.width * sgrid.height / n) ** e
         total += fixed + per_cell * units[step] * cells * scale
     return total

@@ -294,6 +294,13 @@ def test_time_estimate_is_the_measured_demo_runs_and_counts_only_the_steps_taken
     assert 38 * 0.85 < est[250] < 39 * 1.15
     assert 68.5 * 0.9 < est[100] < 68.5 * 1.1
     assert 458.5 * 0.9 < est[30] < 458.5 * 1.1
+    # `sxplan site --tech pv --tech wind --tech pumped_storage` at 250 m with the search on the
+    # 250 m grid itself (4.04 M search cells): 44.8 s measured
+    cfg["project"]["resolution_m"] = 250
+    cfg["pumped_storage"]["resolution_m"] = None
+    steps = ("layers", "siting", "pumped_storage", "figures")
+    site = preflight(load_config(write(tmp_path, cfg)), steps=steps).time_s
+    assert 44.8 * 0.9 < site < 44.8 * 1.1
     cfg["project"]["resolution_m"] = 1000
     layers_only = preflight(load_config(write(tmp_path, cfg)), steps=("layers",)).time_s
     # by hand: run 2.5 s + 2.75e-8 s a cell, layers 1.1 s + 4.74e-7 s a cell for 6 rasters
