@@ -114,20 +114,22 @@ def check_search_fits(grid: GridSpec, cfg, budget, where: str = "pumped_storage"
     )
 
 
-def search_inputs(grid, rasters, vectors, counties, siting_cfg, cfg, budget):
+def search_inputs(grid, rasters, vectors, counties, siting_cfg, cfg, budget, tile_size=None):
     """``(search_grid, z, valid, excluded)`` on the search grid (see the module docstring).
 
     ``z`` is the DEM's own values at ``k = 1`` (its dtype) and float64 block means otherwise.
+    ``tile_size`` forces the windows' side (tests; rounded down to whole blocks).
     """
     sgrid, k = search_grid(grid, cfg.resolution_m)
     dem = rasters[cfg.dem_layer]
+    layers = (grid, rasters, vectors, counties, siting_cfg, budget)
     if k == 1:
         z, valid = dem.read_valid()
-        return sgrid, z, valid, _excluded(grid, rasters, vectors, counties, siting_cfg, budget)
+        return sgrid, z, valid, _excluded(*layers, tile_size=tile_size)
     z = np.zeros(sgrid.shape, dtype="float64")
     count = np.zeros(sgrid.shape, dtype="int64")
     excluded = np.ones(sgrid.shape, dtype=bool)
-    tiles = _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k)
+    tiles = _excluded_tiles(*layers, k, tile_size)
     for w, code in tiles:
         zt, vt = dem.read_valid(w)
         r0, c0 = int(w.row_off) // k, int(w.col_off) // k

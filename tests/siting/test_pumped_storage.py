@@ -156,23 +156,30 @@ def test_run_writes_the_pair_layers(tmp_path, make_layers, counties_frame):
     assert row.geometry.area == pytest.approx(10 * RES * RES, rel=1e-6)  # 10 cells of water
 
 
-def test_exclusions_windowed_equal_whole(tmp_path, make_layers, counties_frame):
-    from sxplan.siting._pumped_grid import _excluded
+def _red_point_case(tmp_path, make_layers, counties_frame, dem, buffer_m, nodata=None):
+    """The test DEM's grid, one county over columns 0-11 and a red point in cell (3, 2)
+    buffered by ``buffer_m`` for pumped storage (and a PV-only rule that must not apply)."""
     from sxplan.siting.config import load_siting_config
 
     grid = GridSpec.from_bounds((0, 0, 17 * RES, 7 * RES), RES)
-    rasters = make_layers(tmp_path, grid, {"dem": _dem().astype("float32")}, units={"dem": "m"})
+    rasters = make_layers(tmp_path, grid, {"dem": dem}, units={"dem": "m"}, nodata=nodata)
     counties = counties_frame(
         grid, [(140101, "甲县", "太原市", 140100, shapely.box(0, 0, 12 * RES, 7 * RES))]
     )
     red = gpd.GeoDataFrame(geometry=[shapely.Point(250, 350)], crs=grid.pyproj_crs)
-    cfg = load_siting_config({"exclusions": [
-        {"name": "red", "type": "vector", "layer": "red", "buffer_m": 150,
+    siting = load_siting_config({"exclusions": [
+        {"name": "red", "type": "vector", "layer": "red", "buffer_m": buffer_m,
          "technologies": ["pumped_storage"]},
         {"name": "pv_only", "type": "range", "layer": "dem", "above": 0, "technologies": ["pv"]},
     ]})  # fmt: skip
-    args = (grid, rasters, {"red": red}, counties, cfg, 256)
-    whole, tiled = _excluded(*args), _excluded(*args, tile_size=3)
+    return grid, rasters, {"red": red}, counties, siting
+
+
+def test_exclusions_windowed_equal_whole(tmp_path, make_layers, counties_frame):
+    from sxplan.siting._pumped_grid import _excluded
+
+    case = _red_point_case(tmp_path, make_layers, counties_frame, _dem().astype("float32"), 150)
+    whole, tiled = _excluded(*case, 256), _excluded(*case, 256, tile_size=3)
     assert np.array_equal(whole, tiled)
     # outside the counties (columns 12-16) + a 150 m circle around the centre of cell (3, 2):
     # 9 cells whose centres lie within 150 m (edge neighbours 100 m, corners 141 m away)
@@ -182,38 +189,28 @@ def test_exclusions_windowed_equal_whole(tmp_path, make_layers, counties_frame):
 def test_search_grid_averages_blocks_and_excludes_any(tmp_path, make_layers, counties_frame):
     """k = 2 over the 7 x 17 test DEM: block means (cells with data only), any-excluded, by hand."""
     from sxplan.siting._pumped_grid import search_inputs
-    from sxplan.siting.config import load_siting_config
 
-    grid = GridSpec.from_bounds((0, 0, 17 * RES, 7 * RES), RES)
     dem = _dem().astype("float32")
     dem[0, 0] = -9999.0  # no data: the block (0, 0) averages its three other cells
-    rasters = make_layers(tmp_path, grid, {"dem": dem}, units={"dem": "m"}, nodata={"dem": -9999})
-    counties = counties_frame(
-        grid, [(140101, "甲县", "太原市", 140100, shapely.box(0, 0, 12 * RES, 7 * RES))]
-    )
-    red = gpd.GeoDataFrame(geometry=[shapely.Point(250, 350)], crs=grid.pyproj_crs)
-    siting = load_siting_config({"exclusions": [
-        {"name": "red", "type": "vector", "layer": "red", "buffer_m": 10,
-         "technologies": ["pumped_storage"]},
-    ]})  # fmt: skip
-    args = (grid, rasters, {"red": red}, counties, siting, _cfg(resolution_m=2 * RES))
-    sgrid, z, valid, excluded = search_inputs(*args, 256)
+    case = _red_point_case(tmp_path, make_layers, counties_frame, dem, 10, {"dem": -9999})
+    grid = case[0]
+    cfg = _cfg(resolution_m=2 * RES)
+    sgrid, z, valid, excluded = search_inputs(*case, cfg, 256)
     assert sgrid.res == 2 * RES and sgrid.shape == (4, 9)
     assert sgrid.transform.c == grid.transform.c and sgrid.transform.f == grid.transform.f
     ref = _dem()
     assert z[0, 0] == pytest.approx((ref[0, 1] + ref[1, 0] + ref[1, 1]) / 3)
     assert z[1, 1] == pytest.approx(ref[2:4, 2:4].mean())
     assert z[3, 8] == ref[6, 16] and valid.all()  # the last row and column: one cell each
-    # the red point (250, 350) lies in cell row 3, col 2 -> block (1, 1); outside the counties
-    # from column 12 on -> blocks from column 6 on; blocks over the grid's edge are not padded in
+    # the red point (250, 350) lies in cell row 3, col 2 -> block (1, 1) (a 10 m buffer
+    # reaches no other cell centre); outside the counties from column 12 on -> blocks from
+    # column 6 on; a block over the grid's edge counts its own cells only
     assert excluded[1, 1] and excluded[:, 6:].all()
     assert excluded[:, :6].sum() == 1
-    # the same from tiles of 4 cells (whole blocks each)
-    from sxplan.siting import _pumped_grid
-
-    tiles = list(_pumped_grid._excluded_tiles(*args[:5], 256, 2, 4))
-    assert all(int(w.col_off) % 2 == 0 and int(w.row_off) % 2 == 0 for w, _ in tiles)
-    assert len(tiles) > 4
+    # windows of 3 cells are cut to whole blocks of 2 (9 columns of windows, 4 rows): the same
+    tiled = search_inputs(*case, cfg, 256, tile_size=3)
+    for a, b in zip((z, valid, excluded), tiled[1:], strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_search_over_the_budget_is_refused_with_a_resolution_that_fits():
