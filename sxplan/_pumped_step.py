@@ -25,11 +25,16 @@ def run_pumped_storage_step(ctx):
     if cfg is None or not cfg.enabled:
         return None
     sgrid, k = search_grid(ctx.grid, cfg.resolution_m)
-    if k > 1:
+    if cfg.resolution_m is not None and (k > 1 or sgrid.res != cfg.resolution_m):
+        # say what the setting became: whole blocks of grid cells, or the grid if finer
+        how = (
+            f"the DEM averaged over {k} x {k} cells"
+            if k > 1
+            else f"no finer than the {ctx.grid.res:g} m grid: its own cells"
+        )
         ctx.log(
             f"pumped_storage: terrain search on {sgrid.width:,} x {sgrid.height:,} cells of "
-            f"{sgrid.res:g} m (pumped_storage.resolution_m; the DEM averaged over {k} x {k} "
-            "cells)"
+            f"{sgrid.res:g} m (pumped_storage.resolution_m: {cfg.resolution_m:g}; {how})"
         )
     res = run_pumped_storage(
         ctx.grid, ctx.stack.rasters, ctx.stack.vectors, ctx.counties, ctx.config.siting, cfg,

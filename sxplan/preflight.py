@@ -370,8 +370,7 @@ def estimate_seconds(cfg, grid, n_rasters: int, steps=None) -> float:
     --------
     >>> from types import SimpleNamespace
     >>> from sxplan.layers.grid import GridSpec
-    >>> cfg = SimpleNamespace(siting=None, roadside_pv=None, pumped_storage=None, sinks=None,
-    ...                       maps=None)
+    >>> cfg = SimpleNamespace(siting=None, roadside_pv=None, pumped_storage=None, sinks=None)
     >>> g = GridSpec.from_bounds((0, 0, 100_000, 100_000), 100)  # 1e6 cells
     >>> # run 2.5 + 1e6 x 2.75e-8, layers 1.1 + 1e6 x 4.74e-7 (6 rasters x 7.9e-8)
     >>> round(estimate_seconds(cfg, g, 6, ("layers",)), 2)
@@ -394,16 +393,8 @@ def estimate_seconds(cfg, grid, n_rasters: int, steps=None) -> float:
         "figures": True,
         "maps": True,
     }
-    units = {
-        "run": 1,
-        "layers": n_rasters,
-        "siting": siting_bytes_per_cell(cfg.siting),
-        "roadside_pv": 1,
-        "pumped_storage": 1,
-        "sinks": 1,
-        "figures": 1,
-        "maps": 1,
-    }
+    # what a step's per-cell time is counted in (one cell, where not listed)
+    units = {"layers": n_rasters, "siting": siting_bytes_per_cell(cfg.siting)}
     total = 0.0
     for step, (fixed, per_cell) in STEP_SECONDS.items():
         if not takes[step] or (steps is not None and step != "run" and step not in steps):
@@ -412,5 +403,5 @@ def estimate_seconds(cfg, grid, n_rasters: int, steps=None) -> float:
             sgrid, _ = search_grid(grid, ps.resolution_m)
             t, n, e = PUMPED_SEARCH_SECONDS
             fixed = t * (sgrid.width * sgrid.height / n) ** e
-        total += fixed + per_cell * units[step] * cells * scale
+        total += fixed + per_cell * units.get(step, 1) * cells * scale
     return total

@@ -306,3 +306,21 @@ def test_time_estimate_is_the_measured_demo_runs_and_counts_only_the_steps_taken
     # by hand: run 2.5 s + 2.75e-8 s a cell, layers 1.1 s + 4.74e-7 s a cell for 6 rasters
     cells = 348 * 728
     assert layers_only == pytest.approx(2.5 + cells * 2.75e-8 + 1.1 + cells * 4.74e-7)
+
+
+@pytest.mark.parametrize(
+    ("resolution_m", "logged"),
+    [
+        (2500, "cells of 2000 m (pumped_storage.resolution_m: 2500; the DEM averaged over 2 x 2"),
+        (300, "cells of 1000 m (pumped_storage.resolution_m: 300; no finer than the 1000 m grid"),
+    ],
+)
+def test_pumped_search_grid_is_logged_as_rounded(tmp_path, capsys, resolution_m, logged):
+    # the 1000 m grid of the tiny project: 2,500 m rounds to 2 x 2 cells (2,000 m), 300 m
+    # to the grid itself; the run says so instead of searching another size silently
+    cfg = tiny(tmp_path)
+    cfg["pumped_storage"] = {"resolution_m": resolution_m}
+    args = ["site", write(tmp_path, cfg), "--tech", "pumped_storage", "--out", tmp_path / "run"]
+    code, out, err = cli(args, capsys)
+    assert code == 0, err
+    assert logged in out
