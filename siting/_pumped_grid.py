@@ -202,7 +202,8 @@ def _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, t
     geoms = np.asarray(counties.geometry.values)
     tree = shapely.STRtree(geoms)
     # as the siting pass plans its tiles (rules, their temporaries, one read per raster), plus
-    # the block reduction's float64 elevations and masks (k > 1), in the budget's tile share
+    # the block reduction (k > 1), counted, not measured: the window's elevations as float64
+    # and their padded copy (16), the masks and their copies (4), the read itself (4)
     per_cell = 48 + 8 * len(layers.rasters) + (24 if k > 1 else 0)
     plan = {"budget": Budget.of(budget).run_tiles(), "bytes_per_cell": per_cell}
     plan["halo"] = compiled.halo
