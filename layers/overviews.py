@@ -1,20 +1,26 @@
-"""Average overviews of float rasters, computed block by block with NumPy, for COG writing.
+"""Overviews of rasters computed block by block with NumPy, for COG writing.
 
-GDAL's COG driver builds AVERAGE overviews itself, but for a float raster with NaN nodata that
+GDAL's COG driver builds overviews itself, but for a float raster with NaN nodata its AVERAGE
 costs about twice the DEFLATE compression of the full-resolution band (about 4.5 CPU-s per
-giga-cell here, against 2.2 for the compression). This module computes the same pyramid from
-the uncompressed staging raster in about 1-2 CPU-s per giga-cell and hands it to the COG
-driver through a VRT whose ``<Overview>`` elements point at the levels, so the COG driver only
-compresses them.
+giga-cell here, against 2.2 for the compression), and for a categorical raster its NEAREST
+reads the band into chunks that held 40-60 MB at 30 m (a Shanxi uint8 band: +84 MB against +26
+MB for the copy alone, ``benchmarks/README.md``). This module computes the same pyramids from
+the uncompressed staging raster and hands them to the COG driver through a VRT whose
+``<Overview>`` elements point at the levels, so the COG driver only compresses them.
 
-Definition: level ``k`` (factor ``2**k``) holds, for each block of ``2**k x 2**k`` full-resolution
-cells, the mean of the block's valid cells (nodata and NaN ignored), or nodata where the block
-has none. Blocks on the right and bottom edges cover the cells that exist. Levels are added
-until both sides are at most the COG block size (256), as GDAL's COG driver does, each side
-halved rounding up. The sums are accumulated in float64 (the first pair of rows in the band's
-type), so a level differs from the exact mean by a few units in the last place at most.
+Average (float rasters): level ``k`` (factor ``2**k``) holds, for each block of
+``2**k x 2**k`` full-resolution cells, the mean of the block's valid cells (nodata and NaN
+ignored), or nodata where the block has none. Blocks on the right and bottom edges cover the
+cells that exist. Levels are added until both sides are at most the COG block size (256), each
+side halved rounding up. The sums are accumulated in float64 (the first pair of rows in the
+band's type), so a level differs from the exact mean by a few units in the last place at most.
 
-Inputs: an uncompressed (or any) single-band float GeoTIFF.
+Nearest (categorical rasters): GDAL's own pyramid, value for value (tested against GDAL's COG
+output): level ``k`` has each side of the full band divided by ``2**k`` rounding down (at
+least 1), levels added while a side of the last is larger than the block size; a level's cell
+``i`` takes cell ``floor(i * n_prev / n + 0.5)`` of the level before, along each axis.
+
+Inputs: an uncompressed (or any) single-band GeoTIFF.
 Outputs: one GeoTIFF per level next to it, and a VRT joining them; the caller removes them.
 """
 
@@ -28,13 +34,23 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-__all__ = ["average_overviews", "overview_sizes", "overview_vrt"]
+__all__ = [
+    "average_overviews", "nearest_overviews", "nearest_sizes", "overview_sizes", "overview_vrt",
+]  # fmt: skip
 
 # columns of full-resolution cells per block (a multiple of the largest factor is used): whole
 # rows of a province at 30 m, so level files are written in long runs (half the CPU of 2,048)
 _BLOCK_COLS = 16384
 # block side of the level files (written in whole rows of these blocks)
 _LEVEL_BLOCK = 256
+# full-resolution rows read at once by nearest_overviews (columns: _BLOCK_COLS)
+_NEAREST_ROWS = 256
+# GDAL's names of the band types a VRT declares
+_VRT_TYPES = {
+    "uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
+    "int32": "Int32", "uint64": "UInt64", "int64": "Int64", "float32": "Float32",
+    "float64": "Float64",
+}  # fmt: skip
 
 
 def overview_sizes(width: int, height: int, block: int = 256) -> list[tuple[int, int]]:
@@ -171,6 +187,116 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     return paths
 
 
+def nearest_sizes(width: int, height: int, block: int = 256) -> list[tuple[int, int]]:
+    """Sizes ``(width, height)`` GDAL's COG driver gives the NEAREST levels of a raster.
+
+    Each side of the full band divided by ``2**k`` rounding down, at least 1; levels are added
+    while a side of the last one is larger than ``block`` (GDAL 3.10's COG driver, checked
+    against its output in ``tests/layers/test_overviews.py``).
+
+    Examples
+    --------
+    >>> nearest_sizes(769, 770)
+    [(384, 385), (192, 192)]
+    >>> nearest_sizes(3, 600)
+    [(1, 300), (1, 150)]
+    >>> nearest_sizes(256, 256)
+    []
+    """
+    sizes = []
+    w, h = width, height
+    while w > block or h > block:
+        k = len(sizes) + 1
+        w, h = max(1, width >> k), max(1, height >> k)
+        sizes.append((w, h))
+    return sizes
+
+
+def _nearest_cells(n_full: int, sides: list[int]) -> list[np.ndarray]:
+    """For each level, the full-resolution index its cells take along one axis.
+
+    A level's cell ``i`` takes cell ``floor(i * n_prev / n + 0.5)`` of the level before (GDAL's
+    nearest neighbour from the previous level); composed down to the full band.
+    """
+    out, prev, n_prev = [], np.arange(n_full, dtype=np.int64), n_full
+    for n in sides:
+        i = (np.arange(n, dtype=np.float64) * (n_prev / n) + 0.5).astype(np.int64)
+        prev = prev[np.minimum(i, n_prev - 1)]
+        out.append(prev)
+        n_prev = n
+    return out
+
+
+def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
+    """Write GDAL's NEAREST overview levels of a single-band raster, one file per level.
+
+    The levels are the cells GDAL's COG driver would pick (:func:`nearest_sizes`,
+    :func:`_nearest_cells`), read in windows of 256 rows by 16,384 columns and written in
+    whole rows of 256-row blocks, each block once (as :func:`average_overviews`): memory is a
+    window plus 256 rows of each level (about 3 MB for a 30 m Shanxi uint8 band, against
+    GDAL's 40-60 MB).
+
+    Parameters
+    ----------
+    src_path : str or pathlib.Path
+        A single-band GeoTIFF of any type (codes: nothing is averaged).
+    block : int
+        COG block size: levels are added while a side is larger than ``block``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``<src>.ov<k>.tif`` for k = 1, 2, ..., uncompressed and tiled; empty when the raster
+        needs no overview.
+    """
+    src_path = Path(src_path)
+    with rasterio.open(src_path) as src:
+        width, height, nodata, dtype = src.width, src.height, src.nodata, src.dtypes[0]
+        sizes = nearest_sizes(width, height, block)
+        if not sizes:
+            return []
+        rows = _nearest_cells(height, [h for _, h in sizes])
+        cols = _nearest_cells(width, [w for w, _ in sizes])
+        paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
+        profile = dict(
+            driver="GTiff", count=1, dtype=dtype, crs=src.crs, nodata=nodata, tiled=True,
+            blockxsize=_LEVEL_BLOCK, blockysize=_LEVEL_BLOCK, compress="NONE", BIGTIFF="IF_SAFER",
+        )  # fmt: skip
+        outs, bufs, done = [], [], [0] * len(sizes)  # done: level rows written
+        ok = False
+        try:
+            for (w, h), path in zip(sizes, paths, strict=True):
+                t = src.transform * rasterio.Affine.scale(width / w, height / h)
+                outs.append(rasterio.open(path, "w", width=w, height=h, transform=t, **profile))
+                bufs.append(np.empty((_LEVEL_BLOCK + _NEAREST_ROWS, w), dtype=dtype))
+            for r0 in range(0, height, _NEAREST_ROWS):
+                r1 = min(r0 + _NEAREST_ROWS, height)
+                spans = [np.searchsorted(r, (r0, r1)) for r in rows]  # level rows in the strip
+                for c0 in range(0, width, _BLOCK_COLS):
+                    c1 = min(c0 + _BLOCK_COLS, width)
+                    a = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+                    for k, (i0, i1) in enumerate(spans):
+                        j0, j1 = np.searchsorted(cols[k], (c0, c1))
+                        if i1 > i0 and j1 > j0:
+                            pick = np.ix_(rows[k][i0:i1] - r0, cols[k][j0:j1] - c0)
+                            bufs[k][i0 - done[k] : i1 - done[k], j0:j1] = a[pick]
+                for k, (_, i1) in enumerate(spans):  # whole rows of blocks, or the last rows
+                    w, h = sizes[k]
+                    n = (i1 - done[k]) if i1 == h else (i1 - done[k]) // _LEVEL_BLOCK * _LEVEL_BLOCK
+                    if n > 0:
+                        outs[k].write(bufs[k][:n], 1, window=Window(0, done[k], w, n))
+                        bufs[k][: i1 - done[k] - n] = bufs[k][n : i1 - done[k]]
+                        done[k] += n
+            ok = True
+        finally:
+            for o in outs:
+                o.close()
+            if not ok:  # no half-written level left beside the staging file
+                for p in paths:
+                    p.unlink(missing_ok=True)
+    return paths
+
+
 def overview_vrt(src_path: str | Path, levels: list[Path], vrt_path: str | Path) -> Path:
     """A VRT of ``src_path`` with ``levels`` declared as its overviews.
 
@@ -179,8 +305,12 @@ def overview_vrt(src_path: str | Path, levels: list[Path], vrt_path: str | Path)
     """
     src_path, vrt_path = Path(src_path), Path(vrt_path)
     with rasterio.open(src_path) as src:
-        dtype = {"float32": "Float32", "float64": "Float64"}[src.dtypes[0]]
+        dtype = _VRT_TYPES[src.dtypes[0]]
         nodata = src.nodata
+        try:
+            colormap = src.colormap(1)  # a palette band keeps its colours
+        except ValueError:
+            colormap = None
         gt = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
         lines = [
             f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">',
@@ -194,6 +324,16 @@ def overview_vrt(src_path: str | Path, levels: list[Path], vrt_path: str | Path)
             "</NoDataValue>"
             if nodata is not None
             else "",
+            *(
+                ["    <ColorInterp>Palette</ColorInterp>", "    <ColorTable>"]
+                + [
+                    f'      <Entry c1="{r}" c2="{g}" c3="{b}" c4="{a}"/>'
+                    for _, (r, g, b, a) in sorted(colormap.items())
+                ]
+                + ["    </ColorTable>"]
+                if colormap
+                else []
+            ),
             "    <SimpleSource>",
             f'      <SourceFilename relativeToVRT="1">{escape(src_path.name)}</SourceFilename>',
             "      <SourceBand>1</SourceBand>",

@@ -1,11 +1,18 @@
-"""Average overviews computed by sxplan.layers.overviews, checked against direct block means."""
+"""Overviews computed by sxplan.layers.overviews: average levels against direct block means,
+nearest levels against GDAL's own COG output, byte for byte."""
 
 import numpy as np
 import pytest
 import rasterio
 
 from sxplan.layers import GridSpec, write_raster
-from sxplan.layers.overviews import average_overviews, overview_sizes
+from sxplan.layers.cog import _to_cog
+from sxplan.layers.overviews import (
+    average_overviews,
+    nearest_overviews,
+    nearest_sizes,
+    overview_sizes,
+)
 
 
 def _block_means(a, f, nodata):
@@ -91,12 +98,85 @@ def test_cog_carries_the_block_means_and_the_base_unchanged(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.tif"]  # no level or VRT left
 
 
-def test_integer_rasters_keep_gdal_overviews(tmp_path):
-    g = GridSpec.from_bounds((0, 0, 600 * 30, 300 * 30), 30)
-    codes = (np.arange(g.n_cells) % 7).reshape(g.shape).astype("uint8")
-    layer = write_raster(tmp_path / "k.tif", codes, g, nodata=255, kind="categorical")
-    with rasterio.open(layer.path, OVERVIEW_LEVEL=0) as ov:
-        assert set(np.unique(ov.read(1))) <= set(range(7))  # NEAREST: existing codes only
+def _staging(path, codes, colormap=True, kind="categorical"):
+    """A staging file as RasterTileWriter writes it: tiled, uncompressed, tagged, a palette."""
+    h, w = codes.shape
+    g = GridSpec.from_bounds((0, 0, w * 30, h * 30), 30)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=w, height=h, count=1, dtype=codes.dtype.name,
+        crs=g.crs, transform=g.transform, nodata=255, tiled=True, blockxsize=256,
+        blockysize=256, compress="NONE", sparse_ok=True,
+    ) as dst:  # fmt: skip
+        if colormap:
+            dst.write_colormap(1, {i: (40 * i % 256, 90, 200 - i, 255) for i in range(7)})
+        dst.update_tags(SXPLAN_KIND=kind, legend="x.csv")
+        dst.write(codes, 1)
+    return path
+
+
+def _gdal_cog(src, dst):
+    """The COG GDAL makes with its own NEAREST overviews (the copy _to_cog used to make)."""
+    from rasterio.shutil import copy as rio_copy
+
+    rio_copy(
+        src, dst, driver="COG", compress="DEFLATE", BLOCKSIZE=256, BIGTIFF="IF_SAFER",
+        OVERVIEW_RESAMPLING="NEAREST", NUM_THREADS="2", LEVEL=1,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "shape, dtype",
+    [((770, 769), "uint8"), ((1537, 2049), "uint8"), ((3, 257), "uint8"), ((600, 3), "uint8"),
+     ((700, 16500), "uint8"), ((1030, 530), "uint16")],
+)  # fmt: skip
+def test_categorical_cogs_are_gdals_byte_for_byte(tmp_path, shape, dtype):
+    """The NEAREST levels computed here, handed to the COG driver, make the very file GDAL
+    makes with its own overviews: odd sides (GDAL rounds a level's sides down and picks cells
+    from the level before, not from the full band), more than one 16,384-column window, level
+    rows across block lines, a uint16 palette."""
+    rng = np.random.default_rng(sum(shape))
+    codes = rng.integers(0, 7, shape).astype(dtype)
+    codes[rng.uniform(size=shape) < 0.1] = 255
+    codes[: shape[0] // 3] = np.arange(shape[1]) % 7  # stripes: a shifted pick would show
+    stage = _staging(tmp_path / "s.tif", codes)
+    _to_cog(stage, tmp_path / "ours.tif")
+    _gdal_cog(stage, tmp_path / "gdal.tif")
+    with rasterio.open(tmp_path / "gdal.tif") as ref:
+        n_levels = len(ref.overviews(1))
+        assert n_levels == len(nearest_sizes(shape[1], shape[0]))
+    for k in range(n_levels):
+        with rasterio.open(tmp_path / "ours.tif", OVERVIEW_LEVEL=k) as a:
+            with rasterio.open(tmp_path / "gdal.tif", OVERVIEW_LEVEL=k) as b:
+                assert (a.width, a.height) == (b.width, b.height) == nearest_sizes(*shape[::-1])[k]
+                assert np.array_equal(a.read(1), b.read(1))
+    assert (tmp_path / "ours.tif").read_bytes() == (tmp_path / "gdal.tif").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gdal.tif", "ours.tif", "s.tif"]
+
+
+def test_nearest_levels_by_hand_and_no_palette(tmp_path):
+    """An 8 x 600 band: level 1 is 4 x 300 (cells 0, 2, 4, 6 of each axis: 0.5 + 2i rounds
+    down), level 2 is 2 x 150 (cells 0 and 2 of level 1, so 0 and 4 of the band); a band
+    without a palette stays without one."""
+    codes = (np.arange(600)[None, :] % 5 + 10 * np.arange(8)[:, None]).astype("uint8")
+    stage = _staging(tmp_path / "s.tif", codes, colormap=False)
+    levels = nearest_overviews(stage)
+    with rasterio.open(levels[0]) as a, rasterio.open(levels[1]) as b:
+        assert np.array_equal(a.read(1), codes[0::2, 0::2])
+        assert np.array_equal(b.read(1), codes[0::4, 0::4])
+    _to_cog(stage, tmp_path / "c.tif")
+    with rasterio.open(tmp_path / "c.tif") as src:
+        with pytest.raises(ValueError):
+            src.colormap(1)
+        assert src.tags()["SXPLAN_KIND"] == "categorical"
+
+
+def test_integer_rasters_that_are_not_categorical_keep_gdal_overviews(tmp_path):
+    codes = np.tile(np.array([0, 6], "uint8"), (300, 300))  # columns 0, 6, 0, 6, ...
+    stage = _staging(tmp_path / "s.tif", codes, colormap=False, kind="continuous")
+    _to_cog(stage, tmp_path / "ours.tif")
+    with rasterio.open(tmp_path / "ours.tif", OVERVIEW_LEVEL=0) as ov:
+        assert np.all(ov.read(1) == 3)  # GDAL's AVERAGE; nearest would give 0 everywhere
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours.tif", "s.tif"]
 
 
 def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, monkeypatch):
@@ -137,3 +217,28 @@ def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, mo
         ok = ~np.isnan(want)
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6)
     assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 3  # 750 rows: 3 writes
+
+
+def test_nearest_levels_are_written_in_whole_rows_of_blocks_each_row_once(tmp_path, monkeypatch):
+    """As for the average levels (GDAL #2011): every write starts on a 256-row block line and
+    spans the level's width, and each row is written once."""
+    from rasterio.io import DatasetWriter
+
+    codes = (np.arange(1500 * 300) % 7).reshape(1500, 300).astype("uint8")
+    stage = _staging(tmp_path / "t.tif", codes)
+    writes = []
+    write = DatasetWriter.write
+
+    def spy(self, arr, indexes=None, window=None, **kw):
+        writes.append((self.name, self.width, window))
+        return write(self, arr, indexes, window=window, **kw)
+
+    monkeypatch.setattr(DatasetWriter, "write", spy)
+    levels = nearest_overviews(stage)
+    assert len(levels) == 3
+    for k, p in enumerate(levels, start=1):
+        mine = [(w, win) for name, w, win in writes if name == str(p)]
+        assert all(int(win.col_off) == 0 and int(win.width) == w for w, win in mine)
+        assert all(int(win.row_off) % 256 == 0 for _, win in mine)
+        assert sum(int(win.height) for _, win in mine) == nearest_sizes(300, 1500)[k - 1][1]
+    assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 3  # 750 rows
