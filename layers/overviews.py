@@ -38,9 +38,12 @@ __all__ = [
     "average_overviews", "nearest_overviews", "nearest_sizes", "overview_sizes", "overview_vrt",
 ]  # fmt: skip
 
-# columns of full-resolution cells per block (a multiple of the largest factor is used): whole
-# rows of a province at 30 m, so level files are written in long runs (half the CPU of 2,048)
-_BLOCK_COLS = 16384
+# columns of full-resolution cells read at once (a multiple of the largest factor is used).
+# One 30 m Shanxi float32 copy to COG (10,973 columns, 2026-12-02, 2 cores): 16,384 columns
+# (a strip padded to 16,384) 78-79 MB / 7.6 CPU-s, 8,192 64 MB / 7.7, 4,096 56 MB / 7.0-7.2,
+# 2,048 51 MB / 7.0-7.4 (``benchmarks/README.md``, "COG copies"). Level files are still
+# written in whole rows of blocks, whatever this is.
+_BLOCK_COLS = 4096
 # block side of the level files (written in whole rows of these blocks)
 _LEVEL_BLOCK = 256
 # full-resolution rows read at once by nearest_overviews (columns: _BLOCK_COLS)
@@ -93,8 +96,8 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     Parameters
     ----------
     src_path : str or pathlib.Path
-        A float32 or float64 GeoTIFF (read block by block; memory is a few tens of MB per
-        block, plus one row of 256-row blocks per level held until it is written whole:
+        A float32 or float64 GeoTIFF (read in windows of up to 128 rows by 4,096 columns, a
+        few MB each, plus one row of 256-row blocks per level held until it is written whole:
         about 2 x 256 x width / 2 cells, 20 MB for a 30 m Shanxi float32 grid); the levels
         have its type.
     block : int
@@ -231,7 +234,7 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     """Write GDAL's NEAREST overview levels of a single-band raster, one file per level.
 
     The levels are the cells GDAL's COG driver would pick (:func:`nearest_sizes`,
-    :func:`_nearest_cells`), read in windows of 256 rows by 16,384 columns and written in
+    :func:`_nearest_cells`), read in windows of 256 rows by 4,096 columns and written in
     whole rows of 256-row blocks, each block once (as :func:`average_overviews`): memory is a
     window plus 256 rows of each level (about 3 MB for a 30 m Shanxi uint8 band, against
     GDAL's 40-60 MB).
