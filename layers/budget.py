@@ -12,6 +12,8 @@ tiles in flight together        ``M`` MiB, shared equally by the tiles computed 
 GDAL warp buffers               64 MB whatever ``M`` (rasterio ``warp_mem_limit`` is in MB)
 GDAL block cache                ``min(256, max(32, M / 32))`` MiB, given to GDAL in bytes
 GDAL block cache, COG copies    8 MiB (:meth:`Budget.conversion_env`)
+COG copies at once              two while the resident set is two copies below the heap
+                                ceiling, else one (:meth:`Budget.copies_at_once`)
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M / 2 - block cache)`` MiB (``run_tiles``)
 heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
@@ -44,6 +46,11 @@ __all__ = ["DEFAULT_MEM_LIMIT_MB", "Budget"]
 DEFAULT_MEM_LIMIT_MB = 512
 #: GDAL's block cache while a pass's rasters are copied to COG, in MiB.
 CONVERSION_CACHE_MB = 8
+#: Memory one COG copy holds, in bytes per column of the raster (its overview windows and
+#: levels, the COG driver's row of blocks and compression): a 30 m Shanxi float32 raster of
+#: 10,973 columns took 56 MB (5.35 KB a column), a uint8 categorical one 39 MB; measured
+#: 2026-12-02 (``benchmarks/README.md``, "COG copies"), rounded up.
+COPY_BYTES_PER_COLUMN = 5_400
 
 _MIB = 1024 * 1024
 
@@ -182,6 +189,27 @@ class Budget:
 
         with rasterio.Env(GDAL_CACHEMAX=CONVERSION_CACHE_MB * _MIB):
             yield
+
+    @staticmethod
+    def copies_at_once(width: int) -> int:
+        """How many COG copies of rasters ``width`` columns wide a pass runs at once: 1 or 2.
+
+        Two while the resident set is at least two copies (:data:`COPY_BYTES_PER_COLUMN`)
+        below the heap ceiling of the run (:func:`sxplan.layers.heap.headroom_mb`), else one.
+        At 30 m a 1,024 MB run has that room and copies two at once (one at a time took
+        5-8 % longer); a 512 MB run is above its ceiling after the pass, and two copies at
+        once made its peak 410-440 MB against 384 one at a time. Outside a run's ceiling:
+        two. The files do not depend on it (each is copied by one thread).
+
+        Examples
+        --------
+        >>> Budget.copies_at_once(10_973)  # no run's ceiling here
+        2
+        """
+        from .heap import headroom_mb
+
+        room = headroom_mb()
+        return 2 if room is None or room >= 2 * COPY_BYTES_PER_COLUMN * width / _MIB else 1
 
     @property
     def pieces_held_bytes(self) -> float:

@@ -20,7 +20,7 @@ temporary is a fresh ``mmap``: 50 % more CPU on the same run.
 Elsewhere (macOS, Windows, musl) :func:`release_free_memory` does nothing and returns False.
 
 Inputs: a ceiling in MB. Outputs: :func:`release_free_memory`, :func:`trim_above_ceiling`,
-:func:`rss_ceiling`, :func:`resident_mb`.
+:func:`rss_ceiling`, :func:`resident_mb`, :func:`headroom_mb`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ import sys
 from collections.abc import Iterator
 from functools import cache
 
-__all__ = ["release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceiling"]
+__all__ = [
+    "headroom_mb", "release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceiling",
+]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
 # heap is (tiles are written, and conversions run, on other threads than the one that set it).
@@ -104,6 +106,16 @@ def rss_ceiling(mb: float | None) -> Iterator[None]:
         yield
     finally:
         _CEILING_MB, _FLOOR_MB = previous, None
+
+
+def headroom_mb() -> float | None:
+    """MB between the resident set and the :func:`rss_ceiling` (negative above it).
+
+    None outside an :func:`rss_ceiling` block, or where the resident set is unknown: there
+    nothing bounds the process, and callers may use what they need.
+    """
+    rss = resident_mb()
+    return None if _CEILING_MB is None or rss is None else _CEILING_MB - rss
 
 
 def trim_above_ceiling() -> bool:

@@ -425,8 +425,10 @@ class _WriterStack:
 
     Closing a writer converts its file to COG (overviews, then DEFLATE): GDAL work that
     releases the GIL, partly single-threaded. On success the writers are closed on a pool of
-    two threads (each file is converted by one thread, so the bytes do not change); on error
-    they are closed one by one with the error, in reverse order, as ``ExitStack`` would.
+    two threads, or one where the run's memory has no room for two copies
+    (:meth:`~sxplan.layers.budget.Budget.copies_at_once`); each file is converted by one
+    thread, so the bytes do not change. On error they are closed one by one with the error,
+    in reverse order, as ``ExitStack`` would.
     """
 
     def __init__(self):
@@ -456,7 +458,9 @@ class _WriterStack:
         # heaps keep it), is given back once each: the copies and then the parcels start
         # from the live data, not from the pass's high-water mark
         release_free_memory()
-        with Budget.conversion_env(), ThreadPoolExecutor(max_workers=2) as pool:
+        width = max((cm.grid.width for cm in cms if hasattr(cm, "grid")), default=0)
+        at_once = Budget.copies_at_once(width)
+        with Budget.conversion_env(), ThreadPoolExecutor(max_workers=at_once) as pool:
             futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
         release_free_memory()
         errors = [e for e in (f.exception() for f in futures) if e is not None]

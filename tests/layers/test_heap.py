@@ -120,3 +120,24 @@ def test_trims_wait_for_regrowth_while_live_data_exceed_the_ceiling(monkeypatch)
     # 105: trim (left 95, under) | 106: trim
     assert got == [True, False, True, False, True, True] and len(trims) == 4
     assert heap._FLOOR_MB is None  # not carried out of the block
+
+
+@pytest.mark.skipif(resident_mb() is None, reason="no /proc/self/statm")
+def test_copies_run_two_at_once_only_with_room_for_two_under_the_ceiling():
+    """Two copies of a 10,973-column raster need 2 x 5,400 x 10,973 B = 113.0 MiB below the
+    ceiling (COPY_BYTES_PER_COLUMN); with 200 MiB of room there are two, with 50 one, above the
+    ceiling one, without a ceiling two."""
+    from sxplan.layers.budget import COPY_BYTES_PER_COLUMN
+    from sxplan.layers.heap import headroom_mb
+
+    assert COPY_BYTES_PER_COLUMN == 5_400
+    assert headroom_mb() is None and Budget.copies_at_once(10_973) == 2
+    rss = resident_mb()
+    with rss_ceiling(rss + 200):
+        assert 190 < headroom_mb() <= 200
+        assert Budget.copies_at_once(10_973) == 2
+        assert Budget.copies_at_once(20_000) == 1  # 206 MiB for two
+    with rss_ceiling(rss + 50):
+        assert Budget.copies_at_once(10_973) == 1
+    with rss_ceiling(max(1.0, rss - 100)):
+        assert headroom_mb() < 0 and Budget.copies_at_once(100) == 1
