@@ -236,7 +236,7 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     The levels are the cells GDAL's COG driver would pick (:func:`nearest_sizes`,
     :func:`_nearest_cells`), read in windows of 256 rows by 4,096 columns and written in
     whole rows of 256-row blocks, each block once (as :func:`average_overviews`): memory is a
-    window plus 256 rows of each level (about 3 MB for a 30 m Shanxi uint8 band, against
+    window plus up to 512 rows of each level (about 5 MB for a 30 m Shanxi uint8 band, against
     GDAL's 40-60 MB).
 
     Parameters
