@@ -35,7 +35,7 @@ import rasterio
 from rasterio.windows import Window
 
 __all__ = [
-    "average_overviews", "nearest_overviews", "nearest_sizes", "overview_sizes", "overview_vrt",
+    "average_overviews", "nearest_overviews", "overview_sizes", "overview_vrt",
 ]  # fmt: skip
 
 # columns of full-resolution cells read at once (a multiple of the largest factor is used).
@@ -56,8 +56,16 @@ _VRT_TYPES = {
 }  # fmt: skip
 
 
-def overview_sizes(width: int, height: int, block: int = 256) -> list[tuple[int, int]]:
-    """Sizes ``(width, height)`` of the overview levels GDAL's COG driver would create.
+def overview_sizes(
+    width: int, height: int, block: int = 256, round_down: bool = False
+) -> list[tuple[int, int]]:
+    """Sizes ``(width, height)`` of a raster's overview levels.
+
+    Levels are added while a side of the last one (the raster itself at first) is larger than
+    ``block``. Each level halves the sides of the one before, rounding up (the average levels
+    of this module) or, with ``round_down``, rounding down and at least 1: the sides of GDAL
+    3.10's COG driver, which the nearest levels copy (checked against its output in
+    ``tests/layers/test_overviews.py``).
 
     Examples
     --------
@@ -65,11 +73,18 @@ def overview_sizes(width: int, height: int, block: int = 256) -> list[tuple[int,
     [(500, 150), (250, 75)]
     >>> overview_sizes(200, 100)
     []
+    >>> overview_sizes(769, 770), overview_sizes(769, 770, round_down=True)
+    ([(385, 385), (193, 193)], [(384, 385), (192, 192)])
+    >>> overview_sizes(3, 600, round_down=True)
+    [(1, 300), (1, 150)]
     """
     sizes = []
     w, h = width, height
     while w > block or h > block:
-        w, h = -(-w // 2), -(-h // 2)
+        if round_down:
+            w, h = max(1, w // 2), max(1, h // 2)
+        else:
+            w, h = -(-w // 2), -(-h // 2)
         sizes.append((w, h))
     return sizes
 
@@ -190,31 +205,6 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     return paths
 
 
-def nearest_sizes(width: int, height: int, block: int = 256) -> list[tuple[int, int]]:
-    """Sizes ``(width, height)`` GDAL's COG driver gives the NEAREST levels of a raster.
-
-    Each side of the full band divided by ``2**k`` rounding down, at least 1; levels are added
-    while a side of the last one is larger than ``block`` (GDAL 3.10's COG driver, checked
-    against its output in ``tests/layers/test_overviews.py``).
-
-    Examples
-    --------
-    >>> nearest_sizes(769, 770)
-    [(384, 385), (192, 192)]
-    >>> nearest_sizes(3, 600)
-    [(1, 300), (1, 150)]
-    >>> nearest_sizes(256, 256)
-    []
-    """
-    sizes = []
-    w, h = width, height
-    while w > block or h > block:
-        k = len(sizes) + 1
-        w, h = max(1, width >> k), max(1, height >> k)
-        sizes.append((w, h))
-    return sizes
-
-
 def _nearest_cells(n_full: int, sides: list[int]) -> list[np.ndarray]:
     """For each level, the full-resolution index its cells take along one axis.
 
@@ -233,8 +223,8 @@ def _nearest_cells(n_full: int, sides: list[int]) -> list[np.ndarray]:
 def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     """Write GDAL's NEAREST overview levels of a single-band raster, one file per level.
 
-    The levels are the cells GDAL's COG driver would pick (:func:`nearest_sizes`,
-    :func:`_nearest_cells`), read in windows of 256 rows by 4,096 columns and written in
+    The levels are the cells GDAL's COG driver would pick (:func:`overview_sizes` rounding
+    down, :func:`_nearest_cells`), read in windows of 256 rows by 4,096 columns and written in
     whole rows of 256-row blocks, each block once (as :func:`average_overviews`): memory is a
     window plus up to 512 rows of each level (about 5 MB for a 30 m Shanxi uint8 band, against
     GDAL's 40-60 MB).
@@ -255,7 +245,7 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     src_path = Path(src_path)
     with rasterio.open(src_path) as src:
         width, height, nodata, dtype = src.width, src.height, src.nodata, src.dtypes[0]
-        sizes = nearest_sizes(width, height, block)
+        sizes = overview_sizes(width, height, block, round_down=True)
         if not sizes:
             return []
         rows = _nearest_cells(height, [h for _, h in sizes])

@@ -10,7 +10,6 @@ from sxplan.layers.cog import _to_cog
 from sxplan.layers.overviews import (
     average_overviews,
     nearest_overviews,
-    nearest_sizes,
     overview_sizes,
 )
 
@@ -143,11 +142,12 @@ def test_categorical_cogs_are_gdals_byte_for_byte(tmp_path, shape, dtype):
     _gdal_cog(stage, tmp_path / "gdal.tif")
     with rasterio.open(tmp_path / "gdal.tif") as ref:
         n_levels = len(ref.overviews(1))
-        assert n_levels == len(nearest_sizes(shape[1], shape[0]))
+        assert n_levels == len(overview_sizes(shape[1], shape[0], round_down=True))
     for k in range(n_levels):
         with rasterio.open(tmp_path / "ours.tif", OVERVIEW_LEVEL=k) as a:
             with rasterio.open(tmp_path / "gdal.tif", OVERVIEW_LEVEL=k) as b:
-                assert (a.width, a.height) == (b.width, b.height) == nearest_sizes(*shape[::-1])[k]
+                want = overview_sizes(*shape[::-1], round_down=True)[k]
+                assert (a.width, a.height) == (b.width, b.height) == want
                 assert np.array_equal(a.read(1), b.read(1))
     assert (tmp_path / "ours.tif").read_bytes() == (tmp_path / "gdal.tif").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gdal.tif", "ours.tif", "s.tif"]
@@ -179,21 +179,10 @@ def test_integer_rasters_that_are_not_categorical_keep_gdal_overviews(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ours.tif", "s.tif"]
 
 
-def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, monkeypatch):
-    """Every write to a level file starts on a 256-row block line and spans the level's full
-    width, and no row is written twice: GDAL's shared block cache then never holds a block
-    half written, which another thread could flush and this one re-read stale (GDAL #2011).
-    The levels are still the block means (a tall raster: three rows of blocks at level 1)."""
+def _spy_writes(monkeypatch):
+    """Every ``DatasetWriter.write`` from now on, as (file name, its width, window)."""
     from rasterio.io import DatasetWriter
 
-    a = _base((1500, 300))
-    g = GridSpec.from_bounds((0, 0, 300 * 30, 1500 * 30), 30)
-    path = tmp_path / "t.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=300, height=1500, count=1, dtype="float32",
-        crs=g.crs, transform=g.transform, nodata=np.nan,
-    ) as dst:  # fmt: skip
-        dst.write(a, 1)
     writes = []
     write = DatasetWriter.write
 
@@ -202,14 +191,36 @@ def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, mo
         return write(self, arr, indexes, window=window, **kw)
 
     monkeypatch.setattr(DatasetWriter, "write", spy)
+    return writes
+
+
+def _assert_whole_block_rows(writes, path, size):
+    """The writes to ``path`` each start on a 256-row block line, span its width and together
+    cover its ``size[1]`` rows once."""
+    mine = [(w, win) for name, w, win in writes if name == str(path)]
+    assert all(int(win.col_off) == 0 and int(win.width) == w == size[0] for w, win in mine)
+    assert all(int(win.row_off) % 256 == 0 for _, win in mine)
+    assert sum(int(win.height) for _, win in mine) == size[1]  # each row once
+
+
+def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, monkeypatch):
+    """Every write to a level file starts on a 256-row block line and spans the level's full
+    width, and no row is written twice: GDAL's shared block cache then never holds a block
+    half written, which another thread could flush and this one re-read stale (GDAL #2011).
+    The levels are still the block means (a tall raster: three rows of blocks at level 1)."""
+    a = _base((1500, 300))
+    g = GridSpec.from_bounds((0, 0, 300 * 30, 1500 * 30), 30)
+    path = tmp_path / "t.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=300, height=1500, count=1, dtype="float32",
+        crs=g.crs, transform=g.transform, nodata=np.nan,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    writes = _spy_writes(monkeypatch)
     levels = average_overviews(path)
     assert len(levels) == 3
     for k, p in enumerate(levels, start=1):
-        mine = [(w, win) for name, w, win in writes if name == str(p)]
-        rows = [(int(win.row_off), int(win.height)) for _, win in mine]
-        assert all(int(win.col_off) == 0 and int(win.width) == w for w, win in mine)
-        assert all(r0 % 256 == 0 for r0, _ in rows)
-        assert sum(h for _, h in rows) == overview_sizes(300, 1500)[k - 1][1]  # each row once
+        _assert_whole_block_rows(writes, p, overview_sizes(300, 1500)[k - 1])
         with rasterio.open(p) as src:
             got = src.read(1).astype("float64")
         want = _block_means(a, 2**k, None)
@@ -222,23 +233,15 @@ def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, mo
 def test_nearest_levels_are_written_in_whole_rows_of_blocks_each_row_once(tmp_path, monkeypatch):
     """As for the average levels (GDAL #2011): every write starts on a 256-row block line and
     spans the level's width, and each row is written once."""
-    from rasterio.io import DatasetWriter
-
     codes = (np.arange(1500 * 300) % 7).reshape(1500, 300).astype("uint8")
     stage = _staging(tmp_path / "t.tif", codes)
-    writes = []
-    write = DatasetWriter.write
-
-    def spy(self, arr, indexes=None, window=None, **kw):
-        writes.append((self.name, self.width, window))
-        return write(self, arr, indexes, window=window, **kw)
-
-    monkeypatch.setattr(DatasetWriter, "write", spy)
+    writes = _spy_writes(monkeypatch)
     levels = nearest_overviews(stage)
+    sizes = overview_sizes(300, 1500, round_down=True)
     assert len(levels) == 3
     for k, p in enumerate(levels, start=1):
-        mine = [(w, win) for name, w, win in writes if name == str(p)]
-        assert all(int(win.col_off) == 0 and int(win.width) == w for w, win in mine)
-        assert all(int(win.row_off) % 256 == 0 for _, win in mine)
-        assert sum(int(win.height) for _, win in mine) == nearest_sizes(300, 1500)[k - 1][1]
+        _assert_whole_block_rows(writes, p, sizes[k - 1])
+        if k <= 2:  # sides halve exactly: cells 0, 2, 4, ... then 0, 4, 8, ... of the band
+            with rasterio.open(p) as src:
+                assert np.array_equal(src.read(1), codes[:: 2**k, :: 2**k])
     assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 3  # 750 rows
