@@ -198,8 +198,9 @@ class Budget:
         below the heap ceiling of the run (:func:`sxplan.layers.heap.headroom_mb`), else one.
         At 30 m a 1,024 MB run has that room and copies two at once (one at a time took
         5-8 % longer); a 512 MB run is above its ceiling after the pass, and two copies at
-        once made its peak 410-440 MB against 384 one at a time. Outside a run's ceiling:
-        two. The files do not depend on it (each is copied by one thread).
+        once made its sampled peak 410-440 MB against 384 one at a time (``ru_maxrss`` 405).
+        Outside a run's ceiling: two. The files do not depend on it (each is copied by one
+        thread; the 30 m runs at 512 and 1,024 MB wrote the same bytes).
 
         Examples
         --------
