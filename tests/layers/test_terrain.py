@@ -114,3 +114,18 @@ def test_slope_aspect_shares_its_budget_between_the_tiles_computed_at_once(tmp_p
     whole = horn_slope_aspect(dem.read(masked=False), res)
     for arr, name in zip(whole, ("slope_deg", "slope_pct", "aspect_deg"), strict=True):
         np.testing.assert_array_equal(out[name].read(masked=False), arr)
+
+
+def test_vectorized_hypot_and_degrees_equal_numpys(rng):
+    from sxplan.layers.terrain import _DEGREES, _hypot
+
+    x = (rng.standard_normal(200_000) * 10.0 ** rng.uniform(-4, 2, 200_000)).astype("float32")
+    y = (rng.standard_normal(200_000) * 10.0 ** rng.uniform(-4, 2, 200_000)).astype("float32")
+    x[:3], y[:3] = [0.0, np.nan, 0.0], [0.0, 1.0, -0.0]
+    out = np.empty_like(x)
+    _hypot(x, y, out, np.empty(x.shape), np.empty(x.shape))
+    np.testing.assert_array_equal(out, np.hypot(x, y))
+    # every float32 from 0 to pi/2 would take a minute; a million of them, evenly spaced bits
+    bits = np.linspace(0, np.float32(np.pi).view("uint32"), 1_000_000).astype("uint32")
+    v = np.concatenate([bits.view("float32"), -bits.view("float32")])
+    np.testing.assert_array_equal((v * _DEGREES).view("uint32"), np.degrees(v).view("uint32"))
