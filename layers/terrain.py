@@ -123,8 +123,12 @@ def horn_gradient(
         tt += c
         y -= tt
         y /= scale
+        if invalid is not None:  # Horn's formula skips the centre: a hole's neighbours fill it
+            np.copyto(x, np.float32(np.nan), where=invalid[r0 : r0 + n])
+            np.copyto(y, np.float32(np.nan), where=invalid[r0 : r0 + n])
         m = nan[:n]
         np.isnan(x, out=m)
+        m |= np.isnan(y)  # a missing north or south neighbour leaves x finite
         m &= valid[r0 : r0 + n]
         if m.any():  # mostly the window's border: cheaper than 2-D nonzero
             redo.append(np.flatnonzero(m) + r0 * ncol)
