@@ -217,24 +217,33 @@ def features_from_codes(layer: AlignedLayer, codes: Iterable[int]) -> FeatureRea
 _BLOCK = 256
 
 
-def _blockwise_edt(
-    feat: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, cap_m: float
+def _blockwise(
+    feat: np.ndarray,
+    inner: tuple[slice, slice],
+    reach: int,
+    empty,
+    block: Callable[[np.ndarray, tuple[slice, slice]], np.ndarray],
 ) -> np.ndarray:
-    """Capped distances for the ``inner`` cells of ``feat``, one block at a time.
+    """``block(features, keep)`` for the ``inner`` cells of ``feat``, by blocks or at once.
 
     A block reads features within ``reach`` cells of it; blocks with no feature in reach are
-    filled with the cap without a distance transform, so sparse features cost little. Blocks
-    are 256 cells, or about 8 x ``reach`` for long reaches.
+    filled with ``empty`` (a NumPy scalar, which also sets the dtype) without a distance
+    transform, so sparse features cost little. Blocks are 256 cells, or about 8 x ``reach``
+    for long reaches. Where features are spread over most blocks, the blocks and their
+    overlapping margins would hold more cells than ``feat`` itself; then ``feat`` is
+    transformed at once (the same values: a cell's answer depends only on the features within
+    ``reach`` of it, which both hold).
     """
     r0, c0 = inner[0].start, inner[1].start
     h, w = inner[0].stop - r0, inner[1].stop - c0
-    out = np.full((h, w), cap_m, dtype="float32")
+    out = np.full((h, w), empty)
     if not feat.any():
         return out
     # Each block's transform covers the block plus ``reach`` cells around it; blocks of at
     # least 8 x reach keep that overhead under about 1.6x for long reaches (a 30 km cap at
     # 30 m reaches 1,000 cells), while 256-cell blocks let short reaches skip empty land.
     bs = max(_BLOCK, -(-8 * reach // _BLOCK) * _BLOCK)
+    todo = []
     for br in range(0, h, bs):
         for bc in range(0, w, bs):
             bh, bw = min(bs, h - br), min(bs, w - bc)
@@ -242,12 +251,87 @@ def _blockwise_edt(
             rr1 = min(feat.shape[0], r0 + br + bh + reach)
             cc1 = min(feat.shape[1], c0 + bc + bw + reach)
             sub = feat[rr0:rr1, cc0:cc1]
-            if not sub.any():
-                continue
-            ir, ic = r0 + br - rr0, c0 + bc - cc0
-            keep = (slice(ir, ir + bh), slice(ic, ic + bw))
-            out[br : br + bh, bc : bc + bw] = _capped_metres(sub, res_m, cap_m, keep)
+            if sub.any():
+                ir, ic = r0 + br - rr0, c0 + bc - cc0
+                todo.append((br, bc, sub, (slice(ir, ir + bh), slice(ic, ic + bw))))
+    if sum(sub.size for *_, sub, _ in todo) >= feat.size:
+        # built-up land at 30 m: features in 34 of 36 blocks, 1.28x the cells as blocks;
+        # a 2,884-cell tile took 173 ms by blocks and 112 ms at once (s27)
+        out[...] = block(feat, inner)
+        return out
+    for br, bc, sub, keep in todo:
+        h_, w_ = (k.stop - k.start for k in keep)
+        out[br : br + h_, bc : bc + w_] = block(sub, keep)
     return out
+
+
+def _blockwise_edt(
+    feat: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, cap_m: float
+) -> np.ndarray:
+    """Capped distances (float32 metres) for the ``inner`` cells of ``feat``, by blocks."""
+
+    def block(sub, keep):
+        return _capped_metres(sub, res_m, cap_m, keep)
+
+    return _blockwise(feat, inner, reach, np.float32(cap_m), block)
+
+
+def _within_cells2(res_m: float, cap_m: float, limit: np.float32) -> int:
+    """The largest squared distance in cells whose capped metres are at most ``limit``.
+
+    Metres are formed as :func:`_capped_metres` forms them (``sqrt(k * res**2)`` in float64,
+    capped, cast to float32), which never decreases with ``k``; so a cell whose squared
+    distance ``k`` is at most the number returned has metres ``<= limit``, and no other.
+    -1 if not even a feature cell (``k = 0``) passes.
+
+    Examples
+    --------
+    >>> _within_cells2(30.0, 1030.0, np.float32(1000.0) * np.float32(1 + 1e-6))  # 33.33 cells
+    1111
+    """
+
+    def metres(k: int) -> np.float32:
+        return np.float32(min(math.sqrt(float(k) * (float(res_m) * float(res_m))), cap_m))
+
+    if metres(0) > limit:
+        return -1
+    k = int((float(limit) / float(res_m)) ** 2)
+    while k > 0 and metres(k) > limit:
+        k -= 1
+    while metres(k + 1) <= limit:
+        k += 1
+    return k
+
+
+def _blockwise_within(
+    feat: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, buffer_m: float
+) -> np.ndarray:
+    """:func:`within_distance`'s test for the ``inner`` cells of ``feat``, block by block.
+
+    The same cells as comparing :func:`_blockwise_edt`'s metres (capped one cell beyond the
+    buffer) with the buffer: each squared distance in cells is compared with
+    :func:`_within_cells2` instead, so no metres are formed (the square roots took about a
+    quarter of the test, s27).
+    """
+    import edt
+
+    cap = buffer_m + res_m
+    limit = np.float32(buffer_m) * np.float32(1 + 1e-6)
+    k = _within_cells2(res_m, cap, limit)
+
+    # the largest float32 not above k: for float32 d2, d2 <= k32 exactly when d2 <= k
+    k32 = np.float32(k)
+    if float(k32) > k:
+        k32 = np.nextafter(k32, np.float32(-np.inf))
+
+    def block(sub, keep):
+        if sub.all():
+            return np.full(sub[keep].shape, k >= 0)
+        # squared distances in cells, whole numbers in float32 (see _capped_metres)
+        d2 = edt.edtsq(~sub, black_border=False, parallel=2)[keep]
+        return d2 <= k32
+
+    return _blockwise(feat, inner, reach, np.bool_(np.float32(cap) <= limit), block)
 
 
 def distance_tile(
@@ -304,8 +388,7 @@ def within_distance(
     need = halo_cells(buffer_m, grid.res)
     _require_halo(tile, need, f"a {buffer_m} m buffer", grid.res)
     feat = features(tile.outer)
-    dist = _blockwise_edt(feat, tile.inner, grid.res, need, buffer_m + grid.res)
-    return dist <= np.float32(buffer_m) * np.float32(1 + 1e-6)
+    return _blockwise_within(feat, tile.inner, grid.res, need, buffer_m)
 
 
 def _require_halo(tile: Tile, need: int, what: str, res: float) -> None:

@@ -192,3 +192,84 @@ def test_distance_to_threads_one_tile_at_a_time_equals_whole_array(tmp_path, sch
     n_tiles = len(plan_tiles(g, mem_limit_mb=mem_mb, bytes_per_cell=BYTES_PER_CELL, halo=40,
                              n_workers=2))  # fmt: skip
     assert n_tiles > 1
+
+
+def _within_by_integer_geometry(feats, res, buffer_m):
+    """True where the nearest feature cell (SciPy's feature transform) is within buffer_m,
+    from whole-number squared cell distances: no square roots, no float32."""
+    from scipy import ndimage
+
+    idx = ndimage.distance_transform_edt(~feats, return_distances=False, return_indices=True)
+    rows, cols = np.indices(feats.shape)
+    d2 = (rows - idx[0]).astype("int64") ** 2 + (cols - idx[1]).astype("int64") ** 2
+    return d2 * res * res <= buffer_m * buffer_m
+
+
+@pytest.mark.parametrize("corner", [True, False])
+def test_within_distance_by_blocks_or_at_once_equals_integer_geometry(corner):
+    from sxplan.layers import within_distance
+
+    # 30 m cells, 1,000 m: a 34-cell halo and 512-cell blocks, 4 blocks a tile. Features in
+    # one corner leave blocks empty (done by blocks); spread over the tile they are in every
+    # block, and the tile is transformed at once. No squared distance lies within 1e-6 of
+    # the buffer here (1,111 cells^2 is inside, 1,112 outside).
+    rng = np.random.default_rng(11)
+    res = 30.0
+    g = GridSpec.from_bounds((0, 0, 900 * res, 800 * res), res)
+    feats = rng.random(g.shape) < 0.0005
+    if corner:
+        feats[300:] = False
+        feats[:, 300:] = False
+    expected = _within_by_integer_geometry(feats, res, 1000.0)
+    (tile,) = plan_tiles(g, tile_size=900, halo=34)
+    got = within_distance(lambda w: feats, g, tile, 1000.0)
+    np.testing.assert_array_equal(got, expected)
+    assert 0.05 < expected.mean() < 0.95
+
+
+def test_blocks_are_done_at_once_only_when_blocks_would_hold_more_cells():
+    from sxplan.layers.distance import _blockwise
+
+    feats = np.zeros((1100, 1100), bool)
+    inner = (slice(40, 1060), slice(40, 1060))
+    calls = []
+
+    def block(sub, keep):
+        calls.append(sub.shape)
+        return np.zeros(sub[keep].shape, bool)
+
+    feats[100, 100] = True  # one feature: one 512-cell block and its margins
+    _blockwise(feats, inner, 40, np.bool_(False), block)
+    assert calls == [(592, 592)]  # 512 + 2 x 40
+    calls.clear()
+    feats[::100, ::100] = True  # features in every block: the blocks would hold more
+    _blockwise(feats, inner, 40, np.bool_(False), block)
+    assert calls == [(1100, 1100)]
+
+
+def test_within_cells2_is_the_last_squared_distance_inside():
+    import math
+
+    from sxplan.layers.distance import _within_cells2
+
+    for res, buffer_m in [(30.0, 1000.0), (30.0, 30.0), (100.0, 500.0), (1.0, 4100.4)]:
+        limit = np.float32(buffer_m) * np.float32(1 + 1e-6)
+        k = _within_cells2(res, buffer_m + res, limit)
+
+        def metres(n, res=res, cap=buffer_m + res):
+            return np.float32(min(math.sqrt(n * res * res), cap))
+
+        assert metres(k) <= limit < metres(k + 1)
+    # 4,100.4 m at 1 m cells: past 2**24, where float32 holds only even whole numbers
+    assert _within_cells2(1.0, 4101.4, np.float32(4100.4) * np.float32(1 + 1e-6)) > 2**24
+
+
+def test_within_distance_past_float32_whole_numbers():
+    from sxplan.layers.distance import _blockwise_within
+
+    res, buffer_m, reach = 1.0, 4100.4, 4101  # 4,100 cells inside, 4,101 not
+    feats = np.zeros((1, 2 * reach + 9001), bool)
+    feats[0, reach + 4500] = True
+    got = _blockwise_within(feats, (slice(0, 1), slice(reach, reach + 9001)), res, reach, buffer_m)
+    expected = np.abs(np.arange(9001) - 4500) <= 4100
+    np.testing.assert_array_equal(got[0], expected)
