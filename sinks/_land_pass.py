@@ -35,6 +35,7 @@ import pandas as pd
 from sxplan.layers.budget import Budget
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer, RasterTileWriter
+from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.windows import plan_tiles, run_tiles
 from sxplan.layers.zonal import ZoneCover, ZoneSums
 
@@ -269,7 +270,8 @@ def sum_land_by_county(
     with contextlib.ExitStack() as stack:
         for w in writers.values():
             stack.enter_context(w)
-        run_tiles(tiles, compute, write)
+        with keep_datasets_open():  # inputs decoded once per block, not once per tile
+            run_tiles(tiles, compute, write)
     coverage = acc.class_coverage().reshape(n, N_FATES, n_slots)
     cell_ha = grid.res * grid.res / 1e4
     sums = _county_table(coverage, slot_values, inputs.rules, cell_ha)
