@@ -108,12 +108,16 @@ class ZoneCover:
         out -= 1
         return out
 
-    def _labels(self, window: Window) -> np.ndarray:
-        """Zone index + 1 of every cell of ``window`` wholly inside a zone, else 0 (int32)."""
+    def _labels(self, window: Window, scale: int = 1, offset: int = 0) -> np.ndarray:
+        """Zone index + 1 of every cell of ``window`` wholly inside a zone, else 0 (int32).
+
+        Formed as ``label x scale + offset`` in the same cumulative sum.
+        """
         h, w = _window(window)[2:]
         rows, start, end, zone, _ = self.runs(window)
-        label = zone + 1
+        label = (zone + 1) * np.int32(scale)
         steps = np.zeros((h, w + 1), dtype="int32")
+        steps[:, 0] = offset  # carried along each row by the cumulative sum
         # runs do not overlap, so their starts (and their ends) are distinct cells
         steps[rows, start] += label
         steps[rows, end] -= label
@@ -228,6 +232,11 @@ class ZoneSums:
         return total, count
 
 
+#: Bins of a class count formed in int32 (the labels' cumulative sum already is): beyond this,
+#: in int64. A national grid's 2,800 counties leave room for 760,000 classes.
+_INT32_BINS = 2**31 - 1
+
+
 def _tile_part(cover, n_classes, want_values, window, classes=None, values=None, valid=None):
     """:meth:`ZoneSums.tile` (a module function so tile closures carry only the cover)."""
     out_classes = out_values = None
@@ -235,11 +244,16 @@ def _tile_part(cover, n_classes, want_values, window, classes=None, values=None,
         nc = n_classes
         # bin (zone + 1) x (nc + 1) + (class + 1): cells off the interior (zone 0) or
         # without data (class -1 -> 0) fall in bins dropped below, so nothing is masked
-        comp = cover._labels(window).astype("int64")
-        comp *= nc + 1
-        comp += classes
-        comp += 1
-        counts = np.bincount(comp.ravel(), minlength=(cover.n_zones + 1) * (nc + 1))
+        n_bins = (cover.n_zones + 1) * (nc + 1)
+        if n_bins <= _INT32_BINS:  # int32, from one cumulative sum and one addition
+            comp = cover._labels(window, scale=nc + 1, offset=1)
+            comp += classes
+        else:
+            comp = cover._labels(window).astype("int64")
+            comp *= nc + 1
+            comp += classes
+            comp += 1
+        counts = np.bincount(comp.ravel(), minlength=n_bins)
         del comp
         counts = counts.reshape(cover.n_zones + 1, nc + 1)[1:, 1:]
         rows, cols, _, _, ids = cover.boundary(window)
