@@ -34,7 +34,8 @@ from collections.abc import Iterator
 from functools import cache
 
 __all__ = [
-    "headroom_mb", "release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceiling",
+    "headroom_mb", "peak_resident_mb", "release_free_memory", "resident_mb", "rss_ceiling",
+    "trim_above_ceiling",
 ]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
@@ -89,6 +90,20 @@ def resident_mb() -> float | None:
     except (OSError, IndexError, ValueError):
         return None
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+def peak_resident_mb() -> float | None:
+    """The process's highest resident set since it started, in MB (MiB); None where unknown.
+
+    ``getrusage``'s ``ru_maxrss`` (KiB on Linux, bytes on macOS): what the benchmarks report
+    as a run's peak, read here from inside the process.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 @contextlib.contextmanager

@@ -102,6 +102,8 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo(f"  {sub}/: " + ", ".join(names))
     t = ctx.timings_s
     echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+    for line in memory_lines(getattr(ctx, "peak_mb", {}), ctx.config.project.mem_limit_mb):
+        echo(line)
     if "figures" in ctx.results and (ctx.out / "report.html").is_file():
         echo(f"{_h('报告', 'Report', lang)}: {ctx.out / 'report.html'}")
     maps = ctx.results.get("maps")
@@ -209,3 +211,43 @@ def print_backtest(result, echo: Callable[[str], None]) -> None:
     echo("")
     echo("Outputs: " + ", ".join(str(p) for p in result.outputs.values()))
     echo("Draw the sites on the siting map: sxplan map RUN_DIR")
+
+
+def memory_lines(peak_mb: dict, budget_mb: float) -> list[str]:
+    """The run's peak memory by step, and a warning when it outgrew its budget.
+
+    ``peak_mb`` is the process's peak resident set by the end of each step (``ru_maxrss``,
+    the whole process's since it started). The results do not depend on the budget, so
+    passing it is a warning, not an error: it tells how much memory the run really needed.
+
+    Examples
+    --------
+    >>> for line in memory_lines({"layers": 300.0, "siting": 369.2}, 320):
+    ...     print(line[:80])
+    Peak memory (MB, by the end of each step): layers 300, siting 369 (budget 320)
+    WARNING: the run's memory peaked at 369 MB, over its budget of 320 MB (project.m
+    """
+    if not peak_mb:
+        return []
+    lines = [
+        "Peak memory (MB, by the end of each step): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in peak_mb.items())
+        + f" (budget {budget_mb:,.0f})"
+    ]
+    over = [k for k, v in peak_mb.items() if v > budget_mb]
+    if over:
+        peak = max(peak_mb.values())
+        lines.append(
+            f"WARNING: the run's memory peaked at {peak:,.0f} MB, over its budget of "
+            f"{budget_mb:,.0f} MB (project.mem_limit_mb), first in step '{over[0]}': a budget "
+            "below what a run needs is not kept. The results do not depend on it, but a "
+            "machine with less free memory could have stopped the run. Set "
+            f"project.mem_limit_mb to at least {_round_up(peak)} for this grid, or use a "
+            "coarser res_m."
+        )
+    return lines
+
+
+def _round_up(mb: float, step: int = 64) -> int:
+    """``mb`` rounded up to a multiple of ``step`` MB."""
+    return int(-(-mb // step) * step)

@@ -40,6 +40,7 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.gpkg_style import style_run_geopackages
+from sxplan.layers.heap import peak_resident_mb
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
@@ -81,6 +82,9 @@ class RunContext:
         Each step's result object, by step name.
     timings_s : dict
         Seconds per step.
+    peak_mb : dict
+        The process's peak resident set (MB, ``ru_maxrss``) by the end of each step: the
+        step where it first passes the budget is where the run outgrew it.
     options : dict
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
@@ -96,6 +100,7 @@ class RunContext:
     counties: gpd.GeoDataFrame | None = None
     results: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
+    peak_mb: dict = field(default_factory=dict)
     log: Callable[[str], None] = print
     options: dict = field(default_factory=dict)
     bases: object = None
@@ -243,6 +248,9 @@ def run_project(
             t0 = time.perf_counter()
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
+            peak = peak_resident_mb()
+            if peak is not None:
+                ctx.peak_mb[step] = round(peak, 1)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
         apply_csv_header(staging, config.project.csv_header)  # Chinese header rows if asked

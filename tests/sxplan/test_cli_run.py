@@ -123,3 +123,34 @@ def test_site_pumped_storage_needs_its_section_then_runs(project, tmp_path, caps
     assert table.startswith("pair_id,rank,head_m,distance_km,distance_to_head,energy_gwh")
     assert (out / "siting" / "pumped_storage.gpkg").is_file()
     assert "Pumped storage" in capsys.readouterr().out
+
+
+def test_run_json_and_the_report_give_the_peak_memory_by_step(project, tmp_path, capsys):
+    import resource
+
+    out = tmp_path / "run"
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    mem = json.loads((out / "run.json").read_text())["memory_mb"]
+    assert mem["budget"] == load_config(project).project.mem_limit_mb
+    peaks = mem["process_peak_after_step"]
+    assert list(peaks) == ["layers"]
+    # read independently, after the run: this process's peak can only have grown since
+    assert 0 < peaks["layers"] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    printed = capsys.readouterr().out
+    assert f"Peak memory (MB, by the end of each step): layers {peaks['layers']:.0f}" in printed
+
+
+def test_a_run_over_its_budget_says_so_and_what_it_needed(project, tmp_path, capsys):
+    # this test process already holds more than 64 MB, so a 64 MB budget cannot be kept
+    raw = yaml.safe_load(project.read_text(encoding="utf-8"))
+    raw["project"]["mem_limit_mb"] = 64
+    project.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["layers", str(project), "--out", str(out)]) == 0  # the results are kept
+    peak = json.loads((out / "run.json").read_text())["memory_mb"]["process_peak_after_step"]
+    needed = -(-peak["layers"] // 64) * 64  # the peak rounded up to 64 MB, by hand
+    printed = capsys.readouterr().out
+    said = f"WARNING: the run's memory peaked at {peak['layers']:,.0f} MB, over its budget"
+    assert said in printed
+    assert "first in step 'layers'" in printed
+    assert f"project.mem_limit_mb to at least {needed:.0f} for this grid" in printed

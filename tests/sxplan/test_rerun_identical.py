@@ -3,7 +3,8 @@
 Same inputs, same bytes: every file of a run folder but ``run.json`` is compared byte for byte
 between two demo runs into two folders. ``run.json`` itself differs only in the fields that
 describe the run rather than its results: ``created_utc`` (when), ``command`` (the argv, which
-names the output folder) and every ``timings_s`` (seconds measured); everything else in it,
+names the output folder), every ``timings_s`` (seconds measured) and ``memory_mb`` (the
+process's peak resident set, measured); everything else in it,
 including ``outputs_sha256``, is equal. Secrets never reach ``run.json``.
 """
 
@@ -21,7 +22,7 @@ from _sxrun import tiny_project, tree_sha256
 
 from sxplan.cli import main
 
-VARYING = {"created_utc", "command", "timings_s"}
+VARYING = {"created_utc", "command", "timings_s", "memory_mb"}
 
 
 def _without_varying(value):
