@@ -83,8 +83,7 @@ class RunContext:
     timings_s : dict
         Seconds per step.
     peak_mb : dict
-        The process's peak resident set (MB, ``ru_maxrss``) by the end of each step: the
-        step where it first passes the budget is where the run outgrew it.
+        The process's peak resident set (MB, ``ru_maxrss``) by the end of each step.
     options : dict
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
@@ -248,8 +247,7 @@ def run_project(
             t0 = time.perf_counter()
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
-            peak = peak_resident_mb()
-            if peak is not None:
+            if (peak := peak_resident_mb()) is not None:
                 ctx.peak_mb[step] = round(peak, 1)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
