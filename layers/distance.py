@@ -310,8 +310,8 @@ def _blockwise_within(
 
     The same cells as comparing :func:`_blockwise_edt`'s metres (capped one cell beyond the
     buffer) with the buffer: each squared distance in cells is compared with
-    :func:`_within_cells2` instead, so no metres are formed (the square roots took about a
-    quarter of the test, s27).
+    :func:`_within_cells2` instead, so no metres are formed (on 30 m built-up tiles, done at
+    once: 78-79 ms a tile against 94-112 with the metres, s27).
     """
     import edt
 
