@@ -135,7 +135,9 @@ def test_run_json_and_the_report_give_the_peak_memory_by_step(project, tmp_path,
     peaks = mem["process_peak_after_step"]
     assert list(peaks) == ["layers"]
     # read independently, after the run: this process's peak can only have grown since
-    assert 0 < peaks["layers"] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # (run.json rounds to 0.1 MB, so allow half of that)
+    now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert 0 < peaks["layers"] <= now + 0.05
     printed = capsys.readouterr().out
     assert f"Peak memory (MB, by the end of each step): layers {peaks['layers']:.0f}" in printed
 
