@@ -18,7 +18,9 @@ the run folder itself.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import json
 import os
 import platform
@@ -131,13 +133,33 @@ INSTALLED: list[Path] = []
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:
-    """Put ``staging`` at ``out``, the previous ``out`` set aside then removed.
+    """Put ``staging`` at ``out``, the previous ``out`` removed.
 
-    An interrupt (Ctrl-C, SIGTERM) can land between any two steps. Before the new folder is in
-    place the previous one is put back; after, the set-aside previous one is still removed, so
-    no ``.<out>.old-<pid>`` outlives the run either way (a SIGKILL's is handled by the next
-    run, :func:`sxplan._out_guard.clean_stale`).
+    Where the system can (Linux's ``renameat2``), the two folders are exchanged in one step:
+    at every moment ``out`` holds the previous run or the new one, even under SIGKILL (the
+    previous one, then at the staging path, is removed, or by the next run if killed). Else
+    the previous one is set aside, the new one renamed in, and the old removed. An interrupt
+    (Ctrl-C, SIGTERM) can land between any two steps. Before the new folder is in place the
+    previous one is put back; after, the set-aside previous one is still removed, so no
+    ``.<out>.old-<pid>`` outlives the run either way (a SIGKILL's is handled by the next run,
+    :func:`sxplan._out_guard.clean_stale`, which also restores ``out`` from it).
     """
+    new_run = staging.stat().st_ino
+    try:
+        exchanged = out.exists() and exchange_paths(staging, out)
+    except BaseException:
+        if _inode(out) == new_run:  # exchanged just before the interrupt
+            INSTALLED.append(out)
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if exchanged:
+        try:
+            shutil.rmtree(staging, ignore_errors=True)  # the previous run, now
+        except BaseException:  # interrupted while removing: finish, then unwind
+            INSTALLED.append(out)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return
     old = old_path(out) if out.exists() else None
     try:
         if old is not None:
@@ -148,15 +170,65 @@ def _swap_into_place(staging: Path, out: Path) -> None:
             if old is not None and old.exists() and not out.exists():
                 old.rename(out)
             _remove_settled(staging)
-        elif old is not None:  # swapped just before the interrupt
-            shutil.rmtree(old, ignore_errors=True)
+        else:  # swapped just before the interrupt
+            INSTALLED.append(out)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         raise
     if old is not None:
         try:
             shutil.rmtree(old, ignore_errors=True)
         except BaseException:  # interrupted while removing: finish, then unwind
+            INSTALLED.append(out)
             shutil.rmtree(old, ignore_errors=True)
             raise
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
+
+    Returns False, changing nothing, where the call or the flag is not available (another
+    system, an old kernel or C library, a file system without it); other errors raise.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "a").write_text("A"), (d / "b").write_text("B")
+    >>> exchange_paths(d / "a", d / "b") and (d / "a").read_text() == "B" or sys.platform != "linux"
+    True
+    """
+    call = _renameat2()
+    if call is None:
+        return False
+    here = -100  # AT_FDCWD
+    if call(here, os.fsencode(a), here, os.fsencode(b), 2) == 0:  # 2: RENAME_EXCHANGE
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+@functools.cache
+def _renameat2():
+    """The C library's ``renameat2`` (glibc 2.28 and later) through ctypes, or None."""
+    if sys.platform != "linux":
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
 
 
 def _remove_settled(folder: Path, rounds: int = 8, pause_s: float = 0.25) -> None:
