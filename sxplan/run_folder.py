@@ -194,8 +194,10 @@ def _inode(path: Path) -> int | None:
 def exchange_paths(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
 
-    Returns False, changing nothing, where the call or the flag is not available (another
-    system, an old kernel or C library, a file system without it); other errors raise.
+    Returns False, changing nothing, where the exchange did not happen: no such call or flag
+    (another system, an old kernel or C library), a file system without it (EINVAL, EXDEV on
+    some overlay file systems) or any other error, which the caller's two renames then meet
+    and report as before.
 
     Examples
     --------
@@ -209,12 +211,7 @@ def exchange_paths(a: Path, b: Path) -> bool:
     if call is None:
         return False
     here = -100  # AT_FDCWD
-    if call(here, os.fsencode(a), here, os.fsencode(b), 2) == 0:  # 2: RENAME_EXCHANGE
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(a), None, str(b))
+    return call(here, os.fsencode(a), here, os.fsencode(b), 2) == 0  # 2: RENAME_EXCHANGE
 
 
 @functools.cache
