@@ -17,6 +17,8 @@ import click
 from sxplan.errors import SxplanError
 from sxplan.siting.technology import technology_names
 
+from ._signals import RECEIVED, Terminated
+
 __all__ = ["main"]
 
 
@@ -483,12 +485,9 @@ def _with_project(cfg, **changes):
     return cfg.model_copy(update={"project": project})
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived (``timeout``, systemd, Slurm, Kubernetes): unwind like Ctrl-C."""
-
-
 def _on_sigterm(signum, frame):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup
+    RECEIVED.set()  # kept even where the exception below is dropped (sxplan._signals)
     raise Terminated
 
 
@@ -504,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = None
     installed_before = len(INSTALLED)
+    RECEIVED.clear()
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:

@@ -48,6 +48,7 @@ from ._out_guard import (
     refuse_existing,
     staging_path,
 )
+from ._signals import RECEIVED, Terminated
 from .schema import SCHEMA_VERSION, dataset
 
 if TYPE_CHECKING:
@@ -116,6 +117,8 @@ def output_folder(
             yield staging
             if _disk_full(staging):  # a file GDAL cut short may not have raised: never install it
                 raise OSError(errno.ENOSPC, "No space left on device", str(staging))
+            if RECEIVED.is_set():  # a SIGTERM whose exception something dropped: never install
+                raise Terminated
             (staging / STAGING_MARK).unlink()
         except BaseException as exc:
             full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup

@@ -363,3 +363,30 @@ def test_interrupt_at_the_exchange_keeps_the_new_run_and_says_so(tmp_path, monke
     assert (out / "run.json").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert run_folder.INSTALLED[installed:] == [out]  # the CLI says the new run is in place
+
+
+def test_a_sigterm_whose_exception_was_dropped_still_keeps_the_previous_run(
+    config, tmp_path, monkeypatch, capsys
+):
+    # Python may run the SIGTERM handler inside a finalizer, where its exception is printed
+    # and dropped and the run goes on; the handler's record of the signal still stops the
+    # run from replacing the previous one (sxplan._signals)
+    import sxplan.run as run_mod
+    from sxplan import _signals
+
+    out = tmp_path / "run"
+    assert main(["layers", str(config), "--out", str(out), "--no-progress"]) == 0
+    before = tree_sha256(out, skip=())
+    real = run_mod.write_run_json
+
+    def signal_then_go_on(ctx, *a, **k):
+        _signals.RECEIVED.set()  # what _on_sigterm does before raising
+        return real(ctx, *a, **k)  # ... and the raise was lost
+
+    monkeypatch.setattr(run_mod, "write_run_json", signal_then_go_on)
+    code = main(["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"])
+    assert code == 143
+    assert "left as it was" in capsys.readouterr().err
+    assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
+    monkeypatch.undo()
+    assert main(["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]) == 0
