@@ -519,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        RECEIVED.clear()  # code run later in this process (tests, a notebook) starts clean
 
 
 def _main(argv: list[str] | None) -> int:

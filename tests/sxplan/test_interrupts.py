@@ -388,5 +388,6 @@ def test_a_sigterm_whose_exception_was_dropped_still_keeps_the_previous_run(
     assert code == 143
     assert "left as it was" in capsys.readouterr().err
     assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
+    assert not _signals.RECEIVED.is_set()  # cleared when the command ends
     monkeypatch.undo()
     assert main(["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]) == 0
