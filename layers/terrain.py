@@ -89,7 +89,6 @@ def horn_gradient(
     zp[0, :] = zp[-1, :] = np.nan
     zp[1:-1, 0] = zp[1:-1, -1] = np.nan
     scale = np.float32(8.0 * res_m)
-    two = np.float32(2.0)
     gx = np.empty((nrow, ncol), dtype="float32")
     gy = np.empty((nrow, ncol), dtype="float32")
     t = np.empty((min(nrow, _STRIP_ROWS), ncol), dtype="float32")
@@ -105,24 +104,8 @@ def horn_gradient(
         d, f = view(0, -1), view(0, 1)
         g, h, i = view(1, -1), view(1, 0), view(1, 1)
         x, y, tt = gx[r0 : r0 + n], gy[r0 : r0 + n], t[:n]
-        # ((c + 2f + i) - (a + 2d + g)) / scale and ((g + 2h + i) - (a + 2b + c)) / scale, the
-        # same float32 operations in the same order (x + y == y + x), accumulated in place
-        np.multiply(f, two, out=x)
-        x += c
-        x += i
-        np.multiply(d, two, out=tt)
-        tt += a
-        tt += g
-        x -= tt
-        x /= scale
-        np.multiply(h, two, out=y)
-        y += g
-        y += i
-        np.multiply(b, two, out=tt)
-        tt += a
-        tt += c
-        y -= tt
-        y /= scale
+        _horn_difference((f, c, i), (d, a, g), scale, x, tt)
+        _horn_difference((h, g, i), (b, a, c), scale, y, tt)
         if invalid is not None:  # Horn's formula skips the centre: a hole's neighbours fill it
             np.copyto(x, np.float32(np.nan), where=invalid[r0 : r0 + n])
             np.copyto(y, np.float32(np.nan), where=invalid[r0 : r0 + n])
@@ -145,9 +128,30 @@ def horn_gradient(
         a, b, c = nb(-1, -1), nb(-1, 0), nb(-1, 1)
         d, f = nb(0, -1), nb(0, 1)
         g, h, i = nb(1, -1), nb(1, 0), nb(1, 1)
-        gx[rr, cc] = ((c + two * f + i) - (a + two * d + g)) / scale
-        gy[rr, cc] = ((g + two * h + i) - (a + two * b + c)) / scale
+        out, tmp = np.empty_like(centre), np.empty_like(centre)
+        gx[rr, cc] = _horn_difference((f, c, i), (d, a, g), scale, out, tmp)
+        gy[rr, cc] = _horn_difference((h, g, i), (b, a, c), scale, out, tmp)
     return gx, gy, valid
+
+
+def _horn_difference(side, other, scale, out, tmp) -> np.ndarray:
+    """Horn's ``((p1 + 2 p + p2) - (q1 + 2 q + q2)) / scale`` into ``out``, float32, in place.
+
+    ``side`` is ``(p, p1, p2)`` and ``other`` ``(q, q1, q2)``: east ``(f, c, i)`` less west
+    ``(d, a, g)`` for dz/dx, south ``(h, g, i)`` less north ``(b, a, c)`` for dz/dy. The one
+    form of the formula here, so the strips and the cells recomputed at missing neighbours
+    use the same operations in the same order (``tmp``: work space of ``out``'s shape).
+    """
+    (p, p1, p2), (q, q1, q2) = side, other
+    np.multiply(p, np.float32(2.0), out=out)
+    out += p1
+    out += p2
+    np.multiply(q, np.float32(2.0), out=tmp)
+    tmp += q1
+    tmp += q2
+    out -= tmp
+    out /= scale
+    return out
 
 
 def horn_slope_aspect(
