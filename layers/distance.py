@@ -38,6 +38,7 @@ from .windows import Tile, plan_tiles, run_tiles
 
 __all__ = [
     "FeatureReader",
+    "code_mask",
     "default_all_touched",
     "distance_array",
     "distance_tile",
@@ -208,10 +209,22 @@ def features_from_codes(layer: AlignedLayer, codes: Iterable[int]) -> FeatureRea
     codes = np.asarray(sorted(set(int(c) for c in codes)))
 
     def read(window: Window) -> np.ndarray:
-        values, valid = layer.read_valid(window)
-        return np.isin(values, codes) & valid
+        return code_mask(*layer.read_valid(window), codes)
 
     return read
+
+
+def code_mask(values: np.ndarray, valid: np.ndarray, codes) -> np.ndarray:
+    """True where ``values`` hold data and one of ``codes``.
+
+    The features of :func:`features_from_codes`, for values a caller has read already.
+
+    Examples
+    --------
+    >>> code_mask(np.array([1, 2, 3]), np.array([True, True, False]), [2, 3]).tolist()
+    [False, True, False]
+    """
+    return np.isin(values, codes) & valid
 
 
 _BLOCK = 256

@@ -372,6 +372,14 @@ class DerivedSlopeLayer(AlignedLayer):
 
     def read_valid(self, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Slope (float32, NaN without data) and validity over ``window``."""
+        return self.read_valid_and_dem(window)[0]
+
+    def read_valid_and_dem(self, window: Window | None = None) -> tuple[tuple, tuple]:
+        """``(slope, valid)`` over ``window`` and ``(elevation, valid)`` of the DEM there.
+
+        The DEM is read once, over the window and its 1-cell halo; its core is what
+        ``self.dem.read_valid(window)`` would give, for a caller that needs both.
+        """
         h, w = self.grid.shape
         if window is None:
             window = Window(0, 0, w, h)
@@ -382,7 +390,7 @@ class DerivedSlopeLayer(AlignedLayer):
         values, valid = self.dem.read_valid(outer)
         inner = (slice(r0 - orow, r1 - orow), slice(c0 - ocol, c1 - ocol))
         (slope,) = horn_slope_aspect(values, self.grid.res, valid, outputs=(self.output,))
-        return slope[inner], valid[inner].copy()
+        return (slope[inner], valid[inner].copy()), (values[inner], valid[inner])
 
     def read(self, window: Window | None = None, *, masked: bool = True):
         """Slope over ``window`` (masked where the DEM has no data)."""

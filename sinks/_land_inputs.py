@@ -17,7 +17,7 @@ import numpy as np
 
 from sxplan.errors import ConfigError, GridMismatchError
 from sxplan.layers.distance import (
-    features_from_codes,
+    code_mask,
     features_from_vector,
     halo_cells,
     within_distance,
@@ -25,6 +25,7 @@ from sxplan.layers.distance import (
 from sxplan.layers.grid import GridSpec
 from sxplan.layers.io import AlignedLayer
 from sxplan.layers.landcover import scheme_of
+from sxplan.layers.terrain import DerivedSlopeLayer
 
 from .config import SinksConfig
 from .eligible import built_codes, credit_lookups, likelihood_lookup
@@ -52,6 +53,12 @@ class LandInputs:
         The limits applied, in order (a subset of :data:`sxplan.sinks.eligible.RULES`).
     halo : int
         Cells of context a tile needs (the built-up margin).
+    margin_m : float
+        The built-up margin in metres (0: none).
+    farmland_raster, farmland_vector
+        The farmland limit as a raster layer or a feature reader (or neither).
+    built : numpy.ndarray or None
+        Land-cover codes of built-up land, the margin's features (None without a margin).
     """
 
     grid: GridSpec
@@ -64,19 +71,35 @@ class LandInputs:
     margin_m: float
     farmland_raster: AlignedLayer | None
     farmland_vector: object
-    built: object
+    built: np.ndarray | None
 
     def read(self, tile) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Land-cover codes, their valid mask and the limit blocks of one tile's core."""
-        codes, valid = self.landcover.read_valid(tile.window)
-        limits = {k: layer.read_valid(tile.window) for k, layer in self.limit_layers.items()}
+        """Land-cover codes, their valid mask and the limit blocks of one tile's core.
+
+        Each raster is read once per tile: the land cover over the tile's halo when the
+        built-up margin needs it (the codes are its core), and a DEM both derived into slope
+        and used as a limit once, over the slope's 1-cell halo.
+        """
+        if self.built is None:
+            codes, valid = self.landcover.read_valid(tile.window)
+        else:
+            around, around_ok = self.landcover.read_valid(tile.outer)
+            codes, valid = around[tile.inner], around_ok[tile.inner]
+            built = code_mask(around, around_ok, self.built)
+        limits = {}
+        slope, dem = self.limit_layers.get("slope"), self.limit_layers.get("dem")
+        if isinstance(slope, DerivedSlopeLayer) and dem is not None and slope.dem is dem:
+            limits["slope"], limits["dem"] = slope.read_valid_and_dem(tile.window)
+        for k, layer in self.limit_layers.items():
+            if k not in limits:
+                limits[k] = layer.read_valid(tile.window)
         if self.farmland_raster is not None:
             f, fv = self.farmland_raster.read_valid(tile.window)
             limits["farmland"] = fv & (f > 0)
         elif self.farmland_vector is not None:
             limits["farmland"] = self.farmland_vector(tile.window)
         if self.built is not None:
-            limits["built_near"] = within_distance(self.built, self.grid, tile, self.margin_m)
+            limits["built_near"] = within_distance(lambda _: built, self.grid, tile, self.margin_m)
         return codes, valid, limits
 
 
@@ -110,7 +133,7 @@ def prepare_land_inputs(
     built_lut[built_codes(scheme)] = 1.0
     luts = (*credit_lookups(config, scheme), likelihood_lookup(config, scheme), built_lut)
     margin = config.built_margin_m
-    built = features_from_codes(lc, built_codes(scheme)) if margin > 0 else None
+    built = np.asarray(sorted(set(built_codes(scheme)))) if margin > 0 else None
     rules = [
         r
         for r, present in (

@@ -163,3 +163,40 @@ def test_tiles_plan_with_what_the_cover_and_sums_leave():
     # held beyond 3/4 of the budget: the floor, Budget(256).run_tiles() = 128 - 32 = 96
     assert _tile_budget(Budget(1024), 1000 * mib).mem_limit_mb == 96.0
     assert _tile_budget(1024, 5000 * mib).mem_limit_mb == 96.0
+
+
+def test_a_tile_reads_the_land_cover_and_the_dem_once(tmp_path, rng, monkeypatch):
+    # the land cover over the tile's halo gives both the codes (its core) and the built-up
+    # margin's features; a DEM both derived into slope and used as a limit is read once
+    import sxplan.layers.open_datasets as od
+    from sxplan.layers.distance import features_from_codes, within_distance
+    from sxplan.layers.terrain import slope_deg_layer
+    from sxplan.layers.windows import plan_tiles
+    from sxplan.sinks._land_inputs import prepare_land_inputs
+
+    g = grid_of(40, 37, res=100.0)
+    codes = rng.choice([1, 10, 13, 16], size=g.shape, p=[0.3, 0.4, 0.05, 0.25]).astype("uint8")
+    codes[rng.random(g.shape) < 0.05] = 255
+    dem = (rng.random(g.shape) * 300 + 1800).astype("float32")
+    rasters = {"landcover": lc_layer(tmp_path, codes, g), "dem": layer(tmp_path, "dem", dem, g, -1)}
+    rasters["slope_deg"] = slope_deg_layer(rasters["dem"])
+    cfg = SinksConfig(max_slope_deg=60, max_elevation_m=2000, built_margin_m=300)
+    inputs = prepare_land_inputs(g, rasters, cfg)
+    assert inputs.halo == 3
+    reads = []
+    real = od.read_band_window
+    monkeypatch.setattr(od, "read_band_window", lambda p, w: reads.append(str(p)) or real(p, w))
+    built = features_from_codes(rasters["landcover"], [13])
+    for tile in plan_tiles(g, tile_size=16, halo=inputs.halo):
+        reads.clear()
+        got_codes, got_valid, limits = inputs.read(tile)
+        assert sorted(reads) == sorted([str(rasters["landcover"].path), str(rasters["dem"].path)])
+        want_codes, want_valid = rasters["landcover"].read_valid(tile.window)
+        np.testing.assert_array_equal(got_codes, want_codes)
+        np.testing.assert_array_equal(got_valid, want_valid)
+        for key, lay in (("slope", rasters["slope_deg"]), ("dem", rasters["dem"])):
+            for a, b in zip(limits[key], lay.read_valid(tile.window), strict=True):
+                np.testing.assert_array_equal(a, b)
+        near = within_distance(built, g, tile, 300.0)
+        np.testing.assert_array_equal(limits["built_near"], near)
+        assert 0 < near.sum() < near.size or tile.window.width < 16  # the margin was exercised
