@@ -156,3 +156,27 @@ def test_a_run_over_its_budget_says_so_and_what_it_needed(project, tmp_path, cap
     assert said in printed
     assert "first in step 'layers'" in printed
     assert f"project.mem_limit_mb to at least {needed:.0f} for this grid" in printed
+
+
+def test_the_recorded_peak_is_the_highest_resident_set_within_the_step(project, tmp_path):
+    # a step holds, for a moment, 200 MB more than this process ever held, and lets it go
+    # before it ends: the step's record must show it (a reading of the resident set at the
+    # step's end would not)
+    import numpy as np
+
+    from sxplan.layers.heap import peak_resident_mb
+    from sxplan.run import STEP_FUNCTIONS, run_project
+
+    need = peak_resident_mb() + 200
+
+    def layers_then_a_spike(ctx):
+        stack = STEP_FUNCTIONS["layers"](ctx)
+        spike = np.ones(int(need * 2**20), dtype=np.uint8)  # every page written: resident
+        del spike
+        return stack
+
+    ctx = run_project(
+        load_config(project), tmp_path / "run", steps=("layers",), log=lambda _: None,
+        step_functions={"layers": layers_then_a_spike},
+    )  # fmt: skip
+    assert ctx.peak_mb["layers"] >= need
