@@ -102,7 +102,7 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo(f"  {sub}/: " + ", ".join(names))
     t = ctx.timings_s
     echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-    for line in memory_lines(getattr(ctx, "peak_mb", {}), ctx.config.project.mem_limit_mb):
+    for line in memory_lines(ctx.peak_mb, ctx.config.project.mem_limit_mb):
         echo(line)
     if "figures" in ctx.results and (ctx.out / "report.html").is_file():
         echo(f"{_h('报告', 'Report', lang)}: {ctx.out / 'report.html'}")
@@ -249,5 +249,9 @@ def memory_lines(peak_mb: dict, budget_mb: float) -> list[str]:
 
 
 def _round_up(mb: float, step: int = 64) -> int:
-    """``mb`` rounded up to a multiple of ``step`` MB."""
+    """``mb`` rounded up to a multiple of ``step`` MB.
+
+    64 is chosen, not measured: a round figure to type into a config. The budget a run
+    needed is its peak; this only rounds it up.
+    """
     return int(-(-mb // step) * step)

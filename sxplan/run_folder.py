@@ -332,7 +332,7 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
         "memory_mb": {
             "budget": cfg.project.mem_limit_mb,
             # measured like the timings: ru_maxrss, the whole process's since it started
-            "process_peak_after_step": dict(getattr(ctx, "peak_mb", {})),
+            "process_peak_after_step": dict(ctx.peak_mb),
         },
         "results": _relative_paths(_result_summaries(ctx), ctx.out),
         "warnings": list(ctx.warnings),
