@@ -13,7 +13,7 @@ import threading
 
 __all__ = ["RECEIVED", "Terminated"]
 
-#: Set by the CLI's SIGTERM handler; cleared when the CLI starts a command.
+#: Set by the CLI's SIGTERM handler; cleared when a CLI command starts and when it ends.
 RECEIVED = threading.Event()
 
 
