@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from sxplan.layers.budget import Budget
     from sxplan.layers.io import AlignedLayer, RasterTileWriter, grid_of_raster, open_raster
     from sxplan.layers.windows import plan_tiles, run_tiles
-    from sxplan.siting._tile_pass import _WriterStack
+    from sxplan.siting._tile_pass import WriterStack
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="a run.py output folder")
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         shutil.rmtree(args.out, ignore_errors=True)
         args.out.mkdir(parents=True)
         t0, c0 = time.perf_counter(), _cpu()
-        with _WriterStack() as stack:
+        with WriterStack() as stack:
             writers = [
                 stack.enter_context(
                     RasterTileWriter(args.out / n, grid, dt, nd, cog=True, kind=kind)

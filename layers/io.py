@@ -372,9 +372,20 @@ class RasterTileWriter:
             array = array.filled(self.nodata)
         self._dst.write(np.asarray(array, dtype=self.dtype), 1, window=window)
 
+    def finish_tiles(self) -> Path:
+        """Close the tile file once every tile is written; return its path.
+
+        The file can then be read (by another dataset, e.g. while other files are converted)
+        before the block exits; writing to it raises. With ``cog`` it is the tile file the
+        COG is copied from on exit, which removes it; without, the file that is put at
+        ``path`` on exit.
+        """
+        self._dst.close()
+        return self._work
+
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
-            self._dst.close()
+            self._dst.close()  # a no-op after finish_tiles
             if exc_type is None and self.cog:
                 _to_cog(self._work, self._tmp)
         except BaseException as err:

@@ -37,7 +37,7 @@ from .parcels import ParcelAccumulator, block_side_cells, empty_piece_tile, piec
 from .suitability import CompiledCriteria
 from .technology import Technology
 
-__all__ = ["TechCompute", "TechPass", "TileOptions", "shared_pass"]
+__all__ = ["TechCompute", "TechPass", "TileOptions", "WriterStack", "shared_pass"]
 
 
 @dataclass(frozen=True)
@@ -255,6 +255,7 @@ class TechPass:
         ``criterion`` (a callable of the criterion name) to this technology's files;
         ``float_compress`` is the float tile files' codec (None: the writer's default).
         """
+        self._writers = stack
         self.code_path = paths["excluded_by_rule"]
         self.suit_path = paths["suitability"]
         self.record_paths = {"rules": paths["rules_applying"]}
@@ -293,6 +294,17 @@ class TechPass:
             )
         )  # fmt: skip
 
+    def suitability_tiles(self):
+        """The suitability raster written by the pass, readable before it is converted.
+
+        The tile file (uncompressed, cheaper to read than the COG); the same values.
+        """
+        return self.wsuit.finish_tiles()
+
+    def release_suitability(self) -> None:
+        """Let the suitability raster be converted (the run reads it no more)."""
+        self._writers.release(self.wsuit)
+
     def write(self, tile, out):
         """Write one tile's codes and scores and add its counts and pieces."""
         code, score, extra, record = out
@@ -310,10 +322,15 @@ class TechPass:
         self.acc.add(tile.window, pt)
 
 
-def shared_pass(passes, inputs, raster_paths, tiling, cog):
+def shared_pass(passes, inputs, raster_paths, tiling, cog, writers):
     """One windowed pass for every technology: each tile is read once and serves them all.
 
     Exclusion rules shared by technologies (same code = same rule) are evaluated once per tile.
+    The rasters are written tile by tile into ``writers``; when the tiles are done, their
+    conversions to COG begin on its pool and this returns without waiting for them. Each
+    technology's suitability is held back for its parcel outlines
+    (:meth:`TechPass.suitability_tiles`, :meth:`TechPass.release_suitability`); the caller's
+    exit from ``writers`` waits for every file.
 
     Parameters
     ----------
@@ -328,6 +345,8 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         Memory limit, scheduler and forced tile size.
     cog : bool
         Write Cloud-Optimized GeoTIFFs.
+    writers : WriterStack
+        The block the writers are entered into (and closed by, at the caller's exit).
 
     Returns
     -------
@@ -368,12 +387,12 @@ def shared_pass(passes, inputs, raster_paths, tiling, cog):
         nbytes = 4 * grid.width * grid.height * sum(tp.float_rasters() for tp in passes)
         folder = raster_paths(passes[0].tech)["suitability"].parent
         float_compress = float_tile_compress(folder, nbytes)
-    with _WriterStack() as stack:
-        for tp in passes:
-            tp.open_writers(stack, raster_paths(tp.tech), grid, cog, float_compress)
-        label = "siting " + "+".join(tp.tech for tp in passes)
-        run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
-    _copy_shared_criteria(passes)
+    for tp in passes:
+        tp.open_writers(writers, raster_paths(tp.tech), grid, cog, float_compress)
+    label = "siting " + "+".join(tp.tech for tp in passes)
+    run_tiles(tiles, compute, write, scheduler=scheduler, progress=label)
+    writers.after(lambda: _copy_shared_criteria(passes))
+    writers.start(hold=[tp.wsuit for tp in passes])
     return tiles
 
 
@@ -420,7 +439,7 @@ def _copy_shared_criteria(passes) -> None:
                 shutil.copyfile(by_key[origin], tmp)
 
 
-class _WriterStack:
+class WriterStack:
     """Like :class:`contextlib.ExitStack` for raster writers, closing them two at a time.
 
     Closing a writer converts its file to COG (overviews, then DEFLATE): GDAL work that
@@ -429,10 +448,22 @@ class _WriterStack:
     (:meth:`~sxplan.layers.budget.Budget.copies_at_once`); each file is converted by one
     thread, so the bytes do not change. On error they are closed one by one with the error,
     in reverse order, as ``ExitStack`` would.
+
+    :meth:`start` begins the conversions without waiting for them, so that the run goes on
+    beside them (the parcel outlines read the suitability tile files meanwhile): the writers
+    it is told to ``hold`` are converted once :meth:`release` d, and the block's exit waits
+    for every conversion, then runs the functions given to :meth:`after`. An error inside
+    the block cancels the conversions not yet begun, waits for the running ones and closes
+    every writer not converted with the error (their files removed).
     """
 
     def __init__(self):
         self._cms = []
+        self._after = []
+        self._scope = None  # from start(): the conversion pool and GDAL's cache for copies
+        self._pool = None
+        self._held = []
+        self._futures = []
 
     def enter_context(self, cm):
         """Enter ``cm`` and keep it for closing."""
@@ -440,30 +471,77 @@ class _WriterStack:
         self._cms.append(cm)
         return out
 
-    def __enter__(self):
-        return self
+    def after(self, fn) -> None:
+        """Call ``fn()`` once every writer is closed without error."""
+        self._after.append(fn)
 
-    def __exit__(self, exc_type, exc, tb):
-        cms, self._cms = self._cms[::-1], []
-        if exc_type is not None:
-            stack = contextlib.ExitStack()
-            for cm in cms[::-1]:
-                stack.push(cm)
-            return stack.__exit__(exc_type, exc, tb)
+    def start(self, hold=()) -> None:
+        """Convert every writer but those in ``hold`` on the pool, and return at once."""
         from concurrent.futures import ThreadPoolExecutor
 
         from sxplan.layers.heap import release_free_memory
 
-        # what the tiles freed, and then what the copies freed (on the pool's threads, whose
-        # heaps keep it), is given back once each: the copies and then the parcels start
-        # from the live data, not from the pass's high-water mark
+        # what the tiles freed is given back first: the copies (and what runs beside them)
+        # start from the live data, not from the pass's high-water mark
         release_free_memory()
+        cms = self._cms[::-1]
         width = max((cm.grid.width for cm in cms if hasattr(cm, "grid")), default=0)
-        at_once = Budget.copies_at_once(width)
-        with Budget.conversion_env(), ThreadPoolExecutor(max_workers=at_once) as pool:
-            futures = [pool.submit(cm.__exit__, None, None, None) for cm in cms]
+        scope = contextlib.ExitStack()
+        scope.enter_context(Budget.conversion_env())
+        self._pool = scope.enter_context(
+            ThreadPoolExecutor(max_workers=Budget.copies_at_once(width))
+        )
+        self._scope = scope
+        held = {id(cm) for cm in hold}
+        self._held = [cm for cm in cms if id(cm) in held]
+        for cm in cms:
+            if id(cm) not in held:
+                self._submit(cm)
+
+    def release(self, cm) -> None:
+        """Convert a writer held by :meth:`start` (no longer read by the run)."""
+        self._held.remove(cm)
+        self._submit(cm)
+
+    def _submit(self, cm) -> None:
+        self._futures.append((cm, self._pool.submit(cm.__exit__, None, None, None)))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._scope is None:
+            if exc_type is not None:
+                return self._close_with_error(self._cms, exc_type, exc, tb)
+            self.start()
+        from sxplan.layers.heap import release_free_memory
+
+        cms, self._cms = self._cms, []
+        if exc_type is None:
+            for cm in list(self._held):
+                self.release(cm)
+        else:
+            for _, fut in self._futures:
+                fut.cancel()
+        self._scope.close()  # waits for the copies begun (GDAL work cannot be stopped)
+        # what the copies freed (on the pool's threads, whose heaps keep it) goes back once
         release_free_memory()
-        errors = [e for e in (f.exception() for f in futures) if e is not None]
+        begun = [(cm, f) for cm, f in self._futures if not f.cancelled()]
+        left = self._held + [cm for cm, f in self._futures if f.cancelled()]
+        if exc_type is not None:
+            order = {id(cm): i for i, cm in enumerate(cms)}
+            left.sort(key=lambda cm: order[id(cm)])
+            return self._close_with_error(left, exc_type, exc, tb)
+        errors = [e for e in (f.exception() for _, f in begun) if e is not None]
         if errors:
             raise errors[0]
+        for fn in self._after:
+            fn()
         return False
+
+    @staticmethod
+    def _close_with_error(cms, exc_type, exc, tb):
+        stack = contextlib.ExitStack()
+        for cm in cms:
+            stack.push(cm)
+        return stack.__exit__(exc_type, exc, tb)

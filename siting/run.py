@@ -45,7 +45,7 @@ from sxplan.schema import dataset
 
 from ._outline_store import OutlineStore
 from ._run_inputs import SitingInputs, prepare_inputs
-from ._tile_pass import TechPass, TileOptions, raster_paths, shared_pass
+from ._tile_pass import TechPass, TileOptions, WriterStack, raster_paths, shared_pass
 from .bases import BasesTable
 from .bases_table import bases_table
 from .config import TECHNOLOGIES, SitingConfig
@@ -168,24 +168,29 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
             )
             for tech in enabled
         ]  # fmt: skip
-        with keep_datasets_open():  # inputs decoded once per block, not once per tile
-            tiles = shared_pass(passes, inputs, lambda t: raster_paths(out_dir, t), tiling, cog)
-        timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
-        # every technology's pieces are resolved first: a resolved set is far smaller than
-        # the pieces it came from, which would otherwise stay in memory through the earlier
-        # technologies' outlines and tables (a national run has millions of pieces)
-        resolved = [_resolve(tp) for tp in passes]
-        for i, tp in enumerate(passes):
+        with WriterStack() as writers:  # the rasters go to COG beside the steps below
+            with keep_datasets_open():  # inputs decoded once per block, not once per tile
+                tiles = shared_pass(passes, inputs, lambda t: raster_paths(out_dir, t), tiling,
+                                    cog, writers)  # fmt: skip
+            timings["score_and_pieces"] = round(time.perf_counter() - t0, 3)
+            # every technology's pieces are resolved first: a resolved set is far smaller
+            # than the pieces it came from, which would otherwise stay in memory through the
+            # earlier technologies' outlines and tables (a national run has millions)
+            resolved = [_resolve(tp) for tp in passes]
+            for i, tp in enumerate(passes):
+                t0 = time.perf_counter()
+                parcels, resolved[i] = resolved[i], None
+                tr, files = _finish_technology(
+                    tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
+                )
+                del parcels
+                trim_above_ceiling()
+                results[tp.tech] = tr
+                outputs.update(files)
+                took = time.perf_counter() - t0 + tp.timings["resolve_parcels"]
+                timings[tp.tech] = round(took, 3)
             t0 = time.perf_counter()
-            parcels, resolved[i] = resolved[i], None
-            tr, files = _finish_technology(
-                tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
-            )
-            del parcels
-            trim_above_ceiling()
-            results[tp.tech] = tr
-            outputs.update(files)
-            timings[tp.tech] = round(time.perf_counter() - t0 + tp.timings["resolve_parcels"], 3)
+        timings["rasters_wait"] = round(time.perf_counter() - t0, 3)
     if not results:
         raise ConfigError(f"no technology to run: asked for {list(techs)}, none is enabled")
 
@@ -244,13 +249,14 @@ def _finish_technology(
     )  # fmt: skip
     try:
         parcel_outlines(
-            parcels, tiles, tp.suit_path, inputs.grid, sp, scheduler, store.consume,
+            parcels, tiles, tp.suitability_tiles(), inputs.grid, sp, scheduler, store.consume,
             progress=f"parcel outlines {tech}",
         )  # fmt: skip
     except BaseException:
         store.abort()
         raise
     store.close()
+    tp.release_suitability()
     # the outline pass ends near the heap ceiling; the table is built from what is live
     release_free_memory()
     timings["polygons"] = round(time.perf_counter() - t0, 3)
