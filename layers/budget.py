@@ -183,7 +183,9 @@ class Budget:
         large cache only fills with blocks that are not read again: on a 30 m float raster,
         two copies at once took the same CPU time with 8 MiB as with 128 MiB and 210 MB
         less memory (``benchmarks/README.md``). GDAL's cache size is process-wide: use this
-        only where nothing else reads rasters meanwhile (after a pass's tiles are written).
+        only where what else runs meanwhile reads each block once too (after a pass's tiles
+        are written: the siting run's parcel outlines read the suitability tile files beside
+        the copies, each tile's blocks once).
         """
         import rasterio
 

@@ -157,22 +157,30 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                 outs.append(rasterio.open(path, "w", width=w, height=h, transform=t, **profile))
                 rows = max(_LEVEL_BLOCK, span >> (k + 1))  # powers of two: strips fill it exactly
                 bufs.append([0, np.full((min(rows, h), w), nodata_fill, dtype=ftype)])
+            # one window's buffers, reused (a window's cells past the raster's edge are NaN,
+            # so they count as missing like nodata)
+            vals = np.empty((span, cols), dtype=ftype)
+            missing = np.empty((span, cols), dtype=bool)
+            pairs = np.empty((span // 2, cols), dtype=ftype)
             for r0 in range(0, height, span):
                 rh = min(span, height - r0)
                 for c0 in range(0, width, cols):
                     cw = min(cols, width - c0)
-                    a = src.read(1, window=Window(c0, r0, cw, rh))
-                    valid = ~np.isnan(a)
+                    if rh == span and cw == cols:
+                        src.read(1, window=Window(c0, r0, cw, rh), out=vals)
+                    else:
+                        vals.fill(np.nan)
+                        vals[:rh, :cw] = src.read(1, window=Window(c0, r0, cw, rh))
+                    np.isnan(vals, out=missing)
                     if not nan_nodata:
-                        valid &= a != ftype.type(nodata)
-                    vals = np.zeros((span, cols), dtype=ftype)
-                    cnt = np.zeros((span, cols), dtype="uint8")
-                    vals[:rh, :cw] = np.where(valid, a, ftype.type(0))
-                    cnt[:rh, :cw] = valid
+                        missing |= vals == ftype.type(nodata)
+                    np.copyto(vals, ftype.type(0), where=missing)
                     # first level: pairs of rows in the band's type (float32: exact to half an
                     # ulp), then float64
-                    s = (vals[0::2] + vals[1::2]).astype("float64")
+                    np.add(vals[0::2], vals[1::2], out=pairs)
+                    s = pairs.astype("float64")
                     s = s[:, 0::2] + s[:, 1::2]
+                    cnt = np.logical_not(missing, out=missing).view("uint8")
                     n = cnt[0::2] + cnt[1::2]
                     n = (n[:, 0::2] + n[:, 1::2]).astype("uint32")
                     for k, (w, h) in enumerate(sizes):
