@@ -486,12 +486,11 @@ class WriterStack:
         release_free_memory()
         cms = self._cms[::-1]
         width = max((cm.grid.width for cm in cms if hasattr(cm, "grid")), default=0)
-        scope = contextlib.ExitStack()
+        self._scope = scope = contextlib.ExitStack()
         scope.enter_context(Budget.conversion_env())
         self._pool = scope.enter_context(
             ThreadPoolExecutor(max_workers=Budget.copies_at_once(width))
         )
-        self._scope = scope
         held = {id(cm) for cm in hold}
         self._held = [cm for cm in cms if id(cm) in held]
         for cm in cms:
@@ -527,10 +526,9 @@ class WriterStack:
         # what the copies freed (on the pool's threads, whose heaps keep it) goes back once
         release_free_memory()
         begun = [(cm, f) for cm, f in self._futures if not f.cancelled()]
-        left = self._held + [cm for cm, f in self._futures if f.cancelled()]
-        if exc_type is not None:
-            order = {id(cm): i for i, cm in enumerate(cms)}
-            left.sort(key=lambda cm: order[id(cm)])
+        if exc_type is not None:  # held, cancelled or never submitted: closed with the error
+            closed = {id(cm) for cm, _ in begun}
+            left = [cm for cm in cms if id(cm) not in closed]
             return self._close_with_error(left, exc_type, exc, tb)
         errors = [e for e in (f.exception() for _, f in begun) if e is not None]
         if errors:
