@@ -427,3 +427,24 @@ def test_pieces_spilled_during_the_pass_give_the_same_outputs(world, tmp_path, m
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(
         p.name for p in (tmp_path / "a").iterdir()
     )
+
+
+def test_an_error_in_the_outlines_leaves_only_whole_rasters(world, tmp_path, monkeypatch):
+    # the pass's rasters are converted to COG while the outlines are drawn: an error there
+    # stops the conversions not begun and removes their files; what was converted is whole
+    import sxplan.siting.run as siting_run
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("outlines failed")
+
+    monkeypatch.setattr(siting_run, "parcel_outlines", fail)
+    grid, rasters, vectors, counties, bases = world
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="outlines failed"):
+        run_siting(grid, rasters, vectors, counties, bases, CFG, out, tile_size=4)
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".")], names  # no tile file, no temporary
+    assert "suitability_pv.tif" not in names  # held for the outlines, never converted
+    for name in [n for n in names if n.endswith(".tif")]:
+        with rasterio.open(out / name) as src:
+            assert src.read(1).shape == grid.shape  # each file left is whole and readable
