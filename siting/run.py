@@ -5,7 +5,8 @@
 1. validate the inputs once (:func:`~sxplan.siting._run_inputs.prepare_inputs`);
 2. rasterise the distances criteria need (:func:`~sxplan.siting.suitability.precompute_distances`);
 3. one windowed pass for every technology (:func:`~sxplan.siting._tile_pass.shared_pass`):
-   exclusion codes and suitability written tile by tile, parcel pieces accumulated;
+   exclusion codes and suitability written tile by tile, parcel pieces accumulated; the
+   rasters are then converted to COG beside step 4 (each suitability after its outlines);
 4. per technology (:func:`_finish_technology`): resolve parcels across tiles, draw their
    outlines (each kept on disk as soon as it is finished, :mod:`~sxplan.siting._outline_store`:
    a run never holds every outline), capacity and energy through the technology's own
