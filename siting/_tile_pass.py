@@ -503,7 +503,7 @@ class WriterStack:
         self._submit(cm)
 
     def _submit(self, cm) -> None:
-        self._futures.append((cm, self._pool.submit(cm.__exit__, None, None, None)))
+        self._futures.append((cm, self._pool.submit(_convert, cm)))
 
     def __enter__(self):
         return self
@@ -543,3 +543,17 @@ class WriterStack:
         for cm in cms:
             stack.push(cm)
         return stack.__exit__(exc_type, exc, tb)
+
+
+def _convert(cm) -> None:
+    """Close (convert) one writer, then give back what the copy freed.
+
+    The copy's buffers are freed on a pool thread, whose heap keeps them; the run goes on
+    beside the copies, so they are returned after each one rather than once at the end.
+    """
+    from sxplan.layers.heap import release_free_memory
+
+    try:
+        cm.__exit__(None, None, None)
+    finally:
+        release_free_memory()
