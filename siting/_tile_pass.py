@@ -451,8 +451,8 @@ class WriterStack:
 
     :meth:`start` begins the conversions without waiting for them, so that the run goes on
     beside them (the parcel outlines read the suitability tile files meanwhile): the writers
-    it is told to ``hold`` are converted once :meth:`release` d, and the block's exit waits
-    for every conversion, then runs the functions given to :meth:`after`. An error inside
+    it is told to ``hold`` are converted once given to :meth:`release`, and the block's exit
+    waits for every conversion, then runs the functions given to :meth:`after`. An error inside
     the block cancels the conversions not yet begun, waits for the running ones and closes
     every writer not converted with the error (their files removed).
     """
