@@ -448,3 +448,22 @@ def test_an_error_in_the_outlines_leaves_only_whole_rasters(world, tmp_path, mon
     for name in [n for n in names if n.endswith(".tif")]:
         with rasterio.open(out / name) as src:
             assert src.read(1).shape == grid.shape  # each file left is whole and readable
+
+
+def test_outlines_read_from_the_tile_files_equal_those_of_a_run_without_cogs(world, tmp_path):
+    # with COGs the outlines read each suitability's uncompressed tile file while the other
+    # rasters are converted; without, the file itself: the parcels, their outlines (4-cell
+    # tiles: pieces merged across tiles) and the tables are the same
+    grid, rasters, vectors, counties, bases = world
+    a = run_siting(grid, rasters, vectors, counties, bases, CFG, tmp_path / "a", cog=True,
+                   tile_size=4)  # fmt: skip
+    b = _run(world, tmp_path / "b", tile_size=4)
+    for tech in ("pv", "wind"):
+        assert len(a.techs[tech].parcels) > 0
+        pd.testing.assert_frame_equal(a.techs[tech].parcels, b.techs[tech].parcels)
+        fa = gpd.read_file(tmp_path / "a" / f"parcels_{tech}.gpkg")
+        fb = gpd.read_file(tmp_path / "b" / f"parcels_{tech}.gpkg")
+        assert list(fa.geometry.to_wkb()) == list(fb.geometry.to_wkb())
+        with rasterio.open(tmp_path / "a" / f"suitability_{tech}.tif") as src:
+            assert src.overviews(1) == [] and src.profile["compress"] == "deflate"
+    assert not [p.name for p in (tmp_path / "a").iterdir() if p.name.startswith(".")]

@@ -104,4 +104,9 @@ def test_writer_stack_error_after_start_removes_what_is_not_converted(tmp_path):
         raise RuntimeError("boom")
     # the held writer's tile file and temporary are gone; a converted file is whole or absent
     assert set(p.name for p in tmp_path.iterdir()) <= {"a.tif"}
+    if (tmp_path / "a.tif").exists():
+        import rasterio
+
+        with rasterio.open(tmp_path / "a.tif") as src:
+            np.testing.assert_array_equal(src.read(1), vals)
     assert done == []
