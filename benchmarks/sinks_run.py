@@ -9,7 +9,10 @@ writes ``layers/slope_deg.tif`` in its layers step instead) and the 117 syntheti
 scheduler (the project default).
 
 The run happens in a fresh child process; wall time is the child's, peak RSS is that child's own
-``ru_maxrss`` (``os.wait4``), imports and data loading included.
+``ru_maxrss`` (``os.wait4``), imports and data loading included. On a large grid the county
+cover shares its zones with a helper process (:func:`sxplan.layers.zonal.zone_cover`): its CPU
+time is in ``cpu_s``, its own peak in ``helper_peak_rss_mb`` (the memory used at once is at
+most the sum of the two peaks).
 
 Usage::
 
@@ -71,6 +74,7 @@ def worker(args) -> dict:
     from sxplan.layers.budget import Budget
     from sxplan.layers.terrain import slope_deg_layer
     from sxplan.layers.windows import use_scheduler
+    from sxplan.layers.zonal import helper_peak_mb
     from sxplan.sinks import run_sinks
 
     t0 = time.perf_counter()
@@ -106,6 +110,8 @@ def worker(args) -> dict:
         "province": {k: p[k] for k in keys}
         | {f"sink_tco2_per_yr_{y}": p[f"sink_tco2_per_yr_{y}"] for y in p["report_years"]},
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        # the county cover's helper process (large grids, two cores): its own peak (VmHWM)
+        "helper_peak_rss_mb": round(helper_peak_mb(), 1),
     }
 
 

@@ -31,11 +31,12 @@ from rasterio.windows import Window
 
 from sxplan.errors import LayerValueError
 
+from ._zone_extract import helper_peak_mb
 from .budget import Budget
 from .grid import GridSpec
 from .heap import release_free_memory
 
-__all__ = ["ZoneCover", "ZoneSums", "zone_cover"]
+__all__ = ["ZoneCover", "ZoneSums", "helper_peak_mb", "zone_cover"]
 
 # Bytes per cell of a zone's bounding box while exactextract works on it: the cell numbers it
 # reads (4), its coverage raster (4), the values and coverage it returns (16) and their copies.
@@ -292,6 +293,7 @@ def zone_cover(
     mem_limit_mb: float,
     piece_cols: int = 256,
     max_cells: int | None = None,
+    helpers: int | None = None,
 ) -> ZoneCover:
     """Exact coverage of the grid's cells by each polygon (exactextract), in compact form.
 
@@ -309,7 +311,12 @@ def zone_cover(
         the same totals whatever the tiles.
     max_cells : int, optional
         Zones whose bounding box holds more cells are done in bands of rows of at most this
-        many cells (default: the tile share of ``mem_limit_mb`` at 40 bytes per cell).
+        many cells (default: the tile share of ``mem_limit_mb`` at 40 bytes per cell, halved
+        when a helper shares the work).
+    helpers : {None, 0, 1}
+        Processes besides this one computing zones (:mod:`sxplan.layers._zone_extract`):
+        ``None`` starts one where it pays (a second core, large zones, room in the budget),
+        ``0`` none, ``1`` one. The cover is the same bit for bit either way.
 
     Returns
     -------
@@ -334,41 +341,67 @@ def zone_cover(
     >>> cov.boundary(g.full_window())[3].tolist()
     [0.5, 0.5, 0.5, 0.5]
     """
-    from exactextract import exact_extract
+    from . import _zone_extract as zx
 
     geoms = polygons.geometry if hasattr(polygons, "geometry") else polygons
     vec = geoms.reset_index(drop=True).to_frame("geometry").set_geometry("geometry")
-    vec["zone"] = np.arange(len(vec), dtype="int64")
     # exactextract returns a zone's cell numbers and coverage at once (16 B per cell): a zone
     # whose bounding box holds more than `limit` cells is done band by band (coverage is
     # computed cell by cell on the same grid either way: the same numbers, tested)
-    limit = int(max_cells or Budget.of(mem_limit_mb).run_tiles().cells_in_memory(_COVER_BYTES))
+    share = Budget.of(mem_limit_mb).run_tiles().total_bytes
     boxes = _bbox_windows(vec, grid)
     cells = [w.width * w.height for w in boxes]
-    whole = [k for k, n in enumerate(cells) if 0 < n <= limit]
-    # one thread: exactextract holds the GIL while it computes (two threads were no faster)
-    collector = _collector(grid.width, int(piece_cols))
+    if helpers is None:
+        helpers = 1 if max_cells is None and zx.use_helper(sum(cells), share) else 0
+    # with a helper, each process works within half the share (the helper less its imports)
+    limit = int(max_cells or max(10_000, share / (2 if helpers else 1) // _COVER_BYTES))
+    helper_share = share / 2 - zx.HELPER_BASE_MB * 2**20
+    helper_limit = int(max_cells or max(10_000, helper_share // _COVER_BYTES))
+    features = [
+        {"type": "Feature", "properties": {"zone": k}, "geometry": g.__geo_interface__}
+        for k, g in enumerate(vec.geometry)
+    ]
+    srs_wkt = vec.crs.to_wkt() if vec.crs is not None else None
+    spec = {"res": grid.res, "width": grid.width, "n_cells": grid.n_cells,
+            "piece_cols": int(piece_cols), "srs_wkt": grid.pyproj_crs.to_wkt()}  # fmt: skip
 
-    def extract(window, rows):
-        exact_extract(
-            _cell_numbers(grid, window),
-            vec.iloc[rows],
-            ["values", "coverage"],
-            include_cols=["zone"],
-            output=collector,
-            max_cells_in_memory=max(limit, 10_000),
-        )
+    def job(window, zones, band, cap):
+        t = grid.window_transform(window)
+        extent = (t.c, t.f - window.height * grid.res, t.c + window.width * grid.res, t.f)
+        return {"window": (int(window.col_off), int(window.row_off)), "extent": extent,
+                "zones": list(zones), "band": band, "max_cells": max(cap, 10_000)}  # fmt: skip
 
-    if whole:
-        extract(grid.full_window(), whole)
-    for k, n in enumerate(cells):
-        if n > limit:
+    def plan(cap, zones) -> list[dict]:
+        """Jobs for ``zones`` within ``cap`` cells: small zones one by one, large by bands."""
+        out = []
+        for k in zones:
             box = boxes[k]
-            step = max(1, limit // box.width)
-            for r0 in range(box.row_off, box.row_off + box.height, step):
+            if cells[k] == 0:
+                continue
+            if cells[k] <= cap:
+                out.append(job(grid.full_window(), [k], 0, cap))
+                continue
+            step = max(1, cap // box.width)
+            for b, r0 in enumerate(range(box.row_off, box.row_off + box.height, step)):
                 h = min(step, box.row_off + box.height - r0)
-                extract(Window(box.col_off, r0, box.width, h), [k])
-    return _assemble_cover(collector.runs, collector.edges, collector.full, grid.shape, len(vec))
+                out.append(job(Window(box.col_off, r0, box.width, h), [k], b, cap))
+        return out
+
+    if helpers:
+        mine, theirs = zx.split_zones(cells)
+        pieces = zx.extract_with_helper(
+            features, srs_wkt, spec, plan(limit, mine), plan(helper_limit, theirs)
+        )
+    else:
+        pieces = zx.extract(features, srs_wkt, spec, plan(limit, range(len(vec))))
+    pieces.sort(key=lambda p: p[0])  # zone by zone, band by band: whoever computed them
+    runs = {n: [p[1][i] for p in pieces] for i, n in enumerate(("row", "start", "end", "zone"))}
+    edges = {n: [p[2][i] for p in pieces] for i, n in enumerate(("cell", "zone", "coverage"))}
+    full: dict[int, int] = {}
+    for (k, _), _, _, n in pieces:
+        full[k] = full.get(k, 0) + n
+    del pieces
+    return _assemble_cover(runs, edges, full, grid.shape, len(vec))
 
 
 def _bbox_windows(vec, grid: GridSpec) -> list[Window]:
@@ -382,130 +415,6 @@ def _bbox_windows(vec, grid: GridSpec) -> list[Window]:
         r1 = min(grid.height, int(np.ceil((top - miny) / grid.res)) + 1)
         out.append(Window(c0, r0, max(0, c1 - c0), max(0, r1 - r0)))
     return out
-
-
-def _cell_numbers(grid: GridSpec, window: Window):
-    """An exactextract raster source over ``window`` whose values are the grid's cell numbers."""
-    from exactextract.raster import RasterSource
-
-    # uint32 holds the cell numbers of grids up to 4.29 G cells
-    dtype = np.uint32 if grid.n_cells < 2**32 else np.int64
-
-    class CellNumbers(RasterSource):
-        def __init__(self):
-            super().__init__()
-            self.set_name("cell")
-
-        def res(self):
-            return (grid.res, grid.res)
-
-        def extent(self):
-            t = grid.window_transform(window)
-            return (t.c, t.f - window.height * grid.res, t.c + window.width * grid.res, t.f)
-
-        def srs_wkt(self):
-            return grid.pyproj_crs.to_wkt()
-
-        def nodata_value(self):
-            return None
-
-        def read_window(self, x0, y0, nx, ny):
-            y0, x0 = y0 + window.row_off, x0 + window.col_off
-            rows = np.arange(y0, y0 + ny, dtype=dtype)[:, None] * dtype(grid.width)
-            return rows + np.arange(x0, x0 + nx, dtype=dtype)[None, :]
-
-    return CellNumbers()
-
-
-def _collector(width: int, piece_cols: int):
-    """An exactextract writer keeping each zone's coverage-1 runs and boundary cells."""
-    from exactextract.feature import JSONFeature
-    from exactextract.writer import Writer
-
-    class Collector(Writer):
-        def __init__(self):
-            super().__init__()
-            # one list per field, in the narrowest exact type (rows and columns < 2**31), so
-            # each field is joined and released in turn (a national grid has tens of millions)
-            self.runs: dict[str, list] = {"row": [], "start": [], "end": [], "zone": []}
-            self.edges: dict[str, list] = {"cell": [], "zone": [], "coverage": []}
-            self.full: dict[int, int] = {}
-            self.seen = 0
-
-        def write(self, feature):
-            f = JSONFeature()
-            feature.copy_to(f)
-            props = f.feature["properties"]
-            k = int(props["zone"])
-            cells = np.asarray(props["values"], dtype="int64")
-            cov = np.asarray(props["coverage"], dtype="float64")
-            full = cov == 1.0
-            part = ~full & (cov > 0)  # the boundary table is sorted once, at the end
-            for name, a in zip(
-                ("cell", "zone", "coverage"),
-                (cells[part], np.full(int(part.sum()), k, "int32"), cov[part]),
-                strict=True,
-            ):
-                self.edges[name].append(a)
-            ids = cells[full]
-            self.full[k] = self.full.get(k, 0) + ids.size
-            self.seen += 1
-            # exactextract's per-zone arrays leave the heap in holes; every 64 zones is chosen,
-            # not tuned (China 90 m, 2,800 counties: some 44 calls, cover peak 1,134 -> 719 MB
-            # with the joins below, benchmarks/README.md)
-            if self.seen % 64 == 0:
-                release_free_memory()
-            if ids.size:
-                for name, a in zip(self.runs, _runs_of(ids, width, k, piece_cols), strict=True):
-                    self.runs[name].append(a.astype("int32", copy=False))
-
-        def features(self):
-            return None
-
-    return Collector()
-
-
-def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarray, ...]:
-    """Runs of consecutive cells: row, start, end, zone.
-
-    No run crosses a row end or a column that is a multiple of ``piece``.
-    """
-    step = np.diff(ids)
-    if (step <= 0).any():  # exactextract gives cells in row order; sort if it ever does not
-        ids = np.unique(ids)
-        step = np.diff(ids)
-    brk = np.flatnonzero(step != 1) + 1
-    first = ids[np.r_[0, brk]]
-    last = ids[np.r_[brk - 1, ids.size - 1]]
-    row, last_row = first // width, last // width
-    across = np.flatnonzero(row != last_row)  # runs over whole rows: cut at each row start
-    if across.size:
-        pieces = [np.arange(row[i], last_row[i] + 1) for i in across]
-        extra_first = np.concatenate(
-            [np.maximum(r * width, first[i]) for i, r in zip(across, pieces, strict=True)]
-        )
-        extra_last = np.concatenate(
-            [
-                np.minimum(r * width + width - 1, last[i])
-                for i, r in zip(across, pieces, strict=True)
-            ]
-        )
-        keep = row == last_row
-        first = np.concatenate([first[keep], extra_first])
-        last = np.concatenate([last[keep], extra_last])
-        order = np.argsort(first, kind="stable")
-        first, last = first[order], last[order]
-        row = first // width
-    start, end = first - row * width, last - row * width + 1
-    p0 = start // piece
-    n = (end - 1) // piece - p0 + 1
-    if (n > 1).any():  # cut at multiples of `piece` columns
-        rep = np.repeat(np.arange(start.size), n)
-        block = p0[rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
-        row = row[rep]
-        start = np.maximum(start[rep], block * piece)
-        end = np.minimum(end[rep], (block + 1) * piece)
-    return row, start, end, np.full(row.size, k, "int32")
 
 
 def _assemble_cover(runs, edges, full, shape, n_zones) -> ZoneCover:

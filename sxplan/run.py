@@ -43,6 +43,7 @@ from sxplan.layers.gpkg_style import style_run_geopackages
 from sxplan.layers.heap import peak_resident_mb
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
+from sxplan.layers.zonal import helper_peak_mb
 from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe, refuse_live_lock
@@ -83,7 +84,8 @@ class RunContext:
     timings_s : dict
         Seconds per step.
     peak_mb : dict
-        The process's peak resident set (MB, ``ru_maxrss``) by the end of each step.
+        The process's peak resident set (MB, ``ru_maxrss``) by the end of each step, plus
+        the county cover's helper process's peak if one ran.
     options : dict
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
@@ -247,8 +249,8 @@ def run_project(
             t0 = time.perf_counter()
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
-            if (peak := peak_resident_mb()) is not None:
-                ctx.peak_mb[step] = round(peak, 1)
+            if (peak := peak_resident_mb()) is not None:  # with the county cover's helper
+                ctx.peak_mb[step] = round(peak + helper_peak_mb(), 1)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
         apply_csv_header(staging, config.project.csv_header)  # Chinese header rows if asked

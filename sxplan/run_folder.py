@@ -331,7 +331,8 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
         "timings_s": {**ctx.timings_s, "load_layers": _load_seconds(ctx)},
         "memory_mb": {
             "budget": cfg.project.mem_limit_mb,
-            # measured like the timings: ru_maxrss, the whole process's since it started
+            # ru_maxrss, the whole process's since it started, plus the peak of the county
+            # cover's helper process if one ran (an upper bound of the memory used at once)
             "process_peak_after_step": dict(ctx.peak_mb),
         },
         "results": _relative_paths(_result_summaries(ctx), ctx.out),

@@ -252,3 +252,111 @@ def test_cover_is_sorted_field_by_field_without_holding_the_unsorted_copies():
     # by hand: the joined fields, the sort order (int64) and one sorted field (8 B) at a time,
     # plus 8 MB for small arrays; holding the unsorted copies too traced 126 MB against 103
     assert peak < held + 8 * n + 8 * n + 8 * 2**20
+
+
+_FIELDS = ("run_row", "run_start", "run_end", "run_zone", "cell", "zone", "coverage", "full_cells")
+
+
+def _voronoi_zones(n=40, seed=3):
+    """``n`` zones tiling a 2,000 x 1,500 m frame (Voronoi cells of random points)."""
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    frame = box(0, 0, 2000, 1500)
+    pts = shapely.multipoints(rng.uniform((0, 0), (2000, 1500), size=(n, 2)))
+    cells = shapely.voronoi_polygons(pts, extend_to=frame)
+    polys = [shapely.intersection(c, frame) for c in shapely.get_parts(cells)]
+    return gpd.GeoDataFrame(geometry=polys, crs=CRS)
+
+
+@pytest.mark.parametrize("max_cells", [None, 1_000, 7])
+@pytest.mark.parametrize("case", ["five", "voronoi"])
+def test_a_helper_process_gives_the_same_cover_bit_for_bit(case, max_cells):
+    # the zones are shared between this process and a helper (exactextract holds the GIL, so
+    # only a second process uses a second core); their pieces are joined zone by zone, band
+    # by band, so the cover is the same arrays whoever computed which zone
+    import warnings
+
+    from sxplan.layers._zone_extract import helper_peak_mb
+
+    if case == "five":
+        g, zones = _grid(), _zones()
+    else:
+        g, zones = GridSpec.from_bounds((0, 0, 2000, 1500), 10, crs=CRS), _voronoi_zones()
+    kw = dict(mem_limit_mb=64, piece_cols=16, max_cells=max_cells)
+    alone = zone_cover(zones, g, helpers=0, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a helper that failed would warn: it must not
+        shared = zone_cover(zones, g, helpers=1, **kw)
+    for name in _FIELDS:
+        assert np.array_equal(getattr(alone, name), getattr(shared, name)), name
+        assert getattr(alone, name).dtype == getattr(shared, name).dtype, name
+    assert helper_peak_mb() > 0  # it ran, and said how much memory it took
+    if case == "voronoi":  # every cell of the frame covered once, in whole or in parts
+        assert alone.full_cells.sum() + alone.coverage.sum() == pytest.approx(g.n_cells)
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/python3", "false"])
+def test_a_helper_that_cannot_run_leaves_its_zones_to_this_process(monkeypatch, python):
+    # a Python that is not there, or a program that exits 1 at once: the cover is the same,
+    # computed here, and a warning says why it was slower
+    import shutil
+
+    import sxplan.layers._zone_extract as zx
+
+    g, zones = GridSpec.from_bounds((0, 0, 2000, 1500), 10, crs=CRS), _voronoi_zones()
+    alone = zone_cover(zones, g, mem_limit_mb=64, helpers=0)
+    monkeypatch.setattr(zx, "_HELPER_PYTHON", shutil.which(python) or python)
+    with pytest.warns(RuntimeWarning, match="helper process failed .* done in this process"):
+        shared = zone_cover(zones, g, mem_limit_mb=64, helpers=1)
+    for name in _FIELDS:
+        assert np.array_equal(getattr(alone, name), getattr(shared, name)), name
+
+
+def test_the_helper_does_not_run_the_callers_script_again(tmp_path):
+    # a user's script without an `if __name__ == "__main__"` guard: the helper is started as
+    # `python -m sxplan.layers._zone_extract`, not by multiprocessing, so the script runs once
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import warnings\n"
+        "import geopandas as gpd\n"
+        "from shapely.geometry import box\n"
+        "from sxplan.layers.grid import GridSpec\n"
+        "from sxplan.layers.zonal import zone_cover\n"
+        "warnings.simplefilter('error')\n"
+        "print('top level ran')\n"
+        "g = GridSpec.from_bounds((0, 0, 40, 20), 1, crs='EPSG:3857')\n"
+        "z = gpd.GeoSeries([box(0, 0, 25, 20), box(25, 0, 40, 20)], crs='EPSG:3857')\n"
+        "print(int(zone_cover(z, g, mem_limit_mb=64, helpers=1).full_cells.sum()))\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=120
+    )
+    # 25 x 20 + 15 x 20 cells wholly inside the two boxes
+    assert out.stdout.split("\n")[:2] == ["top level ran", "800"], out.stdout + out.stderr
+
+
+def test_a_helper_is_started_only_where_it_pays():
+    import os
+
+    from sxplan.layers._zone_extract import (
+        HELPER_BASE_MB,
+        HELPER_MIN_CELLS,
+        split_zones,
+        use_helper,
+    )
+
+    two_cores = len(os.sched_getaffinity(0)) >= 2
+    share = 480 * 2**20  # a 1,024 MB budget's tile share
+    assert use_helper(HELPER_MIN_CELLS, share) is two_cores
+    assert not use_helper(HELPER_MIN_CELLS - 1, share)  # too small to pay for starting it
+    # half the share must hold the helper's imports and 32 MB to work in
+    assert not use_helper(HELPER_MIN_CELLS, 2 * (HELPER_BASE_MB + 31) * 2**20)
+    assert use_helper(HELPER_MIN_CELLS, 2 * (HELPER_BASE_MB + 32) * 2**20) is two_cores
+    # largest zone first, each to the lighter side; the helper gets the smaller half
+    assert split_zones([5, 1, 1, 1, 1, 1]) == ([0], [1, 2, 3, 4, 5])
+    assert split_zones([1, 4, 3, 2]) == ([0, 1], [2, 3])
