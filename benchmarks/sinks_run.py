@@ -72,9 +72,9 @@ def worker(args) -> dict:
     from run import open_dataset
 
     from sxplan.layers.budget import Budget
+    from sxplan.layers.heap import helper_peak_mb
     from sxplan.layers.terrain import slope_deg_layer
     from sxplan.layers.windows import use_scheduler
-    from sxplan.layers.zonal import helper_peak_mb
     from sxplan.sinks import run_sinks
 
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .heap import release_free_memory
+from .heap import note_helper_peak, release_free_memory
 
 __all__: list[str] = []
 
@@ -45,20 +45,6 @@ HELPER_MIN_CELLS = 32_000_000
 
 #: Python that runs the helper; a test points it at a missing file to check the fallback.
 _HELPER_PYTHON = sys.executable
-
-# The highest peak resident set (MB) of the helpers run by this process so far (see
-# helper_peak_mb); a list so that it is updated in place.
-_PEAK_MB = [0.0]
-
-
-def helper_peak_mb() -> float:
-    """The highest peak resident set (MB) of any helper this process ran; 0 if none ran.
-
-    Each helper reads its own ``VmHWM`` (Linux) before it exits: not ``ru_maxrss``, which a
-    process started with ``vfork`` (as :mod:`subprocess` does) inherits from its parent. The
-    memory a run used at once is at most its own peak plus this.
-    """
-    return _PEAK_MB[0]
 
 
 def use_helper(cells: int, share_bytes: float) -> bool:
@@ -142,7 +128,7 @@ def extract_with_helper(features, srs_wkt, grid, mine, theirs) -> list:
                 theirs_pieces, peak = pickle.load(proc.stdout)
                 proc.stdout.close()
                 if proc.wait() == 0:
-                    _PEAK_MB[0] = max(_PEAK_MB[0], peak)
+                    note_helper_peak(peak)
                     return pieces + theirs_pieces
                 why = f"it exited with code {proc.returncode}"
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
@@ -287,7 +273,11 @@ def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarra
 
 
 def _own_peak_mb() -> float:
-    """The peak resident set of the running process in MB (``/proc/self/status``; 0 if absent)."""
+    """The peak resident set of the running process in MB (``/proc/self/status``; 0 if absent).
+
+    Not ``ru_maxrss``, which a process started with ``vfork`` (as :mod:`subprocess` does)
+    inherits from its parent.
+    """
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:

@@ -34,8 +34,8 @@ from collections.abc import Iterator
 from functools import cache
 
 __all__ = [
-    "headroom_mb", "peak_resident_mb", "release_free_memory", "resident_mb", "rss_ceiling",
-    "trim_above_ceiling",
+    "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_resident_mb",
+    "release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceiling",
 ]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
@@ -90,6 +90,28 @@ def resident_mb() -> float | None:
     except (OSError, IndexError, ValueError):
         return None
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+# The highest peak resident set (MB) of the helper processes this process ran (updated in place).
+_HELPER_PEAK_MB = [0.0]
+
+
+def note_helper_peak(mb: float) -> None:
+    """Record the peak resident set (MB) of a helper process that has just ended.
+
+    A helper (the county cover's, :mod:`sxplan.layers._zone_extract`) reads its own peak
+    (``VmHWM``) before it exits; the memory a run used at once is at most its own peak plus
+    the helpers' (:func:`helper_peak_mb`).
+    """
+    _HELPER_PEAK_MB[0] = max(_HELPER_PEAK_MB[0], float(mb))
+
+
+def helper_peak_mb() -> float:
+    """The highest peak resident set (MB) of any helper process this process ran; 0 if none.
+
+    Like ``ru_maxrss``, it counts since the process started.
+    """
+    return _HELPER_PEAK_MB[0]
 
 
 def peak_resident_mb() -> float | None:

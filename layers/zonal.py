@@ -31,12 +31,11 @@ from rasterio.windows import Window
 
 from sxplan.errors import LayerValueError
 
-from ._zone_extract import helper_peak_mb
 from .budget import Budget
 from .grid import GridSpec
 from .heap import release_free_memory
 
-__all__ = ["ZoneCover", "ZoneSums", "helper_peak_mb", "zone_cover"]
+__all__ = ["ZoneCover", "ZoneSums", "zone_cover"]
 
 # Bytes per cell of a zone's bounding box while exactextract works on it: the cell numbers it
 # reads (4), its coverage raster (4), the values and coverage it returns (16) and their copies.

@@ -218,7 +218,7 @@ def memory_lines(peak_mb: dict, budget_mb: float) -> list[str]:
 
     ``peak_mb`` is the process's peak resident set by the end of each step (``ru_maxrss``,
     the whole process's since it started), plus the peak of the county cover's helper
-    process if one ran (:func:`sxplan.layers.zonal.helper_peak_mb`). The results do not
+    process if one ran (:func:`sxplan.layers.heap.helper_peak_mb`). The results do not
     depend on the budget, so passing it is a warning, not an error: it tells how much memory
     the run really needed.
 

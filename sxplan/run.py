@@ -40,10 +40,9 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.gpkg_style import style_run_geopackages
-from sxplan.layers.heap import peak_resident_mb
+from sxplan.layers.heap import helper_peak_mb, peak_resident_mb
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
-from sxplan.layers.zonal import helper_peak_mb
 from sxplan.siting.technology import get_technology, technology_names
 
 from ._out_guard import check_out_is_safe, refuse_live_lock
@@ -84,8 +83,7 @@ class RunContext:
     timings_s : dict
         Seconds per step.
     peak_mb : dict
-        The process's peak resident set (MB, ``ru_maxrss``) by the end of each step, plus
-        the county cover's helper process's peak if one ran.
+        Peak resident set (MB) by the end of each step: the process's and any helper's.
     options : dict
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None

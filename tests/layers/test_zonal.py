@@ -277,7 +277,7 @@ def test_a_helper_process_gives_the_same_cover_bit_for_bit(case, max_cells):
     # by band, so the cover is the same arrays whoever computed which zone
     import warnings
 
-    from sxplan.layers._zone_extract import helper_peak_mb
+    from sxplan.layers.heap import helper_peak_mb
 
     if case == "five":
         g, zones = _grid(), _zones()
