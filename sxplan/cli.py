@@ -17,7 +17,7 @@ import click
 from sxplan.errors import SxplanError
 from sxplan.siting.technology import technology_names
 
-from ._signals import RECEIVED, Terminated
+from ._signals import INTERRUPTED, RECEIVED, Terminated
 
 __all__ = ["main"]
 
@@ -491,6 +491,11 @@ def _on_sigterm(signum, frame):
     raise Terminated
 
 
+def _on_sigint(signum, frame):
+    INTERRUPTED.set()  # kept even where the exception below is dropped (sxplan._signals)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sxplan`` console script; returns the exit status.
 
@@ -501,13 +506,22 @@ def main(argv: list[str] | None = None) -> int:
     """
     from .run_folder import INSTALLED
 
-    previous = None
+    previous = previous_int = None
     installed_before = len(INSTALLED)
     RECEIVED.clear()
+    INTERRUPTED.clear()
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored
+            previous_int = signal.signal(signal.SIGINT, _on_sigint)
     try:
-        return _main(argv)
+        code = _main(argv)
+        if code == 0 and INTERRUPTED.is_set():  # dropped after the run was put in place
+            done = INSTALLED[installed_before:]
+            where = f": {done[-1]} holds the new run" if done else ""
+            click.echo(f"aborted (Ctrl-C) after the run was complete{where}", err=True)
+            return 1
+        return code
     except Terminated:
         done = INSTALLED[installed_before:]
         if done:  # the run was complete and in place; only its report was cut short
@@ -519,7 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
         RECEIVED.clear()  # code run later in this process (tests, a notebook) starts clean
+        INTERRUPTED.clear()
 
 
 def _main(argv: list[str] | None) -> int:

@@ -48,7 +48,7 @@ from ._out_guard import (
     refuse_existing,
     staging_path,
 )
-from ._signals import RECEIVED, Terminated
+from ._signals import INTERRUPTED, RECEIVED, Terminated
 from .schema import SCHEMA_VERSION, dataset
 
 if TYPE_CHECKING:
@@ -119,6 +119,8 @@ def output_folder(
                 raise OSError(errno.ENOSPC, "No space left on device", str(staging))
             if RECEIVED.is_set():  # a SIGTERM whose exception something dropped: never install
                 raise Terminated
+            if INTERRUPTED.is_set():  # the same for Ctrl-C
+                raise KeyboardInterrupt
             (staging / STAGING_MARK).unlink()
         except BaseException as exc:
             full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup

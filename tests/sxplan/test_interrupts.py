@@ -391,3 +391,56 @@ def test_a_sigterm_whose_exception_was_dropped_still_keeps_the_previous_run(
     assert not _signals.RECEIVED.is_set()  # cleared when the command ends
     monkeypatch.undo()
     assert main(["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]) == 0
+
+
+def test_a_ctrl_c_whose_exception_was_dropped_still_keeps_the_previous_run(
+    config, tmp_path, monkeypatch, capsys
+):
+    # the same for Ctrl-C: a KeyboardInterrupt raised inside a finalizer is dropped and the
+    # run went on to exit 0 (test_ctrl_c_exits_1_and_cleans_up once did, under load); the
+    # handler's record stops the run from replacing the previous one, exit 1
+    import sxplan.run as run_mod
+    from sxplan import _signals, run_folder
+
+    out = tmp_path / "run"
+    assert main(["layers", str(config), "--out", str(out), "--no-progress"]) == 0
+    before = tree_sha256(out, skip=())
+    real = run_mod.write_run_json
+
+    def signal_then_go_on(ctx, *a, **k):
+        _signals.INTERRUPTED.set()  # what _on_sigint does before raising
+        return real(ctx, *a, **k)  # ... and the raise was lost
+
+    monkeypatch.setattr(run_mod, "write_run_json", signal_then_go_on)
+    args = ["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]
+    assert main(args) == 1
+    assert capsys.readouterr().err.strip().endswith("aborted")
+    assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
+    assert not _signals.INTERRUPTED.is_set()  # cleared when the command ends
+    monkeypatch.undo()
+    # dropped once the new run was in place (the report after it): exit 1, and it says so
+    real_swap = run_folder._swap_into_place
+
+    def swap_then_signal(*a, **k):
+        real_swap(*a, **k)
+        _signals.INTERRUPTED.set()
+
+    monkeypatch.setattr(run_folder, "_swap_into_place", swap_then_signal)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"aborted (Ctrl-C) after the run was complete: {out} holds the new run" in err
+    assert (out / "run.json").is_file() and _leftovers(out) == []
+    monkeypatch.undo()
+    assert main(args) == 0
+
+
+def test_the_cli_keeps_ctrl_c_ignored_when_it_was(config, tmp_path):
+    # started with SIGINT ignored (nohup, `cmd &`), the CLI does not start catching it
+    import signal as sig
+
+    previous = sig.signal(sig.SIGINT, sig.SIG_IGN)
+    try:
+        assert main(["layers", str(config), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+        assert sig.getsignal(sig.SIGINT) is sig.SIG_IGN
+    finally:
+        sig.signal(sig.SIGINT, previous)
