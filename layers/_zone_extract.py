@@ -43,20 +43,43 @@ HELPER_BASE_MB = 64
 #: asked, for slower disks and machines.
 HELPER_MIN_CELLS = 32_000_000
 
-#: Python that runs the helper; a test points it at a missing file to check the fallback.
-_HELPER_PYTHON = sys.executable
+#: Python that runs the helper (None: :func:`_python`); a test points it at a missing file.
+_HELPER_PYTHON: str | None = None
+
+
+def _python() -> str | None:
+    """The Python interpreter to start the helper with, or None where there is none.
+
+    ``multiprocessing``'s (what an embedding application sets with ``set_executable``), else
+    ``sys.executable``, if its name is a Python's: inside an application that embeds Python
+    (QGIS's console, ArcGIS Pro's) ``sys.executable`` may be the application itself, which
+    must not be started again.
+
+    Examples
+    --------
+    >>> _python() is None or "python" in _python().lower()
+    True
+    """
+    if _HELPER_PYTHON is not None:
+        return _HELPER_PYTHON
+    from multiprocessing import spawn
+
+    exe = os.fsdecode(spawn.get_executable() or sys.executable or "")  # bytes on some versions
+    return exe if os.path.basename(exe).lower().startswith("python") else None
 
 
 def use_helper(cells: int, share_bytes: float) -> bool:
     """Whether to split ``cells`` bounding-box cells with a helper, within ``share_bytes``.
 
     Yes when the machine has a second core, the zones are large enough to pay for starting
-    it (:data:`HELPER_MIN_CELLS`) and half the share still holds the helper's own imports
-    (:data:`HELPER_BASE_MB`) with room to work.
+    it (:data:`HELPER_MIN_CELLS`), half the share still holds the helper's own imports
+    (:data:`HELPER_BASE_MB`) with room to work, and there is a Python to start
+    (:func:`_python`).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     room = share_bytes / 2 - HELPER_BASE_MB * 2**20
-    return (cores or 1) >= 2 and cells >= HELPER_MIN_CELLS and room >= 32 * 2**20
+    enough = (cores or 1) >= 2 and cells >= HELPER_MIN_CELLS and room >= 32 * 2**20
+    return enough and _python() is not None
 
 
 def split_zones(cells: list[int]) -> tuple[list[int], list[int]]:
@@ -111,8 +134,11 @@ def extract_with_helper(features, srs_wkt, grid, mine, theirs) -> list:
     proc, err = None, tempfile.TemporaryFile()
     try:
         try:
+            python = _python()
+            if python is None:
+                raise OSError("no Python interpreter to start (this process embeds Python)")
             proc = subprocess.Popen(
-                [_HELPER_PYTHON, "-m", "sxplan.layers._zone_extract"],
+                [python, "-m", "sxplan.layers._zone_extract"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=err,

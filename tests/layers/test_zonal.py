@@ -360,3 +360,17 @@ def test_a_helper_is_started_only_where_it_pays():
     # largest zone first, each to the lighter side; the helper gets the smaller half
     assert split_zones([5, 1, 1, 1, 1, 1]) == ([0], [1, 2, 3, 4, 5])
     assert split_zones([1, 4, 3, 2]) == ([0, 1], [2, 3])
+
+
+def test_no_helper_where_python_is_embedded(monkeypatch):
+    # inside QGIS or ArcGIS Pro sys.executable may be the application: it is never started
+    # as a helper (multiprocessing's executable, which such applications set, is asked first)
+    import multiprocessing.spawn
+
+    import sxplan.layers._zone_extract as zx
+
+    monkeypatch.setattr(multiprocessing.spawn, "get_executable", lambda: "/opt/qgis/bin/qgis")
+    assert zx._python() is None
+    assert not zx.use_helper(zx.HELPER_MIN_CELLS, 480 * 2**20)
+    monkeypatch.setattr(multiprocessing.spawn, "get_executable", lambda: b"/usr/bin/python3.11")
+    assert zx._python() == "/usr/bin/python3.11"
