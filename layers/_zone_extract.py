@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .heap import note_helper_peak, release_free_memory
+from .heap import headroom_mb, note_helper_peak, release_free_memory
 
 __all__: list[str] = []
 
@@ -68,18 +68,32 @@ def _python() -> str | None:
     return exe if os.path.basename(exe).lower().startswith("python") else None
 
 
+def helper_bytes(share_bytes: float) -> float:
+    """Bytes the helper may compute with, out of the tile share ``share_bytes`` of a budget.
+
+    Half the share, and no more than the room left below the run's heap ceiling
+    (:func:`sxplan.layers.heap.headroom_mb`, half the budget, where a run sets one): a process
+    already holding most of its budget (the sinks step of a whole ``sxplan`` run, after
+    siting) gets no room for a helper. Less the helper's own imports
+    (:data:`HELPER_BASE_MB`).
+    """
+    room = share_bytes / 2
+    head = headroom_mb()
+    if head is not None:
+        room = min(room, head * 2**20)
+    return room - HELPER_BASE_MB * 2**20
+
+
 def use_helper(cells: int, share_bytes: float) -> bool:
     """Whether to split ``cells`` bounding-box cells with a helper, within ``share_bytes``.
 
     Yes when the machine has a second core, the zones are large enough to pay for starting
-    it (:data:`HELPER_MIN_CELLS`), half the share still holds the helper's own imports
-    (:data:`HELPER_BASE_MB`) with room to work, and there is a Python to start
-    (:func:`_python`).
+    it (:data:`HELPER_MIN_CELLS`), the helper has 32 MB or more to compute with
+    (:func:`helper_bytes`) and there is a Python to start (:func:`_python`).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    room = share_bytes / 2 - HELPER_BASE_MB * 2**20
-    enough = (cores or 1) >= 2 and cells >= HELPER_MIN_CELLS and room >= 32 * 2**20
-    return enough and _python() is not None
+    enough = (cores or 1) >= 2 and cells >= HELPER_MIN_CELLS
+    return enough and helper_bytes(share_bytes) >= 32 * 2**20 and _python() is not None
 
 
 def split_zones(cells: list[int]) -> tuple[list[int], list[int]]:

@@ -352,10 +352,10 @@ def zone_cover(
     cells = [w.width * w.height for w in boxes]
     if helpers is None:
         helpers = 1 if max_cells is None and zx.use_helper(sum(cells), share) else 0
-    # with a helper, each process works within half the share (the helper less its imports)
+    # with a helper, each process works within half the share (the helper less its imports,
+    # and within the room left below the run's heap ceiling)
     limit = int(max_cells or max(10_000, share / (2 if helpers else 1) // _COVER_BYTES))
-    helper_share = share / 2 - zx.HELPER_BASE_MB * 2**20
-    helper_limit = int(max_cells or max(10_000, helper_share // _COVER_BYTES))
+    helper_limit = int(max_cells or max(10_000, zx.helper_bytes(share) // _COVER_BYTES))
     features = [
         {"type": "Feature", "properties": {"zone": k}, "geometry": g.__geo_interface__}
         for k, g in enumerate(vec.geometry)

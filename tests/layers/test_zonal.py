@@ -357,6 +357,13 @@ def test_a_helper_is_started_only_where_it_pays():
     # half the share must hold the helper's imports and 32 MB to work in
     assert not use_helper(HELPER_MIN_CELLS, 2 * (HELPER_BASE_MB + 31) * 2**20)
     assert use_helper(HELPER_MIN_CELLS, 2 * (HELPER_BASE_MB + 32) * 2**20) is two_cores
+    # a run already near its heap ceiling (half its budget) leaves the helper no room
+    from sxplan.layers.heap import resident_mb, rss_ceiling
+
+    with rss_ceiling(resident_mb() + HELPER_BASE_MB + 16):
+        assert not use_helper(HELPER_MIN_CELLS, share)
+    with rss_ceiling(resident_mb() + HELPER_BASE_MB + 400):
+        assert use_helper(HELPER_MIN_CELLS, share) is two_cores
     # largest zone first, each to the lighter side; the helper gets the smaller half
     assert split_zones([5, 1, 1, 1, 1, 1]) == ([0], [1, 2, 3, 4, 5])
     assert split_zones([1, 4, 3, 2]) == ([0, 1], [2, 3])
