@@ -386,13 +386,13 @@ def zone_cover(
                 out.append(job(Window(box.col_off, r0, box.width, h), [k], b, cap))
         return out
 
-    if helpers:
-        mine, theirs = zx.split_zones(cells)
+    mine, theirs = zx.split_zones(cells) if helpers else (list(range(len(vec))), [])
+    if theirs:
         pieces = zx.extract_with_helper(
             features, srs_wkt, spec, plan(limit, mine), plan(helper_limit, theirs)
         )
-    else:
-        pieces = zx.extract(features, srs_wkt, spec, plan(limit, range(len(vec))))
+    else:  # no helper, or one zone only: nothing to share
+        pieces = zx.extract(features, srs_wkt, spec, plan(limit, mine))
     pieces.sort(key=lambda p: p[0])  # zone by zone, band by band: whoever computed them
     runs = {n: [p[1][i] for p in pieces] for i, n in enumerate(("row", "start", "end", "zone"))}
     edges = {n: [p[2][i] for p in pieces] for i, n in enumerate(("cell", "zone", "coverage"))}

@@ -365,6 +365,7 @@ def test_a_helper_is_started_only_where_it_pays():
     with rss_ceiling(resident_mb() + HELPER_BASE_MB + 400):
         assert use_helper(HELPER_MIN_CELLS, share) is two_cores
     # largest zone first, each to the lighter side; the helper gets the smaller half
+    assert split_zones([7]) == ([0], [])  # one zone: no helper is started for nothing
     assert split_zones([5, 1, 1, 1, 1, 1]) == ([0], [1, 2, 3, 4, 5])
     assert split_zones([1, 4, 3, 2]) == ([0, 1], [2, 3])
 
