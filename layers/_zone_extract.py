@@ -84,16 +84,37 @@ def helper_bytes(share_bytes: float) -> float:
     return room - HELPER_BASE_MB * 2**20
 
 
-def use_helper(cells: int, share_bytes: float) -> bool:
+def use_helper(cells: int, share_bytes: float, held_bytes: float = 0.0) -> bool:
     """Whether to split ``cells`` bounding-box cells with a helper, within ``share_bytes``.
 
     Yes when the machine has a second core, the zones are large enough to pay for starting
     it (:data:`HELPER_MIN_CELLS`), the helper has 32 MB or more to compute with
-    (:func:`helper_bytes`) and there is a Python to start (:func:`_python`).
+    (:func:`helper_bytes`) besides the ``held_bytes`` of pieces it keeps until it sends them
+    (:func:`piece_bytes` of its zones) and there is a Python to start (:func:`_python`).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     enough = (cores or 1) >= 2 and cells >= HELPER_MIN_CELLS
-    return enough and helper_bytes(share_bytes) >= 32 * 2**20 and _python() is not None
+    room = helper_bytes(share_bytes) - held_bytes
+    return enough and room >= 32 * 2**20 and _python() is not None
+
+
+def piece_bytes(height: int, width: int, piece_cols: int) -> int:
+    """A generous estimate of the bytes of one zone's pieces, from its bounding box.
+
+    16 bytes per run (each row of the box cut into ``piece_cols``-column pieces, plus two) and
+    20 per boundary entry (four times the box's half perimeter). Against the pieces found
+    (2026-12-02): 1.56x the runs and 2.00x the entries on the 30 m province (117 counties:
+    1.34 M and 1.43 M estimated, 48 MB), 1.56x and 2.01x on China at 90 m (2,800 counties:
+    10.7 M and 18.2 M against 6.87 M and 9.08 M, ``benchmarks/README.md`` s23; 510 MB, so
+    no helper there within a 1,024 MB budget).
+
+    Examples
+    --------
+    >>> piece_bytes(10, 600, 256)  # 10 rows of 4 pieces, 4 x 610 boundary cells
+    49440
+    """
+    runs = height * (width // max(1, piece_cols) + 2)
+    return 16 * runs + 20 * 4 * (height + width)
 
 
 def split_zones(cells: list[int]) -> tuple[list[int], list[int]]:

@@ -350,12 +350,18 @@ def zone_cover(
     share = Budget.of(mem_limit_mb).run_tiles().total_bytes
     boxes = _bbox_windows(vec, grid)
     cells = [w.width * w.height for w in boxes]
+    held = [zx.piece_bytes(w.height, w.width, piece_cols) for w in boxes]
+    mine, theirs = zx.split_zones(cells)
     if helpers is None:
-        helpers = 1 if max_cells is None and zx.use_helper(sum(cells), share) else 0
-    # with a helper, each process works within half the share (the helper less its imports,
-    # and within the room left below the run's heap ceiling)
-    limit = int(max_cells or max(10_000, share / (2 if helpers else 1) // _COVER_BYTES))
-    helper_limit = int(max_cells or max(10_000, zx.helper_bytes(share) // _COVER_BYTES))
+        kept = sum(held[k] for k in theirs)  # what the helper holds until it sends it
+        helpers = 1 if max_cells is None and zx.use_helper(sum(cells), share, kept) else 0
+    if not helpers or not theirs:  # no helper, or one zone only: nothing to share
+        mine, theirs = list(range(len(vec))), []
+    # with a helper, each process works within half the share (the helper less its imports
+    # and its pieces, and within the room left below the run's heap ceiling)
+    limit = int(max_cells or max(10_000, share / (2 if theirs else 1) // _COVER_BYTES))
+    room = zx.helper_bytes(share) - sum(held[k] for k in theirs)
+    helper_limit = int(max_cells or max(10_000, room // _COVER_BYTES))
     features = [
         {"type": "Feature", "properties": {"zone": k}, "geometry": g.__geo_interface__}
         for k, g in enumerate(vec.geometry)
@@ -386,12 +392,11 @@ def zone_cover(
                 out.append(job(Window(box.col_off, r0, box.width, h), [k], b, cap))
         return out
 
-    mine, theirs = zx.split_zones(cells) if helpers else (list(range(len(vec))), [])
     if theirs:
         pieces = zx.extract_with_helper(
             features, srs_wkt, spec, plan(limit, mine), plan(helper_limit, theirs)
         )
-    else:  # no helper, or one zone only: nothing to share
+    else:
         pieces = zx.extract(features, srs_wkt, spec, plan(limit, mine))
     pieces.sort(key=lambda p: p[0])  # zone by zone, band by band: whoever computed them
     runs = {n: [p[1][i] for p in pieces] for i, n in enumerate(("row", "start", "end", "zone"))}

@@ -294,6 +294,13 @@ def test_a_helper_process_gives_the_same_cover_bit_for_bit(case, max_cells):
     assert helper_peak_mb() > 0  # it ran, and said how much memory it took
     if case == "voronoi":  # every cell of the frame covered once, in whole or in parts
         assert alone.full_cells.sum() + alone.coverage.sum() == pytest.approx(g.n_cells)
+        # the helper's room is planned with an estimate of its pieces: never below them
+        from sxplan.layers._zone_extract import piece_bytes
+        from sxplan.layers.zonal import _bbox_windows
+
+        boxes = _bbox_windows(zones.reset_index(drop=True), g)
+        estimate = sum(piece_bytes(b.height, b.width, 16) for b in boxes)
+        assert estimate >= 16 * alone.run_row.size + 20 * alone.cell.size
 
 
 @pytest.mark.parametrize("python", ["/nonexistent/python3", "false"])
@@ -354,6 +361,8 @@ def test_a_helper_is_started_only_where_it_pays():
     share = 480 * 2**20  # a 1,024 MB budget's tile share
     assert use_helper(HELPER_MIN_CELLS, share) is two_cores
     assert not use_helper(HELPER_MIN_CELLS - 1, share)  # too small to pay for starting it
+    # the pieces the helper keeps until it sends them come out of its room
+    assert not use_helper(HELPER_MIN_CELLS, share, share / 2)
     # half the share must hold the helper's imports and 32 MB to work in
     assert not use_helper(HELPER_MIN_CELLS, 2 * (HELPER_BASE_MB + 31) * 2**20)
     assert use_helper(HELPER_MIN_CELLS, 2 * (HELPER_BASE_MB + 32) * 2**20) is two_cores
