@@ -10,6 +10,7 @@ Inputs: paths and text. Outputs: files renamed into place; SHA-256 hex digests.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -18,7 +19,50 @@ from pathlib import Path
 
 from sxplan.errors import LayerIOError
 
-__all__ = ["atomic_path", "file_sha256", "write_text"]
+__all__ = ["atomic_path", "disk_full", "disk_full_error", "file_sha256", "write_text"]
+
+
+#: A failed write whose folder cannot take this many bytes more was a full disk.
+FULL_DISK_PROBE_BYTES = 1 << 20
+
+
+def disk_full(folder: str | os.PathLike) -> bool:
+    """Whether the file system holding ``folder`` has (almost) no space left.
+
+    GDAL does not always report a failed write as such: a GeoTIFF cut short by a full disk may
+    surface only when it is read back, or as "Write failed" or "TIFFRewriteDirectory". So
+    after a failure a 1 MiB probe file is written there (and removed).
+    """
+    probe = Path(folder) / ".sxplan-space-probe"
+    try:
+        with open(probe, "wb") as fh:  # can 1 MiB more be written there?
+            fh.write(bytes(FULL_DISK_PROBE_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return False
+
+
+def disk_full_error(exc: BaseException | None, folder: str | os.PathLike) -> OSError | None:
+    """An ``ENOSPC`` :class:`OSError` standing for ``exc`` if ``folder``'s disk is full, else None.
+
+    Call it before removing what the failed write left (a tile file frees the space it took,
+    and the disk no longer looks full): GDAL errors carry no errno, and on a full disk a COG
+    copy can fail as "Write failed" or "TIFFRewriteDirectory: Error fetching directory count"
+    without the words "No space left" (seen at 30 m, 2026-12-02).
+    """
+    if not isinstance(exc, Exception) or getattr(exc, "errno", None) in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+    ):
+        return None
+    if not disk_full(folder):
+        return None
+    return OSError(errno.ENOSPC, f"No space left on device ({exc})", str(folder))
 
 
 def _remove_quietly(p: Path) -> None:

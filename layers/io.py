@@ -23,7 +23,7 @@ from rasterio.windows import Window
 
 from sxplan.errors import ConfigError, GridMismatchError, LayerIOError
 
-from .atomic import _remove_quietly, atomic_path, file_sha256, write_text
+from .atomic import _remove_quietly, atomic_path, disk_full_error, file_sha256, write_text
 from .cog import _to_cog
 from .grid import GridSpec
 from .heap import trim_above_ceiling
@@ -384,17 +384,23 @@ class RasterTileWriter:
         return self._work
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        failed = None
         try:
             self._dst.close()  # a no-op after finish_tiles
             if exc_type is None and self.cog:
                 _to_cog(self._work, self._tmp)
         except BaseException as err:
+            failed = err
+        # a full disk is told apart before the tile file goes (its removal frees the space)
+        full = disk_full_error(failed or exc, self.path.parent)
+        if self.cog or failed is not None:
             _remove_quietly(self._work)
-            self._ctx.__exit__(type(err), err, err.__traceback__)
-            raise
-        finally:
-            if self.cog:
-                _remove_quietly(self._work)
+        if full is not None:
+            self._ctx.__exit__(OSError, full, None)  # removes the temporary
+            raise full from failed or exc
+        if failed is not None:
+            self._ctx.__exit__(type(failed), failed, failed.__traceback__)
+            raise failed
         return bool(self._ctx.__exit__(exc_type, exc, tb))
 
     def layer(self, name: str, units: str, scheme: str | None = None) -> AlignedLayer:

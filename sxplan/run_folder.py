@@ -38,6 +38,7 @@ import rasterio
 
 from sxplan.errors import RunFolderError, SxplanError
 from sxplan.layers import file_sha256, write_csv
+from sxplan.layers.atomic import disk_full
 
 from ._out_guard import (
     STAGING_MARK,
@@ -115,7 +116,7 @@ def output_folder(
             raise RunFolderError(os_error_message(exc, out)) from exc
         try:
             yield staging
-            if _disk_full(staging):  # a file GDAL cut short may not have raised: never install it
+            if disk_full(staging):  # a file GDAL cut short may not have raised: never install it
                 raise OSError(errno.ENOSPC, "No space left on device", str(staging))
             if RECEIVED.is_set():  # a SIGTERM whose exception something dropped: never install
                 raise Terminated
@@ -123,7 +124,7 @@ def output_folder(
                 raise KeyboardInterrupt
             (staging / STAGING_MARK).unlink()
         except BaseException as exc:
-            full = isinstance(exc, Exception) and _disk_full(staging)  # measured before cleanup
+            full = isinstance(exc, Exception) and disk_full(staging)  # measured before cleanup
             _remove_settled(staging)
             if full or (not isinstance(exc, SxplanError) and _is_write_failure(exc)):
                 raise RunFolderError(os_error_message(exc, out, full=full)) from exc
@@ -248,30 +249,6 @@ def _remove_settled(folder: Path, rounds: int = 8, pause_s: float = 0.25) -> Non
         if not folder.exists():
             return
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def _disk_full(folder: Path) -> bool:
-    """Whether the file system holding ``folder`` has (almost) no space left.
-
-    GDAL does not always report a failed write as such: a GeoTIFF cut short by a full disk may
-    surface only when it is read back. So after any failure a 1 MiB probe file is written
-    there (and removed).
-    """
-    probe = folder / ".sxplan-space-probe"
-    try:
-        with open(probe, "wb") as fh:  # can 1 MiB more be written there?
-            fh.write(bytes(FULL_DISK_PROBE_BYTES))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    finally:
-        with contextlib.suppress(OSError):
-            probe.unlink()
-    return False
-
-
-FULL_DISK_PROBE_BYTES = 1 << 20  # a failed run whose folder cannot take 1 MiB more: disk full
 
 
 def _is_write_failure(exc: Exception) -> bool:

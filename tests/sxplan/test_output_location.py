@@ -85,3 +85,31 @@ def test_run_that_leaves_the_disk_full_is_not_installed(tmp_path, capsys):
         assert list(small.iterdir()) == []
     with _tmpfs(tmp_path / "roomy", "size=4m") as roomy:  # the same run with room: installed
         assert main(["layers", str(project), "--out", str(roomy / "run")]) == 0
+
+
+@needs_root
+def test_a_cog_copy_that_fills_the_disk_is_told_as_a_full_disk(tmp_path):
+    # GDAL reports a COG copy cut short by a full disk as "Write failed" (or, at 30 m,
+    # "TIFFRewriteDirectory: Error fetching directory count"), without errno; removing the tile
+    # file then frees the space, so the run's later probe found room and the CLI printed a
+    # traceback. The writer now tells a full disk apart before removing it.
+    import errno
+
+    import numpy as np
+
+    from sxplan.layers.grid import GridSpec
+    from sxplan.layers.io import RasterTileWriter
+
+    g = GridSpec.from_bounds((0, 0, 640 * 30, 640 * 30), 30)
+    noise = np.random.default_rng(0).random((640, 640), dtype=np.float32)  # 1.6 MB, as is
+    with _tmpfs(tmp_path / "small", "size=2m") as small:  # the tile file fits, its COG not
+        with pytest.raises(OSError) as info:
+            with RasterTileWriter(small / "x.tif", g, "float32", None, cog=True) as w:
+                w.write(noise, g.full_window())
+        assert info.value.errno == errno.ENOSPC
+        assert "No space left on device" in str(info.value)
+        assert list(small.iterdir()) == []  # no tile file, no temporary, no probe
+    with _tmpfs(tmp_path / "roomy", "size=8m") as roomy:  # with room: written
+        with RasterTileWriter(roomy / "x.tif", g, "float32", None, cog=True) as w:
+            w.write(noise, g.full_window())
+        assert [p.name for p in roomy.iterdir()] == ["x.tif"]
