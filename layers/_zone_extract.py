@@ -93,9 +93,12 @@ def use_helper(cells: int, share_bytes: float, held_bytes: float = 0.0) -> bool:
     (:func:`piece_bytes` of its zones) and there is a Python to start (:func:`_python`).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    enough = (cores or 1) >= 2 and cells >= HELPER_MIN_CELLS
-    room = helper_bytes(share_bytes) - held_bytes
-    return enough and room >= 32 * 2**20 and _python() is not None
+    if (cores or 1) < 2 or cells < HELPER_MIN_CELLS or _python() is None:
+        return False
+    # the room is what is live: a sxplan sinks run at 30 m held 376 MB after its layers step,
+    # 256 once the heap's free pages were given back (2026-12-02)
+    release_free_memory()
+    return helper_bytes(share_bytes) - held_bytes >= 32 * 2**20
 
 
 def piece_bytes(height: int, width: int, piece_cols: int) -> int:

@@ -102,7 +102,9 @@ def print_run(ctx, echo: Callable[[str], None]) -> None:
             echo(f"  {sub}/: " + ", ".join(names))
     t = ctx.timings_s
     echo("Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-    for line in memory_lines(ctx.peak_mb, ctx.config.project.mem_limit_mb):
+    from sxplan.layers.heap import helper_peak_mb
+
+    for line in memory_lines(ctx.peak_mb, ctx.config.project.mem_limit_mb, helper_peak_mb()):
         echo(line)
     if "figures" in ctx.results and (ctx.out / "report.html").is_file():
         echo(f"{_h('报告', 'Report', lang)}: {ctx.out / 'report.html'}")
@@ -213,12 +215,13 @@ def print_backtest(result, echo: Callable[[str], None]) -> None:
     echo("Draw the sites on the siting map: sxplan map RUN_DIR")
 
 
-def memory_lines(peak_mb: dict, budget_mb: float) -> list[str]:
+def memory_lines(peak_mb: dict, budget_mb: float, helper_mb: float = 0.0) -> list[str]:
     """The run's peak memory by step, and a warning when it outgrew its budget.
 
     ``peak_mb`` is the process's peak resident set by the end of each step (``ru_maxrss``,
-    the whole process's since it started), plus the peak of the county cover's helper
-    process if one ran (:func:`sxplan.layers.heap.helper_peak_mb`). The results do not
+    the whole process's since it started), plus ``helper_mb``, the peak of the county cover's
+    helper process if one ran (:func:`sxplan.layers.heap.helper_peak_mb`): the two peaks
+    need not coincide, so the sum is an upper bound, and the line says so. The results do not
     depend on the budget, so passing it is a warning, not an error: it tells how much memory
     the run really needed.
 
@@ -228,6 +231,8 @@ def memory_lines(peak_mb: dict, budget_mb: float) -> list[str]:
     ...     print(line[:80])
     Peak memory (MB, by the end of each step): layers 300, siting 369 (budget 320)
     WARNING: the run's memory peaked at 369 MB, over its budget of 320 MB (project.m
+    >>> print(memory_lines({"sinks": 957.0}, 1024, 264.0)[0].split("; ")[1])
+    an upper bound: the county cover's helper process is counted at its peak (264 MB)
     """
     if not peak_mb:
         return []
@@ -236,6 +241,11 @@ def memory_lines(peak_mb: dict, budget_mb: float) -> list[str]:
         + ", ".join(f"{k} {v:.0f}" for k, v in peak_mb.items())
         + f" (budget {budget_mb:,.0f})"
     ]
+    if helper_mb > 0:
+        lines[0] += (
+            "; an upper bound: the county cover's helper process is counted at its peak "
+            f"({helper_mb:,.0f} MB)"
+        )
     over = [k for k, v in peak_mb.items() if v > budget_mb]
     if over:
         peak = max(peak_mb.values())

@@ -39,6 +39,7 @@ import rasterio
 from sxplan.errors import RunFolderError, SxplanError
 from sxplan.layers import file_sha256, write_csv
 from sxplan.layers.atomic import disk_full
+from sxplan.layers.heap import helper_peak_mb
 
 from ._out_guard import (
     STAGING_MARK,
@@ -313,6 +314,7 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
             # ru_maxrss, the whole process's since it started, plus the peak of the county
             # cover's helper process if one ran (an upper bound of the memory used at once)
             "process_peak_after_step": dict(ctx.peak_mb),
+            "helper_process_peak": round(helper_peak_mb(), 1),  # 0 when none ran
         },
         "results": _relative_paths(_result_summaries(ctx), ctx.out),
         "warnings": list(ctx.warnings),

@@ -136,6 +136,7 @@ def test_run_json_and_the_report_give_the_peak_memory_by_step(project, tmp_path,
     assert mem["budget"] == load_config(project).project.mem_limit_mb
     peaks = mem["process_peak_after_step"]
     assert list(peaks) == ["layers"]
+    assert mem["helper_process_peak"] == round(helper_peak_mb(), 1)  # 0 unless one ran
     # read independently, after the run: this process's peak (with the peak of any county
     # cover helper this test process ran) can only have grown since (run.json rounds to
     # 0.1 MB, so allow half of that)
