@@ -130,7 +130,14 @@ def output_folder(
             if full or (not isinstance(exc, SxplanError) and _is_write_failure(exc)):
                 raise RunFolderError(os_error_message(exc, out, full=full)) from exc
             raise
-        _swap_into_place(staging, out)
+        try:
+            _swap_into_place(staging, out)
+        except BaseException:
+            # an interrupt before the exchange (in `out.exists()`, or before the call) left the
+            # new run, unmarked, in the staging folder, which then outlived the run (a CI run's
+            # test_kill_points_..., s29): whichever run it holds now, it goes
+            _remove_settled(staging)
+            raise
         INSTALLED.append(out)
 
 

@@ -444,3 +444,30 @@ def test_the_cli_keeps_ctrl_c_ignored_when_it_was(config, tmp_path):
         assert sig.getsignal(sig.SIGINT) is sig.SIG_IGN
     finally:
         sig.signal(sig.SIGINT, previous)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_interrupt_before_the_exchange_keeps_the_previous_run_and_no_staging(
+    config, tmp_path, monkeypatch, capsys
+):
+    # SIGTERM landing in the swap before the two folders were exchanged (in `out.exists()`,
+    # or as exchange_paths is entered) left the new run, its staging mark already removed, in
+    # the staging folder after exit 143: test_kill_points_... caught it once in CI and once in
+    # 12 loaded runs (s29). The previous run stays and the staging folder goes.
+    from sxplan import _signals, run_folder
+
+    out = tmp_path / "run"
+    assert main(["layers", str(config), "--out", str(out), "--no-progress"]) == 0
+    before = tree_sha256(out, skip=())
+
+    def interrupted(a, b):
+        _signals.RECEIVED.set()
+        raise _signals.Terminated  # what _on_sigterm raises, before anything is exchanged
+
+    monkeypatch.setattr(run_folder, "exchange_paths", interrupted)
+    args = ["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]
+    assert main(args) == 143
+    assert "left as it was" in capsys.readouterr().err
+    assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
+    monkeypatch.undo()
+    assert main(args) == 0 and _leftovers(out) == []
