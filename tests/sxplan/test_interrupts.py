@@ -365,12 +365,18 @@ def test_interrupt_at_the_exchange_keeps_the_new_run_and_says_so(tmp_path, monke
     assert run_folder.INSTALLED[installed:] == [out]  # the CLI says the new run is in place
 
 
-def test_a_sigterm_whose_exception_was_dropped_still_keeps_the_previous_run(
-    config, tmp_path, monkeypatch, capsys
+@pytest.mark.parametrize(
+    "event, code, said",
+    [("RECEIVED", 143, "terminated (SIGTERM); the output folder was left as it was"),
+     ("INTERRUPTED", 1, "aborted")],
+)  # fmt: skip
+def test_a_signal_whose_exception_was_dropped_still_keeps_the_previous_run(
+    config, tmp_path, monkeypatch, capsys, event, code, said
 ):
-    # Python may run the SIGTERM handler inside a finalizer, where its exception is printed
-    # and dropped and the run goes on; the handler's record of the signal still stops the
-    # run from replacing the previous one (sxplan._signals)
+    # Python may run a signal handler inside a finalizer, where its exception is printed and
+    # dropped and the run goes on (test_ctrl_c_exits_1_and_cleans_up once exited 0 so, under
+    # load); the handler's record of the signal (_on_sigterm: RECEIVED, _on_sigint:
+    # INTERRUPTED) still stops the run from replacing the previous one (sxplan._signals)
     import sxplan.run as run_mod
     from sxplan import _signals
 
@@ -380,45 +386,27 @@ def test_a_sigterm_whose_exception_was_dropped_still_keeps_the_previous_run(
     real = run_mod.write_run_json
 
     def signal_then_go_on(ctx, *a, **k):
-        _signals.RECEIVED.set()  # what _on_sigterm does before raising
-        return real(ctx, *a, **k)  # ... and the raise was lost
-
-    monkeypatch.setattr(run_mod, "write_run_json", signal_then_go_on)
-    code = main(["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"])
-    assert code == 143
-    assert "left as it was" in capsys.readouterr().err
-    assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
-    assert not _signals.RECEIVED.is_set()  # cleared when the command ends
-    monkeypatch.undo()
-    assert main(["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]) == 0
-
-
-def test_a_ctrl_c_whose_exception_was_dropped_still_keeps_the_previous_run(
-    config, tmp_path, monkeypatch, capsys
-):
-    # the same for Ctrl-C: a KeyboardInterrupt raised inside a finalizer is dropped and the
-    # run went on to exit 0 (test_ctrl_c_exits_1_and_cleans_up once did, under load); the
-    # handler's record stops the run from replacing the previous one, exit 1
-    import sxplan.run as run_mod
-    from sxplan import _signals, run_folder
-
-    out = tmp_path / "run"
-    assert main(["layers", str(config), "--out", str(out), "--no-progress"]) == 0
-    before = tree_sha256(out, skip=())
-    real = run_mod.write_run_json
-
-    def signal_then_go_on(ctx, *a, **k):
-        _signals.INTERRUPTED.set()  # what _on_sigint does before raising
+        getattr(_signals, event).set()  # what the handler does before raising
         return real(ctx, *a, **k)  # ... and the raise was lost
 
     monkeypatch.setattr(run_mod, "write_run_json", signal_then_go_on)
     args = ["layers", str(config), "--out", str(out), "--overwrite", "--no-progress"]
-    assert main(args) == 1
-    assert capsys.readouterr().err.strip().endswith("aborted")
+    assert main(args) == code
+    assert capsys.readouterr().err.strip() == said
     assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
-    assert not _signals.INTERRUPTED.is_set()  # cleared when the command ends
+    assert not getattr(_signals, event).is_set()  # cleared when the command ends
     monkeypatch.undo()
+    assert main(args) == 0
+
+
+def test_a_ctrl_c_dropped_after_the_swap_exits_1_and_says_the_run_is_in_place(
+    config, tmp_path, monkeypatch, capsys
+):
     # dropped once the new run was in place (the report after it): exit 1, and it says so
+    from sxplan import _signals, run_folder
+
+    out = tmp_path / "run"
+    args = ["layers", str(config), "--out", str(out), "--no-progress"]
     real_swap = run_folder._swap_into_place
 
     def swap_then_signal(*a, **k):
@@ -430,8 +418,7 @@ def test_a_ctrl_c_whose_exception_was_dropped_still_keeps_the_previous_run(
     err = capsys.readouterr().err
     assert f"aborted (Ctrl-C) after the run was complete: {out} holds the new run" in err
     assert (out / "run.json").is_file() and _leftovers(out) == []
-    monkeypatch.undo()
-    assert main(args) == 0
+    assert not _signals.INTERRUPTED.is_set()
 
 
 def test_the_cli_keeps_ctrl_c_ignored_when_it_was(config, tmp_path):
