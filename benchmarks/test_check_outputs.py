@@ -66,6 +66,26 @@ def test_sxplan_cogs_pass_and_nearest_overviews_or_another_level_fail(tmp_path, 
     assert check_outputs.reference_errors(run / "t.csv", ref / "t.csv") == ["bytes differ"]
 
 
+def test_levels_of_large_values_pass_within_float32_steps(tmp_path):
+    """Means near 1,500 (GHI) are stored in float32 steps of 1.2e-4: not an error; a level a
+    part in 10,000 off is."""
+    rng = np.random.default_rng(5)
+    a = (1400 + 200 * rng.uniform(0, 1, (520, 600))).astype("float32")
+    _cog(tmp_path / "ghi.tif", a)
+    assert check_outputs.overview_errors(tmp_path / "ghi.tif") == []
+    off = tmp_path / "off.tif"
+    with rasterio.open(
+        off, "w", driver="GTiff", width=600, height=520, count=1, dtype="float32",
+        tiled=True, blockxsize=256, blockysize=256,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+        dst.build_overviews([2], rasterio.enums.Resampling.average)
+    assert check_outputs.overview_errors(off) == []  # GDAL's AVERAGE: the same means
+    with rasterio.open(off, "r+") as dst:
+        dst.write(a * np.float32(1.0001), 1)  # the full band moves by ~0.15, its level stays
+    assert check_outputs.overview_errors(off)[0].startswith("level 0 rows 0-")
+
+
 def test_geopackages_of_the_same_features_pass_whatever_their_bytes(tmp_path):
     """The same features written whole or appended in blocks (other bytes) pass; one value
     or one vertex changed is named with its layer and block."""
