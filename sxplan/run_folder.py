@@ -345,14 +345,17 @@ def outputs_sha256(run_dir: Path) -> dict[str, str]:
     Paths are relative to the run folder, POSIX style, sorted. Two runs with the same inputs
     and settings give the same table (``docs/errors.md`` section 8 says what else may differ).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     run_dir = Path(run_dir)
     skip = {"run.json", STAGING_MARK}
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
-    return {
-        p.relative_to(run_dir).as_posix(): file_sha256(p)
-        for p in files
-        if p.relative_to(run_dir).as_posix() not in skip
-    }
+    files = [p for p in files if p.relative_to(run_dir).as_posix() not in skip]
+    # two files at a time: hashlib hashes without the GIL, so a 30 m run's gigabytes of
+    # rasters are read and hashed on two cores (the digests do not depend on it)
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        digests = list(pool.map(file_sha256, files))
+    return {p.relative_to(run_dir).as_posix(): d for p, d in zip(files, digests, strict=True)}
 
 
 _SECRET = re.compile(r"(^|_)(key|token|secret|password|passwd|apikey)$", re.IGNORECASE)
