@@ -3,10 +3,11 @@
 For every float COG of ``RUN`` (not categorical), each of the first ``--levels`` overview levels
 (factor ``2**k``) must hold the mean of the valid cells of each block of its full-resolution
 band (NaN where a block has none), within ``1e-5`` or two float32 steps of the mean, whichever is
-larger (a level holds float32 means: GHI near 1,500 is stored in steps of 1.2e-4). The means are computed here from the full
-band, in bands of rows, independently of ``sxplan.layers.overviews``. With ``--ref REF``, every
-file of ``RUN`` must also equal ``REF``'s: rasters by the values of the full-resolution band
-(NaN equal to NaN) and every overview level bit for bit, GeoPackages by their features
+larger (a level holds float32 means: GHI near 1,500 is stored in steps of 1.2e-4). The means are
+computed here from the full band, in bands of rows, independently of
+``sxplan.layers.overviews``. With ``--ref REF``, every file of ``RUN`` must also equal ``REF``'s:
+rasters by the values of the full-resolution band (NaN equal to NaN) and every overview level
+bit for bit, GeoPackages by their features
 (columns, values and geometry WKB, when their bytes differ), other files by sha256.
 
 Prints one line per file and exits 1 if anything differs. A benchmark figure is only quoted for
