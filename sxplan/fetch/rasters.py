@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import rasterio
 from rasterio.merge import merge
 from rasterio.warp import transform_bounds
 
 from sxplan.errors import NoOverlapError
+from sxplan.layers.cog import float_predictor
 from sxplan.layers.io import atomic_path
 
 __all__ = ["clip_to_cog"]
@@ -112,6 +114,10 @@ def clip_to_cog(
         )
         with rasterio.open(staging, "r+") as dst:
             dst.update_tags(SXPLAN_KIND=kind, units=units, description=description)
+            is_float = dst.count == 1 and np.dtype(dst.dtypes[0]).kind == "f"
+        # smooth float fields (DEM, wind and solar atlases) get the floating-point predictor
+        # where a sample shows it pays, as the run's own COGs (sxplan.layers.cog)
+        extra = {"PREDICTOR": float_predictor(staging)} if is_float else {}
         with atomic_path(out_path) as tmp:
             rio_copy(
                 staging,
@@ -121,6 +127,7 @@ def clip_to_cog(
                 BLOCKSIZE=256,
                 BIGTIFF="IF_SAFER",
                 OVERVIEW_RESAMPLING="NEAREST" if kind == "categorical" else "AVERAGE",
+                **extra,
             )
     finally:
         staging.unlink(missing_ok=True)
