@@ -19,7 +19,13 @@ import rasterio
 from .atomic import _remove_quietly
 from .heap import trim_above_ceiling
 
-__all__ = ["PREDICTOR_MAX_SHARE", "TILE_FILE_DISK_MARGIN", "float_predictor", "float_tile_compress"]
+__all__ = [
+    "PREDICTOR_ENV",
+    "PREDICTOR_MAX_SHARE",
+    "TILE_FILE_DISK_MARGIN",
+    "float_predictor",
+    "float_tile_compress",
+]
 
 #: Float tile files (the files a COG is copied from) are written uncompressed unless the disk
 #: holding them has less free space than this many times their uncompressed size; then they are
@@ -67,6 +73,10 @@ def float_tile_compress(folder: str | os.PathLike, nbytes: int) -> str:
 #: above the wind proxy's sampled 0.53, below the shares where writing costs more.
 PREDICTOR_MAX_SHARE = 0.7
 
+#: Set to ``none`` (``SXPLAN_FLOAT_PREDICTOR=none``) to write every float COG without the
+#: predictor, for a reader that lacks it (all GDAL builds read it; ArcGIS was not checked).
+PREDICTOR_ENV = "SXPLAN_FLOAT_PREDICTOR"
+
 #: Sample of :func:`float_predictor`: at most this many windows of 128 x 128 cells on an even
 #: lattice over the raster (about 4 MB of float32 read and compressed twice, ~0.1 s).
 _SAMPLE_WINDOWS = 64
@@ -101,7 +111,8 @@ def float_predictor(path: str | os.PathLike) -> int:
     its size without it: smooth fields such as layers resampled from coarser sources become a
     fraction of the size and faster to write and read; noisy ones (slope, aspect at 30 m)
     would grow. The values are the same either way; the choice depends only on the values, so
-    the same raster always gets the same bytes.
+    the same raster always gets the same bytes. Always 1 when the environment variable
+    :data:`PREDICTOR_ENV` is ``none``.
 
     Examples
     --------
@@ -122,6 +133,13 @@ def float_predictor(path: str | os.PathLike) -> int:
 
     from rasterio.windows import Window
 
+    setting = os.environ.get(PREDICTOR_ENV, "auto").strip().lower()
+    if setting not in ("auto", "none"):
+        from sxplan.errors import ConfigError
+
+        raise ConfigError(f"{PREDICTOR_ENV}={setting!r}: use 'none' (never) or 'auto' (default)")
+    if setting == "none":
+        return 1
     with rasterio.open(path) as src:
         h, w = src.height, src.width
         n = max(1, int(np.sqrt(_SAMPLE_WINDOWS)))

@@ -110,3 +110,19 @@ def test_choice_depends_only_on_the_values(tmp_path):
     _write_cog(tmp_path / "b.tif", g, a)
     assert float_predictor(tmp_path / "a.tif") == 3
     assert (tmp_path / "a.tif").read_bytes() == (tmp_path / "b.tif").read_bytes()
+
+
+def test_the_environment_turns_the_predictor_off_and_a_typo_is_refused(tmp_path, monkeypatch):
+    from sxplan.errors import ConfigError
+
+    g = GridSpec.from_bounds((0, 0, 30 * 500, 30 * 400), 30)
+    a = _smooth(g.shape)
+    monkeypatch.setenv(cog_module.PREDICTOR_ENV, "none")
+    _write_cog(tmp_path / "a.tif", g, a)
+    assert _predictor(tmp_path / "a.tif") is None
+    with rasterio.open(tmp_path / "a.tif") as src:
+        np.testing.assert_array_equal(src.read(1), a)
+    monkeypatch.setenv(cog_module.PREDICTOR_ENV, "off")
+    with pytest.raises(ConfigError, match="SXPLAN_FLOAT_PREDICTOR='off': use 'none'"):
+        _write_cog(tmp_path / "b.tif", g, a)
+    assert not list(tmp_path.glob("b*")) and not list(tmp_path.glob(".*"))  # nothing left
