@@ -77,9 +77,10 @@ PREDICTOR_MAX_SHARE = 0.7
 #: predictor, for a reader that lacks it (all GDAL builds read it; ArcGIS was not checked).
 PREDICTOR_ENV = "SXPLAN_FLOAT_PREDICTOR"
 
-#: Sample of :func:`float_predictor`: at most this many windows of 128 x 128 cells on an even
-#: lattice over the raster (about 4 MB of float32 read and compressed twice, ~0.1 s).
-_SAMPLE_WINDOWS = 64
+#: Sample of :func:`float_predictor`: windows of 128 x 128 cells on an even lattice of at most
+#: 8 x 8 over the raster, fewer where the raster is smaller than 8 windows across, so that no
+#: cell is read twice over (at most 1 M cells, compressed twice).
+_SAMPLE_LATTICE = 8
 _SAMPLE_SIDE = 128
 
 
@@ -89,15 +90,11 @@ def _fp_predicted(block: np.ndarray) -> np.ndarray:
     Each row's samples are split into byte planes, most significant first, and each byte is
     replaced by its difference from the one before it in the row (modulo 256).
     """
-    a = np.ascontiguousarray(block)
-    h, w = a.shape
-    size = a.dtype.itemsize
-    planes = a.view(np.uint8).reshape(h, w, size)
-    if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and np.little_endian is False):
-        big = planes
-    else:
-        big = planes[:, :, ::-1]
-    rows = np.ascontiguousarray(big.transpose(0, 2, 1)).reshape(h, size * w)
+    big = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder(">"))  # MSB first
+    h, w = big.shape
+    size = big.dtype.itemsize
+    rows = np.ascontiguousarray(big.view(np.uint8).reshape(h, w, size).transpose(0, 2, 1))
+    rows = rows.reshape(h, size * w)
     out = rows.copy()
     out[:, 1:] -= rows[:, :-1]  # uint8: modulo 256
     return out
@@ -106,7 +103,7 @@ def _fp_predicted(block: np.ndarray) -> np.ndarray:
 def float_predictor(path: str | os.PathLike) -> int:
     """TIFF predictor for a float raster's COG: 3 (floating point) or 1 (none).
 
-    3 when a sample of the raster (:data:`_SAMPLE_WINDOWS` windows on an even lattice, read
+    3 when a sample of the raster (windows on an even lattice, :data:`_SAMPLE_LATTICE`, read
     from ``path``) compresses, after the predictor, to at most :data:`PREDICTOR_MAX_SHARE` of
     its size without it: smooth fields such as layers resampled from coarser sources become a
     fraction of the size and faster to write and read; noisy ones (slope, aspect at 30 m)
@@ -142,10 +139,10 @@ def float_predictor(path: str | os.PathLike) -> int:
         return 1
     with rasterio.open(path) as src:
         h, w = src.height, src.width
-        n = max(1, int(np.sqrt(_SAMPLE_WINDOWS)))
         side_r, side_c = min(_SAMPLE_SIDE, h), min(_SAMPLE_SIDE, w)
-        rows = sorted({int(round(x)) for x in np.linspace(0, h - side_r, n)})
-        cols = sorted({int(round(x)) for x in np.linspace(0, w - side_c, n)})
+        n_r, n_c = (min(_SAMPLE_LATTICE, -(-n // _SAMPLE_SIDE)) for n in (h, w))
+        rows = sorted({int(round(x)) for x in np.linspace(0, h - side_r, n_r)})
+        cols = sorted({int(round(x)) for x in np.linspace(0, w - side_c, n_c)})
         plain = predicted = 0
         for r in rows:
             for c in cols:
