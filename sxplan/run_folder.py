@@ -347,13 +347,15 @@ def outputs_sha256(run_dir: Path) -> dict[str, str]:
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from sxplan.layers.windows import default_workers
+
     run_dir = Path(run_dir)
     skip = {"run.json", STAGING_MARK}
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     files = [p for p in files if p.relative_to(run_dir).as_posix() not in skip]
-    # two files at a time: hashlib hashes without the GIL, so a 30 m run's gigabytes of
-    # rasters are read and hashed on two cores (the digests do not depend on it)
-    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+    # a file per core at once: hashlib hashes without the GIL, so a 30 m run's gigabytes of
+    # rasters are read and hashed in parallel (the digests do not depend on it)
+    with ThreadPoolExecutor(max_workers=default_workers()) as pool:
         digests = list(pool.map(file_sha256, files))
     return {p.relative_to(run_dir).as_posix(): d for p, d in zip(files, digests, strict=True)}
 
