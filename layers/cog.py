@@ -25,6 +25,7 @@ __all__ = [
     "TILE_FILE_DISK_MARGIN",
     "float_predictor",
     "float_tile_compress",
+    "predictor_setting",
 ]
 
 #: Float tile files (the files a COG is copied from) are written uncompressed unless the disk
@@ -69,7 +70,8 @@ def float_tile_compress(folder: str | os.PathLike, nbytes: int) -> str:
 #: bilinear from 0.05 degrees 766 -> 161 MB (0.21) and 8.8 -> 5.1 CPU-s to write, 2.45 -> 2.23 s
 #: to read; the wind proxy bilinear from 30 arc-seconds 883 -> 433 MB (0.49), 10.6 -> 6.8 CPU-s
 #: to write, 2.48 -> 2.82 s to read; the aspect (noise at 30 m) 233 -> 461 MB, 4.2 -> 7.7
-#: CPU-s; the benchmark's suitability 290 -> 275 MB (0.95), 5.7 -> 6.9 s. Chosen, not tuned:
+#: CPU-s; the benchmark's suitability 290 -> 275 MB (0.95), 5.7 -> 6.9 s (copied from its
+#: compressed COG, so decoding included). Chosen, not tuned:
 #: above the wind proxy's sampled 0.53, below the shares where writing costs more.
 PREDICTOR_MAX_SHARE = 0.7
 
@@ -98,6 +100,25 @@ def _fp_predicted(block: np.ndarray) -> np.ndarray:
     out = rows.copy()
     out[:, 1:] -= rows[:, :-1]  # uint8: modulo 256
     return out
+
+
+def predictor_setting() -> str:
+    """``"auto"`` or ``"none"``, from :data:`PREDICTOR_ENV` (unset: ``"auto"``).
+
+    Raises
+    ------
+    ConfigError
+        Any other value (the pre-flight asks first, so a run refuses it before any work).
+    """
+    setting = os.environ.get(PREDICTOR_ENV, "auto").strip().lower()
+    if setting not in ("auto", "none"):
+        from sxplan.errors import ConfigError
+
+        raise ConfigError(
+            f"environment variable {PREDICTOR_ENV}={setting!r}: use 'none' (float COGs without "
+            "the floating-point predictor) or 'auto' (the default), or unset it"
+        )
+    return setting
 
 
 def float_predictor(path: str | os.PathLike) -> int:
@@ -130,12 +151,7 @@ def float_predictor(path: str | os.PathLike) -> int:
 
     from rasterio.windows import Window
 
-    setting = os.environ.get(PREDICTOR_ENV, "auto").strip().lower()
-    if setting not in ("auto", "none"):
-        from sxplan.errors import ConfigError
-
-        raise ConfigError(f"{PREDICTOR_ENV}={setting!r}: use 'none' (never) or 'auto' (default)")
-    if setting == "none":
+    if predictor_setting() == "none":
         return 1
     with rasterio.open(path) as src:
         h, w = src.height, src.width

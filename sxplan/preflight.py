@@ -155,9 +155,12 @@ def preflight(cfg, steps=None) -> PreflightReport:
     SxplanError
         A subclass naming the file, the field and the fix.
     """
+    from sxplan.layers.cog import predictor_setting
+
     from ._preflight_raster import check_raster
     from ._preflight_vector import check_vector
 
+    predictor_setting()  # SXPLAN_FLOAT_PREDICTOR, refused before any work if misspelt
     _require_files(cfg)
     _check_rule_kinds(cfg)
     _check_weights(cfg)

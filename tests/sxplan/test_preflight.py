@@ -324,3 +324,10 @@ def test_pumped_search_grid_is_logged_as_rounded(tmp_path, capsys, resolution_m,
     code, out, err = cli(args, capsys)
     assert code == 0, err
     assert logged in out
+
+
+def test_misspelt_float_predictor_variable_is_refused_by_validate(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SXPLAN_FLOAT_PREDICTOR", "off")
+    code, out, err = _validate(tmp_path, demo(tmp_path), capsys)
+    assert code == 2
+    assert "environment variable SXPLAN_FLOAT_PREDICTOR='off': use 'none'" in out + err
