@@ -1,15 +1,23 @@
-"""Parcel outlines traced by GDAL: which need the OGC validity test (polygonize.pinched_values)."""
+"""Parcel outlines traced by GDAL: which need the OGC validity test (polygonize.pinched_values),
+and the union of a parcel's pieces from several tiles (polygonize._merged)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import shapely
+from affine import Affine
 from rasterio import features
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from sxplan.siting.polygonize import _shapes_to_polygons, pinched_values
+from sxplan.siting.polygonize import (
+    _merged,
+    _noded_on_seams,
+    _shapes_to_polygons,
+    _without_straight_vertices,
+    pinched_values,
+)
 
 
 def test_pinched_values_by_hand():
@@ -57,3 +65,84 @@ def test_an_outline_gdal_traces_is_valid_unless_its_value_is_pinched(connectivit
     assert n_checked > 1000
     if connectivity == 8:  # GDAL's 8-connected traces through a corner: the case exists
         assert n_invalid > 10
+
+
+def _tile_pieces(pid, transform, tile, connectivity):
+    """Each value's polygons traced tile by tile (tiles of ``tile`` cells), and the seams."""
+    pieces: dict[int, list] = {}
+    xs, ys = [], []
+    for r0 in range(0, pid.shape[0], tile[0]):
+        for c0 in range(0, pid.shape[1], tile[1]):
+            part = pid[r0 : r0 + tile[0], c0 : c0 + tile[1]]
+            tr = transform * Affine.translation(c0, r0)
+            xs += [tr.c, tr.c + part.shape[1] * tr.a]
+            ys += [tr.f, tr.f + part.shape[0] * tr.e]
+            shapes = features.shapes(part, mask=part > 0, connectivity=connectivity, transform=tr)
+            for v, g in zip(*_shapes_to_polygons(shapes), strict=True):
+                pieces.setdefault(int(v), []).append(g)
+    return pieces, (np.unique(xs), np.unique(ys))
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_merged_pieces_equal_their_general_union(connectivity):
+    """Parcels cut by tile seams: the coverage union of the pieces, noded on the seams, is the
+    general union (OverlayNG) with its straight-run vertices dropped, vertex for vertex; it is
+    valid and its area is the parcel's cells'."""
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    transform = from_origin(371_250.0, 4_213_770.0, 30.0, 30.0)
+    n_merged = 0
+    for seed in range(40):
+        rng = np.random.default_rng(100 + seed)
+        shape = (int(rng.integers(12, 45)), int(rng.integers(12, 45)))
+        pid, _ = ndimage.label(rng.random(shape) < rng.uniform(0.4, 0.8), structure=structure)
+        tile = (int(rng.integers(3, 12)), int(rng.integers(3, 12)))
+        pieces, seams = _tile_pieces(pid, transform, tile, connectivity)
+        cells = np.bincount(pid.ravel())
+        for v, ps in pieces.items():
+            if len(ps) < 2:
+                continue
+            n_merged += 1
+            got = _merged(ps, seams)
+            # the coverage union itself succeeded (no fallback): the pieces were noded alike
+            shapely.coverage_union_all(_noded_on_seams(np.asarray(ps, dtype=object), *seams))
+            want = shapely.simplify(shapely.union_all(ps), 0.0)
+            assert shapely.equals_exact(shapely.normalize(got), shapely.normalize(want), 0)
+            assert shapely.is_valid(got)
+            assert got.area == pytest.approx(cells[v] * 900.0, rel=1e-12)
+    assert n_merged > 50
+
+
+def test_merged_pieces_not_noded_alike_take_the_general_union():
+    """Seams a rounding step off the pieces' corners: GEOS refuses the coverage union, the
+    general union is taken, and the outline is the same."""
+    transform = from_origin(0.0, 300.0, 30.0, 30.0)
+    pid = np.ones((6, 6), dtype="int32")
+    pid[2:4, 3] = 0  # a notch on the seam at column 3
+    pieces, (xs, ys) = _tile_pieces(pid, transform, (6, 3), 4)
+    assert len(pieces[1]) == 2
+    want = shapely.normalize(shapely.simplify(shapely.union_all(pieces[1]), 0.0))
+    off = (np.nextafter(xs, np.inf), ys)  # seams no vertex lies on: nothing is added
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.coverage_union_all(_noded_on_seams(np.asarray(pieces[1], dtype=object), *off))
+    assert shapely.equals_exact(shapely.normalize(_merged(pieces[1], off)), want, 0)
+    assert shapely.equals_exact(shapely.normalize(_merged(pieces[1], None)), want, 0)
+    assert shapely.equals_exact(shapely.normalize(_merged(pieces[1], (xs, ys))), want, 0)
+
+
+def test_without_straight_vertices_by_hand():
+    # a square with vertices on its straight runs, the first of them one; a hole with one
+    ring = [(2, 0), (4, 0), (4, 2), (4, 4), (0, 4), (0, 0), (2, 0)]
+    hole = [(1, 1), (1, 2), (1, 3), (3, 3), (3, 1), (1, 1)]
+    got = _without_straight_vertices(shapely.Polygon(ring, [hole]))
+    assert shapely.equals_exact(
+        shapely.normalize(got),
+        shapely.normalize(
+            shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (1, 3), (3, 3), (3, 1)]])
+        ),
+        0,
+    )
+    multi = shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.Polygon(ring)])
+    got = _without_straight_vertices(multi)
+    assert got.geom_type == "MultiPolygon" and shapely.get_num_coordinates(got) == 10
+    square = shapely.box(0, 0, 1, 1)
+    assert _without_straight_vertices(square) is square  # nothing to drop: the same object
