@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from sxplan.siting.parcels import block_side_cells, label_pieces, parcels_from_array
+from sxplan.siting.parcels import (
+    block_side_cells,
+    label_pieces,
+    parcels_from_array,
+    piece_parcel_ids,
+)
 
 
 def test_blobs_connectivity_and_min_area():
@@ -324,3 +329,21 @@ def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_b
         assert 0 < read <= n_tiles  # the borders of the tiles after the last spill stay held
     assert spill_dir.is_dir() and not any(spill_dir.iterdir())
     _assert_same_parcel_set(spilled, held)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_piece_parcel_ids_maps_kept_labels_cell_by_cell(connectivity):
+    """Parcel id per cell from a tile's kept labels: the kept labels' cells get their parcel
+    ids, every other cell 0 (checked cell by cell with a dictionary)."""
+    rng = np.random.default_rng(7)
+    candidate = rng.random((57, 61)) < 0.55
+    lab, n = label_pieces(candidate, 13, 29, 9, connectivity)
+    kept = np.sort(rng.choice(np.arange(1, n + 1), size=n // 2, replace=False))
+    parcel_of_kept = rng.integers(0, 40, size=kept.size)  # 0: a kept label later dropped
+    got = piece_parcel_ids(candidate, 13, 29, 9, connectivity, kept, parcel_of_kept)
+    to_parcel = dict(zip(kept.tolist(), parcel_of_kept.tolist(), strict=True))
+    want = np.array([to_parcel.get(v, 0) for v in lab.ravel().tolist()]).reshape(lab.shape)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)
+    none = piece_parcel_ids(candidate, 13, 29, 9, connectivity, kept[:0], parcel_of_kept[:0])
+    assert none.dtype == np.int32 and not none.any()
