@@ -218,7 +218,9 @@ def _merged(ps: list, seams) -> object:
     union is taken.
     """
     pieces = np.asarray(ps, dtype=object)
-    geom = None if seams is None else _coverage_union(_noded_on_seams(pieces, *seams))
+    geom = None
+    if seams is not None and (shapely.get_type_id(pieces) == 3).all():  # polygons, as traced
+        geom = _coverage_union(_noded_on_seams(pieces, *seams))
     if geom is None:
         geom = shapely.union_all(pieces)
     return _without_straight_vertices(geom)
@@ -293,6 +295,8 @@ def _without_straight_vertices(geom):
 
     The same as :func:`shapely.simplify` with tolerance 0 gives on such geometries, 3-4x faster.
     """
+    if shapely.is_empty(geom):
+        return geom
     parts = shapely.get_parts(geom)
     rings, poly_of = shapely.get_rings(parts, return_index=True)
     c, ring_of = shapely.get_coordinates(rings, return_index=True)

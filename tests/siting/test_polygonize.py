@@ -12,6 +12,7 @@ from rasterio.transform import from_origin
 from scipy import ndimage
 
 from sxplan.siting.polygonize import (
+    _finish,
     _merged,
     _noded_on_seams,
     _shapes_to_polygons,
@@ -146,3 +147,25 @@ def test_without_straight_vertices_by_hand():
     assert got.geom_type == "MultiPolygon" and shapely.get_num_coordinates(got) == 10
     square = shapely.box(0, 0, 1, 1)
     assert _without_straight_vertices(square) is square  # nothing to drop: the same object
+
+
+@pytest.mark.parametrize(
+    "pid",
+    [
+        [[1, 1, 0], [1, 1, 0], [0, 0, 1]],  # two parts meeting at a corner
+        [[1, 1, 1, 1], [1, 0, 1, 1], [1, 1, 0, 1], [1, 1, 1, 1]],  # two holes meeting at one
+        [[1, 1, 1], [1, 0, 1], [1, 1, 0]],  # a hole meeting the outside at a corner
+    ],
+)
+def test_a_pinched_piece_comes_out_valid_with_every_cell(pid):
+    """One piece GDAL traces through a corner twice (8-connected): the outline is valid, has
+    every cell, and is the one buffer(0) (the route before s31) gives."""
+    pid = np.asarray(pid, dtype="int32")
+    shapes = features.shapes(pid, mask=pid > 0, connectivity=8, transform=from_origin(0, 0, 30, 30))
+    _, polys = _shapes_to_polygons(shapes)
+    assert len(polys) == 1 and pinched_values(pid).tolist() == [1]
+    got = _finish(1, [polys[0]], check=True)
+    assert shapely.is_valid(got)
+    assert got.area == pytest.approx(pid.sum() * 900.0, rel=1e-12)
+    fixed = shapely.buffer(polys[0], 0)
+    assert shapely.equals_exact(got, shapely.normalize(fixed), 0)
