@@ -347,3 +347,12 @@ def test_piece_parcel_ids_maps_kept_labels_cell_by_cell(connectivity):
     np.testing.assert_array_equal(got, want)
     none = piece_parcel_ids(candidate, 13, 29, 9, connectivity, kept[:0], parcel_of_kept[:0])
     assert none.dtype == np.int32 and not none.any()
+
+
+def test_piece_parcel_ids_refuses_kept_labels_it_does_not_find():
+    """Kept labels from another labelling (a bug upstream) are refused with the tile named,
+    not mapped to other cells."""
+    candidate = np.zeros((6, 6), dtype=bool)
+    candidate[1:3, 1:3] = True  # one piece: label 1
+    with pytest.raises(RuntimeError, match=r"row 12, column 18: kept labels 1\.\.2 .* 1 labels"):
+        piece_parcel_ids(candidate, 12, 18, 9, 8, np.array([1, 2]), np.array([5, 6]))

@@ -15,6 +15,7 @@ from sxplan.siting.polygonize import (
     _finish,
     _merged,
     _noded_on_seams,
+    _seam_lines,
     _shapes_to_polygons,
     _without_straight_vertices,
     pinched_values,
@@ -169,3 +170,25 @@ def test_a_pinched_piece_comes_out_valid_with_every_cell(pid):
     assert got.area == pytest.approx(pid.sum() * 900.0, rel=1e-12)
     fixed = shapely.buffer(polys[0], 0)
     assert shapely.equals_exact(got, shapely.normalize(fixed), 0)
+
+
+def test_seam_lines_by_hand():
+    """The tiles' edges in map units: a 5 x 7 grid of 30 m cells cut into 3 x 4 tiles. If
+    these were wrong the merges would fall back to the general union with the same outlines,
+    so only this test would tell."""
+    from types import SimpleNamespace
+
+    from rasterio.windows import Window
+
+    from sxplan.layers.grid import GridSpec
+
+    grid = GridSpec.from_bounds((600.0, 3000.0, 810.0, 3150.0), 30.0)
+    assert grid.shape == (5, 7)
+    tiles = [
+        SimpleNamespace(window=Window(c, r, min(4, 7 - c), min(3, 5 - r)))
+        for r in (0, 3)
+        for c in (0, 4)
+    ]
+    xs, ys = _seam_lines(tiles, grid)
+    assert xs.tolist() == [600.0, 720.0, 810.0]  # columns 0, 4, 7
+    assert ys.tolist() == [3000.0, 3060.0, 3150.0]  # rows 5, 3, 0 (north up)
