@@ -190,14 +190,20 @@ def extract_with_helper(features, srs_wkt, grid, mine, theirs) -> list:
         if proc is not None:
             try:
                 theirs_pieces, peak = pickle.load(proc.stdout)
-                proc.stdout.close()
-                if proc.wait() == 0:
+                if _ended(proc) == 0:
                     note_helper_peak(peak)
                     return pieces + theirs_pieces
                 why = f"it exited with code {proc.returncode}"
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                proc.wait()
-                why = f"it exited with code {proc.returncode} ({type(exc).__name__})"
+                # its answer is unreadable: a helper still writing it would block on the
+                # full pipe for ever while this process waited for it to exit (seen under a
+                # profiler, s32), so the pipe is closed before the wait, and it is killed if
+                # it has not ended within the grace
+                _ended(proc)
+                why = (
+                    f"its answer could not be read ({type(exc).__name__}: {exc}; "
+                    f"exit code {proc.returncode})"
+                )
             err.seek(0)
             tail = err.read()[-2000:].decode("utf-8", "replace").strip()
             why += f": {tail.splitlines()[-1]}" if tail else ""
@@ -334,6 +340,24 @@ def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarra
         start = np.maximum(start[rep], block * piece)
         end = np.minimum(end[rep], (block + 1) * piece)
     return row, start, end, np.full(row.size, k, "int32")
+
+
+#: Seconds a helper is given to exit once its pipe is closed, before it is killed.
+_EXIT_GRACE_S = 10.0
+
+
+def _ended(proc: subprocess.Popen) -> int:
+    """Close the helper's pipe, wait for it to exit (killed after the grace); its exit code.
+
+    A helper still writing to the closed pipe gets a broken pipe and exits, so neither
+    process waits on the other.
+    """
+    proc.stdout.close()
+    try:
+        return proc.wait(timeout=_EXIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def _own_peak_mb() -> float:

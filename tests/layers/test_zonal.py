@@ -331,6 +331,51 @@ def test_a_helper_that_cannot_run_leaves_its_zones_to_this_process(monkeypatch, 
         assert np.array_equal(getattr(alone, name), getattr(shared, name)), name
 
 
+def test_a_helper_whose_answer_is_unreadable_is_not_waited_for(tmp_path, monkeypatch):
+    # a helper that reads its request, then writes 64 MB that are not a pickle (far more than a
+    # pipe holds) and would block there for ever: this process reads a bad first byte, and
+    # waiting for the helper to exit before closing the pipe hung the run (seen at s32 under
+    # py-spy); now the pipe is closed, the helper is killed if it does not end, the cover is
+    # computed here, and the warning says what was read
+    import sys
+    import threading
+    import warnings
+
+    import sxplan.layers._zone_extract as zx
+
+    fake = tmp_path / "fake_python"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, time\n"
+        "sys.stdin.buffer.read()\n"
+        "sys.stdout.buffer.write(b'x' * 64_000_000)\n"
+        "sys.stdout.buffer.flush()\n"
+        "time.sleep(600)\n"
+    )
+    fake.chmod(0o755)
+    g, zones = GridSpec.from_bounds((0, 0, 2000, 1500), 10, crs=CRS), _voronoi_zones()
+    alone = zone_cover(zones, g, mem_limit_mb=64, helpers=0)
+    monkeypatch.setattr(zx, "_HELPER_PYTHON", str(fake))
+    monkeypatch.setattr(zx, "_EXIT_GRACE_S", 1.0)  # it sleeps once written: killed after 1 s
+    got = {}
+
+    def shared():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got["cover"] = zone_cover(zones, g, mem_limit_mb=64, helpers=1)
+        got["warnings"] = [str(w.message) for w in caught]
+
+    worker = threading.Thread(target=shared, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the run waited for a helper that could not finish"
+    (message,) = [m for m in got["warnings"] if "helper process failed" in m]
+    assert "could not be read (UnpicklingError" in message
+    assert "done in this process" in message
+    for name in _FIELDS:
+        assert np.array_equal(getattr(alone, name), getattr(got["cover"], name)), name
+
+
 def test_the_helper_does_not_run_the_callers_script_again(tmp_path):
     # a user's script without an `if __name__ == "__main__"` guard: the helper is started as
     # `python -m sxplan.layers._zone_extract`, not by multiprocessing, so the script runs once
