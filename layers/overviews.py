@@ -98,11 +98,23 @@ def _reduce(s: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, n
 
 
-def _means(s: np.ndarray, n: np.ndarray, nodata) -> np.ndarray:
+def _means_into(dst: np.ndarray, s: np.ndarray, n: np.ndarray, nodata) -> None:
+    """Write the means ``s / n`` into ``dst`` (the level's type), nodata where ``n`` is 0.
+
+    ``s`` and ``n`` are float64 (counts are whole numbers, exact in float64), and ``s`` is
+    +0.0 wherever ``n`` is 0 (missing cells were summed as +0.0). For NaN nodata no mask is
+    built: 0 / 0 gives a NaN whose sign bit x86 sets, and copying the sign of ``s`` onto the
+    quotient changes nothing else (a mean has the sign of its sum) but makes that NaN the
+    positive quiet NaN ``np.nan`` is, so the bytes are the same as setting ``np.nan``.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = s / n
-    m[n == 0] = np.nan if nodata is None else nodata
-    return m
+        m = np.divide(s, n)
+    if nodata is None:
+        np.copysign(m, s, out=m)
+        dst[...] = m
+    else:
+        dst[...] = m
+        np.copyto(dst, dst.dtype.type(nodata), where=n == 0)
 
 
 def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
@@ -111,10 +123,10 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     Parameters
     ----------
     src_path : str or pathlib.Path
-        A float32 or float64 GeoTIFF (read in windows of up to 128 rows by 4,096 columns, a
-        few MB each, plus one row of 256-row blocks per level held until it is written whole:
-        about 2 x 256 x width / 2 cells, 20 MB for a 30 m Shanxi float32 grid); the levels
-        have its type.
+        A float32 or float64 GeoTIFF (read in windows of 256 rows, or one top-level cell's
+        rows if more, by 4,096 columns, a few MB each, plus one row of 256-row blocks per
+        level held until it is written whole: about 2 x 256 x width / 2 cells, 20 MB for a
+        30 m Shanxi float32 grid); the levels have its type.
     block : int
         COG block size: levels are added until both sides are at most ``block``.
 
@@ -158,31 +170,47 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                 rows = max(_LEVEL_BLOCK, span >> (k + 1))  # powers of two: strips fill it exactly
                 bufs.append([0, np.full((min(rows, h), w), nodata_fill, dtype=ftype)])
             # one window's buffers, reused (a window's cells past the raster's edge are NaN,
-            # so they count as missing like nodata)
-            vals = np.empty((span, cols), dtype=ftype)
-            missing = np.empty((span, cols), dtype=bool)
-            pairs = np.empty((span // 2, cols), dtype=ftype)
-            for r0 in range(0, height, span):
-                rh = min(span, height - r0)
+            # so they count as missing like nodata); at least 256 rows, whole rows of the
+            # staging file's 256-row blocks, so each block is read once whatever GDAL's block
+            # cache holds (128-row windows read every block twice with the 8 MB cache of the
+            # COG copies: 0.46 s against 0.23 s for a 30 m Shanxi band)
+            win_rows = max(span, _LEVEL_BLOCK)
+            vals = np.empty((win_rows, cols), dtype=ftype)
+            bits = vals.view(f"uint{8 * ftype.itemsize}")  # the same memory, as integers
+            mask = np.empty((win_rows, cols), dtype=bool)  # missing cells, then valid ones
+            pairs = np.empty((win_rows // 2, cols), dtype=ftype)
+            pairs64 = np.empty((win_rows // 2, cols), dtype="float64")
+            sums = np.empty((win_rows // 2, cols // 2), dtype="float64")
+            row_counts = np.empty((win_rows // 2, cols), dtype="uint8")
+            counts = np.empty((win_rows // 2, cols // 2), dtype="float64")
+            for r0 in range(0, height, win_rows):
+                rh = min(win_rows, height - r0)
                 for c0 in range(0, width, cols):
                     cw = min(cols, width - c0)
-                    if rh == span and cw == cols:
+                    if rh == win_rows and cw == cols:
                         src.read(1, window=Window(c0, r0, cw, rh), out=vals)
                     else:
                         vals.fill(np.nan)
                         vals[:rh, :cw] = src.read(1, window=Window(c0, r0, cw, rh))
-                    np.isnan(vals, out=missing)
+                    np.isnan(vals, out=mask)
                     if not nan_nodata:
-                        missing |= vals == ftype.type(nodata)
-                    np.copyto(vals, ftype.type(0), where=missing)
+                        mask |= vals == ftype.type(nodata)
+                    valid = np.logical_not(mask, out=mask)
+                    # missing cells to +0.0: their bits times 0, the others' times 1 (a quarter
+                    # of the time of copyto(..., where=missing) on the 30 m benchmark's wind
+                    # suitability, 0.04 against 0.17 s)
+                    np.multiply(bits, valid, out=bits)
                     # first level: pairs of rows in the band's type (float32: exact to half an
                     # ulp), then float64
                     np.add(vals[0::2], vals[1::2], out=pairs)
-                    s = pairs.astype("float64")
-                    s = s[:, 0::2] + s[:, 1::2]
-                    cnt = np.logical_not(missing, out=missing).view("uint8")
-                    n = cnt[0::2] + cnt[1::2]
-                    n = (n[:, 0::2] + n[:, 1::2]).astype("uint32")
+                    np.copyto(pairs64, pairs)
+                    np.add(pairs64[:, 0::2], pairs64[:, 1::2], out=sums)
+                    # valid cells of each 2 x 2 block: pairs of rows as bytes (0-2), then the
+                    # two bytes of each column pair read as one uint16 and added
+                    np.add(valid[0::2].view("uint8"), valid[1::2].view("uint8"), out=row_counts)
+                    two = row_counts.view("uint16")
+                    np.copyto(counts, (two & 0xFF) + (two >> 8))
+                    s, n = sums, counts
                     for k, (w, h) in enumerate(sizes):
                         if k:
                             s, n = _reduce(s, n)
@@ -191,9 +219,11 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                         oh, ow = min(s.shape[0], h - orow), min(s.shape[1], w - ocol)
                         if oh <= 0 or ow <= 0:
                             continue
-                        m = _means(s[:oh, :ow], n[:oh, :ow], None if nan_nodata else nodata)
                         b0, buf = bufs[k]
-                        buf[orow - b0 : orow - b0 + oh, ocol : ocol + ow] = m
+                        _means_into(
+                            buf[orow - b0 : orow - b0 + oh, ocol : ocol + ow],
+                            s[:oh, :ow], n[:oh, :ow], None if nan_nodata else nodata,
+                        )  # fmt: skip
                 # the strip's rows are complete in every column: write whole rows of blocks
                 for k, (w, h) in enumerate(sizes):
                     f = 1 << (k + 1)
@@ -279,8 +309,11 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                     for k, (i0, i1) in enumerate(spans):
                         j0, j1 = np.searchsorted(cols[k], (c0, c1))
                         if i1 > i0 and j1 > j0:
-                            pick = np.ix_(rows[k][i0:i1] - r0, cols[k][j0:j1] - c0)
-                            bufs[k][i0 - done[k] : i1 - done[k], j0:j1] = a[pick]
+                            # rows, then columns, each by take: 4x faster than one
+                            # np.ix_ index (0.16 against 0.62 ms for a level-1 window)
+                            picked = a.take(rows[k][i0:i1] - r0, axis=0)
+                            picked = picked.take(cols[k][j0:j1] - c0, axis=1)
+                            bufs[k][i0 - done[k] : i1 - done[k], j0:j1] = picked
                 for k, (_, i1) in enumerate(spans):  # whole rows of blocks, or the last rows
                     w, h = sizes[k]
                     n = (i1 - done[k]) if i1 == h else (i1 - done[k]) // _LEVEL_BLOCK * _LEVEL_BLOCK

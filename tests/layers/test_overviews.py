@@ -77,6 +77,39 @@ def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata, dtype):
     assert empty[0, 0]
 
 
+@pytest.mark.parametrize("dtype, nan_bits", [("float32", 0x7FC00000), ("float64", 0x7FF8 << 48)])
+def test_negative_means_keep_their_sign_and_empty_cells_are_the_positive_nan(
+    tmp_path, dtype, nan_bits
+):
+    # the means are divided without a mask: 0 / 0 gives x86's NaN with the sign bit set, which
+    # copying the sum's sign turns into np.nan's bits; a mean below zero must stay below zero
+    a = (_base((601, 555), seed=3) - 500.0).astype(dtype)  # about half the cells negative
+    a[300:304, 100:104] = -0.0  # a level-1 and a level-2 block of negative zeros
+    g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
+    path = tmp_path / "n.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=555, height=601, count=1, dtype=dtype,
+        crs=g.crs, transform=g.transform, nodata=np.nan,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    for k, p in enumerate(average_overviews(path), start=1):
+        want = _block_means(a, 2**k, None)
+        with rasterio.open(p) as src:
+            got = src.read(1)
+        empty = np.isnan(want)
+        assert empty.any() and (want[~empty] < 0).sum() > want.size // 4
+        assert np.array_equal(np.isnan(got), empty)
+        bits = got.view(f"uint{8 * got.itemsize}")
+        assert (bits[empty] == nan_bits).all()  # the positive quiet NaN, as np.nan
+        # float32 pairs of values near 500 are exact to about 3e-5: means near 0 lose digits
+        atol = 1e-4 if dtype == "float32" else 1e-9
+        np.testing.assert_allclose(got[~empty], want[~empty], rtol=1e-6, atol=atol)
+        clear = ~empty & (np.abs(want) > atol)
+        assert np.array_equal(np.signbit(got[clear]), np.signbit(want[clear]))
+        zero = got[300 // 2**k, 100 // 2**k]
+        assert zero == 0 and np.signbit(zero)  # -0.0 stays -0.0
+
+
 def test_cog_carries_the_block_means_and_the_base_unchanged(tmp_path):
     g = GridSpec.from_bounds((0, 0, 700 * 30, 520 * 30), 30)
     a = _base(g.shape, seed=3)
