@@ -181,7 +181,7 @@ def extract_with_helper(features, srs_wkt, grid, mine, theirs) -> list:
                 stdout=subprocess.PIPE,
                 stderr=err,
             )
-            proc.stdin.write(request)
+            _FdWriter(proc.stdin.fileno()).write(request)  # whole, even if a signal cuts a write
             proc.stdin.close()
         except OSError as exc:
             why = f"it could not start ({exc})"
