@@ -77,6 +77,38 @@ def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata, dtype):
     assert empty[0, 0]
 
 
+@pytest.mark.parametrize("nodata, dtype", [(None, "float32"), (-9999.0, "float64")])
+def test_levels_down_to_a_few_cells_are_block_means(tmp_path, nodata, dtype):
+    # levels down to 2 x 2 cells (block=2): 9 levels, so one top-level cell spans 512 rows,
+    # more than the 256-row windows, and each window is then one top-level cell's rows
+    # (601 rows: one whole window and one cut by the raster's edge)
+    a = _base((601, 555), seed=11).astype(dtype)
+    if nodata is not None:
+        a[np.isnan(a)] = nodata
+    g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
+    path = tmp_path / "d.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=555, height=601, count=1, dtype=dtype,
+        crs=g.crs, transform=g.transform, nodata=np.nan if nodata is None else nodata,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    sizes = overview_sizes(555, 601, 2)
+    assert len(sizes) == 9 and sizes[-1] == (2, 2)
+    levels = average_overviews(path, block=2)
+    assert len(levels) == 9
+    for k, p in enumerate(levels, start=1):
+        want = _block_means(a, 2**k, nodata)
+        with rasterio.open(p) as src:
+            got = src.read(1).astype("float64")
+            assert (src.width, src.height) == sizes[k - 1]
+        empty = np.isnan(want)
+        assert np.array_equal(np.isnan(got) if nodata is None else got == nodata, empty)
+        np.testing.assert_allclose(
+            got[~empty], want[~empty], rtol=1e-6 if dtype == "float32" else 1e-12
+        )
+        assert empty[0, 0] == (2**k <= 40)  # the top-left 40 x 40 cells hold no data
+
+
 @pytest.mark.parametrize("dtype, nan_bits", [("float32", 0x7FC00000), ("float64", 0x7FF8 << 48)])
 def test_negative_means_keep_their_sign_and_empty_cells_are_the_positive_nan(
     tmp_path, dtype, nan_bits
