@@ -342,7 +342,9 @@ def _runs_of(ids: np.ndarray, width: int, k: int, piece: int) -> tuple[np.ndarra
     return row, start, end, np.full(row.size, k, "int32")
 
 
-#: Seconds a helper is given to exit once its pipe is closed, before it is killed.
+#: Seconds a helper is given to exit once its pipe is closed, before it is killed. Chosen,
+#: not tuned: after its answer the helper exited in 0.03-0.06 s (30 m benchmark counties,
+#: three covers, s32), so 10 s only ever cuts short a helper that is stuck.
 _EXIT_GRACE_S = 10.0
 
 
