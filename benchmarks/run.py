@@ -23,7 +23,10 @@ Usage::
 Outputs go to ``--out`` (default ``DATA/results/siting``); ``<out>_run.json`` next to it
 (``DATA/results/siting_run.json`` by default) keeps the figures, and the last line printed is
 one JSON object: ``wall_s``, ``peak_rss_mb``,
-``cells``, ``cells_per_s``, ``eligible_km2`` / ``parcels`` / ``potential_gw`` per technology,
+``peak_rss_by_step_mb`` (the child's resident set sampled every 0.1 s, its highest sample in each
+of the run's timed steps: which step set the peak; a spike shorter than a sample can be missed,
+so these are at most ``peak_rss_mb``), ``cells``, ``cells_per_s``, ``eligible_km2`` /
+``parcels`` / ``potential_gw`` per technology,
 and the run's own step timings. With ``--check`` (and ``--ref REF``) the outputs are then checked
 by ``check_outputs.py`` (``outputs_check`` in the JSON; exit 1 if any file differs), so a figure
 is never quoted for a run whose outputs are wrong.
@@ -40,11 +43,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_measured  # noqa: E402
+from _measure import peaks_by_step, run_sampled  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "siting_bench.yaml"
 N_BASES = 5
+#: Seconds between two samples of the measured child's resident set (``peak_rss_by_step_mb``).
+RSS_SAMPLE_S = 0.1
 
 
 def synthetic_bases(counties):
@@ -127,6 +132,7 @@ def worker(args) -> dict:
             mem_limit_mb=args.mem_limit_mb,
             tile_size=args.tile_size,
         )
+        ended = time.monotonic()  # the clock of the parent's resident-set samples
         workers_rss = None
         if not isinstance(sched, str):  # a dask client: ask each worker for its peak RSS
 
@@ -154,6 +160,7 @@ def worker(args) -> dict:
         "load_s": round(t_load, 3),
         "technologies": techs,
         "timings_s": res.timings,
+        "run_ended_monotonic": ended,
         "tech_timings_s": {t: tr.timings for t, tr in res.techs.items()},
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "workers_peak_rss_mb": workers_rss,
@@ -228,10 +235,11 @@ def main(argv=None) -> int:
     cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
     if args.tile_size:
         cmd += ["--tile-size", str(args.tile_size)]
-    out, wall, rss = run_measured(cmd, env)
+    out, wall, rss, samples = run_sampled(cmd, env, every_s=RSS_SAMPLE_S)
     figures = {
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(rss, 1),
+        "peak_rss_by_step_mb": step_peaks(samples, out),
         "cells": out["cells"],
         "cells_per_s": round(out["cells"] / wall),
         "eligible_km2": {t: v["eligible_km2"] for t, v in out["technologies"].items()},
@@ -247,6 +255,23 @@ def main(argv=None) -> int:
     (args.out.parent / f"{args.out.name}_run.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))
     return 1 if figures.get("outputs_check", {}).get("with_differences") else 0
+
+
+def step_peaks(samples: list[tuple[float, float]], out: dict) -> dict | None:
+    """The sampled resident set's peak in each of the run's timed steps (``None``: no samples).
+
+    The steps are the run's own ``timings_s`` (``total`` and nested timings aside) in the order
+    they ran, laid end to end back from the moment ``run_siting`` returned; ``before`` is the
+    interpreter, imports, loading and the run's set-up, ``after`` the child's last lines.
+    """
+    if not samples:
+        return None
+    steps = [
+        (k, float(v))
+        for k, v in out["timings_s"].items()
+        if k != "total" and isinstance(v, int | float)
+    ]
+    return peaks_by_step(samples, steps, out["run_ended_monotonic"])
 
 
 def check_run(out: Path, ref: Path | None) -> dict:

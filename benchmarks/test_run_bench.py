@@ -28,6 +28,14 @@ def test_check_passes_a_right_run_and_names_each_file_a_reference_disagrees_with
     assert check["files"] == n_files > 10
     assert check["with_differences"] == 0 and check["ref"] is None
     assert json.loads((tmp_path / "siting_run.json").read_text(encoding="utf-8")) == fig
+    # the sampled resident set by step: every step the run timed, in order, none above the
+    # child's ru_maxrss; the first samples (imports, loading) come before the first step
+    steps = [k for k, v in fig["timings_s"].items() if k != "total" and not isinstance(v, dict)]
+    by_step = fig["peak_rss_by_step_mb"]
+    assert list(by_step) == ["before", *steps, "after"]
+    assert by_step["before"] is not None
+    sampled = [v for v in by_step.values() if v is not None]
+    assert max(sampled) <= fig["peak_rss_mb"] + 0.1
 
     # a reference equal to the run, then one with a CSV and one raster cell changed
     ref = tmp_path / "ref"
@@ -56,3 +64,32 @@ def test_ref_without_check_or_not_a_folder_is_refused_before_the_run(tmp_path, c
         run.main([*base, "--check", "--ref", str(tmp_path / "nowhere")])
     assert exc.value.code == 2 and "nowhere: no such folder" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()  # refused before any dataset was generated
+
+
+def test_samples_fall_in_the_step_whose_window_holds_them():
+    from _measure import peaks_by_step
+
+    # steps laid back from end = 10: c [9, 10), b [6, 9), a [2, 6); before < 2, after >= 10
+    steps = [("a", 4.0), ("b", 3.0), ("c", 1.0)]
+    samples = [(1.9, 50.0), (2.0, 70.0), (5.99, 90.0), (6.0, 40.0), (8.5, 45.0), (10.0, 30.0)]
+    assert peaks_by_step(samples, steps, end=10.0) == {
+        "before": 50.0, "a": 90.0, "b": 45.0, "c": None, "after": 30.0,
+    }  # fmt: skip
+    assert peaks_by_step([], steps, end=10.0) == dict.fromkeys(["before", "a", "b", "c", "after"])
+
+
+def test_a_child_s_resident_set_is_sampled_while_it_runs(tmp_path):
+    from _measure import run_sampled
+
+    # a child that holds 200 MiB for a second, then frees it and prints its figures
+    code = (
+        "import json, time, numpy as np\n"
+        "a = np.ones(200 * 2**20, np.uint8); t = time.monotonic(); time.sleep(1.0)\n"
+        "del a; time.sleep(0.5); print(json.dumps({'held_until': t + 1.0}))\n"
+    )
+    out, wall, rss, samples = run_sampled([sys.executable, "-c", code], every_s=0.05)
+    assert wall >= 1.5 and rss >= 200
+    held = [mb for when, mb in samples if out["held_until"] - 0.9 <= when < out["held_until"]]
+    after = [mb for when, mb in samples if when > out["held_until"] + 0.2]
+    assert held and min(held) >= 200 and max(mb for _, mb in samples) <= rss + 0.1
+    assert after and max(after) < 150  # freed (numpy's large arrays are returned at once)
