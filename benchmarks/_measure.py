@@ -51,10 +51,12 @@ def run_sampled(
         )
         sampler.start()
     out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    # stop sampling before the child is reaped: until os.wait4 its pid cannot be given to
+    # another process, so no sample can come from one
     done.set()
     if sampler is not None:
         sampler.join()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
@@ -65,7 +67,11 @@ def run_sampled(
 
 
 def _sample_rss(pid: int, every_s: float, samples: list, done: threading.Event) -> None:
-    """Append ``(time.monotonic(), resident MiB)`` of ``pid`` every ``every_s`` until ``done``."""
+    """Append ``(time.monotonic(), resident MiB)`` of ``pid`` every ``every_s`` until ``done``.
+
+    Read here rather than with :func:`sxplan.layers.heap.resident_mb`, which reads this
+    process's own set and is not importable from the other benchmarks' virtualenvs.
+    """
     page_mib = os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
     path = f"/proc/{pid}/statm"
     while not done.is_set():

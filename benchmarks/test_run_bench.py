@@ -36,6 +36,10 @@ def test_check_passes_a_right_run_and_names_each_file_a_reference_disagrees_with
     assert by_step["before"] is not None
     sampled = [v for v in by_step.values() if v is not None]
     assert max(sampled) <= fig["peak_rss_mb"] + 0.1
+    # a step three sample intervals long holds a sample: fails if the run's end were stated
+    # on another clock or at another moment (its windows would fall where no step ran)
+    long_steps = [k for k in steps if fig["timings_s"][k] >= 3 * run.RSS_SAMPLE_S]
+    assert long_steps and all(by_step[k] is not None for k in long_steps)
 
     # a reference equal to the run, then one with a CSV and one raster cell changed
     ref = tmp_path / "ref"
