@@ -90,21 +90,23 @@ def distance_array(features: np.ndarray, res_m: float, max_distance_m: float) ->
     [[0.0, 30.0, 60.0, 90.0, 100.0]]
     """
     features = np.asarray(features, dtype=bool)
-    return _capped_metres(features, res_m, max_distance_m, (slice(None), slice(None)))
+    return _free_metres(~features, res_m, max_distance_m, (slice(None), slice(None)))
 
 
-def _capped_metres(
-    features: np.ndarray, res_m: float, max_distance_m: float, keep: tuple[slice, slice]
+def _free_metres(
+    free: np.ndarray, res_m: float, max_distance_m: float, keep: tuple[slice, slice]
 ) -> np.ndarray:
-    """:func:`distance_array` of ``features``, formed in metres for the ``keep`` cells only.
+    """Capped metres from each ``keep`` cell to the nearest cell where ``free`` is False.
 
-    The transform needs the whole array; the metres (a float64 square root per cell) are
-    formed only where they are kept, so a block read with a wide halo pays for its core.
+    ``free`` is True off the features: the array the distance transform measures from, so a
+    tile makes it once from what it read and holds no second copy. The transform needs the
+    whole array; the metres (a float64 square root per cell) are formed only where they are
+    kept, so a block read with a wide halo pays for its core.
     """
-    shape = tuple(len(range(*k.indices(n))) for k, n in zip(keep, features.shape, strict=True))
-    if not features.any():
+    shape = tuple(len(range(*k.indices(n))) for k, n in zip(keep, free.shape, strict=True))
+    if free.all():
         return np.full(shape, max_distance_m, dtype="float32")
-    if features.all():
+    if not free.any():
         return np.zeros(shape, dtype="float32")
     import edt
 
@@ -115,7 +117,7 @@ def _capped_metres(
     # (sqrt((dr * res)**2 + (dc * res)**2) is exact in float64 for whole dr, dc and res), so
     # the float32 results are identical to SciPy's; tested against it. The edt call holds the
     # GIL (so it uses two threads of its own), but takes about a ninth of SciPy's time.
-    d2 = edt.edtsq(~features, black_border=False, parallel=2)[keep]
+    d2 = edt.edtsq(free, black_border=False, parallel=2)[keep]
     h, w = d2.shape
     out = np.empty((h, w), dtype="float32")
     step = max(1, (1 << 18) // max(1, w))
@@ -187,7 +189,8 @@ def features_from_vector(
     touched = bool(all_touched)
 
     def read(window: Window) -> np.ndarray:
-        return burn_tile(geoms, None, grid, window, all_touched=touched, tree=tree).astype(bool)
+        # burned as 0/1 bytes into a new array: read as bool without a copy
+        return burn_tile(geoms, None, grid, window, all_touched=touched, tree=tree).view(bool)
 
     return read
 
@@ -231,26 +234,27 @@ _BLOCK = 256
 
 
 def _blockwise(
-    feat: np.ndarray,
+    free: np.ndarray,
     inner: tuple[slice, slice],
     reach: int,
     empty,
     block: Callable[[np.ndarray, tuple[slice, slice]], np.ndarray],
 ) -> np.ndarray:
-    """``block(features, keep)`` for the ``inner`` cells of ``feat``, by blocks or at once.
+    """``block(free, keep)`` for the ``inner`` cells of ``free``, by blocks or at once.
 
-    A block reads features within ``reach`` cells of it; blocks with no feature in reach are
+    ``free`` is True off the features. A block reads the cells within ``reach`` cells of it;
+    blocks with no feature in reach are
     filled with ``empty`` (a NumPy scalar, which also sets the dtype) without a distance
     transform, so sparse features cost little. Blocks are 256 cells, or about 8 x ``reach``
     for long reaches. Where features are spread over most blocks, the blocks and their
-    overlapping margins would hold more cells than ``feat`` itself; then ``feat`` is
+    overlapping margins would hold more cells than ``free`` itself; then ``free`` is
     transformed at once (the same values: a cell's answer depends only on the features within
     ``reach`` of it, which both hold).
     """
     r0, c0 = inner[0].start, inner[1].start
     h, w = inner[0].stop - r0, inner[1].stop - c0
     out = np.full((h, w), empty)
-    if not feat.any():
+    if free.all():
         return out
     # Each block's transform covers the block plus ``reach`` cells around it; blocks of at
     # least 8 x reach keep that overhead under about 1.6x for long reaches (a 30 km cap at
@@ -261,16 +265,16 @@ def _blockwise(
         for bc in range(0, w, bs):
             bh, bw = min(bs, h - br), min(bs, w - bc)
             rr0, cc0 = max(0, r0 + br - reach), max(0, c0 + bc - reach)
-            rr1 = min(feat.shape[0], r0 + br + bh + reach)
-            cc1 = min(feat.shape[1], c0 + bc + bw + reach)
-            sub = feat[rr0:rr1, cc0:cc1]
-            if sub.any():
+            rr1 = min(free.shape[0], r0 + br + bh + reach)
+            cc1 = min(free.shape[1], c0 + bc + bw + reach)
+            sub = free[rr0:rr1, cc0:cc1]
+            if not sub.all():
                 ir, ic = r0 + br - rr0, c0 + bc - cc0
                 todo.append((br, bc, sub, (slice(ir, ir + bh), slice(ic, ic + bw))))
-    if sum(sub.size for *_, sub, _ in todo) >= feat.size:
+    if sum(sub.size for *_, sub, _ in todo) >= free.size:
         # built-up land at 30 m: features in 34 of 36 blocks, 1.28x the cells as blocks;
         # a 2,884-cell tile took 173 ms by blocks and 112 ms at once (s27)
-        out[...] = block(feat, inner)
+        out[...] = block(free, inner)
         return out
     for br, bc, sub, keep in todo:
         h_, w_ = (k.stop - k.start for k in keep)
@@ -279,20 +283,20 @@ def _blockwise(
 
 
 def _blockwise_edt(
-    feat: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, cap_m: float
+    free: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, cap_m: float
 ) -> np.ndarray:
-    """Capped distances (float32 metres) for the ``inner`` cells of ``feat``, by blocks."""
+    """Capped distances (float32 metres) for the ``inner`` cells of ``free``, by blocks."""
 
     def block(sub, keep):
-        return _capped_metres(sub, res_m, cap_m, keep)
+        return _free_metres(sub, res_m, cap_m, keep)
 
-    return _blockwise(feat, inner, reach, np.float32(cap_m), block)
+    return _blockwise(free, inner, reach, np.float32(cap_m), block)
 
 
 def _within_cells2(res_m: float, cap_m: float, limit: np.float32) -> int:
     """The largest squared distance in cells whose capped metres are at most ``limit``.
 
-    Metres are formed as :func:`_capped_metres` forms them (``sqrt(k * res**2)`` in float64,
+    Metres are formed as :func:`_free_metres` forms them (``sqrt(k * res**2)`` in float64,
     capped, cast to float32), which never decreases with ``k``; so a cell whose squared
     distance ``k`` is at most the number returned has metres ``<= limit``, and no other.
     -1 if not even a feature cell (``k = 0``) passes.
@@ -317,9 +321,9 @@ def _within_cells2(res_m: float, cap_m: float, limit: np.float32) -> int:
 
 
 def _blockwise_within(
-    feat: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, buffer_m: float
+    free: np.ndarray, inner: tuple[slice, slice], res_m: float, reach: int, buffer_m: float
 ) -> np.ndarray:
-    """:func:`within_distance`'s test for the ``inner`` cells of ``feat``, block by block.
+    """:func:`within_distance`'s test for the ``inner`` cells of ``free``, block by block.
 
     The same cells as comparing :func:`_blockwise_edt`'s metres (capped one cell beyond the
     buffer) with the buffer: each squared distance in cells is compared with
@@ -338,13 +342,13 @@ def _blockwise_within(
         k32 = np.nextafter(k32, np.float32(-np.inf))
 
     def block(sub, keep):
-        if sub.all():
+        if not sub.any():
             return np.full(sub[keep].shape, k >= 0)
-        # squared distances in cells, whole numbers in float32 (see _capped_metres)
-        d2 = edt.edtsq(~sub, black_border=False, parallel=2)[keep]
+        # squared distances in cells, whole numbers in float32 (see _free_metres)
+        d2 = edt.edtsq(sub, black_border=False, parallel=2)[keep]
         return d2 <= k32
 
-    return _blockwise(feat, inner, reach, np.bool_(np.float32(cap) <= limit), block)
+    return _blockwise(free, inner, reach, np.bool_(np.float32(cap) <= limit), block)
 
 
 def distance_tile(
@@ -370,8 +374,8 @@ def distance_tile(
     """
     need = halo_cells(max_distance_m, grid.res)
     _require_halo(tile, need, f"distances up to {max_distance_m} m", grid.res)
-    feat = features(tile.outer)
-    return _blockwise_edt(feat, tile.inner, grid.res, need, max_distance_m)
+    free = np.logical_not(features(tile.outer))  # the features read are freed at once
+    return _blockwise_edt(free, tile.inner, grid.res, need, max_distance_m)
 
 
 def within_distance(
@@ -400,8 +404,8 @@ def within_distance(
     """
     need = halo_cells(buffer_m, grid.res)
     _require_halo(tile, need, f"a {buffer_m} m buffer", grid.res)
-    feat = features(tile.outer)
-    return _blockwise_within(feat, tile.inner, grid.res, need, buffer_m)
+    free = np.logical_not(features(tile.outer))
+    return _blockwise_within(free, tile.inner, grid.res, need, buffer_m)
 
 
 def _require_halo(tile: Tile, need: int, what: str, res: float) -> None:

@@ -239,11 +239,11 @@ def test_blocks_are_done_at_once_only_when_blocks_would_hold_more_cells():
         return np.zeros(sub[keep].shape, bool)
 
     feats[100, 100] = True  # one feature: one 512-cell block and its margins
-    _blockwise(feats, inner, 40, np.bool_(False), block)
+    _blockwise(~feats, inner, 40, np.bool_(False), block)  # True off the features
     assert calls == [(592, 592)]  # 512 + 2 x 40
     calls.clear()
     feats[::100, ::100] = True  # features in every block: the blocks would hold more
-    _blockwise(feats, inner, 40, np.bool_(False), block)
+    _blockwise(~feats, inner, 40, np.bool_(False), block)
     assert calls == [(1100, 1100)]
 
 
@@ -270,6 +270,7 @@ def test_within_distance_past_float32_whole_numbers():
     res, buffer_m, reach = 1.0, 4100.4, 4101  # 4,100 cells inside, 4,101 not
     feats = np.zeros((1, 2 * reach + 9001), bool)
     feats[0, reach + 4500] = True
-    got = _blockwise_within(feats, (slice(0, 1), slice(reach, reach + 9001)), res, reach, buffer_m)
+    inner = (slice(0, 1), slice(reach, reach + 9001))
+    got = _blockwise_within(~feats, inner, res, reach, buffer_m)  # True off the features
     expected = np.abs(np.arange(9001) - 4500) <= 4100
     np.testing.assert_array_equal(got[0], expected)
