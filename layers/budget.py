@@ -17,6 +17,7 @@ COG copies at once              two while the resident set is two copies below t
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M / 2 - block cache)`` MiB (``run_tiles``)
 heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
+freed heap kept resident        ``M / 16`` MiB (:attr:`Budget.heap_held_mb`)
 parcel pieces of a run's pass   ``M / 16`` MiB in memory, the rest in scratch files
 ==============================  ===========================================================
 
@@ -235,20 +236,41 @@ class Budget:
 
     @property
     def heap_ceiling_mb(self) -> float:
-        """Resident memory (MB) above which a run returns the heap's free pages: ``M / 2``.
+        """The resident set (MB) a run is planned to stay under: ``M / 2``.
 
-        Below it, freed memory stays with the allocator for the next tile (fastest); above
-        it, :func:`sxplan.layers.heap.trim_above_ceiling` gives it back after each tile so
-        the process stays near the ceiling rather than growing tile after tile.
+        The room below it decides what may run beside the tiles (two COG copies at once,
+        :meth:`copies_at_once`; the county cover's helper process). Where glibc cannot say
+        what the heap holds in use (before 2.33), a run also returns the heap's free pages
+        whenever it is above it (:func:`sxplan.layers.heap.trim_free_heap`).
         """
         return 0.5 * float(self.mem_limit_mb)
+
+    @property
+    def heap_held_mb(self) -> float:
+        """Freed memory (MB) the heap may keep resident in a run: ``M / 16``.
+
+        Freed tiles kept by the allocator are reused by the next tiles without page faults;
+        beyond this, :func:`sxplan.layers.heap.trim_free_heap` returns them after a tile, so a
+        run's peak is its live data plus this at any resolution. On the 30 m benchmark (1,024
+        MB: 64 MB) the tile pass trimmed 151-172 times in 3,000 tiles (1.6-1.9 s in the calls,
+        on the writing threads) and peaked at 411-431 MB instead of the 512 MB ceiling; a
+        thirty-second (32 MB) trimmed 519 times for 4.5 s and peaked at 411 (``benchmarks/
+        README.md``, s34). Chosen, not tuned: the pieces' share (:attr:`pieces_held_bytes`).
+
+        Examples
+        --------
+        >>> Budget(1024).heap_held_mb
+        64.0
+        """
+        return float(self.mem_limit_mb) / 16
 
     @contextlib.contextmanager
     def run_env(self, **options) -> Iterator[None]:
         """The environment of a whole run bounded by this budget (``M`` bounds the process).
 
-        GDAL's block cache as :meth:`gdal_env`, and the heap ceiling
-        (:attr:`heap_ceiling_mb`, :func:`sxplan.layers.heap.rss_ceiling`).
+        GDAL's block cache as :meth:`gdal_env`, the heap ceiling and the freed memory the
+        heap may keep (:attr:`heap_ceiling_mb`, :attr:`heap_held_mb`,
+        :func:`sxplan.layers.heap.rss_ceiling`).
 
         Parameters
         ----------
@@ -257,5 +279,5 @@ class Budget:
         """
         from .heap import rss_ceiling
 
-        with self.gdal_env(**options), rss_ceiling(self.heap_ceiling_mb):
+        with self.gdal_env(**options), rss_ceiling(self.heap_ceiling_mb, self.heap_held_mb):
             yield

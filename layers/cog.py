@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 
 from .atomic import _remove_quietly
-from .heap import trim_above_ceiling
+from .heap import trim_free_heap
 
 __all__ = [
     "PREDICTOR_ENV",
@@ -210,4 +210,4 @@ def _to_cog(src_path: Path, dst_path: Path, compress: str = "DEFLATE") -> None:
     finally:
         for p in [vrt, *levels]:
             _remove_quietly(p)
-        trim_above_ceiling()  # the conversion's buffers (levels, compression) go back
+        trim_free_heap()  # the conversion's buffers (levels, compression) go back

@@ -1,4 +1,4 @@
-"""Give freed heap memory back to the operating system when a run nears its memory budget.
+"""Give freed heap memory back to the operating system while a run holds too much of it.
 
 A tile's arrays are freed when the tile is written, but the C allocator keeps much of that
 memory for reuse: glibc serves blocks below its *dynamic* mmap threshold (which rises to 32 MiB
@@ -8,19 +8,29 @@ on a 1,024 MB budget, although one tile's working set is a fraction of that (``b
 README.md``, "Memory held by the allocator"). Asking glibc to return its free pages
 (``malloc_trim(0)``) bounds the process by what is live, but costs the call itself and the
 page faults of touching that memory again: after every tile it made the 30 m run 24 % slower.
-So a run sets a ceiling (:func:`rss_ceiling`, half its budget, from
-:meth:`sxplan.layers.budget.Budget.run_env`) and :func:`trim_above_ceiling`, called after
-every tile, returns the free pages only when the resident set is above it: a run that fits its
-budget pays nothing, one that would outgrow it stays near the ceiling.
+
+So a run gives the heap an allowance (:func:`rss_ceiling`, ``held_mb``: a sixteenth of its
+budget, from :meth:`sxplan.layers.budget.Budget.run_env`): :func:`trim_free_heap`, called after
+every tile, returns the free pages only when the freed memory the heap keeps resident has grown
+past it. That memory is measured, not guessed: the resident set less what the allocator has
+handed out and not had back (glibc's ``mallinfo2``), less what the process held besides the
+heap just after the last trim. A run's peak is then its live data plus the allowance, at any
+resolution: the 30 m benchmark's tile pass, whose live data are the same as at 250 m, no longer
+climbs to a ceiling while the heap fills with freed tiles (``benchmarks/README.md``, s34).
+Where ``mallinfo2`` is missing (glibc before 2.33), the heap is trimmed instead whenever the
+resident set is above the run's ceiling (half its budget), as before.
 
 Fixing glibc's thresholds instead (``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_MMAP_THRESHOLD_``
 in the environment) also bounds memory, but turns off the dynamic threshold, so every large
-temporary is a fresh ``mmap``: 50 % more CPU on the same run.
+temporary is a fresh ``mmap``: 50 % more CPU on the same run. Fixing both (mmap at 32 MiB, trim
+at 4 MiB) keeps the CPU but not the memory: the freed tiles are holes inside the heap, not at
+its top (s34).
 
 Elsewhere (macOS, Windows, musl) :func:`release_free_memory` does nothing and returns False.
 
-Inputs: a ceiling in MB. Outputs: :func:`release_free_memory`, :func:`trim_above_ceiling`,
-:func:`rss_ceiling`, :func:`resident_mb`, :func:`headroom_mb`.
+Inputs: a ceiling and an allowance in MB. Outputs: :func:`release_free_memory`,
+:func:`trim_free_heap`, :func:`rss_ceiling`, :func:`resident_mb`, :func:`heap_in_use_mb`,
+:func:`headroom_mb`.
 """
 
 from __future__ import annotations
@@ -30,12 +40,13 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from functools import cache
 
 __all__ = [
-    "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_resident_mb",
-    "release_free_memory", "resident_mb", "rss_ceiling", "trim_above_ceiling",
+    "heap_in_use_mb", "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_resident_mb",
+    "release_free_memory", "resident_mb", "rss_ceiling", "trim_free_heap",
 ]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
@@ -43,12 +54,59 @@ __all__ = [
 _CEILING_MB: float | None = None
 # The resident set (MB) a trim above the ceiling left, while live data keep it above.
 _FLOOR_MB: float | None = None
-#: Once live data alone exceed the ceiling, the next trim waits until the resident set has
-#: grown by this share of the ceiling above what the last trim left. Trimming after every
-#: tile there freed little each time: China at 250 m made 2,142 trims (8.2 s in the calls
-#: alone) in its parcel phases, whose live data (0.6-0.9 GB) exceed a 512 MB ceiling; with
-#: 1/8 (64 MB at that ceiling; chosen, not tuned) 285 trims, 2.5 s, the same peak.
+# The freed memory (MB) the heap may keep resident within the block; None: no allowance.
+_HELD_MB: float | None = None
+# What the process held resident besides the heap's blocks in use (MB), just after the last
+# trim: the interpreter, libraries, thread stacks, Python's own arenas. None before the first.
+_BESIDE_MB: float | None = None
+# One thread measures and trims at a time; the others go on (their tile is not held up).
+_TRIM_LOCK = threading.Lock()
+#: Under the ceiling rule (no allowance), once live data alone exceed the ceiling, the next
+#: trim waits until the resident set has grown by this share of the ceiling above what the
+#: last trim left. Trimming after every tile there freed little each time: China at 250 m
+#: made 2,142 trims (8.2 s in the calls alone) in its parcel phases, whose live data
+#: (0.6-0.9 GB) exceed a 512 MB ceiling; with 1/8 (64 MB at that ceiling; chosen, not tuned)
+#: 285 trims, 2.5 s, the same peak.
 REGROW_SHARE = 0.125
+
+
+class _MallInfo2(ctypes.Structure):
+    # glibc's struct mallinfo2 (malloc.h, glibc 2.33+): every field a size_t
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+@cache
+def _mallinfo2():
+    """The C library's ``mallinfo2`` if it is glibc 2.33+, else None (older, musl, not Linux)."""
+    if _malloc_trim() is None:
+        return None
+    try:
+        info = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    info.argtypes = []
+    info.restype = _MallInfo2
+    return info
+
+
+def heap_in_use_mb() -> float | None:
+    """MB the C allocator has handed out and not had back (glibc ``mallinfo2``); else None.
+
+    Blocks in use in every arena (``uordblks``) plus those mapped on their own (``hblkhd``,
+    arrays above the mmap threshold): NumPy's arrays, GDAL's block cache and buffers, GEOS's
+    geometries. Not Python's small objects (its own arenas), nor the libraries' code.
+    """
+    info = _mallinfo2()
+    if info is None:
+        return None
+    m = info()
+    return (m.uordblks + m.hblkhd) / (1024 * 1024)
 
 
 @cache
@@ -129,20 +187,28 @@ def peak_resident_mb() -> float | None:
 
 
 @contextlib.contextmanager
-def rss_ceiling(mb: float | None) -> Iterator[None]:
-    """Within the block, :func:`trim_above_ceiling` trims when the resident set exceeds ``mb``.
+def rss_ceiling(mb: float | None, held_mb: float | None = None) -> Iterator[None]:
+    """Within the block the run's memory is bounded by a ceiling and the heap's allowance.
+
+    :func:`trim_free_heap` trims when the heap keeps more than ``held_mb`` of freed memory
+    resident, or, without ``held_mb`` or where glibc cannot say what is in use, when the
+    resident set exceeds ``mb``. The ceiling is also the room :func:`headroom_mb` reports.
 
     Parameters
     ----------
     mb : float or None
         Ceiling in MB (MiB); None turns trimming off within the block.
+    held_mb : float, optional
+        The freed memory (MB) the heap may keep resident.
     """
-    global _CEILING_MB, _FLOOR_MB
-    previous, _CEILING_MB, _FLOOR_MB = _CEILING_MB, mb, None
+    global _CEILING_MB, _FLOOR_MB, _HELD_MB, _BESIDE_MB
+    previous = _CEILING_MB, _HELD_MB
+    _CEILING_MB, _FLOOR_MB = mb, None
+    _HELD_MB, _BESIDE_MB = (held_mb if mb is not None else None), None
     try:
         yield
     finally:
-        _CEILING_MB, _FLOOR_MB = previous, None
+        (_CEILING_MB, _HELD_MB), _FLOOR_MB, _BESIDE_MB = previous, None, None
 
 
 def headroom_mb() -> float | None:
@@ -155,23 +221,57 @@ def headroom_mb() -> float | None:
     return None if _CEILING_MB is None or rss is None else _CEILING_MB - rss
 
 
-def trim_above_ceiling() -> bool:
-    """:func:`release_free_memory` if the resident set is above the :func:`rss_ceiling`.
+def trim_free_heap() -> bool:
+    """:func:`release_free_memory` if the heap holds more freed memory than the run allows.
 
-    When a trim leaves the resident set above the ceiling (live data exceed it), the next
-    trim waits until the set has grown :data:`REGROW_SHARE` of the ceiling above what that
-    trim left; once it is back under the ceiling, every tile above it is trimmed again.
-    Outside an :func:`rss_ceiling` block (library use without a run's budget) it does nothing.
+    Within an :func:`rss_ceiling` block with an allowance (``held_mb``) on glibc 2.33+: the
+    freed memory the heap keeps resident is the resident set less the heap's blocks in use
+    (:func:`heap_in_use_mb`) less what the process held besides them just after the last trim
+    (the first call trims, to measure it; when that share shrinks, it is measured again from
+    the smaller figure). Above the allowance, the heap's free pages are returned.
+
+    Otherwise (no allowance, or an older glibc): trimmed when the resident set is above the
+    ceiling; when a trim leaves it above (live data exceed it), the next trim waits until the
+    set has grown :data:`REGROW_SHARE` of the ceiling above what that trim left. Outside an
+    :func:`rss_ceiling` block (library use without a run's budget) it does nothing.
+
+    Safe from any thread: while one thread measures or trims, the others return False.
 
     Returns
     -------
     bool
         True when memory was returned.
     """
-    global _FLOOR_MB
-    ceiling = _CEILING_MB
-    if ceiling is None:
+    if _CEILING_MB is None or not _TRIM_LOCK.acquire(blocking=False):
         return False
+    try:
+        if _HELD_MB is not None and _mallinfo2() is not None:
+            return _trim_held(_HELD_MB)
+        return _trim_ceiling(_CEILING_MB)
+    finally:
+        _TRIM_LOCK.release()
+
+
+def _trim_held(allowance: float) -> bool:
+    global _BESIDE_MB
+    rss, used = resident_mb(), heap_in_use_mb()
+    if rss is None or used is None:
+        return False
+    beside = _BESIDE_MB
+    if beside is not None:
+        if rss - used < beside:  # the memory beside the heap shrank: measured again
+            _BESIDE_MB = rss - used
+            return False
+        if rss - used - beside <= allowance:
+            return False
+    done = release_free_memory()
+    rss, used = resident_mb(), heap_in_use_mb()
+    _BESIDE_MB = None if rss is None or used is None else rss - used
+    return done
+
+
+def _trim_ceiling(ceiling: float) -> bool:
+    global _FLOOR_MB
     rss = resident_mb()
     if rss is None:
         return False

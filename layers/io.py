@@ -26,7 +26,7 @@ from sxplan.errors import ConfigError, GridMismatchError, LayerIOError
 from .atomic import _remove_quietly, atomic_path, disk_full_error, file_sha256, write_text
 from .cog import _to_cog
 from .grid import GridSpec
-from .heap import trim_above_ceiling
+from .heap import trim_free_heap
 
 __all__ = [
     "AlignedLayer",
@@ -546,8 +546,8 @@ def write_gpkg_blocks(blocks, path: str | os.PathLike, layer: str) -> Path:
                 mode = "w" if first else "a"
                 gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", mode=mode)
             first = False
-            del gdf  # the block's geometries go back near the run's ceiling
-            trim_above_ceiling()
+            del gdf  # the block's geometries are freed; the heap keeps at most its allowance
+            trim_free_heap()
         if first:
             raise ValueError(f"{path}: no block to write")
     return Path(path)

@@ -26,7 +26,7 @@ from sxplan.errors import ConfigError, MemoryBudgetError
 
 from .budget import DEFAULT_MEM_LIMIT_MB, Budget
 from .grid import GridSpec
-from .heap import trim_above_ceiling
+from .heap import trim_free_heap
 
 __all__ = [
     "Tile",
@@ -190,8 +190,8 @@ def run_tiles(
     ``compute`` must be a pure function of its tile (it reads inputs and returns arrays); all
     writing happens in the calling process and thread, so writers need no locks, and results
     are the same whatever the scheduler. At most ``2 * workers`` tiles are in flight, and
-    after each write the heap's free pages are returned if the process is above its run's
-    ceiling (:func:`~sxplan.layers.heap.trim_above_ceiling`), so memory stays bounded by the
+    after each write the heap's free pages are returned if it keeps more of them than the
+    run allows (:func:`~sxplan.layers.heap.trim_free_heap`), so memory stays bounded by the
     tiles, not by how many tiles have been computed.
 
     Parameters
@@ -233,8 +233,8 @@ def run_tiles(
         for tile, result in zip(tiles, results, strict=True):
             if write is not None:
                 write(tile, result)
-            del result  # the tile's arrays are freed here; their pages go back near the ceiling
-            trim_above_ceiling()
+            del result  # the tile's arrays are freed here; the heap keeps at most its allowance
+            trim_free_heap()
             bar.update(1)
     finally:
         bar.close()

@@ -38,7 +38,7 @@ import pandas as pd
 from sxplan.errors import ConfigError
 from sxplan.layers.budget import DEFAULT_MEM_LIMIT_MB, Budget
 from sxplan.layers.grid import GridSpec
-from sxplan.layers.heap import release_free_memory, trim_above_ceiling
+from sxplan.layers.heap import release_free_memory, trim_free_heap
 from sxplan.layers.io import write_csv, write_gpkg_blocks
 from sxplan.layers.open_datasets import keep_datasets_open
 from sxplan.layers.tables import round_for_csv
@@ -185,7 +185,7 @@ def _run_enabled(inputs, enabled, techs, out_dir: Path, work: Path, tiling, cog,
                     tp, parcels, tiles, inputs, out_dir, work, tiling.scheduler
                 )
                 del parcels
-                trim_above_ceiling()
+                trim_free_heap()
                 results[tp.tech] = tr
                 outputs.update(files)
                 took = time.perf_counter() - t0 + tp.timings["resolve_parcels"]
@@ -230,7 +230,7 @@ def _resolve(tp: TechPass):
     t0 = time.perf_counter()
     parcels = tp.acc.finish()
     tp.acc = None  # the tile pieces (millions on a national run) are not needed past here
-    trim_above_ceiling()
+    trim_free_heap()
     tp.timings["resolve_parcels"] = round(time.perf_counter() - t0, 3)
     return parcels
 
@@ -258,14 +258,14 @@ def _finish_technology(
         raise
     store.close()
     tp.release_suitability()
-    # the outline pass ends near the heap ceiling; the table is built from what is live
+    # what the outline pass freed goes back: the table is built from what is live
     release_free_memory()
     timings["polygons"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
     energy = parcel_energy(sp, parcels, cell_km2)  # capacity and energy, once per parcel
     table = parcel_table(sp, parcels, energy, store, inputs)
-    trim_above_ceiling()
+    trim_free_heap()
     table, stability = add_rank_stability(
         table, sp.crit.names, sp.weights, sp.settings, inputs.config
     )

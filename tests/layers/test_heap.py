@@ -9,13 +9,14 @@ import textwrap
 
 import pytest
 
+from sxplan.layers import heap
 from sxplan.layers.budget import Budget
 from sxplan.layers.heap import (
     _malloc_trim,
     release_free_memory,
     resident_mb,
     rss_ceiling,
-    trim_above_ceiling,
+    trim_free_heap,
 )
 
 GLIBC = _malloc_trim() is not None
@@ -27,11 +28,11 @@ GLIBC = _malloc_trim() is not None
 _CHILD = textwrap.dedent(
     """
     import numpy as np
-    from sxplan.layers.heap import release_free_memory, rss_ceiling, trim_above_ceiling
+    from sxplan.layers.heap import release_free_memory, rss_ceiling, trim_free_heap
 
     def _trim_within(ceiling_mb):
         with rss_ceiling(ceiling_mb):
-            return trim_above_ceiling()
+            return trim_free_heap()
 
     def rss_mb():
         with open("/proc/self/statm") as f:
@@ -81,7 +82,7 @@ def test_trim_only_above_the_ceiling():
 
 
 def test_ceiling_is_set_by_a_run_budget_and_restored():
-    assert trim_above_ceiling() is False  # no run, no ceiling: nothing is trimmed
+    assert trim_free_heap() is False  # no run, no ceiling: nothing is trimmed
     with Budget(1024).run_env():
         from sxplan.layers import heap
 
@@ -115,7 +116,7 @@ def test_trims_wait_for_regrowth_while_live_data_exceed_the_ceiling(monkeypatch)
     monkeypatch.setattr(heap, "release_free_memory", lambda: trims.append(1) or True)
     assert heap.REGROW_SHARE == 0.125
     with rss_ceiling(100):
-        got = [trim_above_ceiling() for _ in range(6)]
+        got = [trim_free_heap() for _ in range(6)]
     # 150: trim (left 140) | 145 <= 152.5: wait | 155: trim (left 150) | 90: under, reset |
     # 105: trim (left 95, under) | 106: trim
     assert got == [True, False, True, False, True, True] and len(trims) == 4
@@ -141,3 +142,94 @@ def test_copies_run_two_at_once_only_with_room_for_two_under_the_ceiling():
         assert Budget.copies_at_once(10_973) == 1
     with rss_ceiling(max(1.0, rss - 100)):
         assert headroom_mb() < 0 and Budget.copies_at_once(100) == 1
+
+
+# In a fresh interpreter, within a run's bounds (a ceiling far above, an allowance of 50 MB):
+# the first call trims to measure what the process holds besides the heap; then 160 MiB of
+# holes (twenty freed 8 MiB arrays between live ones) are more than the allowance and go back;
+# 16 MiB of holes are not, and stay.
+_CHILD_HELD = textwrap.dedent(
+    """
+    import numpy as np
+    from sxplan.layers.heap import heap_in_use_mb, resident_mb, rss_ceiling, trim_free_heap
+
+    big = np.ones(16 * 2**20 // 8)
+    del big
+    with rss_ceiling(100_000, held_mb=50):
+        first = trim_free_heap()
+        arrays = [np.ones(2**20) for _ in range(40)]
+        used = heap_in_use_mb()
+        for i in range(0, 40, 2):
+            arrays[i] = None
+        freed = used - heap_in_use_mb()
+        before = resident_mb()
+        many = trim_free_heap()
+        after = resident_mb()
+        for i in range(1, 5, 2):
+            arrays[i] = None
+        few = trim_free_heap()
+        kept = resident_mb()
+    print(first, freed, before, after, many, few, kept)
+    """
+)
+
+
+@pytest.mark.skipif(heap._mallinfo2() is None, reason="mallinfo2 is glibc 2.33+'s")
+def test_freed_memory_beyond_the_allowance_goes_back_and_within_it_stays():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD_HELD], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    first, freed, before, after, many, few, kept = out
+    assert first == "True"  # nothing measured yet: trimmed to measure
+    assert 159 <= float(freed) <= 161  # heap_in_use_mb saw the twenty 8 MiB arrays go
+    assert many == "True" and float(before) - float(after) >= 150, (before, after)
+    assert few == "False" and abs(float(kept) - float(after)) < 20, (after, kept)
+
+
+def test_allowance_measured_from_what_the_heap_holds_in_use(monkeypatch):
+    # (resident set, heap in use) scripted for each reading; the allowance is 50 MB.
+    # call 1: trims to measure (after: 300 - 100 = 200 beside the heap)
+    # call 2: 380 - 150 - 200 = 30 held <= 50: kept
+    # call 3: 420 - 150 - 200 = 70 held > 50: trimmed (after: 340 - 150 = 190 beside)
+    # call 4: 330 - 150 = 180 < 190: what is beside shrank, measured again; no trim
+    # call 5: 420 - 180 - 180 = 60 > 50: trimmed
+    readings = iter(
+        [(400, 100), (300, 100), (380, 150), (420, 150), (340, 150), (330, 150), (420, 180),
+         (380, 180)]
+    )  # fmt: skip
+    now = [None]
+
+    def read():
+        now[0] = next(readings)
+        return now[0][0]
+
+    trims = []
+    monkeypatch.setattr(heap, "resident_mb", read)
+    monkeypatch.setattr(heap, "heap_in_use_mb", lambda: now[0][1])
+    monkeypatch.setattr(heap, "_mallinfo2", lambda: object())
+    monkeypatch.setattr(heap, "release_free_memory", lambda: trims.append(1) or True)
+    with rss_ceiling(100, held_mb=50):  # the ceiling is not the rule here: 400 > 100
+        got = [trim_free_heap() for _ in range(5)]
+        assert heap._BESIDE_MB == 200
+    assert got == [True, False, True, False, True] and len(trims) == 3
+    assert heap._BESIDE_MB is None and heap._HELD_MB is None  # not carried out of the block
+
+
+def test_without_mallinfo2_the_ceiling_rule_applies(monkeypatch):
+    # an older glibc: the allowance cannot be measured, so the resident set is held to the
+    # ceiling as before (150 > 100: trimmed; 90: under it)
+    script = iter([150, 90, 90])
+    trims = []
+    monkeypatch.setattr(heap, "resident_mb", lambda: next(script))
+    monkeypatch.setattr(heap, "_mallinfo2", lambda: None)
+    monkeypatch.setattr(heap, "release_free_memory", lambda: trims.append(1) or True)
+    with rss_ceiling(100, held_mb=50):
+        assert [trim_free_heap(), trim_free_heap()] == [True, False]
+    assert len(trims) == 1
+
+
+def test_a_run_budget_sets_the_allowance():
+    with Budget(1024).run_env():
+        assert (heap._CEILING_MB, heap._HELD_MB) == (512.0, 64.0)
+    assert heap._HELD_MB is None
