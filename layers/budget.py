@@ -25,8 +25,9 @@ parcel pieces of a run's pass   ``M / 16`` MiB in memory, the rest in scratch fi
 bounds the process, and a run is planned to stay near half of it at any resolution. The other
 half is for what does not shrink with the tiles: the interpreter and libraries (about 256 MB
 for Python, NumPy, GDAL, GeoPandas and SciPy), the parcel pieces gathered across tiles, two COG
-copies at once, and the heap's free pages between two trims (``benchmarks/README.md``, "memory
-flat from 250 m to 30 m"). Library functions given ``M`` directly spend all of it on tiles.
+copies at once, and the freed memory the heap keeps (at most ``M / 16``, ``benchmarks/
+README.md``, "memory flat from 250 m to 30 m" and "the heap's freed memory measured and
+bounded"). Library functions given ``M`` directly spend all of it on tiles.
 
 The block cache only holds copies of file blocks: its size changes speed and memory, never a
 result.
@@ -252,10 +253,13 @@ class Budget:
         Freed tiles kept by the allocator are reused by the next tiles without page faults;
         beyond this, :func:`sxplan.layers.heap.trim_free_heap` returns them after a tile, so a
         run's peak is its live data plus this at any resolution. On the 30 m benchmark (1,024
-        MB: 64 MB) the tile pass trimmed 151-172 times in 3,000 tiles (1.6-1.9 s in the calls,
-        on the writing threads) and peaked at 411-431 MB instead of the 512 MB ceiling; a
-        thirty-second (32 MB) trimmed 519 times for 4.5 s and peaked at 411 (``benchmarks/
-        README.md``, s34). Chosen, not tuned: the pieces' share (:attr:`pieces_held_bytes`).
+        MB: 64 MB) a run returned free pages 186-194 times (1.7-1.8 s in the calls, on the
+        threads writing tiles; 16-17 times under the ceiling rule) and its tile pass peaked at
+        396-409 MB instead of the 512 MB ceiling, its wall time unchanged within the runs'
+        spread; a thirty-second (32 MB) trimmed 519 times (4.5 s) for 411 MB (one run).
+        China at 250 m, whose parcel phases hold 0.8 GB live: 250 returns, the same time and
+        peak (``benchmarks/README.md``, s34). Chosen, not tuned: the pieces' share
+        (:attr:`pieces_held_bytes`).
 
         Examples
         --------

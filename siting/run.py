@@ -122,7 +122,7 @@ def run_siting(
     SitingResult
     """
     budget = Budget.of(mem_limit_mb)
-    with budget.run_env():  # GDAL's block cache and the heap ceiling (Budget.run_env)
+    with budget.run_env():  # GDAL's block cache, the heap ceiling and allowance (Budget.run_env)
         t_start = time.perf_counter()
         inputs = prepare_inputs(grid, rasters, vectors, counties, bases, config, installed)
         # mem_limit_mb bounds the run's process: tiles get what the libraries leave

@@ -145,7 +145,8 @@ def test_copies_run_two_at_once_only_with_room_for_two_under_the_ceiling():
 
 
 # In a fresh interpreter, within a run's bounds (a ceiling far above, an allowance of 50 MB):
-# the first call trims to measure what the process holds besides the heap; then 160 MiB of
+# the first call trims (24 MiB of holes) to measure what the process holds besides the heap;
+# then 160 MiB of
 # holes (twenty freed 8 MiB arrays between live ones) are more than the allowance and go back;
 # 16 MiB of holes are not, and stay.
 _CHILD_HELD = textwrap.dedent(
@@ -155,6 +156,8 @@ _CHILD_HELD = textwrap.dedent(
 
     big = np.ones(16 * 2**20 // 8)
     del big
+    early = [np.ones(2**20) for _ in range(6)]
+    early[0] = early[2] = early[4] = None
     with rss_ceiling(100_000, held_mb=50):
         first = trim_free_heap()
         arrays = [np.ones(2**20) for _ in range(40)]
