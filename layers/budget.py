@@ -256,7 +256,9 @@ class Budget:
         MB: 64 MB) a run returned free pages 186-194 times (1.7-1.8 s in the calls, on the
         threads writing tiles; 16-17 times under the ceiling rule) and its tile pass peaked at
         396-409 MB instead of the 512 MB ceiling, its wall time unchanged within the runs'
-        spread; a thirty-second (32 MB) trimmed 519 times (4.5 s) for 411 MB (one run).
+        spread; a thirty-second (32 MB) trimmed 519 times (4.5 s) for 411 MB (one run, an
+        earlier form of the rule, which did not measure again when the memory beside the heap
+        shrank).
         China at 250 m, whose parcel phases hold 0.8 GB live: 250 returns, the same time and
         peak (``benchmarks/README.md``, s34). Chosen, not tuned: the pieces' share
         (:attr:`pieces_held_bytes`).
