@@ -243,13 +243,12 @@ def _blockwise(
     """``block(free, keep)`` for the ``inner`` cells of ``free``, by blocks or at once.
 
     ``free`` is True off the features. A block reads the cells within ``reach`` cells of it;
-    blocks with no feature in reach are
-    filled with ``empty`` (a NumPy scalar, which also sets the dtype) without a distance
-    transform, so sparse features cost little. Blocks are 256 cells, or about 8 x ``reach``
-    for long reaches. Where features are spread over most blocks, the blocks and their
-    overlapping margins would hold more cells than ``free`` itself; then ``free`` is
-    transformed at once (the same values: a cell's answer depends only on the features within
-    ``reach`` of it, which both hold).
+    blocks with no feature in reach are filled with ``empty`` (a NumPy scalar, which also sets
+    the dtype) without a distance transform, so sparse features cost little. Blocks are 256
+    cells, or about 8 x ``reach`` for long reaches. Where features are spread over most
+    blocks, the blocks and their overlapping margins would hold more cells than ``free``
+    itself; then ``free`` is transformed at once (the same values: a cell's answer depends
+    only on the features within ``reach`` of it, which both hold).
     """
     r0, c0 = inner[0].start, inner[1].start
     h, w = inner[0].stop - r0, inner[1].stop - c0
