@@ -210,4 +210,4 @@ def _to_cog(src_path: Path, dst_path: Path, compress: str = "DEFLATE") -> None:
     finally:
         for p in [vrt, *levels]:
             _remove_quietly(p)
-        trim_free_heap()  # the conversion's buffers (levels, compression) go back
+        trim_free_heap()  # the conversion's buffers go back if the heap keeps too much

@@ -82,13 +82,21 @@ class _MallInfo2(ctypes.Structure):
 
 
 @cache
-def _mallinfo2():
-    """The C library's ``mallinfo2`` if it is glibc 2.33+, else None (older, musl, not Linux)."""
-    if _malloc_trim() is None:
+def _libc():
+    """The C library (ctypes), or None where there is none to load or not Linux."""
+    if not sys.platform.startswith("linux"):
         return None
     try:
-        info = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
-    except (OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+@cache
+def _mallinfo2():
+    """The C library's ``mallinfo2`` if it is glibc 2.33+, else None (older, musl, not Linux)."""
+    info = getattr(_libc(), "mallinfo2", None)  # absent before glibc 2.33 and from musl
+    if info is None:
         return None
     info.argtypes = []
     info.restype = _MallInfo2
@@ -112,12 +120,8 @@ def heap_in_use_mb() -> float | None:
 @cache
 def _malloc_trim():
     """The C library's ``malloc_trim`` if it is glibc's, else None (musl, not Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim  # absent from musl: AttributeError
-    except (OSError, AttributeError):
+    trim = getattr(_libc(), "malloc_trim", None)  # absent from musl
+    if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int

@@ -97,8 +97,11 @@ def test_blockwise_skipping_matches_whole_array_on_a_multi_block_tile():
     max_d = 20 * res
     whole = distance_array(feats, res, max_d)
     (tile,) = plan_tiles(g, tile_size=700, halo=20)
+    before = feats.copy()
     got = distance_tile(lambda w: feats, g, tile, max_d)
     np.testing.assert_array_equal(got, whole)
+    # the tile measures from its own inverted copy: the reader's array is the caller's
+    np.testing.assert_array_equal(feats, before)
 
 
 def test_within_distance_is_an_exact_circle_with_inclusive_edge():
