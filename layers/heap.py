@@ -46,7 +46,7 @@ from functools import cache
 
 __all__ = [
     "heap_in_use_mb", "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_resident_mb",
-    "release_free_memory", "resident_mb", "rss_ceiling", "trim_free_heap",
+    "release_free_memory", "resident_mb", "rss_ceiling", "settle_heap", "trim_free_heap",
 ]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
@@ -254,6 +254,34 @@ def trim_free_heap() -> bool:
         return _trim_ceiling(_CEILING_MB)
     finally:
         _TRIM_LOCK.release()
+
+
+def settle_heap() -> float | None:
+    """Between a run's steps: collect cyclic garbage and return every free page of the heap.
+
+    A step's freed tiles, tables and geometries stay resident until a trim: within a step
+    :func:`trim_free_heap` keeps them to the allowance, but the last step's may be all that
+    the next one finds (the 30 m demo's sinks step began 95 MB above its live set, 2026-12-03,
+    ``benchmarks/README.md`` s35). The memory beside the heap is measured again from here.
+    Waits for a trim another thread is doing; values are never affected.
+
+    Returns
+    -------
+    float or None
+        The resident set (MB) after, which is what the step left live (with the interpreter
+        and its libraries); None where it is unknown.
+    """
+    global _BESIDE_MB, _FLOOR_MB
+    import gc
+
+    gc.collect()
+    with _TRIM_LOCK:
+        release_free_memory()
+        rss, used = resident_mb(), heap_in_use_mb()
+        if _HELD_MB is not None and rss is not None and used is not None:
+            _BESIDE_MB = rss - used
+        _FLOOR_MB = None
+    return rss
 
 
 def _trim_held(allowance: float) -> bool:
