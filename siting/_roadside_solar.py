@@ -33,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-__all__ = ["SITE_ALTITUDE_M", "optimal_tilt_deg", "poa_ratio"]
+__all__ = ["SITE_ALTITUDE_M", "clear_caches", "optimal_tilt_deg", "poa_ratio"]
 
 #: Altitude used for the clear-sky shape (Shanxi's mean elevation is about 1,000 m).
 SITE_ALTITUDE_M = 1000.0
@@ -181,6 +181,18 @@ def _ratios(wkey: tuple, orient: np.ndarray, albedo: float, model: str) -> np.nd
         total = total - np.where(wx["app_elev"][None, :] < hz, direct, 0.0)
         out[a : a + len(o)] = total.sum(axis=1) / ghi_sum
     return out
+
+
+def clear_caches() -> None:
+    """Forget the cached clear-sky years, weathers and ratios.
+
+    They serve one run's strips: kept after it, they held 46 MB through the later steps of
+    the 30 m demo (2026-12-03, ``benchmarks/README.md`` s35). Values are unchanged; a later
+    call computes them again.
+    """
+    _clear_year.cache_clear()
+    _weather.cache_clear()
+    _CACHE.clear()
 
 
 def _ratio_cached(lat, lon, ghi_kwh, tilt, azimuth, horizon, albedo, model) -> float:

@@ -108,6 +108,7 @@ from sxplan.layers.tables import round_for_csv
 from sxplan.schema import dataset
 
 from ._roadside_assess import apply_exclusions, resource_energy, score_strips
+from ._roadside_solar import clear_caches
 from ._roadside_strips import (
     make_segments,
     make_strips,
@@ -233,7 +234,10 @@ def run_roadside_pv(
     strips = apply_exclusions(strips, seg_geoms, stations, rasters, vectors, cfg)
     bar.update(1)
     bar.set_postfix_str("resource")
-    strips = resource_energy(strips, stations, rasters, vectors, cfg)
+    try:
+        strips = resource_energy(strips, stations, rasters, vectors, cfg)
+    finally:  # the solar caches serve these strips only
+        clear_caches()
     bar.update(1)
     strips = score_strips(strips, cfg, has_grid=cfg.grid_points_layer is not None)
     bar.update(1)

@@ -145,6 +145,21 @@ def test_east_west_road_north_strip_faces_south(tmp_path):
     assert north["score"].min() > south["score"].max()
 
 
+def test_the_solar_caches_serve_one_run_and_are_emptied_after_it(tmp_path):
+    from sxplan.siting import _roadside_solar as solar
+
+    road = roads([true_line(112.52, LAT0 + 0.02, 112.58, LAT0 + 0.02)])
+    first = run(tmp_path / "a", road).segments
+    # nothing is held for the later steps of a run (46 MB at 30 m, s35)
+    assert solar._weather.cache_info().currsize == 0
+    assert solar._clear_year.cache_info().currsize == 0
+    assert solar._CACHE == {}
+    again = run(tmp_path / "b", road).segments  # computed again from nothing: the same values
+    pd.testing.assert_series_equal(
+        first["specific_yield_kwh_per_kwp"], again["specific_yield_kwh_per_kwp"]
+    )
+
+
 def test_north_south_road_strips_face_east_and_west(tmp_path):
     ns = true_line(112.58, 37.84, 112.58, 37.90)
     res = run(tmp_path, roads([ns]))
