@@ -259,11 +259,11 @@ def trim_free_heap() -> bool:
 def settle_heap() -> float | None:
     """Between a run's steps: collect cyclic garbage and return every free page of the heap.
 
-    A step's freed tiles, tables and geometries stay resident until a trim: within a step
-    :func:`trim_free_heap` keeps them to the allowance, but the last step's may be all that
-    the next one finds (the 30 m demo's sinks step began 95 MB above its live set, 2026-12-03,
-    ``benchmarks/README.md`` s35). The memory beside the heap is measured again from here.
-    Waits for a trim another thread is doing; values are never affected.
+    A step's last tables, geometries and freed tiles stay resident until a trim: within a
+    step :func:`trim_free_heap` keeps them to the allowance, after its last tile nothing does
+    (in the 30 m demo, a trim after the sinks, figures and maps steps returned 95-116 MB each,
+    2026-12-03, ``benchmarks/README.md`` s35). The memory beside the heap is measured again
+    from here. Waits for a trim another thread is doing; values are never affected.
 
     Returns
     -------
