@@ -257,13 +257,15 @@ def trim_free_heap() -> bool:
 
 
 def settle_heap() -> float | None:
-    """Between a run's steps: collect cyclic garbage and return every free page of the heap.
+    """Between a run's steps: return every free page of the heap, whatever the allowance.
 
     A step's last tables, geometries and freed tiles stay resident until a trim: within a
     step :func:`trim_free_heap` keeps them to the allowance, after its last tile nothing does
     (in the 30 m demo, a trim after the sinks, figures and maps steps returned 95-116 MB each,
     2026-12-03, ``benchmarks/README.md`` s35). The memory beside the heap is measured again
-    from here. Waits for a trim another thread is doing; values are never affected.
+    from here. A full garbage collection as well freed nothing there and took 118 ms a call
+    in the test suite's process, so Python's own collector is left to its schedule. Waits for
+    a trim another thread is doing; values are never affected.
 
     Returns
     -------
@@ -272,9 +274,6 @@ def settle_heap() -> float | None:
         and its libraries); None where it is unknown.
     """
     global _BESIDE_MB, _FLOOR_MB
-    import gc
-
-    gc.collect()
     with _TRIM_LOCK:
         release_free_memory()
         rss, used = resident_mb(), heap_in_use_mb()

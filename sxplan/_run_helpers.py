@@ -21,9 +21,9 @@ def note_step_memory(ctx: RunContext, step: str) -> None:
     """Record the peak resident set by the end of ``step`` and what it leaves for the next.
 
     The peak is the process's ``ru_maxrss`` plus the county cover's helper's, if one ran (an
-    upper bound of the memory used at once). Then the step's garbage is collected and the
-    heap's free pages returned (:func:`sxplan.layers.heap.settle_heap`), so the next step
-    starts from what is live; the resident set after that is what the step left.
+    upper bound of the memory used at once). Then the heap's free pages are returned
+    (:func:`sxplan.layers.heap.settle_heap`), so the next step starts from what is live; the
+    resident set after that is what the step left.
     """
     from sxplan.layers.heap import helper_peak_mb, peak_resident_mb, settle_heap
 

@@ -36,15 +36,6 @@ _CHILD = textwrap.dedent(
             return trim_free_heap()
 
     def _settle_within(allowance_mb):
-        import gc
-
-        class Node:
-            pass
-
-        gc.disable()  # the cycle below is garbage only a collection finds
-        node = Node()
-        node.self, node.data = node, np.ones(10 * 2**20)  # 80 MiB, written
-        del node
         with rss_ceiling(10_000, allowance_mb):
             left = settle_heap()
             return abs(left - rss_mb()) < 1 and heap._BESIDE_MB is not None
@@ -98,9 +89,9 @@ def test_trim_only_above_the_ceiling():
 
 @pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
 def test_between_steps_the_heap_is_settled_whatever_the_allowance():
-    # the holes (160 MiB) are within a 10 GB allowance, which trim_free_heap would keep; an
-    # 80 MiB array held by a reference cycle is made after `before` and is garbage: settling
-    # returns both, reports the resident set it left and measures what is beside the heap
+    # the holes (160 MiB) are within a 10 GB allowance, under which trim_free_heap keeps them
+    # (test_freed_memory_beyond_the_allowance_goes_back_and_within_it_stays); settling returns
+    # them, reports the resident set it left and measures again what is beside the heap
     before, after, settled = _child("_settle_within(10_000)")
     assert settled == "True"
     assert before - after >= 150, (before, after)
