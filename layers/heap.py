@@ -46,7 +46,7 @@ from functools import cache
 
 __all__ = [
     "heap_in_use_mb", "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_resident_mb",
-    "release_free_memory", "resident_mb", "rss_ceiling", "settle_heap", "trim_free_heap",
+    "release_free_memory", "resident_mb", "rss_ceiling", "trim_free_heap",
 ]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
@@ -254,33 +254,6 @@ def trim_free_heap() -> bool:
         return _trim_ceiling(_CEILING_MB)
     finally:
         _TRIM_LOCK.release()
-
-
-def settle_heap() -> float | None:
-    """Between a run's steps: return every free page of the heap, whatever the allowance.
-
-    A step's last tables, geometries and freed tiles stay resident until a trim: within a
-    step :func:`trim_free_heap` keeps them to the allowance, after its last tile nothing does
-    (in the 30 m demo, a trim after the sinks, figures and maps steps returned 95-116 MB each,
-    2026-12-03, ``benchmarks/README.md`` s35). The memory beside the heap is measured again
-    from here. A full garbage collection as well freed nothing there and took 118 ms a call
-    in the test suite's process, so Python's own collector is left to its schedule. Waits for
-    a trim another thread is doing; values are never affected.
-
-    Returns
-    -------
-    float or None
-        The resident set (MB) after, which is what the step left live (with the interpreter
-        and its libraries); None where it is unknown.
-    """
-    global _BESIDE_MB, _FLOOR_MB
-    with _TRIM_LOCK:
-        release_free_memory()
-        rss, used = resident_mb(), heap_in_use_mb()
-        if _HELD_MB is not None and rss is not None and used is not None:
-            _BESIDE_MB = rss - used
-        _FLOOR_MB = None
-    return rss
 
 
 def _trim_held(allowance: float) -> bool:

@@ -1,6 +1,6 @@
 """Helpers of the run steps, kept out of the orchestrator :mod:`sxplan.run`.
 
-The figures step, the loading of the regional bases and the memory each step used and left.
+The figures step and the loading of the regional bases.
 
 Inputs: a :class:`~sxplan.run.RunContext`. Outputs: ``figures/*.png|svg`` and
 ``report.html`` in the run folder; a :class:`~sxplan.siting.bases.BasesTable`.
@@ -14,23 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .run import RunContext
 
-__all__ = ["load_run_bases", "note_step_memory", "run_figures_step"]
-
-
-def note_step_memory(ctx: RunContext, step: str) -> None:
-    """Record the peak resident set by the end of ``step`` and what it leaves for the next.
-
-    The peak is the process's ``ru_maxrss`` plus the county cover's helper's, if one ran (an
-    upper bound of the memory used at once). Then the heap's free pages are returned
-    (:func:`sxplan.layers.heap.settle_heap`), so the next step starts from what is live; the
-    resident set after that is what the step left.
-    """
-    from sxplan.layers.heap import helper_peak_mb, peak_resident_mb, settle_heap
-
-    if (peak := peak_resident_mb()) is not None:
-        ctx.peak_mb[step] = round(peak + helper_peak_mb(), 1)
-    if (left := settle_heap()) is not None:
-        ctx.left_mb[step] = round(left, 1)
+__all__ = ["load_run_bases", "run_figures_step"]
 
 
 def run_figures_step(ctx: RunContext) -> dict[str, Path]:

@@ -40,6 +40,7 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.gpkg_style import style_run_geopackages
+from sxplan.layers.heap import helper_peak_mb, peak_resident_mb
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
@@ -47,7 +48,7 @@ from sxplan.siting.technology import get_technology, technology_names
 from ._out_guard import check_out_is_safe, refuse_live_lock
 from ._pumped_step import run_pumped_storage_step
 from ._run_checks import empty_rasters, input_paths
-from ._run_helpers import load_run_bases, note_step_memory, run_figures_step
+from ._run_helpers import load_run_bases, run_figures_step
 from ._siting_reservation import load_siting_reservation
 from .config import ProjectConfig
 from .csv_header import apply_csv_header
@@ -81,9 +82,8 @@ class RunContext:
         Each step's result object, by step name.
     timings_s : dict
         Seconds per step.
-    peak_mb, left_mb : dict
-        Per step, the peak resident set (MB) by its end (the process's and any helper's), and
-        what it left for the next step (:func:`~sxplan._run_helpers.note_step_memory`).
+    peak_mb : dict
+        Peak resident set (MB) by the end of each step: the process's and any helper's.
     options : dict
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
@@ -100,7 +100,6 @@ class RunContext:
     results: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
     peak_mb: dict = field(default_factory=dict)
-    left_mb: dict = field(default_factory=dict)
     log: Callable[[str], None] = print
     options: dict = field(default_factory=dict)
     bases: object = None
@@ -248,7 +247,8 @@ def run_project(
             t0 = time.perf_counter()
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
-            note_step_memory(ctx, step)
+            if (peak := peak_resident_mb()) is not None:  # with the county cover's helper
+                ctx.peak_mb[step] = round(peak + helper_peak_mb(), 1)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
         apply_csv_header(staging, config.project.csv_header)  # Chinese header rows if asked

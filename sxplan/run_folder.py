@@ -321,8 +321,6 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
             # ru_maxrss, the whole process's since it started, plus the peak of the county
             # cover's helper process if one ran (an upper bound of the memory used at once)
             "process_peak_after_step": dict(ctx.peak_mb),
-            # the resident set each step left for the next, its freed memory given back
-            "resident_after_step": dict(ctx.left_mb),
             "helper_process_peak": round(helper_peak_mb(), 1),  # 0 when none ran
         },
         "results": _relative_paths(_result_summaries(ctx), ctx.out),
