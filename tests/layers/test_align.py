@@ -284,3 +284,107 @@ def test_aligned_values_do_not_depend_on_the_budget(tmp_path):
         whole = vrt.read(1, window=Window(0, 0, g.width, g.height))
     np.testing.assert_array_equal(got[16][:WINDOW, :WINDOW], first)
     assert not np.array_equal(got[16], whole, equal_nan=True)
+
+
+_ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m +no_defs"
+
+
+def _exact_windows(src_path, g, tiles, method, nodata):
+    """The grid read window by window through GDAL's warp with a destination nodata."""
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    opts = dict(crs=g.rasterio_crs, transform=g.transform, width=g.width, height=g.height,
+                resampling=Resampling[method], nodata=nodata, warp_mem_limit=64)  # fmt: skip
+    out = None
+    with rasterio.open(src_path) as s, WarpedVRT(s, **opts) as vrt:
+        for t in tiles:
+            a = vrt.read(1, window=t.window)
+            if out is None:
+                out = np.empty((g.height, g.width), a.dtype)
+            out[t.window.row_off : t.window.row_off + a.shape[0],
+                t.window.col_off : t.window.col_off + a.shape[1]] = a  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize(
+    "dtype,nodata,kind",
+    [
+        ("float32", float("nan"), "continuous"),
+        ("float32", -9999.0, "continuous"),
+        ("int16", -32768, "continuous"),
+        ("uint8", 255, "categorical"),
+        ("uint8", None, "categorical"),  # no nodata: 255, the default, is also a value here
+    ],
+)
+def test_alignment_gives_gdals_warp_with_a_destination_nodata(tmp_path, dtype, nodata, kind):
+    import rasterio
+    from rasterio.vrt import WarpedVRT
+
+    from sxplan.layers.align import _init_dest, _unwritten_or_nodata
+    from sxplan.layers.windows import plan_tiles
+
+    # a 0.01 degree source onto a 30 m Albers grid that runs past the source's east edge,
+    # with missing cells inside; the windows fully inside are warped the quick way (no
+    # destination nodata), the others must come back from the exact warp
+    rows, cols = np.indices((60, 60), dtype="float64")
+    z = 100 + 80 * np.sin(rows / 7.0) * np.cos(cols / 5.0)
+    z = z.astype(dtype)
+    if nodata is not None:
+        z[36:39, 48:52] = nodata
+    else:
+        z[36:38, 48:50] = 255
+    src = write_tif(tmp_path / "z.tif", z, from_origin(112.1, 39.0, 0.01, 0.01), "EPSG:4326",
+                    nodata=nodata)  # fmt: skip
+    x0, y0 = 652_000, 4_160_000
+    g = GridSpec.from_bounds((x0, y0, x0 + 256 * 30, y0 + 192 * 30), 30, crs=_ALBERS)
+    spec = RasterLayerSpec(path=src, kind=kind, units="u")
+    got = align_raster(spec, g, tmp_path / "a.tif", name="z", tile_size=64).read(masked=False)
+    out_nodata = (float("nan") if dtype == "float32" else 255) if nodata is None else nodata
+    method = "bilinear" if kind == "continuous" else "nearest"
+    tiles = plan_tiles(g, tile_size=64)
+    want = _exact_windows(src, g, tiles, method, out_nodata)
+
+    # the test covers both ways: some windows are taken from the quick warp, some are not
+    opts = dict(crs=g.rasterio_crs, transform=g.transform, width=g.width, height=g.height,
+                resampling=rasterio.enums.Resampling[method], nodata=None,
+                init_dest_nodata=False, warp_mem_limit=64)  # fmt: skip
+    opts["INIT_DEST"] = _init_dest(dtype, out_nodata)
+    with rasterio.open(src) as s, WarpedVRT(s, **opts) as quick:
+        kept = [not _unwritten_or_nodata(quick.read(1, window=t.window), out_nodata) for t in tiles]
+    assert 0 < sum(kept) < len(kept)
+
+    missing = np.isnan(want) if np.isnan(out_nodata) else want == out_nodata
+    assert missing.any() and not missing.all()
+    got_missing = np.isnan(got) if np.isnan(out_nodata) else got == out_nodata
+    np.testing.assert_array_equal(got_missing, missing)
+    if dtype == "float32":
+        # GDAL's kernel without a destination mask can round a bilinear value one unit in the
+        # last place apart (1 cell of 280 M on the 30 m demo, benchmarks/README.md)
+        np.testing.assert_array_max_ulp(got[~missing], want[~missing], maxulp=1)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def test_cells_the_quick_warp_leaves_never_read_as_values(tmp_path):
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    from sxplan.layers.align import _init_dest, _unwritten_or_nodata
+
+    # GDAL reads INIT_DEST as a number: "nan" would give 0, a value; +inf sends the window back
+    z = np.ones((10, 10), "float32")
+    src = write_tif(tmp_path / "z.tif", z, from_origin(0, 1000, 100, 100), "EPSG:32649",
+                    nodata=float("nan"))  # fmt: skip
+    g = GridSpec.from_bounds((500, 0, 1500, 1000), 50, crs="EPSG:32649")  # half off the source
+    for dtype, nodata, sent in (("float32", float("nan"), np.inf), ("int16", -32768, -32768)):
+        opts = dict(crs=g.rasterio_crs, transform=g.transform, width=g.width, height=g.height,
+                    resampling=Resampling.bilinear, nodata=None, init_dest_nodata=False,
+                    dtype=dtype)  # fmt: skip
+        opts["INIT_DEST"] = _init_dest(dtype, nodata)
+        with rasterio.open(src) as s, WarpedVRT(s, **opts) as quick:
+            a = quick.read(1)
+        assert (a[:, -5:] == sent).all() and (a[:, :5] == 1).all()
+        assert _unwritten_or_nodata(a, nodata)
