@@ -191,17 +191,21 @@ def test_freed_memory_beyond_the_allowance_goes_back_and_within_it_stays():
 
 
 def test_allowance_measured_from_what_the_heap_holds_in_use(monkeypatch):
-    # (resident set, heap in use) scripted for each reading; the allowance is 50 MB.
+    # (resident set, heap in use) scripted for each reading; the allowance is 50 MB, so the
+    # heap is measured again once the resident set has grown 6.25 MB (RECHECK_SHARE)
     # call 1: trims to measure (after: 300 - 100 = 200 beside the heap)
-    # call 2: 380 - 150 - 200 = 30 held <= 50: kept
-    # call 3: 420 - 150 - 200 = 70 held > 50: trimmed (after: 340 - 150 = 190 beside)
-    # call 4: 330 - 150 = 180 < 190: what is beside shrank, measured again; no trim
-    # call 5: 420 - 180 - 180 = 60 > 50: trimmed
+    # call 2: 303 < 300 + 6.25: not measured
+    # call 3: 380 - 150 - 200 = 30 held <= 50: kept
+    # call 4: 420 - 150 - 200 = 70 held > 50: trimmed (after: 340 - 150 = 190 beside)
+    # call 5: 330, the lowest since: not measured; call 6: 335 < 330 + 6.25: not measured
+    # call 7: 350 - 180 = 170 < 190: what is beside shrank, measured again; no trim
+    # call 8: 420 - 180 - 170 = 70 > 50: trimmed
     readings = iter(
-        [(400, 100), (300, 100), (380, 150), (420, 150), (340, 150), (330, 150), (420, 180),
-         (380, 180)]
+        [(400, 100), (300, 100), (303, 100), (380, 150), (420, 150), (340, 150), (330, 150),
+         (335, 120), (350, 180), (420, 180), (380, 180)]
     )  # fmt: skip
     now = [None]
+    measured = []
 
     def read():
         now[0] = next(readings)
@@ -209,14 +213,16 @@ def test_allowance_measured_from_what_the_heap_holds_in_use(monkeypatch):
 
     trims = []
     monkeypatch.setattr(heap, "resident_mb", read)
-    monkeypatch.setattr(heap, "heap_in_use_mb", lambda: now[0][1])
+    monkeypatch.setattr(heap, "heap_in_use_mb", lambda: measured.append(1) or now[0][1])
     monkeypatch.setattr(heap, "_mallinfo2", lambda: object())
     monkeypatch.setattr(heap, "release_free_memory", lambda: trims.append(1) or True)
     with rss_ceiling(100, held_mb=50):  # the ceiling is not the rule here: 400 > 100
-        got = [trim_free_heap() for _ in range(5)]
+        got = [trim_free_heap() for _ in range(8)]
         assert heap._BESIDE_MB == 200
-    assert got == [True, False, True, False, True] and len(trims) == 3
+    assert got == [True, False, False, True, False, False, False, True] and len(trims) == 3
+    assert len(measured) == 8  # not at calls 2, 5 and 6 (11 readings of the heap without it)
     assert heap._BESIDE_MB is None and heap._HELD_MB is None  # not carried out of the block
+    assert heap._CHECKED_MB is None
 
 
 def test_without_mallinfo2_the_ceiling_rule_applies(monkeypatch):
