@@ -14,8 +14,11 @@ budget, from :meth:`sxplan.layers.budget.Budget.run_env`): :func:`trim_free_heap
 every tile, returns the free pages only when the freed memory the heap keeps resident has grown
 past it. That memory is measured, not guessed: the resident set less what the allocator has
 handed out and not had back (glibc's ``mallinfo2``), less what the process held besides the
-heap just after the last trim. A run's peak is then its live data plus the allowance, at any
-resolution: the 30 m benchmark's tile pass, whose live data are the same as at 250 m, no longer
+heap just after the last trim. ``mallinfo2`` walks every free block of every arena (3.3-3.8 s
+of the 30 m benchmark's calls), so it is read again only once the resident set has grown by an
+eighth of the allowance (:data:`RECHECK_SHARE`) above its lowest since the last reading: the
+set cannot rise by more than that unmeasured. A run's peak is then its live data plus the
+allowance, at any resolution: the 30 m benchmark's tile pass, whose live data are the same as at 250 m, no longer
 climbs to a ceiling while the heap fills with freed tiles (``benchmarks/README.md``, s34).
 Where ``mallinfo2`` is missing (glibc before 2.33), the heap is trimmed instead whenever the
 resident set is above the run's ceiling (half its budget), as before.
@@ -59,11 +62,9 @@ _HELD_MB: float | None = None
 # What the process held resident besides the heap's blocks in use (MB), just after the last
 # trim: the interpreter, libraries, thread stacks, Python's own arenas. None before the first.
 _BESIDE_MB: float | None = None
-# The resident set (MB) when the heap was last measured (or its lowest since): ``mallinfo2``
-# walks every free block of every arena, 5.1 s of the 30 m demo's siting step in calls after
-# each tile (s36), so the heap is measured again only once the set has grown by a
-# RECHECK_SHARE of the allowance; the freed memory kept can raise the resident set by no
-# more than that between two measurements.
+# The resident set (MB) when the heap was last measured, or its lowest since (the module
+# docstring: the heap is measured again once the set has grown RECHECK_SHARE of the
+# allowance above it; 5.1 s of the 30 m demo's siting step went to those readings, s36).
 _CHECKED_MB: float | None = None
 #: Share of the allowance the resident set grows by before the heap is measured again.
 RECHECK_SHARE = 0.125
