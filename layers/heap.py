@@ -18,8 +18,9 @@ heap just after the last trim. ``mallinfo2`` walks every free block of every are
 of the 30 m benchmark's calls), so it is read again only once the resident set has grown by an
 eighth of the allowance (:data:`RECHECK_SHARE`) above its lowest since the last reading: the
 set cannot rise by more than that unmeasured. A run's peak is then its live data plus the
-allowance, at any resolution: the 30 m benchmark's tile pass, whose live data are the same as at 250 m, no longer
-climbs to a ceiling while the heap fills with freed tiles (``benchmarks/README.md``, s34).
+allowance, at any resolution: the 30 m benchmark's tile pass, whose live data are the same as
+at 250 m, no longer climbs to a ceiling while the heap fills with freed tiles
+(``benchmarks/README.md``, s34).
 Where ``mallinfo2`` is missing (glibc before 2.33), the heap is trimmed instead whenever the
 resident set is above the run's ceiling (half its budget), as before.
 
