@@ -143,15 +143,29 @@ def _warp_not_split(src_res_m: float, grid_res_m: float, window: int, itemsize: 
     return cost <= Budget().warp_mem_limit_mb * 2**20
 
 
-def _init_dest(dtype: str, nodata) -> str:
+def _init_dest(dtype: str, nodata) -> str | None:
     """GDAL's INIT_DEST for the warp without a destination nodata: cells it does not write.
 
-    The nodata value, or +inf for a float band whose nodata is NaN (GDAL reads INIT_DEST as a
-    number and takes "nan" for 0, a value a cell could hold; 1e400 overflows to +inf).
+    The nodata value; +inf for a float band whose nodata is NaN or infinite (GDAL reads
+    INIT_DEST as a number and takes "nan" for 0, a value a cell could hold; 1e400 overflows to
+    +inf). None, so no such warp, for an integer band whose nodata it cannot hold.
+
+    Examples
+    --------
+    >>> _init_dest("float32", float("nan")), _init_dest("float32", -9999.0)
+    ('1e400', '-9999.0')
+    >>> _init_dest("int16", -32768), _init_dest("uint8", -9999), _init_dest("uint8", 0.5)
+    ('-32768', None, None)
     """
-    if np.dtype(dtype).kind == "f" and (nodata is None or math.isnan(nodata)):
-        return "1e400"
-    return repr(float(nodata)) if np.dtype(dtype).kind == "f" else str(int(nodata))
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        if nodata is None or not math.isfinite(nodata):
+            return "1e400"
+        return repr(float(nodata))
+    if nodata is None or not math.isfinite(nodata) or nodata != int(nodata):
+        return None
+    info = np.iinfo(np.dtype(dtype))
+    return str(int(nodata)) if info.min <= nodata <= info.max else None
 
 
 def _unwritten_or_nodata(data: np.ndarray, nodata) -> bool:
@@ -163,11 +177,13 @@ def _unwritten_or_nodata(data: np.ndarray, nodata) -> bool:
     s36), except where a cell is not written (it keeps :func:`_init_dest`'s value, where the
     exact warp leaves nodata) or a written value equals the nodata value (GDAL may move such a
     value off the nodata when it knows one). So a float cell that is not finite, or a cell
-    equal to ``nodata``, sends the window to the exact warp.
+    equal to ``nodata`` in the band's type, sends the window to the exact warp.
 
     Examples
     --------
     >>> _unwritten_or_nodata(np.array([1.0, np.inf], "float32"), float("nan"))
+    True
+    >>> _unwritten_or_nodata(np.array([1.0, 0.1], "float32"), 0.1)  # 0.1 as float32
     True
     >>> _unwritten_or_nodata(np.array([1, 7], "int16"), -32768)
     False
@@ -175,8 +191,9 @@ def _unwritten_or_nodata(data: np.ndarray, nodata) -> bool:
     if data.dtype.kind == "f":
         if not np.isfinite(data).all():
             return True
-        return nodata is not None and not math.isnan(nodata) and bool((data == nodata).any())
-    return bool((data == nodata).any())
+        if nodata is None or not math.isfinite(nodata):
+            return False
+    return bool((data == data.dtype.type(nodata)).any())
 
 
 def _writer(spec, out_path, grid, dtype, nodata, *, cog, tags) -> RasterTileWriter:
@@ -270,13 +287,14 @@ def align_raster(
         # methods of a source as coarse as the grid (kernels without a destination mask; for
         # average and mode it gains nothing), where both warp a window in one chunk; a window
         # it may give otherwise than the exact warp is read again that way
-        fast = None
+        fast, init = None, _init_dest(dtype, out_nodata)
         itemsize = np.dtype(dtype).itemsize
-        if method in _QUICK_METHODS and _warp_not_split(
-            src_res, grid.res, tile_size or WINDOW, itemsize
+        if (
+            method in _QUICK_METHODS
+            and init is not None
+            and _warp_not_split(src_res, grid.res, tile_size or WINDOW, itemsize)
         ):
-            fast = {**vrt_opts, "nodata": None, "init_dest_nodata": False}
-            fast["INIT_DEST"] = _init_dest(dtype, out_nodata)
+            fast = {**vrt_opts, "nodata": None, "init_dest_nodata": False, "INIT_DEST": init}
         tags = {
             "units": spec.units,
             "source": str(spec.path),
