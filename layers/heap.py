@@ -49,8 +49,8 @@ from collections.abc import Iterator
 from functools import cache
 
 __all__ = [
-    "heap_in_use_mb", "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_resident_mb",
-    "release_free_memory", "resident_mb", "rss_ceiling", "trim_free_heap",
+    "heap_in_use_mb", "headroom_mb", "helper_peak_mb", "note_helper_peak", "peak_at_once_mb",
+    "peak_resident_mb", "release_free_memory", "resident_mb", "rss_ceiling", "trim_free_heap",
 ]  # fmt: skip
 
 # The resident-set ceiling (MB) of the enclosing rss_ceiling() block; process-wide, as the
@@ -164,18 +164,46 @@ def resident_mb() -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
-# The highest peak resident set (MB) of the helper processes this process ran (updated in place).
+# The highest peak resident set (MB) of the helper processes this process ran, and the
+# highest of a helper's peak plus this process's peak by the time it ended (updated in place).
 _HELPER_PEAK_MB = [0.0]
+_AT_ONCE_MB = [0.0]
 
 
-def note_helper_peak(mb: float) -> None:
+def note_helper_peak(mb: float, beside_mb: float | None = None) -> None:
     """Record the peak resident set (MB) of a helper process that has just ended.
 
     A helper (the county cover's, :mod:`sxplan.layers._zone_extract`) reads its own peak
-    (``VmHWM``) before it exits; the memory a run used at once is at most its own peak plus
-    the helpers' (:func:`helper_peak_mb`).
+    (``VmHWM``) before it exits. ``beside_mb`` is this process's own peak (``ru_maxrss``,
+    since it started) when the helper ended, read now if not given: while the helper ran the
+    two held at most ``beside_mb + mb`` together, and before and after it this process alone
+    (:func:`peak_at_once_mb`).
     """
+    if beside_mb is None:
+        beside_mb = peak_resident_mb() or 0.0
     _HELPER_PEAK_MB[0] = max(_HELPER_PEAK_MB[0], float(mb))
+    _AT_ONCE_MB[0] = max(_AT_ONCE_MB[0], float(beside_mb) + float(mb))
+
+
+def peak_at_once_mb(peak_mb: float) -> float:
+    """At most the memory (MB) this process and its helpers held at once, by now.
+
+    ``peak_mb`` is this process's peak (``ru_maxrss``) by now. Each helper counts with the
+    process's peak by the time it ended (:func:`note_helper_peak`), not with a peak the
+    process reached after it: the 30 m demo's sinks step passed its helper's 194 MB while
+    the process held at most 636 MB, then reached 841 MB alone (s36), a sum of 1,035 MB that
+    was never held.
+
+    Examples
+    --------
+    >>> saved = _HELPER_PEAK_MB[0], _AT_ONCE_MB[0]
+    >>> _HELPER_PEAK_MB[0] = _AT_ONCE_MB[0] = 0.0
+    >>> note_helper_peak(194.0, beside_mb=636.0)
+    >>> peak_at_once_mb(841.0), peak_at_once_mb(700.0), helper_peak_mb()
+    (841.0, 830.0, 194.0)
+    >>> _HELPER_PEAK_MB[0], _AT_ONCE_MB[0] = saved
+    """
+    return max(float(peak_mb), _AT_ONCE_MB[0])
 
 
 def helper_peak_mb() -> float:

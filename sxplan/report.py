@@ -219,11 +219,12 @@ def memory_lines(peak_mb: dict, budget_mb: float, helper_mb: float = 0.0) -> lis
     """The run's peak memory by step, and a warning when it outgrew its budget.
 
     ``peak_mb`` is the process's peak resident set by the end of each step (``ru_maxrss``,
-    the whole process's since it started), plus ``helper_mb``, the peak of the county cover's
-    helper process if one ran (:func:`sxplan.layers.heap.helper_peak_mb`): the two peaks
-    need not coincide, so the sum is an upper bound, and the line says so. The results do not
-    depend on the budget, so passing it is a warning, not an error: it tells how much memory
-    the run really needed.
+    the whole process's since it started), or, where more, the peak of the county cover's
+    helper process if one ran (``helper_mb``, :func:`sxplan.layers.heap.helper_peak_mb`)
+    plus the process's peak by the time the helper ended
+    (:func:`sxplan.layers.heap.peak_at_once_mb`): the two need not coincide, so that is an
+    upper bound, and the line says so. The results do not depend on the budget, so passing
+    it is a warning, not an error: it tells how much memory the run really needed.
 
     Examples
     --------
@@ -231,8 +232,8 @@ def memory_lines(peak_mb: dict, budget_mb: float, helper_mb: float = 0.0) -> lis
     ...     print(line[:80])
     Peak memory (MB, by the end of each step): layers 300, siting 369 (budget 320)
     WARNING: the run's memory peaked at 369 MB, over its budget of 320 MB (project.m
-    >>> print(memory_lines({"sinks": 957.0}, 1024, 264.0)[0].split("; ")[1])
-    an upper bound: the county cover's helper process is counted at its peak (264 MB)
+    >>> print(memory_lines({"sinks": 957.0}, 1024, 264.0)[0].split("; ")[1][:72])
+    an upper bound: the county cover's helper process is counted at its peak
     """
     if not peak_mb:
         return []
@@ -244,7 +245,7 @@ def memory_lines(peak_mb: dict, budget_mb: float, helper_mb: float = 0.0) -> lis
     if helper_mb > 0:
         lines[0] += (
             "; an upper bound: the county cover's helper process is counted at its peak "
-            f"({helper_mb:,.0f} MB)"
+            f"({helper_mb:,.0f} MB) beside this process's peak while it ran"
         )
     over = [k for k, v in peak_mb.items() if v > budget_mb]
     if over:

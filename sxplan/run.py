@@ -40,7 +40,7 @@ from sxplan.layers import (
 )
 from sxplan.layers.counties import validate_counties
 from sxplan.layers.gpkg_style import style_run_geopackages
-from sxplan.layers.heap import helper_peak_mb, peak_resident_mb
+from sxplan.layers.heap import peak_at_once_mb, peak_resident_mb
 from sxplan.layers.progress import progress_setting
 from sxplan.layers.windows import use_scheduler
 from sxplan.siting.technology import get_technology, technology_names
@@ -248,7 +248,7 @@ def run_project(
             ctx.results[step] = funcs[step](ctx)
             ctx.timings_s[step] = round(time.perf_counter() - t0, 3)
             if (peak := peak_resident_mb()) is not None:  # with the county cover's helper
-                ctx.peak_mb[step] = round(peak + helper_peak_mb(), 1)
+                ctx.peak_mb[step] = round(peak_at_once_mb(peak), 1)
         ctx.timings_s["total"] = round(time.perf_counter() - t_all, 3)
         style_run_geopackages(staging)  # default QGIS styles in every GeoPackage written
         apply_csv_header(staging, config.project.csv_header)  # Chinese header rows if asked

@@ -318,8 +318,9 @@ def write_run_json(ctx: RunContext, command: list[str] | None = None) -> Path:
         "timings_s": {**ctx.timings_s, "load_layers": _load_seconds(ctx)},
         "memory_mb": {
             "budget": cfg.project.mem_limit_mb,
-            # ru_maxrss, the whole process's since it started, plus the peak of the county
-            # cover's helper process if one ran (an upper bound of the memory used at once)
+            # ru_maxrss, the whole process's since it started, or, where more, the peak of
+            # the county cover's helper process if one ran plus the process's peak by the
+            # time it ended (heap.peak_at_once_mb: an upper bound of the memory used at once)
             "process_peak_after_step": dict(ctx.peak_mb),
             "helper_process_peak": round(helper_peak_mb(), 1),  # 0 when none ran
         },

@@ -294,6 +294,7 @@ def test_a_helper_process_gives_the_same_cover_bit_for_bit(case, max_cells, monk
 
     monkeypatch.setattr(zx, "extract", extract_here)
     monkeypatch.setattr(heap, "_HELPER_PEAK_MB", [0.0])  # only this call's helper counts
+    monkeypatch.setattr(heap, "_AT_ONCE_MB", [0.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a helper that failed would warn: it must not
         shared = zone_cover(zones, g, helpers=1, **kw)
@@ -303,6 +304,9 @@ def test_a_helper_process_gives_the_same_cover_bit_for_bit(case, max_cells, monk
         assert np.array_equal(getattr(alone, name), getattr(shared, name)), name
         assert getattr(alone, name).dtype == getattr(shared, name).dtype, name
     assert heap.helper_peak_mb() > 0  # it ran, and said how much memory it took
+    # counted with this process's peak by the time it ended, no later one
+    at_once = heap.peak_at_once_mb(0.0) - heap.helper_peak_mb()
+    assert 0 < at_once <= heap.peak_resident_mb()
     if case == "voronoi":  # every cell of the frame covered once, in whole or in parts
         assert alone.full_cells.sum() + alone.coverage.sum() == pytest.approx(g.n_cells)
         # the helper's room is planned with an estimate of its pieces: never below them
