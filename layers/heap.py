@@ -190,9 +190,9 @@ def peak_at_once_mb(peak_mb: float) -> float:
 
     ``peak_mb`` is this process's peak (``ru_maxrss``) by now. Each helper counts with the
     process's peak by the time it ended (:func:`note_helper_peak`), not with a peak the
-    process reached after it: the 30 m demo's sinks step passed its helper's 194 MB while
-    the process held at most 636 MB, then reached 841 MB alone (s36), a sum of 1,035 MB that
-    was never held.
+    process reached after it: in the 30 m demo's sinks step (s36) the helper peaked at 173 MB
+    and ended while the process's peak was 680 MB; the process then reached 815 MB alone. At
+    most 853 MB were held at once, where the sum of the two peaks says 988.
 
     Examples
     --------
