@@ -341,6 +341,33 @@ def test_friction_in_strips_equals_block_means_by_hand(tmp_path, make_layers, mo
             assert f[i, j] == pytest.approx(full[3 * i : 3 * i + 3, 3 * j : 3 * j + 3].mean())
 
 
+def test_friction_strips_on_threads_equal_the_strips_one_at_a_time(
+    tmp_path, make_layers, monkeypatch
+):
+    from sxplan.layers.grid import GridSpec
+    from sxplan.layers.windows import use_scheduler
+    from sxplan.siting import economics
+    from sxplan.siting._context import LayerSet
+    from sxplan.siting.config import load_siting_config
+    from sxplan.siting.economics_roadside import EconomicsInputs
+
+    grid = GridSpec.from_bounds((0, 0, 4100, 3700), 100)  # 37 x 41 cells, 13 x 14 blocks
+    rng = np.random.default_rng(7)
+    slope = rng.uniform(0, 40, (37, 41)).astype("float32")
+    slope[5:9, 3:30] = np.nan  # missing cells: counted as flat
+    rasters = make_layers(tmp_path, grid, {"slope_pct": slope}, units={"slope_pct": "percent"})
+    cfg = load_siting_config({"economics": {"friction": {"least_cost_cell_m": 300}}})
+    inputs = EconomicsInputs(grid, LayerSet(grid, rasters, {}), cfg)
+    # two block rows a strip one at a time, one block row each on two threads (13 strips)
+    monkeypatch.setattr(economics, "FRICTION_STRIP_CELLS", 6 * 41)
+    got = {}
+    for sched in ("sync", "threads"):
+        with use_scheduler(sched):
+            got[sched] = economics._read_friction(inputs, cfg.economics)
+    assert got["sync"][1:] == got["threads"][1:] == (0.3, 3)
+    np.testing.assert_array_equal(got["sync"][0], got["threads"][0])  # bit for bit
+
+
 def test_friction_is_read_once_per_run_and_again_when_its_file_changes(tmp_path, make_layers):
     """Siting and roadside steps share one friction surface; a rewritten slope file is read
     anew (slope 10 % -> friction 1.2, then 20 % -> 1.4, by the default 0.02 per percent)."""
