@@ -187,18 +187,20 @@ def _read_friction(inputs, econ):
     lut = common_lookup(lc_layer.scheme) if lc_layer is not None and lc_layer.scheme else None
     if slope_layer is None and lut is None:
         return np.ones((hk, wk)), res * k / 1000.0, k
-    # read in strips of whole blocks, never the full-resolution grids at once; as many strips
-    # at a time as the scheduler computes tiles (Budget.workers: one under "sync"), each that
-    # much shorter (the same memory): the step's other work has ended by now, and one thread
-    # took 10.3 s at 30 m (the demo, s36)
+    # read in strips of whole blocks, never the full-resolution grids at once; the strips go
+    # through run_tiles, so as many at a time as the scheduler computes tiles (Budget.workers:
+    # one under "sync"), each that much shorter (the same memory): the step's other work has
+    # ended by now, and one thread took 10.3 s at 30 m (the demo, s36)
     from sxplan.layers.budget import Budget
+    from sxplan.layers.windows import Tile, run_tiles
 
-    n_at_once = Budget.workers()
-    strip = k * max(1, FRICTION_STRIP_CELLS // n_at_once // (k * w))
+    strip = k * max(1, FRICTION_STRIP_CELLS // Budget.workers() // (k * w))
+    windows = [Window(0, r0, w, min(strip, h - r0)) for r0 in range(0, h, strip)]
+    strips = [Tile(win, win, 0) for win in windows]
     f = np.empty((hk, wk))
 
-    def block_means(r0: int) -> tuple[int, np.ndarray]:
-        win = Window(0, r0, w, min(strip, h - r0))
+    def block_means(tile: Tile) -> np.ndarray:
+        win = tile.window
         slope = lc = None
         if slope_layer is not None:
             data, valid = slope_layer.read_valid(win)
@@ -212,18 +214,13 @@ def _read_friction(inputs, econ):
         pad = np.full((rows * k, wk * k), np.nan)  # block mean over k x k cells
         pad[: fs.shape[0], :w] = fs
         with np.errstate(invalid="ignore"):
-            return r0 // k, np.nanmean(pad.reshape(rows, k, wk, k), axis=(1, 3))
+            return np.nanmean(pad.reshape(rows, k, wk, k), axis=(1, 3))
 
-    starts = range(0, h, strip)
-    if n_at_once == 1:
-        for i, means in map(block_means, starts):
-            f[i : i + means.shape[0]] = means
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    def write(tile: Tile, means: np.ndarray) -> None:
+        i = tile.window.row_off // k
+        f[i : i + means.shape[0]] = means
 
-        with ThreadPoolExecutor(max_workers=n_at_once) as pool:
-            for i, means in pool.map(block_means, starts):
-                f[i : i + means.shape[0]] = means
+    run_tiles(strips, block_means, write)
     return f, res * k / 1000.0, k
 
 
