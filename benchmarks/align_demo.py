@@ -17,19 +17,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
 from pathlib import Path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def compare(a_path: Path, b_path: Path) -> dict:
@@ -63,10 +54,9 @@ def compare(a_path: Path, b_path: Path) -> dict:
 def main(argv=None) -> int:
     from sxplan.config import demo_config_path, load_config
     from sxplan.layers.align import align_raster
+    from sxplan.layers.atomic import file_sha256
     from sxplan.layers.budget import Budget
-    from sxplan.layers.grid import GridSpec
     from sxplan.layers.specs import RasterLayerSpec
-    from sxplan.layers.vector import load_vector
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--res", type=float, default=30.0, help="grid cell size in metres")
@@ -83,9 +73,8 @@ def main(argv=None) -> int:
     unknown = sorted(set(names) - set(rasters))
     if unknown:
         ap.error(f"--layers: {unknown} are not raster layers of the demo ({rasters})")
-    study = load_vector(cfg.layer(proj.study_area, "vector"), name=proj.study_area)
-    grid = GridSpec.from_geometry(study.union_all(), study.crs, args.res, crs=proj.crs,
-                                  margin_m=proj.margin_m)  # fmt: skip
+    cfg = cfg.model_copy(update={"project": proj.model_copy(update={"resolution_m": args.res})})
+    grid = cfg.analysis_grid()
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"res_m": args.res, "cells": grid.n_cells, "layers": {}}
     with Budget(args.mem_limit_mb).run_env():
@@ -94,7 +83,7 @@ def main(argv=None) -> int:
             t0, c0 = time.perf_counter(), time.process_time()
             align_raster(cfg.layers[name], grid, path, name=name, cog=True)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            fig = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "sha256": _sha256(path)}
+            fig = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "sha256": file_sha256(path)}
             if args.compare is not None:
                 fig.update(compare(path, args.compare / f"{name}.tif"))
             report["layers"][name] = fig

@@ -181,6 +181,21 @@ class ProjectConfig(StrictModel):
             )
         return spec
 
+    def analysis_grid(self, study=None):
+        """The run's grid: the study area at ``project.resolution_m`` in ``project.crs``.
+
+        ``study`` is the study-area layer when the caller has loaded it already (the
+        pre-flight checks its geometry first); otherwise it is loaded here.
+        """
+        from sxplan.layers import GridSpec, load_vector
+
+        proj = self.project
+        if study is None:
+            study = load_vector(self.layer(proj.study_area, "vector"), name=proj.study_area)
+        return GridSpec.from_geometry(
+            study.union_all(), study.crs, proj.resolution_m, crs=proj.crs, margin_m=proj.margin_m
+        )
+
 
 def demo_config_path() -> Path:
     """Path of the shipped Shanxi demo config (``sxplan/data/shanxi.yaml``)."""

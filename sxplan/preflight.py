@@ -245,7 +245,7 @@ def _check_weights(cfg) -> None:
 def _grid_and_study(cfg):
     import shapely
 
-    from sxplan.layers import GridSpec, load_vector
+    from sxplan.layers import load_vector
 
     from ._preflight_vector import check_geometry_validity
 
@@ -253,9 +253,7 @@ def _grid_and_study(cfg):
     spec = cfg.layer(proj.study_area, "vector")
     study = load_vector(spec, name=proj.study_area)
     check_geometry_validity(study, proj.study_area, spec.path)
-    grid = GridSpec.from_geometry(
-        study.union_all(), study.crs, proj.resolution_m, crs=proj.crs, margin_m=proj.margin_m
-    )
+    grid = cfg.analysis_grid(study)
     cells = grid.width * grid.height
     if cells > proj.max_cells:
         raise ConfigError(

@@ -83,7 +83,8 @@ class RunContext:
     timings_s : dict
         Seconds per step.
     peak_mb : dict
-        Peak resident set (MB) by the end of each step: the process's and any helper's.
+        Peak resident set (MB) by the end of each step: the process's, or with a county-cover
+        helper the bound of :func:`sxplan.layers.heap.peak_at_once_mb`.
     options : dict
         Step options from the command line (``techs``, ``roads_path``).
     bases : siting.bases.BasesTable or None
@@ -119,11 +120,7 @@ def run_layers(ctx: RunContext) -> LayerStack:
     ``siting:`` section), ``layers/grid.json`` and ``layers/provenance.csv``.
     """
     cfg, proj = ctx.config, ctx.config.project
-    study_spec = cfg.layer(proj.study_area, "vector")
-    study = load_vector(study_spec, name=proj.study_area)
-    grid = GridSpec.from_geometry(
-        study.union_all(), study.crs, proj.resolution_m, crs=proj.crs, margin_m=proj.margin_m
-    )
+    grid = cfg.analysis_grid()
     ctx.grid = grid
     folder = ctx.out / "layers"
     # the process's budget bounds the whole run: tiles get what the rest leaves (run_tiles)
