@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .heap import headroom_mb, note_helper_peak, peak_resident_mb, release_free_memory
+from .heap import headroom_mb, note_helper_peak, release_free_memory
 
 __all__: list[str] = []
 
@@ -191,7 +191,7 @@ def extract_with_helper(features, srs_wkt, grid, mine, theirs) -> list:
             try:
                 theirs_pieces, peak = pickle.load(proc.stdout)
                 if _ended(proc) == 0:
-                    note_helper_peak(peak, peak_resident_mb())  # with this process's, by now
+                    note_helper_peak(peak)  # with this process's peak by now
                     return pieces + theirs_pieces
                 why = f"it exited with code {proc.returncode}"
             except (OSError, EOFError, pickle.UnpicklingError) as exc:

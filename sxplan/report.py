@@ -232,8 +232,10 @@ def memory_lines(peak_mb: dict, budget_mb: float, helper_mb: float = 0.0) -> lis
     ...     print(line[:80])
     Peak memory (MB, by the end of each step): layers 300, siting 369 (budget 320)
     WARNING: the run's memory peaked at 369 MB, over its budget of 320 MB (project.m
-    >>> print(memory_lines({"sinks": 957.0}, 1024, 264.0)[0].split("; ")[1][:72])
-    an upper bound: the county cover's helper process is counted at its peak
+    >>> memory_lines({"sinks": 957.0}, 1024, 264.0)[0].split("; ")[1] == (
+    ...     "an upper bound: the county cover's helper process is counted at its peak (264 MB) "
+    ...     "beside this process's peak while it ran")
+    True
     """
     if not peak_mb:
         return []

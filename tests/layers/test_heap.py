@@ -198,11 +198,13 @@ def test_allowance_measured_from_what_the_heap_holds_in_use(monkeypatch):
     # call 3: 380 - 150 - 200 = 30 held <= 50: kept
     # call 4: 420 - 150 - 200 = 70 held > 50: trimmed (after: 340 - 150 = 190 beside)
     # call 5: 330, the lowest since: not measured; call 6: 335 < 330 + 6.25: not measured
-    # call 7: 350 - 180 = 170 < 190: what is beside shrank, measured again; no trim
-    # call 8: 420 - 180 - 170 = 70 > 50: trimmed
+    # call 7: 340 >= 330 + 6.25 (growth counts from the lowest, 330, not from 340): measured;
+    #   340 - 175 = 165 < 190: what is beside shrank, measured again; no trim
+    # call 8: 420 - 180 - 165 = 75 > 50: trimmed (counted from 340, call 7 would not be
+    #   measured and call 8 would find 420 - 180 - 190 = 50 held: no trim)
     readings = iter(
         [(400, 100), (300, 100), (303, 100), (380, 150), (420, 150), (340, 150), (330, 150),
-         (335, 120), (350, 180), (420, 180), (380, 180)]
+         (335, 120), (340, 175), (420, 180), (380, 180)]
     )  # fmt: skip
     now = [None]
     measured = []
