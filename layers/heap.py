@@ -67,7 +67,9 @@ _BESIDE_MB: float | None = None
 # docstring: the heap is measured again once the set has grown RECHECK_SHARE of the
 # allowance above it; 5.1 s of the 30 m demo's siting step went to those readings, s36).
 _CHECKED_MB: float | None = None
-#: Share of the allowance the resident set grows by before the heap is measured again.
+#: Share of the allowance the resident set grows by before the heap is measured again (an
+#: eighth, as REGROW_SHARE: chosen, not tuned; at 1,024 MB it cut the 30 m benchmark's
+#: readings from 3,151-3,192 to 485-507 with the same peaks, s36).
 RECHECK_SHARE = 0.125
 # One thread measures and trims at a time; the others go on (their tile is not held up).
 _TRIM_LOCK = threading.Lock()
