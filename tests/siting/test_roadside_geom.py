@@ -121,6 +121,58 @@ def test_sample_bilinear_exact_on_a_plane_and_blocks_agree(tmp_path, rng):
     assert np.isnan(sample_layer(layer, [-10.0, 6000.0], [100.0, 100.0])).all()
 
 
+def _bilinear_whole(a, rowf, colf):
+    """Reference: bilinear on the whole array (NaN = nodata), clamped at the grid edge."""
+    h, w = a.shape
+    out = np.full(rowf.size, np.nan)
+    for k, (rf, cf) in enumerate(zip(rowf, colf, strict=True)):
+        if not (0 <= rf < h and 0 <= cf < w):
+            continue
+        nearest = a[int(math.floor(rf)), int(math.floor(cf))]
+        fr, fc = rf - 0.5, cf - 0.5
+        i0 = min(max(math.floor(fr), 0), h - 1)
+        j0 = min(max(math.floor(fc), 0), w - 1)
+        i1, j1 = min(i0 + 1, h - 1), min(j0 + 1, w - 1)
+        wr, wc = min(max(fr - i0, 0.0), 1.0), min(max(fc - j0, 0.0), 1.0)
+        v = (
+            a[i0, j0] * (1 - wr) * (1 - wc)
+            + a[i0, j1] * (1 - wr) * wc
+            + a[i1, j0] * wr * (1 - wc)
+            + a[i1, j1] * wr * wc
+        )
+        out[k] = v if np.isfinite(v) else nearest
+    return out
+
+
+def test_sample_reads_only_the_cells_it_needs_and_gives_the_whole_array_values(tmp_path, rng):
+    """Windows of just the cells the points use give, bit for bit, bilinear on the whole array.
+
+    Points on cell centres and edges, on the grid's edges (clamped), next to nodata, and on
+    block boundaries, for blocks of 1, 3, 7 and 512 cells (one window for all).
+    """
+    h, w, res = 23, 31, 100.0
+    a = rng.normal(50.0, 10.0, (h, w)).astype("float32")
+    a[5, 7] = a[0, 0] = a[22, 30] = a[12, 3] = -9999.0
+    layer = _layer(tmp_path, a, nodata=-9999.0, res=res)
+    ref = np.where(a == -9999.0, np.nan, a.astype("float64"))
+    edges = np.r_[0.0, 0.25, 0.5, 0.75, 1.0, 2.5, 3.0, 6.0, 7.0, 7.5, 21.0, 22.5, 22.99]
+    rowf = np.r_[np.repeat(edges, edges.size), rng.uniform(0, h, 400)]
+    colf = np.r_[np.tile(edges * w / h, edges.size), rng.uniform(0, w, 400)]
+    x, y = colf * res, h * res - rowf * res
+    # the same coordinates as sample_layer forms them from x, y
+    colf, rowf = x / res, (y - h * res) / -res
+    want = _bilinear_whole(ref, rowf, colf)
+    for block in (1, 3, 7, 512):
+        got = sample_layer(layer, x, y, block=block)
+        np.testing.assert_array_equal(got, want, err_msg=f"block {block}")
+    codes = np.where(a == -9999.0, 255, np.abs(a).astype("uint8") % 200).astype("uint8")
+    cat = _layer(tmp_path, codes, kind="categorical", nodata=255, res=res)
+    near = codes[np.floor(rowf).astype(int), np.floor(colf).astype(int)].astype("float64")
+    near[near == 255] = np.nan
+    for block in (1, 7, 512):
+        np.testing.assert_array_equal(sample_layer(cat, x, y, block=block), near)
+
+
 def test_sample_nearest_categorical_and_nodata(tmp_path):
     codes = np.arange(12, dtype="uint8").reshape(3, 4)
     codes[1, 1] = 255
