@@ -79,7 +79,7 @@ def sample_layer(layer, x, y, *, method: str | None = None, block: int = 512) ->
     keys = key[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     with keep_datasets_open():  # a file block that two windows share is decoded once
-        for s0, s1 in zip(starts, np.r_[starts[1:], keys.size]):
+        for s0, s1 in zip(starts, np.r_[starts[1:], keys.size], strict=True):
             if keys[s0] < 0:
                 continue
             sel = order[s0:s1]
