@@ -129,15 +129,23 @@ def search_inputs(grid, rasters, vectors, counties, siting_cfg, cfg, budget, til
     z = np.zeros(sgrid.shape, dtype="float64")
     count = np.zeros(sgrid.shape, dtype="int64")
     excluded = np.ones(sgrid.shape, dtype=bool)
-    tiles = _excluded_tiles(*layers, k, tile_size)
-    for w, code in tiles:
-        zt, vt = dem.read_valid(w)
-        r0, c0 = int(w.row_off) // k, int(w.col_off) // k
-        h, wd = math.ceil(int(w.height) / k), math.ceil(int(w.width) / k)
+    tiles, excluded_of = _exclusion_tiles(*layers, k, tile_size)
+
+    def compute(tile):
+        code = excluded_of(tile)
+        zt, vt = dem.read_valid(tile.window)
         s, n = _block_sums(np.where(vt, zt, 0).astype("float64"), vt, k)
+        return s, n, _block_any(code, k)
+
+    def write(tile, reduced):
+        s, n, ex = reduced
+        r0, c0 = int(tile.window.row_off) // k, int(tile.window.col_off) // k
+        h, wd = s.shape
         z[r0 : r0 + h, c0 : c0 + wd] = s
         count[r0 : r0 + h, c0 : c0 + wd] = n
-        excluded[r0 : r0 + h, c0 : c0 + wd] = _block_any(code, k)
+        excluded[r0 : r0 + h, c0 : c0 + wd] = ex
+
+    _run(tiles, compute, write)
     valid = count > 0
     np.divide(z, count, out=z, where=valid)
     return sgrid, z, valid, excluded
@@ -168,20 +176,44 @@ def _block_any(mask: np.ndarray, k: int) -> np.ndarray:
 
 
 def _excluded(grid, rasters, vectors, counties, siting_cfg, budget, tile_size=None):
-    """The project grid's excluded cells, whole (``k = 1``; see :func:`_excluded_tiles`)."""
+    """The project grid's excluded cells, whole (``k = 1``; see :func:`_exclusion_tiles`)."""
     out = np.ones(grid.shape, dtype=bool)
-    tiles = _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, 1, tile_size)
-    for w, code in tiles:
+    tiles, excluded_of = _exclusion_tiles(
+        grid, rasters, vectors, counties, siting_cfg, budget, 1, tile_size
+    )
+
+    def write(tile, code):
+        w = tile.window
         r0, c0 = int(w.row_off), int(w.col_off)
         out[r0 : r0 + int(w.height), c0 : c0 + int(w.width)] = code
+
+    _run(tiles, excluded_of, write)
     return out
 
 
-def _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, tile_size=None):
-    """``(window, excluded)`` per tile: a ``pumped_storage`` rule applies or outside the counties.
+def _run(tiles, compute, write) -> None:
+    """The tiles on the run's scheduler (two at a time on threads), inputs kept open.
+
+    The tiles' windows do not follow the files' blocks, so a block on a tile's edge is read by
+    two tiles: kept open, its decoded copy serves both (:func:`keep_datasets_open`). Each tile
+    is computed whole and written in tile order, so the values do not depend on the scheduler
+    (30 m demo's search inputs, 2026-12-03: 7.0 s on one thread, see ``benchmarks/README.md``
+    s37).
+    """
+    from sxplan.layers.open_datasets import keep_datasets_open
+    from sxplan.layers.windows import run_tiles
+
+    with keep_datasets_open():
+        run_tiles(tiles, compute, write)
+
+
+def _exclusion_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, tile_size=None):
+    """The tiles, and a function giving a tile's excluded cells (``pumped_storage`` rules apply,
+    or outside the counties).
 
     Tiles are whole multiples of ``k`` cells (but at the grid's edge), so blocks never straddle
-    two tiles. ``tile_size`` forces a tile side (tests).
+    two tiles; they share the budget's tile share with the others computed at once
+    (:meth:`~sxplan.layers.budget.Budget.workers`). ``tile_size`` forces a tile side (tests).
     """
     import shapely
 
@@ -207,9 +239,13 @@ def _excluded_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, t
     per_cell = 48 + 8 * len(layers.rasters) + (24 if k > 1 else 0)
     plan = {"budget": Budget.of(budget).run_tiles(), "bytes_per_cell": per_cell}
     plan["halo"] = compiled.halo
+    plan["n_workers"] = Budget.workers()
     if k > 1:
         side = tile_size or int(plan_tiles(grid, **plan)[0].window.width)
         tile_size = max(k, side // k * k)
-    for tile in plan_tiles(grid, **plan, tile_size=tile_size):
+
+    def excluded_of(tile) -> np.ndarray:
         study = study_area_tile(geoms, tree, grid, tile.window) > 0
-        yield tile.window, compiled.evaluate(TileContext(layers, tile), study).code != 0
+        return compiled.evaluate(TileContext(layers, tile), study).code != 0
+
+    return plan_tiles(grid, **plan, tile_size=tile_size), excluded_of
