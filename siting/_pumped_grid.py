@@ -210,8 +210,9 @@ def _run(tiles, compute, write) -> None:
 def _exclusion_tiles(grid, rasters, vectors, counties, siting_cfg, budget, k=1, tile_size=None):
     """The tiles, and a function giving a tile's excluded cells.
 
-    A cell is excluded where a ``pumped_storage`` rule applies, or outside the counties. Tiles are whole multiples of ``k`` cells (but at the grid's edge), so blocks never straddle
-    two tiles; they share the budget's tile share with the others computed at once
+    A cell is excluded where a ``pumped_storage`` rule applies, or outside the counties. Tiles
+    are whole multiples of ``k`` cells (but at the grid's edge), so blocks never straddle two
+    tiles; they share the budget's tile share with the others computed at once
     (:meth:`~sxplan.layers.budget.Budget.workers`). ``tile_size`` forces a tile side (tests).
     """
     import shapely
