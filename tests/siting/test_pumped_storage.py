@@ -211,6 +211,16 @@ def test_search_grid_averages_blocks_and_excludes_any(tmp_path, make_layers, cou
     tiled = search_inputs(*case, cfg, 256, tile_size=3)
     for a, b in zip((z, valid, excluded), tiled[1:], strict=True):
         assert np.array_equal(a, b)
+    # the same windows two at a time on threads (their writes in tile order): the same arrays
+    from sxplan.layers.windows import use_scheduler
+    from sxplan.siting._pumped_grid import _excluded
+
+    with use_scheduler("threads"):
+        threaded = search_inputs(*case, cfg, 256, tile_size=3)
+        cells = _excluded(*case, 256, tile_size=3)
+    for a, b in zip((z, valid, excluded), threaded[1:], strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(cells, _excluded(*case, 256))
 
 
 def test_search_over_the_budget_is_refused_with_a_resolution_that_fits():
