@@ -223,7 +223,7 @@ def _read_friction(inputs, econ):
 
     # the strips (k rows each) do not follow the files' 256-row blocks, so a block row is read
     # by two or three strips: kept open, the files' decoded blocks serve them all (30 m demo's
-    # layers: 7.0-9.0 -> 4.1-4.5 s, CPU 12.7-13.1 -> 7.9-8.2 s, the same array; s37)
+    # layers: 7.0-9.0 -> 4.1-5.1 s, CPU 12.7-13.1 -> 7.9-9.3 s, the same array; s37)
     with keep_datasets_open():
         run_tiles(strips, block_means, write)
     return f, res * k / 1000.0, k
