@@ -47,7 +47,13 @@ def context(run: Path, out: Path):
     from sxplan.run import RunContext
 
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
-    res = float(record["config"]["project"]["resolution_m"])
+    config = record.get("config") or {}
+    if Path(str(config.get("path"))).resolve() != demo_config_path().resolve():
+        raise SystemExit(
+            f"--run {run}: run.json names the config {config.get('path')!r}, not the demo's "
+            f"({demo_config_path()}); this script re-runs steps of `sxplan demo` runs only"
+        )
+    res = float(config["project"]["resolution_m"])
     cfg = load_config(demo_config_path())
     cfg = cfg.model_copy(update={"project": cfg.project.model_copy(update={"resolution_m": res})})
     grid = cfg.analysis_grid()

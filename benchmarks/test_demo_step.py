@@ -51,3 +51,16 @@ def test_an_existing_out_folder_is_refused(demo_run, tmp_path):
     with pytest.raises(SystemExit) as err:
         demo_step.main(["--run", str(demo_run), "--step", "sinks", "--out", str(tmp_path)])
     assert err.value.code == 2
+
+
+def test_a_run_of_another_config_is_refused(demo_run, tmp_path):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(demo_run / "layers", other / "layers")
+    record = json.loads((demo_run / "run.json").read_text(encoding="utf-8"))
+    record["config"]["path"] = str(tmp_path / "project.yaml")
+    (other / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(SystemExit, match="not the demo's"):
+        demo_step.main(["--run", str(other), "--step", "sinks", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
