@@ -33,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-__all__ = ["SITE_ALTITUDE_M", "clear_caches", "optimal_tilt_deg", "poa_ratio"]
+__all__ = ["SITE_ALTITUDE_M", "clear_caches", "optimal_tilt_deg", "poa_ratio", "weather_keys"]
 
 #: Altitude used for the clear-sky shape (Shanxi's mean elevation is about 1,000 m).
 SITE_ALTITUDE_M = 1000.0
@@ -207,6 +207,24 @@ def _ratio_cached(lat, lon, ghi_kwh, tilt, azimuth, horizon, albedo, model) -> f
 
 def _round(v, step):
     return np.round(np.asarray(v, dtype="float64") / step) * step
+
+
+def weather_keys(lat, lon, ghi_kwh_m2_yr) -> np.ndarray:
+    """The synthetic weather :func:`poa_ratio` uses at each point: rows ``(lat, lon, ghi)``.
+
+    Rounded as :func:`poa_ratio` rounds them (0.5 degree, 1 degree, 50 kWh/m2/yr); NaN where an
+    input is not finite. Points with equal rows share one weather, so callers can compute their
+    ratios together while it is cached.
+
+    Examples
+    --------
+    >>> weather_keys([37.8, 37.6], [112.4, 112.6], [1460.0, 1440.0]).tolist()
+    [[38.0, 112.0, 1450.0], [37.5, 113.0, 1450.0]]
+    """
+    rows = np.broadcast_arrays(
+        _round(lat, _LAT_STEP), _round(lon, _LON_STEP), _round(ghi_kwh_m2_yr, _GHI_STEP)
+    )
+    return np.column_stack([np.ravel(a) for a in rows])
 
 
 def poa_ratio(
