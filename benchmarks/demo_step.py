@@ -43,6 +43,7 @@ def context(run: Path, out: Path):
     from sxplan.layers.io import AlignedLayer
     from sxplan.layers.specs import RasterLayerSpec
     from sxplan.layers.stack import LayerStack
+    from sxplan.layers.terrain import SLOPE_ASPECT_UNITS
     from sxplan.layers.vector import load_vector
     from sxplan.run import RunContext
 
@@ -66,11 +67,7 @@ def context(run: Path, out: Path):
             )
         else:
             stack.vectors[name] = load_vector(spec, grid, name=name)
-    for name, units in (
-        ("slope_pct", "percent"),
-        ("slope_deg", "degree"),
-        ("aspect_deg", "degree"),
-    ):
+    for name, units in SLOPE_ASPECT_UNITS.items():  # the layers step derives them from the DEM
         stack.rasters[name] = AlignedLayer.open(
             folder / f"{name}.tif", name, "continuous", units, grid
         )

@@ -32,6 +32,7 @@ from .io import AlignedLayer, RasterTileWriter
 from .windows import plan_tiles, run_tiles
 
 __all__ = [
+    "SLOPE_ASPECT_UNITS",
     "DerivedSlopeLayer",
     "grid_north_offset_deg",
     "horn_gradient",
@@ -277,6 +278,10 @@ def steeper_than(
         return (gx * gx + gy * gy) > np.float32((limit_pct / 100.0) ** 2)
 
 
+#: The rasters :func:`slope_aspect` writes (``<name>.tif``) and their units.
+SLOPE_ASPECT_UNITS = {"slope_deg": "degree", "slope_pct": "percent", "aspect_deg": "degree"}
+
+
 def slope_aspect(
     dem: AlignedLayer,
     out_dir: str | Path,
@@ -323,7 +328,7 @@ def slope_aspect(
         tile_size=tile_size,
         n_workers=Budget.workers(scheduler),
     )
-    names = {"slope_deg": "degree", "slope_pct": "percent", "aspect_deg": "degree"}
+    names = SLOPE_ASPECT_UNITS
 
     def compute(tile):
         values, valid = dem.read_valid(tile.outer)
