@@ -12,7 +12,7 @@ the interpolation weights are the same floats).
 On the 30 m demo's roadside step (65,050 stations, six calls: DEM three times, land cover, GHI,
 PV yield; 2026-12-03) sampling took 9.6-9.9 s reading whole blocks with a halo, each read
 opening its file (a closed dataset drops its cached blocks); 4.7 s reading only the cells
-needed; 1.4 s with the dataset kept open as well (``benchmarks/README.md``, s37).
+needed; 1.4-1.8 s with the dataset kept open as well (``benchmarks/README.md``, s37).
 
 Inputs: an aligned layer (anything with ``.grid``, ``.read(window)`` returning a masked array,
 and ``.kind``), point coordinates in the grid CRS. Outputs: float arrays, NaN where the point is
