@@ -140,6 +140,48 @@ def _main_rule(excluded: np.ndarray, cols: list[str]) -> np.ndarray:
     return names[idx]
 
 
+def strip_ratios(lat, lon, ghi, tilt, az, hz, ref_orient=None, **kw):
+    """Each strip's plane-of-array ratios: ``(ratio, open, reference, best tilt, best)``.
+
+    ``ratio`` with the strip's horizon ``hz``, ``open`` without it, ``reference`` for the
+    ``(tilt, azimuth)`` of ``ref_orient`` (NaN when None), and the best tilt and its ratio for
+    a south-facing panel at the strip's location (0.5 degree) and GHI (25 kWh/m2/yr;
+    :func:`optimal_tilt_deg`). ``kw``: ``albedo``, ``model``. NaN where an input is not finite.
+
+    Every ratio is computed weather by weather (the synthetic year a location and GHI give,
+    :func:`weather_keys`; 32 are kept): asked kind by kind, each weather was built up to four
+    times (30 m demo: 263 builds of 116 weathers, now 116; 1 km: 246 of 117; 20-30 ms each;
+    s37). The ratios are the numbers :func:`poa_ratio` gives for each kind called on all strips.
+    """
+    n = len(lat)
+    keys = pd.DataFrame(
+        {
+            "lat": np.round(lat / 0.5) * 0.5,
+            "lon": np.round(lon / 0.5) * 0.5,
+            "ghi": np.round(ghi / 25.0) * 25.0,
+        }
+    )
+    optimal = dict(keys.groupby(["lat", "lon", "ghi"]).indices)
+    okeys = list(optimal)
+    ratio, ratio_open, ref, best_tilt, best = (np.full(n, np.nan) for _ in range(5))
+    strip_w = weather_keys(lat, lon, ghi)
+    opt_w = weather_keys(*(np.array([k[i] for k in okeys], dtype="float64") for i in range(3)))
+    for w in np.unique(np.concatenate([strip_w, opt_w]), axis=0):
+        if not np.all(np.isfinite(w)):
+            continue
+        sel = np.flatnonzero((strip_w == w).all(axis=1))
+        if sel.size:
+            args = (lat[sel], lon[sel], ghi[sel])
+            ratio[sel] = poa_ratio(*args, tilt[sel], az[sel], hz[sel], **kw)
+            ratio_open[sel] = poa_ratio(*args, tilt[sel], az[sel], 0.0, **kw)
+            if ref_orient is not None:
+                ref[sel] = poa_ratio(*args, *ref_orient, 0.0, **kw)
+        for j in np.flatnonzero((opt_w == w).all(axis=1)):
+            idx = optimal[okeys[j]]
+            best_tilt[idx], best[idx] = optimal_tilt_deg(*okeys[j], **kw)
+    return ratio, ratio_open, ref, best_tilt, best
+
+
 def resource_energy(strips: pd.DataFrame, stations, rasters, vectors, cfg) -> pd.DataFrame:
     """Add GHI, POA ratios, specific yield, energy, shading/orientation factors, grid distance."""
     n = len(strips)
@@ -151,46 +193,21 @@ def resource_energy(strips: pd.DataFrame, stations, rasters, vectors, cfg) -> pd
     az = strips["panel_azimuth_deg"].to_numpy()
     hz = np.nan_to_num(strips["horizon_deg"].to_numpy(), nan=0.0)
     kw = {"albedo": cfg.albedo, "model": cfg.transposition}
-    keys = pd.DataFrame(
-        {
-            "lat": np.round(lat / 0.5) * 0.5,
-            "lon": np.round(lon / 0.5) * 0.5,
-            "ghi": np.round(ghi / 25.0) * 25.0,
-        }
-    )
-    optimal = {k: idx for k, idx in keys.groupby(["lat", "lon", "ghi"]).indices.items()}
-    okeys = list(optimal)
     yl = cfg.pv_yield_layer
     has_yield = yl is not None and yl in rasters
     ref_tilt = cfg.pv_yield_reference_tilt_deg
-    # every ratio is computed weather by weather (the synthetic year a location and GHI give;
-    # 32 are kept): in the order of the kinds (strip ratios, open-horizon ratios, optimal tilts,
-    # reference ratios) each weather was built up to four times. 30 m demo: 263 builds of 116
-    # weathers, now 116; 1 km: 246 of 117 (20-30 ms each; s37). The ratios are the same.
-    ratio, ratio_open, ref = (np.full(n, np.nan) for _ in range(3))
-    best = np.full(n, np.nan)
-    best_tilt = np.full(n, np.nan)
-    strip_w = weather_keys(lat, lon, ghi)
-    opt_w = weather_keys(*(np.array([k[i] for k in okeys], dtype="float64") for i in range(3)))
-    for w in np.unique(np.concatenate([strip_w, opt_w]), axis=0):
-        if not np.all(np.isfinite(w)):
-            continue
-        sel = np.flatnonzero((strip_w == w).all(axis=1))
-        if sel.size:
-            args = (lat[sel], lon[sel], ghi[sel])
-            ratio[sel] = poa_ratio(*args, tilt[sel], az[sel], hz[sel], **kw)
-            ratio_open[sel] = poa_ratio(*args, tilt[sel], az[sel], 0.0, **kw)
-            if has_yield and ref_tilt is not None:
-                ref[sel] = poa_ratio(*args, ref_tilt, cfg.pv_yield_reference_azimuth_deg, 0.0, **kw)
-        for j in np.flatnonzero((opt_w == w).all(axis=1)):
-            idx = optimal[okeys[j]]
-            best_tilt[idx], best[idx] = optimal_tilt_deg(*okeys[j], **kw)
+    ref_orient = None
+    if has_yield and ref_tilt is not None:
+        ref_orient = (ref_tilt, cfg.pv_yield_reference_azimuth_deg)
+    ratio, ratio_open, ref, best_tilt, best = strip_ratios(
+        lat, lon, ghi, tilt, az, hz, ref_orient, **kw
+    )
     strips["poa_ratio"] = ratio
     strips["poa_ratio_optimal"] = best
     strips["optimal_tilt_deg"] = best_tilt
     if has_yield:
         pv_yield = group_mean(sample_layer(rasters[yl], mx, my), strip_of, n)
-        if ref_tilt is None:
+        if ref_orient is None:
             ref = best
         strips["yield_correction"] = ratio / ref
         strips["specific_yield_kwh_per_kwp"] = pv_yield * ratio / ref
