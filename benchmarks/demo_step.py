@@ -35,6 +35,10 @@ STEPS = ("roadside_pv", "pumped_storage", "sinks")
 _FOLDER = {"roadside_pv": "siting", "pumped_storage": "siting", "sinks": "sinks"}
 
 
+class NotADemoRun(ValueError):
+    """The run folder's ``run.json`` names another config than the demo's."""
+
+
 def context(run: Path, out: Path):
     """A :class:`sxplan.run.RunContext` on the run's grid, layers and counties, into ``out``."""
     from sxplan._run_helpers import load_run_bases
@@ -50,7 +54,7 @@ def context(run: Path, out: Path):
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     config = record.get("config") or {}
     if Path(str(config.get("path"))).resolve() != demo_config_path().resolve():
-        raise SystemExit(
+        raise NotADemoRun(
             f"--run {run}: run.json names the config {config.get('path')!r}, not the demo's "
             f"({demo_config_path()}); this script re-runs steps of `sxplan demo` runs only"
         )
@@ -100,7 +104,10 @@ def main(argv=None) -> int:
     if not (args.run / "run.json").is_file():
         ap.error(f"--run {args.run}: no run.json; give the folder of a finished sxplan demo")
 
-    ctx = context(args.run, args.out)
+    try:
+        ctx = context(args.run, args.out)
+    except NotADemoRun as exc:
+        ap.error(str(exc))  # exit code 2, nothing written
     (args.out / _FOLDER[args.step]).mkdir(parents=True)
     step = {
         "roadside_pv": run_roadside_step,

@@ -53,7 +53,7 @@ def test_an_existing_out_folder_is_refused(demo_run, tmp_path):
     assert err.value.code == 2
 
 
-def test_a_run_of_another_config_is_refused(demo_run, tmp_path):
+def test_a_run_of_another_config_is_refused(demo_run, tmp_path, capsys):
     import shutil
 
     other = tmp_path / "other"
@@ -61,6 +61,7 @@ def test_a_run_of_another_config_is_refused(demo_run, tmp_path):
     record = json.loads((demo_run / "run.json").read_text(encoding="utf-8"))
     record["config"]["path"] = str(tmp_path / "project.yaml")
     (other / "run.json").write_text(json.dumps(record), encoding="utf-8")
-    with pytest.raises(SystemExit, match="not the demo's"):
+    with pytest.raises(SystemExit) as err:
         demo_step.main(["--run", str(other), "--step", "sinks", "--out", str(tmp_path / "o")])
+    assert err.value.code == 2 and "not the demo's" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
