@@ -94,20 +94,30 @@ def distance_array(features: np.ndarray, res_m: float, max_distance_m: float) ->
 
 
 def _free_metres(
-    free: np.ndarray, res_m: float, max_distance_m: float, keep: tuple[slice, slice]
+    free: np.ndarray,
+    res_m: float,
+    max_distance_m: float,
+    keep: tuple[slice, slice],
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Capped metres from each ``keep`` cell to the nearest cell where ``free`` is False.
 
     ``free`` is True off the features: the array the distance transform measures from, so a
     tile makes it once from what it read and holds no second copy. The transform needs the
     whole array; the metres (a float64 square root per cell) are formed only where they are
-    kept, so a block read with a wide halo pays for its core.
+    kept, so a block read with a wide halo pays for its core. They are written into ``out``
+    (float32, the ``keep`` cells' shape; a new array if None), so a caller's result holds no
+    second copy of a tile's core.
     """
     shape = tuple(len(range(*k.indices(n))) for k, n in zip(keep, free.shape, strict=True))
+    if out is None:
+        out = np.empty(shape, dtype="float32")
     if free.all():
-        return np.full(shape, max_distance_m, dtype="float32")
+        out.fill(max_distance_m)
+        return out
     if not free.any():
-        return np.zeros(shape, dtype="float32")
+        out.fill(0.0)
+        return out
     import edt
 
     # Squared distances in cells from the edt package (Felzenszwalb-Huttenlocher, float32):
@@ -119,7 +129,6 @@ def _free_metres(
     # GIL (so it uses two threads of its own), but takes about a ninth of SciPy's time.
     d2 = edt.edtsq(free, black_border=False, parallel=2)[keep]
     h, w = d2.shape
-    out = np.empty((h, w), dtype="float32")
     step = max(1, (1 << 18) // max(1, w))
     scale = float(res_m) * float(res_m)
     for r0 in range(0, h, step):
@@ -238,9 +247,9 @@ def _blockwise(
     inner: tuple[slice, slice],
     reach: int,
     empty,
-    block: Callable[[np.ndarray, tuple[slice, slice]], np.ndarray],
+    block: Callable[[np.ndarray, tuple[slice, slice], np.ndarray], object],
 ) -> np.ndarray:
-    """``block(free, keep)`` for the ``inner`` cells of ``free``, by blocks or at once.
+    """``block(free, keep, dst)`` for the ``inner`` cells of ``free``, by blocks or at once.
 
     ``free`` is True off the features. A block reads the cells within ``reach`` cells of it;
     blocks with no feature in reach are filled with ``empty`` (a NumPy scalar, which also sets
@@ -248,13 +257,14 @@ def _blockwise(
     cells, or about 8 x ``reach`` for long reaches. Where features are spread over most
     blocks, the blocks and their overlapping margins would hold more cells than ``free``
     itself; then ``free`` is transformed at once (the same values: a cell's answer depends
-    only on the features within ``reach`` of it, which both hold).
+    only on the features within ``reach`` of it, which both hold). ``block`` writes the
+    ``keep`` cells' answers into ``dst``, a view of the result, so no block's answer is held
+    twice.
     """
     r0, c0 = inner[0].start, inner[1].start
     h, w = inner[0].stop - r0, inner[1].stop - c0
-    out = np.full((h, w), empty)
     if free.all():
-        return out
+        return np.full((h, w), empty)
     # Each block's transform covers the block plus ``reach`` cells around it; blocks of at
     # least 8 x reach keep that overhead under about 1.6x for long reaches (a 30 km cap at
     # 30 m reaches 1,000 cells), while 256-cell blocks let short reaches skip empty land.
@@ -273,11 +283,15 @@ def _blockwise(
     if sum(sub.size for *_, sub, _ in todo) >= free.size:
         # built-up land at 30 m: features in 34 of 36 blocks, 1.28x the cells as blocks;
         # a 2,884-cell tile took 173 ms by blocks and 112 ms at once (s27)
-        out[...] = block(free, inner)
+        # every cell is written: the result is not filled first (a 30 m distance tile's
+        # core is 26 MB, the edt's squared distances over its halo 83 MB beside it)
+        out = np.empty((h, w), dtype=np.asarray(empty).dtype)
+        block(free, inner, out)
         return out
+    out = np.full((h, w), empty)
     for br, bc, sub, keep in todo:
         h_, w_ = (k.stop - k.start for k in keep)
-        out[br : br + h_, bc : bc + w_] = block(sub, keep)
+        block(sub, keep, out[br : br + h_, bc : bc + w_])
     return out
 
 
@@ -286,8 +300,8 @@ def _blockwise_edt(
 ) -> np.ndarray:
     """Capped distances (float32 metres) for the ``inner`` cells of ``free``, by blocks."""
 
-    def block(sub, keep):
-        return _free_metres(sub, res_m, cap_m, keep)
+    def block(sub, keep, dst):
+        _free_metres(sub, res_m, cap_m, keep, out=dst)
 
     return _blockwise(free, inner, reach, np.float32(cap_m), block)
 
@@ -340,12 +354,13 @@ def _blockwise_within(
     if float(k32) > k:
         k32 = np.nextafter(k32, np.float32(-np.inf))
 
-    def block(sub, keep):
+    def block(sub, keep, dst):
         if not sub.any():
-            return np.full(sub[keep].shape, k >= 0)
+            dst.fill(k >= 0)
+            return
         # squared distances in cells, whole numbers in float32 (see _free_metres)
         d2 = edt.edtsq(sub, black_border=False, parallel=2)[keep]
-        return d2 <= k32
+        np.less_equal(d2, k32, out=dst)
 
     return _blockwise(free, inner, reach, np.bool_(np.float32(cap) <= limit), block)
 
