@@ -38,13 +38,15 @@ __all__ = [
     "average_overviews", "nearest_overviews", "overview_sizes", "overview_vrt",
 ]  # fmt: skip
 
-# columns of full-resolution cells read at once (a multiple of the largest factor is used).
-# One 30 m Shanxi float32 copy to COG (10,973 columns, 2026-12-02, 2 cores): 16,384 columns
-# (a strip padded to 16,384) 78-79 MB / 7.6 CPU-s, 8,192 64 MB / 7.7, 4,096 56 MB / 7.0-7.2,
-# 2,048 51 MB / 7.0-7.4 (``benchmarks/README.md``, "COG copies"). Level files are still
-# written in whole rows of blocks, whatever this is.
+# columns of full-resolution cells read at once by nearest_overviews. One 30 m Shanxi float32
+# copy to COG (10,973 columns, 2026-12-02, 2 cores), when the average levels read such strips
+# too: 16,384 columns 78-79 MB / 7.6 CPU-s, 8,192 64 MB / 7.7, 4,096 56 MB / 7.0-7.2, 2,048
+# 51 MB / 7.0-7.4 (``benchmarks/README.md``, "COG copies").
 _BLOCK_COLS = 4096
-# block side of the level files (written in whole rows of these blocks)
+# side of the square windows average_overviews reads (full-resolution cells; a power of two,
+# twice the level block: level 1 then gets whole blocks from every window)
+_WINDOW = 512
+# block side of the level files (each block written whole, once)
 _LEVEL_BLOCK = 256
 # full-resolution rows read at once by nearest_overviews (columns: _BLOCK_COLS)
 _NEAREST_ROWS = 256
@@ -117,16 +119,36 @@ def _means_into(dst: np.ndarray, s: np.ndarray, n: np.ndarray, nodata) -> None:
         np.copyto(dst, dst.dtype.type(nodata), where=n == 0)
 
 
+def _morton(n: int) -> list[tuple[int, int]]:
+    """The cells of an ``n x n`` square (``n`` a power of two) in Z order.
+
+    Every aligned square of a power-of-two side inside it comes as one run of consecutive cells.
+
+    Examples
+    --------
+    >>> _morton(2)
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    >>> _morton(4)[:8]
+    [(0, 0), (0, 1), (1, 0), (1, 1), (0, 2), (0, 3), (1, 2), (1, 3)]
+    """
+    cells = []
+    for z in range(n * n):
+        i = j = 0
+        for b in range(max(1, n.bit_length())):
+            j |= ((z >> (2 * b)) & 1) << b
+            i |= ((z >> (2 * b + 1)) & 1) << b
+        cells.append((i, j))
+    return cells
+
+
 def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     """Write the average overview levels of a single-band float raster, one file per level.
 
     Parameters
     ----------
     src_path : str or pathlib.Path
-        A float32 or float64 GeoTIFF (read in windows of 256 rows, or one top-level cell's
-        rows if more, by 4,096 columns, a few MB each, plus one row of 256-row blocks per
-        level held until it is written whole: about 2 x 256 x width / 2 cells, 20 MB for a
-        30 m Shanxi float32 grid); the levels have its type.
+        A float32 or float64 GeoTIFF, read in square windows of 512 cells (or one top-level
+        cell, if larger), 1 MB for float32, in Z order (below); the levels have its type.
     block : int
         COG block size: levels are added until both sides are at most ``block``.
 
@@ -135,6 +157,21 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     list of pathlib.Path
         ``<src>.ov<k>.tif`` for k = 1, 2, ... (factor ``2**k``), uncompressed and tiled; empty
         when the raster needs no overview.
+
+    Notes
+    -----
+    Each level is written in whole 256-cell blocks, each block once, so GDAL's shared block
+    cache never holds a half-written block that another thread's reads or writes could flush
+    and this thread re-read stale (GDAL #2011 / #2015: whole blocks of a level came out as
+    nodata on a national grid with two copies at once). A window gives level ``k`` a square of
+    ``512 / 2**k`` cells: whole blocks, written at once, down to level 1; at higher levels a
+    part of one block, kept in that level's one-block buffer. The windows are visited in Z
+    order, so the windows of each block come one after the other, and the block is written
+    when the next block's first window comes. Memory is one window's arrays and a block per
+    level, about 6 MB for float32, whatever the raster's width: a 30 m Shanxi float32 band
+    (10,973 columns) took +23 MB of heap with GDAL's reads and writes, against +48 MB when
+    windows of 256 x 4,096 cells filled whole rows of blocks of every level (which grow with
+    the width), and 1.4-1.7 s against 1.8-2.1 (2026-12-03, ``benchmarks/README.md`` s38).
     """
     src_path = Path(src_path)
     with rasterio.open(src_path) as src:
@@ -146,93 +183,115 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
             raise ValueError(f"{src_path.name}: average overviews are for float rasters")
         nan_nodata = nodata is None or math.isnan(nodata)
         ftype = np.dtype(src.dtypes[0])  # float32 or float64: the levels keep it
-        span = 1 << len(sizes)  # full-resolution rows and columns of one top-level cell
-        cols = -(-max(_BLOCK_COLS, span) // span) * span
+        # window side: a power of two holding whole top-level cells (levels then come from
+        # one window's cells alone) and at least two level blocks, so level 1 gets whole blocks
+        side = max(_WINDOW, 1 << len(sizes))
         paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
         profile = dict(
             driver="GTiff", count=1, dtype=ftype.name, crs=src.crs, nodata=nodata,
             tiled=True, blockxsize=_LEVEL_BLOCK, blockysize=_LEVEL_BLOCK, compress="NONE",
             BIGTIFF="IF_SAFER",
         )  # fmt: skip
-        outs = []
-        # each level's rows are gathered into whole rows of blocks (256 rows, or a strip's
-        # rows if more) and written once: a block is never written in parts, so GDAL's shared
-        # block cache never holds a half-written block that another thread's reads or
-        # writes could flush and this thread re-read stale (GDAL #2011 / #2015: whole blocks of
-        # a level came out as nodata on a national grid with two copies at once)
         nodata_fill = ftype.type(np.nan if nan_nodata else nodata)
-        bufs = []
+        piece = [side >> (k + 1) for k in range(len(sizes))]  # a window's side at level k
+        # a level's block buffer, and which block it holds, where a window gives less than one
+        bufs = [
+            np.full((_LEVEL_BLOCK, _LEVEL_BLOCK), nodata_fill, ftype) if p < _LEVEL_BLOCK else None
+            for p in piece
+        ]
+        held: list[tuple[int, int] | None] = [None] * len(sizes)
+        outs = []
         ok = False
         try:
-            for k, ((w, h), path) in enumerate(zip(sizes, paths, strict=True)):
+            for (w, h), path in zip(sizes, paths, strict=True):
                 t = src.transform * rasterio.Affine.scale(width / w, height / h)
                 outs.append(rasterio.open(path, "w", width=w, height=h, transform=t, **profile))
-                rows = max(_LEVEL_BLOCK, span >> (k + 1))  # powers of two: strips fill it exactly
-                bufs.append([0, np.full((min(rows, h), w), nodata_fill, dtype=ftype)])
+
+            def flush(k: int) -> None:
+                # the block a level's buffer holds, written whole (cut at the level's edges)
+                if held[k] is None:
+                    return
+                w, h = sizes[k]
+                bi, bj = held[k]
+                r0, c0 = bi * _LEVEL_BLOCK, bj * _LEVEL_BLOCK
+                bh, bw = min(_LEVEL_BLOCK, h - r0), min(_LEVEL_BLOCK, w - c0)
+                outs[k].write(bufs[k][:bh, :bw], 1, window=Window(c0, r0, bw, bh))
+                bufs[k].fill(nodata_fill)
+                held[k] = None
+
             # one window's buffers, reused (a window's cells past the raster's edge are NaN,
-            # so they count as missing like nodata); at least 256 rows, whole rows of the
-            # staging file's 256-row blocks, so each block is read once whatever GDAL's block
-            # cache holds (128-row windows read every block twice with the 8 MB cache of the
-            # COG copies: 0.46 s against 0.23 s for a 30 m Shanxi band)
-            win_rows = max(span, _LEVEL_BLOCK)
-            vals = np.empty((win_rows, cols), dtype=ftype)
+            # so they count as missing like nodata)
+            half = side // 2
+            vals = np.empty((side, side), dtype=ftype)
             bits = vals.view(f"uint{8 * ftype.itemsize}")  # the same memory, as integers
-            mask = np.empty((win_rows, cols), dtype=bool)  # missing cells, then valid ones
-            pairs = np.empty((win_rows // 2, cols), dtype=ftype)
-            pairs64 = np.empty((win_rows // 2, cols), dtype="float64")
-            sums = np.empty((win_rows // 2, cols // 2), dtype="float64")
-            row_counts = np.empty((win_rows // 2, cols), dtype="uint8")
-            counts = np.empty((win_rows // 2, cols // 2), dtype="float64")
-            for r0 in range(0, height, win_rows):
-                rh = min(win_rows, height - r0)
-                for c0 in range(0, width, cols):
-                    cw = min(cols, width - c0)
-                    if rh == win_rows and cw == cols:
-                        src.read(1, window=Window(c0, r0, cw, rh), out=vals)
-                    else:
-                        vals.fill(np.nan)
-                        vals[:rh, :cw] = src.read(1, window=Window(c0, r0, cw, rh))
-                    np.isnan(vals, out=mask)
-                    if not nan_nodata:
-                        mask |= vals == ftype.type(nodata)
-                    valid = np.logical_not(mask, out=mask)
-                    # missing cells to +0.0: their bits times 0, the others' times 1 (a quarter
-                    # of the time of copyto(..., where=missing) on the 30 m benchmark's wind
-                    # suitability, 0.04 against 0.17 s)
-                    np.multiply(bits, valid, out=bits)
-                    # first level: pairs of rows in the band's type (float32: exact to half an
-                    # ulp), then float64
-                    np.add(vals[0::2], vals[1::2], out=pairs)
-                    np.copyto(pairs64, pairs)
-                    np.add(pairs64[:, 0::2], pairs64[:, 1::2], out=sums)
-                    # valid cells of each 2 x 2 block: pairs of rows as bytes (0-2), then the
-                    # two bytes of each column pair read as one uint16 and added
-                    np.add(valid[0::2].view("uint8"), valid[1::2].view("uint8"), out=row_counts)
-                    two = row_counts.view("uint16")
-                    np.copyto(counts, (two & 0xFF) + (two >> 8))
-                    s, n = sums, counts
-                    for k, (w, h) in enumerate(sizes):
-                        if k:
-                            s, n = _reduce(s, n)
-                        f = 1 << (k + 1)
-                        orow, ocol = r0 // f, c0 // f
-                        oh, ow = min(s.shape[0], h - orow), min(s.shape[1], w - ocol)
-                        if oh <= 0 or ow <= 0:
+            mask = np.empty((side, side), dtype=bool)  # missing cells, then valid ones
+            pairs = np.empty((half, side), dtype=ftype)
+            pairs64 = np.empty((half, side), dtype="float64")
+            sums = np.empty((half, half), dtype="float64")
+            row_counts = np.empty((half, side), dtype="uint8")
+            counts = np.empty((half, half), dtype="float64")
+            whole = np.empty((half, half), dtype=ftype)  # level 1's whole blocks
+            n_rows, n_cols = -(-height // side), -(-width // side)
+            # windows per side of the largest block a window gives part of: the Z order runs
+            # over squares of that many windows, so every block's windows come together
+            group = max([_LEVEL_BLOCK // p for p in piece if p < _LEVEL_BLOCK], default=1)
+            order = _morton(group)
+            for gi in range(0, n_rows, group):
+                for gj in range(0, n_cols, group):
+                    for di, dj in order:
+                        wi, wj = gi + di, gj + dj
+                        if wi >= n_rows or wj >= n_cols:
                             continue
-                        b0, buf = bufs[k]
-                        _means_into(
-                            buf[orow - b0 : orow - b0 + oh, ocol : ocol + ow],
-                            s[:oh, :ow], n[:oh, :ow], None if nan_nodata else nodata,
-                        )  # fmt: skip
-                # the strip's rows are complete in every column: write whole rows of blocks
-                for k, (w, h) in enumerate(sizes):
-                    f = 1 << (k + 1)
-                    b0, buf = bufs[k]
-                    end = min(-(-(r0 + rh) // f), h)  # level rows covered so far
-                    if end >= min(b0 + buf.shape[0], h) and end > b0:
-                        outs[k].write(buf[: end - b0], 1, window=Window(0, b0, w, end - b0))
-                        buf.fill(nodata_fill)
-                        bufs[k][0] = end
+                        r0, c0 = wi * side, wj * side
+                        rh, cw = min(side, height - r0), min(side, width - c0)
+                        if rh == side and cw == side:
+                            src.read(1, window=Window(c0, r0, cw, rh), out=vals)
+                        else:
+                            vals.fill(np.nan)
+                            vals[:rh, :cw] = src.read(1, window=Window(c0, r0, cw, rh))
+                        np.isnan(vals, out=mask)
+                        if not nan_nodata:
+                            mask |= vals == ftype.type(nodata)
+                        valid = np.logical_not(mask, out=mask)
+                        # missing cells to +0.0: their bits times 0, the others' times 1 (a
+                        # quarter of the time of copyto(..., where=missing) on the 30 m
+                        # benchmark's wind suitability, 0.04 against 0.17 s)
+                        np.multiply(bits, valid, out=bits)
+                        # first level: pairs of rows in the band's type (float32: exact to
+                        # half an ulp), then float64
+                        np.add(vals[0::2], vals[1::2], out=pairs)
+                        np.copyto(pairs64, pairs)
+                        np.add(pairs64[:, 0::2], pairs64[:, 1::2], out=sums)
+                        # valid cells of each 2 x 2 block: pairs of rows as bytes (0-2), then
+                        # the two bytes of each column pair read as one uint16 and added
+                        np.add(valid[0::2].view("uint8"), valid[1::2].view("uint8"),
+                               out=row_counts)  # fmt: skip
+                        two = row_counts.view("uint16")
+                        np.copyto(counts, (two & 0xFF) + (two >> 8))
+                        s, n = sums, counts
+                        for k, (w, h) in enumerate(sizes):
+                            if k:
+                                s, n = _reduce(s, n)
+                            p = piece[k]
+                            orow, ocol = wi * p, wj * p
+                            oh, ow = min(p, h - orow), min(p, w - ocol)
+                            if oh <= 0 or ow <= 0:
+                                continue
+                            nd = None if nan_nodata else nodata
+                            if bufs[k] is None:  # whole blocks: written at once
+                                dst = whole[:oh, :ow] if p == half else np.empty((oh, ow), ftype)
+                                _means_into(dst, s[:oh, :ow], n[:oh, :ow], nd)
+                                outs[k].write(dst, 1, window=Window(ocol, orow, ow, oh))
+                                continue
+                            here = (orow // _LEVEL_BLOCK, ocol // _LEVEL_BLOCK)
+                            if held[k] != here:
+                                flush(k)
+                                held[k] = here
+                            i0, j0 = orow % _LEVEL_BLOCK, ocol % _LEVEL_BLOCK
+                            _means_into(bufs[k][i0 : i0 + oh, j0 : j0 + ow],
+                                        s[:oh, :ow], n[:oh, :ow], nd)  # fmt: skip
+            for k in range(len(sizes)):
+                flush(k)
             ok = True
         finally:
             for o in outs:
@@ -263,7 +322,8 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
 
     The levels are the cells GDAL's COG driver would pick (:func:`overview_sizes` rounding
     down, :func:`_nearest_cells`), read in windows of 256 rows by 4,096 columns and written in
-    whole rows of 256-row blocks, each block once (as :func:`average_overviews`): memory is a
+    whole rows of 256-row blocks, each block once (GDAL #2011, see :func:`average_overviews`;
+    whole rows here, as the rows of a level come from 256 rows of the band): memory is a
     window plus up to 512 rows of each level (about 5 MB for a 30 m Shanxi uint8 band, against
     GDAL's 40-60 MB).
 

@@ -268,31 +268,93 @@ def _assert_whole_block_rows(writes, path, size):
     assert sum(int(win.height) for _, win in mine) == size[1]  # each row once
 
 
-def test_levels_are_written_in_whole_rows_of_blocks_each_block_once(tmp_path, monkeypatch):
-    """Every write to a level file starts on a 256-row block line and spans the level's full
-    width, and no row is written twice: GDAL's shared block cache then never holds a block
-    half written, which another thread could flush and this one re-read stale (GDAL #2011).
-    The levels are still the block means (a tall raster: three rows of blocks at level 1)."""
-    a = _base((1500, 300))
-    g = GridSpec.from_bounds((0, 0, 300 * 30, 1500 * 30), 30)
+def _block_means_fast(a, f):
+    """Mean of the valid (non-NaN) cells of every f x f block, by padding and reshaping."""
+    h, w = a.shape
+    oh, ow = -(-h // f), -(-w // f)
+    pad = np.full((oh * f, ow * f), np.nan)
+    pad[:h, :w] = a
+    blocks = pad.reshape(oh, f, ow, f)
+    n = (~np.isnan(blocks)).sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nansum(blocks, axis=(1, 3)) / np.where(n > 0, n, np.nan)
+
+
+def _assert_whole_blocks_once(writes, path, size, block=256):
+    """The writes to ``path`` each cover whole ``block``-cell blocks (cut only at the level's
+    edges), and together cover every block of a ``size`` level exactly once."""
+    w, h = size
+    seen = []
+    for name, _, win in writes:
+        if name != str(path):
+            continue
+        r0, c0, rh, cw = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
+        assert r0 % block == 0 and c0 % block == 0, win
+        assert rh % block == 0 or r0 + rh == h, win
+        assert cw % block == 0 or c0 + cw == w, win
+        seen += [(i, j) for i in range(r0 // block, -(-(r0 + rh) // block))
+                 for j in range(c0 // block, -(-(c0 + cw) // block))]  # fmt: skip
+    want = [(i, j) for i in range(-(-h // block)) for j in range(-(-w // block))]
+    assert sorted(seen) == want  # every block once
+
+
+def test_levels_are_written_in_whole_blocks_each_block_once(tmp_path, monkeypatch):
+    """Every write to a level file covers whole 256-cell blocks and no block is written twice:
+    GDAL's shared block cache then never holds a block half written, which another thread
+    could flush and this one re-read stale (GDAL #2011). The raster is wide enough that levels
+    1-3 have several blocks across, and levels 2-4 take their blocks from 2 x 2 to 8 x 8
+    windows (the Z order); the levels are still the block means."""
+    a = _base((1500, 2100))
+    g = GridSpec.from_bounds((0, 0, 2100 * 30, 1500 * 30), 30)
     path = tmp_path / "t.tif"
     with rasterio.open(
-        path, "w", driver="GTiff", width=300, height=1500, count=1, dtype="float32",
+        path, "w", driver="GTiff", width=2100, height=1500, count=1, dtype="float32",
         crs=g.crs, transform=g.transform, nodata=np.nan,
     ) as dst:  # fmt: skip
         dst.write(a, 1)
     writes = _spy_writes(monkeypatch)
     levels = average_overviews(path)
-    assert len(levels) == 3
+    sizes = overview_sizes(2100, 1500)
+    assert len(levels) == 4 and sizes[0] == (1050, 750) and sizes[3] == (132, 94)
     for k, p in enumerate(levels, start=1):
-        _assert_whole_block_rows(writes, p, overview_sizes(300, 1500)[k - 1])
+        _assert_whole_blocks_once(writes, p, sizes[k - 1])
         with rasterio.open(p) as src:
             got = src.read(1).astype("float64")
-        want = _block_means(a, 2**k, None)
+        want = _block_means_fast(a.astype("float64"), 2**k)
         assert np.array_equal(np.isnan(got), np.isnan(want))
         ok = ~np.isnan(want)
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6)
-    assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 3  # 750 rows: 3 writes
+
+
+@pytest.mark.parametrize("window", [64, 2048])
+def test_levels_do_not_depend_on_the_window(tmp_path, monkeypatch, window):
+    """Windows of 64 cells (every level's blocks gathered from many windows) and of 2,048
+    (whole blocks at levels 1-3) give the levels of the default 512-cell windows bit for bit,
+    nodata blocks and the raster's cut edges included, each block written once."""
+    from sxplan.layers import overviews
+
+    a = _base((1300, 1100), seed=5)
+    a[700:1300, 900:1100] = np.nan  # blocks with no data at every level, at the edges
+    g = GridSpec.from_bounds((0, 0, 1100 * 30, 1300 * 30), 30)
+    path = tmp_path / "t.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=1100, height=1300, count=1, dtype="float32",
+        crs=g.crs, transform=g.transform, nodata=np.nan,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    default = []
+    for p in average_overviews(path):
+        with rasterio.open(p) as src:
+            default.append(src.read(1))
+    monkeypatch.setattr(overviews, "_WINDOW", window)
+    writes = _spy_writes(monkeypatch)
+    sizes = overview_sizes(1100, 1300)
+    for k, p in enumerate(average_overviews(path)):
+        _assert_whole_blocks_once(writes, p, sizes[k])
+        with rasterio.open(p) as src:
+            got = src.read(1)
+        assert got.tobytes() == default[k].tobytes()  # NaN bits included
+    assert np.isnan(default[0][350:, 450:]).all()  # level 1 of the empty corner
 
 
 def test_nearest_levels_are_written_in_whole_rows_of_blocks_each_row_once(tmp_path, monkeypatch):
