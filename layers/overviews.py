@@ -119,26 +119,23 @@ def _means_into(dst: np.ndarray, s: np.ndarray, n: np.ndarray, nodata) -> None:
         np.copyto(dst, dst.dtype.type(nodata), where=n == 0)
 
 
-def _morton(n: int) -> list[tuple[int, int]]:
-    """The cells of an ``n x n`` square (``n`` a power of two) in Z order.
+def _morton(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the cells of an ``n x n`` square (``n`` a power of two), in Z order.
 
     Every aligned square of a power-of-two side inside it comes as one run of consecutive cells.
 
     Examples
     --------
-    >>> _morton(2)
-    [(0, 0), (0, 1), (1, 0), (1, 1)]
-    >>> _morton(4)[:8]
+    >>> rows, cols = _morton(4)
+    >>> list(zip(rows.tolist(), cols.tolist()))[:8]
     [(0, 0), (0, 1), (1, 0), (1, 1), (0, 2), (0, 3), (1, 2), (1, 3)]
     """
-    cells = []
-    for z in range(n * n):
-        i = j = 0
-        for b in range(max(1, n.bit_length())):
-            j |= ((z >> (2 * b)) & 1) << b
-            i |= ((z >> (2 * b + 1)) & 1) << b
-        cells.append((i, j))
-    return cells
+    z = np.arange(n * n, dtype=np.int64)
+    rows, cols = np.zeros_like(z), np.zeros_like(z)
+    for b in range(max(1, n.bit_length())):
+        cols |= ((z >> (2 * b)) & 1) << b
+        rows |= ((z >> (2 * b + 1)) & 1) << b
+    return rows, cols
 
 
 def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
@@ -235,7 +232,9 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
             # windows per side of the largest block a window gives part of: the Z order runs
             # over squares of that many windows, so every block's windows come together
             group = max([_LEVEL_BLOCK // p for p in piece if p < _LEVEL_BLOCK], default=1)
-            order = _morton(group)
+            # no larger than the windows need (a block wider than the raster is its only one)
+            group = min(group, 1 << max(0, (max(n_rows, n_cols) - 1).bit_length()))
+            order = list(zip(*(a.tolist() for a in _morton(group)), strict=True))
             for gi in range(0, n_rows, group):
                 for gj in range(0, n_cols, group):
                     for di, dj in order:
