@@ -160,9 +160,10 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     Each level is written in whole 256-cell blocks, each block once, so GDAL's shared block
     cache never holds a half-written block that another thread's reads or writes could flush
     and this thread re-read stale (GDAL #2011 / #2015: whole blocks of a level came out as
-    nodata on a national grid with two copies at once). A window gives level ``k`` a square of
-    ``512 / 2**k`` cells: whole blocks, written at once, down to level 1; at higher levels a
-    part of one block, kept in that level's one-block buffer. The windows are visited in Z
+    nodata on a national grid with two copies at once). A window (512 cells, or one top-level
+    cell if larger) gives level ``k`` a square of its side / ``2**k`` cells: whole blocks,
+    written at once, at level 1; at higher levels (and where a square is smaller than a block)
+    a part of one block, kept in that level's one-block buffer. The windows are visited in Z
     order, so the windows of each block come one after the other, and the block is written
     when the next block's first window comes. Memory is one window's arrays and a block per
     level, about 6 MB for float32, whatever the raster's width: a 30 m Shanxi float32 band
@@ -217,7 +218,9 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                 held[k] = None
 
             # one window's buffers, reused (a window's cells past the raster's edge are NaN,
-            # so they count as missing like nodata)
+            # so they count as missing like nodata). Windows lie on the staging file's
+            # 256-cell blocks, so each block is read once whatever GDAL's block cache holds
+            # (the COG copies' 8 MB: 128-row windows read every block twice, s32)
             half = side // 2
             vals = np.empty((side, side), dtype=ftype)
             bits = vals.view(f"uint{8 * ftype.itemsize}")  # the same memory, as integers
