@@ -15,17 +15,32 @@ from sxplan.layers.overviews import (
 
 
 def _block_means(a, f, nodata):
-    """Mean of the valid cells of every f x f block, computed directly from the base array."""
+    """Mean of the valid cells of every f x f block, computed directly from the base array
+    (padded with missing cells to whole blocks, summed in float64 over each block)."""
     h, w = a.shape
     oh, ow = -(-h // f), -(-w // f)
-    out = np.full((oh, ow), np.nan, "float64")
-    for i in range(oh):
-        for j in range(ow):
-            blk = a[i * f : (i + 1) * f, j * f : (j + 1) * f].astype("float64")
-            ok = ~np.isnan(blk) if nodata is None else (blk != nodata) & ~np.isnan(blk)
-            if ok.any():
-                out[i, j] = blk[ok].mean()
-    return out
+    pad = np.full((oh * f, ow * f), np.nan)
+    pad[:h, :w] = a
+    if nodata is not None:
+        pad[pad == nodata] = np.nan
+    blocks = pad.reshape(oh, f, ow, f)
+    ok = ~np.isnan(blocks)
+    n = ok.sum(axis=(1, 3))
+    s = np.where(ok, blocks, 0.0).sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / n, np.nan)
+
+
+def _float_band(path, a, nodata=None):
+    """``a`` as a single-band GeoTIFF on a 30 m grid of its shape (NaN nodata by default)."""
+    h, w = a.shape
+    g = GridSpec.from_bounds((0, 0, w * 30, h * 30), 30)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=w, height=h, count=1, dtype=a.dtype.name,
+        crs=g.crs, transform=g.transform, nodata=np.nan if nodata is None else nodata,
+    ) as dst:  # fmt: skip
+        dst.write(a, 1)
+    return path
 
 
 def _base(shape, seed=7):
@@ -45,18 +60,23 @@ def test_overview_sizes_halve_rounding_up_until_one_block():
     assert overview_sizes(257, 3) == [(129, 2)]
 
 
+def test_levels_by_hand(tmp_path):
+    # 2 x 2 means of the valid cells: (1 + 2 + 3) / 3, (3 + 5 + 7) / 3, none, (0 + 0 - 2 + 2) / 4
+    nan = np.nan
+    a = np.array([[1, 2, 3, nan], [3, nan, 5, 7], [nan, nan, 0, 0], [nan, nan, -2, 2]], "float32")
+    (level,) = average_overviews(_float_band(tmp_path / "h.tif", a), block=2)
+    with rasterio.open(level) as src:
+        got = src.read(1)
+    np.testing.assert_array_equal(got, np.array([[2, 5], [nan, 0]], "float32"))
+    np.testing.assert_array_equal(_block_means(a, 2, None), got)  # the tests' reference too
+
+
 @pytest.mark.parametrize("nodata, dtype", [(None, "float32"), (-9999.0, "float64")])
 def test_levels_are_block_means_of_the_valid_cells(tmp_path, nodata, dtype):
     a = _base((601, 555)).astype(dtype)
     if nodata is not None:
         a[np.isnan(a)] = nodata
-    g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
-    path = tmp_path / "s.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=555, height=601, count=1, dtype=dtype,
-        crs=g.crs, transform=g.transform, nodata=np.nan if nodata is None else nodata,
-    ) as dst:  # fmt: skip
-        dst.write(a, 1)
+    path = _float_band(tmp_path / "s.tif", a, nodata)
     levels = average_overviews(path)
     assert [p.name for p in levels] == ["s.tif.ov1.tif", "s.tif.ov2.tif"]
     for k, p in enumerate(levels, start=1):
@@ -85,13 +105,7 @@ def test_levels_down_to_a_few_cells_are_block_means(tmp_path, nodata, dtype):
     a = _base((601, 555), seed=11).astype(dtype)
     if nodata is not None:
         a[np.isnan(a)] = nodata
-    g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
-    path = tmp_path / "d.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=555, height=601, count=1, dtype=dtype,
-        crs=g.crs, transform=g.transform, nodata=np.nan if nodata is None else nodata,
-    ) as dst:  # fmt: skip
-        dst.write(a, 1)
+    path = _float_band(tmp_path / "d.tif", a, nodata)
     sizes = overview_sizes(555, 601, 2)
     assert len(sizes) == 9 and sizes[-1] == (2, 2)
     levels = average_overviews(path, block=2)
@@ -117,13 +131,7 @@ def test_negative_means_keep_their_sign_and_empty_cells_are_the_positive_nan(
     # copying the sum's sign turns into np.nan's bits; a mean below zero must stay below zero
     a = (_base((601, 555), seed=3) - 500.0).astype(dtype)  # about half the cells negative
     a[300:304, 100:104] = -0.0  # a level-1 and a level-2 block of negative zeros
-    g = GridSpec.from_bounds((0, 0, 555 * 30, 601 * 30), 30)
-    path = tmp_path / "n.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=555, height=601, count=1, dtype=dtype,
-        crs=g.crs, transform=g.transform, nodata=np.nan,
-    ) as dst:  # fmt: skip
-        dst.write(a, 1)
+    path = _float_band(tmp_path / "n.tif", a)
     for k, p in enumerate(average_overviews(path), start=1):
         want = _block_means(a, 2**k, None)
         with rasterio.open(p) as src:
@@ -268,18 +276,6 @@ def _assert_whole_block_rows(writes, path, size):
     assert sum(int(win.height) for _, win in mine) == size[1]  # each row once
 
 
-def _block_means_fast(a, f):
-    """Mean of the valid (non-NaN) cells of every f x f block, by padding and reshaping."""
-    h, w = a.shape
-    oh, ow = -(-h // f), -(-w // f)
-    pad = np.full((oh * f, ow * f), np.nan)
-    pad[:h, :w] = a
-    blocks = pad.reshape(oh, f, ow, f)
-    n = (~np.isnan(blocks)).sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nansum(blocks, axis=(1, 3)) / np.where(n > 0, n, np.nan)
-
-
 def _assert_whole_blocks_once(writes, path, size, block=256):
     """The writes to ``path`` each cover whole ``block``-cell blocks (cut only at the level's
     edges), and together cover every block of a ``size`` level exactly once."""
@@ -305,13 +301,7 @@ def test_levels_are_written_in_whole_blocks_each_block_once(tmp_path, monkeypatc
     1-3 have several blocks across, and levels 2-4 take their blocks from 2 x 2 to 8 x 8
     windows (the Z order); the levels are still the block means."""
     a = _base((1500, 2100))
-    g = GridSpec.from_bounds((0, 0, 2100 * 30, 1500 * 30), 30)
-    path = tmp_path / "t.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=2100, height=1500, count=1, dtype="float32",
-        crs=g.crs, transform=g.transform, nodata=np.nan,
-    ) as dst:  # fmt: skip
-        dst.write(a, 1)
+    path = _float_band(tmp_path / "t.tif", a)
     writes = _spy_writes(monkeypatch)
     levels = average_overviews(path)
     sizes = overview_sizes(2100, 1500)
@@ -320,7 +310,7 @@ def test_levels_are_written_in_whole_blocks_each_block_once(tmp_path, monkeypatc
         _assert_whole_blocks_once(writes, p, sizes[k - 1])
         with rasterio.open(p) as src:
             got = src.read(1).astype("float64")
-        want = _block_means_fast(a.astype("float64"), 2**k)
+        want = _block_means(a, 2**k, None)
         assert np.array_equal(np.isnan(got), np.isnan(want))
         ok = ~np.isnan(want)
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6)
@@ -335,13 +325,7 @@ def test_levels_do_not_depend_on_the_window(tmp_path, monkeypatch, window):
 
     a = _base((1300, 1100), seed=5)
     a[700:1300, 900:1100] = np.nan  # blocks with no data at every level, at the edges
-    g = GridSpec.from_bounds((0, 0, 1100 * 30, 1300 * 30), 30)
-    path = tmp_path / "t.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=1100, height=1300, count=1, dtype="float32",
-        crs=g.crs, transform=g.transform, nodata=np.nan,
-    ) as dst:  # fmt: skip
-        dst.write(a, 1)
+    path = _float_band(tmp_path / "t.tif", a)
     default = []
     for p in average_overviews(path):
         with rasterio.open(p) as src:
