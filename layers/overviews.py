@@ -230,14 +230,17 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
             sums = np.empty((half, half), dtype="float64")
             row_counts = np.empty((half, side), dtype="uint8")
             counts = np.empty((half, half), dtype="float64")
-            whole = np.empty((half, half), dtype=ftype)  # level 1's whole blocks
+            # where a window gives whole blocks: their means, written at once
+            wholes = [np.empty((p, p), ftype) if p >= _LEVEL_BLOCK else None for p in piece]
+            nd = None if nan_nodata else nodata
             n_rows, n_cols = -(-height // side), -(-width // side)
             # windows per side of the largest block a window gives part of: the Z order runs
             # over squares of that many windows, so every block's windows come together
             group = max([_LEVEL_BLOCK // p for p in piece if p < _LEVEL_BLOCK], default=1)
             # no larger than the windows need (a block wider than the raster is its only one)
             group = min(group, 1 << max(0, (max(n_rows, n_cols) - 1).bit_length()))
-            order = list(zip(*(a.tolist() for a in _morton(group)), strict=True))
+            rows, cols = _morton(group)
+            order = list(zip(rows.tolist(), cols.tolist(), strict=True))
             for gi in range(0, n_rows, group):
                 for gj in range(0, n_cols, group):
                     for di, dj in order:
@@ -276,12 +279,10 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
                                 s, n = _reduce(s, n)
                             p = piece[k]
                             orow, ocol = wi * p, wj * p
+                            # at least one cell: the window starts inside the raster
                             oh, ow = min(p, h - orow), min(p, w - ocol)
-                            if oh <= 0 or ow <= 0:
-                                continue
-                            nd = None if nan_nodata else nodata
                             if bufs[k] is None:  # whole blocks: written at once
-                                dst = whole[:oh, :ow] if p == half else np.empty((oh, ow), ftype)
+                                dst = wholes[k][:oh, :ow]
                                 _means_into(dst, s[:oh, :ow], n[:oh, :ow], nd)
                                 outs[k].write(dst, 1, window=Window(ocol, orow, ow, oh))
                                 continue
