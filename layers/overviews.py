@@ -38,18 +38,11 @@ __all__ = [
     "average_overviews", "nearest_overviews", "overview_sizes", "overview_vrt",
 ]  # fmt: skip
 
-# columns of full-resolution cells read at once by nearest_overviews. One 30 m Shanxi float32
-# copy to COG (10,973 columns, 2026-12-02, 2 cores), when the average levels read such strips
-# too: 16,384 columns 78-79 MB / 7.6 CPU-s, 8,192 64 MB / 7.7, 4,096 56 MB / 7.0-7.2, 2,048
-# 51 MB / 7.0-7.4 (``benchmarks/README.md``, "COG copies").
-_BLOCK_COLS = 4096
 # side of the square windows average_overviews reads (full-resolution cells; a power of two,
 # twice the level block: level 1 then gets whole blocks from every window)
 _WINDOW = 512
 # block side of the level files (each block written whole, once)
 _LEVEL_BLOCK = 256
-# full-resolution rows read at once by nearest_overviews (columns: _BLOCK_COLS)
-_NEAREST_ROWS = 256
 # GDAL's names of the band types a VRT declares
 _VRT_TYPES = {
     "uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
@@ -305,17 +298,21 @@ def average_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     return paths
 
 
-def _nearest_cells(n_full: int, sides: list[int]) -> list[np.ndarray]:
-    """For each level, the full-resolution index its cells take along one axis.
+def _nearest_steps(n_full: int, sides: list[int]) -> list[np.ndarray]:
+    """For each level, the cell of the level before that each of its cells takes, along one axis.
 
     A level's cell ``i`` takes cell ``floor(i * n_prev / n + 0.5)`` of the level before (GDAL's
-    nearest neighbour from the previous level); composed down to the full band.
+    nearest neighbour from the previous level; the full band before the first level).
+
+    Examples
+    --------
+    >>> [s.tolist() for s in _nearest_steps(7, [3, 1])]
+    [[0, 2, 5], [0]]
     """
-    out, prev, n_prev = [], np.arange(n_full, dtype=np.int64), n_full
+    out, n_prev = [], n_full
     for n in sides:
         i = (np.arange(n, dtype=np.float64) * (n_prev / n) + 0.5).astype(np.int64)
-        prev = prev[np.minimum(i, n_prev - 1)]
-        out.append(prev)
+        out.append(np.minimum(i, n_prev - 1))
         n_prev = n
     return out
 
@@ -324,11 +321,13 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     """Write GDAL's NEAREST overview levels of a single-band raster, one file per level.
 
     The levels are the cells GDAL's COG driver would pick (:func:`overview_sizes` rounding
-    down, :func:`_nearest_cells`), read in windows of 256 rows by 4,096 columns and written in
-    whole rows of 256-row blocks, each block once (GDAL #2011, see :func:`average_overviews`;
-    whole rows here, as the rows of a level come from 256 rows of the band): memory is a
-    window plus up to 512 rows of each level (about 5 MB for a 30 m Shanxi uint8 band, against
-    GDAL's 40-60 MB).
+    down, :func:`_nearest_steps`). Each level is made from the one before (the band, for the
+    first), one 256-cell block at a time: the block's cells come from one window of the level
+    before (about 512 x 512 cells), and the block is written whole, once (GDAL #2011, see
+    :func:`average_overviews`). Memory is one window and one block, whatever the raster's
+    width: a 30 m Shanxi uint8 band took about 5 MB when whole rows of blocks of every level
+    were held, and those rows grew with the width (tens of MB at China 30 m's 163,840
+    columns).
 
     Parameters
     ----------
@@ -346,51 +345,42 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     src_path = Path(src_path)
     with rasterio.open(src_path) as src:
         width, height, nodata, dtype = src.width, src.height, src.nodata, src.dtypes[0]
-        sizes = overview_sizes(width, height, block, round_down=True)
-        if not sizes:
-            return []
-        rows = _nearest_cells(height, [h for _, h in sizes])
-        cols = _nearest_cells(width, [w for w, _ in sizes])
-        paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
-        profile = dict(
-            driver="GTiff", count=1, dtype=dtype, crs=src.crs, nodata=nodata, tiled=True,
-            blockxsize=_LEVEL_BLOCK, blockysize=_LEVEL_BLOCK, compress="NONE", BIGTIFF="IF_SAFER",
-        )  # fmt: skip
-        outs, bufs, done = [], [], [0] * len(sizes)  # done: level rows written
-        ok = False
-        try:
-            for (w, h), path in zip(sizes, paths, strict=True):
-                t = src.transform * rasterio.Affine.scale(width / w, height / h)
-                outs.append(rasterio.open(path, "w", width=w, height=h, transform=t, **profile))
-                bufs.append(np.empty((_LEVEL_BLOCK + _NEAREST_ROWS, w), dtype=dtype))
-            for r0 in range(0, height, _NEAREST_ROWS):
-                r1 = min(r0 + _NEAREST_ROWS, height)
-                spans = [np.searchsorted(r, (r0, r1)) for r in rows]  # level rows in the strip
-                for c0 in range(0, width, _BLOCK_COLS):
-                    c1 = min(c0 + _BLOCK_COLS, width)
-                    a = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
-                    for k, (i0, i1) in enumerate(spans):
-                        j0, j1 = np.searchsorted(cols[k], (c0, c1))
-                        if i1 > i0 and j1 > j0:
-                            # rows, then columns, each by take: 4x faster than one
-                            # np.ix_ index (0.16 against 0.62 ms for a level-1 window)
-                            picked = a.take(rows[k][i0:i1] - r0, axis=0)
-                            picked = picked.take(cols[k][j0:j1] - c0, axis=1)
-                            bufs[k][i0 - done[k] : i1 - done[k], j0:j1] = picked
-                for k, (_, i1) in enumerate(spans):  # whole rows of blocks, or the last rows
-                    w, h = sizes[k]
-                    n = (i1 - done[k]) if i1 == h else (i1 - done[k]) // _LEVEL_BLOCK * _LEVEL_BLOCK
-                    if n > 0:
-                        outs[k].write(bufs[k][:n], 1, window=Window(0, done[k], w, n))
-                        bufs[k][: i1 - done[k] - n] = bufs[k][n : i1 - done[k]]
-                        done[k] += n
-            ok = True
-        finally:
-            for o in outs:
-                o.close()
-            if not ok:  # no half-written level left beside the staging file
-                for p in paths:
-                    p.unlink(missing_ok=True)
+        crs, transform = src.crs, src.transform
+    sizes = overview_sizes(width, height, block, round_down=True)
+    if not sizes:
+        return []
+    row_steps = _nearest_steps(height, [h for _, h in sizes])
+    col_steps = _nearest_steps(width, [w for w, _ in sizes])
+    paths = [src_path.with_name(f"{src_path.name}.ov{k + 1}.tif") for k in range(len(sizes))]
+    profile = dict(
+        driver="GTiff", count=1, dtype=dtype, crs=crs, nodata=nodata, tiled=True,
+        blockxsize=_LEVEL_BLOCK, blockysize=_LEVEL_BLOCK, compress="NONE", BIGTIFF="IF_SAFER",
+    )  # fmt: skip
+    ok = False
+    try:
+        prev = src_path
+        for (w, h), path, rsteps, csteps in zip(sizes, paths, row_steps, col_steps, strict=True):
+            t = transform * rasterio.Affine.scale(width / w, height / h)
+            with (
+                rasterio.open(prev) as before,
+                rasterio.open(path, "w", width=w, height=h, transform=t, **profile) as out,
+            ):
+                for r0 in range(0, h, _LEVEL_BLOCK):
+                    ri = rsteps[r0 : r0 + _LEVEL_BLOCK]
+                    for c0 in range(0, w, _LEVEL_BLOCK):
+                        ci = csteps[c0 : c0 + _LEVEL_BLOCK]
+                        # the window of the level before that holds the block's cells
+                        win = Window(ci[0], ri[0], ci[-1] + 1 - ci[0], ri[-1] + 1 - ri[0])
+                        a = before.read(1, window=win)
+                        # rows, then columns, each by take: 4x faster than one np.ix_ index
+                        picked = a.take(ri - ri[0], axis=0).take(ci - ci[0], axis=1)
+                        out.write(picked, 1, window=Window(c0, r0, len(ci), len(ri)))
+            prev = path
+        ok = True
+    finally:
+        if not ok:  # no half-written level left beside the staging file
+            for p in paths:
+                p.unlink(missing_ok=True)
     return paths
 
 

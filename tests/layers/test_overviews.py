@@ -267,15 +267,6 @@ def _spy_writes(monkeypatch):
     return writes
 
 
-def _assert_whole_block_rows(writes, path, size):
-    """The writes to ``path`` each start on a 256-row block line, span its width and together
-    cover its ``size[1]`` rows once."""
-    mine = [(w, win) for name, w, win in writes if name == str(path)]
-    assert all(int(win.col_off) == 0 and int(win.width) == w == size[0] for w, win in mine)
-    assert all(int(win.row_off) % 256 == 0 for _, win in mine)
-    assert sum(int(win.height) for _, win in mine) == size[1]  # each row once
-
-
 def _assert_whole_blocks_once(writes, path, size, block=256):
     """The writes to ``path`` each cover whole ``block``-cell blocks (cut only at the level's
     edges), and together cover every block of a ``size`` level exactly once."""
@@ -341,18 +332,21 @@ def test_levels_do_not_depend_on_the_window(tmp_path, monkeypatch, window):
     assert np.isnan(default[0][350:, 450:]).all()  # level 1 of the empty corner
 
 
-def test_nearest_levels_are_written_in_whole_rows_of_blocks_each_row_once(tmp_path, monkeypatch):
-    """As for the average levels (GDAL #2011): every write starts on a 256-row block line and
-    spans the level's width, and each row is written once."""
-    codes = (np.arange(1500 * 300) % 7).reshape(1500, 300).astype("uint8")
+def test_nearest_levels_are_written_in_whole_blocks_each_block_once(tmp_path, monkeypatch):
+    """As for the average levels (GDAL #2011): every write to a level covers whole 256-cell
+    blocks, cut only at its edges, and each block is written once. A write is one block, so
+    what is held does not grow with the width (whole rows of blocks did). Levels 1 and 2 have
+    several blocks across and down, and are the band's cells 0, 2, 4, ... then 0, 4, 8, ..."""
+    codes = (np.arange(1500 * 1300) % 7).reshape(1500, 1300).astype("uint8")
     stage = _staging(tmp_path / "t.tif", codes)
     writes = _spy_writes(monkeypatch)
     levels = nearest_overviews(stage)
-    sizes = overview_sizes(300, 1500, round_down=True)
-    assert len(levels) == 3
+    sizes = overview_sizes(1300, 1500, round_down=True)
+    assert len(levels) == 3 and sizes[:2] == [(650, 750), (325, 375)]
     for k, p in enumerate(levels, start=1):
-        _assert_whole_block_rows(writes, p, sizes[k - 1])
-        if k <= 2:  # sides halve exactly: cells 0, 2, 4, ... then 0, 4, 8, ... of the band
+        _assert_whole_blocks_once(writes, p, sizes[k - 1])
+        if k <= 2:  # sides halve exactly
             with rasterio.open(p) as src:
                 assert np.array_equal(src.read(1), codes[:: 2**k, :: 2**k])
-    assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 3  # 750 rows
+    assert all(int(win.width) <= 256 and int(win.height) <= 256 for *_, win in writes)
+    assert len([1 for name, _, _ in writes if name == str(levels[0])]) == 9  # 3 x 3 blocks
