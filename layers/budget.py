@@ -48,11 +48,13 @@ __all__ = ["DEFAULT_MEM_LIMIT_MB", "Budget"]
 DEFAULT_MEM_LIMIT_MB = 512
 #: GDAL's block cache while a pass's rasters are copied to COG, in MiB.
 CONVERSION_CACHE_MB = 8
-#: Memory one COG copy holds, in bytes per column of the raster (its overview windows and
-#: levels, the COG driver's row of blocks and compression): a 30 m Shanxi float32 raster of
-#: 10,973 columns took 56 MB (5.35 KB a column), a uint8 categorical one 39 MB; measured
-#: 2026-12-02 (``benchmarks/README.md``, "COG copies"), rounded up.
-COPY_BYTES_PER_COLUMN = 5_400
+#: Memory one COG copy holds, in MiB, whatever the raster's width: its overview windows and
+#: levels, one block per level, and the COG driver's compression. Measured (resident set added,
+#: GDAL's block cache at 8 MiB, 2026-12-03, ``benchmarks/README.md`` s39): a float32 copy
+#: 31-33 MB at 10,973 and at 163,840 columns, a uint8 categorical one 14-16 MB; rounded up.
+#: (Before s38-s39 the overview levels held rows of blocks, and a copy grew with the width:
+#: 56 MB at 10,973 columns, 5.4 KB a column.)
+COPY_MB = 40
 
 _MIB = 1024 * 1024
 
@@ -195,26 +197,28 @@ class Budget:
             yield
 
     @staticmethod
-    def copies_at_once(width: int) -> int:
-        """How many COG copies of rasters ``width`` columns wide a pass runs at once: 1 or 2.
+    def copies_at_once() -> int:
+        """How many COG copies a pass runs at once: 1 or 2.
 
-        Two while the resident set is at least two copies (:data:`COPY_BYTES_PER_COLUMN`)
-        below the heap ceiling of the run (:func:`sxplan.layers.heap.headroom_mb`), else one.
-        At 30 m a 1,024 MB run has that room and copies two at once (one at a time took
-        5-8 % longer); a 512 MB run is above its ceiling after the pass, and two copies at
-        once made its sampled peak 410-440 MB against 384 one at a time (``ru_maxrss`` 405).
-        Outside a run's ceiling: two. The files do not depend on it (each is copied by one
-        thread; the 30 m runs at 512 and 1,024 MB wrote the same bytes).
+        Two while the resident set is at least two copies (:data:`COPY_MB`) below the heap
+        ceiling of the run (:func:`sxplan.layers.heap.headroom_mb`), else one. A copy holds
+        the same whatever the raster's width, so a national grid copies two at once as a
+        province does. At 30 m a 1,024 MB run has that room and copies two at once (one at
+        a time took 5-8 % longer); a 512 MB run is above its ceiling after the pass, and two
+        copies at once made its sampled peak 410-440 MB against 384 one at a time
+        (``ru_maxrss`` 405). Outside a run's ceiling: two. The files do not depend on it
+        (each is copied by one thread; the 30 m runs at 512 and 1,024 MB wrote the same
+        bytes).
 
         Examples
         --------
-        >>> Budget.copies_at_once(10_973)  # no run's ceiling here
+        >>> Budget.copies_at_once()  # no run's ceiling here
         2
         """
         from .heap import headroom_mb
 
         room = headroom_mb()
-        return 2 if room is None or room >= 2 * COPY_BYTES_PER_COLUMN * width / _MIB else 1
+        return 2 if room is None or room >= 2 * COPY_MB else 1
 
     @property
     def pieces_held_bytes(self) -> float:

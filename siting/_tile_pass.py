@@ -485,12 +485,9 @@ class WriterStack:
         # start from the live data, not from the pass's high-water mark
         release_free_memory()
         cms = self._cms[::-1]
-        width = max((cm.grid.width for cm in cms if hasattr(cm, "grid")), default=0)
         self._scope = scope = contextlib.ExitStack()
         scope.enter_context(Budget.conversion_env())
-        self._pool = scope.enter_context(
-            ThreadPoolExecutor(max_workers=Budget.copies_at_once(width))
-        )
+        self._pool = scope.enter_context(ThreadPoolExecutor(max_workers=Budget.copies_at_once()))
         held = {id(cm) for cm in hold}
         self._held = [cm for cm in cms if id(cm) in held]
         for cm in cms:

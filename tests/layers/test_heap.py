@@ -125,23 +125,22 @@ def test_trims_wait_for_regrowth_while_live_data_exceed_the_ceiling(monkeypatch)
 
 @pytest.mark.skipif(resident_mb() is None, reason="no /proc/self/statm")
 def test_copies_run_two_at_once_only_with_room_for_two_under_the_ceiling():
-    """Two copies of a 10,973-column raster need 2 x 5,400 x 10,973 B = 113.0 MiB below the
-    ceiling (COPY_BYTES_PER_COLUMN); with 200 MiB of room there are two, with 50 one, above the
-    ceiling one, without a ceiling two."""
-    from sxplan.layers.budget import COPY_BYTES_PER_COLUMN
+    """Two copies need 2 x 40 = 80 MiB below the ceiling (COPY_MB), whatever the raster's
+    width; with 100 MiB of room there are two, with 60 one, above the ceiling one, without a
+    ceiling two."""
+    from sxplan.layers.budget import COPY_MB
     from sxplan.layers.heap import headroom_mb
 
-    assert COPY_BYTES_PER_COLUMN == 5_400
-    assert headroom_mb() is None and Budget.copies_at_once(10_973) == 2
+    assert COPY_MB == 40
+    assert headroom_mb() is None and Budget.copies_at_once() == 2
     rss = resident_mb()
-    with rss_ceiling(rss + 200):
-        assert 190 < headroom_mb() <= 200
-        assert Budget.copies_at_once(10_973) == 2
-        assert Budget.copies_at_once(20_000) == 1  # 206 MiB for two
-    with rss_ceiling(rss + 50):
-        assert Budget.copies_at_once(10_973) == 1
+    with rss_ceiling(rss + 100):
+        assert 90 < headroom_mb() <= 100
+        assert Budget.copies_at_once() == 2
+    with rss_ceiling(rss + 60):
+        assert Budget.copies_at_once() == 1
     with rss_ceiling(max(1.0, rss - 100)):
-        assert headroom_mb() < 0 and Budget.copies_at_once(100) == 1
+        assert headroom_mb() < 0 and Budget.copies_at_once() == 1
 
 
 # In a fresh interpreter, within a run's bounds (a ceiling far above, an allowance of 50 MB):
