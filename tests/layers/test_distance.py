@@ -173,8 +173,12 @@ def test_buffered_vector_features_measure_from_the_true_line():
 
 @pytest.mark.parametrize("scheduler", ["threads", "sync"])
 def test_distance_to_threads_one_tile_at_a_time_equals_whole_array(tmp_path, scheduler):
-    """On threads the tiles are computed one at a time (edt runs its own two threads): the
-    budget still plans several tiles, and the file equals the whole-array transform."""
+    """On threads the tiles are computed one at a time on the calling thread (edt runs its
+    own two threads), so no written tile waits beside the next and no worker thread's heap
+    keeps freed tiles: the budget still plans several tiles, and the file equals the
+    whole-array transform."""
+    import threading
+
     from sxplan.layers.distance import BYTES_PER_CELL
     from sxplan.layers.windows import use_scheduler
 
@@ -186,12 +190,18 @@ def test_distance_to_threads_one_tile_at_a_time_equals_whole_array(tmp_path, sch
     max_d = 40 * res
     # a budget for two tiles of 160 x 160 cells with their 40-cell halo, each
     mem_mb = 2 * (160 + 80) ** 2 * BYTES_PER_CELL / 2**20
+    read, threads = features_from_codes(layer, [1]), set()
+
+    def features(window):
+        threads.add(threading.get_ident())
+        return read(window)
+
     with use_scheduler(scheduler):
         out = distance_to(
-            features_from_codes(layer, [1]), g, tmp_path / "d.tif", max_distance_m=max_d,
-            mem_limit_mb=mem_mb,
+            features, g, tmp_path / "d.tif", max_distance_m=max_d, mem_limit_mb=mem_mb,
         ).read(masked=False)  # fmt: skip
     np.testing.assert_array_equal(out, distance_array(codes == 1, res, max_d))
+    assert threads == {threading.get_ident()}
     n_tiles = len(plan_tiles(g, mem_limit_mb=mem_mb, bytes_per_cell=BYTES_PER_CELL, halo=40,
                              n_workers=2))  # fmt: skip
     assert n_tiles > 1
