@@ -1,13 +1,14 @@
 """One step of a finished ``sxplan demo`` run again, alone, on that run's aligned layers.
 
-Re-measures the ``roadside_pv``, ``pumped_storage`` or ``sinks`` step without the whole demo
-(4-5 minutes at 30 m): it opens the rasters the run's layers step wrote (``RUN/layers/*.tif``),
-loads the demo's vector layers and counties onto the run's grid as the layers step does, runs
-the step's own function (:mod:`sxplan.run`) into ``--out``, and prints the wall and CPU seconds,
-the process's peak resident set and each output file's sha256, then a JSON line of them all.
-The sinks step takes the run's parcel reservation and shortlist (as ``sxplan sinks --siting
-RUN``); the roadside step has no parcel shortlist to merge with, so its ``shortlist.*`` holds
-the roadside rows alone.
+Re-measures the ``siting``, ``roadside_pv``, ``pumped_storage`` or ``sinks`` step without the
+whole demo (4-5 minutes at 30 m): it opens the rasters the run's layers step wrote
+(``RUN/layers/*.tif``), loads the demo's vector layers and counties onto the run's grid as the
+layers step does, runs the step's own function (:mod:`sxplan.run`) into ``--out``, and prints
+the wall and CPU seconds, the process's peak resident set and each output file's sha256, then a
+JSON line of them all. The sinks step takes the run's parcel reservation and shortlist (as
+``sxplan sinks --siting RUN``); the roadside step has no parcel shortlist to merge with, so its
+``shortlist.*`` holds the roadside rows alone. The siting step writes its reserved land into
+``--out``'s ``layers/``, not the run's.
 
 With ``--compare`` each output is also checked against the file of the same name in the run:
 ``same`` is true when the bytes are equal. A whole run afterwards adds Chinese header rows to
@@ -30,9 +31,14 @@ import sys
 import time
 from pathlib import Path
 
-STEPS = ("roadside_pv", "pumped_storage", "sinks")
+STEPS = ("siting", "roadside_pv", "pumped_storage", "sinks")
 # the folder a step writes into, inside the run
-_FOLDER = {"roadside_pv": "siting", "pumped_storage": "siting", "sinks": "sinks"}
+_FOLDER = {
+    "siting": "siting",
+    "roadside_pv": "siting",
+    "pumped_storage": "siting",
+    "sinks": "sinks",
+}
 
 
 class NotADemoRun(ValueError):
@@ -91,7 +97,7 @@ def main(argv=None) -> int:
     from sxplan._pumped_step import run_pumped_storage_step
     from sxplan.layers.atomic import file_sha256
     from sxplan.layers.windows import use_scheduler
-    from sxplan.run import run_roadside_step, run_sinks_step
+    from sxplan.run import run_roadside_step, run_sinks_step, run_siting_step
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="folder of a finished sxplan demo")
@@ -109,7 +115,9 @@ def main(argv=None) -> int:
     except NotADemoRun as exc:
         ap.error(str(exc))  # exit code 2, nothing written
     (args.out / _FOLDER[args.step]).mkdir(parents=True)
+    (args.out / "layers").mkdir()  # the siting step writes its reserved land there
     step = {
+        "siting": run_siting_step,
         "roadside_pv": run_roadside_step,
         "pumped_storage": run_pumped_storage_step,
         "sinks": run_sinks_step,

@@ -15,6 +15,9 @@ import demo_step  # noqa: E402
 # files the whole run leaves as the step wrote them (GeoPackages get QGIS styles afterwards;
 # the roadside step alone has no parcel shortlist to merge with)
 SAME = {
+    "siting": {"suitability_pv.tif", "suitability_wind.tif", "criterion_pv_dist_highway_m.tif",
+               "excluded_by_rule_pv.tif", "rules_applying_wind.tif", "bases.csv",
+               "exclusions.csv", "supply_curves.csv"},
     "roadside_pv": {"roadside_pv.csv", "supply_curves_roadside_pv.csv"},
     "pumped_storage": {"pumped_storage.csv"},
     "sinks": {"afforestation_eligible.tif", "counties.csv", "net_carbon.csv", "stock.csv",
