@@ -325,9 +325,10 @@ def nearest_overviews(src_path: str | Path, block: int = 256) -> list[Path]:
     first), one 256-cell block at a time: the block's cells come from one window of the level
     before (about 512 x 512 cells), and the block is written whole, once (GDAL #2011, see
     :func:`average_overviews`). Memory is one window and one block, whatever the raster's
-    width: a 30 m Shanxi uint8 band took about 5 MB when whole rows of blocks of every level
-    were held, and those rows grew with the width (tens of MB at China 30 m's 163,840
-    columns).
+    width: with GDAL's reads and writes (its cache at 8 MiB), +14 MB of heap for a 30 m
+    Shanxi uint8 band (10,973 columns) and +15 MB for one of China 30 m's 163,840 columns,
+    against +22 and +117 MB when whole rows of blocks of every level were held (2026-12-03,
+    ``benchmarks/README.md`` s39).
 
     Parameters
     ----------
