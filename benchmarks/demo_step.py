@@ -115,7 +115,8 @@ def main(argv=None) -> int:
     except NotADemoRun as exc:
         ap.error(str(exc))  # exit code 2, nothing written
     (args.out / _FOLDER[args.step]).mkdir(parents=True)
-    (args.out / "layers").mkdir()  # the siting step writes its reserved land there
+    if args.step == "siting":
+        (args.out / "layers").mkdir()  # the step writes its reserved land there
     step = {
         "siting": run_siting_step,
         "roadside_pv": run_roadside_step,

@@ -148,7 +148,8 @@ def test_run_tiles_lets_go_of_a_written_tile_before_computing_the_next():
 
     written = []
     for scheduler in ("sync", "threads"):
-        made.clear(), alive_at_start.clear()
+        made.clear()
+        alive_at_start.clear()
         run_tiles(tiles, compute, lambda t, r: written.append(r.size), scheduler=scheduler,
                   n_workers=1)  # fmt: skip
         # on threads the next tile may be computed while the last one is written
