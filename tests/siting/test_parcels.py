@@ -331,6 +331,56 @@ def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_b
     _assert_same_parcel_set(spilled, held)
 
 
+def test_tile_side_runs_give_back_the_same_numbers():
+    """A tile side kept as runs (_pack_side) unpacks to the same numbers and dtype; a side
+    whose runs would take more bytes is kept as it is."""
+    from sxplan.siting._parcel_graph import _pack_side, _unpack_side
+
+    rng = np.random.default_rng(3)
+    runs = np.repeat(rng.integers(0, 5, 60), rng.integers(1, 40, 60))
+    sides = [
+        np.zeros(0, "uint16"), np.array([9], "uint16"), np.full(1_000, 7, "uint16"),
+        runs.astype("uint16"), runs.astype("uint32"), rng.integers(0, 900, 200).astype("uint16"),
+    ]  # fmt: skip
+    kept = [_pack_side(a) for a in sides]
+    assert [isinstance(k, tuple) for k in kept] == [False, False, True, True, True, False]
+    for a, k in zip(sides, kept, strict=True):
+        back = _unpack_side(k)
+        assert back.dtype == a.dtype
+        np.testing.assert_array_equal(back, a)
+    values, ends = kept[2]  # one run: the value and the side's length
+    assert values.tolist() == [7] and ends.tolist() == [1_000]
+
+
+@pytest.mark.parametrize("spill_bytes", [None, 0])
+def test_tile_sides_kept_as_runs_give_the_same_parcel_set(tmp_path, monkeypatch, spill_bytes):
+    """Tile borders kept as runs (in memory, or spilled after every tile) resolve to the same
+    parcels, to the bit and dtype, as borders kept cell by cell."""
+    from sxplan.siting import _parcel_graph
+
+    rng = np.random.default_rng(5)
+    coarse = rng.random((9, 11)) < 0.55  # blocks of 5 x 5 cells: sides cross few pieces
+    c = np.kron(coarse, np.ones((5, 5), dtype=bool))[:43, :53]
+    v = rng.random(c.shape)
+    lc = rng.integers(0, 9, c.shape).astype("uint8")
+    county = np.where(np.arange(c.shape[1]) < 26, 1, 2)[None, :].repeat(c.shape[0], 0)
+    args = (c, v, lc, county.astype("int32"), 16, 8, 8, 3, 60)
+    spill = {} if spill_bytes is None else {"spill_dir": tmp_path / "p", "spill_bytes": 0}
+    real, packed = _parcel_graph._pack_side, []
+
+    def spy(a):
+        out = real(a)
+        packed.append(isinstance(out, tuple))
+        return out
+
+    monkeypatch.setattr(_parcel_graph, "_pack_side", spy)
+    as_runs, *_ = _accumulate(*args, **spill)
+    assert sum(packed) > len(packed) // 2  # most sides were kept as runs
+    monkeypatch.setattr(_parcel_graph, "_pack_side", lambda a: a)
+    as_cells, *_ = _accumulate(*args, **spill)
+    _assert_same_parcel_set(as_runs, as_cells)
+
+
 @pytest.mark.parametrize("connectivity", [4, 8])
 def test_piece_parcel_ids_maps_kept_labels_cell_by_cell(connectivity):
     """Parcel id per cell from a tile's kept labels: the kept labels' cells get their parcel
