@@ -17,7 +17,7 @@ COG copies at once              two while the resident set is two copies below t
 zonal statistics                ``max(10_000, M MiB / bytes per cell)`` cells in memory
 tiles of a whole run            ``max(M / 4, M / 2 - block cache)`` MiB (``run_tiles``)
 heap ceiling of a whole run     ``M / 2`` MiB resident (:meth:`Budget.run_env`)
-freed heap kept resident        ``M / 16`` MiB (:attr:`Budget.heap_held_mb`)
+freed heap kept resident        ``M / 32`` MiB (:attr:`Budget.heap_held_mb`)
 parcel pieces of a run's pass   ``M / 16`` MiB in memory, the rest in scratch files
 ==============================  ===========================================================
 
@@ -25,7 +25,7 @@ parcel pieces of a run's pass   ``M / 16`` MiB in memory, the rest in scratch fi
 bounds the process, and a run is planned to stay near half of it at any resolution. The other
 half is for what does not shrink with the tiles: the interpreter and libraries (about 256 MB
 for Python, NumPy, GDAL, GeoPandas and SciPy), the parcel pieces gathered across tiles, two COG
-copies at once, and the freed memory the heap keeps (at most ``M / 16``, ``benchmarks/
+copies at once, and the freed memory the heap keeps (at most ``M / 32``, ``benchmarks/
 README.md``, "memory flat from 250 m to 30 m" and "the heap's freed memory measured and
 bounded"). Library functions given ``M`` directly spend all of it on tiles.
 
@@ -228,9 +228,10 @@ class Budget:
         resolved after it. Their arrays grow with the grid, so beyond this they go to scratch
         files until the pass ends (:class:`sxplan.siting._parcel_graph.ParcelAccumulator`).
         China at 90 m wrote 258 MB of pieces (the run had peaked at 1,067 MB with them held);
-        the 30 m province holds about 7 MB of pieces and 8 MB of borders and never reaches the
-        limit at 1,024 MB (``benchmarks/README.md``). Chosen, not tuned: spilling costs one
-        write and one read of each array.
+        the 30 m province holds about 7.8 MB of pieces and 0.5 MB of borders (7.9 MB before
+        the borders were kept as runs, s40) and never reaches the limit at 1,024 MB
+        (``benchmarks/README.md``). Chosen, not tuned: spilling costs one write and one read
+        of each array.
 
         Examples
         --------
@@ -252,27 +253,33 @@ class Budget:
 
     @property
     def heap_held_mb(self) -> float:
-        """Freed memory (MB) the heap may keep resident in a run: ``M / 16``.
+        """Freed memory (MB) the heap may keep resident in a run: ``M / 32``.
 
         Freed tiles kept by the allocator are reused by the next tiles without page faults;
         beyond this, :func:`sxplan.layers.heap.trim_free_heap` returns them after a tile, so a
-        run's peak is its live data plus this at any resolution. On the 30 m benchmark (1,024
-        MB: 64 MB) a run returned free pages 186-194 times (1.7-1.8 s in the calls, on the
-        threads writing tiles; 16-17 times under the ceiling rule) and its tile pass peaked at
-        396-409 MB instead of the 512 MB ceiling, its wall time unchanged within the runs'
-        spread; a thirty-second (32 MB) trimmed 519 times (4.5 s) for 411 MB (one run, an
-        earlier form of the rule, which did not measure again when the memory beside the heap
-        shrank).
-        China at 250 m, whose parcel phases hold 0.8 GB live: 250 returns, the same time and
-        peak (``benchmarks/README.md``, s34). Chosen, not tuned: the pieces' share
-        (:attr:`pieces_held_bytes`).
+        run's peak is its live data plus this at any resolution. Measured on the benchmark at
+        1,024 MB (``benchmarks/README.md``, s40; four runs of each, alternating):
+
+        - ``M / 32`` (32 MB): the 30 m run peaked at 382-391 MB (mean 385.5) against 354-362
+          at 250 m (mean 356.3), **x1.08**; its tile pass took 34.7-42.7 s, the whole run
+          105.8-115.9 s.
+        - ``M / 16`` (64 MB), the allowance before: 394-417 MB (mean 403.7) against 347-370
+          (mean 361.9), x1.12; the tile pass 30.3-37.8 s, the whole run 96.5-116.5 s.
+
+        The 250 m run has few tiles (18 in its pass): it returned free pages 16 times at
+        ``M / 16`` and 21 at ``M / 32``, and its peak barely moves; the 30 m run's 990 tiles
+        keep up to the allowance beside their live data. The price is the trims (about 4 s
+        more in the 30 m tile pass, within the runs' spread for the whole run); ``M / 64``
+        trimmed after nearly every tile (784 times, 5.5 s in the calls) and took the tile pass
+        to 44-48 s for 377-384 MB (two runs). China at 250 m, whose parcel
+        phases hold 0.8 GB live: 250 returns at ``M / 16``, the same time and peak (s34).
 
         Examples
         --------
         >>> Budget(1024).heap_held_mb
-        64.0
+        32.0
         """
-        return float(self.mem_limit_mb) / 16
+        return float(self.mem_limit_mb) / 32
 
     @contextlib.contextmanager
     def run_env(self, **options) -> Iterator[None]:

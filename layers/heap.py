@@ -9,8 +9,8 @@ README.md``, "Memory held by the allocator"). Asking glibc to return its free pa
 (``malloc_trim(0)``) bounds the process by what is live, but costs the call itself and the
 page faults of touching that memory again: after every tile it made the 30 m run 24 % slower.
 
-So a run gives the heap an allowance (:func:`rss_ceiling`, ``held_mb``: a sixteenth of its
-budget, from :meth:`sxplan.layers.budget.Budget.run_env`): :func:`trim_free_heap`, called after
+So a run gives the heap an allowance (:func:`rss_ceiling`, ``held_mb``: a thirty-second of
+its budget, from :meth:`sxplan.layers.budget.Budget.run_env`): :func:`trim_free_heap`, called after
 every tile, returns the free pages only when the freed memory the heap keeps resident has grown
 past it. That memory is measured, not guessed: the resident set less what the allocator has
 handed out and not had back (glibc's ``mallinfo2``), less what the process held besides the

@@ -241,5 +241,5 @@ def test_without_mallinfo2_the_ceiling_rule_applies(monkeypatch):
 
 def test_a_run_budget_sets_the_allowance():
     with Budget(1024).run_env():
-        assert (heap._CEILING_MB, heap._HELD_MB) == (512.0, 64.0)
+        assert (heap._CEILING_MB, heap._HELD_MB) == (512.0, 32.0)
     assert heap._HELD_MB is None
