@@ -29,7 +29,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ._parcel_pieces import N_LANDCOVER as _N_LC
-from ._parcel_pieces import PieceTile, piece_parcel_ids
+from ._parcel_pieces import PieceTile, _pack_side, _unpack_side, piece_parcel_ids
 
 __all__ = ["ParcelAccumulator", "ParcelSet", "parcel_ids_tile"]
 
@@ -438,39 +438,6 @@ class ParcelAccumulator:
             self.tile_offsets,
             self.tile_kept,
         )
-
-
-def _pack_side(a: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """One side's piece numbers as runs ``(values, run ends)``, or as they are when not smaller.
-
-    A side crosses few pieces, so its numbers repeat along long runs: on the 30 m benchmark
-    the four sides of each tile held 3.97 MB per technology as they are and 0.22-0.26 MB as
-    runs (``benchmarks/README.md``, s40). :func:`_unpack_side` gives the same array back.
-
-    Examples
-    --------
-    >>> v, ends = _pack_side(np.array([0, 0, 0, 0, 7, 7, 7, 7, 0, 0, 0, 0], "uint16"))
-    >>> v.tolist(), ends.tolist()
-    ([0, 7, 0], [4, 8, 12])
-    >>> _unpack_side((v, ends)).tolist()
-    [0, 0, 0, 0, 7, 7, 7, 7, 0, 0, 0, 0]
-    >>> _pack_side(np.array([1, 2, 3], "uint16")).tolist()  # runs would not be smaller
-    [1, 2, 3]
-    """
-    if a.size == 0:
-        return a
-    ends = np.append(np.flatnonzero(a[1:] != a[:-1]) + 1, a.size).astype("uint32")
-    if ends.size * (a.itemsize + ends.itemsize) >= a.nbytes:
-        return a
-    return a[ends - 1], ends
-
-
-def _unpack_side(side) -> np.ndarray:
-    """The piece numbers of a side kept by :func:`_pack_side`."""
-    if not isinstance(side, tuple):
-        return side
-    values, ends = side
-    return np.repeat(values, np.diff(ends, prepend=np.uint32(0)))
 
 
 def _county_cells(parts: list, node_parcel: np.ndarray) -> np.ndarray:

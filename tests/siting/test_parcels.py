@@ -334,7 +334,7 @@ def test_pieces_spilled_to_disk_give_the_same_parcel_set(tmp_path, tile, spill_b
 def test_tile_side_runs_give_back_the_same_numbers():
     """A tile side kept as runs (_pack_side) unpacks to the same numbers and dtype; a side
     whose runs would take more bytes is kept as it is."""
-    from sxplan.siting._parcel_graph import _pack_side, _unpack_side
+    from sxplan.siting._parcel_pieces import _pack_side, _unpack_side
 
     rng = np.random.default_rng(3)
     runs = np.repeat(rng.integers(0, 5, 60), rng.integers(1, 40, 60))
