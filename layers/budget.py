@@ -271,8 +271,9 @@ class Budget:
         keep up to the allowance beside their live data. The price is the trims (about 4 s
         more in the 30 m tile pass, within the runs' spread for the whole run); ``M / 64``
         trimmed after nearly every tile (784 times, 5.5 s in the calls) and took the tile pass
-        to 44-48 s for 377-384 MB (two runs). China at 250 m, whose parcel
-        phases hold 0.8 GB live: 250 returns at ``M / 16``, the same time and peak (s34).
+        to 44-48 s for 377-384 MB (two runs). China at 250 m, whose parcel phases hold
+        0.8 GB live: 265.4 s and 775.6 MB at ``M / 32`` against 274.4 s and 772.3 MB at
+        ``M / 16`` (s40).
 
         Examples
         --------

@@ -10,9 +10,9 @@ README.md``, "Memory held by the allocator"). Asking glibc to return its free pa
 page faults of touching that memory again: after every tile it made the 30 m run 24 % slower.
 
 So a run gives the heap an allowance (:func:`rss_ceiling`, ``held_mb``: a thirty-second of
-its budget, from :meth:`sxplan.layers.budget.Budget.run_env`): :func:`trim_free_heap`, called after
-every tile, returns the free pages only when the freed memory the heap keeps resident has grown
-past it. That memory is measured, not guessed: the resident set less what the allocator has
+its budget, from :meth:`sxplan.layers.budget.Budget.run_env`): :func:`trim_free_heap`, called
+after every tile, returns the free pages only when the freed memory the heap keeps resident has
+grown past it. That memory is measured, not guessed: the resident set less what the allocator has
 handed out and not had back (glibc's ``mallinfo2``), less what the process held besides the
 heap just after the last trim. ``mallinfo2`` walks every free block of every arena (3.3-3.8 s
 of the 30 m benchmark's calls), so it is read again only once the resident set has grown by an
