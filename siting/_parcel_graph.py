@@ -120,7 +120,9 @@ class ParcelAccumulator:
         self._lc: list = []
         self._county: list = []
         self._edges: list = []
-        self._borders: dict = {}  # tile key -> (node offset, four sides (_pack_side)) or (.., None)
+        # tile key -> (node offset, the four sides as _pack_side keeps them), or
+        # (node offset, None) once the sides are in the scratch file
+        self._borders: dict = {}
         self._border_file: dict = {}  # tile key -> (byte offset, dtype, four side lengths)
         self.tile_offsets: list[int] = []
         self.tile_kept: list[np.ndarray] = []
@@ -174,7 +176,8 @@ class ParcelAccumulator:
             _pack_side(np.asarray(x).astype(local)) for x in (pt.top, pt.bottom, pt.left, pt.right)
         )
         self._borders[key] = (off, sides)
-        held.extend(a for side in sides for a in (side if isinstance(side, tuple) else (side,)))
+        for side in sides:  # an array, or its runs (values, ends)
+            held.extend(side if isinstance(side, tuple) else (side,))
         self._held += sum(a.nbytes for a in held)
         if self._spill_dir is not None and self._held > self._spill_bytes:
             self._spill()
