@@ -35,7 +35,7 @@ def run_sampled(
 
     Returns (JSON, wall seconds, peak RSS MB, samples). Each sample is ``(time.monotonic(),
     MiB resident)``; ``time.monotonic`` is one clock for every process of the machine
-    (``CLOCK_MONOTONIC`` on Linux), so the child can state when its steps ended in the same
+    (``CLOCK_MONOTONIC`` on Linux), so the child can state when its steps ran in the same
     time. No samples where ``/proc`` is missing (not Linux) or with ``every_s=None``. The
     samples see the resident set between two reads only: a peak shorter than ``every_s`` can
     fall between them, so their maximum is at most ``ru_maxrss`` and may be below it.

@@ -124,8 +124,7 @@ def worker(args) -> dict:
     cfg = load_siting_config(CONFIG)
     t_load = time.perf_counter() - t0
     with use_scheduler(args.scheduler) as sched:
-        # the steps' clock starts here: run_siting's timings run from its start to the end of
-        # its tables, and its return waits for its scratch folder's removal after them
+        # the clock of the parent's resident-set samples; run_siting's steps start here
         started = time.monotonic()
         res = run_siting(
             grid,
@@ -138,7 +137,6 @@ def worker(args) -> dict:
             mem_limit_mb=args.mem_limit_mb,
             tile_size=args.tile_size,
         )
-        ended = time.monotonic()  # the clock of the parent's resident-set samples
         workers_rss = None
         if not isinstance(sched, str):  # a dask client: ask each worker for its peak RSS
 
@@ -167,7 +165,6 @@ def worker(args) -> dict:
         "technologies": techs,
         "timings_s": res.timings,
         "run_started_monotonic": started,
-        "run_ended_monotonic": ended,
         "tech_timings_s": {t: tr.timings for t, tr in res.techs.items()},
         "self_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "workers_peak_rss_mb": workers_rss,
@@ -268,14 +265,11 @@ def step_peaks(samples: list[tuple[float, float]], out: dict) -> dict | None:
     """The sampled resident set's peak in each of the run's timed steps (``None``: no samples).
 
     The steps are the run's own ``timings_s`` (``total`` and nested timings aside) in the order
-    they ran, laid end to end back from the end of ``total``: ``run_siting``'s start (the
-    child's ``run_started_monotonic``) plus ``total``. ``before`` is the interpreter, imports,
-    loading and the run's set-up, ``after`` what followed the tables: the removal of the run's
-    scratch folder (distance rasters, outlines) and the child's last lines. Laid back from the
-    return instead (before s41), the steps sat that removal's time late (0.37 s at 30 m), and
-    ``before`` took the first samples of the distance step, whose first tile fills quickly:
-    254-303 MB at 30 m, where the process held 205.7 MB when the distance step began (205.4
-    laid back from the end of ``total``).
+    they ran, laid end to end back from the end of ``total`` (``run_siting``'s start, the
+    child's ``run_started_monotonic``, plus ``total``), not from its return, which follows
+    the removal of its scratch folder (0.37 s at 30 m; laid back from it, ``before`` took the
+    distance step's first samples, s41). ``before`` is the interpreter, imports, loading and
+    the run's set-up, ``after`` the scratch folder's removal and the child's last lines.
     """
     if not samples:
         return None
@@ -284,9 +278,7 @@ def step_peaks(samples: list[tuple[float, float]], out: dict) -> dict | None:
         for k, v in out["timings_s"].items()
         if k != "total" and isinstance(v, int | float)
     ]
-    end = out["run_ended_monotonic"]
-    if "run_started_monotonic" in out and "total" in out["timings_s"]:
-        end = out["run_started_monotonic"] + float(out["timings_s"]["total"])
+    end = out["run_started_monotonic"] + float(out["timings_s"]["total"])
     return peaks_by_step(samples, steps, end)
 
 

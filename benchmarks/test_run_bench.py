@@ -86,16 +86,11 @@ def test_steps_are_laid_back_from_the_end_of_total_not_from_the_return():
     # run_siting started at 100 and its total (11 s) ended at 111; it returned at 112 (its
     # scratch folder removed): a sample at 111.5 is after the tables, one at 100.5 in the first
     # step, not before it (laid back from 112, "a" would start at 101)
-    out = {
-        "timings_s": {"a": 5.0, "b": 6.0, "total": 11.0},
-        "run_started_monotonic": 100.0,
-        "run_ended_monotonic": 112.0,
-    }
+    # (laid back from 112: before 60, a None, b 80, after None)
+    out = {"timings_s": {"a": 5.0, "b": 6.0, "total": 11.0}, "run_started_monotonic": 100.0}
     samples = [(99.0, 10.0), (100.5, 60.0), (106.0, 20.0), (111.5, 80.0)]
     assert run.step_peaks(samples, out) == {"before": 10.0, "a": 60.0, "b": 20.0, "after": 80.0}
-    # figures written before s41 (no start): laid back from the return, as then
-    del out["run_started_monotonic"]
-    assert run.step_peaks(samples, out) == {"before": 60.0, "a": None, "b": 80.0, "after": None}
+    assert run.step_peaks([], out) is None
 
 
 def test_a_child_s_resident_set_is_sampled_while_it_runs(tmp_path):
