@@ -14,9 +14,12 @@ around that:
   taken over.
 - :func:`clean_stale`: staging folders ``.<out>.partial-<pid>`` whose pid is dead and which carry
   the staging mark :data:`STAGING_MARK`, or sxplan's ``run.json`` once the run was finished
-  (left by SIGKILL, a power cut) are removed; a previous
+  (left by SIGKILL, a power cut), or nothing at all, are removed; a previous
   run folder set aside as ``.<out>.old-<pid>`` by a run killed during the final swap is put
   back when ``--out`` is missing, else removed.
+- :func:`remove_marked`: removes a staging or run folder with its marks last, so a folder a
+  SIGKILL stops part-way through its removal still carries them (or is empty) and the next
+  run's :func:`clean_stale` recognises it.
 
 Inputs: paths. Outputs: the lock file and the staging mark (both removed by a finished run).
 """
@@ -46,11 +49,13 @@ __all__ = [
     "out_lock",
     "pid_alive",
     "refuse_existing",
+    "remove_marked",
     "staging_path",
 ]
 
 RUN_MARK_KEY = "sxplan_run"  # run.json key that marks a folder sxplan wrote
 STAGING_MARK = ".sxplan-staging"  # file in a staging folder; holds the writing process's pid
+_MARKS = (STAGING_MARK, "run.json")  # what clean_stale recognises a folder by: removed last
 
 
 def staging_path(out: Path, pid: int | None = None) -> Path:
@@ -248,7 +253,9 @@ def clean_stale(out: Path, log: Callable[[str], None] | None = None) -> list[Pat
 
     Only names of sxplan's exact pattern with a dead pid are touched, and only when they carry
     sxplan's mark (the staging mark, or a run.json of a run folder: a finished run removes the
-    staging mark just before its final rename, so a SIGKILL in between leaves only that).
+    staging mark just before its final rename, so a SIGKILL in between leaves only that) or
+    are empty (a SIGKILL between a folder's creation and its mark, or after
+    :func:`remove_marked` removed the marks but before the folder).
     """
     handled = []
     if not out.parent.is_dir():
@@ -257,9 +264,9 @@ def clean_stale(out: Path, log: Callable[[str], None] | None = None) -> list[Pat
         # a staging folder carries the mark until its run is finished, then a run.json with
         # RUN_MARK_KEY: a SIGKILL between removing the mark and the final rename leaves that
         if _stale_pid(path, out, "partial") is not None and (
-            (path / STAGING_MARK).is_file() or is_run_folder(path)
+            (path / STAGING_MARK).is_file() or is_run_folder(path) or _is_empty(path)
         ):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_marked(path)
             handled.append(path)
             if log:
                 log(f"  removed staging folder {path} left by an interrupted run")
@@ -269,9 +276,54 @@ def clean_stale(out: Path, log: Callable[[str], None] | None = None) -> list[Pat
                 if log:
                     log(f"  restored {out} from {path} (a run was killed while replacing it)")
             else:
-                shutil.rmtree(path, ignore_errors=True)
+                remove_marked(path)
+            handled.append(path)
+        elif _stale_pid(path, out, "old") is not None and _is_empty(path):
+            with contextlib.suppress(OSError):
+                path.rmdir()
             handled.append(path)
     return handled
+
+
+def _is_empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
+def remove_marked(folder: Path) -> None:
+    """Remove a staging or run folder: everything else first, then its marks, then itself.
+
+    ``shutil.rmtree`` removes entries in the order the directory lists them, so a SIGKILL
+    part-way could leave a folder that had lost its ``run.json`` and staging mark but kept
+    other files: :func:`clean_stale` must leave such a folder alone (it cannot tell it from a
+    user's), and it outlived every later run (a CI run's ``test_kill_points_...``, s42: the
+    previous run, exchanged to the staging path, was being removed). Here a folder stopped at
+    any point still has a mark, or is empty, or is gone.
+    """
+    folder = Path(folder)
+    try:
+        with os.scandir(folder) as listing:
+            entries = [(e.name, e.path, e.is_dir(follow_symlinks=False)) for e in listing]
+    except FileNotFoundError:
+        return
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name, path, is_dir in entries:
+        if name in _MARKS:
+            continue
+        if is_dir:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    for name in _MARKS:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / name)
+    shutil.rmtree(folder, ignore_errors=True)  # itself, and whatever a writer added meanwhile
 
 
 def os_error_message(exc: BaseException, out: Path, full: bool = False) -> str:

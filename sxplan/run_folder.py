@@ -48,6 +48,7 @@ from ._out_guard import (
     os_error_message,
     out_lock,
     refuse_existing,
+    remove_marked,
     staging_path,
 )
 from ._signals import INTERRUPTED, RECEIVED, Terminated
@@ -164,14 +165,14 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     except BaseException:
         if _inode(out) == new_run:  # exchanged just before the interrupt
             INSTALLED.append(out)
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_marked(staging)
         raise
     if exchanged:
         try:
-            shutil.rmtree(staging, ignore_errors=True)  # the previous run, now
+            remove_marked(staging)  # the previous run, now
         except BaseException:  # interrupted while removing: finish, then unwind
             INSTALLED.append(out)
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_marked(staging)
             raise
         return
     old = old_path(out) if out.exists() else None
@@ -187,14 +188,14 @@ def _swap_into_place(staging: Path, out: Path) -> None:
         else:  # swapped just before the interrupt
             INSTALLED.append(out)
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+                remove_marked(old)
         raise
     if old is not None:
         try:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_marked(old)
         except BaseException:  # interrupted while removing: finish, then unwind
             INSTALLED.append(out)
-            shutil.rmtree(old, ignore_errors=True)
+            remove_marked(old)
             raise
 
 
@@ -252,11 +253,11 @@ def _remove_settled(folder: Path, rounds: int = 8, pause_s: float = 0.25) -> Non
     import time
 
     for _ in range(rounds):
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_marked(folder)
         time.sleep(pause_s)
         if not folder.exists():
             return
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_marked(folder)
 
 
 def _is_write_failure(exc: Exception) -> bool:

@@ -458,3 +458,60 @@ def test_interrupt_before_the_exchange_keeps_the_previous_run_and_no_staging(
     assert tree_sha256(out, skip=()) == before and _leftovers(out) == []
     monkeypatch.undo()
     assert main(args) == 0 and _leftovers(out) == []
+
+
+def _run_folder_to_remove(folder):
+    """A marked run folder of 2,400 files: 400 beside run.json, 2,000 in five subfolders."""
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"sxplan_run": 1}), encoding="utf-8")
+    for i in range(400):
+        (folder / f"f{i:03d}.txt").write_bytes(b"x")
+    for d in range(5):
+        (folder / f"d{d}").mkdir()
+        for i in range(400):
+            (folder / f"d{d}" / f"g{i:03d}.txt").write_bytes(b"x")
+
+
+def _remove_in_a_child(folder, kill_after_s=None):
+    """Remove ``folder`` with remove_marked in a child; SIGKILL it ``kill_after_s`` in."""
+    code = (
+        "import sys; from sxplan._out_guard import remove_marked as r; "
+        "print(1, flush=True); r(sys.argv[1])"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE)
+    proc.stdout.readline()  # imported: the removal starts now
+    start = time.monotonic()
+    if kill_after_s is not None:
+        time.sleep(kill_after_s)
+        proc.kill()
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    return time.monotonic() - start
+
+
+def test_a_run_folder_killed_while_being_removed_is_still_recognised(tmp_path):
+    """SIGKILL at seven moments across the removal of a run folder (the previous run after the
+    exchange, a failed run's staging): each time the folder is gone, still has its run.json, or
+    is empty, so the next run's clean_stale removes it and nothing is left (a CI run left an
+    unmarked .run.partial-<pid> after shutil.rmtree had taken run.json early, s42)."""
+    from sxplan._out_guard import clean_stale
+
+    out = tmp_path / "run"
+    folder = tmp_path / f".run.partial-{dead_pid()}"
+    _run_folder_to_remove(folder)
+    whole_s = _remove_in_a_child(folder)
+    assert not folder.exists()
+    states = []
+    for k in range(1, 8):
+        _run_folder_to_remove(folder)
+        _remove_in_a_child(folder, kill_after_s=whole_s * k / 8)
+        if not folder.exists():
+            states.append("gone")
+        elif not any(folder.iterdir()):
+            states.append("empty")
+        else:
+            assert (folder / "run.json").is_file(), sorted(p.name for p in folder.iterdir())[:5]
+            states.append("marked")
+        clean_stale(out)
+        assert _leftovers(out) == [], (k, states)
+    assert "marked" in states, states  # some kills did land mid-removal
