@@ -206,6 +206,25 @@ def test_unmarked_lookalike_staging_folder_is_left_alone(tmp_path):
     assert (mine / "data.csv").read_text(encoding="utf-8") == "keep" and other.is_dir()
 
 
+def test_empty_folders_of_dead_runs_are_removed(tmp_path):
+    """A SIGKILL between a staging folder's creation and its mark, or after remove_marked took
+    the marks but not yet the folder, leaves an empty .<out>.partial-<pid> (or .old-<pid>):
+    the next run removes both; an unmarked one holding a file stays (test above)."""
+    project = tiny_project(tmp_path / "proj")
+    out = tmp_path / "run"
+    empty_partial = tmp_path / f".run.partial-{dead_pid()}"
+    empty_old = tmp_path / f".run.old-{dead_pid()}"
+    empty_partial.mkdir()
+    empty_old.mkdir()
+    kept = tmp_path / f".run.partial-{dead_pid()}"
+    kept.mkdir()
+    (kept / "data.csv").write_text("keep", encoding="utf-8")
+    assert main(["layers", str(project), "--out", str(out)]) == 0
+    assert not empty_partial.exists() and not empty_old.exists()
+    assert _leftovers(out) == [kept.name]
+    assert (out / "run.json").is_file()
+
+
 def test_finished_staging_folder_of_a_killed_run_is_removed(tmp_path):
     """A SIGKILL after a finished run removed its staging mark but before the rename leaves
     .<out>.partial-<pid> with sxplan's run.json and no mark (CI caught one): the next run
