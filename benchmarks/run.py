@@ -122,6 +122,8 @@ def worker(args) -> dict:
     }
     bases = synthetic_bases(counties)
     cfg = load_siting_config(CONFIG)
+    if args.no_criterion_rasters:
+        cfg = cfg.model_copy(update={"criterion_rasters": False})
     t_load = time.perf_counter() - t0
     with use_scheduler(args.scheduler) as sched:
         # the clock of the parent's resident-set samples; run_siting's steps start here
@@ -207,6 +209,11 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
     ap.add_argument(
+        "--no-criterion-rasters",
+        action="store_true",
+        help="run with siting.criterion_rasters: false (no criterion_<tech>_<name>.tif)",
+    )
+    ap.add_argument(
         "--check",
         action="store_true",
         help="after the run, check every float COG's overview levels against block means of "
@@ -239,6 +246,8 @@ def main(argv=None) -> int:
     cmd += ["--mem-limit-mb", str(args.mem_limit_mb)]
     if args.tile_size:
         cmd += ["--tile-size", str(args.tile_size)]
+    if args.no_criterion_rasters:
+        cmd += ["--no-criterion-rasters"]
     out, wall, rss, samples = run_sampled(cmd, env, every_s=RSS_SAMPLE_S)
     figures = {
         "wall_s": round(wall, 2),
@@ -249,6 +258,7 @@ def main(argv=None) -> int:
         "eligible_km2": {t: v["eligible_km2"] for t, v in out["technologies"].items()},
         "parcels": {t: v["parcels"] for t, v in out["technologies"].items()},
         "potential_gw": {t: v["potential_gw"] for t, v in out["technologies"].items()},
+        "criterion_rasters": not args.no_criterion_rasters,
         **out,
     }
     if args.check:

@@ -9,7 +9,8 @@ classes are computed once per tile (cached in the :class:`~sxplan.siting._contex
 Inputs: :class:`~sxplan.siting._run_inputs.SitingInputs`, the technologies to run, an output
 folder, a memory budget.
 Outputs: ``suitability_<tech>.tif``, ``excluded_by_rule_<tech>.tif``,
-``rules_applying_<tech>.tif`` and ``criterion_<tech>_<name>.tif``; per technology a
+``rules_applying_<tech>.tif`` and ``criterion_<tech>_<name>.tif`` (not with
+``siting.criterion_rasters: false``; the tiles stay the same); per technology a
 :class:`TechPass` holding the accumulated parcel pieces and area counts.
 """
 
@@ -115,6 +116,8 @@ class TechCompute:
         self.connectivity = tcfg.connectivity
         # criterion rasters another technology writes identically (set by shared_pass)
         self.shared_records: dict[str, tuple[str, str]] = {}
+        # the criteria whose rasters are written (none with siting.criterion_rasters: false)
+        self.recorded = list(self.crit.names) if cfg.criterion_rasters else []
 
     @property
     def halo(self) -> int:
@@ -136,7 +139,7 @@ class TechCompute:
         """
         code, score, extra, ex, cr = self._compute(tile, ctx, county, study)
         record = {"rules": ex.rule_bits}
-        for name in self.crit.names:
+        for name in self.recorded:
             if name in self.shared_records:
                 continue
             s = cr.scores[name] if cr is not None else np.full(ctx.shape, np.nan, "float32")
@@ -246,7 +249,7 @@ class TechPass:
 
     def float_rasters(self) -> int:
         """How many float32 rasters :meth:`open_writers` opens (scores and criteria)."""
-        return 1 + sum(n not in self.spec.shared_records for n in self.spec.crit.names)
+        return 1 + sum(n not in self.spec.shared_records for n in self.spec.recorded)
 
     def open_writers(self, stack, paths, grid, cog, float_compress=None):
         """Open the exclusion-code and suitability rasters (closed by ``stack``).
@@ -259,7 +262,7 @@ class TechPass:
         self.code_path = paths["excluded_by_rule"]
         self.suit_path = paths["suitability"]
         self.record_paths = {"rules": paths["rules_applying"]}
-        self.record_paths.update({n: paths["criterion"](n) for n in self.spec.crit.names})
+        self.record_paths.update({n: paths["criterion"](n) for n in self.spec.recorded})
         self.copies = {}  # criterion rasters copied from an identical one of another technology
         self.wrecord = {
             "rules": stack.enter_context(
@@ -270,7 +273,7 @@ class TechPass:
                 )
             )
         }  # fmt: skip
-        for n in self.spec.crit.names:
+        for n in self.spec.recorded:
             if n in self.spec.shared_records:
                 continue
             self.wrecord[n] = stack.enter_context(
@@ -420,6 +423,8 @@ def _share_identical_criteria(passes) -> None:
     for tp in passes:
         tp.spec.shared_records = {}
         for c in tp.spec.crit.items:
+            if c.name not in tp.spec.recorded:
+                continue
             key = c.crit.model_dump_json()
             if key in seen:
                 tp.spec.shared_records[c.name] = seen[key]

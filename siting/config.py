@@ -385,6 +385,13 @@ class SitingConfig(_Closed):
     shortlist_rank_by: Literal["score", "lcoe"] = Field(
         "score", description="Shortlist by suitability score or by LCOE (needs economics)."
     )
+    criterion_rasters: bool = Field(
+        True,
+        description="Write criterion_<tech>_<name>.tif, each criterion's 0-1 score on the study "
+        "area (QGIS checks; the backtest's per-criterion AUCs read them). false leaves them out: "
+        "the parcels' crit_/score_ columns and every other output stay the same, and a 30 m "
+        "Shanxi run writes 6 float rasters (about 1.8 GB) fewer (benchmarks/README.md, s43).",
+    )
 
     @model_validator(mode="after")
     def _unique_rules(self):

@@ -20,8 +20,9 @@ Inputs: the run's grid, aligned rasters and vector layers by name, counties, bas
 ``siting:`` config, an output folder, a memory budget.
 Outputs (in ``out_dir``): ``suitability_<tech>.tif``, ``excluded_by_rule_<tech>.tif`` and its
 legend ``excluded_by_rule_<tech>.csv``, ``rules_applying_<tech>.tif``,
-``criterion_<tech>_<name>.tif``, ``parcels_<tech>.gpkg``, ``shortlist.csv``,
-``shortlist.gpkg``, ``bases.csv``, ``exclusions.csv``; and a :class:`SitingResult`.
+``criterion_<tech>_<name>.tif`` (unless ``criterion_rasters: false``), ``parcels_<tech>.gpkg``,
+``shortlist.csv``, ``shortlist.gpkg``, ``bases.csv``, ``exclusions.csv``; and a
+:class:`SitingResult`.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@
    dropped; shared ones are dropped only when asked);
 3. draw a seeded random background of study-area cells;
 4. per technology (:func:`_score_technology`): suitability (excluded land = 0), the first and
-   every rule that applies, each criterion's score, at sites and background; the ROC AUC of
-   each with a bootstrap 90% interval; shares of sites and capacity on eligible land;
+   every rule that applies, each criterion's score (where the run wrote criterion rasters),
+   at sites and background; the ROC AUC of each with a bootstrap 90% interval; shares of
+   sites and capacity on eligible land;
 5. write ``RUN/backtest/`` (table, GeoPackage, AUC table, one PNG per technology) and the
    summary under ``backtest`` in ``run.json``.
 
@@ -116,7 +117,11 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
     from .run_folder import output_folder, record_outputs, update_run_json
 
     run_dir = Path(run_dir)
-    read_json(run_dir, "run.json")  # checked first: the summary goes there, after the files
+    run = read_json(run_dir, "run.json")  # checked first: the summary goes there, after the files
+    # a run with siting.criterion_rasters: false wrote none: no per-criterion AUCs, and said so
+    criterion_rasters = bool(
+        ((run.get("config") or {}).get("siting") or {}).get("criterion_rasters", True)
+    )
     techs = _technologies(run_dir, opts.techs)
     sites = load_sites(sites_path, opts.sites)
     code0 = dataset("siting.excluded_by_rule").path_in(run_dir, tech=techs[0])
@@ -135,6 +140,7 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
         frames.append(frame)
         aucs.append(auc)
         summary[tech] = summ
+        summ["criterion_rasters"] = criterion_rasters
         scores[tech] = dist
     table = pd.concat(frames, ignore_index=True)
     auc_table = pd.concat(aucs, ignore_index=True)

@@ -310,10 +310,11 @@ def siting_bytes_per_cell(siting) -> int:
 
     Per enabled technology the shared pass writes ``suitability`` (float32), ``excluded_by_rule``
     (uint8), ``rules_applying`` (1-8 bytes: one bit per rule) and one float32
-    ``criterion_<tech>_<name>`` per criterion. Their tile files are kept until the pass ends and
-    are then copied to COG, so at the peak both exist: twice those bytes (the COG copies are
-    compressed, so less in practice). Each distinct ``distance_to`` criterion (layer and cap)
-    adds a float32 scratch raster of distances.
+    ``criterion_<tech>_<name>`` per criterion (none with ``criterion_rasters: false``). Their
+    tile files are kept until the pass ends and are then copied to COG, so at the peak both
+    exist: twice those bytes (the COG copies are compressed, so less in practice). Each
+    distinct ``distance_to`` criterion (layer and cap) adds a float32 scratch raster of
+    distances.
 
     Checked against ``benchmarks/run.py`` at 30 m (PV + wind, 6 rules and 3 criteria each, one
     shared distance): 76 bytes per cell by this count; the run's folder measured at most 30.2
@@ -338,7 +339,7 @@ def siting_bytes_per_cell(siting) -> int:
             continue
         n_rules = len(siting.rules_for(tech))
         bits = 1 if n_rules <= 8 else 2 if n_rules <= 16 else 4 if n_rules <= 32 else 8
-        outputs += 4 + 1 + bits + 4 * len(tcfg.criteria)
+        outputs += 4 + 1 + bits + (4 * len(tcfg.criteria) if siting.criterion_rasters else 0)
         distances |= {
             (c.distance_to, c.max_distance_m) for c in tcfg.criteria if c.distance_to is not None
         }

@@ -210,6 +210,11 @@ def print_backtest(result, echo: Callable[[str], None]) -> None:
                    ("hi", "p95", ".2f")]
         ):  # fmt: skip
             echo("    " + line)
+        if not summ.get("criterion_rasters", True):
+            echo(
+                "    no AUC per criterion: the run wrote no criterion rasters "
+                "(siting.criterion_rasters: false); run the siting with it true to get them"
+            )
     echo("")
     echo("Outputs: " + ", ".join(str(p) for p in result.outputs.values()))
     echo("Draw the sites on the siting map: sxplan map RUN_DIR")

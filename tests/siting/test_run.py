@@ -280,6 +280,30 @@ def test_a_criterion_shared_by_two_technologies_is_written_once_and_copied(world
     assert not list(out.glob(".*"))  # no temporary copy left
 
 
+def test_without_criterion_rasters_every_other_output_is_the_same(world, tmp_path):
+    """``criterion_rasters: false`` leaves out exactly the criterion rasters: the other files
+    (COGs) are the same bit for bit, and the parcels keep their crit_/score_ columns (from the
+    pass, not the rasters)."""
+    grid, rasters, vectors, counties, bases = world
+    a, b = tmp_path / "a", tmp_path / "b"
+    ra = run_siting(grid, rasters, vectors, counties, bases, CFG, a, cog=True)
+    rb = run_siting(grid, rasters, vectors, counties, bases, {**CFG, "criterion_rasters": False},
+                    b, cog=True)  # fmt: skip
+    gone = sorted(p.name for p in a.iterdir() if p.name.startswith("criterion_"))
+    assert gone == ["criterion_pv_ghi_kwh_m2_yr.tif", "criterion_wind_wind_proxy_ms.tif"]
+    assert not list(b.glob("criterion_*")) and not list(b.glob(".*"))
+    assert sorted(k for k in ra.outputs if k.startswith("criterion_")) == [
+        "criterion_pv_ghi_kwh_m2_yr", "criterion_wind_wind_proxy_ms"
+    ]  # fmt: skip
+    assert not any(k.startswith("criterion_") for k in rb.outputs)
+    for name in gone:
+        (a / name).unlink()
+    _assert_same_outputs(a, b)
+    for tech in ("pv", "wind"):
+        pd.testing.assert_frame_equal(ra.techs[tech].parcels, rb.techs[tech].parcels)
+    assert "crit_ghi_kwh_m2_yr" in rb.techs["pv"].parcels.columns
+
+
 def test_rules_applying_record_is_the_smallest_type_with_every_rule_bit(world, tmp_path):
     """Two rules fit a uint8 record: bit 1 = the vector quarter (north-west 5 x 5 km), bit 2
     = the soft slope rule (no cell is steeper than 50 %)."""

@@ -146,10 +146,27 @@ def test_backtest_auc_by_hand_on_a_tiny_run(tmp_path):
     summ = data["backtest"]["technologies"]["pv"]
     assert summ["outside_study_area"] == ["4"]
     assert summ["share_capacity_eligible"] == pytest.approx(150 / 180)
+    assert summ["criterion_rasters"] is True  # run.json without a config: the default
     assert (run / "backtest" / "score_distribution_pv.png").stat().st_size > 1000
     # a second backtest needs --overwrite
     assert main(args) == 2
     assert main([*args, "--overwrite"]) == 0
+
+
+def test_a_run_without_criterion_rasters_says_it_has_no_auc_per_criterion(tmp_path, capsys):
+    """A run with ``siting.criterion_rasters: false`` wrote none: the AUC table has the score
+    rows only, and the summary and the printed report say why."""
+    run = _run_folder(tmp_path)
+    dataset("siting.criterion").path_in(run, tech="pv", criterion="flat").unlink()
+    meta = {"sxplan_run": 1, "config": {"siting": {"criterion_rasters": False}}}
+    (run / "run.json").write_text(json.dumps(meta), "utf-8")
+    args = ["backtest", str(run), "--sites", str(_sites_csv(tmp_path)), "--background", "100"]
+    assert main(args) == 0
+    auc = pd.read_csv(run / "backtest" / "backtest_auc.csv", encoding="utf-8-sig")
+    assert auc["measure"].tolist() == ["score", "score_eligible"]
+    data = json.loads((run / "run.json").read_text("utf-8"))
+    assert data["backtest"]["technologies"]["pv"]["criterion_rasters"] is False
+    assert "no AUC per criterion" in capsys.readouterr().out
 
 
 def test_polygons_shared_coordinates_and_dropping(tmp_path):

@@ -226,6 +226,8 @@ def test_siting_disk_counts_each_technology_rule_bits_and_distinct_distances():
     # rasters (the same layer at two caps) = 8
     assert siting_bytes_per_cell(cfg) == 42
     assert siting_bytes_per_cell(None) == 0
+    # without criterion rasters: 4 + 1 + 4 = 9, twice = 18; the distance rasters stay (8)
+    assert siting_bytes_per_cell(cfg.model_copy(update={"criterion_rasters": False})) == 26
 
 
 def test_disk_warning_names_the_folder_and_both_sizes_only_when_short(tmp_path):
