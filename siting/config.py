@@ -389,8 +389,9 @@ class SitingConfig(_Closed):
         True,
         description="Write criterion_<tech>_<name>.tif, each criterion's 0-1 score on the study "
         "area (QGIS checks; the backtest's per-criterion AUCs read them). false leaves them out: "
-        "the parcels' crit_/score_ columns and every other output stay the same, and a 30 m "
-        "Shanxi run writes 6 float rasters (about 1.8 GB) fewer (benchmarks/README.md, s43).",
+        "the parcels' crit_/score_ columns and every other output stay the same; a 30 m "
+        "province (benchmarks/run.py) then writes 1.04 GB instead of 2.80 and takes 80-83 s "
+        "instead of 101-105 (benchmarks/README.md, s43).",
     )
 
     @model_validator(mode="after")

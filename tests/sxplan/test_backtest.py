@@ -270,3 +270,29 @@ def test_rule_bits_are_read_exactly_above_2_53(tmp_path):
     assert got.dtype == np.uint64
     assert got.tolist() == [(1 << 63) | 1, (1 << 40) | 4, 0]
     assert int(read_cells(path, cells.rows, cells.cols)[0]) == 1 << 63  # the float path
+
+
+def test_a_real_site_run_without_criterion_rasters_then_its_backtest(tmp_path, capsys):
+    """``sxplan site`` on the demo config (3 km) with ``criterion_rasters: false``: no
+    criterion raster, the flag in run.json, and the backtest says it has no AUC per criterion."""
+    from _sxrun import demo_project
+
+    def edit(cfg):
+        cfg["siting"]["criterion_rasters"] = False
+
+    project = demo_project(tmp_path / "p", edit=edit)
+    out = tmp_path / "run"
+    assert main(["site", str(project), "--tech", "pv", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "siting" / "suitability_pv.tif").is_file()
+    assert not list((out / "siting").glob("criterion_*"))
+    run = json.loads((out / "run.json").read_text("utf-8"))
+    assert run["config"]["siting"]["criterion_rasters"] is False
+    sites = tmp_path / "sites.csv"
+    pd.DataFrame({"longitude": [112.55, 113.0], "latitude": [37.87, 38.5]}).to_csv(
+        sites, index=False
+    )
+    capsys.readouterr()
+    assert main(["backtest", str(out), "--sites", str(sites), "--background", "200"]) == 0
+    assert "no AUC per criterion" in capsys.readouterr().out
+    auc = pd.read_csv(out / "backtest" / "backtest_auc.csv", encoding="utf-8-sig")
+    assert set(auc["measure"]) == {"score", "score_eligible"}
