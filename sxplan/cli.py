@@ -6,6 +6,7 @@ stderr as ``sxplan: error: ...`` with exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import sys
@@ -496,6 +497,28 @@ def _on_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def quiet_spurious_warnings():
+    """Leave out, for one command, a library warning that says nothing about the user's data.
+
+    rasterio 1.4.4 (GDAL 3.10.3) now and then warns "Dataset has no geotransform" from
+    ``rasterio.features.rasterize`` although a transform is given, when two threads rasterize
+    at once (siting's tiles do): 2 calls of 224,000 on two threads warned, none of 20,000 on
+    one, and every call burned the same cells as a serial run (``benchmarks/README.md``,
+    s43). On a
+    planner's screen it reads as if their layers lacked georeferencing. Only that warning
+    from that module is left out; the same warning from ``rasterio.open`` (a file really
+    without a transform) still shows. The filter is undone when the command returns.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Dataset has no geotransform", module=r"rasterio\.features$"
+        )
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sxplan`` console script; returns the exit status.
 
@@ -515,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored
             previous_int = signal.signal(signal.SIGINT, _on_sigint)
     try:
-        code = _main(argv)
+        with quiet_spurious_warnings():
+            code = _main(argv)
         if code == 0 and INTERRUPTED.is_set():  # dropped after the run was put in place
             done = INSTALLED[installed_before:]
             where = f": {done[-1]} holds the new run" if done else ""

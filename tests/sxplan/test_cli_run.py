@@ -184,3 +184,24 @@ def test_the_recorded_peak_is_the_highest_resident_set_within_the_step(project, 
         step_functions={"layers": layers_then_a_spike},
     )  # fmt: skip
     assert ctx.peak_mb["layers"] >= need
+
+
+def test_the_spurious_rasterize_warning_is_left_out_and_a_real_one_is_not():
+    """The CLI leaves out rasterio.features' spurious "no geotransform" warning (threads
+    rasterizing at once) but not the same warning from opening a file without a transform."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from sxplan.cli import quiet_spurious_warnings
+
+    text = "Dataset has no geotransform, gcps, or rpcs. The identity matrix will be returned."
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        with quiet_spurious_warnings():
+            for module, filename in (("rasterio.features", "features.py"),
+                                     ("rasterio", "__init__.py")):  # fmt: skip
+                warnings.warn_explicit(text, NotGeoreferencedWarning, filename, 1, module=module)
+        warnings.warn_explicit(text, NotGeoreferencedWarning, "features.py", 1,
+                               module="rasterio.features")  # fmt: skip
+    assert [w.filename for w in got] == ["__init__.py", "features.py"]  # the last: after it
