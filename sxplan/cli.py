@@ -505,10 +505,9 @@ def quiet_spurious_warnings():
     ``rasterio.features.rasterize`` although a transform is given, when two threads rasterize
     at once (siting's tiles do): 2 calls of 224,000 on two threads warned, none of 20,000 on
     one, and every call burned the same cells as a serial run (``benchmarks/README.md``,
-    s43). On a
-    planner's screen it reads as if their layers lacked georeferencing. Only that warning
-    from that module is left out; the same warning from ``rasterio.open`` (a file really
-    without a transform) still shows. The filter is undone when the command returns.
+    s43). On a planner's screen it reads as if their layers lacked georeferencing. Only that
+    warning from that module is left out; the same warning from ``rasterio.open`` (a file
+    really without a transform) still shows. The filter is undone when the command returns.
     """
     import warnings
 
