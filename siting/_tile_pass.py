@@ -128,7 +128,8 @@ class TechCompute:
     def bytes_per_cell(self) -> int:
         """Memory per cell of a tile in flight, for the tile planner."""
         # codes, score, factor, masks, county, parcel values (float64), criteria arrays, the
-        # per-rule bits and the criterion scores written out
+        # per-rule bits and the criterion scores written out (counted with criterion_rasters:
+        # false too, so the tiles, and every other output, are the same either way)
         return 128 + 28 * len(self.crit.items)
 
     def compute(self, tile, ctx, county, study):

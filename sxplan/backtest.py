@@ -118,11 +118,12 @@ def run_backtest(run_dir: str | Path, sites_path: str | Path, opts: BacktestOpti
 
     run_dir = Path(run_dir)
     run = read_json(run_dir, "run.json")  # checked first: the summary goes there, after the files
+    siting = (run.get("config") or {}).get("siting") or {}
     # a run with siting.criterion_rasters: false wrote none: no per-criterion AUCs, and said so
-    criterion_rasters = bool(
-        ((run.get("config") or {}).get("siting") or {}).get("criterion_rasters", True)
-    )
+    criterion_rasters = bool(siting.get("criterion_rasters", True))
     techs = _technologies(run_dir, opts.techs)
+    if criterion_rasters:
+        _require_criterion_rasters(run_dir, techs, siting)
     sites = load_sites(sites_path, opts.sites)
     code0 = dataset("siting.excluded_by_rule").path_in(run_dir, tech=techs[0])
     with rasterio.open(code0) as src:
@@ -301,6 +302,28 @@ def _all_rules(cells, bits, rules, n):
             (h if mode == "hard" else so).append(name)
         hard[i], soft[i] = ";".join(h), ";".join(so)
     return hard, soft
+
+
+def _require_criterion_rasters(run_dir: Path, techs, siting: dict) -> None:
+    """Refuse a run folder missing criterion rasters its siting config says were written.
+
+    Without this, a deleted or unfinished copy of ``criterion_<tech>_<name>.tif`` would only
+    drop that criterion's AUC row. Run folders whose ``run.json`` holds no siting config
+    (older or hand-made ones) are not checked.
+    """
+    ds = dataset("siting.criterion")
+    for tech in techs:
+        names = [c["name"] for c in (siting.get(tech) or {}).get("criteria") or []]
+        missing = [
+            p for p in (ds.path_in(run_dir, tech=tech, criterion=n) for n in names)
+            if not p.is_file()
+        ]  # fmt: skip
+        if missing:
+            raise RunFolderError(
+                f"run folder {run_dir} lacks {', '.join(p.name for p in missing)}, which its "
+                f"siting config (siting.{tech}.criteria, criterion_rasters: true) says were "
+                "written; the folder is incomplete: run the siting into it again"
+            )
 
 
 def _criterion_paths(run_dir: Path, tech: str) -> dict:

@@ -296,3 +296,22 @@ def test_a_real_site_run_without_criterion_rasters_then_its_backtest(tmp_path, c
     assert "no AUC per criterion" in capsys.readouterr().out
     auc = pd.read_csv(out / "backtest" / "backtest_auc.csv", encoding="utf-8-sig")
     assert set(auc["measure"]) == {"score", "score_eligible"}
+
+
+def test_a_run_missing_a_criterion_raster_its_config_promises_is_refused(tmp_path, capsys):
+    """The hand-made run's config lists criteria ``flat`` and ``steep`` for PV with
+    ``criterion_rasters: true``; only ``flat`` is on disk, so the backtest names the missing
+    file and exits 2 instead of leaving out that criterion's AUC."""
+    run = _run_folder(tmp_path)
+    crit = [{"name": "flat"}, {"name": "steep"}]
+    meta = {"sxplan_run": 1, "config": {"siting": {"criterion_rasters": True,
+                                                   "pv": {"criteria": crit}}}}  # fmt: skip
+    (run / "run.json").write_text(json.dumps(meta), "utf-8")
+    args = ["backtest", str(run), "--sites", str(_sites_csv(tmp_path)), "--background", "100"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "lacks criterion_pv_steep.tif" in err and "run the siting into it again" in err
+    assert not (run / "backtest").exists()
+    crit.pop()  # the config now promises only the raster on disk
+    (run / "run.json").write_text(json.dumps(meta), "utf-8")
+    assert main(args) == 0
